@@ -1,0 +1,3 @@
+//! Pure analytics over plain data: no SQL, no terminal.
+
+pub mod pipeline;

@@ -1,0 +1,128 @@
+//! Use cases shared by the command line and the TUI: they load from the store, run the
+//! analytics and write results back, each write audited.
+
+pub mod demo;
+
+use crate::analytics::pipeline::{self, FunnelSummary, StageInput};
+use crate::domain::date::DateFormat;
+use crate::domain::Cell;
+use crate::store::audit::{self, Actor, RevertReport};
+use crate::store::import::layout::Mapping;
+use crate::store::import::{self, ImportError, ImportKind, ImportOptions, ImportReport};
+use crate::store::{Store, StoreError, Summary};
+use std::path::{Path, PathBuf};
+
+/// Where the database is: `--db`, else `$FUNNEL_DB`, else `funnel.db` in the platform's
+/// data directory.
+pub fn database_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
+    if let Some(p) = flag {
+        return Ok(p);
+    }
+    if let Some(p) = std::env::var_os("FUNNEL_DB").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    directories::ProjectDirs::from("", "", "funnel")
+        .map(|d| d.data_dir().join("funnel.db"))
+        .ok_or_else(|| {
+            "no home directory to keep the database in: give --db PATH or set FUNNEL_DB".to_string()
+        })
+}
+
+pub fn open(path: &Path) -> Result<Store, StoreError> {
+    Store::open(path)
+}
+
+/// Reads a mapping file, naming the file in any error.
+pub fn load_mapping(path: &Path) -> Result<Mapping, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut m = Mapping::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if m.vendor.is_none() {
+        m.vendor = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    }
+    Ok(m)
+}
+
+pub struct ImportRequest<'a> {
+    pub kind: ImportKind,
+    pub file: &'a Path,
+    pub mapping: Option<&'a Path>,
+    pub dry_run: bool,
+    pub skip_invalid: bool,
+    pub create_missing: bool,
+    pub date_format: Option<&'a str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub fn import(store: &mut Store, req: &ImportRequest) -> Result<ImportReport, AppError> {
+    let mapping = req
+        .mapping
+        .map(load_mapping)
+        .transpose()
+        .map_err(AppError::Usage)?;
+    let date_format = req
+        .date_format
+        .map(DateFormat::from_user)
+        .transpose()
+        .map_err(AppError::Usage)?;
+    let opts = ImportOptions {
+        mapping,
+        dry_run: req.dry_run,
+        skip_invalid: req.skip_invalid,
+        create_missing: req.create_missing,
+        date_format,
+        today: None,
+    };
+    Ok(import::import_file(
+        store,
+        req.kind,
+        req.file,
+        &opts,
+        &Actor::current(),
+    )?)
+}
+
+pub fn revert_import(store: &mut Store, batch: i64) -> Result<RevertReport, AppError> {
+    let tx = store.begin()?;
+    let report = audit::revert_batch(&tx, batch, &Actor::current())?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(report)
+}
+
+/// The funnel by stage with weighted values.
+pub fn pipeline(store: &Store) -> Result<FunnelSummary, AppError> {
+    let totals = store.stage_totals()?;
+    let inputs: Vec<StageInput> = totals
+        .iter()
+        .map(|t| StageInput {
+            name: &t.stage.name,
+            kind: t.stage.kind,
+            probability: t.stage.probability,
+            count: t.count,
+            value: t.value,
+        })
+        .collect();
+    Ok(pipeline::summarize(&inputs))
+}
+
+pub fn summary(store: &Store) -> Result<Summary, AppError> {
+    Ok(store.summary()?)
+}
+
+/// Streams an export to the two callbacks.
+pub fn export(
+    store: &Store,
+    kind: &str,
+    header: &mut dyn FnMut(&[&str]) -> std::io::Result<()>,
+    row: &mut dyn FnMut(&[Cell]) -> std::io::Result<()>,
+) -> Result<usize, AppError> {
+    Ok(store.export(kind, header, row)?)
+}

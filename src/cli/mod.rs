@@ -1,0 +1,486 @@
+//! The command line: clap subcommands that call the app layer and print tables, CSV or JSON.
+
+pub mod output;
+
+use crate::app::{self, demo, AppError, ImportRequest};
+use crate::domain::{Cell, Money, Table};
+use crate::store::audit::Actor;
+use crate::store::import::ImportKind;
+use clap::{Parser, Subcommand};
+use output::Format;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "funnel",
+    version,
+    about = "A keyboard-driven sales CRM for the terminal"
+)]
+pub struct Cli {
+    /// The database file (else $FUNNEL_DB, else funnel.db in the platform data directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Output format for anything that prints data (default: table on a terminal, else csv).
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Fill the database with realistic, deterministic demo data.
+    Demo {
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 2000)]
+        customers: usize,
+        #[arg(long, default_value_t = 10000)]
+        deals: usize,
+        #[arg(long, default_value_t = 36)]
+        months: u32,
+        /// Replace the data in a non-empty database.
+        #[arg(long)]
+        force: bool,
+        /// Last day of the generated history, YYYY-MM-DD (default: today).
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+    },
+    /// Import a CSV file (KIND: customers, contacts, deals, activities, orders, targets),
+    /// or `import revert BATCH` to undo an import.
+    Import {
+        /// customers, contacts, deals, activities, orders, targets, or revert
+        kind: String,
+        /// The CSV file (or, after `revert`, the batch number).
+        file: String,
+        /// A TOML mapping of columns and values (see README).
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        /// Report what would be inserted, updated and rejected; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the good rows and report the bad ones.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Create customers, reps, products and stages the file names but the database lacks.
+        #[arg(long)]
+        create_missing: bool,
+        /// How dates are written: dmy, mdy, iso, or a strftime pattern such as %d.%m.%Y.
+        #[arg(long, value_name = "FMT")]
+        date_format: Option<String>,
+    },
+    /// Export an entity as CSV (re-importable) or JSON.
+    Export {
+        /// customers, contacts, deals, activities, orders, targets, teams, reps, products,
+        /// stages, stage_changes, target_revisions, import_batches, audit_log
+        kind: String,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// The funnel by stage: deals, value and weighted value.
+    Pipeline,
+}
+
+/// Runs the command line; returns the process exit status.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("funnel: {e:#}");
+            1
+        }
+    }
+}
+
+fn default_format(explicit: Option<Format>) -> Format {
+    explicit.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Csv
+    })
+}
+
+fn execute(cli: Cli) -> anyhow::Result<i32> {
+    let path = app::database_path(cli.db.clone()).map_err(anyhow::Error::msg)?;
+    let format = default_format(cli.format);
+    let mut store = app::open(&path)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        None => print_summary(&mut out, &store, &path, format)?,
+        Some(Command::Demo {
+            seed,
+            customers,
+            deals,
+            months,
+            force,
+            as_of,
+        }) => {
+            let as_of = match as_of {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .map_err(|_| anyhow::anyhow!("--as-of: '{d}' is not a date (YYYY-MM-DD)"))?,
+                None => chrono::Local::now().date_naive(),
+            };
+            let opts = demo::DemoOptions {
+                seed,
+                customers,
+                deals,
+                months,
+                force,
+                as_of,
+            };
+            let show = std::io::stderr().is_terminal();
+            let started = std::time::Instant::now();
+            let report =
+                demo::generate(&mut store, &opts, &Actor::current(), &mut |phase, done| {
+                    if show {
+                        eprint!("\r\x1b[2K{:>3.0}% {phase}", done * 100.0);
+                        if done >= 1.0 {
+                            eprintln!();
+                        }
+                    }
+                })?;
+            if format == Format::Json {
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "demo data in {} ({:.1}s): {} customers, {} contacts, {} reps in {} teams, {} products, \
+                     {} deals ({} won, {} lost, {} open), {} stage changes, {} activities, {} orders, {} targets",
+                    path.display(),
+                    started.elapsed().as_secs_f64(),
+                    report.customers,
+                    report.contacts,
+                    report.reps,
+                    report.teams,
+                    report.products,
+                    report.deals,
+                    report.won,
+                    report.lost,
+                    report.open,
+                    report.stage_changes,
+                    report.activities,
+                    report.orders,
+                    report.targets
+                )?;
+                for a in &report.anomalies {
+                    writeln!(out, "  anomaly: {a}")?;
+                }
+            }
+        }
+        Some(Command::Import {
+            kind,
+            file,
+            mapping,
+            dry_run,
+            skip_invalid,
+            create_missing,
+            date_format,
+        }) => {
+            if kind == "revert" {
+                let batch: i64 = file.parse().map_err(|_| {
+                    anyhow::anyhow!("import revert: '{file}' is not a batch number")
+                })?;
+                let r = app::revert_import(&mut store, batch)?;
+                if format == Format::Json {
+                    serde_json::to_writer_pretty(&mut out, &r)?;
+                    writeln!(out)?;
+                } else {
+                    writeln!(
+                        out,
+                        "reverted import batch {batch}: {} rows removed, {} rows restored",
+                        r.deleted, r.restored
+                    )?;
+                }
+                return Ok(0);
+            }
+            let Some(kind) = ImportKind::parse(&kind) else {
+                eprintln!("funnel: import: '{kind}' is not a kind: use customers, contacts, deals, activities, orders, targets or revert");
+                return Ok(2);
+            };
+            let file = PathBuf::from(file);
+            let req = ImportRequest {
+                kind,
+                file: &file,
+                mapping: mapping.as_deref(),
+                dry_run,
+                skip_invalid,
+                create_missing,
+                date_format: date_format.as_deref(),
+            };
+            let report = match app::import(&mut store, &req) {
+                Ok(r) => r,
+                Err(AppError::Usage(m)) => {
+                    eprintln!("funnel: {m}");
+                    return Ok(2);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            return print_import(&mut out, &report, format);
+        }
+        Some(Command::Export { kind, output }) => {
+            let sink: Box<dyn Write> = match &output {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+            };
+            let n = export(&store, &kind, sink, format)?;
+            if let Some(p) = output {
+                eprintln!("exported {n} {kind} to {}", p.display());
+            }
+        }
+        Some(Command::Pipeline) => {
+            let f = app::pipeline(&store)?;
+            if format == Format::Json {
+                serde_json::to_writer_pretty(
+                    &mut out,
+                    &serde_json::json!({
+                        "stages": f.stages.iter().map(|s| serde_json::json!({
+                            "stage": s.stage,
+                            "kind": s.kind,
+                            "probability": s.probability,
+                            "count": s.count,
+                            "value": s.value.units(),
+                            "weighted_value": s.weighted_value.units(),
+                        })).collect::<Vec<_>>(),
+                        "open": {
+                            "count": f.open_count,
+                            "value": f.open_value.units(),
+                            "weighted_value": f.open_weighted_value.units(),
+                        }
+                    }),
+                )?;
+                writeln!(out)?;
+            } else {
+                let mut t = Table::new(&[
+                    "stage",
+                    "kind",
+                    "probability",
+                    "deals",
+                    "value",
+                    "weighted_value",
+                ]);
+                for s in &f.stages {
+                    t.rows.push(vec![
+                        Cell::Text(s.stage.clone()),
+                        Cell::Text(s.kind.to_string()),
+                        Cell::Ratio(s.probability),
+                        Cell::Int(s.count),
+                        Cell::Money(s.value),
+                        Cell::Money(s.weighted_value),
+                    ]);
+                }
+                if format == Format::Table {
+                    t.rows.push(vec![
+                        Cell::Text("open pipeline".into()),
+                        Cell::Text(String::new()),
+                        Cell::Null,
+                        Cell::Int(f.open_count),
+                        Cell::Money(f.open_value),
+                        Cell::Money(f.open_weighted_value),
+                    ]);
+                }
+                output::write_table(&mut out, &t, format)?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn export(
+    store: &crate::store::Store,
+    kind: &str,
+    sink: Box<dyn Write>,
+    format: Format,
+) -> anyhow::Result<usize> {
+    match format {
+        Format::Json => {
+            let columns = std::cell::RefCell::new(Vec::<String>::new());
+            let sink = std::cell::RefCell::new(sink);
+            let mut first = true;
+            let n = app::export(
+                store,
+                kind,
+                &mut |h| {
+                    *columns.borrow_mut() = h.iter().map(|s| s.to_string()).collect();
+                    write!(sink.borrow_mut(), "[")
+                },
+                &mut |row| {
+                    let mut s = sink.borrow_mut();
+                    write!(
+                        s,
+                        "{}\n  ",
+                        if std::mem::take(&mut first) { "" } else { "," }
+                    )?;
+                    serde_json::to_writer(&mut *s, &output::json_row(&columns.borrow(), row))?;
+                    Ok(())
+                },
+            )?;
+            let mut s = sink.borrow_mut();
+            writeln!(s, "{}]", if n > 0 { "\n" } else { "" })?;
+            s.flush()?;
+            Ok(n)
+        }
+        Format::Csv | Format::Table => {
+            let w = std::cell::RefCell::new(csv::Writer::from_writer(sink));
+            let n = app::export(
+                store,
+                kind,
+                &mut |h| {
+                    w.borrow_mut()
+                        .write_record(h)
+                        .map_err(std::io::Error::other)
+                },
+                &mut |row| {
+                    w.borrow_mut()
+                        .write_record(row.iter().map(Cell::to_text))
+                        .map_err(std::io::Error::other)
+                },
+            )?;
+            w.borrow_mut().flush()?;
+            Ok(n)
+        }
+    }
+}
+
+fn print_import(
+    out: &mut dyn Write,
+    r: &crate::store::import::ImportReport,
+    format: Format,
+) -> anyhow::Result<i32> {
+    let failed = r.rejected > 0 && !r.committed && !r.dry_run;
+    let failed_dry = r.rejected > 0 && r.dry_run;
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, r)?;
+        writeln!(out)?;
+    } else {
+        for e in &r.errors {
+            eprintln!("{}:{}: {}: {}", r.file, e.line, e.column, e.reason);
+        }
+        let what = if r.dry_run {
+            "dry run, nothing written"
+        } else if r.committed {
+            "imported"
+        } else {
+            "nothing written"
+        };
+        let source = if r.vendor == "funnel" {
+            String::new()
+        } else {
+            format!(" ({} export)", r.vendor)
+        };
+        writeln!(
+            out,
+            "{} {}{}: {} rows: {} inserted, {} updated, {} unchanged, {} rejected ({what})",
+            r.kind, r.file, source, r.rows, r.inserted, r.updated, r.unchanged, r.rejected
+        )?;
+        if !r.created.is_empty() {
+            let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+            for c in &r.created {
+                *counts.entry(c.split(':').next().unwrap_or("")).or_default() += 1;
+            }
+            let parts: Vec<String> = counts
+                .iter()
+                .map(|(k, n)| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
+                .collect();
+            writeln!(out, "  created: {}", parts.join(", "))?;
+            for c in r.created.iter().filter(|c| c.starts_with("stage")) {
+                writeln!(out, "    {c}")?;
+            }
+        }
+        if !r.ignored_columns.is_empty() {
+            writeln!(out, "  ignored columns: {}", r.ignored_columns.join(", "))?;
+        }
+        if !r.ignored_lines.is_empty() {
+            let lines: Vec<String> = r.ignored_lines.iter().map(u64::to_string).collect();
+            writeln!(out, "  skipped trailer lines: {}", lines.join(", "))?;
+        }
+        if let Some(b) = r.batch_id {
+            writeln!(out, "  batch {b} (undo with: funnel import revert {b})")?;
+        }
+        if failed {
+            writeln!(
+                out,
+                "  fix the rows above, or use --skip-invalid to import the good rows only"
+            )?;
+        }
+    }
+    Ok(if failed || failed_dry { 1 } else { 0 })
+}
+
+fn print_summary(
+    out: &mut dyn Write,
+    store: &crate::store::Store,
+    path: &std::path::Path,
+    format: Format,
+) -> anyhow::Result<()> {
+    let s = app::summary(store)?;
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut *out, &s)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(out, "funnel — {}", path.display())?;
+    if s.customers == 0 && s.open_deals + s.won_deals + s.lost_deals == 0 {
+        writeln!(
+            out,
+            "\nThe database is empty. Load demo data, or import your own:\n"
+        )?;
+        writeln!(out, "  funnel demo                                   realistic demo data (2,000 customers, 10,000 deals)")?;
+        writeln!(out, "  funnel import customers customers.csv         your customers (see README for the columns)")?;
+        writeln!(out, "  funnel import deals export.csv --create-missing   a Salesforce, HubSpot or Pipedrive deal export")?;
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "  customers   {:>10}   contacts {:>8}   reps {:>5}   teams {:>4}   products {:>4}",
+        s.customers, s.contacts, s.reps, s.teams, s.products
+    )?;
+    writeln!(
+        out,
+        "  deals open  {:>10}   won {:>13}   lost {:>5}",
+        s.open_deals, s.won_deals, s.lost_deals
+    )?;
+    writeln!(
+        out,
+        "  open pipeline {:>15}",
+        Money(s.open_pipeline_cents).to_string()
+    )?;
+    writeln!(
+        out,
+        "  orders      {:>10}   revenue {:>15}   {} to {}",
+        s.orders,
+        Money(s.revenue_cents).to_string(),
+        s.first_order.as_deref().unwrap_or("-"),
+        s.last_order.as_deref().unwrap_or("-")
+    )?;
+    writeln!(
+        out,
+        "  activities  {:>10}   targets {:>9}   import batches {}",
+        s.activities, s.targets, s.import_batches
+    )?;
+    writeln!(out, "\nTry:")?;
+    writeln!(out, "  funnel pipeline                 the funnel by stage")?;
+    writeln!(
+        out,
+        "  funnel export deals -o d.csv    export any entity as CSV or JSON"
+    )?;
+    writeln!(
+        out,
+        "  funnel import deals FILE        import a CSV (add --dry-run to check it first)"
+    )?;
+    Ok(())
+}

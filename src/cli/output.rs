@@ -1,0 +1,89 @@
+//! Rendering tables as an aligned table, CSV or JSON.
+
+use crate::domain::{Cell, Table};
+use std::io::{self, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+/// Writes a whole table in the chosen format.
+pub fn write_table(out: &mut dyn Write, table: &Table, format: Format) -> io::Result<()> {
+    match format {
+        Format::Table => write_aligned(out, table),
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(&table.columns)?;
+            for row in &table.rows {
+                w.write_record(row.iter().map(Cell::to_text))?;
+            }
+            w.flush()
+        }
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = table
+                .rows
+                .iter()
+                .map(|r| json_row(&table.columns, r))
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &rows)?;
+            writeln!(out)
+        }
+    }
+}
+
+pub fn json_row(columns: &[String], row: &[Cell]) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (c, v) in columns.iter().zip(row) {
+        map.insert(c.clone(), v.to_json());
+    }
+    serde_json::Value::Object(map)
+}
+
+fn write_aligned(out: &mut dyn Write, table: &Table) -> io::Result<()> {
+    let texts: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|r| r.iter().map(Cell::to_text).collect())
+        .collect();
+    let width = |s: &str| s.chars().count();
+    let mut widths: Vec<usize> = table.columns.iter().map(|c| width(c)).collect();
+    for row in &texts {
+        for (i, t) in row.iter().enumerate() {
+            widths[i] = widths[i].max(width(t));
+        }
+    }
+    let numeric: Vec<bool> = (0..table.columns.len())
+        .map(|i| {
+            table.rows.iter().any(|r| r[i].is_numeric())
+                && table
+                    .rows
+                    .iter()
+                    .all(|r| r[i].is_numeric() || r[i] == Cell::Null)
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pad = widths[i] - width(c);
+                if numeric[i] {
+                    format!("{}{c}", " ".repeat(pad))
+                } else {
+                    format!("{c}{}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        parts.join("  ").trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&table.columns))?;
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    writeln!(out, "{}", rule.join("  "))?;
+    for row in &texts {
+        writeln!(out, "{}", line(row))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! A table of typed cells: what reports, exports and listings hand to the front ends,
+//! which render it as an aligned table, CSV or JSON.
+
+use super::Money;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Money(Money),
+    /// A ratio shown as a percentage (0.25 -> 25.0%).
+    Ratio(f64),
+}
+
+impl Cell {
+    /// The text used in CSV and in the aligned table.
+    pub fn to_text(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Real(f) => format_real(*f),
+            Cell::Text(s) => s.clone(),
+            Cell::Money(m) => m.to_string(),
+            Cell::Ratio(r) => format!("{:.1}%", r * 100.0),
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let num = |f: f64| {
+            serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)
+        };
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Int(i) => (*i).into(),
+            Cell::Real(f) => num(*f),
+            Cell::Text(s) => s.clone().into(),
+            Cell::Money(m) => num(m.units()),
+            Cell::Ratio(r) => num(*r),
+        }
+    }
+
+    /// Numbers are right-aligned in tables.
+    pub fn is_numeric(&self) -> bool {
+        !matches!(self, Cell::Text(_) | Cell::Null)
+    }
+}
+
+/// Shortest text that reads back as the same number (`0`, `12.5`, `0.125`).
+pub fn format_real(f: f64) -> String {
+    if f.is_finite() && f == f.trunc() && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    pub fn new(columns: &[&str]) -> Table {
+        Table {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! The audit log: who changed what, when, with the row before and after as JSON. Import
+//! batches are reverted by replaying their audit rows backwards.
+
+use super::db::{Result, StoreError};
+use rusqlite::{params, types::Value, Connection, OptionalExtension};
+use serde_json::Map;
+
+/// The tables that hold user data, by the entity name used in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Team,
+    Rep,
+    Customer,
+    Contact,
+    Product,
+    Stage,
+    Deal,
+    StageChange,
+    Activity,
+    Order,
+    Target,
+    TargetRevision,
+}
+
+impl Entity {
+    pub fn table(self) -> &'static str {
+        match self {
+            Entity::Team => "teams",
+            Entity::Rep => "reps",
+            Entity::Customer => "customers",
+            Entity::Contact => "contacts",
+            Entity::Product => "products",
+            Entity::Stage => "stages",
+            Entity::Deal => "deals",
+            Entity::StageChange => "stage_changes",
+            Entity::Activity => "activities",
+            Entity::Order => "orders",
+            Entity::Target => "targets",
+            Entity::TargetRevision => "target_revisions",
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Entity::Team => "team",
+            Entity::Rep => "rep",
+            Entity::Customer => "customer",
+            Entity::Contact => "contact",
+            Entity::Product => "product",
+            Entity::Stage => "stage",
+            Entity::Deal => "deal",
+            Entity::StageChange => "stage_change",
+            Entity::Activity => "activity",
+            Entity::Order => "order",
+            Entity::Target => "target",
+            Entity::TargetRevision => "target_revision",
+        }
+    }
+    pub fn from_name(name: &str) -> Option<Entity> {
+        ALL_ENTITIES.iter().copied().find(|e| e.name() == name)
+    }
+}
+
+const ALL_ENTITIES: [Entity; 12] = [
+    Entity::Team,
+    Entity::Rep,
+    Entity::Customer,
+    Entity::Contact,
+    Entity::Product,
+    Entity::Stage,
+    Entity::Deal,
+    Entity::StageChange,
+    Entity::Activity,
+    Entity::Order,
+    Entity::Target,
+    Entity::TargetRevision,
+];
+
+/// Who is writing, and under which import batch.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub os_user: String,
+    pub at: String,
+    pub batch_id: Option<i64>,
+}
+
+impl Actor {
+    /// The operating-system user running funnel, now.
+    pub fn current() -> Actor {
+        Actor {
+            os_user: os_user(),
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            batch_id: None,
+        }
+    }
+}
+
+/// The login name of the process owner (`$USER`, `$LOGNAME`, `$USERNAME`).
+pub fn os_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Insert => "insert",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// Appends one audit row.
+pub fn record(
+    conn: &Connection,
+    actor: &Actor,
+    action: Action,
+    entity: Entity,
+    entity_id: i64,
+    before: Option<&str>,
+    after: Option<&str>,
+    note: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log(at, os_user, action, entity, entity_id, before_json, after_json, batch_id, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        actor.at,
+        actor.os_user,
+        action.as_str(),
+        entity.name(),
+        entity_id,
+        before,
+        after,
+        actor.batch_id,
+        note
+    ])?;
+    Ok(())
+}
+
+/// The row as a JSON object of its columns, or `None` if there is no such row.
+pub fn row_json(conn: &Connection, entity: Entity, id: i64) -> Result<Option<String>> {
+    let sql = format!("SELECT * FROM {} WHERE id = ?1", entity.table());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let row = stmt
+        .query_row([id], |r| {
+            let mut map = Map::new();
+            for (i, name) in names.iter().enumerate() {
+                let v: Value = r.get(i)?;
+                map.insert(name.clone(), sql_to_json(v));
+            }
+            Ok(map)
+        })
+        .optional()?;
+    Ok(row.map(|m| serde_json::Value::Object(m).to_string()))
+}
+
+fn sql_to_json(v: Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Integer(i) => i.into(),
+        Value::Real(f) => serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+        Value::Text(s) => s.into(),
+        Value::Blob(b) => String::from_utf8_lossy(&b).into_owned().into(),
+    }
+}
+
+fn json_to_sql(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Integer(*b as i64),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Integer(i),
+            None => Value::Real(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => Value::Text(s.clone()),
+        other => Value::Text(other.to_string()),
+    }
+}
+
+fn table_columns(conn: &Connection, entity: Entity) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("PRAGMA table_info({})", entity.table()))?;
+    let cols = stmt
+        .query_map([], |r| r.get::<_, String>(1))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(cols)
+}
+
+/// Writes a row back as it was (`before` JSON): an update if it exists, else an insert.
+fn restore_row(conn: &Connection, entity: Entity, id: i64, before: &str) -> Result<()> {
+    let parsed: serde_json::Value = serde_json::from_str(before)
+        .map_err(|e| StoreError::Invalid(format!("audit row for {} {id}: {e}", entity.name())))?;
+    let obj = parsed.as_object().ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "audit row for {} {id} is not an object",
+            entity.name()
+        ))
+    })?;
+    let known = table_columns(conn, entity)?;
+    let cols: Vec<&String> = obj.keys().filter(|k| known.contains(k)).collect();
+    let values: Vec<Value> = cols.iter().map(|c| json_to_sql(&obj[c.as_str()])).collect();
+    let exists: bool = conn.query_row(
+        &format!("SELECT count(*) > 0 FROM {} WHERE id = ?1", entity.table()),
+        [id],
+        |r| r.get(0),
+    )?;
+    let sql = if exists {
+        let sets: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("\"{c}\" = ?{}", i + 1))
+            .collect();
+        format!(
+            "UPDATE {} SET {} WHERE id = ?{}",
+            entity.table(),
+            sets.join(", "),
+            cols.len() + 1
+        )
+    } else {
+        let names: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        format!(
+            "INSERT INTO {}({}) VALUES ({})",
+            entity.table(),
+            names.join(", "),
+            marks.join(", ")
+        )
+    };
+    let mut params: Vec<Value> = values;
+    if exists {
+        params.push(Value::Integer(id));
+    }
+    conn.execute(&sql, rusqlite::params_from_iter(params))?;
+    Ok(())
+}
+
+/// What reverting a batch did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RevertReport {
+    pub batch_id: i64,
+    pub deleted: usize,
+    pub restored: usize,
+}
+
+/// Undoes every change an import batch made, newest first. Refuses when a later change
+/// (another batch or an edit) touched the same rows, since undoing would overwrite it.
+/// The caller runs this inside a transaction.
+pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<RevertReport> {
+    let reverted: Option<Option<String>> = conn
+        .query_row(
+            "SELECT reverted_at FROM import_batches WHERE id = ?1",
+            [batch_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match reverted {
+        None => {
+            return Err(StoreError::Invalid(format!(
+                "there is no import batch {batch_id}"
+            )))
+        }
+        Some(Some(at)) => {
+            return Err(StoreError::Invalid(format!(
+                "import batch {batch_id} was already reverted at {at}"
+            )))
+        }
+        Some(None) => {}
+    }
+    let conflicts: Vec<(String, i64, i64)> = conn
+        .prepare(
+            "SELECT DISTINCT a1.entity, a1.entity_id, a2.id FROM audit_log a1
+             JOIN audit_log a2 ON a2.entity = a1.entity AND a2.entity_id = a1.entity_id AND a2.id > a1.id
+             LEFT JOIN import_batches b ON b.id = a2.batch_id
+             WHERE a1.batch_id = ?1 AND a1.note IS NULL
+               AND (a2.batch_id IS NULL OR (a2.batch_id <> ?1 AND b.reverted_at IS NULL))
+             LIMIT 5",
+        )?
+        .query_map([batch_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !conflicts.is_empty() {
+        let list: Vec<String> = conflicts
+            .iter()
+            .map(|(e, id, audit)| format!("{e} {id} (audit entry {audit})"))
+            .collect();
+        return Err(StoreError::Invalid(format!(
+            "cannot revert import batch {batch_id}: rows it wrote were changed later: {}; revert or undo those changes first",
+            list.join(", ")
+        )));
+    }
+    let rows: Vec<(i64, String, String, i64, Option<String>)> = conn
+        .prepare(
+            "SELECT id, action, entity, entity_id, before_json FROM audit_log
+             WHERE batch_id = ?1 AND note IS NULL ORDER BY id DESC",
+        )?
+        .query_map([batch_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let undo = Actor {
+        batch_id: Some(batch_id),
+        ..actor.clone()
+    };
+    let mut report = RevertReport {
+        batch_id,
+        ..Default::default()
+    };
+    for (audit_id, action, entity_name, entity_id, before) in rows {
+        let entity = Entity::from_name(&entity_name).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "audit entry {audit_id} names an unknown entity '{entity_name}'"
+            ))
+        })?;
+        let current = row_json(conn, entity, entity_id)?;
+        match (action.as_str(), before) {
+            ("insert", _) => {
+                let sql = format!("DELETE FROM {} WHERE id = ?1", entity.table());
+                conn.prepare_cached(&sql)?
+                    .execute([entity_id])
+                    .map_err(|e| referenced(e, entity, entity_id, batch_id))?;
+                record(
+                    conn,
+                    &undo,
+                    Action::Delete,
+                    entity,
+                    entity_id,
+                    current.as_deref(),
+                    None,
+                    Some("revert"),
+                )?;
+                report.deleted += 1;
+            }
+            ("update" | "delete", Some(before)) => {
+                restore_row(conn, entity, entity_id, &before)?;
+                let act = if current.is_some() {
+                    Action::Update
+                } else {
+                    Action::Insert
+                };
+                record(
+                    conn,
+                    &undo,
+                    act,
+                    entity,
+                    entity_id,
+                    current.as_deref(),
+                    Some(&before),
+                    Some("revert"),
+                )?;
+                report.restored += 1;
+            }
+            _ => {
+                return Err(StoreError::Invalid(format!(
+                    "audit entry {audit_id} has no before image to restore"
+                )))
+            }
+        }
+    }
+    conn.execute(
+        "UPDATE import_batches SET reverted_at = ?2 WHERE id = ?1",
+        params![batch_id, actor.at],
+    )?;
+    Ok(report)
+}
+
+fn referenced(e: rusqlite::Error, entity: Entity, id: i64, batch: i64) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
+        StoreError::Invalid(format!(
+            "cannot revert import batch {batch}: {} {id} is now used by rows written later (delete those first)",
+            entity.name()
+        ))
+    } else {
+        StoreError::Sqlite(e)
+    }
+}
+
+/// Records a bulk action that is not one row (a demo load, a clear) as one audit entry.
+pub fn record_event(conn: &Connection, actor: &Actor, entity: &str, note: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit_log(at, os_user, action, entity, entity_id, before_json, after_json, batch_id, note)
+         VALUES (?1, ?2, 'insert', ?3, 0, NULL, NULL, NULL, ?4)",
+        params![actor.at, actor.os_user, entity, note],
+    )?;
+    Ok(())
+}

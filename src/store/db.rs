@@ -1,0 +1,243 @@
+//! Opening a funnel database: file creation with mode 0600, pragmas, and migrations
+//! versioned with `PRAGMA user_version`.
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// The schema migrations, embedded in the binary. Index `i` takes the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}: not a SQLite database (is this the right file?)")]
+    NotSqlite(PathBuf),
+    #[error("{0}: a SQLite database, but not a funnel database (it has other tables)")]
+    NotFunnel(PathBuf),
+    #[error(
+        "{path}: this database has schema version {found}, made by a newer funnel; this funnel \
+         knows versions up to {known}. Upgrade funnel to open it"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open funnel database.
+pub struct Store {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, migrating it to the current schema.
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            create_private_file(path)?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(e, path))?;
+        Self::setup(conn, path.to_path_buf())
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::setup(Connection::open_in_memory()?, PathBuf::from(":memory:"))
+    }
+
+    fn setup(conn: Connection, path: PathBuf) -> Result<Store> {
+        // The first read of the header tells a non-SQLite file apart.
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(e, &path))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path,
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        let has_meta: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'funnel_meta'",
+            [],
+            |r| r.get(0),
+        )?;
+        if (version == 0 && tables > 0) || (version > 0 && !has_meta) {
+            return Err(StoreError::NotFunnel(path));
+        }
+        if path.as_os_str() != ":memory:" {
+            conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        }
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+        )?;
+        let mut store = Store { conn, path };
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<()> {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            if i == 0 {
+                tx.execute(
+                    "INSERT INTO funnel_meta(key, value) VALUES ('created_at', ?1), ('currency', 'USD')",
+                    [chrono::Utc::now().to_rfc3339()],
+                )?;
+            }
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Direct access for the store's own modules and for tests that inspect the schema.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotSqlite(path.to_path_buf()),
+        _ => StoreError::Sqlite(e),
+    }
+}
+
+/// Creates an empty file readable only by its owner, so that the database (and the WAL
+/// files SQLite gives the same mode) never holds customer data for other users to read.
+fn create_private_file(path: &Path) -> Result<()> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(io)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_private_migrated_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/x.db");
+        let store = Store::open(&path).unwrap();
+        let v: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        let fk: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perm = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(perm & 0o777, 0o600);
+        }
+        drop(store);
+        Store::open(&path).expect("reopens");
+    }
+
+    #[test]
+    fn refuses_newer_foreign_and_non_sqlite_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let newer = dir.path().join("newer.db");
+        drop(Store::open(&newer).unwrap());
+        Connection::open(&newer)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            Store::open(&newer),
+            Err(StoreError::TooNew { .. })
+        ));
+
+        let foreign = dir.path().join("foreign.db");
+        Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE t(x)")
+            .unwrap();
+        assert!(matches!(
+            Store::open(&foreign),
+            Err(StoreError::NotFunnel(_))
+        ));
+
+        let text = dir.path().join("notes.txt");
+        std::fs::write(
+            &text,
+            "this is not a database, just some text that is long enough",
+        )
+        .unwrap();
+        let err = Store::open(&text).err().expect("refused");
+        assert!(matches!(err, StoreError::NotSqlite(_)), "{err}");
+    }
+}
+
+impl Store {
+    /// Starts a transaction for a use case that writes many rows at once.
+    pub fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self.conn.transaction()?)
+    }
+}
+
+/// Deletes every row of user data (not the schema), children first. For `demo --force`.
+pub fn clear_all_data(conn: &rusqlite::Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM forecast_points; DELETE FROM forecast_runs; DELETE FROM model_runs;
+         DELETE FROM target_revisions; DELETE FROM targets; DELETE FROM orders;
+         DELETE FROM activities; DELETE FROM stage_changes; DELETE FROM deals;
+         DELETE FROM contacts; DELETE FROM customers; DELETE FROM stages; DELETE FROM products;
+         DELETE FROM reps; UPDATE teams SET parent_id = NULL; DELETE FROM teams;",
+    )?;
+    Ok(())
+}

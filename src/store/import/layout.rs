@@ -1,0 +1,468 @@
+//! Which file column feeds which funnel field: canonical headers, the built-in vendor
+//! profiles (Salesforce, HubSpot, Pipedrive deal exports) and user mapping files.
+
+use super::ImportKind;
+use crate::domain::{ForecastCategory, StageKind};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// A stage a profile or mapping file knows, created by `--create-missing` when absent.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct StageDef {
+    pub name: String,
+    pub kind: StageKind,
+    pub probability: f64,
+    #[serde(default)]
+    pub position: Option<i64>,
+    #[serde(default)]
+    pub category: Option<ForecastCategory>,
+}
+
+/// A mapping from a file's columns (and values) to funnel fields. Vendor profiles are
+/// mappings built in; users write their own as TOML (see the README).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// A label for reports; defaults to the file name of the mapping.
+    #[serde(default)]
+    pub vendor: Option<String>,
+    /// If set, the mapping refuses to be used for another kind.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// A `--date-format` value used when none is given on the command line.
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// File column -> funnel field. Several columns may feed one field: the first
+    /// non-empty one wins.
+    #[serde(default)]
+    pub columns: HashMap<String, String>,
+    /// Field -> (file value -> funnel value), matched case-insensitively.
+    #[serde(default)]
+    pub values: HashMap<String, HashMap<String, String>>,
+    /// Stages to create with `--create-missing`, with their probability and kind.
+    #[serde(default)]
+    pub stages: Vec<StageDef>,
+}
+
+impl Mapping {
+    pub fn from_toml(text: &str) -> Result<Mapping, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Canonical fields of each kind: (field, required, aliases). Aliases are compared after
+/// normalising (lower case, runs of non-alphanumerics to `_`).
+pub fn canonical_fields(
+    kind: ImportKind,
+) -> &'static [(&'static str, bool, &'static [&'static str])] {
+    match kind {
+        ImportKind::Customers => &[
+            ("external_id", false, &["id", "customer_id", "account_id"]),
+            (
+                "name",
+                true,
+                &["customer", "company", "account_name", "customer_name"],
+            ),
+            ("owner", false, &["owner_rep", "rep", "account_owner"]),
+            ("industry", false, &[]),
+            ("segment", false, &[]),
+            ("region", false, &[]),
+            ("city", false, &[]),
+            ("country", false, &[]),
+            ("email", false, &[]),
+            ("phone", false, &[]),
+            ("status", false, &[]),
+            ("contact_every_days", false, &[]),
+            (
+                "created_on",
+                false,
+                &["created", "created_at", "create_date"],
+            ),
+        ],
+        ImportKind::Contacts => &[
+            ("external_id", false, &["id", "contact_id"]),
+            ("customer_external_id", false, &[]),
+            (
+                "customer",
+                false,
+                &["customer_name", "company", "account_name"],
+            ),
+            ("name", true, &["contact_name", "full_name"]),
+            ("title", false, &["job_title"]),
+            ("email", false, &[]),
+            ("phone", false, &[]),
+            ("is_primary", false, &["primary"]),
+        ],
+        ImportKind::Deals => &[
+            ("external_id", false, &["id", "deal_id"]),
+            ("name", true, &["deal_name", "title"]),
+            ("customer_external_id", false, &[]),
+            (
+                "customer",
+                false,
+                &["customer_name", "company", "account_name"],
+            ),
+            ("owner", false, &["owner_rep", "rep", "deal_owner"]),
+            ("product", false, &["product_sku", "sku"]),
+            ("amount", true, &["value", "deal_value"]),
+            ("stage", false, &["deal_stage"]),
+            ("status", false, &[]),
+            (
+                "created_on",
+                false,
+                &["created", "created_at", "create_date"],
+            ),
+            (
+                "expected_close",
+                false,
+                &["close_date", "expected_close_date"],
+            ),
+            ("closed_on", false, &["closed_at", "won_time", "lost_time"]),
+            ("source", false, &["lead_source", "channel"]),
+            ("lost_reason", false, &[]),
+            ("discount_pct", false, &["discount"]),
+        ],
+        ImportKind::Activities => &[
+            ("external_id", false, &["id", "activity_id"]),
+            ("customer_external_id", false, &[]),
+            ("customer", false, &["customer_name", "company"]),
+            ("deal_external_id", false, &[]),
+            ("rep", false, &["owner"]),
+            ("kind", true, &["type", "activity_type"]),
+            ("subject", false, &[]),
+            ("due_on", false, &["due", "due_date"]),
+            ("done_on", false, &["done", "done_date", "completed_on"]),
+            ("outcome", false, &[]),
+        ],
+        ImportKind::Orders => &[
+            ("external_id", false, &["id", "order_id"]),
+            ("customer_external_id", false, &[]),
+            ("customer", false, &["customer_name", "company"]),
+            ("deal_external_id", false, &[]),
+            ("product", false, &["product_sku", "sku"]),
+            ("ordered_on", true, &["order_date", "date"]),
+            ("amount", true, &["total"]),
+            ("quantity", false, &["qty"]),
+        ],
+        ImportKind::Targets => &[
+            ("scope", true, &[]),
+            ("name", false, &["team", "rep"]),
+            ("period", true, &[]),
+            ("metric", false, &[]),
+            ("value", true, &["amount", "target"]),
+        ],
+    }
+}
+
+pub fn normalise(header: &str) -> String {
+    let mut out = String::with_capacity(header.len());
+    let mut gap = false;
+    for c in header.trim().chars() {
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push('_');
+            }
+            gap = false;
+            out.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+/// The resolved layout of one file: for each funnel field, the columns that feed it.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub vendor: String,
+    pub fields: HashMap<&'static str, Vec<usize>>,
+    pub headers: Vec<String>,
+    pub ignored_columns: Vec<String>,
+    pub values: HashMap<String, HashMap<String, String>>,
+    pub stages: Vec<StageDef>,
+    pub date_format: Option<String>,
+}
+
+impl Layout {
+    /// The first column feeding `field`, for messages.
+    pub fn column_name(&self, field: &str) -> String {
+        self.fields
+            .get(field)
+            .and_then(|cols| cols.first())
+            .map(|&i| self.headers[i].clone())
+            .unwrap_or_else(|| field.to_string())
+    }
+}
+
+/// Detects a vendor export from its header row (deals only).
+pub fn detect_vendor(kind: ImportKind, headers: &[String]) -> Option<(&'static str, Mapping)> {
+    if kind != ImportKind::Deals {
+        return None;
+    }
+    let has = |h: &str| headers.iter().any(|x| normalise(x) == normalise(h));
+    if has("Deal Stage") && has("Deal Name") && (has("Record ID") || has("Deal owner")) {
+        return Some(("hubspot", hubspot()));
+    }
+    if has("Opportunity Name") && has("Stage") && (has("Account Name") || has("Opportunity ID")) {
+        return Some(("salesforce", salesforce()));
+    }
+    if has("Deal - Title") && (has("Deal - Stage") || has("Deal - Status")) {
+        return Some(("pipedrive", pipedrive()));
+    }
+    None
+}
+
+fn stage(
+    name: &str,
+    kind: StageKind,
+    probability: f64,
+    position: i64,
+    category: ForecastCategory,
+) -> StageDef {
+    StageDef {
+        name: name.into(),
+        kind,
+        probability,
+        position: Some(position),
+        category: Some(category),
+    }
+}
+
+fn columns(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// HubSpot's deal export ("Export view" of the Deals index) and its default sales pipeline.
+fn hubspot() -> Mapping {
+    use ForecastCategory::*;
+    use StageKind::*;
+    let stage_ids = [
+        ("appointmentscheduled", "Appointment Scheduled"),
+        ("qualifiedtobuy", "Qualified To Buy"),
+        ("presentationscheduled", "Presentation Scheduled"),
+        ("decisionmakerboughtin", "Decision Maker Bought-In"),
+        ("contractsent", "Contract Sent"),
+        ("closedwon", "Closed Won"),
+        ("closedlost", "Closed Lost"),
+    ];
+    Mapping {
+        vendor: Some("HubSpot".into()),
+        columns: columns(&[
+            ("Record ID", "external_id"),
+            ("Deal ID", "external_id"),
+            ("Deal Name", "name"),
+            ("Deal Stage", "stage"),
+            ("Amount", "amount"),
+            ("Close Date", "expected_close"),
+            ("Create Date", "created_on"),
+            ("Deal owner", "owner"),
+            ("Associated Company", "customer"),
+            ("Company name", "customer"),
+            ("Original Source Type", "source"),
+            ("Deal source", "source"),
+            ("Closed Lost Reason", "lost_reason"),
+        ]),
+        values: HashMap::from([(
+            "stage".to_string(),
+            stage_ids
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        )]),
+        stages: vec![
+            stage("Appointment Scheduled", Open, 0.2, 1, Pipeline),
+            stage("Qualified To Buy", Open, 0.4, 2, Pipeline),
+            stage("Presentation Scheduled", Open, 0.6, 3, BestCase),
+            stage("Decision Maker Bought-In", Open, 0.8, 4, BestCase),
+            stage("Contract Sent", Open, 0.9, 5, Commit),
+            stage("Closed Won", Won, 1.0, 6, Closed),
+            stage("Closed Lost", Lost, 0.0, 7, Omitted),
+        ],
+        ..Mapping::default()
+    }
+}
+
+/// Salesforce's opportunity report export ("Export Details") and its default stages.
+fn salesforce() -> Mapping {
+    use ForecastCategory::*;
+    use StageKind::*;
+    Mapping {
+        vendor: Some("Salesforce".into()),
+        columns: columns(&[
+            ("Opportunity ID", "external_id"),
+            ("Opportunity Name", "name"),
+            ("Account Name", "customer"),
+            ("Account ID", "customer_external_id"),
+            ("Opportunity Owner", "owner"),
+            ("Stage", "stage"),
+            ("Amount", "amount"),
+            ("Close Date", "expected_close"),
+            ("Created Date", "created_on"),
+            ("Lead Source", "source"),
+            ("Product Code", "product"),
+            ("Loss Reason", "lost_reason"),
+        ]),
+        stages: vec![
+            stage("Prospecting", Open, 0.1, 1, Pipeline),
+            stage("Qualification", Open, 0.1, 2, Pipeline),
+            stage("Needs Analysis", Open, 0.2, 3, Pipeline),
+            stage("Value Proposition", Open, 0.5, 4, Pipeline),
+            stage("Id. Decision Makers", Open, 0.6, 5, Pipeline),
+            stage("Perception Analysis", Open, 0.7, 6, Pipeline),
+            stage("Proposal/Price Quote", Open, 0.75, 7, BestCase),
+            stage("Negotiation/Review", Open, 0.9, 8, Commit),
+            stage("Closed Won", Won, 1.0, 9, Closed),
+            stage("Closed Lost", Lost, 0.0, 10, Omitted),
+        ],
+        ..Mapping::default()
+    }
+}
+
+/// Pipedrive's deals export (Deals list, "Export filter results") and its default pipeline.
+fn pipedrive() -> Mapping {
+    use ForecastCategory::*;
+    use StageKind::*;
+    Mapping {
+        vendor: Some("Pipedrive".into()),
+        columns: columns(&[
+            ("Deal - ID", "external_id"),
+            ("Deal - Title", "name"),
+            ("Deal - Value", "amount"),
+            ("Deal - Organization", "customer"),
+            ("Deal - Owner", "owner"),
+            ("Deal - Stage", "stage"),
+            ("Deal - Status", "status"),
+            ("Deal - Expected close date", "expected_close"),
+            ("Deal - Deal created", "created_on"),
+            ("Deal - Won time", "closed_on"),
+            ("Deal - Lost time", "closed_on"),
+            ("Deal - Lost reason", "lost_reason"),
+            ("Deal - Source channel", "source"),
+        ]),
+        stages: vec![
+            stage("Qualified", Open, 0.1, 1, Pipeline),
+            stage("Contact Made", Open, 0.2, 2, Pipeline),
+            stage("Demo Scheduled", Open, 0.4, 3, Pipeline),
+            stage("Proposal Made", Open, 0.6, 4, BestCase),
+            stage("Negotiations Started", Open, 0.8, 5, Commit),
+            stage("Won", Won, 1.0, 6, Closed),
+            stage("Lost", Lost, 0.0, 7, Omitted),
+        ],
+        ..Mapping::default()
+    }
+}
+
+/// Resolves the layout of a file from its header row.
+pub fn resolve(
+    kind: ImportKind,
+    headers: &[String],
+    mapping: Option<&Mapping>,
+) -> Result<Layout, String> {
+    let detected;
+    // A vendor profile maps only its own columns; a user mapping also accepts the
+    // canonical headers it does not mention.
+    let (vendor, mapping, builtin) = match mapping {
+        Some(m) => (
+            m.vendor.clone().unwrap_or_else(|| "mapping".into()),
+            Some(m),
+            false,
+        ),
+        None => match detect_vendor(kind, headers) {
+            Some((_, m)) => {
+                detected = m;
+                (
+                    detected.vendor.clone().unwrap_or_default(),
+                    Some(&detected),
+                    true,
+                )
+            }
+            None => ("funnel".to_string(), None, false),
+        },
+    };
+    let specs = canonical_fields(kind);
+    let field_of = |name: &str| -> Option<&'static str> {
+        let n = normalise(name);
+        specs
+            .iter()
+            .find(|(f, _, aliases)| *f == n || aliases.contains(&n.as_str()))
+            .map(|(f, _, _)| *f)
+    };
+    let mut fields: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    let mut ignored = Vec::new();
+    let mapped: HashMap<String, &String> = mapping
+        .map(|m| m.columns.iter().map(|(k, v)| (normalise(k), v)).collect())
+        .unwrap_or_default();
+    if let Some(m) = mapping {
+        for target in m.columns.values() {
+            if field_of(target).is_none() {
+                let known: Vec<&str> = specs.iter().map(|(f, _, _)| *f).collect();
+                return Err(format!(
+                    "mapping names field '{target}', which {} do not have; fields are: {}",
+                    kind.as_str(),
+                    known.join(", ")
+                ));
+            }
+        }
+    }
+    for (i, h) in headers.iter().enumerate() {
+        let target = match mapped.get(&normalise(h)) {
+            Some(f) => field_of(f),
+            None if builtin => None,
+            None => field_of(h),
+        };
+        match target {
+            Some(f) => fields.entry(f).or_default().push(i),
+            None => ignored.push(h.clone()),
+        }
+    }
+    let missing: Vec<&str> = specs
+        .iter()
+        .filter(|(f, required, _)| *required && !fields.contains_key(f))
+        .map(|(f, _, _)| *f)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing required column{} {} (found: {})",
+            if missing.len() > 1 { "s" } else { "" },
+            missing.join(", "),
+            headers.join(", ")
+        ));
+    }
+    let has_customer =
+        fields.contains_key("customer") || fields.contains_key("customer_external_id");
+    let needs_customer = matches!(
+        kind,
+        ImportKind::Contacts | ImportKind::Deals | ImportKind::Activities | ImportKind::Orders
+    );
+    if needs_customer && !has_customer {
+        return Err("missing column customer_external_id (or customer, by name)".into());
+    }
+    if kind == ImportKind::Deals && !fields.contains_key("stage") && !fields.contains_key("status")
+    {
+        return Err("missing column stage (or status)".into());
+    }
+    let m = mapping.cloned().unwrap_or_default();
+    Ok(Layout {
+        vendor,
+        fields,
+        headers: headers.to_vec(),
+        ignored_columns: ignored,
+        values: m
+            .values
+            .into_iter()
+            .map(|(f, vals)| {
+                (
+                    f,
+                    vals.into_iter()
+                        .map(|(k, v)| (k.trim().to_lowercase(), v))
+                        .collect(),
+                )
+            })
+            .collect(),
+        stages: m.stages,
+        date_format: m.date_format,
+    })
+}

@@ -1,0 +1,889 @@
+//! Writing validated records: resolving references, upserting by external id, keeping
+//! stage history and the order ledger in step, and auditing every row.
+
+use super::layout::StageDef;
+use crate::domain::date::iso;
+use crate::domain::records::*;
+use crate::domain::{ForecastCategory, StageKind, TargetScope};
+use crate::store::audit::{self, Action, Actor, Entity};
+use crate::store::db::Result;
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// Ids of the entities rows refer to by name, loaded once per import.
+pub struct Writer<'c> {
+    conn: &'c Connection,
+    actor: Actor,
+    create_missing: bool,
+    today: NaiveDate,
+    stage_defs: Vec<StageDef>,
+    customers_by_ext: HashMap<String, i64>,
+    customers_by_name: HashMap<String, Vec<i64>>,
+    reps: HashMap<String, i64>,
+    teams: HashMap<String, i64>,
+    products: HashMap<String, i64>,
+    stages: HashMap<String, (i64, StageKind)>,
+    /// What `--create-missing` made, for the report: (entity, name).
+    pub created: Vec<(&'static str, String)>,
+}
+
+fn load_map(conn: &Connection, sql: &str) -> Result<HashMap<String, i64>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut map = HashMap::new();
+    for row in rows {
+        let (k, v) = row?;
+        map.insert(k.to_lowercase(), v);
+    }
+    Ok(map)
+}
+
+impl<'c> Writer<'c> {
+    pub fn new(
+        conn: &'c Connection,
+        actor: Actor,
+        create_missing: bool,
+        today: NaiveDate,
+        stage_defs: Vec<StageDef>,
+    ) -> Result<Self> {
+        let mut customers_by_ext = HashMap::new();
+        let mut customers_by_name: HashMap<String, Vec<i64>> = HashMap::new();
+        {
+            let mut stmt = conn.prepare("SELECT id, external_id, name FROM customers")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                if let Some(ext) = r.get::<_, Option<String>>(1)? {
+                    customers_by_ext.insert(ext, id);
+                }
+                customers_by_name
+                    .entry(r.get::<_, String>(2)?.to_lowercase())
+                    .or_default()
+                    .push(id);
+            }
+        }
+        let mut stages = HashMap::new();
+        {
+            let mut stmt = conn.prepare("SELECT name, id, kind FROM stages")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let kind: String = r.get(2)?;
+                stages.insert(
+                    r.get::<_, String>(0)?.to_lowercase(),
+                    (r.get(1)?, kind.parse().unwrap_or(StageKind::Open)),
+                );
+            }
+        }
+        Ok(Writer {
+            conn,
+            create_missing,
+            today,
+            stage_defs,
+            customers_by_ext,
+            customers_by_name,
+            reps: load_map(conn, "SELECT name, id FROM reps")?,
+            teams: load_map(conn, "SELECT name, id FROM teams")?,
+            products: load_map(conn, "SELECT sku, id FROM products")?,
+            stages,
+            created: Vec::new(),
+            actor,
+        })
+    }
+
+    fn audit_insert(&self, entity: Entity, id: i64) -> Result<()> {
+        let after = audit::row_json(self.conn, entity, id)?;
+        audit::record(
+            self.conn,
+            &self.actor,
+            Action::Insert,
+            entity,
+            id,
+            None,
+            after.as_deref(),
+            None,
+        )
+    }
+
+    /// Audits an update; `Unchanged` (and no audit row) when nothing changed.
+    fn audit_update(&self, entity: Entity, id: i64, before: Option<String>) -> Result<Outcome> {
+        let after = audit::row_json(self.conn, entity, id)?;
+        if after == before {
+            return Ok(Outcome::Unchanged);
+        }
+        audit::record(
+            self.conn,
+            &self.actor,
+            Action::Update,
+            entity,
+            id,
+            before.as_deref(),
+            after.as_deref(),
+            None,
+        )?;
+        Ok(Outcome::Updated)
+    }
+
+    fn existing(&self, entity: Entity, external_id: Option<&str>) -> Result<Option<i64>> {
+        let Some(ext) = external_id else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT id FROM {} WHERE external_id = ?1", entity.table());
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([ext], |r| r.get(0))
+            .optional()?)
+    }
+
+    // ---- references -------------------------------------------------------------------
+
+    /// The customer's id; `Err` is the reason for the row's report.
+    pub fn customer_id(
+        &mut self,
+        r: &CustomerRef,
+        name_hint: Option<&str>,
+    ) -> Result<Result<i64, String>> {
+        match r {
+            CustomerRef::ExternalId(ext) => {
+                if let Some(id) = self.customers_by_ext.get(ext) {
+                    return Ok(Ok(*id));
+                }
+                if !self.create_missing {
+                    return Ok(Err(format!(
+                        "no customer with external id '{ext}' (import customers first, or use --create-missing)"
+                    )));
+                }
+                let id = self.create_customer(Some(ext), name_hint.unwrap_or(ext))?;
+                Ok(Ok(id))
+            }
+            CustomerRef::Name(name) => {
+                match self.customers_by_name.get(&name.to_lowercase()).map(Vec::as_slice) {
+                    Some([id]) => Ok(Ok(*id)),
+                    Some(ids) if ids.len() > 1 => Ok(Err(format!(
+                        "{} customers are named '{name}'; refer to the customer by external id",
+                        ids.len()
+                    ))),
+                    _ if self.create_missing => Ok(Ok(self.create_customer(None, name)?)),
+                    _ => Ok(Err(format!(
+                        "no customer named '{name}' (import customers first, or use --create-missing)"
+                    ))),
+                }
+            }
+        }
+    }
+
+    fn create_customer(&mut self, ext: Option<&str>, name: &str) -> Result<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO customers(external_id, name, status, created_on) VALUES (?1, ?2, 'prospect', ?3)",
+            )?
+            .execute(params![ext, name, iso(self.today)])?;
+        let id = self.conn.last_insert_rowid();
+        self.audit_insert(Entity::Customer, id)?;
+        if let Some(e) = ext {
+            self.customers_by_ext.insert(e.to_string(), id);
+        }
+        self.customers_by_name
+            .entry(name.to_lowercase())
+            .or_default()
+            .push(id);
+        self.created.push(("customer", name.to_string()));
+        Ok(id)
+    }
+
+    pub fn rep_id(&mut self, name: Option<&str>) -> Result<Result<Option<i64>, String>> {
+        let Some(name) = name else {
+            return Ok(Ok(None));
+        };
+        if let Some(id) = self.reps.get(&name.to_lowercase()) {
+            return Ok(Ok(Some(*id)));
+        }
+        if !self.create_missing {
+            return Ok(Err(format!(
+                "no rep named '{name}' (use --create-missing to add reps)"
+            )));
+        }
+        self.conn
+            .prepare_cached("INSERT INTO reps(name) VALUES (?1)")?
+            .execute([name])?;
+        let id = self.conn.last_insert_rowid();
+        self.audit_insert(Entity::Rep, id)?;
+        self.reps.insert(name.to_lowercase(), id);
+        self.created.push(("rep", name.to_string()));
+        Ok(Ok(Some(id)))
+    }
+
+    fn team_id(&mut self, name: &str) -> Result<Result<i64, String>> {
+        if let Some(id) = self.teams.get(&name.to_lowercase()) {
+            return Ok(Ok(*id));
+        }
+        if !self.create_missing {
+            return Ok(Err(format!(
+                "no team named '{name}' (use --create-missing to add it)"
+            )));
+        }
+        self.conn
+            .prepare_cached("INSERT INTO teams(name) VALUES (?1)")?
+            .execute([name])?;
+        let id = self.conn.last_insert_rowid();
+        self.audit_insert(Entity::Team, id)?;
+        self.teams.insert(name.to_lowercase(), id);
+        self.created.push(("team", name.to_string()));
+        Ok(Ok(id))
+    }
+
+    pub fn product_id(&mut self, sku: Option<&str>) -> Result<Result<Option<i64>, String>> {
+        let Some(sku) = sku else { return Ok(Ok(None)) };
+        if let Some(id) = self.products.get(&sku.to_lowercase()) {
+            return Ok(Ok(Some(*id)));
+        }
+        if !self.create_missing {
+            return Ok(Err(format!(
+                "no product with sku '{sku}' (use --create-missing to add it)"
+            )));
+        }
+        self.conn
+            .prepare_cached("INSERT INTO products(sku, name) VALUES (?1, ?1)")?
+            .execute([sku])?;
+        let id = self.conn.last_insert_rowid();
+        self.audit_insert(Entity::Product, id)?;
+        self.products.insert(sku.to_lowercase(), id);
+        self.created.push(("product", sku.to_string()));
+        Ok(Ok(Some(id)))
+    }
+
+    /// The stage by name, or the first won/lost stage for a won/lost status.
+    pub fn stage(
+        &mut self,
+        name: &str,
+        status: Option<StageKind>,
+    ) -> Result<Result<(i64, StageKind), String>> {
+        if let Some(kind @ (StageKind::Won | StageKind::Lost)) = status {
+            if let Some(found) = self.first_stage_of(kind)? {
+                return Ok(Ok(found));
+            }
+            let def = self.stage_defs.iter().find(|d| d.kind == kind).cloned();
+            let name = def.as_ref().map(|d| d.name.clone()).unwrap_or_else(|| {
+                if kind == StageKind::Won {
+                    "Closed Won"
+                } else {
+                    "Closed Lost"
+                }
+                .to_string()
+            });
+            return self.create_stage(&name);
+        }
+        if name.is_empty() {
+            return Ok(Err("no stage given".into()));
+        }
+        if let Some(s) = self.stages.get(&name.to_lowercase()) {
+            return Ok(Ok(*s));
+        }
+        self.create_stage(name)
+    }
+
+    fn first_stage_of(&self, kind: StageKind) -> Result<Option<(i64, StageKind)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM stages WHERE kind = ?1 ORDER BY position, id LIMIT 1",
+                [kind.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .map(|id| (id, kind)))
+    }
+
+    fn create_stage(&mut self, name: &str) -> Result<Result<(i64, StageKind), String>> {
+        if !self.create_missing {
+            let known: Vec<String> = {
+                let mut stmt = self
+                    .conn
+                    .prepare("SELECT name FROM stages ORDER BY position")?;
+                let names = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                names
+            };
+            let hint = if known.is_empty() {
+                "the database has no stages yet".to_string()
+            } else {
+                format!("stages are: {}", known.join(", "))
+            };
+            return Ok(Err(format!(
+                "no stage named '{name}' ({hint}; use --create-missing or map it in a mapping file)"
+            )));
+        }
+        let def = self
+            .stage_defs
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+            .cloned()
+            .unwrap_or_else(|| infer_stage(name));
+        let max_pos: i64 =
+            self.conn
+                .query_row("SELECT coalesce(max(position), 0) FROM stages", [], |r| {
+                    r.get(0)
+                })?;
+        let category = def.category.unwrap_or(match def.kind {
+            StageKind::Won => ForecastCategory::Closed,
+            StageKind::Lost => ForecastCategory::Omitted,
+            StageKind::Open => ForecastCategory::Pipeline,
+        });
+        self.conn.execute(
+            "INSERT INTO stages(name, position, probability, kind, forecast_category) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                def.name,
+                def.position.unwrap_or(max_pos + 1),
+                def.probability,
+                def.kind.as_str(),
+                category.as_str()
+            ],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        self.audit_insert(Entity::Stage, id)?;
+        self.stages.insert(def.name.to_lowercase(), (id, def.kind));
+        self.created.push((
+            "stage",
+            format!(
+                "{} ({}, {:.0}%)",
+                def.name,
+                def.kind,
+                def.probability * 100.0
+            ),
+        ));
+        Ok(Ok((id, def.kind)))
+    }
+
+    fn deal_id(&self, ext: Option<&str>) -> Result<Result<Option<i64>, String>> {
+        let Some(ext) = ext else { return Ok(Ok(None)) };
+        match self.existing(Entity::Deal, Some(ext))? {
+            Some(id) => Ok(Ok(Some(id))),
+            None => Ok(Err(format!("no deal with external id '{ext}'"))),
+        }
+    }
+
+    // ---- writes -------------------------------------------------------------------------
+
+    pub fn customer(
+        &mut self,
+        r: &CustomerRecord,
+    ) -> Result<Result<Outcome, (&'static str, String)>> {
+        let owner = match self.rep_id(r.owner.as_deref())? {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(("owner", e))),
+        };
+        let existing = match r.external_id.as_deref() {
+            Some(ext) => self.customers_by_ext.get(ext).copied(),
+            None => None,
+        };
+        let values = params![
+            r.external_id,
+            r.name,
+            owner,
+            r.industry,
+            r.segment.map(|s| s.as_str()),
+            r.region,
+            r.city,
+            r.country,
+            r.email,
+            r.phone,
+            r.status.as_str(),
+            r.contact_every_days,
+            r.created_on.map(iso).unwrap_or_else(|| iso(self.today)),
+        ];
+        match existing {
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO customers(external_id, name, owner_rep_id, industry, segment, region, city,
+                           country, email, phone, status, contact_every_days, created_on)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    )?
+                    .execute(values)?;
+                let id = self.conn.last_insert_rowid();
+                self.audit_insert(Entity::Customer, id)?;
+                if let Some(e) = &r.external_id {
+                    self.customers_by_ext.insert(e.clone(), id);
+                }
+                self.customers_by_name
+                    .entry(r.name.to_lowercase())
+                    .or_default()
+                    .push(id);
+                Ok(Ok(Outcome::Inserted))
+            }
+            Some(id) => {
+                let before = audit::row_json(self.conn, Entity::Customer, id)?;
+                self.conn
+                    .prepare_cached(
+                        "UPDATE customers SET external_id = ?1, name = ?2, owner_rep_id = ?3, industry = ?4,
+                           segment = ?5, region = ?6, city = ?7, country = ?8, email = ?9, phone = ?10,
+                           status = ?11, contact_every_days = ?12, created_on = ?13 WHERE id = ?14",
+                    )?
+                    .execute(rusqlite::params_from_iter(
+                        values.iter().copied().chain(std::iter::once(&id as &dyn rusqlite::ToSql)),
+                    ))?;
+                Ok(Ok(self.audit_update(Entity::Customer, id, before)?))
+            }
+        }
+    }
+
+    pub fn contact(
+        &mut self,
+        r: &ContactRecord,
+    ) -> Result<Result<Outcome, (&'static str, String)>> {
+        let customer = match self.customer_id(&r.customer, None)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(("customer", e))),
+        };
+        let existing = self.existing(Entity::Contact, r.external_id.as_deref())?;
+        let values = params![
+            r.external_id,
+            customer,
+            r.name,
+            r.title,
+            r.email,
+            r.phone,
+            r.is_primary
+        ];
+        match existing {
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO contacts(external_id, customer_id, name, title, email, phone, is_primary)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?
+                    .execute(values)?;
+                self.audit_insert(Entity::Contact, self.conn.last_insert_rowid())?;
+                Ok(Ok(Outcome::Inserted))
+            }
+            Some(id) => {
+                let before = audit::row_json(self.conn, Entity::Contact, id)?;
+                self.conn
+                    .prepare_cached(
+                        "UPDATE contacts SET external_id = ?1, customer_id = ?2, name = ?3, title = ?4,
+                           email = ?5, phone = ?6, is_primary = ?7 WHERE id = ?8",
+                    )?
+                    .execute(params![r.external_id, customer, r.name, r.title, r.email, r.phone, r.is_primary, id])?;
+                Ok(Ok(self.audit_update(Entity::Contact, id, before)?))
+            }
+        }
+    }
+
+    pub fn deal(
+        &mut self,
+        r: &DealRecord,
+        status: Option<StageKind>,
+    ) -> Result<Result<Outcome, (&'static str, String)>> {
+        let (stage_id, kind) = match self.stage(&r.stage, status)? {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(("stage", e))),
+        };
+        let closed_on = match (kind, r.closed_on, r.expected_close) {
+            (StageKind::Open, Some(_), _) => {
+                return Ok(Err((
+                    "closed_on",
+                    "an open deal has no close date yet (use expected_close)".into(),
+                )))
+            }
+            (StageKind::Open, None, _) => None,
+            (_, Some(c), _) => Some(c),
+            // Exports write the actual close date of closed deals in the close-date column.
+            (_, None, Some(e)) => Some(e),
+            (_, None, None) => {
+                return Ok(Err((
+                    "closed_on",
+                    "a won or lost deal needs its close date".into(),
+                )))
+            }
+        };
+        let customer = match self.customer_id(&r.customer, None)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(("customer", e))),
+        };
+        let owner = match self.rep_id(r.owner.as_deref())? {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(("owner", e))),
+        };
+        let product = match self.product_id(r.product.as_deref())? {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(("product", e))),
+        };
+        let created_on = r.created_on.unwrap_or(self.today);
+        if closed_on.is_some_and(|c| c < created_on) {
+            return Ok(Err((
+                "closed_on",
+                format!("the close date is before the deal was created ({created_on})"),
+            )));
+        }
+        let lost_reason = if kind == StageKind::Lost {
+            r.lost_reason.clone()
+        } else {
+            None
+        };
+        let existing: Option<(i64, i64, String)> = match r.external_id.as_deref() {
+            None => None,
+            Some(ext) => self
+                .conn
+                .prepare_cached(
+                    "SELECT id, stage_id, stage_entered_on FROM deals WHERE external_id = ?1",
+                )?
+                .query_row([ext], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .optional()?,
+        };
+        let outcome;
+        let deal_id;
+        match existing {
+            None => {
+                let entered = closed_on.unwrap_or(created_on);
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO deals(external_id, name, customer_id, owner_rep_id, product_id, amount_cents,
+                           stage_id, created_on, stage_entered_on, expected_close, closed_on, source, lost_reason,
+                           discount_pct)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    )?
+                    .execute(params![
+                        r.external_id,
+                        r.name,
+                        customer,
+                        owner,
+                        product,
+                        r.amount.cents(),
+                        stage_id,
+                        iso(created_on),
+                        iso(entered),
+                        r.expected_close.map(iso),
+                        closed_on.map(iso),
+                        r.source,
+                        lost_reason,
+                        r.discount_pct
+                    ])?;
+                deal_id = self.conn.last_insert_rowid();
+                // The stage history starts with the stage the deal is in; it is deleted with
+                // the deal, so a revert of the insert takes it too.
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on) VALUES (?1, NULL, ?2, ?3)",
+                    )?
+                    .execute(params![deal_id, stage_id, iso(entered)])?;
+                self.audit_insert(Entity::Deal, deal_id)?;
+                outcome = Outcome::Inserted;
+            }
+            Some((id, old_stage, old_entered)) => {
+                deal_id = id;
+                let before = audit::row_json(self.conn, Entity::Deal, id)?;
+                let entered = if old_stage == stage_id {
+                    old_entered
+                } else {
+                    let on = closed_on.unwrap_or(self.today);
+                    self.conn
+                        .prepare_cached(
+                            "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![id, old_stage, stage_id, iso(on)])?;
+                    let change = self.conn.last_insert_rowid();
+                    self.audit_insert(Entity::StageChange, change)?;
+                    iso(on)
+                };
+                self.conn
+                    .prepare_cached(
+                        "UPDATE deals SET name = ?2, customer_id = ?3, owner_rep_id = ?4, product_id = ?5,
+                           amount_cents = ?6, stage_id = ?7, created_on = ?8, stage_entered_on = ?9,
+                           expected_close = ?10, closed_on = ?11, source = ?12, lost_reason = ?13,
+                           discount_pct = ?14 WHERE id = ?1",
+                    )?
+                    .execute(params![
+                        id,
+                        r.name,
+                        customer,
+                        owner,
+                        product,
+                        r.amount.cents(),
+                        stage_id,
+                        iso(created_on),
+                        entered,
+                        r.expected_close.map(iso),
+                        closed_on.map(iso),
+                        r.source,
+                        lost_reason,
+                        r.discount_pct
+                    ])?;
+                outcome = self.audit_update(Entity::Deal, id, before)?;
+            }
+        }
+        self.sync_order(
+            deal_id,
+            kind,
+            customer,
+            product,
+            closed_on,
+            r.amount.cents(),
+        )?;
+        Ok(Ok(outcome))
+    }
+
+    /// Keeps the ledger in step with the deal: a won deal has exactly one order; a deal
+    /// that is not won has none.
+    fn sync_order(
+        &self,
+        deal_id: i64,
+        kind: StageKind,
+        customer: i64,
+        product: Option<i64>,
+        closed_on: Option<NaiveDate>,
+        cents: i64,
+    ) -> Result<()> {
+        let order: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM orders WHERE deal_id = ?1")?
+            .query_row([deal_id], |r| r.get(0))
+            .optional()?;
+        match (kind, order, closed_on) {
+            (StageKind::Won, None, Some(on)) => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO orders(customer_id, deal_id, product_id, ordered_on, amount_cents) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![customer, deal_id, product, iso(on), cents])?;
+                self.audit_insert(Entity::Order, self.conn.last_insert_rowid())?;
+            }
+            (StageKind::Won, Some(id), Some(on)) => {
+                let before = audit::row_json(self.conn, Entity::Order, id)?;
+                self.conn
+                    .prepare_cached(
+                        "UPDATE orders SET customer_id = ?2, product_id = ?3, ordered_on = ?4, amount_cents = ?5 WHERE id = ?1",
+                    )?
+                    .execute(params![id, customer, product, iso(on), cents])?;
+                self.audit_update(Entity::Order, id, before)?;
+            }
+            (_, Some(id), _) if kind != StageKind::Won => {
+                let before = audit::row_json(self.conn, Entity::Order, id)?;
+                self.conn
+                    .execute("DELETE FROM orders WHERE id = ?1", [id])?;
+                audit::record(
+                    self.conn,
+                    &self.actor,
+                    Action::Delete,
+                    Entity::Order,
+                    id,
+                    before.as_deref(),
+                    None,
+                    None,
+                )?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub fn activity(
+        &mut self,
+        r: &ActivityRecord,
+    ) -> Result<Result<Outcome, (&'static str, String)>> {
+        let customer = match self.customer_id(&r.customer, None)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(("customer", e))),
+        };
+        let deal = match self.deal_id(r.deal.as_deref())? {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(("deal_external_id", e))),
+        };
+        let rep = match self.rep_id(r.rep.as_deref())? {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(("rep", e))),
+        };
+        let existing = self.existing(Entity::Activity, r.external_id.as_deref())?;
+        let p = params![
+            r.external_id,
+            customer,
+            deal,
+            rep,
+            r.kind.as_str(),
+            r.subject,
+            r.due_on.map(iso),
+            r.done_on.map(iso),
+            r.outcome
+        ];
+        match existing {
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO activities(external_id, customer_id, deal_id, rep_id, kind, subject, due_on, done_on, outcome)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )?
+                    .execute(p)?;
+                self.audit_insert(Entity::Activity, self.conn.last_insert_rowid())?;
+                Ok(Ok(Outcome::Inserted))
+            }
+            Some(id) => {
+                let before = audit::row_json(self.conn, Entity::Activity, id)?;
+                self.conn
+                    .prepare_cached(
+                        "UPDATE activities SET external_id = ?1, customer_id = ?2, deal_id = ?3, rep_id = ?4, kind = ?5,
+                           subject = ?6, due_on = ?7, done_on = ?8, outcome = ?9 WHERE id = ?10",
+                    )?
+                    .execute(rusqlite::params_from_iter(
+                        p.iter().copied().chain(std::iter::once(&id as &dyn rusqlite::ToSql)),
+                    ))?;
+                Ok(Ok(self.audit_update(Entity::Activity, id, before)?))
+            }
+        }
+    }
+
+    pub fn order(&mut self, r: &OrderRecord) -> Result<Result<Outcome, (&'static str, String)>> {
+        let customer = match self.customer_id(&r.customer, None)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(("customer", e))),
+        };
+        let deal = match self.deal_id(r.deal.as_deref())? {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(("deal_external_id", e))),
+        };
+        let product = match self.product_id(r.product.as_deref())? {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(("product", e))),
+        };
+        let by_ext = self.existing(Entity::Order, r.external_id.as_deref())?;
+        // A won deal's order is already in the ledger: an order row for that deal updates it.
+        let by_deal: Option<i64> = match deal {
+            None => None,
+            Some(d) => self
+                .conn
+                .prepare_cached("SELECT id FROM orders WHERE deal_id = ?1")?
+                .query_row([d], |row| row.get(0))
+                .optional()?,
+        };
+        let existing = match (by_ext, by_deal) {
+            (Some(a), Some(b)) if a != b => {
+                return Ok(Err((
+                    "deal_external_id",
+                    "that deal already has another order in the ledger".into(),
+                )))
+            }
+            (a, b) => a.or(b),
+        };
+        let p = params![
+            r.external_id,
+            customer,
+            deal,
+            product,
+            iso(r.ordered_on),
+            r.amount.cents(),
+            r.quantity
+        ];
+        match existing {
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO orders(external_id, customer_id, deal_id, product_id, ordered_on, amount_cents, quantity)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?
+                    .execute(p)?;
+                self.audit_insert(Entity::Order, self.conn.last_insert_rowid())?;
+                Ok(Ok(Outcome::Inserted))
+            }
+            Some(id) => {
+                let before = audit::row_json(self.conn, Entity::Order, id)?;
+                self.conn
+                    .prepare_cached(
+                        "UPDATE orders SET external_id = ?1, customer_id = ?2, deal_id = ?3, product_id = ?4,
+                           ordered_on = ?5, amount_cents = ?6, quantity = ?7 WHERE id = ?8",
+                    )?
+                    .execute(rusqlite::params_from_iter(
+                        p.iter().copied().chain(std::iter::once(&id as &dyn rusqlite::ToSql)),
+                    ))?;
+                Ok(Ok(self.audit_update(Entity::Order, id, before)?))
+            }
+        }
+    }
+
+    pub fn target(
+        &mut self,
+        r: &TargetRecord,
+        reason: &str,
+    ) -> Result<Result<Outcome, (&'static str, String)>> {
+        let (team, rep, key) = match (r.scope, r.name.as_deref()) {
+            (TargetScope::Company, _) => (None, None, "company".to_string()),
+            (TargetScope::Team, Some(n)) => match self.team_id(n)? {
+                Ok(id) => (Some(id), None, format!("team:{id}")),
+                Err(e) => return Ok(Err(("name", e))),
+            },
+            (TargetScope::Rep, Some(n)) => match self.rep_id(Some(n))? {
+                Ok(Some(id)) => (None, Some(id), format!("rep:{id}")),
+                Ok(None) => return Ok(Err(("name", "required".into()))),
+                Err(e) => return Ok(Err(("name", e))),
+            },
+            (_, None) => return Ok(Err(("name", "required".into()))),
+        };
+        let period = r.period.to_string();
+        let existing: Option<(i64, i64)> = self
+            .conn
+            .prepare_cached("SELECT id, value FROM targets WHERE scope_key = ?1 AND period = ?2 AND metric = ?3")?
+            .query_row(params![key, period, r.metric.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        let (id, old, outcome) = match existing {
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO targets(scope, team_id, rep_id, scope_key, period, metric, value)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?
+                    .execute(params![r.scope.as_str(), team, rep, key, period, r.metric.as_str(), r.value])?;
+                let id = self.conn.last_insert_rowid();
+                self.audit_insert(Entity::Target, id)?;
+                (id, None, Outcome::Inserted)
+            }
+            Some((_, old)) if old == r.value => return Ok(Ok(Outcome::Unchanged)),
+            Some((id, old)) => {
+                let before = audit::row_json(self.conn, Entity::Target, id)?;
+                self.conn.execute(
+                    "UPDATE targets SET value = ?2 WHERE id = ?1",
+                    params![id, r.value],
+                )?;
+                self.audit_update(Entity::Target, id, before)?;
+                (id, Some(old), Outcome::Updated)
+            }
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO target_revisions(target_id, old_value, new_value, changed_at, changed_by, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![id, old, r.value, self.actor.at, self.actor.os_user, reason])?;
+        self.audit_insert(Entity::TargetRevision, self.conn.last_insert_rowid())?;
+        Ok(Ok(outcome))
+    }
+}
+
+/// Kind and probability for a stage named only in the data: "won"/"lost" in the name
+/// decide the kind; an open stage gets 50% until it is configured.
+fn infer_stage(name: &str) -> StageDef {
+    let lower = name.to_lowercase();
+    let kind = if lower.contains("won") || lower == "win" {
+        StageKind::Won
+    } else if lower.contains("lost") || lower.contains("dead") {
+        StageKind::Lost
+    } else {
+        StageKind::Open
+    };
+    StageDef {
+        name: name.to_string(),
+        kind,
+        probability: match kind {
+            StageKind::Won => 1.0,
+            StageKind::Lost => 0.0,
+            StageKind::Open => 0.5,
+        },
+        position: None,
+        category: None,
+    }
+}

@@ -1,0 +1,11 @@
+//! The SQLite store: schema, migrations, queries, CSV import and export. All SQL lives here.
+
+pub mod audit;
+pub mod bulk;
+pub mod db;
+pub mod export;
+pub mod import;
+pub mod queries;
+
+pub use db::{Result, Store, StoreError, SCHEMA_VERSION};
+pub use queries::{Stage, StageTotals, Summary};
