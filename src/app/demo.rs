@@ -5,7 +5,7 @@
 
 use crate::domain::date::iso;
 use crate::store::audit::{self, Actor};
-use crate::store::bulk::{BulkWriter, NewDeal};
+use crate::store::bulk::{BulkWriter, DeferredIndexes, NewDeal};
 use crate::store::{db, Store, StoreError};
 use chrono::{Datelike, Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
@@ -209,6 +209,15 @@ pub fn generate(
     actor: &Actor,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<DemoReport, DemoError> {
+    store.with_rollback_journal(|store| fill(store, opts, actor, progress))?
+}
+
+fn fill(
+    store: &mut Store,
+    opts: &DemoOptions,
+    actor: &Actor,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<DemoReport, DemoError> {
     if opts.customers == 0 || opts.months == 0 {
         return Err(DemoError::Invalid(
             "--customers and --months must be at least 1".into(),
@@ -236,6 +245,7 @@ pub fn generate(
     if opts.force {
         db::clear_all_data(&tx)?;
     }
+    let deferred = DeferredIndexes::drop(&tx)?;
     let w = BulkWriter::new(&tx);
 
     // Teams: a company root, one team per region, and two selling teams under each.
@@ -1012,7 +1022,9 @@ pub fn generate(
             opts.seed, report.customers, report.deals, opts.months, as_of
         ),
     )?;
-    progress("saving", 0.98);
+    progress("indexing", 0.97);
+    deferred.rebuild(&tx)?;
+    progress("saving", 0.99);
     tx.commit()?;
     progress("done", 1.0);
     Ok(report)

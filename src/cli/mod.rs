@@ -94,6 +94,8 @@ pub fn run() -> i32 {
     };
     match execute(cli) {
         Ok(code) => code,
+        // A closed pipe (`funnel export deals | head`) is the reader's choice, not an error.
+        Err(e) if e.chain().any(|c| c.to_string().contains("Broken pipe")) => 0,
         Err(e) => {
             eprintln!("funnel: {e:#}");
             1
@@ -360,8 +362,8 @@ fn print_import(
     r: &crate::store::import::ImportReport,
     format: Format,
 ) -> anyhow::Result<i32> {
-    let failed = r.rejected > 0 && !r.committed && !r.dry_run;
-    let failed_dry = r.rejected > 0 && r.dry_run;
+    // Bad rows fail the import (and a dry run of it) unless --skip-invalid was given.
+    let failed = r.rejected > 0 && !r.skip_invalid;
     if format == Format::Json {
         serde_json::to_writer_pretty(&mut *out, r)?;
         writeln!(out)?;
@@ -417,7 +419,7 @@ fn print_import(
             )?;
         }
     }
-    Ok(if failed || failed_dry { 1 } else { 0 })
+    Ok(if failed { 1 } else { 0 })
 }
 
 fn print_summary(

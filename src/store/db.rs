@@ -224,6 +224,23 @@ mod tests {
 }
 
 impl Store {
+    /// Runs a bulk load with a rollback journal instead of the WAL: pages appended to the
+    /// file then need no journal copy, so a large load writes its data once, not twice.
+    /// Still atomic: a crash rolls the load back. WAL is restored afterwards.
+    pub fn with_rollback_journal<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T> {
+        let in_file = self.path.as_os_str() != ":memory:";
+        if in_file {
+            self.conn
+                .query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+        }
+        let out = f(self);
+        if in_file {
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        }
+        Ok(out)
+    }
+
     /// Starts a transaction for a use case that writes many rows at once.
     pub fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
         Ok(self.conn.transaction()?)

@@ -97,6 +97,7 @@ pub struct ImportReport {
     pub ignored_lines: Vec<u64>,
     pub ignored_columns: Vec<String>,
     pub dry_run: bool,
+    pub skip_invalid: bool,
     /// Whether anything was written.
     pub committed: bool,
 }
@@ -149,6 +150,44 @@ fn looks_like_trailer(rec: &csv::StringRecord, width: usize) -> bool {
         && filled.len() <= width / 2 + 1
 }
 
+/// Physical line numbers from byte offsets. The csv reader's own line count skips the
+/// newlines inside quoted fields and blank lines, so it cannot be shown to users.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line on which the record the reader reports at `offset` begins. The reader's
+    /// offset can point at the previous record's terminator or at blank lines before the
+    /// record, so those are skipped first (a record never starts with CR or LF).
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut offset = (offset as usize).min(self.bytes.len());
+        while offset < self.bytes.len() && matches!(self.bytes[offset], b'\r' | b'\n') {
+            offset += 1;
+        }
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        self.line += self.bytes[self.offset..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.offset = offset;
+        self.line
+    }
+}
+
 fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .has_headers(false)
@@ -190,11 +229,12 @@ fn settle_date_order(
     let mut rdr = reader(bytes);
     let mut rec = csv::StringRecord::new();
     let mut first = true;
+    let mut lines = LineCounter::new(bytes);
     while rdr.read_record(&mut rec).unwrap_or(false) {
         if std::mem::take(&mut first) {
             continue;
         }
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
         for &c in &cols {
             match rec.get(c).map(order_evidence) {
                 Some(OrderEvidence::DayFirst) if day_first.is_none() => day_first = Some(line),
@@ -272,6 +312,7 @@ pub fn import_file(
         vendor: layout.vendor.clone(),
         ignored_columns: layout.ignored_columns.clone(),
         dry_run: opts.dry_run,
+        skip_invalid: opts.skip_invalid,
         ..Default::default()
     };
     let today = opts
@@ -299,12 +340,13 @@ pub fn import_file(
         let width = headers.len();
         // Rows that look like an export's trailer are held back until a data row shows
         // they were not at the end after all.
-        let mut held: Vec<csv::StringRecord> = Vec::new();
+        let mut held: Vec<(u64, csv::StringRecord)> = Vec::new();
+        let mut lines = LineCounter::new(&bytes);
         loop {
             let more = match rdr.read_record(&mut rec) {
                 Ok(more) => more,
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    let line = lines.line_at(e.position().map(|p| p.byte()).unwrap_or(0));
                     report.rejected += 1;
                     report.errors.push(RowError {
                         line,
@@ -323,37 +365,24 @@ pub fn import_file(
             if rec.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
+            let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
             if looks_like_trailer(&rec, width) {
-                held.push(rec.clone());
+                held.push((line, rec.clone()));
                 continue;
             }
-            for h in std::mem::take(&mut held) {
-                process(
-                    &h,
-                    kind,
-                    &layout,
-                    &date_format,
-                    &mut writer,
-                    &mut report,
-                    width,
-                    &reason,
-                )?;
-            }
-            process(
-                &rec,
+            let ctx = Ctx {
                 kind,
-                &layout,
-                &date_format,
-                &mut writer,
-                &mut report,
+                layout: &layout,
+                dates: &date_format,
                 width,
-                &reason,
-            )?;
+                reason: &reason,
+            };
+            for (l, h) in std::mem::take(&mut held) {
+                process(&h, l, &ctx, &mut writer, &mut report)?;
+            }
+            process(&rec, line, &ctx, &mut writer, &mut report)?;
         }
-        report.ignored_lines = held
-            .iter()
-            .filter_map(|r| r.position().map(|p| p.line()))
-            .collect();
+        report.ignored_lines = held.iter().map(|(l, _)| *l).collect();
         report.created = writer
             .created
             .iter()
@@ -376,18 +405,29 @@ pub fn import_file(
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every row of one file is read with.
+struct Ctx<'a> {
+    kind: ImportKind,
+    layout: &'a Layout,
+    dates: &'a DateFormat,
+    width: usize,
+    reason: &'a str,
+}
+
 fn process(
     rec: &csv::StringRecord,
-    kind: ImportKind,
-    layout: &Layout,
-    dates: &DateFormat,
+    line: u64,
+    ctx: &Ctx,
     writer: &mut Writer,
     report: &mut ImportReport,
-    width: usize,
-    reason: &str,
 ) -> Result<(), ImportError> {
-    let line = rec.position().map(|p| p.line()).unwrap_or(0);
+    let Ctx {
+        kind,
+        layout,
+        dates,
+        width,
+        reason,
+    } = *ctx;
     report.rows += 1;
     let reject = |report: &mut ImportReport, errors: Vec<FieldError>| {
         report.rejected += 1;

@@ -442,7 +442,7 @@ impl<'c> Writer<'c> {
     ) -> Result<Result<Outcome, (&'static str, String)>> {
         let customer = match self.customer_id(&r.customer, None)? {
             Ok(c) => c,
-            Err(e) => return Ok(Err(("customer", e))),
+            Err(e) => return Ok(Err((customer_field(&r.customer), e))),
         };
         let existing = self.existing(Entity::Contact, r.external_id.as_deref())?;
         let values = params![
@@ -507,7 +507,7 @@ impl<'c> Writer<'c> {
         };
         let customer = match self.customer_id(&r.customer, None)? {
             Ok(c) => c,
-            Err(e) => return Ok(Err(("customer", e))),
+            Err(e) => return Ok(Err((customer_field(&r.customer), e))),
         };
         let owner = match self.rep_id(r.owner.as_deref())? {
             Ok(o) => o,
@@ -691,7 +691,7 @@ impl<'c> Writer<'c> {
     ) -> Result<Result<Outcome, (&'static str, String)>> {
         let customer = match self.customer_id(&r.customer, None)? {
             Ok(c) => c,
-            Err(e) => return Ok(Err(("customer", e))),
+            Err(e) => return Ok(Err((customer_field(&r.customer), e))),
         };
         let deal = match self.deal_id(r.deal.as_deref())? {
             Ok(d) => d,
@@ -742,7 +742,7 @@ impl<'c> Writer<'c> {
     pub fn order(&mut self, r: &OrderRecord) -> Result<Result<Outcome, (&'static str, String)>> {
         let customer = match self.customer_id(&r.customer, None)? {
             Ok(c) => c,
-            Err(e) => return Ok(Err(("customer", e))),
+            Err(e) => return Ok(Err((customer_field(&r.customer), e))),
         };
         let deal = match self.deal_id(r.deal.as_deref())? {
             Ok(d) => d,
@@ -885,5 +885,13 @@ fn infer_stage(name: &str) -> StageDef {
         },
         position: None,
         category: None,
+    }
+}
+
+/// The field a customer reference came from, for messages.
+fn customer_field(r: &CustomerRef) -> &'static str {
+    match r {
+        CustomerRef::ExternalId(_) => "customer_external_id",
+        CustomerRef::Name(_) => "customer",
     }
 }
