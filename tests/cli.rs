@@ -1,0 +1,385 @@
+//! The real binary: exit codes, formats, messages on bad input.
+
+mod common;
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn funnel(db: &Path) -> Command {
+    let mut c = Command::cargo_bin("funnel").unwrap();
+    c.arg("--db").arg(db).env_remove("FUNNEL_DB");
+    c
+}
+
+fn demo_db(dir: &Path) -> std::path::PathBuf {
+    let db = dir.join("demo.db");
+    funnel(&db)
+        .args([
+            "demo",
+            "--customers",
+            "200",
+            "--deals",
+            "1000",
+            "--months",
+            "12",
+            "--as-of",
+            "2026-11-22",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("200 customers"));
+    db
+}
+
+#[test]
+fn empty_database_summary_points_to_demo_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    funnel(&dir.path().join("new.db"))
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("The database is empty")
+                .and(predicate::str::contains("funnel demo")),
+        );
+}
+
+#[test]
+fn demo_refuses_a_non_empty_database_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    funnel(&db)
+        .args(["demo", "--customers", "50", "--deals", "100"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--force"));
+    funnel(&db)
+        .args([
+            "demo",
+            "--customers",
+            "50",
+            "--deals",
+            "100",
+            "--force",
+            "--as-of",
+            "2026-11-22",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("50 customers"));
+    funnel(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("customers           50"));
+}
+
+#[test]
+fn db_comes_from_the_environment_when_no_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("env.db");
+    Command::cargo_bin("funnel")
+        .unwrap()
+        .env("FUNNEL_DB", &db)
+        .assert()
+        .success();
+    assert!(db.exists());
+}
+
+#[test]
+fn pipeline_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let table = funnel(&db)
+        .args(["pipeline", "--format", "table"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.starts_with("stage "), "{table}");
+    assert!(table.contains("open pipeline"));
+    let csv_out = funnel(&db)
+        .args(["--format", "csv", "pipeline"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut rdr = csv::Reader::from_reader(csv_out.as_slice());
+    assert_eq!(
+        rdr.headers().unwrap().iter().collect::<Vec<_>>(),
+        vec![
+            "stage",
+            "kind",
+            "probability",
+            "deals",
+            "value",
+            "weighted_value"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 6);
+    let json = funnel(&db)
+        .args(["pipeline", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let stages = v["stages"].as_array().unwrap();
+    let total: i64 = stages.iter().map(|s| s["count"].as_i64().unwrap()).sum();
+    assert_eq!(
+        total, 1001,
+        "1000 deals and the demo's one planted mega deal"
+    );
+    // Weighted = value x probability, per stage.
+    for s in stages {
+        let w = s["value"].as_f64().unwrap() * s["probability"].as_f64().unwrap();
+        assert!((w - s["weighted_value"].as_f64().unwrap()).abs() < 0.01);
+    }
+}
+
+#[test]
+fn import_reports_bad_rows_as_file_line_column_reason_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let file = common::shared("data/imports/hubspot_deals.csv");
+    let out = funnel(&db)
+        .args(["import", "deals"])
+        .arg(&file)
+        .arg("--create-missing")
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let expected = format!("{}:157: Amount: 'TBD' is not an amount", file.display());
+    assert!(stderr.lines().any(|l| l == expected), "{stderr}");
+    assert_eq!(stderr.lines().count(), 6);
+    funnel(&db)
+        .arg("--format")
+        .arg("json")
+        .arg("export")
+        .arg("deals")
+        .assert()
+        .success()
+        .stdout("[]\n");
+
+    funnel(&db)
+        .args(["import", "deals"])
+        .arg(&file)
+        .args(["--create-missing", "--skip-invalid"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("394 inserted")
+                .and(predicate::str::contains("funnel import revert 1")),
+        );
+    funnel(&db)
+        .args(["import", "revert", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("reverted import batch 1"));
+    funnel(&db)
+        .args(["import", "revert", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already reverted"));
+    funnel(&db)
+        .args(["import", "revert", "99"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no import batch 99"));
+}
+
+#[test]
+fn dry_run_exit_code_follows_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let file = common::shared("data/imports/hubspot_deals.csv");
+    funnel(&db)
+        .args(["import", "deals"])
+        .arg(&file)
+        .args(["--create-missing", "--dry-run"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("dry run, nothing written"));
+    funnel(&db)
+        .args(["import", "deals"])
+        .arg(&file)
+        .args([
+            "--create-missing",
+            "--dry-run",
+            "--skip-invalid",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"inserted\": 394"));
+    funnel(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("empty"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("u.db");
+    funnel(&db)
+        .args(["import", "widgets", "x.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a kind"));
+    funnel(&db).args(["frobnicate"]).assert().code(2);
+    funnel(&db)
+        .args(["pipeline", "--format", "xml"])
+        .assert()
+        .code(2);
+    funnel(&db)
+        .args(["import", "deals", "x.csv", "--date-format", "whenever"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a date format"));
+}
+
+#[test]
+fn bad_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    funnel(&db)
+        .args(["import", "deals", "/nonexistent/file.csv"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/nonexistent/file.csv"));
+    let mapping = dir.path().join("m.toml");
+    std::fs::write(&mapping, "[columns]\nthis is not toml").unwrap();
+    let csv = dir.path().join("x.csv");
+    std::fs::write(&csv, "name,amount\n").unwrap();
+    funnel(&db)
+        .args(["import", "deals"])
+        .arg(&csv)
+        .arg("--mapping")
+        .arg(&mapping)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("m.toml"));
+}
+
+#[test]
+fn refuses_newer_schema_foreign_and_non_sqlite_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    funnel(&db).assert().success();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    funnel(&db).arg("pipeline").assert().code(1).stderr(
+        predicate::str::contains("schema version 99").and(predicate::str::contains("newer funnel")),
+    );
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "Dear diary, today I sold nothing. ".repeat(20)).unwrap();
+    funnel(&text)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a SQLite database"));
+    let before = std::fs::read(&text).unwrap();
+    assert_eq!(
+        before,
+        "Dear diary, today I sold nothing. ".repeat(20).into_bytes(),
+        "the file is untouched"
+    );
+
+    let other = dir.path().join("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes(x)")
+        .unwrap();
+    funnel(&other)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a funnel database"));
+}
+
+#[test]
+fn export_csv_to_file_and_json_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let out = dir.path().join("customers.csv");
+    funnel(&db)
+        .args(["export", "customers", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("external_id,name,owner,industry,segment"));
+    assert_eq!(text.lines().count(), 201);
+    let json = funnel(&db)
+        .args(["export", "stages", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 6);
+    funnel(&db)
+        .args(["export", "widgets"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("choose one of"));
+}
+
+#[test]
+fn round_trip_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_db(dir.path());
+    let dst = dir.path().join("copy.db");
+    for kind in [
+        "customers",
+        "contacts",
+        "deals",
+        "activities",
+        "orders",
+        "targets",
+    ] {
+        let first = dir.path().join(format!("{kind}-1.csv"));
+        let second = dir.path().join(format!("{kind}-2.csv"));
+        funnel(&src)
+            .args(["export", kind, "-o"])
+            .arg(&first)
+            .assert()
+            .success();
+        funnel(&dst)
+            .args(["import", kind])
+            .arg(&first)
+            .arg("--create-missing")
+            .assert()
+            .success();
+        funnel(&dst)
+            .args(["export", kind, "-o"])
+            .arg(&second)
+            .assert()
+            .success();
+        assert_eq!(
+            std::fs::read(&first).unwrap(),
+            std::fs::read(&second).unwrap(),
+            "{kind}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn new_database_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db");
+    funnel(&db).assert().success();
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
