@@ -120,6 +120,7 @@ impl Action {
 }
 
 /// Appends one audit row.
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     conn: &Connection,
     actor: &Actor,

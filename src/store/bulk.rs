@@ -181,6 +181,7 @@ impl<'c> BulkWriter<'c> {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn order(
         &self,
         external_id: Option<&str>,
