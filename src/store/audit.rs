@@ -3,7 +3,6 @@
 
 use super::db::{Result, StoreError};
 use rusqlite::{params, types::Value, Connection, OptionalExtension};
-use serde_json::Map;
 
 /// The tables that hold user data, by the entity name used in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,22 +148,44 @@ pub fn record(
     Ok(())
 }
 
-/// The row as a JSON object of its columns, or `None` if there is no such row.
+/// The row as a JSON object of its columns, or `None` if there is no such row. Written
+/// straight into a string: this runs for every row an import writes.
 pub fn row_json(conn: &Connection, entity: Entity, id: i64) -> Result<Option<String>> {
+    use rusqlite::types::ValueRef;
+    use std::fmt::Write;
     let sql = format!("SELECT * FROM {} WHERE id = ?1", entity.table());
     let mut stmt = conn.prepare_cached(&sql)?;
-    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let row = stmt
-        .query_row([id], |r| {
-            let mut map = Map::new();
-            for (i, name) in names.iter().enumerate() {
-                let v: Value = r.get(i)?;
-                map.insert(name.clone(), sql_to_json(v));
+    // Column names are plain identifiers from our own schema: no escaping needed.
+    let names: Vec<&str> = (0..stmt.column_count())
+        .map(|i| stmt.column_name(i).unwrap_or("?"))
+        .collect::<Vec<_>>();
+    let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    let mut rows = stmt.query([id])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+        match row.get_ref(i)? {
+            ValueRef::Null => out.push_str("null"),
+            ValueRef::Integer(v) => {
+                let _ = write!(out, "{v}");
             }
-            Ok(map)
-        })
-        .optional()?;
-    Ok(row.map(|m| serde_json::Value::Object(m).to_string()))
+            ValueRef::Real(v) => out.push_str(&sql_to_json(Value::Real(v)).to_string()),
+            ValueRef::Text(t) | ValueRef::Blob(t) => {
+                out.push_str(&serde_json::to_string(&String::from_utf8_lossy(t)).unwrap_or_default())
+            }
+        }
+    }
+    out.push('}');
+    Ok(Some(out))
 }
 
 fn sql_to_json(v: Value) -> serde_json::Value {

@@ -318,6 +318,9 @@ pub fn import_file(
     let today = opts
         .today
         .unwrap_or_else(|| chrono::Local::now().date_naive());
+    // A large import touches many index pages; without room for them SQLite spills dirty
+    // pages to the WAL mid-transaction and reads them back.
+    store.conn.execute_batch("PRAGMA cache_size = -262144")?;
     let tx = store.conn.transaction()?;
     tx.execute(
         "INSERT INTO import_batches(kind, file, vendor, created_at, os_user) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -31,6 +31,9 @@ pub struct Writer<'c> {
     teams: HashMap<String, i64>,
     products: HashMap<String, i64>,
     stages: HashMap<String, (i64, StageKind)>,
+    /// When the deals table held no external ids at the start, the only deals an external
+    /// id can match are the ones this import wrote: kept here instead of a query per row.
+    new_deals: Option<HashMap<String, (i64, i64, String)>>,
     /// What `--create-missing` made, for the report: (entity, name).
     pub created: Vec<(&'static str, String)>,
 }
@@ -93,6 +96,18 @@ impl<'c> Writer<'c> {
             teams: load_map(conn, "SELECT name, id FROM teams")?,
             products: load_map(conn, "SELECT sku, id FROM products")?,
             stages,
+            new_deals: {
+                let any: bool = conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM deals WHERE external_id IS NOT NULL)",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if any {
+                    None
+                } else {
+                    Some(HashMap::new())
+                }
+            },
             created: Vec::new(),
             actor,
         })
@@ -529,21 +544,23 @@ impl<'c> Writer<'c> {
         } else {
             None
         };
-        let existing: Option<(i64, i64, String)> = match r.external_id.as_deref() {
-            None => None,
-            Some(ext) => self
+        let existing: Option<(i64, i64, String)> = match (r.external_id.as_deref(), &self.new_deals) {
+            (None, _) => None,
+            (Some(ext), Some(new)) => new.get(ext).cloned(),
+            (Some(ext), None) => self
                 .conn
-                .prepare_cached(
-                    "SELECT id, stage_id, stage_entered_on FROM deals WHERE external_id = ?1",
-                )?
+                .prepare_cached("SELECT id, stage_id, stage_entered_on FROM deals WHERE external_id = ?1")?
                 .query_row([ext], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                 .optional()?,
         };
+        let is_new = existing.is_none();
         let outcome;
         let deal_id;
+        let entered_now: String;
         match existing {
             None => {
                 let entered = closed_on.unwrap_or(created_on);
+                entered_now = iso(entered);
                 self.conn
                     .prepare_cached(
                         "INSERT INTO deals(external_id, name, customer_id, owner_rep_id, product_id, amount_cents,
@@ -594,6 +611,7 @@ impl<'c> Writer<'c> {
                     self.audit_insert(Entity::StageChange, change)?;
                     iso(on)
                 };
+                entered_now = entered.clone();
                 self.conn
                     .prepare_cached(
                         "UPDATE deals SET name = ?2, customer_id = ?3, owner_rep_id = ?4, product_id = ?5,
@@ -620,33 +638,35 @@ impl<'c> Writer<'c> {
                 outcome = self.audit_update(Entity::Deal, id, before)?;
             }
         }
-        self.sync_order(
-            deal_id,
-            kind,
-            customer,
-            product,
-            closed_on,
-            r.amount.cents(),
-        )?;
+        if let (Some(new), Some(ext)) = (&mut self.new_deals, &r.external_id) {
+            new.insert(ext.clone(), (deal_id, stage_id, entered_now));
+        }
+        self.sync_order(deal_id, is_new, kind, customer, product, closed_on, r.amount.cents())?;
         Ok(Ok(outcome))
     }
 
     /// Keeps the ledger in step with the deal: a won deal has exactly one order; a deal
     /// that is not won has none.
+    #[allow(clippy::too_many_arguments)]
     fn sync_order(
         &self,
         deal_id: i64,
+        is_new: bool,
         kind: StageKind,
         customer: i64,
         product: Option<i64>,
         closed_on: Option<NaiveDate>,
         cents: i64,
     ) -> Result<()> {
-        let order: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT id FROM orders WHERE deal_id = ?1")?
-            .query_row([deal_id], |r| r.get(0))
-            .optional()?;
+        // A deal inserted just now cannot have an order yet.
+        let order: Option<i64> = if is_new {
+            None
+        } else {
+            self.conn
+                .prepare_cached("SELECT id FROM orders WHERE deal_id = ?1")?
+                .query_row([deal_id], |r| r.get(0))
+                .optional()?
+        };
         match (kind, order, closed_on) {
             (StageKind::Won, None, Some(on)) => {
                 self.conn
