@@ -113,6 +113,10 @@ pub fn parse_amount(raw: &str) -> Result<Money, AmountError> {
         return Err(not_a_number());
     }
     let frac = frac_part.unwrap_or("");
+    if frac.contains(',') {
+        // `1.234,56`: a decimal comma with point grouping, which this reader does not guess at.
+        return Err(AmountError::BadGrouping(original.to_string()));
+    }
     if !frac.chars().all(|c| c.is_ascii_digit()) {
         return Err(not_a_number());
     }
@@ -146,7 +150,7 @@ pub const MAX_CENTS: i64 = 100_000_000_000_000;
 fn strip_currency_code(s: &str) -> &str {
     let s = s.trim();
     let is_code = |c: &str| c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase());
-    if s.len() > 3 && is_code(&s[..3]) {
+    if s.len() > 3 && s.is_char_boundary(3) && is_code(&s[..3]) {
         return s[3..].trim_start();
     }
     if s.len() > 3 && s.is_char_boundary(s.len() - 3) && is_code(&s[s.len() - 3..]) {

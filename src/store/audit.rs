@@ -179,9 +179,8 @@ pub fn row_json(conn: &Connection, entity: Entity, id: i64) -> Result<Option<Str
                 let _ = write!(out, "{v}");
             }
             ValueRef::Real(v) => out.push_str(&sql_to_json(Value::Real(v)).to_string()),
-            ValueRef::Text(t) | ValueRef::Blob(t) => {
-                out.push_str(&serde_json::to_string(&String::from_utf8_lossy(t)).unwrap_or_default())
-            }
+            ValueRef::Text(t) | ValueRef::Blob(t) => out
+                .push_str(&serde_json::to_string(&String::from_utf8_lossy(t)).unwrap_or_default()),
         }
     }
     out.push('}');

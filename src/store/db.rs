@@ -163,13 +163,15 @@ impl Store {
     pub fn with_bulk_load<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> Result<T> {
         let in_file = self.path.as_os_str() != ":memory:";
         if in_file {
-            self.conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+            self.conn
+                .query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
         }
         self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
         let out = f(self);
         self.conn.execute_batch("PRAGMA foreign_keys = ON")?;
         if in_file {
-            self.conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         }
         Ok(out)
     }

@@ -306,6 +306,43 @@ pub fn import_file(
         (None, None) => DateFormat::Auto(settle_date_order(&bytes, &layout, kind, &file)?),
     };
 
+    // A large import touches many index pages; without room for them SQLite spills dirty
+    // pages to the WAL mid-transaction and reads them back. Every reference is resolved
+    // against the database by the writer, so the per-row foreign-key lookups are skipped.
+    store
+        .conn
+        .execute_batch("PRAGMA cache_size = -262144; PRAGMA foreign_keys = OFF")?;
+    let result = import_rows(
+        store,
+        kind,
+        &file,
+        rdr,
+        &bytes,
+        &layout,
+        &date_format,
+        opts,
+        actor,
+        headers,
+    );
+    store.conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import_rows(
+    store: &mut Store,
+    kind: ImportKind,
+    file: &str,
+    mut rdr: csv::Reader<&[u8]>,
+    bytes: &[u8],
+    layout: &Layout,
+    date_format: &DateFormat,
+    opts: &ImportOptions,
+    actor: &Actor,
+    headers: Vec<String>,
+) -> Result<ImportReport, ImportError> {
+    let file = file.to_string();
+    let mut rec = csv::StringRecord::new();
     let mut report = ImportReport {
         file: file.clone(),
         kind: kind.as_str().to_string(),
@@ -318,9 +355,6 @@ pub fn import_file(
     let today = opts
         .today
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    // A large import touches many index pages; without room for them SQLite spills dirty
-    // pages to the WAL mid-transaction and reads them back.
-    store.conn.execute_batch("PRAGMA cache_size = -262144")?;
     let tx = store.conn.transaction()?;
     tx.execute(
         "INSERT INTO import_batches(kind, file, vendor, created_at, os_user) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -397,6 +431,11 @@ pub fn import_file(
     {
         tx.rollback()?;
     } else {
+        // References were resolved against the database while writing (foreign keys are off
+        // for speed during the import); debug builds, where the tests run, verify that.
+        if cfg!(debug_assertions) {
+            crate::store::db::check_foreign_keys(&tx)?;
+        }
         tx.execute(
             "UPDATE import_batches SET inserted = ?2, updated = ?3, rejected = ?4 WHERE id = ?1",
             rusqlite::params![batch_id, report.inserted, report.updated, report.rejected],

@@ -544,12 +544,15 @@ impl<'c> Writer<'c> {
         } else {
             None
         };
-        let existing: Option<(i64, i64, String)> = match (r.external_id.as_deref(), &self.new_deals) {
+        let existing: Option<(i64, i64, String)> = match (r.external_id.as_deref(), &self.new_deals)
+        {
             (None, _) => None,
             (Some(ext), Some(new)) => new.get(ext).cloned(),
             (Some(ext), None) => self
                 .conn
-                .prepare_cached("SELECT id, stage_id, stage_entered_on FROM deals WHERE external_id = ?1")?
+                .prepare_cached(
+                    "SELECT id, stage_id, stage_entered_on FROM deals WHERE external_id = ?1",
+                )?
                 .query_row([ext], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                 .optional()?,
         };
@@ -641,7 +644,15 @@ impl<'c> Writer<'c> {
         if let (Some(new), Some(ext)) = (&mut self.new_deals, &r.external_id) {
             new.insert(ext.clone(), (deal_id, stage_id, entered_now));
         }
-        self.sync_order(deal_id, is_new, kind, customer, product, closed_on, r.amount.cents())?;
+        self.sync_order(
+            deal_id,
+            is_new,
+            kind,
+            customer,
+            product,
+            closed_on,
+            r.amount.cents(),
+        )?;
         Ok(Ok(outcome))
     }
 
