@@ -378,7 +378,7 @@ fn import_rows(
         // Rows that look like an export's trailer are held back until a data row shows
         // they were not at the end after all.
         let mut held: Vec<(u64, csv::StringRecord)> = Vec::new();
-        let mut lines = LineCounter::new(&bytes);
+        let mut lines = LineCounter::new(bytes);
         loop {
             let more = match rdr.read_record(&mut rec) {
                 Ok(more) => more,
@@ -409,8 +409,8 @@ fn import_rows(
             }
             let ctx = Ctx {
                 kind,
-                layout: &layout,
-                dates: &date_format,
+                layout,
+                dates: date_format,
                 width,
                 reason: &reason,
             };
