@@ -297,13 +297,60 @@ fn revert_undoes_inserts_and_updates_and_refuses_to_clobber_later_changes() {
 }
 
 #[test]
-fn every_imported_row_is_audited_with_user_and_after_image() {
-    let db = with_customers();
-    let n: i64 = db.scalar("SELECT count(*) FROM audit_log WHERE entity = 'customer' AND action = 'insert' AND os_user = 'tester'");
-    assert_eq!(n, 2);
-    let after: String =
-        db.scalar("SELECT after_json FROM audit_log WHERE entity = 'customer' ORDER BY id LIMIT 1");
-    assert!(after.contains("\"name\":\"Acme Corp\""), "{after}");
+fn imports_are_audited_inserts_by_id_range_updates_row_by_row() {
+    let mut db = with_customers();
+    let (entity, first, last, user): (String, i64, i64, String) = db
+        .store
+        .connection()
+        .query_row(
+            "SELECT entity, entity_id, entity_id_last, os_user FROM audit_log WHERE action = 'insert' AND entity = 'customer'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (entity.as_str(), first, last, user.as_str()),
+        ("customer", 1, 2, "tester")
+    );
+    let reps: i64 =
+        db.scalar("SELECT entity_id_last - entity_id + 1 FROM audit_log WHERE entity = 'rep'");
+    assert_eq!(reps, 2, "reps created by --create-missing are audited too");
+    db.import_text(Customers, "external_id,name\nC1,Acme Two\n", &opts());
+    let (before, after): (String, String) = db
+        .store
+        .connection()
+        .query_row(
+            "SELECT before_json, after_json FROM audit_log WHERE action = 'update'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(before.contains("\"name\":\"Acme Corp\""), "{before}");
+    assert!(after.contains("\"name\":\"Acme Two\""), "{after}");
+}
+
+#[test]
+fn revert_of_a_large_batch_removes_exactly_its_rows() {
+    let mut db = Db::new();
+    let mut o = opts();
+    o.create_missing = true;
+    o.skip_invalid = true;
+    let r = db.import(Deals, &shared("data/imports/hubspot_deals.csv"), &o);
+    let second = db.import_text(Customers, "external_id,name\nX1,Unrelated\n", &opts());
+    assert!(second.committed);
+    let tx = db.store.begin().unwrap();
+    let rr = funnel::store::audit::revert_batch(&tx, r.batch_id.unwrap(), &actor()).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        rr.deleted,
+        394 + 394 + 136 + 16 + 6 + 7,
+        "deals, their stage changes, orders, customers, reps, stages"
+    );
+    assert_eq!(
+        db.count("deals") + db.count("stage_changes") + db.count("orders") + db.count("stages"),
+        0
+    );
+    assert_eq!(db.count("customers"), 1, "the later batch's customer stays");
 }
 
 #[test]

@@ -302,8 +302,10 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
     }
     let conflicts: Vec<(String, i64, i64)> = conn
         .prepare(
-            "SELECT DISTINCT a1.entity, a1.entity_id, a2.id FROM audit_log a1
-             JOIN audit_log a2 ON a2.entity = a1.entity AND a2.entity_id = a1.entity_id AND a2.id > a1.id
+            "SELECT DISTINCT a1.entity, a2.entity_id, a2.id FROM audit_log a1
+             JOIN audit_log a2 ON a2.entity = a1.entity
+               AND a2.entity_id BETWEEN a1.entity_id AND coalesce(a1.entity_id_last, a1.entity_id)
+               AND a2.id > a1.id
              LEFT JOIN import_batches b ON b.id = a2.batch_id
              WHERE a1.batch_id = ?1 AND a1.note IS NULL
                AND (a2.batch_id IS NULL OR (a2.batch_id <> ?1 AND b.reverted_at IS NULL))
@@ -321,13 +323,21 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
             list.join(", ")
         )));
     }
-    let rows: Vec<(i64, String, String, i64, Option<String>)> = conn
+    type Entry = (i64, String, String, i64, Option<i64>, Option<String>);
+    let entries: Vec<Entry> = conn
         .prepare(
-            "SELECT id, action, entity, entity_id, before_json FROM audit_log
+            "SELECT id, action, entity, entity_id, entity_id_last, before_json FROM audit_log
              WHERE batch_id = ?1 AND note IS NULL ORDER BY id DESC",
         )?
         .query_map([batch_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let undo = Actor {
@@ -338,56 +348,57 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
         batch_id,
         ..Default::default()
     };
-    for (audit_id, action, entity_name, entity_id, before) in rows {
-        let entity = Entity::from_name(&entity_name).ok_or_else(|| {
+    let entity_of = |audit_id: i64, name: &str| {
+        Entity::from_name(name).ok_or_else(|| {
             StoreError::Invalid(format!(
-                "audit entry {audit_id} names an unknown entity '{entity_name}'"
+                "audit entry {audit_id} names an unknown entity '{name}'"
             ))
-        })?;
-        let current = row_json(conn, entity, entity_id)?;
-        match (action.as_str(), before) {
-            ("insert", _) => {
-                let sql = format!("DELETE FROM {} WHERE id = ?1", entity.table());
-                conn.prepare_cached(&sql)?
-                    .execute([entity_id])
-                    .map_err(|e| referenced(e, entity, entity_id, batch_id))?;
-                record(
-                    conn,
-                    &undo,
-                    Action::Delete,
-                    entity,
-                    entity_id,
-                    current.as_deref(),
-                    None,
-                    Some("revert"),
-                )?;
-                report.deleted += 1;
-            }
-            ("update" | "delete", Some(before)) => {
-                restore_row(conn, entity, entity_id, &before)?;
-                let act = if current.is_some() {
-                    Action::Update
-                } else {
-                    Action::Insert
-                };
-                record(
-                    conn,
-                    &undo,
-                    act,
-                    entity,
-                    entity_id,
-                    current.as_deref(),
-                    Some(&before),
-                    Some("revert"),
-                )?;
-                report.restored += 1;
-            }
-            _ => {
-                return Err(StoreError::Invalid(format!(
-                    "audit entry {audit_id} has no before image to restore"
-                )))
-            }
-        }
+        })
+    };
+    // First put back what the batch changed or deleted, so that nothing still points at
+    // rows it created; then delete those, children before parents (newest entry first).
+    for (audit_id, action, entity_name, entity_id, _, before) in
+        entries.iter().filter(|e| e.1 != "insert")
+    {
+        let entity = entity_of(*audit_id, entity_name)?;
+        let Some(before) = before else {
+            return Err(StoreError::Invalid(format!(
+                "audit entry {audit_id} has no before image to restore"
+            )));
+        };
+        let current = row_json(conn, entity, *entity_id)?;
+        restore_row(conn, entity, *entity_id, before)?;
+        let act = if current.is_some() {
+            Action::Update
+        } else {
+            Action::Insert
+        };
+        let _ = action;
+        record(
+            conn,
+            &undo,
+            act,
+            entity,
+            *entity_id,
+            current.as_deref(),
+            Some(before),
+            Some("revert"),
+        )?;
+        report.restored += 1;
+    }
+    for (audit_id, _, entity_name, first, last, _) in entries.iter().filter(|e| e.1 == "insert") {
+        let entity = entity_of(*audit_id, entity_name)?;
+        let last = last.unwrap_or(*first);
+        let sql = format!("DELETE FROM {} WHERE id BETWEEN ?1 AND ?2", entity.table());
+        let n = conn
+            .execute(&sql, [first, &last])
+            .map_err(|e| referenced(e, entity, *first, batch_id))?;
+        conn.execute(
+            "INSERT INTO audit_log(at, os_user, action, entity, entity_id, entity_id_last, batch_id, note)
+             VALUES (?1, ?2, 'delete', ?3, ?4, ?5, ?6, 'revert')",
+            params![undo.at, undo.os_user, entity.name(), first, last, batch_id],
+        )?;
+        report.deleted += n;
     }
     conn.execute(
         "UPDATE import_batches SET reverted_at = ?2 WHERE id = ?1",
@@ -396,10 +407,33 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
     Ok(report)
 }
 
-fn referenced(e: rusqlite::Error, entity: Entity, id: i64, batch: i64) -> StoreError {
+/// Records the rows an import inserted into one table, ids `first..=last`, as one entry.
+pub fn record_inserted_range(
+    conn: &Connection,
+    actor: &Actor,
+    entity: Entity,
+    first: i64,
+    last: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit_log(at, os_user, action, entity, entity_id, entity_id_last, batch_id)
+         VALUES (?1, ?2, 'insert', ?3, ?4, ?5, ?6)",
+        params![
+            actor.at,
+            actor.os_user,
+            entity.name(),
+            first,
+            last,
+            actor.batch_id
+        ],
+    )?;
+    Ok(())
+}
+
+fn referenced(e: rusqlite::Error, entity: Entity, first: i64, batch: i64) -> StoreError {
     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
         StoreError::Invalid(format!(
-            "cannot revert import batch {batch}: {} {id} is now used by rows written later (delete those first)",
+            "cannot revert import batch {batch}: {}s it created (from id {first}) are now used by rows written later; delete those first",
             entity.name()
         ))
     } else {

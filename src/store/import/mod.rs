@@ -420,6 +420,7 @@ fn import_rows(
             process(&rec, line, &ctx, &mut writer, &mut report)?;
         }
         report.ignored_lines = held.iter().map(|(l, _)| *l).collect();
+        writer.finish()?;
         report.created = writer
             .created
             .iter()

@@ -34,6 +34,9 @@ pub struct Writer<'c> {
     /// When the deals table held no external ids at the start, the only deals an external
     /// id can match are the ones this import wrote: kept here instead of a query per row.
     new_deals: Option<HashMap<String, (i64, i64, String)>>,
+    /// The largest id of each table before the import: every row above it at the end was
+    /// inserted by this import (one writer at a time), and is audited as one id range.
+    baseline: Vec<(Entity, i64)>,
     /// What `--create-missing` made, for the report: (entity, name).
     pub created: Vec<(&'static str, String)>,
 }
@@ -109,22 +112,24 @@ impl<'c> Writer<'c> {
                 }
             },
             created: Vec::new(),
+            baseline: INSERTABLE
+                .iter()
+                .map(|&e| Ok((e, max_id(conn, e)?)))
+                .collect::<Result<_>>()?,
             actor,
         })
     }
 
-    fn audit_insert(&self, entity: Entity, id: i64) -> Result<()> {
-        let after = audit::row_json(self.conn, entity, id)?;
-        audit::record(
-            self.conn,
-            &self.actor,
-            Action::Insert,
-            entity,
-            id,
-            None,
-            after.as_deref(),
-            None,
-        )
+    /// Audits the rows this import inserted: one entry per table with the id range, parents
+    /// first so that a revert, reading newest first, deletes children first.
+    pub fn finish(&self) -> Result<()> {
+        for &(entity, before) in &self.baseline {
+            let now = max_id(self.conn, entity)?;
+            if now > before {
+                audit::record_inserted_range(self.conn, &self.actor, entity, before + 1, now)?;
+            }
+        }
+        Ok(())
     }
 
     /// Audits an update; `Unchanged` (and no audit row) when nothing changed.
@@ -202,7 +207,6 @@ impl<'c> Writer<'c> {
             )?
             .execute(params![ext, name, iso(self.today)])?;
         let id = self.conn.last_insert_rowid();
-        self.audit_insert(Entity::Customer, id)?;
         if let Some(e) = ext {
             self.customers_by_ext.insert(e.to_string(), id);
         }
@@ -230,7 +234,6 @@ impl<'c> Writer<'c> {
             .prepare_cached("INSERT INTO reps(name) VALUES (?1)")?
             .execute([name])?;
         let id = self.conn.last_insert_rowid();
-        self.audit_insert(Entity::Rep, id)?;
         self.reps.insert(name.to_lowercase(), id);
         self.created.push(("rep", name.to_string()));
         Ok(Ok(Some(id)))
@@ -249,7 +252,6 @@ impl<'c> Writer<'c> {
             .prepare_cached("INSERT INTO teams(name) VALUES (?1)")?
             .execute([name])?;
         let id = self.conn.last_insert_rowid();
-        self.audit_insert(Entity::Team, id)?;
         self.teams.insert(name.to_lowercase(), id);
         self.created.push(("team", name.to_string()));
         Ok(Ok(id))
@@ -269,7 +271,6 @@ impl<'c> Writer<'c> {
             .prepare_cached("INSERT INTO products(sku, name) VALUES (?1, ?1)")?
             .execute([sku])?;
         let id = self.conn.last_insert_rowid();
-        self.audit_insert(Entity::Product, id)?;
         self.products.insert(sku.to_lowercase(), id);
         self.created.push(("product", sku.to_string()));
         Ok(Ok(Some(id)))
@@ -364,7 +365,6 @@ impl<'c> Writer<'c> {
             ],
         )?;
         let id = self.conn.last_insert_rowid();
-        self.audit_insert(Entity::Stage, id)?;
         self.stages.insert(def.name.to_lowercase(), (id, def.kind));
         self.created.push((
             "stage",
@@ -425,7 +425,6 @@ impl<'c> Writer<'c> {
                     )?
                     .execute(values)?;
                 let id = self.conn.last_insert_rowid();
-                self.audit_insert(Entity::Customer, id)?;
                 if let Some(e) = &r.external_id {
                     self.customers_by_ext.insert(e.clone(), id);
                 }
@@ -477,7 +476,6 @@ impl<'c> Writer<'c> {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     )?
                     .execute(values)?;
-                self.audit_insert(Entity::Contact, self.conn.last_insert_rowid())?;
                 Ok(Ok(Outcome::Inserted))
             }
             Some(id) => {
@@ -595,7 +593,6 @@ impl<'c> Writer<'c> {
                         "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on) VALUES (?1, NULL, ?2, ?3)",
                     )?
                     .execute(params![deal_id, stage_id, iso(entered)])?;
-                self.audit_insert(Entity::Deal, deal_id)?;
                 outcome = Outcome::Inserted;
             }
             Some((id, old_stage, old_entered)) => {
@@ -610,8 +607,6 @@ impl<'c> Writer<'c> {
                             "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on) VALUES (?1, ?2, ?3, ?4)",
                         )?
                         .execute(params![id, old_stage, stage_id, iso(on)])?;
-                    let change = self.conn.last_insert_rowid();
-                    self.audit_insert(Entity::StageChange, change)?;
                     iso(on)
                 };
                 entered_now = entered.clone();
@@ -685,7 +680,6 @@ impl<'c> Writer<'c> {
                         "INSERT INTO orders(customer_id, deal_id, product_id, ordered_on, amount_cents) VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?
                     .execute(params![customer, deal_id, product, iso(on), cents])?;
-                self.audit_insert(Entity::Order, self.conn.last_insert_rowid())?;
             }
             (StageKind::Won, Some(id), Some(on)) => {
                 let before = audit::row_json(self.conn, Entity::Order, id)?;
@@ -752,7 +746,6 @@ impl<'c> Writer<'c> {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     )?
                     .execute(p)?;
-                self.audit_insert(Entity::Activity, self.conn.last_insert_rowid())?;
                 Ok(Ok(Outcome::Inserted))
             }
             Some(id) => {
@@ -819,7 +812,6 @@ impl<'c> Writer<'c> {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     )?
                     .execute(p)?;
-                self.audit_insert(Entity::Order, self.conn.last_insert_rowid())?;
                 Ok(Ok(Outcome::Inserted))
             }
             Some(id) => {
@@ -870,7 +862,6 @@ impl<'c> Writer<'c> {
                     )?
                     .execute(params![r.scope.as_str(), team, rep, key, period, r.metric.as_str(), r.value])?;
                 let id = self.conn.last_insert_rowid();
-                self.audit_insert(Entity::Target, id)?;
                 (id, None, Outcome::Inserted)
             }
             Some((_, old)) if old == r.value => return Ok(Ok(Outcome::Unchanged)),
@@ -890,7 +881,6 @@ impl<'c> Writer<'c> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![id, old, r.value, self.actor.at, self.actor.os_user, reason])?;
-        self.audit_insert(Entity::TargetRevision, self.conn.last_insert_rowid())?;
         Ok(Ok(outcome))
     }
 }
@@ -925,4 +915,25 @@ fn customer_field(r: &CustomerRef) -> &'static str {
         CustomerRef::ExternalId(_) => "customer_external_id",
         CustomerRef::Name(_) => "customer",
     }
+}
+
+/// Tables an import inserts into, parents before children.
+const INSERTABLE: [Entity; 12] = [
+    Entity::Team,
+    Entity::Rep,
+    Entity::Customer,
+    Entity::Contact,
+    Entity::Product,
+    Entity::Stage,
+    Entity::Deal,
+    Entity::StageChange,
+    Entity::Activity,
+    Entity::Order,
+    Entity::Target,
+    Entity::TargetRevision,
+];
+
+fn max_id(conn: &Connection, entity: Entity) -> Result<i64> {
+    let sql = format!("SELECT coalesce(max(id), 0) FROM {}", entity.table());
+    Ok(conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?)
 }

@@ -217,8 +217,10 @@ CREATE TABLE import_batches (
 ) STRICT;
 
 -- Every write through the app layer: who, when, what, before and after (JSON objects of
--- the row's columns). Rows written by an import carry its batch id; reverting a batch
--- replays its rows backwards.
+-- the row's columns). Entries written by an import carry its batch id; reverting a batch
+-- replays them backwards. The rows an import inserts into one table get one entry with
+-- the id range entity_id..entity_id_last (the rows themselves are the after image; any
+-- later change to them has its own entry with before and after).
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY,
     at          TEXT NOT NULL,
@@ -226,6 +228,7 @@ CREATE TABLE audit_log (
     action      TEXT NOT NULL CHECK (action IN ('insert', 'update', 'delete')),
     entity      TEXT NOT NULL,
     entity_id   INTEGER NOT NULL,
+    entity_id_last INTEGER CHECK (entity_id_last IS NULL OR entity_id_last >= entity_id),
     before_json TEXT,
     after_json  TEXT,
     batch_id    INTEGER REFERENCES import_batches(id) ON DELETE SET NULL,
