@@ -23,6 +23,8 @@ fn env_size(name: &str, default: usize) -> usize {
 /// Runs a command to completion; returns wall time and peak RSS in MiB.
 fn measure(cmd: &mut Command) -> (Duration, f64) {
     let start = Instant::now();
+    // Reaped by wait4 below, which also reports the child's peak memory.
+    #[allow(clippy::zombie_processes)]
     let child = cmd
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
