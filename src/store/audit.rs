@@ -59,7 +59,8 @@ impl Entity {
     }
 }
 
-const ALL_ENTITIES: [Entity; 12] = [
+/// Every entity, parents before children.
+pub const ALL_ENTITIES: [Entity; 12] = [
     Entity::Team,
     Entity::Rep,
     Entity::Customer,

@@ -112,7 +112,7 @@ impl<'c> Writer<'c> {
                 }
             },
             created: Vec::new(),
-            baseline: INSERTABLE
+            baseline: audit::ALL_ENTITIES
                 .iter()
                 .map(|&e| Ok((e, max_id(conn, e)?)))
                 .collect::<Result<_>>()?,
@@ -130,6 +130,48 @@ impl<'c> Writer<'c> {
             }
         }
         Ok(())
+    }
+
+    /// Inserts the row, or updates row `existing` (auditing the change); the columns are
+    /// bound to `values` in order.
+    fn upsert(
+        &self,
+        entity: Entity,
+        existing: Option<i64>,
+        columns: &[&str],
+        values: &[&dyn rusqlite::ToSql],
+    ) -> Result<(i64, Outcome)> {
+        match existing {
+            None => {
+                let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+                let sql = format!(
+                    "INSERT INTO {}({}) VALUES ({})",
+                    entity.table(),
+                    columns.join(", "),
+                    marks.join(", ")
+                );
+                self.conn.prepare_cached(&sql)?.execute(values)?;
+                Ok((self.conn.last_insert_rowid(), Outcome::Inserted))
+            }
+            Some(id) => {
+                let before = audit::row_json(self.conn, entity, id)?;
+                let sets: Vec<String> = columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{c} = ?{}", i + 1))
+                    .collect();
+                let sql = format!(
+                    "UPDATE {} SET {} WHERE id = ?{}",
+                    entity.table(),
+                    sets.join(", "),
+                    columns.len() + 1
+                );
+                let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
+                all.push(&id);
+                self.conn.prepare_cached(&sql)?.execute(all.as_slice())?;
+                Ok((id, self.audit_update(entity, id, before)?))
+            }
+        }
     }
 
     /// Audits an update; `Unchanged` (and no audit row) when nothing changed.
@@ -415,39 +457,36 @@ impl<'c> Writer<'c> {
             r.contact_every_days,
             r.created_on.map(iso).unwrap_or_else(|| iso(self.today)),
         ];
-        match existing {
-            None => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO customers(external_id, name, owner_rep_id, industry, segment, region, city,
-                           country, email, phone, status, contact_every_days, created_on)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                    )?
-                    .execute(values)?;
-                let id = self.conn.last_insert_rowid();
-                if let Some(e) = &r.external_id {
-                    self.customers_by_ext.insert(e.clone(), id);
-                }
-                self.customers_by_name
-                    .entry(r.name.to_lowercase())
-                    .or_default()
-                    .push(id);
-                Ok(Ok(Outcome::Inserted))
+        let (id, outcome) = self.upsert(
+            Entity::Customer,
+            existing,
+            &[
+                "external_id",
+                "name",
+                "owner_rep_id",
+                "industry",
+                "segment",
+                "region",
+                "city",
+                "country",
+                "email",
+                "phone",
+                "status",
+                "contact_every_days",
+                "created_on",
+            ],
+            values,
+        )?;
+        if outcome == Outcome::Inserted {
+            if let Some(e) = &r.external_id {
+                self.customers_by_ext.insert(e.clone(), id);
             }
-            Some(id) => {
-                let before = audit::row_json(self.conn, Entity::Customer, id)?;
-                self.conn
-                    .prepare_cached(
-                        "UPDATE customers SET external_id = ?1, name = ?2, owner_rep_id = ?3, industry = ?4,
-                           segment = ?5, region = ?6, city = ?7, country = ?8, email = ?9, phone = ?10,
-                           status = ?11, contact_every_days = ?12, created_on = ?13 WHERE id = ?14",
-                    )?
-                    .execute(rusqlite::params_from_iter(
-                        values.iter().copied().chain(std::iter::once(&id as &dyn rusqlite::ToSql)),
-                    ))?;
-                Ok(Ok(self.audit_update(Entity::Customer, id, before)?))
-            }
+            self.customers_by_name
+                .entry(r.name.to_lowercase())
+                .or_default()
+                .push(id);
         }
+        Ok(Ok(outcome))
     }
 
     pub fn contact(
@@ -468,27 +507,21 @@ impl<'c> Writer<'c> {
             r.phone,
             r.is_primary
         ];
-        match existing {
-            None => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO contacts(external_id, customer_id, name, title, email, phone, is_primary)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )?
-                    .execute(values)?;
-                Ok(Ok(Outcome::Inserted))
-            }
-            Some(id) => {
-                let before = audit::row_json(self.conn, Entity::Contact, id)?;
-                self.conn
-                    .prepare_cached(
-                        "UPDATE contacts SET external_id = ?1, customer_id = ?2, name = ?3, title = ?4,
-                           email = ?5, phone = ?6, is_primary = ?7 WHERE id = ?8",
-                    )?
-                    .execute(params![r.external_id, customer, r.name, r.title, r.email, r.phone, r.is_primary, id])?;
-                Ok(Ok(self.audit_update(Entity::Contact, id, before)?))
-            }
-        }
+        let (_, outcome) = self.upsert(
+            Entity::Contact,
+            existing,
+            &[
+                "external_id",
+                "customer_id",
+                "name",
+                "title",
+                "email",
+                "phone",
+                "is_primary",
+            ],
+            values,
+        )?;
+        Ok(Ok(outcome))
     }
 
     pub fn deal(
@@ -738,29 +771,23 @@ impl<'c> Writer<'c> {
             r.done_on.map(iso),
             r.outcome
         ];
-        match existing {
-            None => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO activities(external_id, customer_id, deal_id, rep_id, kind, subject, due_on, done_on, outcome)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    )?
-                    .execute(p)?;
-                Ok(Ok(Outcome::Inserted))
-            }
-            Some(id) => {
-                let before = audit::row_json(self.conn, Entity::Activity, id)?;
-                self.conn
-                    .prepare_cached(
-                        "UPDATE activities SET external_id = ?1, customer_id = ?2, deal_id = ?3, rep_id = ?4, kind = ?5,
-                           subject = ?6, due_on = ?7, done_on = ?8, outcome = ?9 WHERE id = ?10",
-                    )?
-                    .execute(rusqlite::params_from_iter(
-                        p.iter().copied().chain(std::iter::once(&id as &dyn rusqlite::ToSql)),
-                    ))?;
-                Ok(Ok(self.audit_update(Entity::Activity, id, before)?))
-            }
-        }
+        let (_, outcome) = self.upsert(
+            Entity::Activity,
+            existing,
+            &[
+                "external_id",
+                "customer_id",
+                "deal_id",
+                "rep_id",
+                "kind",
+                "subject",
+                "due_on",
+                "done_on",
+                "outcome",
+            ],
+            p,
+        )?;
+        Ok(Ok(outcome))
     }
 
     pub fn order(&mut self, r: &OrderRecord) -> Result<Result<Outcome, (&'static str, String)>> {
@@ -804,29 +831,21 @@ impl<'c> Writer<'c> {
             r.amount.cents(),
             r.quantity
         ];
-        match existing {
-            None => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO orders(external_id, customer_id, deal_id, product_id, ordered_on, amount_cents, quantity)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    )?
-                    .execute(p)?;
-                Ok(Ok(Outcome::Inserted))
-            }
-            Some(id) => {
-                let before = audit::row_json(self.conn, Entity::Order, id)?;
-                self.conn
-                    .prepare_cached(
-                        "UPDATE orders SET external_id = ?1, customer_id = ?2, deal_id = ?3, product_id = ?4,
-                           ordered_on = ?5, amount_cents = ?6, quantity = ?7 WHERE id = ?8",
-                    )?
-                    .execute(rusqlite::params_from_iter(
-                        p.iter().copied().chain(std::iter::once(&id as &dyn rusqlite::ToSql)),
-                    ))?;
-                Ok(Ok(self.audit_update(Entity::Order, id, before)?))
-            }
-        }
+        let (_, outcome) = self.upsert(
+            Entity::Order,
+            existing,
+            &[
+                "external_id",
+                "customer_id",
+                "deal_id",
+                "product_id",
+                "ordered_on",
+                "amount_cents",
+                "quantity",
+            ],
+            p,
+        )?;
+        Ok(Ok(outcome))
     }
 
     pub fn target(
@@ -916,22 +935,6 @@ fn customer_field(r: &CustomerRef) -> &'static str {
         CustomerRef::Name(_) => "customer",
     }
 }
-
-/// Tables an import inserts into, parents before children.
-const INSERTABLE: [Entity; 12] = [
-    Entity::Team,
-    Entity::Rep,
-    Entity::Customer,
-    Entity::Contact,
-    Entity::Product,
-    Entity::Stage,
-    Entity::Deal,
-    Entity::StageChange,
-    Entity::Activity,
-    Entity::Order,
-    Entity::Target,
-    Entity::TargetRevision,
-];
 
 fn max_id(conn: &Connection, entity: Entity) -> Result<i64> {
     let sql = format!("SELECT coalesce(max(id), 0) FROM {}", entity.table());
