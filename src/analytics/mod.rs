@@ -1,3 +1,5 @@
 //! Pure analytics over plain data: no SQL, no terminal.
 
+pub mod forecast;
 pub mod pipeline;
+pub mod targets;

@@ -252,8 +252,10 @@ fn fill(
     progress("teams and reps", 0.0);
     let root = w.team("Sales", None)?;
     let mut leaf_teams: Vec<(i64, usize, bool)> = Vec::new(); // (id, region, enterprise)
+    let mut region_team_ids = Vec::new();
     for (ri, region) in r.regions.iter().enumerate() {
         let rid = w.team(&region.name, Some(root))?;
+        region_team_ids.push(rid);
         for (suffix, ent) in [("Enterprise", true), ("Commercial", false)] {
             leaf_teams.push((
                 w.team(&format!("{} {suffix}", region.name), Some(rid))?,
@@ -960,19 +962,37 @@ fn fill(
     let mut company_quarter: HashMap<String, i64> = HashMap::new();
     for t in 0..months {
         let m = month_start(as_of, months - 1 - t);
-        for (li, (team_id, _, _)) in leaf_teams.iter().enumerate() {
+        let period = crate::domain::Period::month_of(m).to_string();
+        // Leaf teams carry the sum of their reps; each region the sum of its two teams,
+        // and the root (like the company) the sum of the regions.
+        let mut region_sum = vec![0i64; r.regions.len()];
+        for (li, (team_id, region, _)) in leaf_teams.iter().enumerate() {
             let v = *team_month.get(&(li, t)).unwrap_or(&0);
-            w.target(
-                "team",
-                Some(*team_id),
-                None,
-                &crate::domain::Period::month_of(m).to_string(),
-                "won_revenue",
-                v,
-            )?;
+            w.target("team", Some(*team_id), None, &period, "won_revenue", v)?;
             report.targets += 1;
+            region_sum[*region] += v;
             *company_month.entry(t).or_default() += v;
         }
+        for (ri, id) in region_team_ids.iter().enumerate() {
+            w.target(
+                "team",
+                Some(*id),
+                None,
+                &period,
+                "won_revenue",
+                region_sum[ri],
+            )?;
+            report.targets += 1;
+        }
+        w.target(
+            "team",
+            Some(root),
+            None,
+            &period,
+            "won_revenue",
+            company_month[&t],
+        )?;
+        report.targets += 1;
         *company_quarter
             .entry(crate::domain::Period::quarter_of(m).to_string())
             .or_default() += company_month[&t];
@@ -980,7 +1000,7 @@ fn fill(
             "company",
             None,
             None,
-            &crate::domain::Period::month_of(m).to_string(),
+            &period,
             "won_revenue",
             company_month[&t],
         )?;

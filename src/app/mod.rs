@@ -1,7 +1,9 @@
 //! Use cases shared by the command line and the TUI: they load from the store, run the
 //! analytics and write results back, each write audited.
 
+pub mod dashboard;
 pub mod demo;
+pub mod forecast;
 
 use crate::analytics::pipeline::{self, FunnelSummary, StageInput};
 use crate::domain::date::DateFormat;

@@ -24,6 +24,9 @@ pub struct Cli {
     /// Output format for anything that prints data (default: table on a terminal, else csv).
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
+    /// TUI theme: dark, light, high-contrast, or one of yours in the config dir's themes/.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -118,6 +121,12 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
+        // On a terminal, the TUI; piped or scripted, a summary of the database.
+        None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
+            drop(out);
+            drop(store);
+            crate::tui::run(&path, cli.theme.as_deref())?;
+        }
         None => print_summary(&mut out, &store, &path, format)?,
         Some(Command::Demo {
             seed,

@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod customers;
+pub mod dashboard;
 pub mod db;
 pub mod export;
 pub mod import;

@@ -195,6 +195,15 @@ CREATE TABLE forecast_points (
     PRIMARY KEY (run_id, series_key, period)
 ) STRICT;
 
+-- The actuals a run was fitted on, so a chart shows history and forecast from one run.
+CREATE TABLE forecast_history (
+    run_id     INTEGER NOT NULL REFERENCES forecast_runs(id) ON DELETE CASCADE,
+    series_key TEXT NOT NULL,
+    period     TEXT NOT NULL,
+    value      REAL NOT NULL,
+    PRIMARY KEY (run_id, series_key, period)
+) STRICT;
+
 CREATE TABLE model_runs (
     id           INTEGER PRIMARY KEY,
     created_at   TEXT NOT NULL,

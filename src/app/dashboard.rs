@@ -1,0 +1,193 @@
+//! What the dashboard shows: the open funnel with conversion, won and lost this month,
+//! target attainment by team with pace, and the latest stored forecast run.
+
+use crate::analytics::targets::{elapsed_share, roll_up};
+use crate::domain::date::iso;
+use crate::domain::{Money, Period, StageKind};
+use crate::store::dashboard::ForecastRun;
+use crate::store::{Store, StoreError};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelStage {
+    pub name: String,
+    pub count: i64,
+    pub value: Money,
+    pub weighted: Money,
+    /// Entries into the next stage (or won, after the last open stage) per entry into this
+    /// one, over the last 12 months.
+    pub conversion: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelPane {
+    pub period: Period,
+    pub stages: Vec<FunnelStage>,
+    pub won: (i64, Money),
+    pub lost: (i64, Money),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetGauge {
+    pub name: String,
+    /// 0 for the company, 1 for top-level teams, and so on.
+    pub depth: usize,
+    pub target: Option<Money>,
+    pub actual: Money,
+}
+
+impl TargetGauge {
+    pub fn attainment(&self) -> Option<f64> {
+        self.target
+            .filter(|t| t.cents() > 0)
+            .map(|t| self.actual.cents() as f64 / t.cents() as f64)
+    }
+    /// What is still missing to reach the target (zero once reached).
+    pub fn gap(&self) -> Option<Money> {
+        self.target
+            .map(|t| Money((t.cents() - self.actual.cents()).max(0)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetsPane {
+    pub period: Period,
+    /// Where attainment should be today: the share of the period passed (linear in days).
+    pub pace: f64,
+    pub gauges: Vec<TargetGauge>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dashboard {
+    pub today: NaiveDate,
+    pub funnel: FunnelPane,
+    pub targets: TargetsPane,
+    pub forecast: Option<ForecastRun>,
+}
+
+pub fn load(store: &Store, today: NaiveDate) -> Result<Dashboard, StoreError> {
+    let period = Period::month_of(today);
+    let (targets, order) = targets(store, today, period)?;
+    let mut forecast = store.latest_forecast_run(super::forecast::LEVEL)?;
+    if let Some(run) = &mut forecast {
+        // The company first, then the teams in tree order, as on the Targets pane.
+        let rank = |key: &str| order.iter().position(|n| n == key).unwrap_or(usize::MAX);
+        run.series.sort_by_key(|s| rank(&s.key));
+    }
+    Ok(Dashboard {
+        today,
+        funnel: funnel(store, today, period)?,
+        targets,
+        forecast,
+    })
+}
+
+fn funnel(store: &Store, today: NaiveDate, period: Period) -> Result<FunnelPane, StoreError> {
+    let totals = store.stage_totals()?;
+    let since = iso(today - chrono::Duration::days(365));
+    let entries = store.stage_entries_since(&since)?;
+    let won_entries: i64 = totals
+        .iter()
+        .filter(|t| t.stage.kind == StageKind::Won)
+        .map(|t| entries.get(&t.stage.id).copied().unwrap_or(0))
+        .sum();
+    let open: Vec<_> = totals
+        .iter()
+        .filter(|t| t.stage.kind == StageKind::Open)
+        .collect();
+    let stages = open
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let here = entries.get(&t.stage.id).copied().unwrap_or(0);
+            let next = match open.get(i + 1) {
+                Some(n) => entries.get(&n.stage.id).copied().unwrap_or(0),
+                None => won_entries,
+            };
+            FunnelStage {
+                name: t.stage.name.clone(),
+                count: t.count,
+                value: t.value,
+                weighted: Money((t.value.cents() as f64 * t.stage.probability).round() as i64),
+                conversion: (here > 0).then(|| next as f64 / here as f64),
+            }
+        })
+        .collect();
+    let closed = store.closed_between(&iso(period.start()), &iso(period.end_exclusive()))?;
+    let pick = |k: &str| {
+        closed
+            .get(k)
+            .map(|&(n, c)| (n, Money(c)))
+            .unwrap_or((0, Money(0)))
+    };
+    Ok(FunnelPane {
+        period,
+        stages,
+        won: pick("won"),
+        lost: pick("lost"),
+    })
+}
+
+/// The targets pane, and every team name in tree order (the company first).
+fn targets(
+    store: &Store,
+    today: NaiveDate,
+    period: Period,
+) -> Result<(TargetsPane, Vec<String>), StoreError> {
+    let (from, to) = (iso(period.start()), iso(period.end_exclusive()));
+    let by_rep = store.revenue_by_rep(&from, &to)?;
+    let rep_team = store.rep_teams()?;
+    let teams = store.teams()?;
+    let goals = store.revenue_targets(&period.to_string())?;
+    let mut direct: HashMap<i64, i64> = HashMap::new();
+    for (rep, cents) in &by_rep {
+        if let Some(team) = rep.and_then(|r| rep_team.get(&r)) {
+            *direct.entry(*team).or_default() += cents;
+        }
+    }
+    let parents: HashMap<i64, Option<i64>> = teams.iter().map(|t| (t.id, t.parent_id)).collect();
+    let totals = roll_up(&parents, &direct);
+    let mut gauges = vec![TargetGauge {
+        name: "Company".into(),
+        depth: 0,
+        target: goals.get("company").map(|&c| Money(c)),
+        actual: Money(by_rep.values().sum()),
+    }];
+    // Teams in tree order, each under its parent.
+    fn walk(
+        parent: Option<i64>,
+        depth: usize,
+        teams: &[crate::store::dashboard::Team],
+        visit: &mut dyn FnMut(&crate::store::dashboard::Team, usize),
+    ) {
+        for t in teams.iter().filter(|t| t.parent_id == parent) {
+            visit(t, depth);
+            if depth < 16 {
+                walk(Some(t.id), depth + 1, teams, visit);
+            }
+        }
+    }
+    let mut order = vec!["Company".to_string()];
+    walk(None, 1, &teams, &mut |t, depth| {
+        order.push(t.name.clone());
+        let target = goals.get(&format!("team:{}", t.id)).map(|&c| Money(c));
+        let actual = Money(totals.get(&t.id).copied().unwrap_or(0));
+        if target.is_some() || actual.cents() != 0 {
+            gauges.push(TargetGauge {
+                name: t.name.clone(),
+                depth,
+                target,
+                actual,
+            });
+        }
+    });
+    Ok((
+        TargetsPane {
+            period,
+            pace: elapsed_share(period.start(), period.end_exclusive(), today),
+            gauges,
+        },
+        order,
+    ))
+}

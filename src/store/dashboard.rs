@@ -1,0 +1,217 @@
+//! Queries behind the dashboard: stage entries, closed deals in a period, revenue by rep,
+//! the team tree, targets, monthly revenue by team, and stored forecast runs.
+
+use super::db::{Result, Store};
+use rusqlite::{params, OptionalExtension};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub parent_id: Option<i64>,
+}
+
+/// A stored forecast run with its series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastRun {
+    pub id: i64,
+    pub created_at: String,
+    pub level: String,
+    pub last_actual: String,
+    pub note: Option<String>,
+    pub series: Vec<ForecastSeries>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ForecastSeries {
+    pub key: String,
+    pub model: String,
+    pub backtest_mase: Option<f64>,
+    /// (period, value) of the actuals, oldest first.
+    pub history: Vec<(String, f64)>,
+    /// (period, forecast, lo, hi), in order.
+    pub points: Vec<(String, f64, f64, f64)>,
+}
+
+/// A run to store.
+pub struct NewForecastRun<'a> {
+    pub level: &'a str,
+    pub period_kind: &'a str,
+    pub horizon: usize,
+    pub last_actual: &'a str,
+    pub note: &'a str,
+    pub created_at: &'a str,
+    pub series: &'a [ForecastSeries],
+}
+
+impl Store {
+    /// How many times deals entered each stage on or after `since` (ISO date).
+    pub fn stage_entries_since(&self, since: &str) -> Result<HashMap<i64, i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT to_stage_id, count(*) FROM stage_changes WHERE changed_on >= ?1 GROUP BY to_stage_id",
+        )?;
+        let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Count and value of deals closed in [from, to) by stage kind ("won", "lost").
+    pub fn closed_between(&self, from: &str, to: &str) -> Result<HashMap<String, (i64, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.kind, count(*), coalesce(sum(d.amount_cents), 0) FROM deals d JOIN stages s ON s.id = d.stage_id
+             WHERE d.closed_on >= ?1 AND d.closed_on < ?2 GROUP BY s.kind",
+        )?;
+        let rows = stmt.query_map([from, to], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Won revenue (the order ledger) in [from, to) by the rep credited: the deal's owner,
+    /// or for repeat orders the customer's owner. Key `None` for orders with no rep.
+    pub fn revenue_by_rep(&self, from: &str, to: &str) -> Result<HashMap<Option<i64>, i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT coalesce(d.owner_rep_id, c.owner_rep_id), sum(o.amount_cents) FROM orders o
+             JOIN customers c ON c.id = o.customer_id LEFT JOIN deals d ON d.id = o.deal_id
+             WHERE o.ordered_on >= ?1 AND o.ordered_on < ?2 GROUP BY 1",
+        )?;
+        let rows = stmt.query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Monthly won revenue from `from` on, by the team of the credited rep:
+    /// (YYYY-MM, team id or None, cents).
+    pub fn monthly_revenue_by_team(&self, from: &str) -> Result<Vec<(String, Option<i64>, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT substr(o.ordered_on, 1, 7), r.team_id, sum(o.amount_cents) FROM orders o
+             JOIN customers c ON c.id = o.customer_id LEFT JOIN deals d ON d.id = o.deal_id
+             LEFT JOIN reps r ON r.id = coalesce(d.owner_rep_id, c.owner_rep_id)
+             WHERE o.ordered_on >= ?1 GROUP BY 1, 2 ORDER BY 1",
+        )?;
+        let rows = stmt.query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn teams(&self) -> Result<Vec<Team>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, name, parent_id FROM teams ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Team {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                parent_id: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// rep id -> team id, for reps in a team.
+    pub fn rep_teams(&self) -> Result<HashMap<i64, i64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, team_id FROM reps WHERE team_id IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Won-revenue targets for a period: (scope key, cents), scope key as in the table
+    /// (`company`, `team:ID`, `rep:ID`).
+    pub fn revenue_targets(&self, period: &str) -> Result<HashMap<String, i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT scope_key, value FROM targets WHERE period = ?1 AND metric = 'won_revenue'",
+        )?;
+        let rows = stmt.query_map([period], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Stores a forecast run with its actuals and points; returns its id.
+    pub fn save_forecast_run(&mut self, run: &NewForecastRun) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO forecast_runs(created_at, level, period_kind, horizon, last_actual, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                run.created_at,
+                run.level,
+                run.period_kind,
+                run.horizon as i64,
+                run.last_actual,
+                run.note
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        for s in run.series {
+            for (period, value) in &s.history {
+                tx.prepare_cached("INSERT INTO forecast_history(run_id, series_key, period, value) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![id, s.key, period, value])?;
+            }
+            for (period, f, lo, hi) in &s.points {
+                tx.prepare_cached(
+                    "INSERT INTO forecast_points(run_id, series_key, period, forecast, lo, hi, model, backtest_mase)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![id, s.key, period, f, lo, hi, s.model, s.backtest_mase])?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The newest stored run at a level (e.g. "team"), with its series.
+    pub fn latest_forecast_run(&self, level: &str) -> Result<Option<ForecastRun>> {
+        let head: Option<(i64, String, String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT id, created_at, last_actual, note FROM forecast_runs WHERE level = ?1 ORDER BY id DESC LIMIT 1",
+                [level],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((id, created_at, last_actual, note)) = head else {
+            return Ok(None);
+        };
+        let mut series: Vec<ForecastSeries> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut slot = |key: String, series: &mut Vec<ForecastSeries>| -> usize {
+            *index.entry(key.clone()).or_insert_with(|| {
+                series.push(ForecastSeries {
+                    key,
+                    ..Default::default()
+                });
+                series.len() - 1
+            })
+        };
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT series_key, period, value FROM forecast_history WHERE run_id = ?1 ORDER BY series_key, period",
+            )?;
+            let mut rows = stmt.query([id])?;
+            while let Some(r) = rows.next()? {
+                let i = slot(r.get(0)?, &mut series);
+                series[i].history.push((r.get(1)?, r.get(2)?));
+            }
+        }
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT series_key, period, forecast, lo, hi, model, backtest_mase FROM forecast_points
+                 WHERE run_id = ?1 ORDER BY series_key, period",
+            )?;
+            let mut rows = stmt.query([id])?;
+            while let Some(r) = rows.next()? {
+                let i = slot(r.get(0)?, &mut series);
+                series[i]
+                    .points
+                    .push((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+                series[i].model = r.get(5)?;
+                series[i].backtest_mase = r.get(6)?;
+            }
+        }
+        Ok(Some(ForecastRun {
+            id,
+            created_at,
+            level: level.to_string(),
+            last_actual,
+            note,
+            series,
+        }))
+    }
+}

@@ -1,0 +1,48 @@
+//! Everything a key can ask for. Keys never change state directly: the keymap turns them
+//! into actions and `App::update` applies those.
+
+macro_rules! actions {
+    ($($variant:ident = $name:literal),+ $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action { $($variant),+ }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant),+];
+            /// The name used in keymap.toml and shown in the palette.
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$variant => $name),+ }
+            }
+            pub fn from_name(name: &str) -> Option<Action> {
+                match name { $($name => Some(Action::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit = "quit",
+    Help = "help",
+    Palette = "palette",
+    MoveDown = "move_down",
+    MoveUp = "move_up",
+    Top = "top",
+    Bottom = "bottom",
+    HalfPageDown = "half_page_down",
+    HalfPageUp = "half_page_up",
+    NextPane = "next_pane",
+    PrevPane = "prev_pane",
+    PaneCustomers = "pane_customers",
+    PaneFunnel = "pane_funnel",
+    PaneTargets = "pane_targets",
+    PaneForecast = "pane_forecast",
+    Open = "open",
+    Back = "back",
+    Search = "search",
+    ClearFilter = "clear_filter",
+    CycleSort = "cycle_sort",
+    FilterSegment = "filter_segment",
+    FilterStatus = "filter_status",
+    Recompute = "recompute",
+    Refresh = "refresh",
+    LoadDemo = "load_demo",
+}

@@ -1,0 +1,665 @@
+//! The TUI's state and its one `update`: keys become actions through the keymap, actions
+//! and worker replies change the state and return the requests for the worker to run.
+
+use super::action::Action;
+use super::keymap::{self, Context, Key, Keymap, Lookup};
+use super::theme::Theme;
+use super::worker::{Anchor, Reply, Request};
+use crate::app::dashboard::Dashboard;
+use crate::store::customers::{Cursor, CustomerFilter, CustomerRow, CustomerSort, PageDirection};
+use chrono::NaiveDate;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Waiting for the worker to open the database.
+    Loading,
+    Welcome,
+    Dashboard,
+    Customers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Customers,
+    Funnel,
+    Targets,
+    Forecast,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [Pane::Customers, Pane::Funnel, Pane::Targets, Pane::Forecast];
+    fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    Help { filter: String },
+    Palette { input: String, selected: usize },
+}
+
+/// Rows the customer list keeps around the selection, and how many it asks for at once.
+pub const WINDOW: usize = 300;
+pub const PAGE: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CustomerList {
+    /// A window of the list: `rows[0]` is at absolute position `first`.
+    pub rows: Vec<CustomerRow>,
+    pub first: usize,
+    /// Absolute position of the selected row.
+    pub selected: usize,
+    pub total: Option<i64>,
+    pub filter: CustomerFilter,
+    pub sort: CustomerSort,
+    pub gen: u64,
+    pub loading: bool,
+    pub editing_search: bool,
+}
+
+impl CustomerList {
+    pub fn selected_row(&self) -> Option<&CustomerRow> {
+        self.selected
+            .checked_sub(self.first)
+            .and_then(|i| self.rows.get(i))
+    }
+    fn last_index(&self) -> usize {
+        self.total
+            .map(|t| (t.max(1) - 1) as usize)
+            .unwrap_or(self.first + self.rows.len().saturating_sub(1))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub name: &'static str,
+    pub phase: String,
+    pub done: f64,
+}
+
+pub struct App {
+    pub screen: Screen,
+    pub pane: Pane,
+    pub popup: Option<Popup>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub dashboard: Option<Dashboard>,
+    pub dashboard_error: Option<String>,
+    pub customers: CustomerList,
+    pub pending: Vec<Key>,
+    /// A message for the status line, and whether it is an error.
+    pub status: Option<(String, bool)>,
+    pub task: Option<Task>,
+    pub today: NaiveDate,
+    pub db_label: String,
+    pub quit: bool,
+    /// Terminal size, for paging by half a screen.
+    pub size: (u16, u16),
+    /// Spinner frame, advanced while work is pending.
+    pub tick: usize,
+}
+
+const SEGMENTS: [Option<&str>; 4] = [None, Some("smb"), Some("mid_market"), Some("enterprise")];
+const STATUSES: [Option<&str>; 4] = [None, Some("prospect"), Some("active"), Some("churned")];
+
+fn cycle(options: &[Option<&str>], current: &Option<String>) -> Option<String> {
+    let i = options
+        .iter()
+        .position(|o| o.map(str::to_string) == *current)
+        .unwrap_or(0);
+    options[(i + 1) % options.len()].map(str::to_string)
+}
+
+impl App {
+    pub fn new(
+        keymap: Keymap,
+        theme: Theme,
+        today: NaiveDate,
+        db_label: String,
+        warning: Option<String>,
+    ) -> App {
+        App {
+            screen: Screen::Loading,
+            pane: Pane::Customers,
+            popup: None,
+            keymap,
+            theme,
+            dashboard: None,
+            dashboard_error: None,
+            customers: CustomerList::default(),
+            pending: Vec::new(),
+            status: warning.map(|w| (w, true)),
+            task: None,
+            today,
+            db_label,
+            quit: false,
+            size: (120, 40),
+            tick: 0,
+        }
+    }
+
+    pub fn context(&self) -> Context {
+        match self.screen {
+            Screen::Loading | Screen::Welcome => Context::Welcome,
+            Screen::Dashboard => Context::Dashboard,
+            Screen::Customers => Context::Customers,
+        }
+    }
+
+    /// Whether something is running (the spinner ticks only then).
+    pub fn busy(&self) -> bool {
+        self.task.is_some()
+            || self.customers.loading
+            || self.screen == Screen::Loading
+            || (self.screen == Screen::Dashboard
+                && self.dashboard.is_none()
+                && self.dashboard_error.is_none())
+    }
+
+    pub fn resize(&mut self, w: u16, h: u16) {
+        self.size = (w, h);
+    }
+
+    fn half_page(&self) -> usize {
+        (self.size.1 as usize).saturating_sub(6).max(2) / 2
+    }
+
+    /// A key press: popup first, then a text field, then the screen's keymap.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let k = Key::from_event(key);
+        if k.ctrl && k.code == KeyCode::Char('c') {
+            self.quit = true;
+            return Vec::new();
+        }
+        if let Some(popup) = &mut self.popup {
+            return match popup {
+                Popup::Help { filter } => {
+                    match k.code {
+                        KeyCode::Esc | KeyCode::Enter => self.popup = None,
+                        KeyCode::Char('?') if filter.is_empty() => self.popup = None,
+                        KeyCode::Backspace => {
+                            filter.pop();
+                        }
+                        KeyCode::Char(c) if !k.ctrl => filter.push(c),
+                        _ => {}
+                    }
+                    Vec::new()
+                }
+                Popup::Palette { input, selected } => match k.code {
+                    KeyCode::Esc => {
+                        self.popup = None;
+                        Vec::new()
+                    }
+                    KeyCode::Enter => {
+                        let at = *selected;
+                        let choice = self.palette_matches().get(at).map(|m| m.0);
+                        self.popup = None;
+                        match choice {
+                            Some(a) => self.update(a),
+                            None => Vec::new(),
+                        }
+                    }
+                    KeyCode::Down | KeyCode::Tab => {
+                        *selected += 1;
+                        let n = self.palette_matches().len();
+                        if let Some(Popup::Palette { selected, .. }) = &mut self.popup {
+                            *selected = (*selected).min(n.saturating_sub(1));
+                        }
+                        Vec::new()
+                    }
+                    KeyCode::Up | KeyCode::BackTab => {
+                        *selected = selected.saturating_sub(1);
+                        Vec::new()
+                    }
+                    KeyCode::Backspace => {
+                        input.pop();
+                        *selected = 0;
+                        Vec::new()
+                    }
+                    KeyCode::Char(c) if !k.ctrl => {
+                        input.push(c);
+                        *selected = 0;
+                        Vec::new()
+                    }
+                    _ => Vec::new(),
+                },
+            };
+        }
+        if self.customers.editing_search {
+            match k.code {
+                KeyCode::Enter => self.customers.editing_search = false,
+                KeyCode::Esc => {
+                    self.customers.editing_search = false;
+                    if !self.customers.filter.search.is_empty() {
+                        self.customers.filter.search.clear();
+                        return self.reload_customers();
+                    }
+                }
+                KeyCode::Backspace => {
+                    self.customers.filter.search.pop();
+                    return self.reload_customers();
+                }
+                // Inside a text field every character is text, `j` included.
+                KeyCode::Char(c) if !k.ctrl => {
+                    self.customers.filter.search.push(c);
+                    return self.reload_customers();
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
+        self.pending.push(k);
+        match self.keymap.lookup(self.context(), &self.pending) {
+            Lookup::Pending => Vec::new(),
+            Lookup::Action(a) => {
+                self.pending.clear();
+                self.update(a)
+            }
+            Lookup::None => {
+                // A stray key after a chord start: try it on its own.
+                let retry = self.pending.len() > 1;
+                self.pending.clear();
+                if retry {
+                    return self.handle_key(key);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Palette entries matching the input, best first: (action, keys, description).
+    pub fn palette_matches(&self) -> Vec<(Action, String, &'static str)> {
+        let input = match &self.popup {
+            Some(Popup::Palette { input, .. }) => input.to_lowercase(),
+            _ => String::new(),
+        };
+        let mut scored: Vec<(i64, Action, String, &'static str)> =
+            keymap::describe(&self.keymap, self.context())
+                .into_iter()
+                .filter_map(|(keys, action, desc)| {
+                    let hay =
+                        format!("{} {}", action.name().replace('_', " "), desc).to_lowercase();
+                    fuzzy_score(&input, &hay).map(|s| (s, action, keys, desc))
+                })
+                .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name().cmp(b.1.name())));
+        scored.into_iter().map(|(_, a, k, d)| (a, k, d)).collect()
+    }
+
+    pub fn update(&mut self, action: Action) -> Vec<Request> {
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Action::Help => {
+                self.popup = Some(Popup::Help {
+                    filter: String::new(),
+                });
+                Vec::new()
+            }
+            Action::Palette => {
+                self.popup = Some(Popup::Palette {
+                    input: String::new(),
+                    selected: 0,
+                });
+                Vec::new()
+            }
+            Action::Back => {
+                self.status = None;
+                if self.screen == Screen::Customers {
+                    self.screen = Screen::Dashboard;
+                }
+                Vec::new()
+            }
+            Action::LoadDemo if matches!(self.screen, Screen::Welcome) && self.task.is_none() => {
+                self.task = Some(Task {
+                    name: "demo",
+                    phase: "starting".into(),
+                    done: 0.0,
+                });
+                vec![Request::LoadDemo]
+            }
+            Action::LoadDemo => Vec::new(),
+            Action::Recompute => {
+                if self.task.is_some() {
+                    self.status = Some(("a background task is already running".into(), false));
+                    return Vec::new();
+                }
+                self.task = Some(Task {
+                    name: "recompute",
+                    phase: "starting".into(),
+                    done: 0.0,
+                });
+                vec![Request::Recompute]
+            }
+            Action::Refresh => {
+                let mut r = vec![Request::Dashboard];
+                r.extend(self.reload_customers());
+                r
+            }
+            Action::NextPane => {
+                self.pane = Pane::ALL[(self.pane.index() + 1) % 4];
+                Vec::new()
+            }
+            Action::PrevPane => {
+                self.pane = Pane::ALL[(self.pane.index() + 3) % 4];
+                Vec::new()
+            }
+            Action::PaneCustomers => self.focus(Pane::Customers),
+            Action::PaneFunnel => self.focus(Pane::Funnel),
+            Action::PaneTargets => self.focus(Pane::Targets),
+            Action::PaneForecast => self.focus(Pane::Forecast),
+            Action::Open => {
+                match self.pane {
+                    Pane::Customers => {
+                        self.screen = Screen::Customers;
+                        Vec::new()
+                    }
+                    other => {
+                        self.status = Some((
+                        format!("the {other:?} screen is not built yet; its numbers are on this pane"),
+                        false,
+                    ));
+                        Vec::new()
+                    }
+                }
+            }
+            Action::Search => {
+                self.screen = Screen::Customers;
+                self.customers.editing_search = true;
+                Vec::new()
+            }
+            Action::ClearFilter => {
+                self.customers.filter = CustomerFilter::default();
+                self.reload_customers()
+            }
+            Action::CycleSort => {
+                self.customers.sort = self.customers.sort.next();
+                self.reload_customers()
+            }
+            Action::FilterSegment => {
+                self.customers.filter.segment = cycle(&SEGMENTS, &self.customers.filter.segment);
+                self.reload_customers()
+            }
+            Action::FilterStatus => {
+                self.customers.filter.status = cycle(&STATUSES, &self.customers.filter.status);
+                self.reload_customers()
+            }
+            Action::MoveDown => self.move_selection(1),
+            Action::MoveUp => self.move_selection(-1),
+            Action::HalfPageDown => self.move_selection(self.half_page() as i64),
+            Action::HalfPageUp => self.move_selection(-(self.half_page() as i64)),
+            Action::Top => {
+                self.customers.selected = 0;
+                if self.customers.first == 0 && !self.customers.rows.is_empty() {
+                    return Vec::new();
+                }
+                self.customer_request(
+                    None,
+                    PageDirection::Forward,
+                    Anchor::Replace { first_index: 0 },
+                    false,
+                )
+            }
+            Action::Bottom => {
+                let Some(total) = self.customers.total else {
+                    return Vec::new();
+                };
+                let last = (total.max(1) - 1) as usize;
+                self.customers.selected = last;
+                let loaded_to = self.customers.first + self.customers.rows.len();
+                if loaded_to == total as usize {
+                    return Vec::new();
+                }
+                let first_index = (total as usize).saturating_sub(PAGE);
+                self.customer_request(
+                    None,
+                    PageDirection::Backward,
+                    Anchor::Replace { first_index },
+                    false,
+                )
+            }
+        }
+    }
+
+    fn focus(&mut self, pane: Pane) -> Vec<Request> {
+        self.pane = pane;
+        Vec::new()
+    }
+
+    /// Moves the customer selection and asks for the rows that will be needed next.
+    fn move_selection(&mut self, delta: i64) -> Vec<Request> {
+        if !(self.screen == Screen::Customers || self.pane == Pane::Customers) {
+            return Vec::new();
+        }
+        let c = &mut self.customers;
+        if c.rows.is_empty() {
+            return Vec::new();
+        }
+        let last = c.last_index();
+        let next = (c.selected as i64 + delta).clamp(0, last as i64) as usize;
+        c.selected = next;
+        if c.loading {
+            return Vec::new();
+        }
+        let window_end = c.first + c.rows.len();
+        // Near the end of what is loaded, fetch the next page; near the start, the previous.
+        if next + PAGE / 2 >= window_end && window_end <= last {
+            let cursor = c.rows.last().map(|r| Cursor {
+                sort_key: r.sort_key.clone(),
+                id: r.id,
+            });
+            if next >= window_end {
+                // Jumped past the window (a long page move): start a fresh window there.
+                let first_index = window_end;
+                return self.customer_request(
+                    cursor,
+                    PageDirection::Forward,
+                    Anchor::Replace { first_index },
+                    false,
+                );
+            }
+            return self.customer_request(cursor, PageDirection::Forward, Anchor::Append, false);
+        }
+        if next < c.first + PAGE / 2 && c.first > 0 {
+            let cursor = c.rows.first().map(|r| Cursor {
+                sort_key: r.sort_key.clone(),
+                id: r.id,
+            });
+            return self.customer_request(cursor, PageDirection::Backward, Anchor::Prepend, false);
+        }
+        Vec::new()
+    }
+
+    fn customer_request(
+        &mut self,
+        cursor: Option<Cursor>,
+        direction: PageDirection,
+        anchor: Anchor,
+        count: bool,
+    ) -> Vec<Request> {
+        let c = &mut self.customers;
+        c.gen += 1;
+        c.loading = true;
+        vec![Request::Customers {
+            gen: c.gen,
+            filter: c.filter.clone(),
+            sort: c.sort,
+            cursor,
+            direction,
+            limit: PAGE,
+            anchor,
+            count,
+        }]
+    }
+
+    /// A new filter or sort: back to the top, recounted.
+    pub fn reload_customers(&mut self) -> Vec<Request> {
+        self.customers.selected = 0;
+        self.customer_request(
+            None,
+            PageDirection::Forward,
+            Anchor::Replace { first_index: 0 },
+            true,
+        )
+    }
+
+    pub fn on_reply(&mut self, reply: Reply) -> Vec<Request> {
+        match reply {
+            Reply::Opened { empty } => {
+                if empty {
+                    self.screen = Screen::Welcome;
+                    Vec::new()
+                } else {
+                    self.screen = Screen::Dashboard;
+                    let mut r = vec![Request::Dashboard];
+                    r.extend(self.reload_customers());
+                    r
+                }
+            }
+            Reply::Dashboard(Ok(d)) => {
+                let needs_forecast = d.forecast.is_none() && self.task.is_none();
+                self.dashboard = Some(*d);
+                self.dashboard_error = None;
+                if needs_forecast {
+                    // No stored forecast yet: make the first one now, in the background.
+                    self.task = Some(Task {
+                        name: "recompute",
+                        phase: "starting".into(),
+                        done: 0.0,
+                    });
+                    return vec![Request::Recompute];
+                }
+                Vec::new()
+            }
+            Reply::Dashboard(Err(e)) => {
+                self.dashboard_error = Some(e.clone());
+                self.status = Some((e, true));
+                Vec::new()
+            }
+            Reply::Customers {
+                gen,
+                anchor,
+                rows,
+                total,
+            } => {
+                if gen != self.customers.gen {
+                    return Vec::new(); // stale: a newer request is on its way
+                }
+                let c = &mut self.customers;
+                c.loading = false;
+                if let Some(t) = total {
+                    c.total = Some(t);
+                }
+                let rows = match rows {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.status = Some((e, true));
+                        return Vec::new();
+                    }
+                };
+                match anchor {
+                    Anchor::Replace { first_index } => {
+                        c.first = first_index;
+                        c.rows = rows;
+                    }
+                    Anchor::Append => {
+                        c.rows.extend(rows);
+                        if c.rows.len() > WINDOW {
+                            let drop = c.rows.len() - WINDOW;
+                            c.rows.drain(..drop);
+                            c.first += drop;
+                        }
+                    }
+                    Anchor::Prepend => {
+                        let n = rows.len();
+                        let mut joined = rows;
+                        joined.append(&mut c.rows);
+                        c.rows = joined;
+                        c.first = c.first.saturating_sub(n);
+                        c.rows.truncate(WINDOW);
+                    }
+                }
+                if c.total.is_none() {
+                    c.total = Some(c.rows.len() as i64);
+                }
+                let last = c.last_index();
+                c.selected = c.selected.min(last).max(c.first.min(last));
+                if c.selected >= c.first + c.rows.len() && !c.rows.is_empty() {
+                    c.selected = c.first + c.rows.len() - 1;
+                }
+                Vec::new()
+            }
+            Reply::Progress { task, phase, done } => {
+                self.task = Some(Task {
+                    name: task,
+                    phase,
+                    done,
+                });
+                Vec::new()
+            }
+            Reply::TaskDone { task, result } => {
+                self.task = None;
+                match result {
+                    Ok(msg) => {
+                        self.status = Some((msg, false));
+                        if task == "demo" {
+                            self.screen = Screen::Dashboard;
+                            self.customers = CustomerList::default();
+                        }
+                        let mut r = vec![Request::Dashboard];
+                        r.extend(self.reload_customers());
+                        r
+                    }
+                    Err(e) => {
+                        self.status = Some((format!("{task} failed: {e}"), true));
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Subsequence match: every character of `needle` in order in `hay`; a higher score for
+/// matches at word starts and for adjacent characters. `None` when it does not match.
+pub fn fuzzy_score(needle: &str, hay: &str) -> Option<i64> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    let hay: Vec<char> = hay.chars().collect();
+    let mut score = 0;
+    let mut at = 0;
+    let mut prev: Option<usize> = None;
+    for n in needle.chars() {
+        let found = (at..hay.len()).find(|&i| hay[i] == n)?;
+        score += 1;
+        if found == 0 || hay[found - 1] == ' ' {
+            score += 3;
+        }
+        if prev == Some(found.wrapping_sub(1)) {
+            score += 2;
+        }
+        prev = Some(found);
+        at = found + 1;
+    }
+    Some(score - hay.len() as i64 / 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuzzy_matches_subsequences_and_prefers_word_starts() {
+        assert!(fuzzy_score("rcmp", "recompute forecasts").is_some());
+        assert!(fuzzy_score("xyz", "recompute").is_none());
+        assert!(fuzzy_score("quit", "quit quit") > fuzzy_score("quit", "a quiet time"));
+    }
+}

@@ -1,0 +1,117 @@
+//! The customer list: only the visible rows are built, from the window the state holds.
+
+use super::{compact, pane_block};
+use crate::tui::state::{App, Screen};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+/// The list inside `area` (a pane or the whole screen), with the selection kept visible.
+pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide: bool) {
+    let t = &app.theme;
+    let c = &app.customers;
+    let total = c.total.map(|n| n.to_string()).unwrap_or_else(|| "…".into());
+    let mut title = format!(" 1 Customers ({total}) ");
+    if !c.filter.search.is_empty() {
+        title.push_str(&format!("/{} ", c.filter.search));
+    }
+    let block = pane_block(app, title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let visible = inner.height.saturating_sub(1) as usize;
+    if visible == 0 {
+        return;
+    }
+    // Keep the selection in view: scroll so it sits inside the visible rows.
+    let top = c.selected.saturating_sub(visible.saturating_sub(1));
+    let top = top.max(c.first).min(c.selected);
+    let start = top.saturating_sub(c.first);
+    let rows: Vec<Row> = c
+        .rows
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(visible)
+        .map(|(i, r)| {
+            let mut cells = vec![
+                Cell::from(r.name.clone()),
+                Cell::from(r.owner.clone().unwrap_or_default()),
+                Cell::from(r.segment.clone().unwrap_or_default().replace('_', " ")),
+            ];
+            if wide {
+                cells.push(Cell::from(r.status.clone()));
+                cells.push(Cell::from(r.city.clone().unwrap_or_default()));
+            }
+            cells.push(Cell::from(
+                Line::from(compact(r.open_pipeline)).right_aligned(),
+            ));
+            cells.push(Cell::from(
+                r.last_contact.clone().unwrap_or_else(|| "-".into()),
+            ));
+            let style = if c.first + i == c.selected && (focused || app.screen == Screen::Customers)
+            {
+                t.selected
+            } else {
+                t.base
+            };
+            Row::new(cells).style(style)
+        })
+        .collect();
+    let mut header = vec!["Name", "Owner", "Segment"];
+    let mut widths = vec![
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Length(10),
+    ];
+    if wide {
+        header.extend(["Status", "City"]);
+        widths.extend([Constraint::Length(9), Constraint::Fill(1)]);
+    }
+    header.extend(["Pipeline", "Last contact"]);
+    widths.extend([Constraint::Length(9), Constraint::Length(12)]);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(t.muted))
+        .column_spacing(1);
+    if c.rows.is_empty() {
+        let msg = if c.loading {
+            "loading…"
+        } else {
+            "no customers match"
+        };
+        frame.render_widget(Paragraph::new(msg).style(t.muted), inner);
+    } else {
+        frame.render_widget(table, inner);
+    }
+}
+
+pub fn render_screen(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let c = &app.customers;
+    let [bar, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let mut spans = vec![
+        Span::styled(" search: ", t.muted),
+        Span::styled(
+            if c.editing_search {
+                format!("{}▏", c.filter.search)
+            } else {
+                c.filter.search.clone()
+            },
+            if c.editing_search { t.accent } else { t.base },
+        ),
+        Span::styled(format!("   sort: {}", c.sort.label()), t.muted),
+    ];
+    for (label, v) in [("segment", &c.filter.segment), ("status", &c.filter.status)] {
+        if let Some(v) = v {
+            spans.push(Span::styled(format!("   {label}: {v}"), t.accent));
+        }
+    }
+    if let Some(total) = c.total {
+        spans.push(Span::styled(
+            format!("   {} of {total}", (c.selected + 1).min(total as usize)),
+            t.muted,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), bar);
+    render_list(app, frame, list, true, area.width >= 100);
+}

@@ -1,0 +1,277 @@
+//! The home screen: Customers, Funnel, Targets and Forecast panes.
+
+use super::{compact, compact_units, pane_block};
+use crate::tui::state::{App, Pane};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let [customers, funnel] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+    let [targets, forecast] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    super::customers::render_list(app, frame, customers, app.pane == Pane::Customers, false);
+    render_funnel(app, frame, funnel);
+    render_targets(app, frame, targets);
+    render_forecast(app, frame, forecast);
+}
+
+fn waiting(app: &App) -> Paragraph<'static> {
+    let text = match &app.dashboard_error {
+        Some(e) => e.clone(),
+        None => "loading…".into(),
+    };
+    Paragraph::new(text).style(if app.dashboard_error.is_some() {
+        app.theme.danger
+    } else {
+        app.theme.muted
+    })
+}
+
+fn render_funnel(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let focused = app.pane == Pane::Funnel;
+    let period = app
+        .dashboard
+        .as_ref()
+        .map(|d| d.funnel.period.to_string())
+        .unwrap_or_default();
+    let block = pane_block(app, format!(" 2 Funnel  {period} "), focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(d) = &app.dashboard else {
+        frame.render_widget(waiting(app), inner);
+        return;
+    };
+    let f = &d.funnel;
+    let name_w = f
+        .stages
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(5)
+        .min(16);
+    // name, bar, count, value, weighted, conversion
+    let fixed = name_w + 1 + 6 + 8 + 8 + 7;
+    let bar_w = (inner.width as usize).saturating_sub(fixed).clamp(4, 40);
+    let max = f
+        .stages
+        .iter()
+        .map(|s| s.value.cents())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{:name_w$} {:bar_w$} {:>5} {:>7} {:>7} {:>6}",
+            "stage", "", "deals", "value", "wtd", "→next"
+        ),
+        t.muted,
+    ))];
+    for s in &f.stages {
+        let filled = ((s.value.cents() as f64 / max as f64) * bar_w as f64).round() as usize;
+        let name: String = s.name.chars().take(name_w).collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{name:name_w$} "), t.base),
+            Span::styled("█".repeat(filled.min(bar_w)), t.bar),
+            Span::styled(" ".repeat(bar_w - filled.min(bar_w)), t.base),
+            Span::styled(
+                format!(
+                    " {:>5} {:>7} {:>7} {:>6}",
+                    s.count,
+                    compact(s.value),
+                    compact(s.weighted),
+                    s.conversion
+                        .map(|c| format!("{:.0}%", c * 100.0))
+                        .unwrap_or_else(|| "-".into())
+                ),
+                t.base,
+            ),
+        ]));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        Span::styled("this month  ", t.muted),
+        Span::styled(format!("won {} ({})", f.won.0, compact(f.won.1)), t.won),
+        Span::styled("   ", t.base),
+        Span::styled(format!("lost {} ({})", f.lost.0, compact(f.lost.1)), t.lost),
+    ]));
+    if f.stages.is_empty() {
+        lines.insert(1, Line::from(Span::styled("no open stages", t.muted)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn render_targets(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let focused = app.pane == Pane::Targets;
+    let period = app
+        .dashboard
+        .as_ref()
+        .map(|d| d.targets.period.to_string())
+        .unwrap_or_default();
+    let block = pane_block(app, format!(" 3 Targets  {period} "), focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(d) = &app.dashboard else {
+        frame.render_widget(waiting(app), inner);
+        return;
+    };
+    let p = &d.targets;
+    let name_w = p
+        .gauges
+        .iter()
+        .map(|g| g.name.chars().count() + 2 * g.depth.saturating_sub(1))
+        .max()
+        .unwrap_or(7)
+        .min(20);
+    let tail_w = 22;
+    let bar_w = (inner.width as usize)
+        .saturating_sub(name_w + 1 + tail_w)
+        .clamp(4, 50);
+    let pace_at = ((p.pace * bar_w as f64).round() as usize).min(bar_w.saturating_sub(1));
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "│ marks pace: {:.0}% of the month has passed",
+            p.pace * 100.0
+        ),
+        t.muted,
+    ))];
+    for g in &p.gauges {
+        let indent = "  ".repeat(g.depth.saturating_sub(1));
+        let name: String = format!("{indent}{}", g.name).chars().take(name_w).collect();
+        let ratio = g.attainment();
+        // The bar is clamped to full; the label carries the real percentage.
+        let filled = ((ratio.unwrap_or(0.0).clamp(0.0, 1.0)) * bar_w as f64).round() as usize;
+        let ahead = ratio.is_some_and(|r| r >= p.pace);
+        let fill_style: Style = if ratio.is_none() {
+            t.muted
+        } else if ahead {
+            t.won
+        } else {
+            t.warning
+        };
+        let mut spans = vec![Span::styled(
+            format!("{name:name_w$} "),
+            if g.depth == 0 { t.title } else { t.base },
+        )];
+        for i in 0..bar_w {
+            let (ch, style) = if i == pace_at {
+                ("│", t.accent)
+            } else if i < filled {
+                ("█", fill_style)
+            } else {
+                ("░", t.muted)
+            };
+            spans.push(Span::styled(ch, style));
+        }
+        let label = match (ratio, g.gap()) {
+            (Some(r), Some(gap)) if gap.cents() > 0 => {
+                format!(" {:>4.0}% gap {}", r * 100.0, compact(gap))
+            }
+            (Some(r), _) => format!(" {:>4.0}% done", r * 100.0),
+            (None, _) => format!(" {} no target", compact(g.actual)),
+        };
+        spans.push(Span::styled(format!("{label:tail_w$}"), t.base));
+        lines.push(Line::from(spans));
+    }
+    if p.gauges.len() <= 1 && p.gauges.first().is_none_or(|g| g.target.is_none()) {
+        lines.push(Line::from(Span::styled(
+            "no targets for this month (funnel import targets FILE)",
+            t.muted,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+fn render_forecast(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let focused = app.pane == Pane::Forecast;
+    let model = app
+        .dashboard
+        .as_ref()
+        .and_then(|d| d.forecast.as_ref())
+        .and_then(|r| r.series.first())
+        .map(|s| s.model.clone())
+        .unwrap_or_default();
+    let block = pane_block(
+        app,
+        format!(" 4 Forecast  monthly revenue · {model} "),
+        focused,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(d) = &app.dashboard else {
+        frame.render_widget(waiting(app), inner);
+        return;
+    };
+    let Some(run) = &d.forecast else {
+        let msg = if app.task.is_some() {
+            "computing the first forecast…"
+        } else {
+            "no forecast yet: press R"
+        };
+        frame.render_widget(Paragraph::new(msg).style(t.muted), inner);
+        return;
+    };
+    let horizon = run.series.first().map(|s| s.points.len()).unwrap_or(0);
+    let name_w = 14;
+    let tail_w = 22;
+    let spark_w = (inner.width as usize)
+        .saturating_sub(name_w + 1 + tail_w + 1)
+        .max(4);
+    let hist_w = spark_w.saturating_sub(horizon).clamp(1, 24);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("actuals to {}, ", run.last_actual), t.muted),
+        Span::styled("forecast", t.forecast),
+        Span::styled(format!(" next {horizon} months: total, 80% range"), t.muted),
+    ])];
+    let rows = inner.height.saturating_sub(1) as usize;
+    for s in run.series.iter().take(rows) {
+        let hist: Vec<f64> = s
+            .history
+            .iter()
+            .rev()
+            .take(hist_w)
+            .rev()
+            .map(|h| h.1)
+            .collect();
+        let fut: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+        let max = hist
+            .iter()
+            .chain(fut.iter())
+            .cloned()
+            .fold(0.0f64, f64::max)
+            .max(1.0);
+        let level = |v: f64| BLOCKS[((v.max(0.0) / max) * 7.0).round() as usize];
+        let name: String = s.key.chars().take(name_w).collect();
+        let total: f64 = fut.iter().sum();
+        let lo: f64 = s.points.iter().map(|p| p.2).sum();
+        let hi: f64 = s.points.iter().map(|p| p.3).sum();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{name:name_w$} "), t.base),
+            Span::styled(hist.iter().map(|v| level(*v)).collect::<String>(), t.bar),
+            Span::styled(
+                fut.iter().map(|v| level(*v)).collect::<String>(),
+                t.forecast,
+            ),
+            Span::styled(
+                format!(
+                    " {:>6} {}–{}",
+                    compact_units(total),
+                    compact_units(lo.max(0.0)),
+                    compact_units(hi)
+                ),
+                t.base,
+            ),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

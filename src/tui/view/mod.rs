@@ -1,0 +1,195 @@
+//! Drawing: reads the state, does no I/O. Each part is a function of (state, frame, area).
+
+mod customers;
+mod dashboard;
+mod popups;
+
+use super::state::{App, Screen};
+use crate::domain::Money;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+
+/// The smallest terminal the screens are laid out for.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+
+const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let t = &app.theme;
+    frame.render_widget(Block::default().style(t.base), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "funnel needs at least {MIN_WIDTH}x{MIN_HEIGHT}; this terminal is {}x{}. Enlarge it, or press q to quit.",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(msg)
+                .style(t.warning)
+                .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(app, frame, header);
+    match app.screen {
+        Screen::Loading => {
+            frame.render_widget(Paragraph::new("opening the database…").style(t.muted), body);
+        }
+        Screen::Welcome => render_welcome(app, frame, body),
+        Screen::Dashboard => dashboard::render(app, frame, body),
+        Screen::Customers => customers::render_screen(app, frame, body),
+    }
+    render_status(app, frame, status);
+    render_footer(app, frame, footer);
+    popups::render(app, frame, body);
+}
+
+fn render_header(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let screen = match app.screen {
+        Screen::Loading | Screen::Welcome => "welcome",
+        Screen::Dashboard => "dashboard",
+        Screen::Customers => "customers",
+    };
+    let line = Line::from(vec![
+        Span::styled(" funnel ", t.selected),
+        Span::styled(format!(" {screen} "), t.title),
+        Span::styled(format!(" {}  ·  {}", app.db_label, app.today), t.muted),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn render_status(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let line = if let Some(task) = &app.task {
+        let width = 20usize;
+        let filled = ((task.done.clamp(0.0, 1.0)) * width as f64).round() as usize;
+        Line::from(vec![
+            Span::styled(format!(" {} ", SPINNER[app.tick % SPINNER.len()]), t.accent),
+            Span::styled(format!("{} ", task.name), t.title),
+            Span::styled("█".repeat(filled), t.bar),
+            Span::styled("░".repeat(width - filled), t.muted),
+            Span::styled(
+                format!(" {:>3.0}% {}", task.done * 100.0, task.phase),
+                t.muted,
+            ),
+        ])
+    } else if let Some((msg, error)) = &app.status {
+        Line::from(Span::styled(
+            format!(" {msg}"),
+            if *error { t.danger } else { t.accent },
+        ))
+    } else {
+        Line::default()
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// Key hints from the keymap: the same list that feeds help and the palette.
+fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
+    use super::action::Action::*;
+    let t = &app.theme;
+    let ctx = app.context();
+    let wanted = match app.screen {
+        Screen::Welcome | Screen::Loading => vec![LoadDemo, Help, Quit],
+        Screen::Dashboard => vec![NextPane, Open, Search, Recompute, Palette, Help, Quit],
+        Screen::Customers => vec![
+            MoveDown,
+            Search,
+            CycleSort,
+            FilterSegment,
+            FilterStatus,
+            ClearFilter,
+            Back,
+            Help,
+        ],
+    };
+    let mut spans = Vec::new();
+    for a in wanted {
+        if let Some(k) = app.keymap.key_for(ctx, a) {
+            spans.push(Span::styled(format!(" {k} "), t.accent));
+            spans.push(Span::styled(
+                format!("{} ", a.name().replace('_', " ")),
+                t.muted,
+            ));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let demo_key = app
+        .keymap
+        .key_for(app.context(), super::action::Action::LoadDemo)
+        .unwrap_or_else(|| "d".into());
+    let lines = vec![
+        Line::from(Span::styled("Welcome to funnel", t.title)),
+        Line::default(),
+        Line::from(Span::styled("This database is empty.", t.base)),
+        Line::default(),
+        Line::from(vec![
+            Span::styled(format!("  {demo_key}  "), t.selected),
+            Span::styled(
+                "  load demo data: 2,000 customers and 10,000 deals over 36 months, with targets and a forecast",
+                t.base,
+            ),
+        ]),
+        Line::default(),
+        Line::from(Span::styled("Or quit and import your own CSV files:", t.base)),
+        Line::from(Span::styled("  funnel import customers customers.csv", t.accent)),
+        Line::from(Span::styled("  funnel import deals deals.csv --create-missing", t.accent)),
+        Line::from(Span::styled(
+            "  (Salesforce, HubSpot and Pipedrive deal exports are recognised; add --dry-run to check first)",
+            t.muted,
+        )),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// Money in a few characters: `950`, `12.3k`, `4.56M`.
+pub fn compact(m: Money) -> String {
+    compact_units(m.units())
+}
+
+pub fn compact_units(v: f64) -> String {
+    let a = v.abs();
+    let sign = if v < 0.0 { "-" } else { "" };
+    if a >= 1e9 {
+        format!("{sign}{:.2}B", a / 1e9)
+    } else if a >= 1e6 {
+        format!("{sign}{:.2}M", a / 1e6)
+    } else if a >= 1e4 {
+        format!("{sign}{:.1}k", a / 1e3)
+    } else {
+        format!("{sign}{a:.0}")
+    }
+}
+
+/// A pane's block, highlighted when focused.
+pub fn pane_block<'a>(app: &App, title: String, focused: bool) -> Block<'a> {
+    let t = &app.theme;
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused { t.focus } else { t.border })
+        .title(Span::styled(title, if focused { t.focus } else { t.title }))
+}

@@ -1,0 +1,191 @@
+//! The worker thread: it owns its own database connection and runs every query and model
+//! so the UI thread never waits. Requests carry a generation; the UI drops stale replies,
+//! and the worker skips queued requests that a newer one of the same kind replaces.
+
+use crate::app;
+use crate::app::dashboard::Dashboard;
+use crate::store::audit::Actor;
+use crate::store::customers::{Cursor, CustomerFilter, CustomerRow, CustomerSort, PageDirection};
+use crate::store::Store;
+use chrono::NaiveDate;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender};
+
+/// How a page of customers joins the rows the list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// Replace the window; its first row is at this absolute index.
+    Replace { first_index: usize },
+    /// Rows that follow the window.
+    Append,
+    /// Rows that precede the window.
+    Prepend,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Dashboard,
+    Customers {
+        gen: u64,
+        filter: CustomerFilter,
+        sort: CustomerSort,
+        cursor: Option<Cursor>,
+        direction: PageDirection,
+        limit: usize,
+        anchor: Anchor,
+        /// Also count the matching customers (on a new filter).
+        count: bool,
+    },
+    LoadDemo,
+    Recompute,
+}
+
+impl Request {
+    /// Requests of the same kind replace each other in the queue.
+    fn kind(&self) -> u8 {
+        match self {
+            Request::Dashboard => 0,
+            Request::Customers { .. } => 1,
+            Request::LoadDemo => 2,
+            Request::Recompute => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Opened {
+        empty: bool,
+    },
+    Dashboard(Result<Box<Dashboard>, String>),
+    Customers {
+        gen: u64,
+        anchor: Anchor,
+        rows: Result<Vec<CustomerRow>, String>,
+        total: Option<i64>,
+    },
+    Progress {
+        task: &'static str,
+        phase: String,
+        done: f64,
+    },
+    TaskDone {
+        task: &'static str,
+        result: Result<String, String>,
+    },
+}
+
+/// Runs one request against the store, sending replies (progress, then the result).
+pub fn handle(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn FnMut(Reply)) {
+    match req {
+        Request::Dashboard => {
+            let d = app::dashboard::load(store, today)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            send(Reply::Dashboard(d));
+        }
+        Request::Customers {
+            gen,
+            filter,
+            sort,
+            cursor,
+            direction,
+            limit,
+            anchor,
+            count,
+        } => {
+            let rows = store
+                .customer_page(&filter, sort, cursor.as_ref(), direction, limit)
+                .map_err(|e| e.to_string());
+            let total = if count {
+                store.count_customers(&filter).ok()
+            } else {
+                None
+            };
+            send(Reply::Customers {
+                gen,
+                anchor,
+                rows,
+                total,
+            });
+        }
+        Request::LoadDemo => {
+            let opts = app::demo::DemoOptions::new(today);
+            let result =
+                app::demo::generate(store, &opts, &Actor::current(), &mut |phase, done| {
+                    send(Reply::Progress {
+                        task: "demo",
+                        phase: phase.to_string(),
+                        done,
+                    })
+                });
+            let result = match result {
+                Ok(r) => app::forecast::recompute(store, today, &mut |_, _| {})
+                    .map(|_| {
+                        format!(
+                            "demo data loaded: {} customers, {} deals",
+                            r.customers, r.deals
+                        )
+                    })
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            send(Reply::TaskDone {
+                task: "demo",
+                result,
+            });
+        }
+        Request::Recompute => {
+            let result = app::forecast::recompute(store, today, &mut |phase, done| {
+                send(Reply::Progress {
+                    task: "recompute",
+                    phase: phase.to_string(),
+                    done,
+                })
+            })
+            .map(|id| format!("forecast run {id} stored (seasonal naive)"))
+            .map_err(|e| e.to_string());
+            send(Reply::TaskDone {
+                task: "recompute",
+                result,
+            });
+        }
+    }
+}
+
+/// Starts the worker on its own connection. `wrap` turns replies into the UI's events.
+pub fn spawn<E: Send + 'static>(
+    path: PathBuf,
+    today: NaiveDate,
+    requests: Receiver<Request>,
+    events: Sender<E>,
+    wrap: fn(Reply) -> E,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut store = match Store::open(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = events.send(wrap(Reply::Dashboard(Err(e.to_string()))));
+                return;
+            }
+        };
+        let empty = store.is_empty().unwrap_or(false);
+        if events.send(wrap(Reply::Opened { empty })).is_err() {
+            return;
+        }
+        while let Ok(first) = requests.recv() {
+            // Take everything queued; keep only the newest request of each kind.
+            let mut queue = vec![first];
+            while let Ok(more) = requests.try_recv() {
+                queue.retain(|q| q.kind() != more.kind());
+                queue.push(more);
+            }
+            for req in queue {
+                let mut send = |r: Reply| {
+                    let _ = events.send(wrap(r));
+                };
+                handle(&mut store, req, today, &mut send);
+            }
+        }
+    })
+}
