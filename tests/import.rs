@@ -547,3 +547,44 @@ fn demo_is_deterministic_for_a_seed() {
     assert_eq!(run(7), run(7));
     assert_ne!(run(7), run(8));
 }
+
+#[test]
+fn demo_history_never_runs_past_its_last_day_and_holds_together() {
+    let mut db = Db::new();
+    let mut d = funnel::app::demo::DemoOptions::new(today());
+    d.customers = 300;
+    d.deals = 2000;
+    d.months = 24;
+    funnel::app::demo::generate(&mut db.store, &d, &actor(), &mut |_, _| {}).unwrap();
+    let after: i64 = db.scalar(
+        "SELECT (SELECT count(*) FROM activities WHERE done_on > '2026-11-22')
+              + (SELECT count(*) FROM deals WHERE closed_on > '2026-11-22' OR created_on > '2026-11-22')
+              + (SELECT count(*) FROM orders WHERE ordered_on > '2026-11-22')
+              + (SELECT count(*) FROM stage_changes WHERE changed_on > '2026-11-22')",
+    );
+    assert_eq!(after, 0);
+    let before_created: i64 = db.scalar(
+        "SELECT count(*) FROM deals WHERE closed_on < created_on
+           OR EXISTS (SELECT 1 FROM stage_changes sc WHERE sc.deal_id = deals.id AND sc.changed_on < deals.created_on)",
+    );
+    assert_eq!(before_created, 0);
+    // Every won deal is in the ledger once, at its close, for its amount.
+    let mismatched: i64 = db.scalar(
+        "SELECT count(*) FROM deals d JOIN stages s ON s.id = d.stage_id
+          LEFT JOIN orders o ON o.deal_id = d.id
+          WHERE s.kind = 'won' AND (o.id IS NULL OR o.ordered_on <> d.closed_on OR o.amount_cents <> d.amount_cents)",
+    );
+    assert_eq!(mismatched, 0);
+    // Stage history ends in the deal's current stage.
+    let wrong_last: i64 = db.scalar(
+        "SELECT count(*) FROM deals d WHERE d.stage_id <>
+           (SELECT to_stage_id FROM stage_changes sc WHERE sc.deal_id = d.id ORDER BY sc.changed_on DESC, sc.id DESC LIMIT 1)",
+    );
+    assert_eq!(wrong_last, 0);
+    // Reps differ: win rates spread out rather than all being the same.
+    let spread: f64 = db.scalar(
+        "SELECT max(r) - min(r) FROM (SELECT avg(s.kind = 'won') r FROM deals d JOIN stages s ON s.id = d.stage_id
+           WHERE s.kind <> 'open' GROUP BY d.owner_rep_id HAVING count(*) > 30)",
+    );
+    assert!(spread > 0.1, "win-rate spread between reps {spread}");
+}

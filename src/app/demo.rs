@@ -656,11 +656,12 @@ fn fill(
         let count = Poisson::new(lambda.max(0.05))
             .map(|p| p.sample(&mut rng) as usize)
             .unwrap_or(0);
+        // Days after creation an activity can fall on: never past the close or today.
+        let days = (end - created_on).num_days().max(0);
         let span = match outcome {
-            Some((false, _, _)) => (life as f64 * 0.7) as i64,
-            _ => life,
-        }
-        .max(1);
+            Some((false, _, _)) => (days as f64 * 0.7) as i64,
+            _ => days,
+        };
         let customer_id = customers[ci].id;
         for _ in 0..count {
             let on = created_on + Duration::days(rng.random_range(0..=span));
@@ -719,7 +720,7 @@ fn fill(
                 let ago = Exp::new(1.0 / mean)
                     .map(|e| e.sample(&mut rng) as i64)
                     .unwrap_or(30)
-                    .min(life);
+                    .min(days);
                 w.activity(
                     customer_id,
                     Some(deal_id),

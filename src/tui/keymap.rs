@@ -283,9 +283,11 @@ impl Keymap {
                             })
                         })
                         .collect::<Result<_, _>>()?,
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "[{ctx_name}] {action_name}: keys must be a string or a list of strings"
-                    )),
+                    ))
+                    }
                 };
                 let keys: Vec<Chord> = texts
                     .iter()

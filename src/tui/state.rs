@@ -282,9 +282,12 @@ impl App {
             keymap::describe(&self.keymap, self.context())
                 .into_iter()
                 .filter_map(|(keys, action, desc)| {
-                    let hay =
-                        format!("{} {}", action.name().replace('_', " "), desc).to_lowercase();
-                    fuzzy_score(&input, &hay).map(|s| (s, action, keys, desc))
+                    // A match in the action's own name counts for more than one in its
+                    // description.
+                    let by_name =
+                        fuzzy_score(&input, &action.name().replace('_', " ")).map(|s| s + 5);
+                    let by_desc = fuzzy_score(&input, &desc.to_lowercase());
+                    by_name.max(by_desc).map(|s| (s, action, keys, desc))
                 })
                 .collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.name().cmp(b.1.name())));

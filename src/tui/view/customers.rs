@@ -20,6 +20,8 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let visible = inner.height.saturating_sub(1) as usize;
+    // Owner and segment need room; on a narrow pane the name keeps it.
+    let medium = inner.width >= 50;
     if visible == 0 {
         return;
     }
@@ -34,11 +36,16 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
         .skip(start)
         .take(visible)
         .map(|(i, r)| {
-            let mut cells = vec![
-                Cell::from(r.name.clone()),
-                Cell::from(r.owner.clone().unwrap_or_default()),
-                Cell::from(r.segment.clone().unwrap_or_default().replace('_', " ")),
-            ];
+            let mut cells = vec![Cell::from(r.name.clone())];
+            if medium {
+                cells.push(Cell::from(r.owner.clone().unwrap_or_default()));
+                let segment = r.segment.as_deref().unwrap_or_default();
+                cells.push(Cell::from(match (wide, segment) {
+                    (false, "mid_market") => "mid".to_string(),
+                    (false, "enterprise") => "ent".to_string(),
+                    _ => segment.replace('_', " "),
+                }));
+            }
             if wide {
                 cells.push(Cell::from(r.status.clone()));
                 cells.push(Cell::from(r.city.clone().unwrap_or_default()));
@@ -58,12 +65,15 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
             Row::new(cells).style(style)
         })
         .collect();
-    let mut header = vec!["Name", "Owner", "Segment"];
-    let mut widths = vec![
-        Constraint::Fill(3),
-        Constraint::Fill(2),
-        Constraint::Length(10),
-    ];
+    let mut header = vec!["Name"];
+    let mut widths = vec![Constraint::Fill(3)];
+    if medium {
+        header.extend(["Owner", "Segment"]);
+        widths.extend([
+            Constraint::Fill(2),
+            Constraint::Length(if wide { 10 } else { 7 }),
+        ]);
+    }
     if wide {
         header.extend(["Status", "City"]);
         widths.extend([Constraint::Length(9), Constraint::Fill(1)]);

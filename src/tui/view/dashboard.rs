@@ -49,16 +49,24 @@ fn render_funnel(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let f = &d.funnel;
+    let width = inner.width as usize;
     let name_w = f
         .stages
         .iter()
         .map(|s| s.name.chars().count())
         .max()
         .unwrap_or(5)
-        .min(16);
-    // name, bar, count, value, weighted, conversion
-    let fixed = name_w + 1 + 6 + 8 + 8 + 7;
-    let bar_w = (inner.width as usize).saturating_sub(fixed).clamp(4, 40);
+        .min(16)
+        .min(width / 3);
+    // Columns drop as the pane narrows: the bar shrinks first, then weighted value goes.
+    let numbers_full = 6 + 8 + 8 + 7; // deals, value, weighted, conversion, with spaces
+    let show_weighted = width >= name_w + 1 + numbers_full;
+    let numbers = if show_weighted {
+        numbers_full
+    } else {
+        numbers_full - 8
+    };
+    let bar_w = width.saturating_sub(name_w + 1 + numbers).min(40);
     let max = f
         .stages
         .iter()
@@ -66,37 +74,44 @@ fn render_funnel(app: &App, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(1)
         .max(1);
+    let head = if show_weighted {
+        format!("{:>5} {:>7} {:>7} {:>6}", "deals", "value", "wtd", "→next")
+    } else {
+        format!("{:>5} {:>7} {:>6}", "deals", "value", "→next")
+    };
     let mut lines = vec![Line::from(Span::styled(
-        format!(
-            "{:name_w$} {:bar_w$} {:>5} {:>7} {:>7} {:>6}",
-            "stage", "", "deals", "value", "wtd", "→next"
-        ),
+        format!("{:name_w$} {:bar_w$}{head}", "stage", ""),
         t.muted,
     ))];
     for s in &f.stages {
-        let filled = ((s.value.cents() as f64 / max as f64) * bar_w as f64).round() as usize;
+        let filled =
+            (((s.value.cents() as f64 / max as f64) * bar_w as f64).round() as usize).min(bar_w);
         let name: String = s.name.chars().take(name_w).collect();
+        let conv = s
+            .conversion
+            .map(|c| format!("{:.0}%", c * 100.0))
+            .unwrap_or_else(|| "-".into());
+        let numbers = if show_weighted {
+            format!(
+                "{:>5} {:>7} {:>7} {:>6}",
+                s.count,
+                compact(s.value),
+                compact(s.weighted),
+                conv
+            )
+        } else {
+            format!("{:>5} {:>7} {:>6}", s.count, compact(s.value), conv)
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("{name:name_w$} "), t.base),
-            Span::styled("█".repeat(filled.min(bar_w)), t.bar),
-            Span::styled(" ".repeat(bar_w - filled.min(bar_w)), t.base),
-            Span::styled(
-                format!(
-                    " {:>5} {:>7} {:>7} {:>6}",
-                    s.count,
-                    compact(s.value),
-                    compact(s.weighted),
-                    s.conversion
-                        .map(|c| format!("{:.0}%", c * 100.0))
-                        .unwrap_or_else(|| "-".into())
-                ),
-                t.base,
-            ),
+            Span::styled("█".repeat(filled), t.bar),
+            Span::styled(" ".repeat(bar_w - filled), t.base),
+            Span::styled(numbers, t.base),
         ]));
     }
     lines.push(Line::default());
     lines.push(Line::from(vec![
-        Span::styled("this month  ", t.muted),
+        Span::styled("month ", t.muted),
         Span::styled(format!("won {} ({})", f.won.0, compact(f.won.1)), t.won),
         Span::styled("   ", t.base),
         Span::styled(format!("lost {} ({})", f.lost.0, compact(f.lost.1)), t.lost),
@@ -123,23 +138,20 @@ fn render_targets(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let p = &d.targets;
+    let width = inner.width as usize;
     let name_w = p
         .gauges
         .iter()
         .map(|g| g.name.chars().count() + 2 * g.depth.saturating_sub(1))
         .max()
         .unwrap_or(7)
-        .min(20);
-    let tail_w = 22;
-    let bar_w = (inner.width as usize)
-        .saturating_sub(name_w + 1 + tail_w)
-        .clamp(4, 50);
+        .min(20)
+        .min(width / 3);
+    let tail_w = 17;
+    let bar_w = width.saturating_sub(name_w + 1 + tail_w).clamp(3, 50);
     let pace_at = ((p.pace * bar_w as f64).round() as usize).min(bar_w.saturating_sub(1));
     let mut lines = vec![Line::from(Span::styled(
-        format!(
-            "│ marks pace: {:.0}% of the month has passed",
-            p.pace * 100.0
-        ),
+        format!("│ = pace: {:.0}% of the month gone", p.pace * 100.0),
         t.muted,
     ))];
     for g in &p.gauges {
@@ -172,7 +184,7 @@ fn render_targets(app: &App, frame: &mut Frame, area: Rect) {
         }
         let label = match (ratio, g.gap()) {
             (Some(r), Some(gap)) if gap.cents() > 0 => {
-                format!(" {:>4.0}% gap {}", r * 100.0, compact(gap))
+                format!(" {:>4.0}% -{}", r * 100.0, compact(gap))
             }
             (Some(r), _) => format!(" {:>4.0}% done", r * 100.0),
             (None, _) => format!(" {} no target", compact(g.actual)),
@@ -222,16 +234,24 @@ fn render_forecast(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let horizon = run.series.first().map(|s| s.points.len()).unwrap_or(0);
-    let name_w = 14;
-    let tail_w = 22;
-    let spark_w = (inner.width as usize)
-        .saturating_sub(name_w + 1 + tail_w + 1)
-        .max(4);
+    let width = inner.width as usize;
+    let name_w = 14.min(width / 4);
+    // The 80% range is shown when there is room for it.
+    let show_range = width >= name_w + 1 + 12 + 24;
+    let tail_w = if show_range { 24 } else { 8 };
+    let spark_w = width.saturating_sub(name_w + 1 + tail_w).max(horizon + 1);
     let hist_w = spark_w.saturating_sub(horizon).clamp(1, 24);
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("actuals to {}, ", run.last_actual), t.muted),
-        Span::styled("forecast", t.forecast),
-        Span::styled(format!(" next {horizon} months: total, 80% range"), t.muted),
+        Span::styled(format!("to {} ", run.last_actual), t.muted),
+        Span::styled(format!("+{horizon} months forecast"), t.forecast),
+        Span::styled(
+            if show_range {
+                ": total, 80% range"
+            } else {
+                ": total"
+            },
+            t.muted,
+        ),
     ])];
     let rows = inner.height.saturating_sub(1) as usize;
     for s in run.series.iter().take(rows) {
@@ -263,12 +283,16 @@ fn render_forecast(app: &App, frame: &mut Frame, area: Rect) {
                 t.forecast,
             ),
             Span::styled(
-                format!(
-                    " {:>6} {}–{}",
-                    compact_units(total),
-                    compact_units(lo.max(0.0)),
-                    compact_units(hi)
-                ),
+                if show_range {
+                    format!(
+                        " {:>6} {}–{}",
+                        compact_units(total),
+                        compact_units(lo.max(0.0)),
+                        compact_units(hi)
+                    )
+                } else {
+                    format!(" {:>6}", compact_units(total))
+                },
                 t.base,
             ),
         ]));

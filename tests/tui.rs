@@ -1,0 +1,353 @@
+//! The TUI driven through key sequences against a real (temporary) database, snapshots of
+//! every screen at several sizes with the clock fixed, and the real binary in a
+//! pseudo-terminal.
+
+mod common;
+use funnel::store::customers::CustomerFilter;
+use funnel::store::Store;
+use funnel::tui::keymap::Keymap;
+use funnel::tui::state::{App, Pane, Popup, Screen};
+use funnel::tui::theme::Theme;
+use funnel::tui::worker::{self, Reply, Request};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    store: Store,
+    app: App,
+}
+
+fn demo_store(dir: &std::path::Path, customers: usize, deals: usize) -> Store {
+    let mut store = Store::open(&dir.join("tui.db")).unwrap();
+    let opts = funnel::app::demo::DemoOptions {
+        customers,
+        deals,
+        ..funnel::app::demo::DemoOptions::new(common::today())
+    };
+    funnel::app::demo::generate(&mut store, &opts, &common::actor(), &mut |_, _| {}).unwrap();
+    store
+}
+
+impl Harness {
+    fn new(customers: usize, deals: usize) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = if customers == 0 {
+            Store::open(&dir.path().join("tui.db")).unwrap()
+        } else {
+            demo_store(dir.path(), customers, deals)
+        };
+        let app = App::new(
+            Keymap::defaults(),
+            Theme::default_dark(),
+            common::today(),
+            "test.db".into(),
+            None,
+        );
+        let mut h = Harness {
+            _dir: dir,
+            store,
+            app,
+        };
+        let empty = h.store.is_empty().unwrap();
+        h.reply(Reply::Opened { empty });
+        h
+    }
+
+    /// Runs requests on the worker's handler, synchronously, until none are left.
+    fn run(&mut self, mut requests: Vec<Request>) {
+        while !requests.is_empty() {
+            let mut replies = Vec::new();
+            for r in requests.drain(..) {
+                worker::handle(&mut self.store, r, common::today(), &mut |reply| {
+                    replies.push(reply)
+                });
+            }
+            for reply in replies {
+                requests.extend(self.app.on_reply(reply));
+            }
+        }
+    }
+
+    fn reply(&mut self, r: Reply) {
+        let out = self.app.on_reply(r);
+        self.run(out);
+    }
+
+    fn keys(&mut self, text: &str) {
+        for k in text.split_whitespace() {
+            let event = match k {
+                "enter" => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+                "esc" => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+                "tab" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
+                "bs" => KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
+                "ctrl-d" => KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
+                "ctrl-c" => KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+                "space" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE),
+                s => {
+                    let mut out = Vec::new();
+                    for c in s.chars() {
+                        out.push(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+                    }
+                    for e in out {
+                        let r = self.app.handle_key(e);
+                        self.run(r);
+                    }
+                    continue;
+                }
+            };
+            let r = self.app.handle_key(event);
+            self.run(r);
+        }
+    }
+
+    fn screen(&self, w: u16, h: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal
+            .draw(|f| funnel::tui::view::render(&self.app, f))
+            .unwrap();
+        terminal.backend().to_string()
+    }
+
+    fn nth_customer_by_name(&self, n: usize, search: &str) -> String {
+        let like = format!("%{search}%");
+        self.store
+            .connection()
+            .query_row(
+                "SELECT name FROM customers WHERE name LIKE ?1 OR email LIKE ?1 OR city LIKE ?1
+                 ORDER BY name COLLATE NOCASE, id LIMIT 1 OFFSET ?2",
+                rusqlite::params![like, n as i64],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+}
+
+#[test]
+fn empty_database_opens_on_welcome_and_d_loads_the_demo() {
+    let mut h = Harness::new(0, 0);
+    assert_eq!(h.app.screen, Screen::Welcome);
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("This database is empty"), "{screen}");
+    assert!(screen.contains("funnel import customers customers.csv"));
+    h.keys("d");
+    assert_eq!(h.app.screen, Screen::Dashboard);
+    assert_eq!(h.app.customers.total, Some(2000));
+    let d = h.app.dashboard.as_ref().unwrap();
+    assert!(
+        d.forecast.is_some(),
+        "the demo load makes the first forecast run"
+    );
+    assert!(h.app.task.is_none());
+}
+
+#[test]
+fn panes_focus_and_drill_into_customers() {
+    let mut h = Harness::new(300, 1500);
+    assert_eq!(h.app.screen, Screen::Dashboard);
+    assert_eq!(h.app.pane, Pane::Customers);
+    h.keys("tab");
+    assert_eq!(h.app.pane, Pane::Funnel);
+    h.keys("4");
+    assert_eq!(h.app.pane, Pane::Forecast);
+    h.keys("l");
+    assert_eq!(h.app.pane, Pane::Customers, "wraps around");
+    h.keys("enter");
+    assert_eq!(h.app.screen, Screen::Customers);
+    h.keys("esc");
+    assert_eq!(h.app.screen, Screen::Dashboard);
+    h.keys("q");
+    assert!(h.app.quit);
+}
+
+#[test]
+fn scrolling_pages_the_list_in_from_the_database() {
+    let mut h = Harness::new(600, 1200);
+    h.keys("enter");
+    assert_eq!(h.app.customers.total, Some(600));
+    for _ in 0..170 {
+        h.keys("j");
+    }
+    let c = &h.app.customers;
+    assert_eq!(c.selected, 170);
+    assert_eq!(
+        c.selected_row().unwrap().name,
+        h.nth_customer_by_name(170, "")
+    );
+    assert!(
+        c.rows.len() <= funnel::tui::state::WINDOW,
+        "only a window is held"
+    );
+    h.keys("G");
+    assert_eq!(h.app.customers.selected, 599);
+    assert_eq!(
+        h.app.customers.selected_row().unwrap().name,
+        h.nth_customer_by_name(599, "")
+    );
+    for _ in 0..3 {
+        h.keys("k");
+    }
+    assert_eq!(
+        h.app.customers.selected_row().unwrap().name,
+        h.nth_customer_by_name(596, "")
+    );
+    h.keys("g g");
+    assert_eq!(h.app.customers.selected, 0);
+    assert_eq!(
+        h.app.customers.selected_row().unwrap().name,
+        h.nth_customer_by_name(0, "")
+    );
+    // Up from the end back through a page boundary keeps rows and positions in step.
+    h.keys("G");
+    for _ in 0..250 {
+        h.keys("k");
+    }
+    assert_eq!(
+        h.app.customers.selected_row().unwrap().name,
+        h.nth_customer_by_name(349, "")
+    );
+    h.keys("ctrl-d");
+    assert!(h.app.customers.selected > 349);
+}
+
+#[test]
+fn search_is_a_text_field_and_filters_as_you_type() {
+    let mut h = Harness::new(400, 800);
+    h.keys("/");
+    assert_eq!(h.app.screen, Screen::Customers);
+    h.keys("labs");
+    assert_eq!(h.app.customers.filter.search, "labs");
+    let count = h
+        .store
+        .count_customers(&CustomerFilter {
+            search: "labs".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(h.app.customers.total, Some(count));
+    assert_eq!(
+        h.app.customers.selected_row().unwrap().name,
+        h.nth_customer_by_name(0, "labs")
+    );
+    h.keys("bs bs bs bs j");
+    assert_eq!(
+        h.app.customers.filter.search, "j",
+        "inside the field j is a letter"
+    );
+    h.keys("esc");
+    assert!(!h.app.customers.editing_search);
+    assert_eq!(h.app.customers.filter.search, "");
+    assert_eq!(h.app.customers.total, Some(400));
+    h.keys("f");
+    assert_eq!(h.app.customers.filter.segment.as_deref(), Some("smb"));
+    h.keys("x");
+    assert_eq!(h.app.customers.filter, CustomerFilter::default());
+}
+
+#[test]
+fn help_and_palette_come_from_the_keymap() {
+    let mut h = Harness::new(200, 600);
+    h.keys("?");
+    assert!(matches!(h.app.popup, Some(Popup::Help { .. })));
+    let screen = h.screen(120, 40);
+    assert!(
+        screen.contains("recompute forecasts in the background"),
+        "{screen}"
+    );
+    h.keys("esc :");
+    assert!(matches!(h.app.popup, Some(Popup::Palette { .. })));
+    h.keys("rcmp");
+    assert_eq!(
+        h.app.palette_matches()[0].0,
+        funnel::tui::action::Action::Recompute
+    );
+    let runs_before: i64 = h
+        .store
+        .connection()
+        .query_row("SELECT count(*) FROM forecast_runs", [], |r| r.get(0))
+        .unwrap();
+    h.keys("enter");
+    let runs_after: i64 = h
+        .store
+        .connection()
+        .query_row("SELECT count(*) FROM forecast_runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs_after, runs_before + 1);
+    assert!(h.app.status.as_ref().unwrap().0.contains("seasonal naive"));
+}
+
+#[test]
+fn stale_customer_replies_are_dropped() {
+    let mut h = Harness::new(100, 200);
+    let old_gen = h.app.customers.gen;
+    let first = h.app.customers.rows[0].clone();
+    let _ = h.app.reload_customers();
+    h.app.on_reply(Reply::Customers {
+        gen: old_gen,
+        anchor: worker::Anchor::Replace { first_index: 0 },
+        rows: Ok(vec![]),
+        total: Some(0),
+    });
+    assert_eq!(
+        h.app.customers.rows[0], first,
+        "an old generation does not overwrite the list"
+    );
+}
+
+#[test]
+fn snapshots_of_every_screen_at_three_sizes() {
+    let mut h = Harness::new(300, 1500);
+    for (w, hgt) in [(120, 40), (80, 24), (50, 12)] {
+        insta::assert_snapshot!(format!("dashboard_{w}x{hgt}"), h.screen(w, hgt));
+    }
+    h.keys("enter j j");
+    for (w, hgt) in [(120, 40), (80, 24)] {
+        insta::assert_snapshot!(format!("customers_{w}x{hgt}"), h.screen(w, hgt));
+    }
+    h.keys("?");
+    insta::assert_snapshot!("help_80x24", h.screen(80, 24));
+    let w = Harness::new(0, 0);
+    insta::assert_snapshot!("welcome_80x24", w.screen(80, 24));
+}
+
+#[test]
+fn the_binary_shows_the_dashboard_in_a_terminal_and_exits_cleanly() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    drop(demo_store(dir.path(), 100, 300));
+    let db = dir.path().join("tui.db");
+    let bin = env!("CARGO_BIN_EXE_funnel");
+    // `script` runs the command in a pseudo-terminal and passes our stdin to it.
+    let cmd = format!("stty cols 100 rows 30; exec {bin} --db {}", db.display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the script command (util-linux) runs the binary in a pty");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stdout.read_to_end(&mut all);
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"q").unwrap();
+    stdin.flush().unwrap();
+    let status = child.wait().unwrap();
+    let out = reader.join().unwrap();
+    assert!(status.success(), "exit status {status:?}\n{out}");
+    for pane in ["Customers", "Funnel", "Targets", "Forecast"] {
+        assert!(out.contains(pane), "{pane} missing from the screen:\n{out}");
+    }
+    assert!(out.contains("\x1b[?1049h"), "entered the alternate screen");
+    assert!(
+        out.contains("\x1b[?1049l"),
+        "left the alternate screen on quit"
+    );
+}
