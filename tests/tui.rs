@@ -155,6 +155,22 @@ fn panes_focus_and_drill_into_customers() {
     assert_eq!(h.app.pane, Pane::Customers, "wraps around");
     h.keys("enter");
     assert_eq!(h.app.screen, Screen::Customers);
+    h.keys("j j enter");
+    assert_eq!(h.app.screen, Screen::Detail);
+    let detail = h.app.detail.as_ref().expect("detail loaded");
+    assert_eq!(detail.name, h.nth_customer_by_name(2, ""));
+    let deals: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM deals WHERE customer_id = ?1",
+            [detail.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(detail.deals.len() as i64, deals.min(50));
+    h.keys("esc");
+    assert_eq!(h.app.screen, Screen::Customers);
     h.keys("esc");
     assert_eq!(h.app.screen, Screen::Dashboard);
     h.keys("q");
@@ -305,7 +321,9 @@ fn snapshots_of_every_screen_at_three_sizes() {
     for (w, hgt) in [(120, 40), (80, 24)] {
         insta::assert_snapshot!(format!("customers_{w}x{hgt}"), h.screen(w, hgt));
     }
-    h.keys("?");
+    h.keys("enter");
+    insta::assert_snapshot!("detail_120x40", h.screen(120, 40));
+    h.keys("esc ?");
     insta::assert_snapshot!("help_80x24", h.screen(80, 24));
     let w = Harness::new(0, 0);
     insta::assert_snapshot!("welcome_80x24", w.screen(80, 24));

@@ -77,41 +77,23 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<Dashboard, StoreError> {
     }
     Ok(Dashboard {
         today,
-        funnel: funnel(store, today, period)?,
+        funnel: funnel(store, period)?,
         targets,
         forecast,
     })
 }
 
-fn funnel(store: &Store, today: NaiveDate, period: Period) -> Result<FunnelPane, StoreError> {
+fn funnel(store: &Store, period: Period) -> Result<FunnelPane, StoreError> {
     let totals = store.stage_totals()?;
-    let since = iso(today - chrono::Duration::days(365));
-    let entries = store.stage_entries_since(&since)?;
-    let won_entries: i64 = totals
-        .iter()
-        .filter(|t| t.stage.kind == StageKind::Won)
-        .map(|t| entries.get(&t.stage.id).copied().unwrap_or(0))
-        .sum();
-    let open: Vec<_> = totals
+    let stages = totals
         .iter()
         .filter(|t| t.stage.kind == StageKind::Open)
-        .collect();
-    let stages = open
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let here = entries.get(&t.stage.id).copied().unwrap_or(0);
-            let next = match open.get(i + 1) {
-                Some(n) => entries.get(&n.stage.id).copied().unwrap_or(0),
-                None => won_entries,
-            };
-            FunnelStage {
-                name: t.stage.name.clone(),
-                count: t.count,
-                value: t.value,
-                weighted: Money((t.value.cents() as f64 * t.stage.probability).round() as i64),
-                conversion: (here > 0).then(|| next as f64 / here as f64),
-            }
+        .map(|t| FunnelStage {
+            name: t.stage.name.clone(),
+            count: t.count,
+            value: t.value,
+            weighted: Money((t.value.cents() as f64 * t.stage.probability).round() as i64),
+            conversion: None,
         })
         .collect();
     let closed = store.closed_between(&iso(period.start()), &iso(period.end_exclusive()))?;
@@ -190,4 +172,31 @@ fn targets(
         },
         order,
     ))
+}
+
+/// Conversion from each open stage to the next (won after the last open stage): entries
+/// into the next stage per entry into this one over the last 12 months, by stage name.
+/// Loaded after the first frame, since it reads a year of stage history.
+pub fn conversions(store: &Store, today: NaiveDate) -> Result<HashMap<String, f64>, StoreError> {
+    let stages = store.stages()?;
+    let entries = store.stage_entries_since(&iso(today - chrono::Duration::days(365)))?;
+    let count = |id: i64| entries.get(&id).copied().unwrap_or(0);
+    let won: i64 = stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Won)
+        .map(|s| count(s.id))
+        .sum();
+    let open: Vec<_> = stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Open)
+        .collect();
+    let mut out = HashMap::new();
+    for (i, s) in open.iter().enumerate() {
+        let here = count(s.id);
+        let next = open.get(i + 1).map(|n| count(n.id)).unwrap_or(won);
+        if here > 0 {
+            out.insert(s.name.clone(), next as f64 / here as f64);
+        }
+    }
+    Ok(out)
 }

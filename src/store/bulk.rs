@@ -270,7 +270,7 @@ impl DeferredIndexes {
         for sql in &self.definitions {
             conn.execute_batch(sql)?;
         }
-        conn.execute_batch("PRAGMA cache_size = -2000; PRAGMA analysis_limit = 1000; ANALYZE")?;
+        conn.execute_batch("PRAGMA cache_size = -2000")?;
         Ok(())
     }
 }

@@ -269,3 +269,123 @@ mod tests {
         assert!(page.iter().all(|r| r.city.as_deref() == Some("Paris")));
     }
 }
+
+/// A deal on the detail view: (name, stage, stage kind, amount, expected close, closed on).
+pub type DealLine = (
+    String,
+    String,
+    String,
+    Money,
+    Option<String>,
+    Option<String>,
+);
+/// An activity on the timeline: (done or due date, kind, subject, outcome, rep, done).
+pub type ActivityLine = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+);
+
+/// Everything the customer detail view shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CustomerDetail {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub owner: Option<String>,
+    pub industry: Option<String>,
+    pub segment: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub status: String,
+    pub contact_every_days: Option<i64>,
+    pub created_on: String,
+    /// (name, title, email, primary)
+    pub contacts: Vec<(String, Option<String>, Option<String>, bool)>,
+    /// (name, stage, stage kind, amount, expected close, closed on), newest first.
+    pub deals: Vec<DealLine>,
+    /// (date, amount, product), newest first.
+    pub orders: Vec<(String, Money, Option<String>)>,
+    /// (done or due date, kind, subject, outcome, rep, done), newest first.
+    pub activities: Vec<ActivityLine>,
+    pub lifetime_revenue: Money,
+}
+
+impl Store {
+    /// One customer with their contacts, recent deals, orders and activity timeline.
+    pub fn customer_detail(&self, id: i64) -> Result<Option<CustomerDetail>> {
+        use rusqlite::OptionalExtension;
+        let head = self
+            .conn
+            .query_row(
+                "SELECT c.id, c.external_id, c.name, r.name, c.industry, c.segment, c.region, c.city, c.country,
+                   c.email, c.phone, c.status, c.contact_every_days, c.created_on
+                 FROM customers c LEFT JOIN reps r ON r.id = c.owner_rep_id WHERE c.id = ?1",
+                [id],
+                |r| {
+                    Ok(CustomerDetail {
+                        id: r.get(0)?,
+                        external_id: r.get(1)?,
+                        name: r.get(2)?,
+                        owner: r.get(3)?,
+                        industry: r.get(4)?,
+                        segment: r.get(5)?,
+                        region: r.get(6)?,
+                        city: r.get(7)?,
+                        country: r.get(8)?,
+                        email: r.get(9)?,
+                        phone: r.get(10)?,
+                        status: r.get(11)?,
+                        contact_every_days: r.get(12)?,
+                        created_on: r.get(13)?,
+                        ..Default::default()
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut d) = head else { return Ok(None) };
+        d.contacts = self
+            .conn
+            .prepare_cached("SELECT name, title, email, is_primary FROM contacts WHERE customer_id = ?1 ORDER BY is_primary DESC, id")?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        d.deals = self
+            .conn
+            .prepare_cached(
+                "SELECT d.name, s.name, s.kind, d.amount_cents, d.expected_close, d.closed_on FROM deals d
+                 JOIN stages s ON s.id = d.stage_id WHERE d.customer_id = ?1
+                 ORDER BY s.kind = 'open' DESC, coalesce(d.closed_on, d.expected_close) DESC, d.id DESC LIMIT 50",
+            )?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, Money(r.get(3)?), r.get(4)?, r.get(5)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        d.orders = self
+            .conn
+            .prepare_cached(
+                "SELECT o.ordered_on, o.amount_cents, p.name FROM orders o LEFT JOIN products p ON p.id = o.product_id
+                 WHERE o.customer_id = ?1 ORDER BY o.ordered_on DESC, o.id DESC LIMIT 30",
+            )?
+            .query_map([id], |r| Ok((r.get(0)?, Money(r.get(1)?), r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        d.activities = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(a.done_on, a.due_on), a.kind, a.subject, a.outcome, r.name, a.done_on IS NOT NULL
+                 FROM activities a LEFT JOIN reps r ON r.id = a.rep_id WHERE a.customer_id = ?1
+                 ORDER BY coalesce(a.done_on, a.due_on) DESC, a.id DESC LIMIT 40",
+            )?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        d.lifetime_revenue = Money(self.conn.query_row(
+            "SELECT coalesce(sum(amount_cents), 0) FROM orders WHERE customer_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?);
+        Ok(Some(d))
+    }
+}

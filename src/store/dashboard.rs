@@ -49,7 +49,8 @@ impl Store {
     /// How many times deals entered each stage on or after `since` (ISO date).
     pub fn stage_entries_since(&self, since: &str) -> Result<HashMap<i64, i64>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT to_stage_id, count(*) FROM stage_changes WHERE changed_on >= ?1 GROUP BY to_stage_id",
+            "SELECT to_stage_id, count(*) FROM stage_changes INDEXED BY stage_changes_when
+             WHERE changed_on >= ?1 GROUP BY to_stage_id",
         )?;
         let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -57,12 +58,29 @@ impl Store {
 
     /// Count and value of deals closed in [from, to) by stage kind ("won", "lost").
     pub fn closed_between(&self, from: &str, to: &str) -> Result<HashMap<String, (i64, i64)>> {
+        // Pinned to the covering index: with a stage join the planner may instead walk
+        // every deal of every stage.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT s.kind, count(*), coalesce(sum(d.amount_cents), 0) FROM deals d JOIN stages s ON s.id = d.stage_id
-             WHERE d.closed_on >= ?1 AND d.closed_on < ?2 GROUP BY s.kind",
+            "SELECT stage_id, count(*), coalesce(sum(amount_cents), 0) FROM deals INDEXED BY deals_closed
+             WHERE closed_on >= ?1 AND closed_on < ?2 GROUP BY stage_id",
         )?;
-        let rows = stmt.query_map([from, to], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let by_stage: Vec<(i64, i64, i64)> = stmt
+            .query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let kinds: HashMap<i64, String> = self
+            .stages()?
+            .into_iter()
+            .map(|s| (s.id, s.kind.as_str().to_string()))
+            .collect();
+        let mut out: HashMap<String, (i64, i64)> = HashMap::new();
+        for (stage, n, cents) in by_stage {
+            let e = out
+                .entry(kinds.get(&stage).cloned().unwrap_or_default())
+                .or_default();
+            e.0 += n;
+            e.1 += cents;
+        }
+        Ok(out)
     }
 
     /// Won revenue (the order ledger) in [from, to) by the rep credited: the deal's owner,

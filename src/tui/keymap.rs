@@ -231,6 +231,7 @@ impl Keymap {
                     "recompute forecasts in the background",
                 ),
                 b(Dashboard, Search, &["/"], "search customers"),
+                b(Customers, Open, &["enter"], "open the customer"),
                 b(Customers, Search, &["/"], "search name, email, city"),
                 b(Customers, ClearFilter, &["x"], "clear search and filters"),
                 b(

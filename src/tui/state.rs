@@ -17,6 +17,8 @@ pub enum Screen {
     Welcome,
     Dashboard,
     Customers,
+    /// One customer: contacts, deals, orders, activity timeline.
+    Detail,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +90,8 @@ pub struct App {
     pub dashboard: Option<Dashboard>,
     pub dashboard_error: Option<String>,
     pub customers: CustomerList,
+    pub detail: Option<crate::store::customers::CustomerDetail>,
+    detail_gen: u64,
     pub pending: Vec<Key>,
     /// A message for the status line, and whether it is an error.
     pub status: Option<(String, bool)>,
@@ -129,6 +133,8 @@ impl App {
             dashboard: None,
             dashboard_error: None,
             customers: CustomerList::default(),
+            detail: None,
+            detail_gen: 0,
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),
             task: None,
@@ -144,7 +150,7 @@ impl App {
         match self.screen {
             Screen::Loading | Screen::Welcome => Context::Welcome,
             Screen::Dashboard => Context::Dashboard,
-            Screen::Customers => Context::Customers,
+            Screen::Customers | Screen::Detail => Context::Customers,
         }
     }
 
@@ -315,8 +321,10 @@ impl App {
             }
             Action::Back => {
                 self.status = None;
-                if self.screen == Screen::Customers {
-                    self.screen = Screen::Dashboard;
+                match self.screen {
+                    Screen::Detail => self.screen = Screen::Customers,
+                    Screen::Customers => self.screen = Screen::Dashboard,
+                    _ => {}
                 }
                 Vec::new()
             }
@@ -358,6 +366,17 @@ impl App {
             Action::PaneFunnel => self.focus(Pane::Funnel),
             Action::PaneTargets => self.focus(Pane::Targets),
             Action::PaneForecast => self.focus(Pane::Forecast),
+            Action::Open if matches!(self.screen, Screen::Customers | Screen::Detail) => {
+                let Some(id) = self.customers.selected_row().map(|r| r.id) else {
+                    return Vec::new();
+                };
+                self.screen = Screen::Detail;
+                self.detail_gen += 1;
+                vec![Request::CustomerDetail {
+                    gen: self.detail_gen,
+                    id,
+                }]
+            }
             Action::Open => {
                 match self.pane {
                     Pane::Customers => {
@@ -515,6 +534,15 @@ impl App {
 
     pub fn on_reply(&mut self, reply: Reply) -> Vec<Request> {
         match reply {
+            Reply::CustomerDetail { gen, detail } => {
+                if gen == self.detail_gen {
+                    match detail {
+                        Ok(d) => self.detail = d.map(|b| *b),
+                        Err(e) => self.status = Some((e, true)),
+                    }
+                }
+                Vec::new()
+            }
             Reply::Opened { empty } => {
                 if empty {
                     self.screen = Screen::Welcome;
@@ -530,6 +558,8 @@ impl App {
                 let needs_forecast = d.forecast.is_none() && self.task.is_none();
                 self.dashboard = Some(*d);
                 self.dashboard_error = None;
+                // Conversion reads a year of stage history: it follows the first frame.
+                let mut out = vec![Request::Conversions];
                 if needs_forecast {
                     // No stored forecast yet: make the first one now, in the background.
                     self.task = Some(Task {
@@ -537,8 +567,20 @@ impl App {
                         phase: "starting".into(),
                         done: 0.0,
                     });
-                    return vec![Request::Recompute];
+                    out.push(Request::Recompute);
                 }
+                out
+            }
+            Reply::Conversions(Ok(c)) => {
+                if let Some(d) = &mut self.dashboard {
+                    for s in &mut d.funnel.stages {
+                        s.conversion = c.get(&s.name).copied();
+                    }
+                }
+                Vec::new()
+            }
+            Reply::Conversions(Err(e)) => {
+                self.status = Some((e, true));
                 Vec::new()
             }
             Reply::Dashboard(Err(e)) => {

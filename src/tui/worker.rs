@@ -5,7 +5,9 @@
 use crate::app;
 use crate::app::dashboard::Dashboard;
 use crate::store::audit::Actor;
-use crate::store::customers::{Cursor, CustomerFilter, CustomerRow, CustomerSort, PageDirection};
+use crate::store::customers::{
+    Cursor, CustomerDetail, CustomerFilter, CustomerRow, CustomerSort, PageDirection,
+};
 use crate::store::Store;
 use chrono::NaiveDate;
 use std::path::PathBuf;
@@ -38,6 +40,11 @@ pub enum Request {
     },
     LoadDemo,
     Recompute,
+    CustomerDetail {
+        gen: u64,
+        id: i64,
+    },
+    Conversions,
 }
 
 impl Request {
@@ -48,6 +55,8 @@ impl Request {
             Request::Customers { .. } => 1,
             Request::LoadDemo => 2,
             Request::Recompute => 3,
+            Request::CustomerDetail { .. } => 4,
+            Request::Conversions => 5,
         }
     }
 }
@@ -57,7 +66,12 @@ pub enum Reply {
     Opened {
         empty: bool,
     },
+    CustomerDetail {
+        gen: u64,
+        detail: Result<Option<Box<CustomerDetail>>, String>,
+    },
     Dashboard(Result<Box<Dashboard>, String>),
+    Conversions(Result<std::collections::HashMap<String, f64>, String>),
     Customers {
         gen: u64,
         anchor: Anchor,
@@ -134,6 +148,18 @@ pub fn handle(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn 
                 task: "demo",
                 result,
             });
+        }
+        Request::Conversions => {
+            send(Reply::Conversions(
+                app::dashboard::conversions(store, today).map_err(|e| e.to_string()),
+            ));
+        }
+        Request::CustomerDetail { gen, id } => {
+            let detail = store
+                .customer_detail(id)
+                .map(|d| d.map(Box::new))
+                .map_err(|e| e.to_string());
+            send(Reply::CustomerDetail { gen, detail });
         }
         Request::Recompute => {
             let result = app::forecast::recompute(store, today, &mut |phase, done| {

@@ -101,7 +101,8 @@ CREATE INDEX deals_stage ON deals(stage_id, amount_cents);
 CREATE INDEX deals_customer ON deals(customer_id);
 CREATE INDEX deals_owner ON deals(owner_rep_id, stage_id);
 CREATE INDEX deals_expected_close ON deals(expected_close);
-CREATE INDEX deals_closed_on ON deals(closed_on);
+-- Covering: deals closed in a period, by stage, with their value.
+CREATE INDEX deals_closed ON deals(closed_on, stage_id, amount_cents);
 
 CREATE TABLE stage_changes (
     id            INTEGER PRIMARY KEY,
@@ -111,6 +112,8 @@ CREATE TABLE stage_changes (
     changed_on    TEXT NOT NULL CHECK (date(changed_on) IS changed_on)
 ) STRICT;
 CREATE INDEX stage_changes_deal ON stage_changes(deal_id, changed_on);
+-- Covering: entries into each stage over a period.
+CREATE INDEX stage_changes_when ON stage_changes(changed_on, to_stage_id);
 
 CREATE TABLE activities (
     id          INTEGER PRIMARY KEY,

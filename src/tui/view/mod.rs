@@ -2,6 +2,7 @@
 
 mod customers;
 mod dashboard;
+mod detail;
 mod popups;
 
 use super::state::{App, Screen};
@@ -49,6 +50,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Welcome => render_welcome(app, frame, body),
         Screen::Dashboard => dashboard::render(app, frame, body),
         Screen::Customers => customers::render_screen(app, frame, body),
+        Screen::Detail => detail::render(app, frame, body),
     }
     render_status(app, frame, status);
     render_footer(app, frame, footer);
@@ -61,6 +63,7 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Loading | Screen::Welcome => "welcome",
         Screen::Dashboard => "dashboard",
         Screen::Customers => "customers",
+        Screen::Detail => "customer",
     };
     let line = Line::from(vec![
         Span::styled(" funnel ", t.selected),
@@ -104,8 +107,9 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let wanted = match app.screen {
         Screen::Welcome | Screen::Loading => vec![LoadDemo, Help, Quit],
         Screen::Dashboard => vec![NextPane, Open, Search, Recompute, Palette, Help, Quit],
+        Screen::Detail => vec![Back, Help, Quit],
         Screen::Customers => vec![
-            MoveDown,
+            Open,
             Search,
             CycleSort,
             FilterSegment,

@@ -1,0 +1,164 @@
+//! TUI at scale: time from start to the first full dashboard frame, the cost of a key
+//! press plus redraw while scrolling the customer list, and peak memory.
+//!
+//!     FUNNEL_BENCH_DB=/path/to/big.db cargo bench --bench tui
+//!
+//! FUNNEL_BENCH_DB names a database to open (for example one made with
+//! `funnel demo --customers 100000 --deals 1000000`); without it a demo of
+//! FUNNEL_BENCH_CUSTOMERS / FUNNEL_BENCH_DEALS (default 100,000 / 1,000,000) is generated
+//! first, which takes about half a minute. The frame is drawn on ratatui's TestBackend at
+//! 120x40, so the figures are the app's own work, not the terminal's.
+
+use criterion::Criterion;
+use funnel::store::Store;
+use funnel::tui::keymap::Keymap;
+use funnel::tui::state::App;
+use funnel::tui::theme::Theme;
+use funnel::tui::worker::{self, Reply, Request};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use std::time::Instant;
+
+fn peak_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs requests to completion; returns those it was told to hold back (background work
+/// that follows the first frame).
+fn drain(
+    app: &mut App,
+    store: &mut Store,
+    today: chrono::NaiveDate,
+    mut requests: Vec<Request>,
+    hold: fn(&Request) -> bool,
+) -> Vec<Request> {
+    let mut held = Vec::new();
+    while !requests.is_empty() {
+        let mut replies: Vec<Reply> = Vec::new();
+        for r in requests.drain(..) {
+            if hold(&r) {
+                held.push(r);
+                continue;
+            }
+            worker::handle(store, r, today, &mut |reply| replies.push(reply));
+        }
+        for reply in replies {
+            requests.extend(app.on_reply(reply));
+        }
+    }
+    held
+}
+
+fn nothing(_: &Request) -> bool {
+    false
+}
+
+/// What the first frame does not wait for: the forecast recompute (only on a database
+/// without a stored run) and the stage conversions, which arrive a moment later.
+fn background(r: &Request) -> bool {
+    matches!(r, Request::Recompute | Request::Conversions)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    let path = match std::env::var_os("FUNNEL_BENCH_DB") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let p = dir.path().join("tui.db");
+            let mut store = Store::open(&p).expect("open");
+            let env = |k: &str, d: usize| {
+                std::env::var(k)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(d)
+            };
+            let opts = funnel::app::demo::DemoOptions {
+                customers: env("FUNNEL_BENCH_CUSTOMERS", 100_000),
+                deals: env("FUNNEL_BENCH_DEALS", 1_000_000),
+                ..funnel::app::demo::DemoOptions::new(today)
+            };
+            println!(
+                "generating demo data ({} customers, {} deals)…",
+                opts.customers, opts.deals
+            );
+            funnel::app::demo::generate(
+                &mut store,
+                &opts,
+                &funnel::store::audit::Actor::current(),
+                &mut |_, _| {},
+            )
+            .expect("demo");
+            funnel::app::forecast::recompute(&mut store, today, &mut |_, _| {}).expect("forecast");
+            p
+        }
+    };
+
+    // Start to first full frame: open the database, load the dashboard and the first page
+    // of customers, draw.
+    let started = Instant::now();
+    let mut store = Store::open(&path).expect("open");
+    let mut app = App::new(
+        Keymap::defaults(),
+        Theme::default_dark(),
+        today,
+        "bench".into(),
+        None,
+    );
+    let empty = store.is_empty().expect("is_empty");
+    let out = app.on_reply(Reply::Opened { empty });
+    let later = drain(&mut app, &mut store, today, out, background);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    terminal
+        .draw(|f| funnel::tui::view::render(&app, f))
+        .expect("draw");
+    let first_frame = started.elapsed();
+    let conversions: Vec<Request> = later
+        .into_iter()
+        .filter(|r| matches!(r, Request::Conversions))
+        .collect();
+    drain(&mut app, &mut store, today, conversions, nothing);
+    terminal
+        .draw(|f| funnel::tui::view::render(&app, f))
+        .expect("draw");
+    let with_conversion = started.elapsed();
+    let customers = app.customers.total.unwrap_or(0);
+    println!(
+        "start to first full dashboard frame ({customers} customers): {:.1} ms",
+        first_frame.as_secs_f64() * 1e3
+    );
+    println!(
+        "  … and with stage conversions filled in: {:.1} ms",
+        with_conversion.as_secs_f64() * 1e3
+    );
+    assert!(app.dashboard.is_some(), "dashboard loaded");
+
+    // Scrolling: a key press through update, any page it needs, and a redraw.
+    let out = app.update(funnel::tui::action::Action::Open);
+    drain(&mut app, &mut store, today, out, nothing);
+    let j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
+    let mut c = Criterion::default().configure_from_args().sample_size(50);
+    c.bench_function("customers: key j + redraw (120x40)", |b| {
+        b.iter(|| {
+            let out = app.handle_key(j);
+            drain(&mut app, &mut store, today, out, nothing);
+            terminal
+                .draw(|f| funnel::tui::view::render(&app, f))
+                .expect("draw");
+        })
+    });
+    c.final_summary();
+    println!("scrolled to row {} of {customers}", app.customers.selected);
+    if let Some(p) = peak_mib() {
+        println!("peak memory of this process: {p:.0} MiB");
+    }
+}

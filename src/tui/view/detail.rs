@@ -1,0 +1,146 @@
+//! One customer: who they are, their contacts, deals, orders and activity timeline.
+
+use super::{compact, pane_block};
+use crate::tui::state::App;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let Some(d) = &app.detail else {
+        frame.render_widget(Paragraph::new("loading…").style(t.muted), area);
+        return;
+    };
+    let [head, body] = Layout::vertical([Constraint::Length(5), Constraint::Min(0)]).areas(area);
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let head_lines = vec![
+        Line::from(vec![
+            Span::styled(d.name.clone(), t.title),
+            Span::styled(
+                format!("   {}", d.external_id.clone().unwrap_or_default()),
+                t.muted,
+            ),
+        ]),
+        Line::from(vec![
+            Span::styled("owner ", t.muted),
+            Span::styled(opt(&d.owner), t.base),
+            Span::styled("   segment ", t.muted),
+            Span::styled(opt(&d.segment).replace('_', " "), t.base),
+            Span::styled("   status ", t.muted),
+            Span::styled(d.status.clone(), t.base),
+            Span::styled("   industry ", t.muted),
+            Span::styled(opt(&d.industry), t.base),
+        ]),
+        Line::from(vec![
+            Span::styled("city ", t.muted),
+            Span::styled(
+                format!("{}, {} ({})", opt(&d.city), opt(&d.country), opt(&d.region)),
+                t.base,
+            ),
+            Span::styled("   email ", t.muted),
+            Span::styled(opt(&d.email), t.base),
+            Span::styled("   phone ", t.muted),
+            Span::styled(opt(&d.phone), t.base),
+        ]),
+        Line::from(vec![
+            Span::styled("customer since ", t.muted),
+            Span::styled(d.created_on.clone(), t.base),
+            Span::styled("   lifetime revenue ", t.muted),
+            Span::styled(d.lifetime_revenue.to_string(), t.won),
+            Span::styled("   contact every ", t.muted),
+            Span::styled(
+                d.contact_every_days
+                    .map(|n| format!("{n} days"))
+                    .unwrap_or_else(|| "-".into()),
+                t.base,
+            ),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(head_lines), head);
+
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+    let [contacts, deals] =
+        Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(left);
+    let [orders, timeline] =
+        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(right);
+
+    let block = pane_block(app, format!(" Contacts ({}) ", d.contacts.len()), false);
+    let lines: Vec<Line> = d
+        .contacts
+        .iter()
+        .map(|(name, title, email, primary)| {
+            Line::from(vec![
+                Span::styled(if *primary { "* " } else { "  " }, t.accent),
+                Span::styled(name.clone(), t.base),
+                Span::styled(format!("  {}  {}", opt(title), opt(email)), t.muted),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), contacts);
+
+    let block = pane_block(app, format!(" Deals ({}) ", d.deals.len()), false);
+    let lines: Vec<Line> = d
+        .deals
+        .iter()
+        .map(|(name, stage, kind, amount, expected, closed)| {
+            let style = match kind.as_str() {
+                "won" => t.won,
+                "lost" => t.lost,
+                _ => t.base,
+            };
+            let when = closed
+                .clone()
+                .or_else(|| expected.clone())
+                .unwrap_or_default();
+            Line::from(vec![
+                Span::styled(format!("{:>8} ", compact(*amount)), style),
+                Span::styled(format!("{stage:<14} "), style),
+                Span::styled(format!("{when} "), t.muted),
+                Span::styled(name.clone(), t.base),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), deals);
+
+    let block = pane_block(app, format!(" Orders (last {}) ", d.orders.len()), false);
+    let lines: Vec<Line> = d
+        .orders
+        .iter()
+        .map(|(date, amount, product)| {
+            Line::from(vec![
+                Span::styled(format!("{date} "), t.muted),
+                Span::styled(
+                    format!("{:>10} ", amount.to_string()),
+                    if amount.cents() < 0 { t.danger } else { t.base },
+                ),
+                Span::styled(opt(product), t.base),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), orders);
+
+    let block = pane_block(app, " Activity timeline ".to_string(), false);
+    let lines: Vec<Line> = d
+        .activities
+        .iter()
+        .map(|(date, kind, subject, outcome, rep, done)| {
+            Line::from(vec![
+                Span::styled(format!("{date} "), if *done { t.muted } else { t.warning }),
+                Span::styled(format!("{kind:<8}"), t.accent),
+                Span::styled(format!("{} ", opt(subject)), t.base),
+                Span::styled(
+                    if *done {
+                        format!("{} · {}", opt(outcome), opt(rep))
+                    } else {
+                        format!("due · {}", opt(rep))
+                    },
+                    t.muted,
+                ),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(block), timeline);
+}
