@@ -294,6 +294,90 @@ fn help_and_palette_come_from_the_keymap() {
 }
 
 #[test]
+fn pipeline_board_moves_wins_and_loses_deals_through_the_app_layer() {
+    let mut h = Harness::new(300, 1500);
+    h.keys("2 enter");
+    assert_eq!(h.app.screen, Screen::Pipeline);
+    let board = h.app.pipeline.board.as_ref().expect("board loaded");
+    assert_eq!(board.columns.len(), 4);
+    let top = board.columns[0].cards[0].clone();
+    let largest: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT max(amount_cents) FROM deals WHERE stage_id = ?1",
+            [board.columns[0].stage_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(top.amount.cents(), largest, "cards come largest first");
+    let second_stage = board.columns[1].stage_id;
+
+    h.keys(">");
+    let stage: i64 = h
+        .store
+        .connection()
+        .query_row("SELECT stage_id FROM deals WHERE id = ?1", [top.id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(stage, second_stage);
+    let audited: i64 = h
+        .store
+        .connection()
+        .query_row("SELECT count(*) FROM audit_log WHERE entity = 'deal' AND entity_id = ?1 AND action = 'update'", [top.id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(audited, 1);
+    assert!(h.app.status.as_ref().unwrap().0.contains("moved"));
+
+    // Lost needs a reason; the popup is a text field (W and j are letters in it).
+    h.keys("l");
+    let (_, card) = h.app.pipeline.selected().unwrap();
+    let lost_id = card.id;
+    h.keys("L enter");
+    assert!(
+        matches!(h.app.popup, Some(Popup::LostReason { .. })),
+        "an empty reason is refused"
+    );
+    h.keys("Went");
+    h.keys("space");
+    h.keys("with");
+    h.keys("space");
+    h.keys("Jira");
+    h.keys("enter");
+    assert!(h.app.popup.is_none());
+    let (kind, reason): (String, String) = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT s.kind, d.lost_reason FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.id = ?1",
+            [lost_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((kind.as_str(), reason.as_str()), ("lost", "Went with Jira"));
+
+    // Won puts the deal in the ledger, dated today.
+    let (_, card) = h.app.pipeline.selected().unwrap();
+    let won_id = card.id;
+    h.keys("W");
+    let order: (String, i64) = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT ordered_on, amount_cents FROM orders WHERE deal_id = ?1",
+            [won_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(order.0, "2026-11-22");
+    h.keys("v");
+    assert!(h.app.pipeline.list);
+    h.keys("esc");
+    assert_eq!(h.app.screen, Screen::Dashboard);
+}
+
+#[test]
 fn stale_customer_replies_are_dropped() {
     let mut h = Harness::new(100, 200);
     let old_gen = h.app.customers.gen;
@@ -325,6 +409,10 @@ fn snapshots_of_every_screen_at_three_sizes() {
     insta::assert_snapshot!("detail_120x40", h.screen(120, 40));
     h.keys("esc ?");
     insta::assert_snapshot!("help_80x24", h.screen(80, 24));
+    h.keys("esc esc esc 2 enter");
+    insta::assert_snapshot!("pipeline_120x40", h.screen(120, 40));
+    h.keys("v");
+    insta::assert_snapshot!("pipeline_list_80x24", h.screen(80, 24));
     let w = Harness::new(0, 0);
     insta::assert_snapshot!("welcome_80x24", w.screen(80, 24));
 }

@@ -2,4 +2,5 @@
 
 pub mod forecast;
 pub mod pipeline;
+pub mod stats;
 pub mod targets;

@@ -1,6 +1,7 @@
 //! Use cases shared by the command line and the TUI: they load from the store, run the
 //! analytics and write results back, each write audited.
 
+pub mod board;
 pub mod dashboard;
 pub mod demo;
 pub mod forecast;

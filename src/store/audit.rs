@@ -451,3 +451,29 @@ pub fn record_event(conn: &Connection, actor: &Actor, entity: &str, note: &str) 
     )?;
     Ok(())
 }
+
+/// Audits an update of a row whose `before` image was taken: one entry with before and
+/// after, or none when nothing changed. Returns whether it changed.
+pub fn record_if_changed(
+    conn: &Connection,
+    actor: &Actor,
+    entity: Entity,
+    id: i64,
+    before: Option<String>,
+) -> Result<bool> {
+    let after = row_json(conn, entity, id)?;
+    if after == before {
+        return Ok(false);
+    }
+    record(
+        conn,
+        actor,
+        Action::Update,
+        entity,
+        id,
+        before.as_deref(),
+        after.as_deref(),
+        None,
+    )?;
+    Ok(true)
+}

@@ -5,8 +5,10 @@ pub mod bulk;
 pub mod customers;
 pub mod dashboard;
 pub mod db;
+pub mod deals;
 pub mod export;
 pub mod import;
+pub mod ledger;
 pub mod queries;
 
 pub use db::{Result, Store, StoreError, SCHEMA_VERSION};

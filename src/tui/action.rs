@@ -45,4 +45,9 @@ actions! {
     Recompute = "recompute",
     Refresh = "refresh",
     LoadDemo = "load_demo",
+    StageForward = "stage_forward",
+    StageBack = "stage_back",
+    MarkWon = "mark_won",
+    MarkLost = "mark_lost",
+    ToggleView = "toggle_view",
 }

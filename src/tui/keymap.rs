@@ -15,6 +15,7 @@ pub enum Context {
     Welcome,
     Dashboard,
     Customers,
+    Pipeline,
 }
 
 impl Context {
@@ -24,17 +25,19 @@ impl Context {
             Context::Welcome => "welcome",
             Context::Dashboard => "dashboard",
             Context::Customers => "customers",
+            Context::Pipeline => "pipeline",
         }
     }
+    pub const ALL: [Context; 5] = [
+        Context::Global,
+        Context::Welcome,
+        Context::Dashboard,
+        Context::Customers,
+        Context::Pipeline,
+    ];
+
     fn from_name(s: &str) -> Option<Context> {
-        [
-            Context::Global,
-            Context::Welcome,
-            Context::Dashboard,
-            Context::Customers,
-        ]
-        .into_iter()
-        .find(|c| c.name() == s)
+        Context::ALL.into_iter().find(|c| c.name() == s)
     }
 }
 
@@ -247,6 +250,33 @@ impl Keymap {
                     "filter by segment (cycles)",
                 ),
                 b(Customers, FilterStatus, &["t"], "filter by status (cycles)"),
+                b(
+                    Pipeline,
+                    NextPane,
+                    &["l", "right", "tab"],
+                    "next stage column",
+                ),
+                b(
+                    Pipeline,
+                    PrevPane,
+                    &["h", "left", "backtab"],
+                    "previous stage column",
+                ),
+                b(
+                    Pipeline,
+                    StageForward,
+                    &[">"],
+                    "move the deal to the next stage",
+                ),
+                b(Pipeline, StageBack, &["<"], "move the deal back a stage"),
+                b(Pipeline, MarkWon, &["W"], "mark the deal won (today)"),
+                b(
+                    Pipeline,
+                    MarkLost,
+                    &["L"],
+                    "mark the deal lost, with a reason",
+                ),
+                b(Pipeline, ToggleView, &["v"], "board or list"),
             ],
         }
     }
@@ -266,7 +296,7 @@ impl Keymap {
         let mut map = Keymap::defaults();
         for (ctx_name, entries) in &table {
             let context = Context::from_name(ctx_name).ok_or_else(|| {
-                format!("[{ctx_name}]: no such screen (use global, welcome, dashboard, customers)")
+                format!("[{ctx_name}]: no such screen (use global, welcome, dashboard, customers, pipeline)")
             })?;
             let entries = entries
                 .as_table()
@@ -324,12 +354,7 @@ impl Keymap {
     /// Refuses two actions on the same keys in one context, and a chord that another
     /// binding's keys begin (it could never be typed).
     pub fn validate(&self) -> Result<(), String> {
-        for ctx in [
-            Context::Global,
-            Context::Welcome,
-            Context::Dashboard,
-            Context::Customers,
-        ] {
+        for ctx in Context::ALL {
             let mut seen: Vec<(&Chord, Action)> = Vec::new();
             for b in self.bindings.iter().filter(|b| b.context == ctx) {
                 for k in &b.keys {

@@ -19,6 +19,8 @@ pub enum Screen {
     Customers,
     /// One customer: contacts, deals, orders, activity timeline.
     Detail,
+    /// Open deals by stage: a board, or a list.
+    Pipeline,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +40,84 @@ impl Pane {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
-    Help { filter: String },
-    Palette { input: String, selected: usize },
+    Help {
+        filter: String,
+    },
+    Palette {
+        input: String,
+        selected: usize,
+    },
+    /// Asking why a deal was lost before closing it.
+    LostReason {
+        deal_id: i64,
+        deal: String,
+        input: String,
+    },
+}
+
+/// The pipeline screen's state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BoardState {
+    pub board: Option<crate::app::board::Board>,
+    /// Selected column, and the selected card in each column.
+    pub column: usize,
+    pub rows: Vec<usize>,
+    /// A list of every loaded deal instead of columns.
+    pub list: bool,
+    pub list_row: usize,
+    /// Days after which a deal counts as stuck, by stage id.
+    pub stuck: std::collections::HashMap<i64, f64>,
+}
+
+impl BoardState {
+    /// Every loaded card with its column, largest first (the list view's order).
+    pub fn flat(&self) -> Vec<(usize, &crate::store::deals::DealCard)> {
+        let mut all: Vec<(usize, &crate::store::deals::DealCard)> = self
+            .board
+            .iter()
+            .flat_map(|b| b.columns.iter().enumerate())
+            .flat_map(|(i, c)| c.cards.iter().map(move |card| (i, card)))
+            .collect();
+        all.sort_by(|a, b| b.1.amount.cmp(&a.1.amount).then(a.1.id.cmp(&b.1.id)));
+        all
+    }
+
+    /// The selected card and its column.
+    pub fn selected(&self) -> Option<(usize, &crate::store::deals::DealCard)> {
+        if self.list {
+            return self.flat().get(self.list_row).copied();
+        }
+        let col = self.board.as_ref()?.columns.get(self.column)?;
+        let row = *self.rows.get(self.column).unwrap_or(&0);
+        col.cards.get(row).map(|c| (self.column, c))
+    }
+
+    fn clamp(&mut self) {
+        let Some(b) = &self.board else { return };
+        self.rows.resize(b.columns.len(), 0);
+        self.column = self.column.min(b.columns.len().saturating_sub(1));
+        for (r, c) in self.rows.iter_mut().zip(&b.columns) {
+            *r = (*r).min(c.cards.len().saturating_sub(1));
+        }
+        let n = self.flat().len();
+        self.list_row = self.list_row.min(n.saturating_sub(1));
+    }
+
+    fn move_row(&mut self, delta: i64) {
+        if self.list {
+            let n = self.flat().len() as i64;
+            self.list_row = (self.list_row as i64 + delta).clamp(0, (n - 1).max(0)) as usize;
+            return;
+        }
+        let Some(b) = &self.board else { return };
+        let Some(col) = b.columns.get(self.column) else {
+            return;
+        };
+        let n = col.cards.len() as i64;
+        if let Some(r) = self.rows.get_mut(self.column) {
+            *r = (*r as i64 + delta).clamp(0, (n - 1).max(0)) as usize;
+        }
+    }
 }
 
 /// Rows the customer list keeps around the selection, and how many it asks for at once.
@@ -92,6 +170,7 @@ pub struct App {
     pub customers: CustomerList,
     pub detail: Option<crate::store::customers::CustomerDetail>,
     detail_gen: u64,
+    pub pipeline: BoardState,
     pub pending: Vec<Key>,
     /// A message for the status line, and whether it is an error.
     pub status: Option<(String, bool)>,
@@ -135,6 +214,7 @@ impl App {
             customers: CustomerList::default(),
             detail: None,
             detail_gen: 0,
+            pipeline: BoardState::default(),
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),
             task: None,
@@ -151,6 +231,7 @@ impl App {
             Screen::Loading | Screen::Welcome => Context::Welcome,
             Screen::Dashboard => Context::Dashboard,
             Screen::Customers | Screen::Detail => Context::Customers,
+            Screen::Pipeline => Context::Pipeline,
         }
     }
 
@@ -196,6 +277,36 @@ impl App {
                     }
                     Vec::new()
                 }
+                Popup::LostReason { deal_id, input, .. } => match k.code {
+                    KeyCode::Esc => {
+                        self.popup = None;
+                        Vec::new()
+                    }
+                    KeyCode::Enter => {
+                        let reason = input.trim().to_string();
+                        if reason.is_empty() {
+                            self.status =
+                                Some(("a lost deal needs a reason (esc cancels)".into(), true));
+                            return Vec::new();
+                        }
+                        let deal_id = *deal_id;
+                        self.popup = None;
+                        self.status = Some(("saving…".into(), false));
+                        vec![Request::MoveDeal {
+                            deal_id,
+                            to: crate::store::deals::Move::Lost(reason),
+                        }]
+                    }
+                    KeyCode::Backspace => {
+                        input.pop();
+                        Vec::new()
+                    }
+                    KeyCode::Char(c) if !k.ctrl => {
+                        input.push(c);
+                        Vec::new()
+                    }
+                    _ => Vec::new(),
+                },
                 Popup::Palette { input, selected } => match k.code {
                     KeyCode::Esc => {
                         self.popup = None;
@@ -323,7 +434,7 @@ impl App {
                 self.status = None;
                 match self.screen {
                     Screen::Detail => self.screen = Screen::Customers,
-                    Screen::Customers => self.screen = Screen::Dashboard,
+                    Screen::Customers | Screen::Pipeline => self.screen = Screen::Dashboard,
                     _ => {}
                 }
                 Vec::new()
@@ -354,6 +465,20 @@ impl App {
                 r.extend(self.reload_customers());
                 r
             }
+            Action::NextPane if self.screen == Screen::Pipeline => {
+                let n = self
+                    .pipeline
+                    .board
+                    .as_ref()
+                    .map(|b| b.columns.len())
+                    .unwrap_or(0);
+                self.pipeline.column = (self.pipeline.column + 1).min(n.saturating_sub(1));
+                Vec::new()
+            }
+            Action::PrevPane if self.screen == Screen::Pipeline => {
+                self.pipeline.column = self.pipeline.column.saturating_sub(1);
+                Vec::new()
+            }
             Action::NextPane => {
                 self.pane = Pane::ALL[(self.pane.index() + 1) % 4];
                 Vec::new()
@@ -382,6 +507,10 @@ impl App {
                     Pane::Customers => {
                         self.screen = Screen::Customers;
                         Vec::new()
+                    }
+                    Pane::Funnel => {
+                        self.screen = Screen::Pipeline;
+                        vec![Request::Board, Request::StuckThresholds]
                     }
                     other => {
                         self.status = Some((
@@ -412,6 +541,76 @@ impl App {
             Action::FilterStatus => {
                 self.customers.filter.status = cycle(&STATUSES, &self.customers.filter.status);
                 self.reload_customers()
+            }
+            Action::MoveDown if self.screen == Screen::Pipeline => self.board_move(1),
+            Action::MoveUp if self.screen == Screen::Pipeline => self.board_move(-1),
+            Action::HalfPageDown if self.screen == Screen::Pipeline => {
+                self.board_move(self.half_page() as i64)
+            }
+            Action::HalfPageUp if self.screen == Screen::Pipeline => {
+                self.board_move(-(self.half_page() as i64))
+            }
+            Action::Top if self.screen == Screen::Pipeline => self.board_move(i64::MIN / 2),
+            Action::Bottom if self.screen == Screen::Pipeline => self.board_move(i64::MAX / 2),
+            Action::ToggleView => {
+                self.pipeline.list = !self.pipeline.list;
+                Vec::new()
+            }
+            Action::StageForward | Action::StageBack => {
+                let forward = action == Action::StageForward;
+                let Some((col, card)) = self.pipeline.selected() else {
+                    return Vec::new();
+                };
+                let Some(board) = &self.pipeline.board else {
+                    return Vec::new();
+                };
+                let target = if forward {
+                    col + 1
+                } else {
+                    col.wrapping_sub(1)
+                };
+                match board.columns.get(target) {
+                    Some(to) => {
+                        let req = Request::MoveDeal {
+                            deal_id: card.id,
+                            to: crate::store::deals::Move::Stage(to.stage_id),
+                        };
+                        self.status =
+                            Some((format!("moving {} to {}…", card.name, to.name), false));
+                        vec![req]
+                    }
+                    None => {
+                        let hint = if forward {
+                            "it is in the last open stage: W marks it won"
+                        } else {
+                            "it is in the first stage"
+                        };
+                        self.status = Some((hint.into(), false));
+                        Vec::new()
+                    }
+                }
+            }
+            Action::MarkWon => {
+                let Some((_, card)) = self.pipeline.selected() else {
+                    return Vec::new();
+                };
+                let req = Request::MoveDeal {
+                    deal_id: card.id,
+                    to: crate::store::deals::Move::Won,
+                };
+                self.status = Some((format!("marking {} won…", card.name), false));
+                vec![req]
+            }
+            Action::MarkLost => {
+                let Some((_, card)) = self.pipeline.selected() else {
+                    return Vec::new();
+                };
+                self.popup = Some(Popup::LostReason {
+                    deal_id: card.id,
+                    deal: card.name.clone(),
+                    input: String::new(),
+                });
+                Vec::new()
             }
             Action::MoveDown => self.move_selection(1),
             Action::MoveUp => self.move_selection(-1),
@@ -448,6 +647,11 @@ impl App {
                 )
             }
         }
+    }
+
+    fn board_move(&mut self, delta: i64) -> Vec<Request> {
+        self.pipeline.move_row(delta);
+        Vec::new()
     }
 
     fn focus(&mut self, pane: Pane) -> Vec<Request> {
@@ -570,6 +774,27 @@ impl App {
                     out.push(Request::Recompute);
                 }
                 out
+            }
+            Reply::Board(Ok(b)) => {
+                self.pipeline.board = Some(*b);
+                self.pipeline.clamp();
+                Vec::new()
+            }
+            Reply::Board(Err(e)) | Reply::StuckThresholds(Err(e)) => {
+                self.status = Some((e, true));
+                Vec::new()
+            }
+            Reply::StuckThresholds(Ok(t)) => {
+                self.pipeline.stuck = t;
+                Vec::new()
+            }
+            Reply::Moved(Ok(msg)) => {
+                self.status = Some((msg, false));
+                vec![Request::Board, Request::Dashboard]
+            }
+            Reply::Moved(Err(e)) => {
+                self.status = Some((e, true));
+                Vec::new()
             }
             Reply::Conversions(Ok(c)) => {
                 if let Some(d) = &mut self.dashboard {

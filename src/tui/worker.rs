@@ -45,19 +45,29 @@ pub enum Request {
         id: i64,
     },
     Conversions,
+    Board,
+    StuckThresholds,
+    MoveDeal {
+        deal_id: i64,
+        to: crate::store::deals::Move,
+    },
 }
 
 impl Request {
     /// Requests of the same kind replace each other in the queue.
-    fn kind(&self) -> u8 {
-        match self {
+    /// `None` for requests that never replace another (every deal move is kept).
+    fn kind(&self) -> Option<u8> {
+        Some(match self {
             Request::Dashboard => 0,
             Request::Customers { .. } => 1,
             Request::LoadDemo => 2,
             Request::Recompute => 3,
             Request::CustomerDetail { .. } => 4,
             Request::Conversions => 5,
-        }
+            Request::Board => 6,
+            Request::StuckThresholds => 7,
+            Request::MoveDeal { .. } => return None,
+        })
     }
 }
 
@@ -72,6 +82,9 @@ pub enum Reply {
     },
     Dashboard(Result<Box<Dashboard>, String>),
     Conversions(Result<std::collections::HashMap<String, f64>, String>),
+    Board(Result<Box<app::board::Board>, String>),
+    StuckThresholds(Result<std::collections::HashMap<i64, f64>, String>),
+    Moved(Result<String, String>),
     Customers {
         gen: u64,
         anchor: Anchor,
@@ -149,6 +162,29 @@ pub fn handle(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn 
                 result,
             });
         }
+        Request::Board => {
+            send(Reply::Board(
+                app::board::load(store)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
+            ));
+        }
+        Request::StuckThresholds => {
+            send(Reply::StuckThresholds(
+                app::board::stuck_thresholds(store, today).map_err(|e| e.to_string()),
+            ));
+        }
+        Request::MoveDeal { deal_id, to } => {
+            let what = match &to {
+                crate::store::deals::Move::Stage(_) => "moved".to_string(),
+                crate::store::deals::Move::Won => "marked won".to_string(),
+                crate::store::deals::Move::Lost(r) => format!("marked lost ({r})"),
+            };
+            let result = app::board::move_deal(store, deal_id, &to, today)
+                .map(|_| format!("deal {deal_id} {what}"))
+                .map_err(|e| e.to_string());
+            send(Reply::Moved(result));
+        }
         Request::Conversions => {
             send(Reply::Conversions(
                 app::dashboard::conversions(store, today).map_err(|e| e.to_string()),
@@ -203,7 +239,9 @@ pub fn spawn<E: Send + 'static>(
             // Take everything queued; keep only the newest request of each kind.
             let mut queue = vec![first];
             while let Ok(more) = requests.try_recv() {
-                queue.retain(|q| q.kind() != more.kind());
+                if let Some(kind) = more.kind() {
+                    queue.retain(|q| q.kind() != Some(kind));
+                }
                 queue.push(more);
             }
             for req in queue {

@@ -5,8 +5,9 @@ use super::layout::StageDef;
 use crate::domain::date::iso;
 use crate::domain::records::*;
 use crate::domain::{ForecastCategory, StageKind, TargetScope};
-use crate::store::audit::{self, Action, Actor, Entity};
+use crate::store::audit::{self, Actor, Entity};
 use crate::store::db::Result;
+use crate::store::ledger;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -176,21 +177,13 @@ impl<'c> Writer<'c> {
 
     /// Audits an update; `Unchanged` (and no audit row) when nothing changed.
     fn audit_update(&self, entity: Entity, id: i64, before: Option<String>) -> Result<Outcome> {
-        let after = audit::row_json(self.conn, entity, id)?;
-        if after == before {
-            return Ok(Outcome::Unchanged);
-        }
-        audit::record(
-            self.conn,
-            &self.actor,
-            Action::Update,
-            entity,
-            id,
-            before.as_deref(),
-            after.as_deref(),
-            None,
-        )?;
-        Ok(Outcome::Updated)
+        Ok(
+            if audit::record_if_changed(self.conn, &self.actor, entity, id, before)? {
+                Outcome::Updated
+            } else {
+                Outcome::Unchanged
+            },
+        )
     }
 
     fn existing(&self, entity: Entity, external_id: Option<&str>) -> Result<Option<i64>> {
@@ -672,75 +665,21 @@ impl<'c> Writer<'c> {
         if let (Some(new), Some(ext)) = (&mut self.new_deals, &r.external_id) {
             new.insert(ext.clone(), (deal_id, stage_id, entered_now));
         }
-        self.sync_order(
-            deal_id,
-            is_new,
-            kind,
-            customer,
-            product,
-            closed_on,
-            r.amount.cents(),
+        ledger::sync_order(
+            self.conn,
+            &self.actor,
+            &ledger::DealForLedger {
+                deal_id,
+                is_new,
+                kind,
+                customer_id: customer,
+                product_id: product,
+                closed_on,
+                cents: r.amount.cents(),
+            },
+            false,
         )?;
         Ok(Ok(outcome))
-    }
-
-    /// Keeps the ledger in step with the deal: a won deal has exactly one order; a deal
-    /// that is not won has none.
-    #[allow(clippy::too_many_arguments)]
-    fn sync_order(
-        &self,
-        deal_id: i64,
-        is_new: bool,
-        kind: StageKind,
-        customer: i64,
-        product: Option<i64>,
-        closed_on: Option<NaiveDate>,
-        cents: i64,
-    ) -> Result<()> {
-        // A deal inserted just now cannot have an order yet.
-        let order: Option<i64> = if is_new {
-            None
-        } else {
-            self.conn
-                .prepare_cached("SELECT id FROM orders WHERE deal_id = ?1")?
-                .query_row([deal_id], |r| r.get(0))
-                .optional()?
-        };
-        match (kind, order, closed_on) {
-            (StageKind::Won, None, Some(on)) => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO orders(customer_id, deal_id, product_id, ordered_on, amount_cents) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?
-                    .execute(params![customer, deal_id, product, iso(on), cents])?;
-            }
-            (StageKind::Won, Some(id), Some(on)) => {
-                let before = audit::row_json(self.conn, Entity::Order, id)?;
-                self.conn
-                    .prepare_cached(
-                        "UPDATE orders SET customer_id = ?2, product_id = ?3, ordered_on = ?4, amount_cents = ?5 WHERE id = ?1",
-                    )?
-                    .execute(params![id, customer, product, iso(on), cents])?;
-                self.audit_update(Entity::Order, id, before)?;
-            }
-            (_, Some(id), _) if kind != StageKind::Won => {
-                let before = audit::row_json(self.conn, Entity::Order, id)?;
-                self.conn
-                    .execute("DELETE FROM orders WHERE id = ?1", [id])?;
-                audit::record(
-                    self.conn,
-                    &self.actor,
-                    Action::Delete,
-                    Entity::Order,
-                    id,
-                    before.as_deref(),
-                    None,
-                    None,
-                )?;
-            }
-            _ => {}
-        }
-        Ok(())
     }
 
     pub fn activity(

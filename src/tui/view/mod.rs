@@ -3,6 +3,7 @@
 mod customers;
 mod dashboard;
 mod detail;
+mod pipeline;
 mod popups;
 
 use super::state::{App, Screen};
@@ -51,6 +52,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Dashboard => dashboard::render(app, frame, body),
         Screen::Customers => customers::render_screen(app, frame, body),
         Screen::Detail => detail::render(app, frame, body),
+        Screen::Pipeline => pipeline::render(app, frame, body),
     }
     render_status(app, frame, status);
     render_footer(app, frame, footer);
@@ -64,6 +66,7 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Dashboard => "dashboard",
         Screen::Customers => "customers",
         Screen::Detail => "customer",
+        Screen::Pipeline => "pipeline",
     };
     let line = Line::from(vec![
         Span::styled(" funnel ", t.selected),
@@ -108,6 +111,16 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Welcome | Screen::Loading => vec![LoadDemo, Help, Quit],
         Screen::Dashboard => vec![NextPane, Open, Search, Recompute, Palette, Help, Quit],
         Screen::Detail => vec![Back, Help, Quit],
+        Screen::Pipeline => vec![
+            NextPane,
+            StageForward,
+            StageBack,
+            MarkWon,
+            MarkLost,
+            ToggleView,
+            Back,
+            Help,
+        ],
         Screen::Customers => vec![
             Open,
             Search,

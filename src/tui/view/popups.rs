@@ -36,6 +36,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 lines,
             )
         }
+        Popup::LostReason { deal, input, .. } => {
+            let lines = vec![
+                Line::from(Span::styled(format!("Why was '{deal}' lost?"), t.base)),
+                Line::default(),
+                Line::from(vec![
+                    Span::styled("reason: ", t.muted),
+                    Span::styled(format!("{input}▏"), t.accent),
+                ]),
+                Line::default(),
+                Line::from(Span::styled("enter saves, esc cancels", t.muted)),
+            ];
+            (" mark lost ".to_string(), lines)
+        }
         Popup::Palette { input, selected } => {
             let mut lines = vec![Line::from(vec![
                 Span::styled(": ", t.accent),

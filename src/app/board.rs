@@ -1,0 +1,85 @@
+//! The pipeline board: open deals by stage, with the deals that are overdue or stuck
+//! marked, and moving deals between stages.
+
+use crate::analytics::stats::quantile;
+use crate::domain::date::iso;
+use crate::domain::{Money, StageKind};
+use crate::store::audit::Actor;
+use crate::store::deals::{DealCard, Move};
+use crate::store::{Store, StoreError};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub stage_id: i64,
+    pub name: String,
+    pub probability: f64,
+    pub count: i64,
+    pub value: Money,
+    /// The largest deals of the stage, largest first.
+    pub cards: Vec<DealCard>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Board {
+    pub columns: Vec<Column>,
+}
+
+/// Cards loaded per stage.
+pub const CARDS_PER_STAGE: usize = 200;
+
+pub fn load(store: &Store) -> Result<Board, StoreError> {
+    let mut columns = Vec::new();
+    for t in store.stage_totals()? {
+        if t.stage.kind != StageKind::Open {
+            continue;
+        }
+        columns.push(Column {
+            stage_id: t.stage.id,
+            name: t.stage.name.clone(),
+            probability: t.stage.probability,
+            count: t.count,
+            value: t.value,
+            cards: store.deals_in_stage(t.stage.id, CARDS_PER_STAGE)?,
+        });
+    }
+    Ok(Board { columns })
+}
+
+/// When a deal counts as stuck, per stage: the 80th percentile of the days that deals
+/// which went on to win spent in that stage over the last year. Stages with fewer than
+/// 20 such deals get no threshold rather than a noisy one.
+pub fn stuck_thresholds(store: &Store, today: NaiveDate) -> Result<HashMap<i64, f64>, StoreError> {
+    let since = iso(today - chrono::Duration::days(365));
+    let durations = store.days_in_stage_since(&since, true)?;
+    Ok(durations
+        .into_iter()
+        .filter(|(_, d)| d.len() >= 20)
+        .filter_map(|(stage, d)| quantile(&d, 0.8).map(|q| (stage, q)))
+        .collect())
+}
+
+pub fn move_deal(
+    store: &mut Store,
+    deal_id: i64,
+    to: &Move,
+    today: NaiveDate,
+) -> Result<(), StoreError> {
+    store.move_deal(deal_id, to, today, &Actor::current())
+}
+
+/// Days a card has been in its stage on `today`.
+pub fn days_in_stage(card: &DealCard, today: NaiveDate) -> i64 {
+    NaiveDate::parse_from_str(&card.stage_entered_on, "%Y-%m-%d")
+        .map(|d| (today - d).num_days())
+        .unwrap_or(0)
+}
+
+/// Past its expected close date.
+pub fn overdue(card: &DealCard, today: NaiveDate) -> bool {
+    card.expected_close
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .is_some_and(|d| d < today)
+}

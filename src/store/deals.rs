@@ -1,0 +1,196 @@
+//! Deals on the pipeline board: the open deals of each stage (largest first, through the
+//! (stage, amount) index), time-in-stage history, and moving a deal between stages.
+
+use super::audit::{self, Actor, Entity};
+use super::db::{Result, Store, StoreError};
+use super::ledger::{self, DealForLedger};
+use crate::domain::date::iso;
+use crate::domain::{Money, StageKind};
+use chrono::NaiveDate;
+use rusqlite::{params, OptionalExtension};
+use std::collections::HashMap;
+
+/// One card on the board.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealCard {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub customer: String,
+    pub owner: Option<String>,
+    pub amount: Money,
+    pub expected_close: Option<String>,
+    pub stage_entered_on: String,
+}
+
+/// Where a deal is moved to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Move {
+    Stage(i64),
+    Won,
+    Lost(String),
+}
+
+impl Store {
+    /// The `limit` largest open deals in a stage.
+    pub fn deals_in_stage(&self, stage_id: i64, limit: usize) -> Result<Vec<DealCard>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.id, d.external_id, d.name, c.name, r.name, d.amount_cents, d.expected_close, d.stage_entered_on
+             FROM deals d INDEXED BY deals_stage JOIN customers c ON c.id = d.customer_id
+             LEFT JOIN reps r ON r.id = d.owner_rep_id
+             WHERE d.stage_id = ?1 ORDER BY d.amount_cents DESC, d.id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![stage_id, limit as i64], |r| {
+            Ok(DealCard {
+                id: r.get(0)?,
+                external_id: r.get(1)?,
+                name: r.get(2)?,
+                customer: r.get(3)?,
+                owner: r.get(4)?,
+                amount: Money(r.get(5)?),
+                expected_close: r.get(6)?,
+                stage_entered_on: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Days deals spent in each stage before moving on, for stages left since `since`:
+    /// stage id -> durations. Only deals that went on to win count when `won_only`.
+    pub fn days_in_stage_since(
+        &self,
+        since: &str,
+        won_only: bool,
+    ) -> Result<HashMap<i64, Vec<f64>>> {
+        let sql = format!(
+            "SELECT nx.from_stage_id, julianday(nx.changed_on) - julianday(
+                 (SELECT max(p.changed_on) FROM stage_changes p
+                   WHERE p.deal_id = nx.deal_id AND p.to_stage_id = nx.from_stage_id AND p.changed_on <= nx.changed_on))
+             FROM stage_changes nx INDEXED BY stage_changes_when
+             {won}
+             WHERE nx.changed_on >= ?1 AND nx.from_stage_id IS NOT NULL",
+            won = if won_only {
+                "JOIN deals d ON d.id = nx.deal_id JOIN stages ws ON ws.id = d.stage_id AND ws.kind = 'won'"
+            } else {
+                ""
+            }
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([since])?;
+        let mut out: HashMap<i64, Vec<f64>> = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let stage: i64 = r.get(0)?;
+            if let Some(days) = r.get::<_, Option<f64>>(1)? {
+                out.entry(stage).or_default().push(days);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves an open deal to another stage, or closes it won or lost (today), keeping its
+    /// stage history and the order ledger in step. One transaction, every row audited.
+    pub fn move_deal(
+        &mut self,
+        deal_id: i64,
+        to: &Move,
+        today: NaiveDate,
+        actor: &Actor,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let deal: Option<(i64, String, i64, Option<i64>, i64)> = tx
+            .query_row(
+                "SELECT d.stage_id, s.kind, d.customer_id, d.product_id, d.amount_cents
+                 FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.id = ?1",
+                [deal_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((from, kind, customer, product, cents)) = deal else {
+            return Err(StoreError::Invalid(format!("there is no deal {deal_id}")));
+        };
+        if kind != "open" {
+            return Err(StoreError::Invalid(format!(
+                "deal {deal_id} is already closed ({kind})"
+            )));
+        }
+        let first_of = |k: &str| -> Result<i64> {
+            tx.query_row(
+                "SELECT id FROM stages WHERE kind = ?1 ORDER BY position, id LIMIT 1",
+                [k],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| {
+                StoreError::Invalid(format!("there is no {k} stage to close the deal into"))
+            })
+        };
+        let (to_stage, to_kind, reason) = match to {
+            Move::Stage(id) => {
+                let k: Option<String> = tx
+                    .query_row("SELECT kind FROM stages WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()?;
+                match k.as_deref() {
+                    Some("open") => (*id, StageKind::Open, None),
+                    Some(other) => {
+                        return Err(StoreError::Invalid(format!(
+                            "stage {id} is a {other} stage: mark the deal won or lost instead"
+                        )))
+                    }
+                    None => return Err(StoreError::Invalid(format!("there is no stage {id}"))),
+                }
+            }
+            Move::Won => (first_of("won")?, StageKind::Won, None),
+            Move::Lost(r) if r.trim().is_empty() => {
+                return Err(StoreError::Invalid("a lost deal needs a reason".into()))
+            }
+            Move::Lost(r) => (
+                first_of("lost")?,
+                StageKind::Lost,
+                Some(r.trim().to_string()),
+            ),
+        };
+        if to_stage == from {
+            return Ok(());
+        }
+        let before = audit::row_json(&tx, Entity::Deal, deal_id)?;
+        let on = iso(today);
+        let closed = (to_kind != StageKind::Open).then_some(on.clone());
+        tx.execute(
+            "UPDATE deals SET stage_id = ?2, stage_entered_on = ?3, closed_on = ?4, lost_reason = ?5 WHERE id = ?1",
+            params![deal_id, to_stage, on, closed, reason],
+        )?;
+        tx.execute(
+            "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on) VALUES (?1, ?2, ?3, ?4)",
+            params![deal_id, from, to_stage, on],
+        )?;
+        let change = tx.last_insert_rowid();
+        let after_change = audit::row_json(&tx, Entity::StageChange, change)?;
+        audit::record(
+            &tx,
+            actor,
+            audit::Action::Insert,
+            Entity::StageChange,
+            change,
+            None,
+            after_change.as_deref(),
+            None,
+        )?;
+        audit::record_if_changed(&tx, actor, Entity::Deal, deal_id, before)?;
+        ledger::sync_order(
+            &tx,
+            actor,
+            &DealForLedger {
+                deal_id,
+                is_new: false,
+                kind: to_kind,
+                customer_id: customer,
+                product_id: product,
+                closed_on: closed.as_ref().map(|_| today),
+                cents,
+            },
+            true,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,185 @@
+//! The pipeline: a column per open stage with deal cards, or one list. Overdue deals (past
+//! their expected close) and stuck ones (longer in the stage than 80% of the deals that
+//! went on to win) are marked.
+
+use super::compact;
+use crate::app::board::{days_in_stage, overdue};
+use crate::store::deals::DealCard;
+use crate::tui::state::App;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+fn flags(app: &App, stage_id: i64, card: &DealCard) -> (bool, bool, i64) {
+    let age = days_in_stage(card, app.today);
+    let stuck = app
+        .pipeline
+        .stuck
+        .get(&stage_id)
+        .is_some_and(|t| age as f64 > *t);
+    (overdue(card, app.today), stuck, age)
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let Some(board) = &app.pipeline.board else {
+        frame.render_widget(Paragraph::new("loading the pipeline…").style(t.muted), area);
+        return;
+    };
+    if board.columns.is_empty() {
+        frame.render_widget(Paragraph::new("no open stages").style(t.muted), area);
+        return;
+    }
+    let [legend, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let legend_line = Line::from(vec![
+        Span::styled(" ! ", t.danger),
+        Span::styled("past expected close   ", t.muted),
+        Span::styled(" ⧗ ", t.warning),
+        Span::styled(
+            if app.pipeline.stuck.is_empty() {
+                "stuck (learning thresholds…)".to_string()
+            } else {
+                "stuck: longer in the stage than 80% of deals that went on to win".to_string()
+            },
+            t.muted,
+        ),
+        Span::styled(
+            format!(
+                "   showing the largest {} per stage",
+                crate::app::board::CARDS_PER_STAGE
+            ),
+            t.muted,
+        ),
+    ]);
+    frame.render_widget(Paragraph::new(legend_line), legend);
+    if app.pipeline.list {
+        render_list(app, frame, body);
+    } else {
+        render_board(app, frame, body);
+    }
+}
+
+fn render_board(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let board = app.pipeline.board.as_ref().expect("checked by caller");
+    let n = board.columns.len() as u32;
+    let areas = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(area);
+    for (i, (col, rect)) in board.columns.iter().zip(areas.iter()).enumerate() {
+        let focused = i == app.pipeline.column;
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(if focused { t.focus } else { t.border })
+            .title(Span::styled(
+                format!(" {} · {} · {} ", col.name, col.count, compact(col.value)),
+                if focused { t.focus } else { t.title },
+            ));
+        let inner = block.inner(*rect);
+        frame.render_widget(block, *rect);
+        let per_card = 3usize;
+        let fits = (inner.height as usize / per_card).max(1);
+        let selected = *app.pipeline.rows.get(i).unwrap_or(&0);
+        let first = selected.saturating_sub(fits - 1);
+        let w = inner.width as usize;
+        let mut lines = Vec::new();
+        for (j, card) in col.cards.iter().enumerate().skip(first).take(fits) {
+            let (late, stuck, age) = flags(app, col.stage_id, card);
+            let sel = focused && j == selected;
+            let style = if sel { t.selected } else { t.base };
+            let name: String = card.name.chars().take(w.saturating_sub(2)).collect();
+            let customer: String = card.customer.chars().take(w).collect();
+            let mut first_line = vec![Span::styled(format!("{name:w$}"), style)];
+            if late || stuck {
+                first_line = vec![
+                    Span::styled(if late { "!" } else { " " }, t.danger),
+                    Span::styled(if stuck { "⧗" } else { " " }, t.warning),
+                    Span::styled(format!("{:w2$}", name, w2 = w.saturating_sub(2)), style),
+                ];
+            }
+            lines.push(Line::from(first_line));
+            lines.push(Line::from(Span::styled(customer, t.muted)));
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:>8} ", compact(card.amount)), t.accent),
+                Span::styled(
+                    card.expected_close.clone().unwrap_or_default(),
+                    if late { t.danger } else { t.muted },
+                ),
+                Span::styled(format!(" {age}d"), if stuck { t.warning } else { t.muted }),
+            ]));
+        }
+        if col.cards.is_empty() {
+            lines.push(Line::from(Span::styled("no deals", t.muted)));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+}
+
+fn render_list(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let board = app.pipeline.board.as_ref().expect("checked by caller");
+    let flat = app.pipeline.flat();
+    let visible = area.height.saturating_sub(3) as usize;
+    let first = app
+        .pipeline
+        .list_row
+        .saturating_sub(visible.saturating_sub(1));
+    let rows: Vec<Row> = flat
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(visible)
+        .map(|(i, (col, card))| {
+            let stage = &board.columns[*col];
+            let (late, stuck, age) = flags(app, stage.stage_id, card);
+            let mark = format!(
+                "{}{}",
+                if late { "!" } else { " " },
+                if stuck { "⧗" } else { " " }
+            );
+            Row::new(vec![
+                Cell::from(mark),
+                Cell::from(card.name.clone()),
+                Cell::from(card.customer.clone()),
+                Cell::from(stage.name.clone()),
+                Cell::from(Line::from(compact(card.amount)).right_aligned()),
+                Cell::from(card.expected_close.clone().unwrap_or_default()),
+                Cell::from(Line::from(format!("{age}d")).right_aligned()),
+                Cell::from(card.owner.clone().unwrap_or_default()),
+            ])
+            .style(if i == app.pipeline.list_row {
+                t.selected
+            } else {
+                t.base
+            })
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(2),
+            Constraint::Fill(3),
+            Constraint::Fill(3),
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(6),
+            Constraint::Fill(2),
+        ],
+    )
+    .header(
+        Row::new([
+            "", "Deal", "Customer", "Stage", "Amount", "Close", "Age", "Owner",
+        ])
+        .style(t.muted),
+    )
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(t.focus)
+            .title(Span::styled(
+                format!(" Open deals ({} loaded) ", flat.len()),
+                t.focus,
+            )),
+    );
+    frame.render_widget(table, area);
+}
