@@ -510,7 +510,13 @@ impl App {
                     }
                     Pane::Funnel => {
                         self.screen = Screen::Pipeline;
-                        vec![Request::Board, Request::StuckThresholds]
+                        // Thresholds read a year of stage history (seconds at a million
+                        // deals): learned once per session, in the background.
+                        let mut out = vec![Request::Board];
+                        if self.pipeline.stuck.is_empty() {
+                            out.push(Request::StuckThresholds);
+                        }
+                        out
                     }
                     other => {
                         self.status = Some((
