@@ -436,17 +436,31 @@ fn the_binary_shows_the_dashboard_in_a_terminal_and_exits_cleanly() {
         .spawn()
         .expect("the script command (util-linux) runs the binary in a pty");
     let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let sink = seen.clone();
     let reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = stdout.read_to_end(&mut all);
-        String::from_utf8_lossy(&all).into_owned()
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
     });
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Wait (up to 20 s) until the dashboard has been drawn, then quit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if String::from_utf8_lossy(&seen.lock().unwrap()).contains("Forecast") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"q").unwrap();
     stdin.flush().unwrap();
     let status = child.wait().unwrap();
-    let out = reader.join().unwrap();
+    reader.join().unwrap();
+    let out = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
     assert!(status.success(), "exit status {status:?}\n{out}");
     for pane in ["Customers", "Funnel", "Targets", "Forecast"] {
         assert!(out.contains(pane), "{pane} missing from the screen:\n{out}");
