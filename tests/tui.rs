@@ -84,6 +84,7 @@ impl Harness {
                 "bs" => KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
                 "ctrl-d" => KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
                 "ctrl-c" => KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+                "ctrl-s" => KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL),
                 "space" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE),
                 s => {
                     let mut out = Vec::new();
@@ -99,6 +100,23 @@ impl Harness {
             };
             let r = self.app.handle_key(event);
             self.run(r);
+        }
+    }
+
+    /// Empties the focused form field.
+    fn clear_field(&mut self) {
+        if let Some(Popup::Form(f)) = &self.app.popup {
+            let n = f.values[f.focus].chars().count();
+            for _ in 0..n {
+                self.keys("bs");
+            }
+        }
+    }
+
+    fn form(&self) -> &funnel::tui::state::Form {
+        match &self.app.popup {
+            Some(Popup::Form(f)) => f,
+            other => panic!("no form open: {other:?}"),
         }
     }
 
@@ -470,4 +488,223 @@ fn the_binary_shows_the_dashboard_in_a_terminal_and_exits_cleanly() {
         out.contains("\x1b[?1049l"),
         "left the alternate screen on quit"
     );
+}
+
+#[test]
+fn forms_validate_at_the_field_and_save_through_the_app_layer() {
+    let mut h = Harness::new(120, 400);
+    h.keys("enter e");
+    assert_eq!(h.app.screen, Screen::Detail);
+    let id = h.app.detail.as_ref().unwrap().id;
+    assert_eq!(
+        h.form().values[0],
+        h.app.detail.as_ref().unwrap().name,
+        "prefilled"
+    );
+    // A bad email is refused at its field and nothing is written.
+    let email_at = h
+        .form()
+        .kind
+        .fields()
+        .iter()
+        .position(|f| f.name == "email")
+        .unwrap();
+    for _ in 0..email_at {
+        h.keys("tab");
+    }
+    h.clear_field();
+    h.keys("nope ctrl-s");
+    assert!(h
+        .form()
+        .error_for("email")
+        .unwrap()
+        .contains("not an email address"));
+    assert_eq!(h.form().focus, email_at);
+    h.clear_field();
+    h.keys("ceo@example.com");
+    let city_at = h
+        .form()
+        .kind
+        .fields()
+        .iter()
+        .position(|f| f.name == "city")
+        .unwrap();
+    let _ = city_at;
+    h.keys("ctrl-s");
+    assert!(h.app.popup.is_none(), "saved");
+    let email: String = h
+        .store
+        .connection()
+        .query_row("SELECT email FROM customers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(email, "ceo@example.com");
+    assert_eq!(
+        h.app.detail.as_ref().unwrap().email.as_deref(),
+        Some("ceo@example.com"),
+        "the view reloaded"
+    );
+    let audited: String = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT before_json FROM audit_log WHERE entity = 'customer' AND entity_id = ?1 AND action = 'update'",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(audited.contains("info@"), "before image kept: {audited}");
+
+    // Unknown owner: the store's reason lands on the owner field.
+    h.keys("e tab");
+    h.clear_field();
+    h.keys("Nobody");
+    h.keys("space");
+    h.keys("Here ctrl-s");
+    assert!(h
+        .form()
+        .error_for("owner")
+        .unwrap()
+        .contains("no rep named 'Nobody Here'"));
+    h.keys("esc");
+
+    // Add and edit a contact; log an activity with a follow-up.
+    let contacts_before = h.app.detail.as_ref().unwrap().contacts.len();
+    h.keys("c Jo");
+    h.keys("space");
+    h.keys("Park ctrl-s");
+    assert_eq!(
+        h.app.detail.as_ref().unwrap().contacts.len(),
+        contacts_before + 1
+    );
+    h.keys("E tab");
+    h.clear_field();
+    h.keys("CFO ctrl-s");
+    let titles: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM contacts WHERE customer_id = ?1 AND title = 'CFO'",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(titles >= 1);
+    let acts_before: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM activities WHERE customer_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    h.keys("n tab Demo tab tab Keen tab tab 2026-12-01 ctrl-s");
+    assert!(h.app.popup.is_none(), "{:?}", h.app.popup);
+    let acts_after: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM activities WHERE customer_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        acts_after,
+        acts_before + 2,
+        "the activity and its follow-up call"
+    );
+    assert!(h
+        .app
+        .status
+        .as_ref()
+        .unwrap()
+        .0
+        .contains("follow-up call due 2026-12-01"));
+
+    // A new customer from the list.
+    h.keys("esc a Brand");
+    h.keys("space");
+    h.keys("New");
+    h.keys("space");
+    h.keys("Co ctrl-s");
+    let n: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM customers WHERE name = 'Brand New Co'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn deals_are_added_and_edited_on_the_pipeline() {
+    let mut h = Harness::new(120, 400);
+    let customer: String = h
+        .store
+        .connection()
+        .query_row("SELECT name FROM customers WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    h.keys("2 enter a");
+    assert_eq!(
+        h.form().values[3],
+        "Prospecting",
+        "the focused column's stage is the default"
+    );
+    h.keys("Pilot tab");
+    for word in customer
+        .split(' ')
+        .collect::<Vec<_>>()
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            if i == 0 {
+                w.to_string()
+            } else {
+                format!("space {w}")
+            }
+        })
+    {
+        h.keys(&word);
+    }
+    h.keys("tab 12,500.00 ctrl-s");
+    assert!(h.app.popup.is_none(), "{:?}", h.app.popup);
+    let (amount, stage_changes): (i64, i64) = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT d.amount_cents, (SELECT count(*) FROM stage_changes WHERE deal_id = d.id) FROM deals d WHERE d.name = 'Pilot'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((amount, stage_changes), (1_250_000, 1));
+    // Edit the selected deal's amount; a bad amount is refused at the field.
+    let edited = h.app.pipeline.selected().unwrap().1.id;
+    h.keys("e tab");
+    h.clear_field();
+    h.keys("12,50 ctrl-s");
+    assert!(h
+        .form()
+        .error_for("amount")
+        .unwrap()
+        .contains("thousands separators"));
+    h.clear_field();
+    h.keys("99 ctrl-s");
+    assert!(h.app.popup.is_none());
+    let cents: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT amount_cents FROM deals WHERE id = ?1",
+            [edited],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(cents, 9_900);
 }

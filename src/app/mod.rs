@@ -4,6 +4,7 @@
 pub mod board;
 pub mod dashboard;
 pub mod demo;
+pub mod edits;
 pub mod forecast;
 
 use crate::analytics::pipeline::{self, FunnelSummary, StageInput};

@@ -270,6 +270,17 @@ mod tests {
     }
 }
 
+/// A contact on the detail view.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContactLine {
+    pub id: i64,
+    pub name: String,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub primary: bool,
+}
+
 /// A deal on the detail view: (name, stage, stage kind, amount, expected close, closed on).
 pub type DealLine = (
     String,
@@ -306,8 +317,7 @@ pub struct CustomerDetail {
     pub status: String,
     pub contact_every_days: Option<i64>,
     pub created_on: String,
-    /// (name, title, email, primary)
-    pub contacts: Vec<(String, Option<String>, Option<String>, bool)>,
+    pub contacts: Vec<ContactLine>,
     /// (name, stage, stage kind, amount, expected close, closed on), newest first.
     pub deals: Vec<DealLine>,
     /// (date, amount, product), newest first.
@@ -352,8 +362,17 @@ impl Store {
         let Some(mut d) = head else { return Ok(None) };
         d.contacts = self
             .conn
-            .prepare_cached("SELECT name, title, email, is_primary FROM contacts WHERE customer_id = ?1 ORDER BY is_primary DESC, id")?
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .prepare_cached("SELECT id, name, title, email, phone, is_primary FROM contacts WHERE customer_id = ?1 ORDER BY is_primary DESC, id")?
+            .query_map([id], |r| {
+                Ok(ContactLine {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    title: r.get(2)?,
+                    email: r.get(3)?,
+                    phone: r.get(4)?,
+                    primary: r.get(5)?,
+                })
+            })?
             .collect::<rusqlite::Result<_>>()?;
         d.deals = self
             .conn

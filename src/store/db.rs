@@ -34,6 +34,9 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Invalid(String),
+    /// A value a form gave that the database cannot take, named by field.
+    #[error("{field}: {reason}")]
+    Field { field: &'static str, reason: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod db;
 pub mod deals;
+pub mod edits;
 pub mod export;
 pub mod import;
 pub mod ledger;

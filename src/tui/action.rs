@@ -50,4 +50,9 @@ actions! {
     MarkWon = "mark_won",
     MarkLost = "mark_lost",
     ToggleView = "toggle_view",
+    Add = "add",
+    Edit = "edit",
+    AddContact = "add_contact",
+    EditContact = "edit_contact",
+    LogActivity = "log_activity",
 }

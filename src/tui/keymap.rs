@@ -250,6 +250,33 @@ impl Keymap {
                     "filter by segment (cycles)",
                 ),
                 b(Customers, FilterStatus, &["t"], "filter by status (cycles)"),
+                b(Customers, Add, &["a"], "add a customer"),
+                b(Customers, Edit, &["e"], "edit the customer"),
+                b(
+                    Customers,
+                    AddContact,
+                    &["c"],
+                    "add a contact (customer view)",
+                ),
+                b(
+                    Customers,
+                    EditContact,
+                    &["E"],
+                    "edit the selected contact (customer view)",
+                ),
+                b(
+                    Customers,
+                    LogActivity,
+                    &["n"],
+                    "log a call, visit, email, meeting or note",
+                ),
+                b(Pipeline, Add, &["a"], "add a deal"),
+                b(
+                    Pipeline,
+                    Edit,
+                    &["e"],
+                    "edit the deal: name, amount, close date, owner",
+                ),
                 b(
                     Pipeline,
                     NextPane,

@@ -53,6 +53,57 @@ pub enum Popup {
         deal: String,
         input: String,
     },
+    Form(Form),
+}
+
+/// An add or edit form: one text field per field of the edit, errors shown at the field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    pub kind: crate::app::edits::FormKind,
+    pub values: Vec<String>,
+    pub focus: usize,
+    /// (field name, reason); "" is the form as a whole.
+    pub errors: Vec<(String, String)>,
+    pub saving: bool,
+}
+
+impl Form {
+    pub fn new(kind: crate::app::edits::FormKind, prefill: &[(&str, String)]) -> Form {
+        let values = kind
+            .fields()
+            .iter()
+            .map(|f| {
+                prefill
+                    .iter()
+                    .find(|(n, _)| *n == f.name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        Form {
+            kind,
+            values,
+            focus: 0,
+            errors: Vec::new(),
+            saving: false,
+        }
+    }
+
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, r)| r.as_str())
+    }
+
+    fn submission(&self) -> Vec<(String, String)> {
+        self.kind
+            .fields()
+            .iter()
+            .zip(&self.values)
+            .map(|(f, v)| (f.name.to_string(), v.clone()))
+            .collect()
+    }
 }
 
 /// The pipeline screen's state.
@@ -171,6 +222,10 @@ pub struct App {
     pub detail: Option<crate::store::customers::CustomerDetail>,
     detail_gen: u64,
     pub pipeline: BoardState,
+    /// Selected contact on the customer view.
+    pub contact_sel: usize,
+    /// Open the edit form once the customer view has loaded.
+    edit_when_loaded: bool,
     pub pending: Vec<Key>,
     /// A message for the status line, and whether it is an error.
     pub status: Option<(String, bool)>,
@@ -215,6 +270,8 @@ impl App {
             detail: None,
             detail_gen: 0,
             pipeline: BoardState::default(),
+            contact_sel: 0,
+            edit_when_loaded: false,
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),
             task: None,
@@ -273,6 +330,34 @@ impl App {
                             filter.pop();
                         }
                         KeyCode::Char(c) if !k.ctrl => filter.push(c),
+                        _ => {}
+                    }
+                    Vec::new()
+                }
+                Popup::Form(form) => {
+                    if form.saving {
+                        return Vec::new();
+                    }
+                    let last = form.values.len().saturating_sub(1);
+                    let submit = (k.ctrl && k.code == KeyCode::Char('s'))
+                        || (k.code == KeyCode::Enter && form.focus == last);
+                    if submit {
+                        form.saving = true;
+                        return vec![Request::SaveForm {
+                            kind: form.kind,
+                            values: form.submission(),
+                        }];
+                    }
+                    match k.code {
+                        KeyCode::Esc => self.popup = None,
+                        KeyCode::Tab | KeyCode::Down | KeyCode::Enter => {
+                            form.focus = (form.focus + 1).min(last)
+                        }
+                        KeyCode::BackTab | KeyCode::Up => form.focus = form.focus.saturating_sub(1),
+                        KeyCode::Backspace => {
+                            form.values[form.focus].pop();
+                        }
+                        KeyCode::Char(c) if !k.ctrl => form.values[form.focus].push(c),
                         _ => {}
                     }
                     Vec::new()
@@ -548,6 +633,20 @@ impl App {
                 self.customers.filter.status = cycle(&STATUSES, &self.customers.filter.status);
                 self.reload_customers()
             }
+            Action::MoveDown if self.screen == Screen::Detail => {
+                let n = self.detail.as_ref().map(|d| d.contacts.len()).unwrap_or(0);
+                self.contact_sel = (self.contact_sel + 1).min(n.saturating_sub(1));
+                Vec::new()
+            }
+            Action::MoveUp if self.screen == Screen::Detail => {
+                self.contact_sel = self.contact_sel.saturating_sub(1);
+                Vec::new()
+            }
+            Action::Add
+            | Action::Edit
+            | Action::AddContact
+            | Action::EditContact
+            | Action::LogActivity => self.open_form(action),
             Action::MoveDown if self.screen == Screen::Pipeline => self.board_move(1),
             Action::MoveUp if self.screen == Screen::Pipeline => self.board_move(-1),
             Action::HalfPageDown if self.screen == Screen::Pipeline => {
@@ -655,6 +754,118 @@ impl App {
         }
     }
 
+    /// Opens the form an action asks for, prefilled from what is on screen.
+    fn open_form(&mut self, action: Action) -> Vec<Request> {
+        use crate::app::edits::FormKind;
+        let money = |m: crate::domain::Money| m.to_string();
+        let form = match (self.screen, action) {
+            (Screen::Pipeline, Action::Add) => {
+                let stage = self
+                    .pipeline
+                    .board
+                    .as_ref()
+                    .and_then(|b| b.columns.get(self.pipeline.column))
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
+                Form::new(FormKind::NewDeal, &[("stage", stage)])
+            }
+            (Screen::Pipeline, Action::Edit) => {
+                let Some((_, c)) = self.pipeline.selected() else {
+                    return Vec::new();
+                };
+                Form::new(
+                    FormKind::EditDeal(c.id),
+                    &[
+                        ("name", c.name.clone()),
+                        ("amount", money(c.amount)),
+                        (
+                            "expected_close",
+                            c.expected_close.clone().unwrap_or_default(),
+                        ),
+                        ("owner", c.owner.clone().unwrap_or_default()),
+                    ],
+                )
+            }
+            (Screen::Pipeline, _) => return Vec::new(),
+            (_, Action::Add) => Form::new(FormKind::NewCustomer, &[("status", "prospect".into())]),
+            (Screen::Customers, Action::Edit) => {
+                // The form needs the whole record: open the customer, then the form.
+                self.edit_when_loaded = true;
+                return self.update(Action::Open);
+            }
+            (Screen::Detail, _) => {
+                let Some(d) = &self.detail else {
+                    return Vec::new();
+                };
+                let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                match action {
+                    Action::Edit => Form::new(
+                        FormKind::EditCustomer(d.id),
+                        &[
+                            ("name", d.name.clone()),
+                            ("owner", opt(&d.owner)),
+                            ("segment", opt(&d.segment)),
+                            ("status", d.status.clone()),
+                            ("industry", opt(&d.industry)),
+                            ("region", opt(&d.region)),
+                            ("city", opt(&d.city)),
+                            ("country", opt(&d.country)),
+                            ("email", opt(&d.email)),
+                            ("phone", opt(&d.phone)),
+                            (
+                                "contact_every_days",
+                                d.contact_every_days
+                                    .map(|n| n.to_string())
+                                    .unwrap_or_default(),
+                            ),
+                            ("external_id", opt(&d.external_id)),
+                        ],
+                    ),
+                    Action::AddContact => {
+                        Form::new(FormKind::NewContact { customer_id: d.id }, &[])
+                    }
+                    Action::EditContact => {
+                        let Some(c) = d.contacts.get(self.contact_sel) else {
+                            self.status = Some((
+                                "this customer has no contacts yet: c adds one".into(),
+                                false,
+                            ));
+                            return Vec::new();
+                        };
+                        Form::new(
+                            FormKind::EditContact {
+                                customer_id: d.id,
+                                contact_id: c.id,
+                            },
+                            &[
+                                ("name", c.name.clone()),
+                                ("title", opt(&c.title)),
+                                ("email", opt(&c.email)),
+                                ("phone", opt(&c.phone)),
+                                ("is_primary", if c.primary { "yes" } else { "no" }.into()),
+                            ],
+                        )
+                    }
+                    Action::LogActivity => Form::new(
+                        FormKind::Activity { customer_id: d.id },
+                        &[
+                            ("kind", "call".into()),
+                            ("done_on", self.today.to_string()),
+                            ("rep", opt(&d.owner)),
+                        ],
+                    ),
+                    _ => return Vec::new(),
+                }
+            }
+            _ => {
+                self.status = Some(("open a customer first (enter)".into(), false));
+                return Vec::new();
+            }
+        };
+        self.popup = Some(Popup::Form(form));
+        Vec::new()
+    }
+
     fn board_move(&mut self, delta: i64) -> Vec<Request> {
         self.pipeline.move_row(delta);
         Vec::new()
@@ -747,9 +958,65 @@ impl App {
             Reply::CustomerDetail { gen, detail } => {
                 if gen == self.detail_gen {
                     match detail {
-                        Ok(d) => self.detail = d.map(|b| *b),
+                        Ok(d) => {
+                            self.detail = d.map(|b| *b);
+                            let n = self.detail.as_ref().map(|d| d.contacts.len()).unwrap_or(0);
+                            self.contact_sel = self.contact_sel.min(n.saturating_sub(1));
+                        }
                         Err(e) => self.status = Some((e, true)),
                     }
+                    if std::mem::take(&mut self.edit_when_loaded) && self.detail.is_some() {
+                        return self.open_form(Action::Edit);
+                    }
+                }
+                Vec::new()
+            }
+            Reply::FormSaved(Ok(msg)) => {
+                self.popup = None;
+                self.status = Some((msg, false));
+                let mut out = vec![Request::Dashboard];
+                match self.screen {
+                    Screen::Pipeline => out.push(Request::Board),
+                    Screen::Detail => {
+                        if let Some(d) = &self.detail {
+                            self.detail_gen += 1;
+                            out.push(Request::CustomerDetail {
+                                gen: self.detail_gen,
+                                id: d.id,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                // Keep the list's place; its rows refresh from the same position.
+                let c = &mut self.customers;
+                c.gen += 1;
+                c.loading = true;
+                out.push(Request::Customers {
+                    gen: c.gen,
+                    filter: c.filter.clone(),
+                    sort: c.sort,
+                    cursor: None,
+                    direction: PageDirection::Forward,
+                    limit: (c.first + c.rows.len()).max(PAGE),
+                    anchor: Anchor::Replace { first_index: 0 },
+                    count: true,
+                });
+                out
+            }
+            Reply::FormSaved(Err(errors)) => {
+                if let Some(Popup::Form(form)) = &mut self.popup {
+                    form.saving = false;
+                    // Move to the first field with a problem.
+                    if let Some(i) = form
+                        .kind
+                        .fields()
+                        .iter()
+                        .position(|f| errors.iter().any(|(n, _)| n == f.name))
+                    {
+                        form.focus = i;
+                    }
+                    form.errors = errors;
                 }
                 Vec::new()
             }

@@ -51,6 +51,10 @@ pub enum Request {
         deal_id: i64,
         to: crate::store::deals::Move,
     },
+    SaveForm {
+        kind: app::edits::FormKind,
+        values: Vec<(String, String)>,
+    },
 }
 
 impl Request {
@@ -66,7 +70,7 @@ impl Request {
             Request::Conversions => 5,
             Request::Board => 6,
             Request::StuckThresholds => 7,
-            Request::MoveDeal { .. } => return None,
+            Request::MoveDeal { .. } | Request::SaveForm { .. } => return None,
         })
     }
 }
@@ -85,6 +89,7 @@ pub enum Reply {
     Board(Result<Box<app::board::Board>, String>),
     StuckThresholds(Result<std::collections::HashMap<i64, f64>, String>),
     Moved(Result<String, String>),
+    FormSaved(Result<String, app::edits::FormErrors>),
     Customers {
         gen: u64,
         anchor: Anchor,
@@ -184,6 +189,15 @@ pub fn handle(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn 
                 .map(|_| format!("deal {deal_id} {what}"))
                 .map_err(|e| e.to_string());
             send(Reply::Moved(result));
+        }
+        Request::SaveForm { kind, values } => {
+            send(Reply::FormSaved(app::edits::save(
+                store,
+                kind,
+                &values,
+                today,
+                &Actor::current(),
+            )));
         }
         Request::Conversions => {
             send(Reply::Conversions(

@@ -67,15 +67,25 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let [orders, timeline] =
         Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(right);
 
-    let block = pane_block(app, format!(" Contacts ({}) ", d.contacts.len()), false);
+    let block = pane_block(
+        app,
+        format!(" Contacts ({}) · j/k select ", d.contacts.len()),
+        true,
+    );
     let lines: Vec<Line> = d
         .contacts
         .iter()
-        .map(|(name, title, email, primary)| {
+        .enumerate()
+        .map(|(i, c)| {
+            let style = if i == app.contact_sel {
+                t.selected
+            } else {
+                t.base
+            };
             Line::from(vec![
-                Span::styled(if *primary { "* " } else { "  " }, t.accent),
-                Span::styled(name.clone(), t.base),
-                Span::styled(format!("  {}  {}", opt(title), opt(email)), t.muted),
+                Span::styled(if c.primary { "* " } else { "  " }, t.accent),
+                Span::styled(c.name.clone(), style),
+                Span::styled(format!("  {}  {}", opt(&c.title), opt(&c.email)), t.muted),
             ])
         })
         .collect();

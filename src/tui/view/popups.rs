@@ -10,7 +10,14 @@ use ratatui::Frame;
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(popup) = &app.popup else { return };
     let t = &app.theme;
-    let width = area.width.saturating_sub(4).min(72);
+    let width = area
+        .width
+        .saturating_sub(4)
+        .min(if matches!(popup, Popup::Form(_)) {
+            96
+        } else {
+            72
+        });
     let height = area.height.saturating_sub(2).min(24);
     let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
     frame.render_widget(Clear, rect);
@@ -35,6 +42,54 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 format!(" keys: {} (esc closes) ", app.context().name()),
                 lines,
             )
+        }
+        Popup::Form(form) => {
+            let mut lines = Vec::new();
+            if let Some(e) = form.error_for("") {
+                lines.push(Line::from(Span::styled(e.to_string(), t.danger)));
+            }
+            let label_w = form
+                .kind
+                .fields()
+                .iter()
+                .map(|f| f.label.chars().count())
+                .max()
+                .unwrap_or(8)
+                + 2;
+            for (i, (spec, value)) in form.kind.fields().iter().zip(&form.values).enumerate() {
+                let focused = i == form.focus;
+                let label = format!("{}{}", spec.label, if spec.required { " *" } else { "" });
+                let mut spans = vec![
+                    Span::styled(
+                        format!("{label:>label_w$} "),
+                        if focused { t.focus } else { t.muted },
+                    ),
+                    Span::styled(
+                        if focused {
+                            format!("{value}▏")
+                        } else {
+                            value.clone()
+                        },
+                        if focused { t.accent } else { t.base },
+                    ),
+                ];
+                if let Some(e) = form.error_for(spec.name) {
+                    spans.push(Span::styled(format!("  ✗ {e}"), t.danger));
+                } else if focused && !spec.hint.is_empty() {
+                    spans.push(Span::styled(format!("  {}", spec.hint), t.muted));
+                }
+                lines.push(Line::from(spans));
+            }
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled(
+                if form.saving {
+                    "saving…"
+                } else {
+                    "tab/↓ next · shift-tab/↑ back · enter on the last field or ctrl-s saves · esc cancels"
+                },
+                t.muted,
+            )));
+            (format!(" {} ", form.kind.title()), lines)
         }
         Popup::LostReason { deal, input, .. } => {
             let lines = vec![

@@ -1,0 +1,377 @@
+//! Forms: which fields each edit has, validating what was typed into records (the same
+//! parsers as the import), and saving through the store with audit.
+
+use crate::domain::date::{parse_date, DateFormat};
+use crate::domain::records::{
+    check_email, ActivityRecord, ContactRecord, CustomerRecord, CustomerRef,
+};
+use crate::domain::{parse_amount, ActivityKind, CustomerStatus, Segment};
+use crate::store::audit::Actor;
+use crate::store::edits::DealFields;
+use crate::store::{Store, StoreError};
+use chrono::NaiveDate;
+
+/// What a form edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    NewCustomer,
+    EditCustomer(i64),
+    NewContact { customer_id: i64 },
+    EditContact { customer_id: i64, contact_id: i64 },
+    Activity { customer_id: i64 },
+    NewDeal,
+    EditDeal(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub required: bool,
+    pub hint: &'static str,
+}
+
+const fn f(
+    name: &'static str,
+    label: &'static str,
+    required: bool,
+    hint: &'static str,
+) -> FieldSpec {
+    FieldSpec {
+        name,
+        label,
+        required,
+        hint,
+    }
+}
+
+const CUSTOMER: &[FieldSpec] = &[
+    f("name", "Name", true, ""),
+    f("owner", "Owner (rep)", false, "a rep's name"),
+    f("segment", "Segment", false, "smb, mid_market, enterprise"),
+    f("status", "Status", false, "prospect, active, churned"),
+    f("industry", "Industry", false, ""),
+    f("region", "Region", false, ""),
+    f("city", "City", false, ""),
+    f("country", "Country", false, ""),
+    f("email", "Email", false, ""),
+    f("phone", "Phone", false, ""),
+    f(
+        "contact_every_days",
+        "Contact every (days)",
+        false,
+        "a whole number",
+    ),
+    f(
+        "external_id",
+        "External id",
+        false,
+        "your other system's id",
+    ),
+];
+
+const CONTACT: &[FieldSpec] = &[
+    f("name", "Name", true, ""),
+    f("title", "Title", false, ""),
+    f("email", "Email", false, ""),
+    f("phone", "Phone", false, ""),
+    f("is_primary", "Primary contact", false, "yes or no"),
+];
+
+const ACTIVITY: &[FieldSpec] = &[
+    f("kind", "Kind", true, "call, visit, email, meeting, note"),
+    f("subject", "Subject", false, ""),
+    f("done_on", "Done on", true, "YYYY-MM-DD"),
+    f("outcome", "Outcome", false, ""),
+    f("rep", "Rep", false, "a rep's name"),
+    f(
+        "follow_up",
+        "Follow up on",
+        false,
+        "YYYY-MM-DD: schedules a call",
+    ),
+];
+
+const NEW_DEAL: &[FieldSpec] = &[
+    f("name", "Deal", true, ""),
+    f("customer", "Customer", true, "name or external id"),
+    f("amount", "Amount", true, "e.g. 12,500.00"),
+    f("stage", "Stage", true, "an open stage"),
+    f("expected_close", "Expected close", false, "YYYY-MM-DD"),
+    f("owner", "Owner (rep)", false, "a rep's name"),
+];
+
+const EDIT_DEAL: &[FieldSpec] = &[
+    f("name", "Deal", true, ""),
+    f("amount", "Amount", true, "e.g. 12,500.00"),
+    f("expected_close", "Expected close", false, "YYYY-MM-DD"),
+    f("owner", "Owner (rep)", false, "a rep's name"),
+];
+
+impl FormKind {
+    pub fn fields(self) -> &'static [FieldSpec] {
+        match self {
+            FormKind::NewCustomer | FormKind::EditCustomer(_) => CUSTOMER,
+            FormKind::NewContact { .. } | FormKind::EditContact { .. } => CONTACT,
+            FormKind::Activity { .. } => ACTIVITY,
+            FormKind::NewDeal => NEW_DEAL,
+            FormKind::EditDeal(_) => EDIT_DEAL,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            FormKind::NewCustomer => "new customer",
+            FormKind::EditCustomer(_) => "edit customer",
+            FormKind::NewContact { .. } => "new contact",
+            FormKind::EditContact { .. } => "edit contact",
+            FormKind::Activity { .. } => "log an activity",
+            FormKind::NewDeal => "new deal",
+            FormKind::EditDeal(_) => "edit deal",
+        }
+    }
+}
+
+/// Problems by field name ("" for the form as a whole).
+pub type FormErrors = Vec<(String, String)>;
+
+struct Values<'a> {
+    values: &'a [(String, String)],
+    errors: FormErrors,
+}
+
+impl Values<'_> {
+    fn text(&self, name: &str) -> Option<String> {
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+    fn fail(&mut self, name: &str, reason: impl Into<String>) {
+        self.errors.push((name.to_string(), reason.into()));
+    }
+    fn required(&mut self, name: &str) -> String {
+        self.text(name).unwrap_or_else(|| {
+            self.fail(name, "required");
+            String::new()
+        })
+    }
+    fn parse<T: std::str::FromStr<Err = String>>(&mut self, name: &str) -> Option<T> {
+        let v = self.text(name)?;
+        match v.parse() {
+            Ok(x) => Some(x),
+            Err(e) => {
+                self.fail(name, e);
+                None
+            }
+        }
+    }
+    fn date(&mut self, name: &str) -> Option<NaiveDate> {
+        let v = self.text(name)?;
+        match parse_date(&v, &DateFormat::Auto(None)) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.fail(name, e.to_string());
+                None
+            }
+        }
+    }
+    fn email(&mut self, name: &str) -> Option<String> {
+        let v = self.text(name)?;
+        if let Err(e) = check_email(&v) {
+            self.fail(name, e);
+        }
+        Some(v)
+    }
+}
+
+fn store_errors(e: StoreError) -> FormErrors {
+    match e {
+        StoreError::Field { field, reason } => vec![(field.to_string(), reason)],
+        other => vec![(String::new(), other.to_string())],
+    }
+}
+
+/// Validates and saves a form; the message to show, or the problems by field.
+pub fn save(
+    store: &mut Store,
+    kind: FormKind,
+    values: &[(String, String)],
+    today: NaiveDate,
+    actor: &Actor,
+) -> Result<String, FormErrors> {
+    let mut v = Values {
+        values,
+        errors: Vec::new(),
+    };
+    match kind {
+        FormKind::NewCustomer | FormKind::EditCustomer(_) => {
+            let days = v.text("contact_every_days");
+            let contact_every_days = match days.as_deref().map(str::parse::<i64>) {
+                None => None,
+                Some(Ok(n)) if n > 0 => Some(n),
+                Some(_) => {
+                    v.fail("contact_every_days", "a whole number of days, at least 1");
+                    None
+                }
+            };
+            let r = CustomerRecord {
+                external_id: v.text("external_id"),
+                name: v.required("name"),
+                owner: v.text("owner"),
+                industry: v.text("industry"),
+                segment: v.parse::<Segment>("segment"),
+                region: v.text("region"),
+                city: v.text("city"),
+                country: v.text("country"),
+                email: v.email("email"),
+                phone: v.text("phone"),
+                status: v
+                    .parse::<CustomerStatus>("status")
+                    .unwrap_or(CustomerStatus::Prospect),
+                contact_every_days,
+                created_on: None,
+            };
+            if !v.errors.is_empty() {
+                return Err(v.errors);
+            }
+            let id = match kind {
+                FormKind::EditCustomer(id) => Some(id),
+                _ => None,
+            };
+            let created = match id {
+                // Keep the original creation date on an edit.
+                Some(cid) => store
+                    .customer_detail(cid)
+                    .ok()
+                    .flatten()
+                    .and_then(|d| NaiveDate::parse_from_str(&d.created_on, "%Y-%m-%d").ok()),
+                None => None,
+            };
+            let r = CustomerRecord {
+                created_on: created,
+                ..r
+            };
+            store
+                .save_customer(id, &r, today, actor)
+                .map_err(store_errors)?;
+            Ok(format!("saved customer {}", r.name))
+        }
+        FormKind::NewContact { customer_id } | FormKind::EditContact { customer_id, .. } => {
+            let primary = match v.text("is_primary").map(|s| s.to_lowercase()).as_deref() {
+                None | Some("no" | "n" | "false" | "0") => false,
+                Some("yes" | "y" | "true" | "1") => true,
+                Some(other) => {
+                    v.fail("is_primary", format!("'{other}' is not yes/no"));
+                    false
+                }
+            };
+            let r = ContactRecord {
+                external_id: None,
+                customer: CustomerRef::Name(String::new()),
+                name: v.required("name"),
+                title: v.text("title"),
+                email: v.email("email"),
+                phone: v.text("phone"),
+                is_primary: primary,
+            };
+            if !v.errors.is_empty() {
+                return Err(v.errors);
+            }
+            let id = match kind {
+                FormKind::EditContact { contact_id, .. } => Some(contact_id),
+                _ => None,
+            };
+            store
+                .save_contact(id, customer_id, &r, actor)
+                .map_err(store_errors)?;
+            Ok(format!("saved contact {}", r.name))
+        }
+        FormKind::Activity { customer_id } => {
+            if v.text("kind").is_none() {
+                v.fail("kind", "required");
+            }
+            let kind = v
+                .parse::<ActivityKind>("kind")
+                .unwrap_or(ActivityKind::Note);
+            let done_on = v.date("done_on");
+            if v.text("done_on").is_none() {
+                v.fail("done_on", "required");
+            }
+            let follow_up = v.date("follow_up");
+            if let (Some(d), Some(f)) = (done_on, follow_up) {
+                if f < d {
+                    v.fail("follow_up", "the follow-up is before the activity");
+                }
+            }
+            let r = ActivityRecord {
+                external_id: None,
+                customer: CustomerRef::Name(String::new()),
+                deal: None,
+                rep: v.text("rep"),
+                kind,
+                subject: v.text("subject"),
+                due_on: None,
+                done_on,
+                outcome: v.text("outcome"),
+            };
+            if !v.errors.is_empty() {
+                return Err(v.errors);
+            }
+            store
+                .log_activity(customer_id, &r, follow_up, actor)
+                .map_err(store_errors)?;
+            Ok(match follow_up {
+                Some(d) => format!("logged the {kind}; follow-up call due {d}"),
+                None => format!("logged the {kind}"),
+            })
+        }
+        FormKind::NewDeal | FormKind::EditDeal(_) => {
+            let amount = match v.text("amount") {
+                None => {
+                    v.fail("amount", "required");
+                    None
+                }
+                Some(a) => match parse_amount(&a) {
+                    Ok(m) if m.cents() >= 0 => Some(m),
+                    Ok(_) => {
+                        v.fail("amount", "cannot be negative");
+                        None
+                    }
+                    Err(e) => {
+                        v.fail("amount", e.to_string());
+                        None
+                    }
+                },
+            };
+            let fields = DealFields {
+                name: v.required("name"),
+                customer: if kind == FormKind::NewDeal {
+                    Some(v.required("customer"))
+                } else {
+                    None
+                },
+                owner: v.text("owner"),
+                amount: amount.unwrap_or_default(),
+                expected_close: v.date("expected_close"),
+                stage: if kind == FormKind::NewDeal {
+                    Some(v.required("stage"))
+                } else {
+                    None
+                },
+            };
+            if !v.errors.is_empty() {
+                return Err(v.errors);
+            }
+            let id = match kind {
+                FormKind::EditDeal(id) => Some(id),
+                _ => None,
+            };
+            store
+                .save_deal(id, &fields, today, actor)
+                .map_err(store_errors)?;
+            Ok(format!("saved deal {}", fields.name))
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! Single-row edits from the screens: customers, contacts, activities and deals. Each is
+//! one transaction with its audit entry (before and after).
+
+use super::audit::{self, Action, Actor, Entity};
+use super::db::{Result, Store, StoreError};
+use super::ledger::{self, DealForLedger};
+use crate::domain::date::iso;
+use crate::domain::records::{ActivityRecord, ContactRecord, CustomerRecord};
+use crate::domain::{Money, StageKind};
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// A problem with one field of a form, for showing next to it.
+fn field(field: &'static str, reason: impl Into<String>) -> StoreError {
+    StoreError::Field {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn rep_by_name(
+    conn: &Connection,
+    name: Option<&str>,
+    field_name: &'static str,
+) -> Result<Option<i64>> {
+    let Some(name) = name else { return Ok(None) };
+    conn.query_row(
+        "SELECT id FROM reps WHERE name = ?1 COLLATE NOCASE",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()?
+    .map(Some)
+    .ok_or_else(|| field(field_name, format!("no rep named '{name}'")))
+}
+
+/// Inserts (id `None`) or updates one row, auditing it; returns the id.
+fn write_row(
+    conn: &Connection,
+    actor: &Actor,
+    entity: Entity,
+    id: Option<i64>,
+    columns: &[&str],
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<i64> {
+    match id {
+        None => {
+            let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+            conn.execute(
+                &format!(
+                    "INSERT INTO {}({}) VALUES ({})",
+                    entity.table(),
+                    columns.join(", "),
+                    marks.join(", ")
+                ),
+                values,
+            )?;
+            let id = conn.last_insert_rowid();
+            let after = audit::row_json(conn, entity, id)?;
+            audit::record(
+                conn,
+                actor,
+                Action::Insert,
+                entity,
+                id,
+                None,
+                after.as_deref(),
+                None,
+            )?;
+            Ok(id)
+        }
+        Some(id) => {
+            let before = audit::row_json(conn, entity, id)?.ok_or_else(|| {
+                StoreError::Invalid(format!("there is no {} {id}", entity.name()))
+            })?;
+            let sets: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c} = ?{}", i + 1))
+                .collect();
+            let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
+            all.push(&id);
+            conn.execute(
+                &format!(
+                    "UPDATE {} SET {} WHERE id = ?{}",
+                    entity.table(),
+                    sets.join(", "),
+                    columns.len() + 1
+                ),
+                all.as_slice(),
+            )?;
+            audit::record_if_changed(conn, actor, entity, id, Some(before))?;
+            Ok(id)
+        }
+    }
+}
+
+/// What a deal form edits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealFields {
+    pub name: String,
+    /// Customer by name or external id (new deals only).
+    pub customer: Option<String>,
+    pub owner: Option<String>,
+    pub amount: Money,
+    pub expected_close: Option<NaiveDate>,
+    /// Stage by name (new deals only; an open stage).
+    pub stage: Option<String>,
+}
+
+impl Store {
+    pub fn save_customer(
+        &mut self,
+        id: Option<i64>,
+        r: &CustomerRecord,
+        today: NaiveDate,
+        actor: &Actor,
+    ) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        let owner = rep_by_name(&tx, r.owner.as_deref(), "owner")?;
+        if let Some(ext) = &r.external_id {
+            let clash: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM customers WHERE external_id = ?1",
+                    [ext],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if clash.is_some() && clash != id {
+                return Err(field(
+                    "external_id",
+                    format!("another customer has external id '{ext}'"),
+                ));
+            }
+        }
+        let created = r.created_on.unwrap_or(today);
+        let id = write_row(
+            &tx,
+            actor,
+            Entity::Customer,
+            id,
+            &[
+                "external_id",
+                "name",
+                "owner_rep_id",
+                "industry",
+                "segment",
+                "region",
+                "city",
+                "country",
+                "email",
+                "phone",
+                "status",
+                "contact_every_days",
+                "created_on",
+            ],
+            params![
+                r.external_id,
+                r.name,
+                owner,
+                r.industry,
+                r.segment.map(|s| s.as_str()),
+                r.region,
+                r.city,
+                r.country,
+                r.email,
+                r.phone,
+                r.status.as_str(),
+                r.contact_every_days,
+                iso(created)
+            ],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    pub fn save_contact(
+        &mut self,
+        id: Option<i64>,
+        customer_id: i64,
+        r: &ContactRecord,
+        actor: &Actor,
+    ) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        let id = write_row(
+            &tx,
+            actor,
+            Entity::Contact,
+            id,
+            &[
+                "customer_id",
+                "name",
+                "title",
+                "email",
+                "phone",
+                "is_primary",
+            ],
+            params![customer_id, r.name, r.title, r.email, r.phone, r.is_primary],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Logs an activity; with `follow_up`, also schedules a call due that day.
+    pub fn log_activity(
+        &mut self,
+        customer_id: i64,
+        r: &ActivityRecord,
+        follow_up: Option<NaiveDate>,
+        actor: &Actor,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let rep = rep_by_name(&tx, r.rep.as_deref(), "rep")?;
+        let columns = [
+            "customer_id",
+            "rep_id",
+            "kind",
+            "subject",
+            "due_on",
+            "done_on",
+            "outcome",
+        ];
+        write_row(
+            &tx,
+            actor,
+            Entity::Activity,
+            None,
+            &columns,
+            params![
+                customer_id,
+                rep,
+                r.kind.as_str(),
+                r.subject,
+                r.due_on.map(iso),
+                r.done_on.map(iso),
+                r.outcome
+            ],
+        )?;
+        if let Some(due) = follow_up {
+            let subject = format!("Follow up: {}", r.subject.clone().unwrap_or_default());
+            write_row(
+                &tx,
+                actor,
+                Entity::Activity,
+                None,
+                &columns,
+                params![
+                    customer_id,
+                    rep,
+                    "call",
+                    subject.trim_end_matches(": "),
+                    iso(due),
+                    None::<String>,
+                    None::<String>
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Adds an open deal (id `None`) or edits a deal's name, owner, amount and expected
+    /// close; a won deal's order follows its amount.
+    pub fn save_deal(
+        &mut self,
+        id: Option<i64>,
+        f: &DealFields,
+        today: NaiveDate,
+        actor: &Actor,
+    ) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        let owner = rep_by_name(&tx, f.owner.as_deref(), "owner")?;
+        let id = match id {
+            Some(id) => {
+                let (kind, customer, product, closed): (String, i64, Option<i64>, Option<String>) =
+                    tx.query_row(
+                        "SELECT s.kind, d.customer_id, d.product_id, d.closed_on FROM deals d
+                         JOIN stages s ON s.id = d.stage_id WHERE d.id = ?1",
+                        [id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    )
+                    .optional()?
+                    .ok_or_else(|| StoreError::Invalid(format!("there is no deal {id}")))?;
+                write_row(
+                    &tx,
+                    actor,
+                    Entity::Deal,
+                    Some(id),
+                    &["name", "owner_rep_id", "amount_cents", "expected_close"],
+                    params![f.name, owner, f.amount.cents(), f.expected_close.map(iso)],
+                )?;
+                let kind: StageKind = kind.parse().unwrap_or(StageKind::Open);
+                ledger::sync_order(
+                    &tx,
+                    actor,
+                    &DealForLedger {
+                        deal_id: id,
+                        is_new: false,
+                        kind,
+                        customer_id: customer,
+                        product_id: product,
+                        closed_on: closed
+                            .and_then(|c| NaiveDate::parse_from_str(&c, "%Y-%m-%d").ok()),
+                        cents: f.amount.cents(),
+                    },
+                    true,
+                )?;
+                id
+            }
+            None => {
+                let who = f.customer.as_deref().unwrap_or_default();
+                let customers: Vec<i64> = tx
+                    .prepare("SELECT id FROM customers WHERE external_id = ?1 OR name = ?1 COLLATE NOCASE LIMIT 2")?
+                    .query_map([who], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let customer = match customers.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        return Err(field(
+                            "customer",
+                            format!("no customer named '{who}' (or with that external id)"),
+                        ))
+                    }
+                    _ => {
+                        return Err(field(
+                            "customer",
+                            format!("several customers are named '{who}': use the external id"),
+                        ))
+                    }
+                };
+                let stage_name = f.stage.as_deref().unwrap_or_default();
+                let stage: Option<(i64, String)> = tx
+                    .query_row(
+                        "SELECT id, kind FROM stages WHERE name = ?1 COLLATE NOCASE",
+                        [stage_name],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let stage = match stage {
+                    Some((id, k)) if k == "open" => id,
+                    Some(_) => return Err(field("stage", "a new deal starts in an open stage")),
+                    None => return Err(field("stage", format!("no stage named '{stage_name}'"))),
+                };
+                let day = iso(today);
+                let id = write_row(
+                    &tx,
+                    actor,
+                    Entity::Deal,
+                    None,
+                    &[
+                        "name",
+                        "customer_id",
+                        "owner_rep_id",
+                        "amount_cents",
+                        "stage_id",
+                        "created_on",
+                        "stage_entered_on",
+                        "expected_close",
+                    ],
+                    params![
+                        f.name,
+                        customer,
+                        owner,
+                        f.amount.cents(),
+                        stage,
+                        day,
+                        day,
+                        f.expected_close.map(iso)
+                    ],
+                )?;
+                write_row(
+                    &tx,
+                    actor,
+                    Entity::StageChange,
+                    None,
+                    &["deal_id", "from_stage_id", "to_stage_id", "changed_on"],
+                    params![id, None::<i64>, stage, day],
+                )?;
+                id
+            }
+        };
+        tx.commit()?;
+        Ok(id)
+    }
+}
