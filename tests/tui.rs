@@ -415,24 +415,79 @@ fn stale_customer_replies_are_dropped() {
 
 #[test]
 fn snapshots_of_every_screen_at_three_sizes() {
+    const SIZES: [(u16, u16); 3] = [(120, 40), (80, 24), (60, 16)];
     let mut h = Harness::new(300, 1500);
-    for (w, hgt) in [(120, 40), (80, 24), (50, 12)] {
-        insta::assert_snapshot!(format!("dashboard_{w}x{hgt}"), h.screen(w, hgt));
-    }
+    let mut shoot = |h: &Harness, name: &str| {
+        for (w, hgt) in SIZES {
+            insta::assert_snapshot!(format!("{name}_{w}x{hgt}"), h.screen(w, hgt));
+        }
+    };
+    shoot(&h, "dashboard");
+    insta::assert_snapshot!("too_small_50x12", h.screen(50, 12));
     h.keys("enter j j");
-    for (w, hgt) in [(120, 40), (80, 24)] {
-        insta::assert_snapshot!(format!("customers_{w}x{hgt}"), h.screen(w, hgt));
+    shoot(&h, "customers");
+    h.keys("?");
+    shoot(&h, "help");
+    h.keys("esc enter");
+    shoot(&h, "detail");
+    h.keys("e");
+    shoot(&h, "form");
+    h.keys("esc esc esc 2 enter");
+    shoot(&h, "pipeline");
+    h.keys("v");
+    shoot(&h, "pipeline_list");
+    let w = Harness::new(0, 0);
+    shoot(&w, "welcome");
+}
+
+#[test]
+fn owner_and_region_filters_narrow_the_list() {
+    let mut h = Harness::new(300, 600);
+    let rep: String = h
+        .store
+        .connection()
+        .query_row("SELECT name FROM reps ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let expected: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM customers c JOIN reps r ON r.id = c.owner_rep_id WHERE r.name = ?1",
+            [&rep],
+            |r| r.get(0),
+        )
+        .unwrap();
+    h.keys("/ esc o");
+    assert!(matches!(h.app.popup, Some(Popup::Filter { .. })));
+    for (i, word) in rep.split(' ').enumerate() {
+        if i > 0 {
+            h.keys("space");
+        }
+        h.keys(word);
     }
     h.keys("enter");
-    insta::assert_snapshot!("detail_120x40", h.screen(120, 40));
-    h.keys("esc ?");
-    insta::assert_snapshot!("help_80x24", h.screen(80, 24));
-    h.keys("esc esc esc 2 enter");
-    insta::assert_snapshot!("pipeline_120x40", h.screen(120, 40));
-    h.keys("v");
-    insta::assert_snapshot!("pipeline_list_80x24", h.screen(80, 24));
-    let w = Harness::new(0, 0);
-    insta::assert_snapshot!("welcome_80x24", w.screen(80, 24));
+    assert_eq!(h.app.customers.total, Some(expected));
+    assert!(h
+        .app
+        .customers
+        .rows
+        .iter()
+        .all(|r| r.owner.as_deref() == Some(rep.as_str())));
+    h.keys("r EMEA enter");
+    let both: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM customers c JOIN reps r ON r.id = c.owner_rep_id WHERE r.name = ?1 AND c.region = 'EMEA'",
+            [&rep],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(h.app.customers.total, Some(both));
+    h.keys("x");
+    assert_eq!(h.app.customers.total, Some(300));
 }
 
 #[test]
@@ -707,4 +762,15 @@ fn deals_are_added_and_edited_on_the_pipeline() {
         )
         .unwrap();
     assert_eq!(cents, 9_900);
+}
+
+#[test]
+fn a_long_form_scrolls_to_the_focused_field_on_a_small_terminal() {
+    let mut h = Harness::new(60, 120);
+    h.keys("enter enter e");
+    for _ in 0..11 {
+        h.keys("tab");
+    }
+    let screen = h.screen(60, 16);
+    assert!(screen.contains("External id"), "{screen}");
 }

@@ -55,4 +55,6 @@ actions! {
     AddContact = "add_contact",
     EditContact = "edit_contact",
     LogActivity = "log_activity",
+    FilterOwner = "filter_owner",
+    FilterRegion = "filter_region",
 }

@@ -251,6 +251,8 @@ impl Keymap {
                 ),
                 b(Customers, FilterStatus, &["t"], "filter by status (cycles)"),
                 b(Customers, Add, &["a"], "add a customer"),
+                b(Customers, FilterOwner, &["o"], "filter by owner (rep name)"),
+                b(Customers, FilterRegion, &["r"], "filter by region"),
                 b(Customers, Edit, &["e"], "edit the customer"),
                 b(
                     Customers,

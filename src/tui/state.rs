@@ -54,6 +54,11 @@ pub enum Popup {
         input: String,
     },
     Form(Form),
+    /// A one-line filter value for the customer list: owner or region.
+    Filter {
+        owner: bool,
+        input: String,
+    },
 }
 
 /// An add or edit form: one text field per field of the edit, errors shown at the field.
@@ -362,6 +367,31 @@ impl App {
                     }
                     Vec::new()
                 }
+                Popup::Filter { owner, input } => match k.code {
+                    KeyCode::Esc => {
+                        self.popup = None;
+                        Vec::new()
+                    }
+                    KeyCode::Enter => {
+                        let value = Some(input.trim().to_string()).filter(|v| !v.is_empty());
+                        if *owner {
+                            self.customers.filter.owner = value;
+                        } else {
+                            self.customers.filter.region = value;
+                        }
+                        self.popup = None;
+                        self.reload_customers()
+                    }
+                    KeyCode::Backspace => {
+                        input.pop();
+                        Vec::new()
+                    }
+                    KeyCode::Char(c) if !k.ctrl => {
+                        input.push(c);
+                        Vec::new()
+                    }
+                    _ => Vec::new(),
+                },
                 Popup::LostReason { deal_id, input, .. } => match k.code {
                     KeyCode::Esc => {
                         self.popup = None;
@@ -640,6 +670,20 @@ impl App {
             }
             Action::MoveUp if self.screen == Screen::Detail => {
                 self.contact_sel = self.contact_sel.saturating_sub(1);
+                Vec::new()
+            }
+            Action::FilterOwner | Action::FilterRegion => {
+                let owner = action == Action::FilterOwner;
+                self.screen = Screen::Customers;
+                let current = if owner {
+                    &self.customers.filter.owner
+                } else {
+                    &self.customers.filter.region
+                };
+                self.popup = Some(Popup::Filter {
+                    owner,
+                    input: current.clone().unwrap_or_default(),
+                });
                 Vec::new()
             }
             Action::Add

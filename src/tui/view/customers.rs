@@ -111,7 +111,12 @@ pub fn render_screen(app: &App, frame: &mut Frame, area: Rect) {
         ),
         Span::styled(format!("   sort: {}", c.sort.label()), t.muted),
     ];
-    for (label, v) in [("segment", &c.filter.segment), ("status", &c.filter.status)] {
+    for (label, v) in [
+        ("owner", &c.filter.owner),
+        ("region", &c.filter.region),
+        ("segment", &c.filter.segment),
+        ("status", &c.filter.status),
+    ] {
         if let Some(v) = v {
             spans.push(Span::styled(format!("   {label}: {v}"), t.accent));
         }

@@ -89,7 +89,34 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 },
                 t.muted,
             )));
+            // A form taller than the popup scrolls to keep the focused field in view
+            // (with the key help below it).
+            let inner_h = rect.height.saturating_sub(2) as usize;
+            let focus_line = form.focus + usize::from(form.error_for("").is_some());
+            let skip = (focus_line + 3).saturating_sub(inner_h);
+            let lines = lines.into_iter().skip(skip).collect();
             (format!(" {} ", form.kind.title()), lines)
+        }
+        Popup::Filter { owner, input } => {
+            let what = if *owner {
+                "owner (a rep's exact name)"
+            } else {
+                "region (e.g. EMEA)"
+            };
+            let lines = vec![
+                Line::from(Span::styled(format!("Show customers by {what}:"), t.base)),
+                Line::default(),
+                Line::from(vec![
+                    Span::styled("> ", t.muted),
+                    Span::styled(format!("{input}▏"), t.accent),
+                ]),
+                Line::default(),
+                Line::from(Span::styled(
+                    "enter applies (empty clears), esc cancels",
+                    t.muted,
+                )),
+            ];
+            (" filter ".to_string(), lines)
         }
         Popup::LostReason { deal, input, .. } => {
             let lines = vec![
