@@ -417,7 +417,7 @@ fn stale_customer_replies_are_dropped() {
 fn snapshots_of_every_screen_at_three_sizes() {
     const SIZES: [(u16, u16); 3] = [(120, 40), (80, 24), (60, 16)];
     let mut h = Harness::new(300, 1500);
-    let mut shoot = |h: &Harness, name: &str| {
+    let shoot = |h: &Harness, name: &str| {
         for (w, hgt) in SIZES {
             insta::assert_snapshot!(format!("{name}_{w}x{hgt}"), h.screen(w, hgt));
         }
