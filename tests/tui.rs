@@ -396,6 +396,40 @@ fn pipeline_board_moves_wins_and_loses_deals_through_the_app_layer() {
 }
 
 #[test]
+fn targets_and_forecast_panes_drill_into_their_screens() {
+    let mut h = Harness::new(300, 1500);
+    h.keys("3 enter");
+    assert_eq!(h.app.screen, Screen::Targets);
+    let d = h.app.dashboard.as_ref().unwrap();
+    let board = &d.targets.leaderboard;
+    assert!(!board.is_empty());
+    let att: Vec<f64> = board.iter().filter_map(|r| r.attainment()).collect();
+    assert!(
+        att.windows(2).all(|w| w[0] >= w[1]),
+        "best attainment first"
+    );
+    // Some reps are above their target and some below: the demo plans it that way.
+    let first_of_month: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM targets WHERE scope = 'rep' AND period = '2026-11'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(first_of_month > 0);
+    h.keys("esc 4 enter");
+    assert_eq!(h.app.screen, Screen::Forecast);
+    h.keys("j j");
+    assert_eq!(h.app.forecast_sel, 2);
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("seasonal naive"), "{screen}");
+    h.keys("esc");
+    assert_eq!(h.app.screen, Screen::Dashboard);
+}
+
+#[test]
 fn stale_customer_replies_are_dropped() {
     let mut h = Harness::new(100, 200);
     let old_gen = h.app.customers.gen;
@@ -436,6 +470,10 @@ fn snapshots_of_every_screen_at_three_sizes() {
     shoot(&h, "pipeline");
     h.keys("v");
     shoot(&h, "pipeline_list");
+    h.keys("esc 3 enter");
+    shoot(&h, "targets");
+    h.keys("esc 4 enter j");
+    shoot(&h, "forecast");
     let w = Harness::new(0, 0);
     shoot(&w, "welcome");
 }

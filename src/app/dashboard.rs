@@ -56,6 +56,24 @@ pub struct TargetsPane {
     /// Where attainment should be today: the share of the period passed (linear in days).
     pub pace: f64,
     pub gauges: Vec<TargetGauge>,
+    /// Every rep with a target or revenue this period, best attainment first.
+    pub leaderboard: Vec<RepStanding>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepStanding {
+    pub rep: String,
+    pub team: Option<String>,
+    pub target: Option<Money>,
+    pub actual: Money,
+}
+
+impl RepStanding {
+    pub fn attainment(&self) -> Option<f64> {
+        self.target
+            .filter(|t| t.cents() > 0)
+            .map(|t| self.actual.cents() as f64 / t.cents() as f64)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,11 +182,33 @@ fn targets(
             });
         }
     });
+    let names = store.rep_names()?;
+    let mut leaderboard: Vec<RepStanding> = names
+        .iter()
+        .filter_map(|(id, (rep, team))| {
+            let target = goals.get(&format!("rep:{id}")).map(|&c| Money(c));
+            let actual = Money(by_rep.get(&Some(*id)).copied().unwrap_or(0));
+            (target.is_some() || actual.cents() != 0).then(|| RepStanding {
+                rep: rep.clone(),
+                team: team.clone(),
+                target,
+                actual,
+            })
+        })
+        .collect();
+    leaderboard.sort_by(|a, b| {
+        b.attainment()
+            .unwrap_or(-1.0)
+            .total_cmp(&a.attainment().unwrap_or(-1.0))
+            .then(b.actual.cmp(&a.actual))
+            .then(a.rep.cmp(&b.rep))
+    });
     Ok((
         TargetsPane {
             period,
             pace: elapsed_share(period.start(), period.end_exclusive(), today),
             gauges,
+            leaderboard,
         },
         order,
     ))

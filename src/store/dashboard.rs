@@ -122,6 +122,15 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// rep id -> (name, team name), every rep.
+    pub fn rep_names(&self) -> Result<HashMap<i64, (String, Option<String>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, r.name, t.name FROM reps r LEFT JOIN teams t ON t.id = r.team_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// rep id -> team id, for reps in a team.
     pub fn rep_teams(&self) -> Result<HashMap<i64, i64>> {
         let mut stmt = self

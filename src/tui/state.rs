@@ -21,6 +21,10 @@ pub enum Screen {
     Detail,
     /// Open deals by stage: a board, or a list.
     Pipeline,
+    /// This month's targets by team, and the rep leaderboard.
+    Targets,
+    /// One forecast series at a time as a chart.
+    Forecast,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +233,9 @@ pub struct App {
     pub pipeline: BoardState,
     /// Selected contact on the customer view.
     pub contact_sel: usize,
+    /// Selected series on the forecast screen; first leaderboard row shown on targets.
+    pub forecast_sel: usize,
+    pub targets_scroll: usize,
     /// Open the edit form once the customer view has loaded.
     edit_when_loaded: bool,
     pub pending: Vec<Key>,
@@ -276,6 +283,8 @@ impl App {
             detail_gen: 0,
             pipeline: BoardState::default(),
             contact_sel: 0,
+            forecast_sel: 0,
+            targets_scroll: 0,
             edit_when_loaded: false,
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),
@@ -294,6 +303,7 @@ impl App {
             Screen::Dashboard => Context::Dashboard,
             Screen::Customers | Screen::Detail => Context::Customers,
             Screen::Pipeline => Context::Pipeline,
+            Screen::Targets | Screen::Forecast => Context::Dashboard,
         }
     }
 
@@ -549,7 +559,9 @@ impl App {
                 self.status = None;
                 match self.screen {
                     Screen::Detail => self.screen = Screen::Customers,
-                    Screen::Customers | Screen::Pipeline => self.screen = Screen::Dashboard,
+                    Screen::Customers | Screen::Pipeline | Screen::Targets | Screen::Forecast => {
+                        self.screen = Screen::Dashboard
+                    }
                     _ => {}
                 }
                 Vec::new()
@@ -633,11 +645,12 @@ impl App {
                         }
                         out
                     }
-                    other => {
-                        self.status = Some((
-                        format!("the {other:?} screen is not built yet; its numbers are on this pane"),
-                        false,
-                    ));
+                    Pane::Targets => {
+                        self.screen = Screen::Targets;
+                        Vec::new()
+                    }
+                    Pane::Forecast => {
+                        self.screen = Screen::Forecast;
                         Vec::new()
                     }
                 }
@@ -662,6 +675,33 @@ impl App {
             Action::FilterStatus => {
                 self.customers.filter.status = cycle(&STATUSES, &self.customers.filter.status);
                 self.reload_customers()
+            }
+            Action::MoveDown if self.screen == Screen::Forecast => {
+                let n = self
+                    .dashboard
+                    .as_ref()
+                    .and_then(|d| d.forecast.as_ref())
+                    .map(|r| r.series.len())
+                    .unwrap_or(0);
+                self.forecast_sel = (self.forecast_sel + 1).min(n.saturating_sub(1));
+                Vec::new()
+            }
+            Action::MoveUp if self.screen == Screen::Forecast => {
+                self.forecast_sel = self.forecast_sel.saturating_sub(1);
+                Vec::new()
+            }
+            Action::MoveDown if self.screen == Screen::Targets => {
+                let n = self
+                    .dashboard
+                    .as_ref()
+                    .map(|d| d.targets.leaderboard.len())
+                    .unwrap_or(0);
+                self.targets_scroll = (self.targets_scroll + 1).min(n.saturating_sub(1));
+                Vec::new()
+            }
+            Action::MoveUp if self.screen == Screen::Targets => {
+                self.targets_scroll = self.targets_scroll.saturating_sub(1);
+                Vec::new()
             }
             Action::MoveDown if self.screen == Screen::Detail => {
                 let n = self.detail.as_ref().map(|d| d.contacts.len()).unwrap_or(0);

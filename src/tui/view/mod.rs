@@ -3,8 +3,10 @@
 mod customers;
 mod dashboard;
 mod detail;
+mod forecast;
 mod pipeline;
 mod popups;
+mod targets;
 
 use super::state::{App, Screen};
 use crate::domain::Money;
@@ -53,6 +55,8 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Customers => customers::render_screen(app, frame, body),
         Screen::Detail => detail::render(app, frame, body),
         Screen::Pipeline => pipeline::render(app, frame, body),
+        Screen::Targets => targets::render(app, frame, body),
+        Screen::Forecast => forecast::render(app, frame, body),
     }
     render_status(app, frame, status);
     render_footer(app, frame, footer);
@@ -67,6 +71,8 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Customers => "customers",
         Screen::Detail => "customer",
         Screen::Pipeline => "pipeline",
+        Screen::Targets => "targets",
+        Screen::Forecast => "forecast",
     };
     let line = Line::from(vec![
         Span::styled(" funnel ", t.selected),
@@ -110,7 +116,9 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let wanted = match app.screen {
         Screen::Welcome | Screen::Loading => vec![LoadDemo, Help, Quit],
         Screen::Dashboard => vec![NextPane, Open, Search, Recompute, Palette, Help, Quit],
-        Screen::Detail => vec![Back, Help, Quit],
+        Screen::Detail => vec![Edit, AddContact, EditContact, LogActivity, Back, Help, Quit],
+        Screen::Targets => vec![MoveDown, Back, Help, Quit],
+        Screen::Forecast => vec![MoveDown, Recompute, Back, Help, Quit],
         Screen::Pipeline => vec![
             NextPane,
             StageForward,
