@@ -34,40 +34,51 @@ fn rep_by_name(
     .ok_or_else(|| field(field_name, format!("no rep named '{name}'")))
 }
 
-/// Inserts (id `None`) or updates one row, auditing it; returns the id.
-fn write_row(
+/// What writing a row did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// Inserts (id `None`) or updates one row, binding `columns` to `values` in order. Updates
+/// are audited with before and after (no entry when nothing changed); inserts too when
+/// `audit_insert` (an import audits its inserts as one id range instead).
+pub fn write_row(
     conn: &Connection,
     actor: &Actor,
     entity: Entity,
     id: Option<i64>,
     columns: &[&str],
     values: &[&dyn rusqlite::ToSql],
-) -> Result<i64> {
+    audit_insert: bool,
+) -> Result<(i64, Outcome)> {
     match id {
         None => {
             let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-            conn.execute(
-                &format!(
-                    "INSERT INTO {}({}) VALUES ({})",
-                    entity.table(),
-                    columns.join(", "),
-                    marks.join(", ")
-                ),
-                values,
-            )?;
+            let sql = format!(
+                "INSERT INTO {}({}) VALUES ({})",
+                entity.table(),
+                columns.join(", "),
+                marks.join(", ")
+            );
+            conn.prepare_cached(&sql)?.execute(values)?;
             let id = conn.last_insert_rowid();
-            let after = audit::row_json(conn, entity, id)?;
-            audit::record(
-                conn,
-                actor,
-                Action::Insert,
-                entity,
-                id,
-                None,
-                after.as_deref(),
-                None,
-            )?;
-            Ok(id)
+            if audit_insert {
+                let after = audit::row_json(conn, entity, id)?;
+                audit::record(
+                    conn,
+                    actor,
+                    Action::Insert,
+                    entity,
+                    id,
+                    None,
+                    after.as_deref(),
+                    None,
+                )?;
+            }
+            Ok((id, Outcome::Inserted))
         }
         Some(id) => {
             let before = audit::row_json(conn, entity, id)?.ok_or_else(|| {
@@ -78,21 +89,38 @@ fn write_row(
                 .enumerate()
                 .map(|(i, c)| format!("{c} = ?{}", i + 1))
                 .collect();
+            let sql = format!(
+                "UPDATE {} SET {} WHERE id = ?{}",
+                entity.table(),
+                sets.join(", "),
+                columns.len() + 1
+            );
             let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
             all.push(&id);
-            conn.execute(
-                &format!(
-                    "UPDATE {} SET {} WHERE id = ?{}",
-                    entity.table(),
-                    sets.join(", "),
-                    columns.len() + 1
-                ),
-                all.as_slice(),
-            )?;
-            audit::record_if_changed(conn, actor, entity, id, Some(before))?;
-            Ok(id)
+            conn.prepare_cached(&sql)?.execute(all.as_slice())?;
+            let changed = audit::record_if_changed(conn, actor, entity, id, Some(before))?;
+            Ok((
+                id,
+                if changed {
+                    Outcome::Updated
+                } else {
+                    Outcome::Unchanged
+                },
+            ))
         }
     }
+}
+
+/// A screen's edit: every write audited.
+fn write_one(
+    conn: &Connection,
+    actor: &Actor,
+    entity: Entity,
+    id: Option<i64>,
+    columns: &[&str],
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<i64> {
+    Ok(write_row(conn, actor, entity, id, columns, values, true)?.0)
 }
 
 /// What a deal form edits.
@@ -134,7 +162,7 @@ impl Store {
             }
         }
         let created = r.created_on.unwrap_or(today);
-        let id = write_row(
+        let id = write_one(
             &tx,
             actor,
             Entity::Customer,
@@ -182,7 +210,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<i64> {
         let tx = self.conn.transaction()?;
-        let id = write_row(
+        let id = write_one(
             &tx,
             actor,
             Entity::Contact,
@@ -220,7 +248,7 @@ impl Store {
             "done_on",
             "outcome",
         ];
-        write_row(
+        write_one(
             &tx,
             actor,
             Entity::Activity,
@@ -238,7 +266,7 @@ impl Store {
         )?;
         if let Some(due) = follow_up {
             let subject = format!("Follow up: {}", r.subject.clone().unwrap_or_default());
-            write_row(
+            write_one(
                 &tx,
                 actor,
                 Entity::Activity,
@@ -281,7 +309,7 @@ impl Store {
                     )
                     .optional()?
                     .ok_or_else(|| StoreError::Invalid(format!("there is no deal {id}")))?;
-                write_row(
+                write_one(
                     &tx,
                     actor,
                     Entity::Deal,
@@ -342,7 +370,7 @@ impl Store {
                     None => return Err(field("stage", format!("no stage named '{stage_name}'"))),
                 };
                 let day = iso(today);
-                let id = write_row(
+                let id = write_one(
                     &tx,
                     actor,
                     Entity::Deal,
@@ -368,7 +396,7 @@ impl Store {
                         f.expected_close.map(iso)
                     ],
                 )?;
-                write_row(
+                write_one(
                     &tx,
                     actor,
                     Entity::StageChange,

@@ -377,12 +377,12 @@ impl App {
                     }
                     Vec::new()
                 }
-                Popup::Filter { owner, input } => match k.code {
-                    KeyCode::Esc => {
+                Popup::Filter { owner, input } => match edit_text(input, &k) {
+                    TextKey::Cancel => {
                         self.popup = None;
                         Vec::new()
                     }
-                    KeyCode::Enter => {
+                    TextKey::Submit => {
                         let value = Some(input.trim().to_string()).filter(|v| !v.is_empty());
                         if *owner {
                             self.customers.filter.owner = value;
@@ -392,22 +392,14 @@ impl App {
                         self.popup = None;
                         self.reload_customers()
                     }
-                    KeyCode::Backspace => {
-                        input.pop();
-                        Vec::new()
-                    }
-                    KeyCode::Char(c) if !k.ctrl => {
-                        input.push(c);
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
+                    TextKey::Edited => Vec::new(),
                 },
-                Popup::LostReason { deal_id, input, .. } => match k.code {
-                    KeyCode::Esc => {
+                Popup::LostReason { deal_id, input, .. } => match edit_text(input, &k) {
+                    TextKey::Cancel => {
                         self.popup = None;
                         Vec::new()
                     }
-                    KeyCode::Enter => {
+                    TextKey::Submit => {
                         let reason = input.trim().to_string();
                         if reason.is_empty() {
                             self.status =
@@ -422,15 +414,7 @@ impl App {
                             to: crate::store::deals::Move::Lost(reason),
                         }]
                     }
-                    KeyCode::Backspace => {
-                        input.pop();
-                        Vec::new()
-                    }
-                    KeyCode::Char(c) if !k.ctrl => {
-                        input.push(c);
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
+                    TextKey::Edited => Vec::new(),
                 },
                 Popup::Palette { input, selected } => match k.code {
                     KeyCode::Esc => {
@@ -1251,6 +1235,32 @@ impl App {
                 }
             }
         }
+    }
+}
+
+/// What a key did to a one-line text field.
+enum TextKey {
+    Submit,
+    Cancel,
+    /// Typed, deleted, or ignored.
+    Edited,
+}
+
+/// Applies a key to a text field: enter submits, esc cancels, every other character is
+/// text (so `j` is the letter j), backspace deletes.
+fn edit_text(input: &mut String, k: &Key) -> TextKey {
+    match k.code {
+        KeyCode::Enter => TextKey::Submit,
+        KeyCode::Esc => TextKey::Cancel,
+        KeyCode::Backspace => {
+            input.pop();
+            TextKey::Edited
+        }
+        KeyCode::Char(c) if !k.ctrl => {
+            input.push(c);
+            TextKey::Edited
+        }
+        _ => TextKey::Edited,
     }
 }
 

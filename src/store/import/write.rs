@@ -7,17 +7,13 @@ use crate::domain::records::*;
 use crate::domain::{ForecastCategory, StageKind, TargetScope};
 use crate::store::audit::{self, Actor, Entity};
 use crate::store::db::Result;
+use crate::store::edits;
 use crate::store::ledger;
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Inserted,
-    Updated,
-    Unchanged,
-}
+pub use crate::store::edits::Outcome;
 
 /// Ids of the entities rows refer to by name, loaded once per import.
 pub struct Writer<'c> {
@@ -133,8 +129,7 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
-    /// Inserts the row, or updates row `existing` (auditing the change); the columns are
-    /// bound to `values` in order.
+    /// Inserts the row, or updates row `existing` (auditing the change).
     fn upsert(
         &self,
         entity: Entity,
@@ -142,37 +137,15 @@ impl<'c> Writer<'c> {
         columns: &[&str],
         values: &[&dyn rusqlite::ToSql],
     ) -> Result<(i64, Outcome)> {
-        match existing {
-            None => {
-                let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-                let sql = format!(
-                    "INSERT INTO {}({}) VALUES ({})",
-                    entity.table(),
-                    columns.join(", "),
-                    marks.join(", ")
-                );
-                self.conn.prepare_cached(&sql)?.execute(values)?;
-                Ok((self.conn.last_insert_rowid(), Outcome::Inserted))
-            }
-            Some(id) => {
-                let before = audit::row_json(self.conn, entity, id)?;
-                let sets: Vec<String> = columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("{c} = ?{}", i + 1))
-                    .collect();
-                let sql = format!(
-                    "UPDATE {} SET {} WHERE id = ?{}",
-                    entity.table(),
-                    sets.join(", "),
-                    columns.len() + 1
-                );
-                let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
-                all.push(&id);
-                self.conn.prepare_cached(&sql)?.execute(all.as_slice())?;
-                Ok((id, self.audit_update(entity, id, before)?))
-            }
-        }
+        edits::write_row(
+            self.conn,
+            &self.actor,
+            entity,
+            existing,
+            columns,
+            values,
+            false,
+        )
     }
 
     /// Audits an update; `Unchanged` (and no audit row) when nothing changed.
