@@ -308,7 +308,7 @@ fn help_and_palette_come_from_the_keymap() {
         .query_row("SELECT count(*) FROM forecast_runs", [], |r| r.get(0))
         .unwrap();
     assert_eq!(runs_after, runs_before + 1);
-    assert!(h.app.status.as_ref().unwrap().0.contains("seasonal naive"));
+    assert!(h.app.status.as_ref().unwrap().0.contains("forecast run"));
 }
 
 #[test]
@@ -424,7 +424,7 @@ fn targets_and_forecast_panes_drill_into_their_screens() {
     h.keys("j j");
     assert_eq!(h.app.forecast_sel, 2);
     let screen = h.screen(120, 40);
-    assert!(screen.contains("seasonal naive"), "{screen}");
+    assert!(screen.contains("theta"), "the method is named: {screen}");
     h.keys("esc");
     assert_eq!(h.app.screen, Screen::Dashboard);
 }

@@ -4,3 +4,4 @@ pub mod forecast;
 pub mod pipeline;
 pub mod stats;
 pub mod targets;
+pub mod ts;

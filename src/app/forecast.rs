@@ -1,7 +1,6 @@
-//! Recomputing and storing revenue forecasts. Until the forecasting engine lands, the
-//! method is seasonal naive, and every screen that shows a forecast names it.
+//! Recomputing and storing revenue forecasts with the automatic method of
+//! `analytics::ts`; every screen that shows a forecast names the method of each series.
 
-use crate::analytics::forecast::seasonal_naive;
 use crate::analytics::targets::roll_up;
 use crate::domain::Period;
 use crate::store::dashboard::{ForecastSeries, NewForecastRun};
@@ -94,7 +93,7 @@ pub fn recompute(
         if history.is_empty() {
             continue;
         }
-        let f = seasonal_naive(&history, 12, HORIZON);
+        let f = crate::analytics::ts::auto(&history, 12, HORIZON);
         let mut next = last;
         let points = f
             .points
@@ -123,10 +122,56 @@ pub fn recompute(
         period_kind: "month",
         horizon: HORIZON,
         last_actual: &last.to_string(),
-        note: "seasonal naive baseline (the forecasting engine is not in yet)",
+        note: "automatic method per series (Theta on seasonally adjusted revenue); model comparison and backtests come with the forecasting engine",
         created_at: &created,
         series: &series,
     })?;
     progress("done", 1.0);
     Ok(id)
+}
+
+/// One forecast line of `funnel forecast --series`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesForecast {
+    pub key: String,
+    pub method: &'static str,
+    /// (period, forecast, lo, hi)
+    pub points: Vec<(Period, f64, f64, f64)>,
+    pub filled: usize,
+}
+
+/// Forecasts every series of a long-format file with the automatic method.
+pub fn forecast_file(
+    path: &std::path::Path,
+    horizon: usize,
+) -> Result<
+    (Vec<SeriesForecast>, Vec<crate::store::import::RowError>),
+    crate::store::import::ImportError,
+> {
+    let (series, errors) = crate::store::import::read_series(path)?;
+    if !errors.is_empty() {
+        return Ok((Vec::new(), errors));
+    }
+    let out = series
+        .into_iter()
+        .map(|s| {
+            let f = crate::analytics::ts::auto(&s.values, 12, horizon);
+            let mut p = s.start;
+            for _ in 0..s.values.len() {
+                p = p.next();
+            }
+            let mut points = Vec::with_capacity(horizon);
+            for pt in f.points {
+                points.push((p, pt.forecast, pt.lo, pt.hi));
+                p = p.next();
+            }
+            SeriesForecast {
+                key: s.key,
+                method: f.method,
+                points,
+                filled: s.filled,
+            }
+        })
+        .collect();
+    Ok((out, Vec::new()))
 }

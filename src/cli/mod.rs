@@ -84,6 +84,16 @@ pub enum Command {
     },
     /// The funnel by stage: deals, value and weighted value.
     Pipeline,
+    /// Revenue forecasts. With --series FILE: forecasts a long-format CSV of monthly
+    /// series (series,period,value) and prints series,period,forecast,lo,hi,model.
+    Forecast {
+        /// A CSV of monthly series: series,period (YYYY-MM),value.
+        #[arg(long, value_name = "FILE")]
+        series: Option<PathBuf>,
+        /// Months to forecast.
+        #[arg(long, default_value_t = 12)]
+        horizon: usize,
+    },
 }
 
 /// Runs the command line; returns the process exit status.
@@ -251,6 +261,47 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             if let Some(p) = output {
                 eprintln!("exported {n} {kind} to {}", p.display());
             }
+        }
+        Some(Command::Forecast { series, horizon }) => {
+            if horizon == 0 || horizon > 120 {
+                eprintln!("funnel: forecast: --horizon must be from 1 to 120");
+                return Ok(2);
+            }
+            let Some(file) = series else {
+                anyhow::bail!(
+                    "forecasts from the database are not built yet: the dashboard shows the stored runs; \
+                     `funnel forecast --series FILE` forecasts a CSV of monthly series"
+                );
+            };
+            let (forecasts, errors) = crate::app::forecast::forecast_file(&file, horizon)?;
+            if !errors.is_empty() {
+                for e in &errors {
+                    eprintln!("{}:{}: {}: {}", file.display(), e.line, e.column, e.reason);
+                }
+                return Ok(1);
+            }
+            for f in forecasts.iter().filter(|f| f.filled > 0) {
+                eprintln!(
+                    "{}: series {}: {} missing months filled by linear interpolation",
+                    file.display(),
+                    f.key,
+                    f.filled
+                );
+            }
+            let mut t = Table::new(&["series", "period", "forecast", "lo", "hi", "model"]);
+            for f in &forecasts {
+                for (p, v, lo, hi) in &f.points {
+                    t.rows.push(vec![
+                        Cell::Text(f.key.clone()),
+                        Cell::Text(p.to_string()),
+                        Cell::Real(round4(*v)),
+                        Cell::Real(round4(*lo)),
+                        Cell::Real(round4(*hi)),
+                        Cell::Text(f.method.to_string()),
+                    ]);
+                }
+            }
+            output::write_table(&mut out, &t, format)?;
         }
         Some(Command::Pipeline) => {
             let f = app::pipeline(&store)?;
@@ -494,4 +545,9 @@ fn print_summary(
         "  funnel import deals FILE        import a CSV (add --dry-run to check it first)"
     )?;
     Ok(())
+}
+
+/// Forecast figures to four decimals: enough for any currency, short in CSV.
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
 }

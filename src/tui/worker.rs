@@ -219,7 +219,7 @@ pub fn handle(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn 
                     done,
                 })
             })
-            .map(|id| format!("forecast run {id} stored (seasonal naive)"))
+            .map(|id| format!("forecast run {id} stored"))
             .map_err(|e| e.to_string());
             send(Reply::TaskDone {
                 task: "recompute",

@@ -545,3 +545,152 @@ fn process(
     }
     Ok(())
 }
+
+/// One monthly series read from a long-format file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesData {
+    pub key: String,
+    /// The first month.
+    pub start: crate::domain::Period,
+    /// One value per month from `start`; gaps filled by linear interpolation.
+    pub values: Vec<f64>,
+    /// Months that were missing and filled.
+    pub filled: usize,
+}
+
+/// Reads `series,period,value` (period `YYYY-MM`) in any row order. Bad rows come back as
+/// `FILE:LINE` errors; a file-level problem is an `Err`.
+pub fn read_series(path: &Path) -> Result<(Vec<SeriesData>, Vec<RowError>), ImportError> {
+    use crate::domain::Period;
+    let file = path.display().to_string();
+    let bytes = read_file(path)?;
+    let mut rdr = reader(&bytes);
+    let mut rec = csv::StringRecord::new();
+    let file_err = |reason: String| ImportError::File {
+        file: file.clone(),
+        reason,
+    };
+    if !rdr
+        .read_record(&mut rec)
+        .map_err(|e| file_err(e.to_string()))?
+    {
+        return Err(file_err(
+            "the file is empty: expected the header series,period,value".into(),
+        ));
+    }
+    let col = |name: &str| rec.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let (Some(cs), Some(cp), Some(cv)) = (col("series"), col("period"), col("value")) else {
+        return Err(ImportError::Line {
+            file,
+            line: 1,
+            reason: "the header must name the columns series, period and value".into(),
+        });
+    };
+    let mut lines = LineCounter::new(&bytes);
+    let mut errors = Vec::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut points: std::collections::HashMap<
+        String,
+        std::collections::BTreeMap<Period, (f64, u64)>,
+    > = std::collections::HashMap::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = lines.line_at(e.position().map(|p| p.byte()).unwrap_or(0));
+                errors.push(RowError {
+                    line,
+                    column: "-".into(),
+                    reason: format!("unreadable record: {e}"),
+                });
+                continue;
+            }
+        }
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
+        let mut bad = |column: &str, reason: String| {
+            errors.push(RowError {
+                line,
+                column: column.into(),
+                reason,
+            })
+        };
+        let key = rec.get(cs).unwrap_or("").trim().to_string();
+        if key.is_empty() {
+            bad("series", "required, but empty".into());
+            continue;
+        }
+        let period = match Period::parse(rec.get(cp).unwrap_or("")) {
+            Ok(p @ Period::Month { .. }) => p,
+            Ok(p) => {
+                bad("period", format!("'{p}' is not a month (write YYYY-MM)"));
+                continue;
+            }
+            Err(e) => {
+                bad("period", e.to_string());
+                continue;
+            }
+        };
+        let raw = rec.get(cv).unwrap_or("").trim();
+        let value = match raw.parse::<f64>() {
+            Ok(v) if v.is_finite() => v,
+            _ => {
+                bad("value", format!("'{raw}' is not a number"));
+                continue;
+            }
+        };
+        let entry = points.entry(key.clone()).or_insert_with(|| {
+            order.push(key.clone());
+            Default::default()
+        });
+        if let Some((_, first)) = entry.insert(period, (value, line)) {
+            errors.push(RowError {
+                line,
+                column: "period".into(),
+                reason: format!("{period} of {key} is also on line {first}"),
+            });
+        }
+    }
+    let series = order
+        .into_iter()
+        .map(|key| {
+            let months = &points[&key];
+            let start = *months.keys().next().expect("a series has a month");
+            let end = *months.keys().last().expect("a series has a month");
+            let mut values = Vec::new();
+            let mut filled = 0;
+            let mut p = start;
+            let mut last_known: Option<f64> = None;
+            let mut pending = 0usize;
+            while p <= end {
+                match months.get(&p) {
+                    Some(&(v, _)) => {
+                        if pending > 0 {
+                            let v0 = last_known.expect("a gap follows a known month");
+                            for k in 1..=pending {
+                                let frac = k as f64 / (pending + 1) as f64;
+                                values.push(v0 + (v - v0) * frac);
+                            }
+                            filled += pending;
+                            pending = 0;
+                        }
+                        values.push(v);
+                        last_known = Some(v);
+                    }
+                    None => pending += 1,
+                }
+                p = p.next();
+            }
+            SeriesData {
+                key,
+                start,
+                values,
+                filled,
+            }
+        })
+        .collect();
+    Ok((series, errors))
+}

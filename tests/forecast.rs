@@ -1,0 +1,140 @@
+//! Forecasting: `funnel forecast --series` as the contract says, and the automatic method
+//! against seasonal naive on the shared retail data.
+
+mod common;
+use assert_cmd::Command;
+use funnel::analytics::{forecast::seasonal_naive, ts};
+use predicates::prelude::*;
+use std::collections::BTreeMap;
+
+fn load_retail() -> BTreeMap<String, Vec<f64>> {
+    let mut rdr = csv::Reader::from_path(common::shared("data/series/aus_retail.csv")).unwrap();
+    let mut out: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        out.entry(r[0].to_string())
+            .or_default()
+            .push((r[1].to_string(), r[2].parse().unwrap()));
+    }
+    out.into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            (k, v.into_iter().map(|x| x.1).collect())
+        })
+        .collect()
+}
+
+fn mase(train: &[f64], test: &[f64], f: &[f64]) -> f64 {
+    let m = 12;
+    let scale = (m..train.len())
+        .map(|i| (train[i] - train[i - m]).abs())
+        .sum::<f64>()
+        / (train.len() - m) as f64;
+    test.iter().zip(f).map(|(y, p)| (y - p).abs()).sum::<f64>() / test.len() as f64 / scale
+}
+
+#[test]
+fn the_automatic_method_beats_seasonal_naive_on_the_retail_series() {
+    // Last 72 months of each series; fit on 60, score the 12 after.
+    let (mut auto_total, mut naive_total, mut n) = (0.0, 0.0, 0);
+    for values in load_retail().values().filter(|v| v.len() >= 72) {
+        let last = &values[values.len() - 72..];
+        let (train, test) = last.split_at(60);
+        let a: Vec<f64> = ts::auto(train, 12, 12)
+            .points
+            .iter()
+            .map(|p| p.forecast)
+            .collect();
+        let s: Vec<f64> = seasonal_naive(train, 12, 12)
+            .points
+            .iter()
+            .map(|p| p.forecast)
+            .collect();
+        auto_total += mase(train, test, &a);
+        naive_total += mase(train, test, &s);
+        n += 1;
+    }
+    let (auto, naive) = (auto_total / n as f64, naive_total / n as f64);
+    assert!(n >= 140, "{n} series");
+    assert!(
+        auto < naive * 0.95,
+        "automatic MASE {auto:.3} vs seasonal naive {naive:.3}"
+    );
+}
+
+#[test]
+fn forecast_series_prints_the_contract_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.csv");
+    let mut text = String::from("series,period,value\n");
+    for t in 0..36 {
+        let (y, m) = (2022 + t / 12, t % 12 + 1);
+        text.push_str(&format!("north,{y}-{m:02},{}\n", 100 + (t % 12) * 5 + t));
+        if t != 20 {
+            text.push_str(&format!("south,{y}-{m:02},{}\n", 50 + t));
+        }
+    }
+    std::fs::write(&file, text).unwrap();
+    let out = Command::cargo_bin("funnel")
+        .unwrap()
+        .arg("--db")
+        .arg(dir.path().join("f.db"))
+        .args(["forecast", "--horizon", "6", "--format", "csv", "--series"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "series south: 1 missing months filled",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let mut rdr = csv::Reader::from_reader(out.as_slice());
+    assert_eq!(
+        rdr.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["series", "period", "forecast", "lo", "hi", "model"]
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 12);
+    assert_eq!(&rows[0][1], "2025-01");
+    assert_eq!(&rows[5][1], "2025-06");
+    for r in &rows {
+        let (f, lo, hi): (f64, f64, f64) = (
+            r[2].parse().unwrap(),
+            r[3].parse().unwrap(),
+            r[4].parse().unwrap(),
+        );
+        assert!(lo <= f && f <= hi, "{r:?}");
+    }
+}
+
+#[test]
+fn bad_series_rows_are_reported_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.csv");
+    std::fs::write(
+        &file,
+        "series,period,value\na,2024-01,1\na,2024-13,2\n,2024-02,3\na,2024-03,x\na,2024-01,9\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("funnel")
+        .unwrap()
+        .arg("--db")
+        .arg(dir.path().join("f.db"))
+        .args(["forecast", "--series"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    for want in [
+        ":3: period:",
+        ":4: series: required",
+        ":5: value: 'x' is not a number",
+        ":6: period: 2024-01 of a is also on line 2",
+    ] {
+        assert!(err.contains(want), "{want} missing in {err}");
+    }
+}
