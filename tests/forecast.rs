@@ -138,3 +138,87 @@ fn bad_series_rows_are_reported_by_line() {
         assert!(err.contains(want), "{want} missing in {err}");
     }
 }
+
+#[test]
+fn database_forecasts_are_stored_and_monitored_against_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = funnel::store::Store::open(&dir.path().join("f.db")).unwrap();
+    let opts = funnel::app::demo::DemoOptions {
+        customers: 400,
+        deals: 3000,
+        ..funnel::app::demo::DemoOptions::new(common::today())
+    };
+    funnel::app::demo::generate(&mut store, &opts, &common::actor(), &mut |_, _| {}).unwrap();
+    use funnel::app::forecast::{accuracy, run, Level};
+    // Runs made "in May" forecast June onwards; by late November five months have closed.
+    let may = chrono::NaiveDate::from_ymd_opt(2026, 5, 20).unwrap();
+    let monthly = run(&mut store, Level::Product, false, 6, may, &mut |_, _| {}).unwrap();
+    let quarterly = run(&mut store, Level::Company, true, 4, may, &mut |_, _| {}).unwrap();
+    let runs = store.forecast_runs().unwrap();
+    assert_eq!(runs.len(), 2);
+    let product_run = store.forecast_run(monthly).unwrap().unwrap();
+    assert_eq!(product_run.series.len(), 5, "one series per product");
+    assert_eq!(
+        product_run.series[0].points[0].0, "2026-05",
+        "May is still open on May 20th"
+    );
+    let acc = accuracy(&store, common::today()).unwrap();
+    let m = acc.iter().find(|a| a.run_id == monthly).unwrap();
+    assert_eq!(
+        m.points,
+        5 * 6,
+        "May to October have closed for each of 5 products"
+    );
+    assert!(m.mase.unwrap().is_finite() && m.wape.unwrap() > 0.0 && m.wape.unwrap() < 1.0);
+    let q = acc.iter().find(|a| a.run_id == quarterly).unwrap();
+    assert_eq!(q.points, 2, "2026-Q2 and 2026-Q3 have closed");
+}
+
+#[test]
+fn forecast_by_level_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let bin = || {
+        let mut c = Command::cargo_bin("funnel").unwrap();
+        c.arg("--db").arg(&db);
+        c
+    };
+    bin()
+        .args([
+            "demo",
+            "--customers",
+            "200",
+            "--deals",
+            "800",
+            "--months",
+            "24",
+        ])
+        .assert()
+        .success();
+    let out = bin()
+        .args([
+            "forecast", "--by", "rep", "--period", "quarter", "--format", "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rows = v.as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows
+        .iter()
+        .all(|r| r["period"].as_str().unwrap().contains("-Q")));
+    bin().args(["forecast", "--by", "galaxy"]).assert().code(2);
+    bin()
+        .args(["forecast", "accuracy", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("run,created_at,level"));
+    bin()
+        .arg("recompute")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("stored forecast run"));
+}

@@ -25,75 +25,162 @@ fn months_back(p: Period, n: i32) -> Period {
     }
 }
 
-/// Monthly won revenue for the company and each team over the complete months before
-/// `today`, forecast `HORIZON` months ahead, stored as one run. Returns the run id.
-pub fn recompute(
+/// What a forecast run is broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Company,
+    /// Every team (rolled up through the team tree), with the company first.
+    Team,
+    Rep,
+    Product,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "company" => Some(Level::Company),
+            "team" => Some(Level::Team),
+            "rep" => Some(Level::Rep),
+            "product" => Some(Level::Product),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Company => "company",
+            Level::Team => "team",
+            Level::Rep => "rep",
+            Level::Product => "product",
+        }
+    }
+}
+
+/// Monthly won revenue per series key over `months` (oldest first), in currency units.
+fn monthly_series(
+    store: &Store,
+    level: Level,
+    months: &[Period],
+) -> Result<Vec<(String, Vec<f64>)>, StoreError> {
+    let first = crate::domain::date::iso(months[0].start());
+    let index: HashMap<String, usize> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.to_string(), i))
+        .collect();
+    let mut out: Vec<(String, Vec<f64>)> = Vec::new();
+    match level {
+        Level::Company | Level::Team => {
+            let rows = store.monthly_revenue_by_team(&first)?;
+            let teams = store.teams()?;
+            let parents: HashMap<i64, Option<i64>> =
+                teams.iter().map(|t| (t.id, t.parent_id)).collect();
+            let mut company = vec![0.0; months.len()];
+            let mut direct: Vec<HashMap<i64, i64>> = vec![HashMap::new(); months.len()];
+            for (month, team, cents) in rows {
+                let Some(&i) = index.get(&month) else {
+                    continue;
+                };
+                company[i] += cents as f64 / 100.0;
+                if let Some(t) = team {
+                    *direct[i].entry(t).or_default() += cents;
+                }
+            }
+            out.push(("Company".to_string(), company));
+            if level == Level::Team {
+                let rolled: Vec<HashMap<i64, i64>> =
+                    direct.iter().map(|d| roll_up(&parents, d)).collect();
+                for t in &teams {
+                    out.push((
+                        t.name.clone(),
+                        rolled
+                            .iter()
+                            .map(|r| *r.get(&t.id).unwrap_or(&0) as f64 / 100.0)
+                            .collect(),
+                    ));
+                }
+            }
+        }
+        Level::Rep | Level::Product => {
+            let mut by_key: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+            for (month, key, cents) in store.monthly_revenue_by(level.name(), &first)? {
+                let Some(&i) = index.get(&month) else {
+                    continue;
+                };
+                by_key.entry(key).or_insert_with(|| vec![0.0; months.len()])[i] +=
+                    cents as f64 / 100.0;
+            }
+            out.extend(by_key);
+        }
+    }
+    Ok(out)
+}
+
+/// Sums months into calendar quarters, keeping only complete quarters.
+fn to_quarters(months: &[Period], values: &[f64]) -> (Vec<Period>, Vec<f64>) {
+    let mut quarters: Vec<Period> = Vec::new();
+    let mut sums: Vec<(f64, usize)> = Vec::new();
+    for (m, v) in months.iter().zip(values) {
+        let q = Period::quarter_of(m.start());
+        if quarters.last() != Some(&q) {
+            quarters.push(q);
+            sums.push((0.0, 0));
+        }
+        let last = sums.last_mut().expect("pushed");
+        last.0 += v;
+        last.1 += 1;
+    }
+    let keep: Vec<usize> = (0..quarters.len()).filter(|&i| sums[i].1 == 3).collect();
+    (
+        keep.iter().map(|&i| quarters[i]).collect(),
+        keep.iter().map(|&i| sums[i].0).collect(),
+    )
+}
+
+/// Forecasts won revenue by `level`, monthly or quarterly, from the complete periods before
+/// `today`, and stores the run (history, points and the method of each series). Returns
+/// the run id.
+pub fn run(
     store: &mut Store,
+    level: Level,
+    quarterly: bool,
+    horizon: usize,
     today: NaiveDate,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<i64, StoreError> {
     progress("reading revenue", 0.0);
     let current = Period::month_of(today);
-    let last = months_back(current, 1);
-    let first = months_back(current, HISTORY_MONTHS);
-    let months: Vec<Period> = (0..HISTORY_MONTHS)
-        .map(|i| months_back(last, HISTORY_MONTHS - 1 - i))
+    let history_months = if quarterly { 48 } else { HISTORY_MONTHS };
+    let months: Vec<Period> = (1..=history_months)
+        .rev()
+        .map(|i| months_back(current, i))
         .collect();
-    let rows = store.monthly_revenue_by_team(&crate::domain::date::iso(first.start()))?;
-    let teams = store.teams()?;
-    let parents: HashMap<i64, Option<i64>> = teams.iter().map(|t| (t.id, t.parent_id)).collect();
-    // month -> team -> cents (direct), and the company total.
-    let mut direct: BTreeMap<String, HashMap<i64, i64>> = BTreeMap::new();
-    let mut company: HashMap<String, i64> = HashMap::new();
-    for (month, team, cents) in rows {
-        if month >= current.to_string() {
-            continue;
-        }
-        *company.entry(month.clone()).or_default() += cents;
-        if let Some(t) = team {
-            *direct.entry(month).or_default().entry(t).or_default() += cents;
-        }
-    }
-    let mut series_values: Vec<(String, Vec<f64>)> = vec![(
-        "Company".to_string(),
-        months
-            .iter()
-            .map(|m| *company.get(&m.to_string()).unwrap_or(&0) as f64 / 100.0)
-            .collect(),
-    )];
-    let rolled: Vec<HashMap<i64, i64>> = months
-        .iter()
-        .map(|m| {
-            roll_up(
-                &parents,
-                direct.get(&m.to_string()).unwrap_or(&HashMap::new()),
-            )
-        })
-        .collect();
-    for t in &teams {
-        series_values.push((
-            t.name.clone(),
-            rolled
-                .iter()
-                .map(|r| *r.get(&t.id).unwrap_or(&0) as f64 / 100.0)
-                .collect(),
-        ));
-    }
-    // Leading months before any revenue are not history: trim them so a young team is
-    // forecast from its own start.
-    let mut series = Vec::new();
+    let series_values = monthly_series(store, level, &months)?;
     let total = series_values.len();
+    let mut series = Vec::new();
+    let mut last_label = months.last().map(|m| m.to_string()).unwrap_or_default();
     for (i, (key, values)) in series_values.into_iter().enumerate() {
         progress("forecasting", 0.1 + 0.8 * i as f64 / total.max(1) as f64);
+        let (periods, values, m) = if quarterly {
+            let (q, v) = to_quarters(&months, &values);
+            (q, v, 4)
+        } else {
+            (months.clone(), values, 12)
+        };
+        // Leading periods before any revenue are not history: a young team is forecast
+        // from its own start.
         let start = values
             .iter()
             .position(|v| *v != 0.0)
             .unwrap_or(values.len());
         let history: Vec<f64> = values[start..].to_vec();
+        let Some(&last) = periods.last() else {
+            continue;
+        };
+        last_label = last.to_string();
         if history.is_empty() {
             continue;
         }
-        let f = crate::analytics::ts::auto(&history, 12, HORIZON);
+        let f = crate::analytics::ts::auto(&history, m, horizon);
         let mut next = last;
         let points = f
             .points
@@ -107,9 +194,9 @@ pub fn recompute(
             key,
             model: f.method.to_string(),
             backtest_mase: None,
-            history: months[start..]
+            history: periods[start..]
                 .iter()
-                .map(|m| m.to_string())
+                .map(|p| p.to_string())
                 .zip(history)
                 .collect(),
             points,
@@ -118,16 +205,113 @@ pub fn recompute(
     progress("saving", 0.95);
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let id = store.save_forecast_run(&NewForecastRun {
-        level: LEVEL,
-        period_kind: "month",
-        horizon: HORIZON,
-        last_actual: &last.to_string(),
-        note: "automatic method per series (Theta on seasonally adjusted revenue); model comparison and backtests come with the forecasting engine",
+        level: level.name(),
+        period_kind: if quarterly { "quarter" } else { "month" },
+        horizon,
+        last_actual: &last_label,
+        note: "automatic method per series: Theta on seasonally adjusted won revenue",
         created_at: &created,
         series: &series,
     })?;
     progress("done", 1.0);
     Ok(id)
+}
+
+/// The dashboard's run: the company and every team, monthly, `HORIZON` months ahead.
+pub fn recompute(
+    store: &mut Store,
+    today: NaiveDate,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<i64, StoreError> {
+    run(store, Level::Team, false, HORIZON, today, progress)
+}
+
+/// How a stored run did against what happened.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Accuracy {
+    pub run_id: i64,
+    pub created_at: String,
+    pub level: String,
+    pub period_kind: String,
+    pub series: usize,
+    /// Forecast points whose period has closed.
+    pub points: usize,
+    /// Mean over series of the error scaled by the in-sample seasonal-naive error.
+    pub mase: Option<f64>,
+    /// Total absolute error over total actual revenue.
+    pub wape: Option<f64>,
+}
+
+/// Compares every stored run's forecasts for periods that have closed with the actual
+/// won revenue, by the run's own level and period.
+pub fn accuracy(store: &Store, today: NaiveDate) -> Result<Vec<Accuracy>, StoreError> {
+    let current = Period::month_of(today);
+    let mut out = Vec::new();
+    for (id, created_at, level_name, kind) in store.forecast_runs()? {
+        let Some(level) = Level::parse(&level_name) else {
+            continue;
+        };
+        let Some(run) = store.forecast_run(id)? else {
+            continue;
+        };
+        let quarterly = kind == "quarter";
+        let m = if quarterly { 4 } else { 12 };
+        let months: Vec<Period> = (1..=60).rev().map(|i| months_back(current, i)).collect();
+        let actual_series = monthly_series(store, level, &months)?;
+        let mut actual: HashMap<(String, String), f64> = HashMap::new();
+        for (key, values) in actual_series {
+            let (periods, values) = if quarterly {
+                to_quarters(&months, &values)
+            } else {
+                (months.clone(), values)
+            };
+            for (p, v) in periods.iter().zip(values) {
+                actual.insert((key.clone(), p.to_string()), v);
+            }
+        }
+        let (mut abs_err, mut abs_actual, mut points) = (0.0, 0.0, 0usize);
+        let mut mases = Vec::new();
+        for s in &run.series {
+            let h: Vec<f64> = s.history.iter().map(|x| x.1).collect();
+            let lag = if h.len() > m { m } else { 1 };
+            let scale = if h.len() > lag {
+                (lag..h.len())
+                    .map(|t| (h[t] - h[t - lag]).abs())
+                    .sum::<f64>()
+                    / (h.len() - lag) as f64
+            } else {
+                0.0
+            };
+            let errs: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .filter_map(|(p, f, _, _)| {
+                    actual.get(&(s.key.clone(), p.clone())).map(|y| (*y, *f))
+                })
+                .collect();
+            if errs.is_empty() {
+                continue;
+            }
+            points += errs.len();
+            let mae = errs.iter().map(|(y, f)| (y - f).abs()).sum::<f64>() / errs.len() as f64;
+            abs_err += errs.iter().map(|(y, f)| (y - f).abs()).sum::<f64>();
+            abs_actual += errs.iter().map(|(y, _)| y.abs()).sum::<f64>();
+            if scale > 0.0 {
+                mases.push(mae / scale);
+            }
+        }
+        out.push(Accuracy {
+            run_id: id,
+            created_at,
+            level: level_name,
+            period_kind: kind,
+            series: run.series.len(),
+            points,
+            mase: (!mases.is_empty()).then(|| mases.iter().sum::<f64>() / mases.len() as f64),
+            wape: (abs_actual > 0.0).then(|| abs_err / abs_actual),
+        });
+    }
+    Ok(out)
 }
 
 /// One forecast line of `funnel forecast --series`.

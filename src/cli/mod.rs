@@ -87,13 +87,23 @@ pub enum Command {
     /// Revenue forecasts. With --series FILE: forecasts a long-format CSV of monthly
     /// series (series,period,value) and prints series,period,forecast,lo,hi,model.
     Forecast {
+        /// `accuracy`: stored forecasts against what happened (MASE, WAPE per run).
+        what: Option<String>,
         /// A CSV of monthly series: series,period (YYYY-MM),value.
         #[arg(long, value_name = "FILE")]
         series: Option<PathBuf>,
-        /// Months to forecast.
-        #[arg(long, default_value_t = 12)]
-        horizon: usize,
+        /// Break the database's won revenue down by company, team, rep or product.
+        #[arg(long, default_value = "company")]
+        by: String,
+        /// month or quarter.
+        #[arg(long, default_value = "month")]
+        period: String,
+        /// Periods to forecast (default 12 months or 4 quarters).
+        #[arg(long)]
+        horizon: Option<usize>,
     },
+    /// Recompute and store the forecasts (company and teams, monthly), with progress.
+    Recompute,
 }
 
 /// Runs the command line; returns the process exit status.
@@ -262,16 +272,108 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 eprintln!("exported {n} {kind} to {}", p.display());
             }
         }
-        Some(Command::Forecast { series, horizon }) => {
+        Some(Command::Recompute) => {
+            let show = std::io::stderr().is_terminal();
+            let today = chrono::Local::now().date_naive();
+            let id = crate::app::forecast::recompute(&mut store, today, &mut |phase, done| {
+                if show {
+                    eprint!("\r\x1b[2K{:>3.0}% {phase}", done * 100.0);
+                    if done >= 1.0 {
+                        eprintln!();
+                    }
+                }
+            })?;
+            writeln!(out, "stored forecast run {id} (company and teams, monthly)")?;
+        }
+        Some(Command::Forecast {
+            what,
+            series,
+            by,
+            period,
+            horizon,
+        }) => {
+            let quarterly = match period.as_str() {
+                "month" => false,
+                "quarter" => true,
+                other => {
+                    eprintln!("funnel: forecast: --period '{other}': use month or quarter");
+                    return Ok(2);
+                }
+            };
+            let horizon = horizon.unwrap_or(if quarterly { 4 } else { 12 });
             if horizon == 0 || horizon > 120 {
                 eprintln!("funnel: forecast: --horizon must be from 1 to 120");
                 return Ok(2);
             }
+            let today = chrono::Local::now().date_naive();
+            match what.as_deref() {
+                Some("accuracy") => {
+                    let rows = crate::app::forecast::accuracy(&store, today)?;
+                    let mut t = Table::new(&[
+                        "run",
+                        "created_at",
+                        "level",
+                        "period",
+                        "series",
+                        "points",
+                        "mase",
+                        "wape",
+                    ]);
+                    for a in rows {
+                        t.rows.push(vec![
+                            Cell::Int(a.run_id),
+                            Cell::Text(a.created_at),
+                            Cell::Text(a.level),
+                            Cell::Text(a.period_kind),
+                            Cell::Int(a.series as i64),
+                            Cell::Int(a.points as i64),
+                            a.mase.map(|v| Cell::Real(round4(v))).unwrap_or(Cell::Null),
+                            a.wape.map(Cell::Ratio).unwrap_or(Cell::Null),
+                        ]);
+                    }
+                    output::write_table(&mut out, &t, format)?;
+                    return Ok(0);
+                }
+                Some(other) => {
+                    eprintln!(
+                        "funnel: forecast: '{other}' is not known: use `funnel forecast accuracy`"
+                    );
+                    return Ok(2);
+                }
+                None => {}
+            }
             let Some(file) = series else {
-                anyhow::bail!(
-                    "forecasts from the database are not built yet: the dashboard shows the stored runs; \
-                     `funnel forecast --series FILE` forecasts a CSV of monthly series"
-                );
+                let Some(level) = crate::app::forecast::Level::parse(&by) else {
+                    eprintln!("funnel: forecast: --by '{by}': use company, team, rep or product");
+                    return Ok(2);
+                };
+                let id = crate::app::forecast::run(
+                    &mut store,
+                    level,
+                    quarterly,
+                    horizon,
+                    today,
+                    &mut |_, _| {},
+                )?;
+                let run = store
+                    .forecast_run(id)?
+                    .ok_or_else(|| anyhow::anyhow!("run {id} vanished"))?;
+                let mut t = Table::new(&["series", "period", "forecast", "lo", "hi", "model"]);
+                for s in &run.series {
+                    for (p, v, lo, hi) in &s.points {
+                        t.rows.push(vec![
+                            Cell::Text(s.key.clone()),
+                            Cell::Text(p.clone()),
+                            Cell::Money(crate::domain::Money::from_units(*v)),
+                            Cell::Money(crate::domain::Money::from_units(lo.max(0.0))),
+                            Cell::Money(crate::domain::Money::from_units(*hi)),
+                            Cell::Text(s.model.clone()),
+                        ]);
+                    }
+                }
+                output::write_table(&mut out, &t, format)?;
+                eprintln!("stored as forecast run {id}; `funnel forecast accuracy` compares runs with what happened");
+                return Ok(0);
             };
             let (forecasts, errors) = crate::app::forecast::forecast_file(&file, horizon)?;
             if !errors.is_empty() {

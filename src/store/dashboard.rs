@@ -108,6 +108,50 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Monthly won revenue from `from` on by the credited rep's name or the product's name
+    /// (`by` is "rep" or "product"): (YYYY-MM, name, cents).
+    pub fn monthly_revenue_by(&self, by: &str, from: &str) -> Result<Vec<(String, String, i64)>> {
+        let (key, join) = match by {
+            "rep" => (
+                "coalesce(r.name, '(no rep)')",
+                "LEFT JOIN reps r ON r.id = coalesce(d.owner_rep_id, c.owner_rep_id)",
+            ),
+            _ => (
+                "coalesce(p.name, '(no product)')",
+                "LEFT JOIN products p ON p.id = o.product_id",
+            ),
+        };
+        let sql = format!(
+            "SELECT substr(o.ordered_on, 1, 7), {key}, sum(o.amount_cents) FROM orders o
+             JOIN customers c ON c.id = o.customer_id LEFT JOIN deals d ON d.id = o.deal_id {join}
+             WHERE o.ordered_on >= ?1 GROUP BY 1, 2 ORDER BY 1"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every stored forecast run, newest first: (id, created_at, level, period kind).
+    pub fn forecast_runs(&self) -> Result<Vec<(i64, String, String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, created_at, level, period_kind FROM forecast_runs ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A stored run with its series, by id.
+    pub fn forecast_run(&self, id: i64) -> Result<Option<ForecastRun>> {
+        let level: Option<String> = self
+            .conn
+            .query_row("SELECT level FROM forecast_runs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(level) = level else { return Ok(None) };
+        self.load_run(id, &level)
+    }
+
     pub fn teams(&self) -> Result<Vec<Team>> {
         let mut stmt = self
             .conn
@@ -193,9 +237,19 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let Some((id, created_at, last_actual, note)) = head else {
+        let Some((id, _, _, _)) = head else {
             return Ok(None);
         };
+        self.load_run(id, level)
+    }
+
+    fn load_run(&self, id: i64, level: &str) -> Result<Option<ForecastRun>> {
+        let (created_at, last_actual, note): (String, String, Option<String>) =
+            self.conn.query_row(
+                "SELECT created_at, last_actual, note FROM forecast_runs WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
         let mut series: Vec<ForecastSeries> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut slot = |key: String, series: &mut Vec<ForecastSeries>| -> usize {
