@@ -222,3 +222,54 @@ fn forecast_by_level_through_the_binary() {
         .success()
         .stdout(predicate::str::contains("stored forecast run"));
 }
+
+#[test]
+fn pipeline_forecast_categories_and_simulation_hold_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = funnel::store::Store::open(&dir.path().join("p.db")).unwrap();
+    let opts = funnel::app::demo::DemoOptions {
+        customers: 300,
+        deals: 2000,
+        ..funnel::app::demo::DemoOptions::new(common::today())
+    };
+    funnel::app::demo::generate(&mut store, &opts, &common::actor(), &mut |_, _| {}).unwrap();
+    let pf = funnel::app::pipeline_forecast::load(&store, common::today()).unwrap();
+    assert_eq!(
+        pf.categories
+            .iter()
+            .map(|c| c.period.as_str())
+            .collect::<Vec<_>>(),
+        ["2026-11", "2026-12", "2026-Q4", "2027-Q1"]
+    );
+    // The quarter holds its months: closed and open categories of Nov + Dec <= Q4.
+    let (nov, dec, q4) = (&pf.categories[0], &pf.categories[1], &pf.categories[2]);
+    assert!(nov.commit.cents() + dec.commit.cents() <= q4.commit.cents());
+    let won_nov: i64 = store
+        .connection()
+        .query_row(
+            "SELECT coalesce(sum(d.amount_cents), 0) FROM deals d JOIN stages s ON s.id = d.stage_id
+             WHERE s.kind = 'won' AND d.closed_on >= '2026-11-01' AND d.closed_on < '2026-12-01'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(nov.closed.cents(), won_nov);
+    for r in &pf.simulation {
+        assert!(
+            r.closed <= r.p10 && r.p10 <= r.p50 && r.p50 <= r.p90,
+            "{r:?}"
+        );
+    }
+    // The weighted pipeline by month adds up to (at most) the open weighted value.
+    let total_weighted: i64 = pf.weighted_by_month.iter().map(|w| w.1.cents()).sum();
+    let open_weighted = funnel::app::pipeline(&store)
+        .unwrap()
+        .open_weighted_value
+        .cents();
+    assert!(total_weighted <= open_weighted && total_weighted > 0);
+    // Same inputs, same answer.
+    assert_eq!(
+        pf,
+        funnel::app::pipeline_forecast::load(&store, common::today()).unwrap()
+    );
+}

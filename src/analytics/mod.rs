@@ -1,6 +1,7 @@
 //! Pure analytics over plain data: no SQL, no terminal.
 
 pub mod forecast;
+pub mod montecarlo;
 pub mod pipeline;
 pub mod stats;
 pub mod targets;

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod edits;
 pub mod forecast;
+pub mod pipeline_forecast;
 
 use crate::analytics::pipeline::{self, FunnelSummary, StageInput};
 use crate::domain::date::DateFormat;

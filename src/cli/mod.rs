@@ -423,7 +423,8 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             "count": f.open_count,
                             "value": f.open_value.units(),
                             "weighted_value": f.open_weighted_value.units(),
-                        }
+                        },
+                        "forecast": crate::app::pipeline_forecast::load(&store, chrono::Local::now().date_naive())?,
                     }),
                 )?;
                 writeln!(out)?;
@@ -457,6 +458,60 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     ]);
                 }
                 output::write_table(&mut out, &t, format)?;
+                if format == Format::Table {
+                    let pf = crate::app::pipeline_forecast::load(
+                        &store,
+                        chrono::Local::now().date_naive(),
+                    )?;
+                    writeln!(out, "\nweighted pipeline by expected close month (overdue deals count in this month)")?;
+                    let mut w = Table::new(&["month", "weighted_value"]);
+                    for (m, v) in &pf.weighted_by_month {
+                        w.rows.push(vec![Cell::Text(m.clone()), Cell::Money(*v)]);
+                    }
+                    output::write_table(&mut out, &w, format)?;
+                    writeln!(out, "\nforecast categories by expected close (cumulative: closed, +commit, +best case, +pipeline)")?;
+                    let mut c = Table::new(&[
+                        "period",
+                        "closed",
+                        "commit",
+                        "best_case",
+                        "pipeline",
+                        "to_commit",
+                        "to_best_case",
+                        "to_pipeline",
+                    ]);
+                    for r in &pf.categories {
+                        let cum = r.cumulative();
+                        c.rows.push(vec![
+                            Cell::Text(r.period.clone()),
+                            Cell::Money(r.closed),
+                            Cell::Money(r.commit),
+                            Cell::Money(r.best_case),
+                            Cell::Money(r.pipeline),
+                            Cell::Money(cum[1]),
+                            Cell::Money(cum[2]),
+                            Cell::Money(cum[3]),
+                        ]);
+                    }
+                    output::write_table(&mut out, &c, format)?;
+                    writeln!(
+                        out,
+                        "\nMonte Carlo, {} runs: each open deal wins with its stage probability; close dates slip as \
+                         that stage's deals did over the last year",
+                        pf.runs
+                    )?;
+                    let mut m = Table::new(&["period", "closed", "p10", "p50", "p90"]);
+                    for r in &pf.simulation {
+                        m.rows.push(vec![
+                            Cell::Text(r.name.clone()),
+                            Cell::Money(crate::domain::Money::from_units(r.closed)),
+                            Cell::Money(crate::domain::Money::from_units(r.p10)),
+                            Cell::Money(crate::domain::Money::from_units(r.p50)),
+                            Cell::Money(crate::domain::Money::from_units(r.p90)),
+                        ]);
+                    }
+                    output::write_table(&mut out, &m, format)?;
+                }
             }
         }
     }

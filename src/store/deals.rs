@@ -194,3 +194,36 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Every open deal: (cents, stage id, expected close).
+    pub fn open_deals(&self) -> Result<Vec<(i64, i64, Option<String>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.amount_cents, d.stage_id, d.expected_close FROM deals d
+             WHERE d.stage_id IN (SELECT id FROM stages WHERE kind = 'open')",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Days between expected and actual close of deals closed since `since` (the newest
+    /// 20,000, plenty for a distribution), by the open stage they closed from.
+    pub fn close_slips_since(&self, since: &str) -> Result<HashMap<i64, Vec<f64>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sc.from_stage_id, julianday(d.closed_on) - julianday(d.expected_close)
+             FROM deals d INDEXED BY deals_closed
+             JOIN stage_changes sc ON sc.deal_id = d.id AND sc.to_stage_id = d.stage_id
+             WHERE d.closed_on >= ?1 AND d.expected_close IS NOT NULL AND sc.from_stage_id IS NOT NULL
+             ORDER BY d.closed_on DESC LIMIT 20000",
+        )?;
+        let mut rows = stmt.query([since])?;
+        let mut out: HashMap<i64, Vec<f64>> = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let stage: i64 = r.get(0)?;
+            if let Some(days) = r.get::<_, Option<f64>>(1)? {
+                out.entry(stage).or_default().push(days);
+            }
+        }
+        Ok(out)
+    }
+}
