@@ -3,6 +3,7 @@
 pub mod forecast;
 pub mod montecarlo;
 pub mod pipeline;
+pub mod scoring;
 pub mod stats;
 pub mod targets;
 pub mod ts;
