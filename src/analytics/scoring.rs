@@ -26,17 +26,26 @@ impl Scaler {
     fn fit(rows: &[Vec<f64>]) -> Scaler {
         let d = rows.first().map(Vec::len).unwrap_or(0);
         let n = rows.len().max(1) as f64;
-        let mean: Vec<f64> = (0..d).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n).collect();
+        let mean: Vec<f64> = (0..d)
+            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+            .collect();
         let sd: Vec<f64> = (0..d)
             .map(|j| {
                 let v = rows.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n;
-                if v > 1e-12 { v.sqrt() } else { 1.0 }
+                if v > 1e-12 {
+                    v.sqrt()
+                } else {
+                    1.0
+                }
             })
             .collect();
         Scaler { mean, sd }
     }
     pub fn apply(&self, row: &[f64]) -> Vec<f64> {
-        row.iter().enumerate().map(|(j, v)| (v - self.mean[j]) / self.sd[j]).collect()
+        row.iter()
+            .enumerate()
+            .map(|(j, v)| (v - self.mean[j]) / self.sd[j])
+            .collect()
     }
 }
 
@@ -63,7 +72,11 @@ impl WinModel {
     /// Raw log-odds of a feature row.
     pub fn log_odds(&self, row: &[f64]) -> f64 {
         let x = self.scaler.apply(row);
-        self.intercept + x.iter().zip(&self.coefficients).map(|(a, b)| a * b).sum::<f64>()
+        self.intercept
+            + x.iter()
+                .zip(&self.coefficients)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
     }
     pub fn probability(&self, row: &[f64]) -> f64 {
         sigmoid(self.platt.0 * self.log_odds(row) + self.platt.1)
@@ -71,7 +84,10 @@ impl WinModel {
     /// Each feature's contribution to the log-odds against an average deal.
     pub fn contributions(&self, row: &[f64]) -> Vec<f64> {
         let x = self.scaler.apply(row);
-        x.iter().zip(&self.coefficients).map(|(a, b)| self.platt.0 * a * b).collect()
+        x.iter()
+            .zip(&self.coefficients)
+            .map(|(a, b)| self.platt.0 * a * b)
+            .collect()
     }
 }
 
@@ -107,19 +123,33 @@ pub fn auc(p: &[f64], y: &[bool]) -> f64 {
     if pos == 0.0 || neg == 0.0 {
         return 0.5;
     }
-    let sum_pos: f64 = ranks.iter().zip(y).filter(|(_, w)| **w).map(|(r, _)| r).sum();
+    let sum_pos: f64 = ranks
+        .iter()
+        .zip(y)
+        .filter(|(_, w)| **w)
+        .map(|(r, _)| r)
+        .sum();
     (sum_pos - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
 
 pub fn metrics(p: &[f64], y: &[bool]) -> Metrics {
     let n = p.len().max(1) as f64;
-    let brier = p.iter().zip(y).map(|(p, y)| (p - if *y { 1.0 } else { 0.0 }).powi(2)).sum::<f64>() / n;
+    let brier = p
+        .iter()
+        .zip(y)
+        .map(|(p, y)| (p - if *y { 1.0 } else { 0.0 }).powi(2))
+        .sum::<f64>()
+        / n;
     let log_loss = -p
         .iter()
         .zip(y)
         .map(|(p, y)| {
             let p = p.clamp(1e-6, 1.0 - 1e-6);
-            if *y { p.ln() } else { (1.0 - p).ln() }
+            if *y {
+                p.ln()
+            } else {
+                (1.0 - p).ln()
+            }
         })
         .sum::<f64>()
         / n;
@@ -132,9 +162,21 @@ pub fn metrics(p: &[f64], y: &[bool]) -> Metrics {
     }
     let reliability = bins
         .into_iter()
-        .map(|(sp, sy, c)| if c == 0 { (0.0, 0.0, 0) } else { (sp / c as f64, sy / c as f64, c) })
+        .map(|(sp, sy, c)| {
+            if c == 0 {
+                (0.0, 0.0, 0)
+            } else {
+                (sp / c as f64, sy / c as f64, c)
+            }
+        })
         .collect();
-    Metrics { auc: auc(p, y), brier, log_loss, reliability, n: p.len() }
+    Metrics {
+        auc: auc(p, y),
+        brier,
+        log_loss,
+        reliability,
+        n: p.len(),
+    }
 }
 
 /// Fits a logistic model on (already scaled) rows.
@@ -155,10 +197,22 @@ fn logistic(rows: &[Vec<f64>], y: &[bool], alpha: f64) -> Result<(Vec<f64>, f64)
         .max_by(|a, b| (p[*a] - 0.5).abs().total_cmp(&(p[*b] - 0.5).abs()))
         .unwrap_or(0);
     let p_is_won = (p[i] > 0.5) == labels[i];
-    let raw = fit.intercept() + rows[i].iter().zip(fit.params()).map(|(a, b)| a * b).sum::<f64>();
+    let raw = fit.intercept()
+        + rows[i]
+            .iter()
+            .zip(fit.params())
+            .map(|(a, b)| a * b)
+            .sum::<f64>();
     let params_match_p = (sigmoid(raw) - p[i]).abs() < 1e-6;
-    let sign = if p_is_won == params_match_p { 1.0 } else { -1.0 };
-    Ok((fit.params().iter().map(|c| sign * c).collect(), sign * fit.intercept()))
+    let sign = if p_is_won == params_match_p {
+        1.0
+    } else {
+        -1.0
+    };
+    Ok((
+        fit.params().iter().map(|c| sign * c).collect(),
+        sign * fit.intercept(),
+    ))
 }
 
 /// The result of training: the calibrated logistic model and both learners' holdout metrics.
@@ -176,7 +230,9 @@ pub struct Trained {
 pub fn train(examples: &[Example]) -> Result<Trained, String> {
     let n = examples.len();
     if n < 100 {
-        return Err(format!("{n} closed deals are too few to learn from (need at least 100)"));
+        return Err(format!(
+            "{n} closed deals are too few to learn from (need at least 100)"
+        ));
     }
     let (a, b) = (n * 70 / 100, n * 85 / 100);
     let (fit, cal, test) = (&examples[..a], &examples[a..b], &examples[b..]);
@@ -188,19 +244,38 @@ pub fn train(examples: &[Example]) -> Result<Trained, String> {
     let scaler = Scaler::fit(&raw);
     let scaled: Vec<Vec<f64>> = raw.iter().map(|r| scaler.apply(r)).collect();
     let (coefficients, intercept) = logistic(&scaled, &labels(fit), 1.0)?;
-    let mut model = WinModel { scaler, coefficients, intercept, platt: (1.0, 0.0) };
+    let mut model = WinModel {
+        scaler,
+        coefficients,
+        intercept,
+        platt: (1.0, 0.0),
+    };
     // Platt scaling on the calibration slice.
-    let z: Vec<Vec<f64>> = cal.iter().map(|e| vec![model.log_odds(&e.features)]).collect();
+    let z: Vec<Vec<f64>> = cal
+        .iter()
+        .map(|e| vec![model.log_odds(&e.features)])
+        .collect();
     if !labels(cal).iter().all(|w| *w) && !labels(cal).iter().all(|w| !*w) {
         let (c, i) = logistic(&z, &labels(cal), 1e-3)?;
         model.platt = (c[0], i);
     }
     let test_y = labels(test);
-    let p_lr: Vec<f64> = test.iter().map(|e| model.probability(&e.features)).collect();
+    let p_lr: Vec<f64> = test
+        .iter()
+        .map(|e| model.probability(&e.features))
+        .collect();
     // Gaussian naive Bayes on the same scaled features, for comparison.
-    let nb_ds = Dataset::new(matrix(&scaled), Array1::from(labels(fit).iter().map(|w| *w as usize).collect::<Vec<_>>()));
-    let nb = GaussianNb::params().fit(&nb_ds).map_err(|e| format!("naive Bayes: {e}"))?;
-    let test_x: Vec<Vec<f64>> = test.iter().map(|e| model.scaler.apply(&e.features)).collect();
+    let nb_ds = Dataset::new(
+        matrix(&scaled),
+        Array1::from(labels(fit).iter().map(|w| *w as usize).collect::<Vec<_>>()),
+    );
+    let nb = GaussianNb::params()
+        .fit(&nb_ds)
+        .map_err(|e| format!("naive Bayes: {e}"))?;
+    let test_x: Vec<Vec<f64>> = test
+        .iter()
+        .map(|e| model.scaler.apply(&e.features))
+        .collect();
     let (proba, classes) = nb.predict_proba(matrix(&test_x).view());
     let won_col = classes.iter().position(|c| **c == 1).unwrap_or(0);
     let p_nb: Vec<f64> = proba.column(won_col).to_vec();
@@ -219,7 +294,10 @@ mod tests {
 
     #[test]
     fn auc_known_answers() {
-        assert_eq!(auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]), 0.75);
+        assert_eq!(
+            auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]),
+            0.75
+        );
         assert_eq!(auc(&[0.9, 0.8, 0.1], &[true, true, false]), 1.0);
         assert_eq!(auc(&[0.5, 0.5], &[true, false]), 0.5);
     }
@@ -236,7 +314,9 @@ mod tests {
         // Win chance rises with the first feature; the second is noise.
         let mut x = 987654321u64;
         let mut rnd = || {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (x >> 11) as f64 / (1u64 << 53) as f64
         };
         let examples: Vec<Example> = (0..3000)
@@ -244,12 +324,19 @@ mod tests {
                 let a = rnd() * 4.0 - 2.0;
                 let noise = rnd();
                 let won = rnd() < sigmoid(1.5 * a);
-                Example { features: vec![a, noise], won }
+                Example {
+                    features: vec![a, noise],
+                    won,
+                }
             })
             .collect();
         let t = train(&examples).unwrap();
         assert!(t.logistic.auc > 0.75, "{:?}", t.logistic);
-        assert!(t.model.coefficients[0] > 0.5 && t.model.coefficients[1].abs() < 0.2, "{:?}", t.model.coefficients);
+        assert!(
+            t.model.coefficients[0] > 0.5 && t.model.coefficients[1].abs() < 0.2,
+            "{:?}",
+            t.model.coefficients
+        );
         // Calibrated: predicted and observed agree in the well-filled bins.
         for (p, o, c) in &t.logistic.reliability {
             if *c > 60 {

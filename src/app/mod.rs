@@ -7,6 +7,7 @@ pub mod demo;
 pub mod edits;
 pub mod forecast;
 pub mod pipeline_forecast;
+pub mod scoring;
 
 use crate::analytics::pipeline::{self, FunnelSummary, StageInput};
 use crate::domain::date::DateFormat;

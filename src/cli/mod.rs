@@ -102,8 +102,18 @@ pub enum Command {
         #[arg(long)]
         horizon: Option<usize>,
     },
-    /// Recompute and store the forecasts (company and teams, monthly), with progress.
+    /// Recompute and store the forecasts (company and teams, monthly) and the open deals'
+    /// win probabilities, with progress.
     Recompute,
+    /// Win probability of open deals, learned from closed deals.
+    Score {
+        /// Print the holdout's AUC, Brier score, log loss and reliability table.
+        #[arg(long)]
+        evaluate: bool,
+        /// Explain one open deal (external id or id): each factor's contribution.
+        #[arg(long, value_name = "DEAL")]
+        explain: Option<String>,
+    },
 }
 
 /// Runs the command line; returns the process exit status.
@@ -284,6 +294,28 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 }
             })?;
             writeln!(out, "stored forecast run {id} (company and teams, monthly)")?;
+            if show {
+                eprint!("\r\x1b[2K  scoring open deals");
+            }
+            match crate::app::scoring::recompute(&mut store, today) {
+                Ok((run, scored)) => {
+                    if show {
+                        eprintln!();
+                    }
+                    writeln!(
+                        out,
+                        "stored model run {run}: {} open deals scored (holdout AUC {:.3})",
+                        scored.open.len(),
+                        scored.trained.logistic.auc
+                    )?;
+                }
+                Err(e) => {
+                    if show {
+                        eprintln!();
+                    }
+                    writeln!(out, "win probabilities not computed: {e}")?;
+                }
+            }
         }
         Some(Command::Forecast {
             what,
@@ -404,6 +436,121 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 }
             }
             output::write_table(&mut out, &t, format)?;
+        }
+        Some(Command::Score { evaluate, explain }) => {
+            let today = chrono::Local::now().date_naive();
+            let (run, scored) =
+                crate::app::scoring::recompute(&mut store, today).map_err(anyhow::Error::msg)?;
+            if evaluate {
+                let t = &scored.trained;
+                let mut m = Table::new(&["learner", "holdout_deals", "auc", "brier", "log_loss"]);
+                for (name, x) in crate::app::scoring::evaluation(&scored) {
+                    m.rows.push(vec![
+                        Cell::Text(name.into()),
+                        Cell::Int(x.n as i64),
+                        Cell::Real(round4(x.auc)),
+                        Cell::Real(round4(x.brier)),
+                        Cell::Real(round4(x.log_loss)),
+                    ]);
+                }
+                if format == Format::Table {
+                    writeln!(
+                        out,
+                        "model run {run}: trained on {} snapshots of closed deals, calibrated on {}, tested on the {} most recent \
+                         (time-ordered)\n",
+                        t.train, t.calibration, t.logistic.n
+                    )?;
+                }
+                output::write_table(&mut out, &m, format)?;
+                if format == Format::Table {
+                    writeln!(
+                        out,
+                        "\nreliability of the calibrated logistic model on the holdout"
+                    )?;
+                    let mut r =
+                        Table::new(&["predicted", "mean_predicted", "observed_win_rate", "deals"]);
+                    for (i, (p, o, c)) in t.logistic.reliability.iter().enumerate() {
+                        r.rows.push(vec![
+                            Cell::Text(format!("{}-{}%", i * 10, i * 10 + 10)),
+                            if *c > 0 { Cell::Ratio(*p) } else { Cell::Null },
+                            if *c > 0 { Cell::Ratio(*o) } else { Cell::Null },
+                            Cell::Int(*c as i64),
+                        ]);
+                    }
+                    output::write_table(&mut out, &r, format)?;
+                }
+                return Ok(0);
+            }
+            if let Some(which) = explain {
+                let found = scored.open.iter().find(|(d, _)| {
+                    d.external_id.as_deref() == Some(which.as_str()) || d.id.to_string() == which
+                });
+                let Some((deal, p)) = found else {
+                    anyhow::bail!("no open deal '{which}' (give its external id or id; closed deals are not scored)");
+                };
+                writeln!(
+                    out,
+                    "{} — {} ({}), {} in {}: win probability {:.0}%\n",
+                    deal.external_id
+                        .clone()
+                        .unwrap_or_else(|| deal.id.to_string()),
+                    deal.name,
+                    deal.customer,
+                    crate::domain::Money(deal.amount_cents),
+                    deal.stage,
+                    p * 100.0
+                )?;
+                writeln!(out, "what moves it, against an average deal (log-odds; + raises, - lowers the chance):")?;
+                for (text, c) in crate::app::scoring::explain(&scored, deal) {
+                    let effect = if c.abs() < 0.05 {
+                        "hardly matters"
+                    } else if c > 0.0 {
+                        "raises the odds"
+                    } else {
+                        "lowers the odds"
+                    };
+                    writeln!(out, "  {:>+6.2}  {text} — {effect}", c)?;
+                }
+                return Ok(0);
+            }
+            let mut rows: Vec<&(crate::store::scoring::DealFacts, f64)> =
+                scored.open.iter().collect();
+            rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
+            let limit = if format == Format::Table {
+                50
+            } else {
+                usize::MAX
+            };
+            let mut t = Table::new(&[
+                "deal",
+                "name",
+                "customer",
+                "stage",
+                "amount",
+                "win_probability",
+                "expected_value",
+            ]);
+            for (d, p) in rows.iter().take(limit) {
+                t.rows.push(vec![
+                    Cell::Text(d.external_id.clone().unwrap_or_else(|| d.id.to_string())),
+                    Cell::Text(d.name.clone()),
+                    Cell::Text(d.customer.clone()),
+                    Cell::Text(d.stage.clone()),
+                    Cell::Money(crate::domain::Money(d.amount_cents)),
+                    Cell::Ratio(*p),
+                    Cell::Money(crate::domain::Money(
+                        (d.amount_cents as f64 * p).round() as i64
+                    )),
+                ]);
+            }
+            output::write_table(&mut out, &t, format)?;
+            if format == Format::Table && rows.len() > limit {
+                writeln!(
+                    out,
+                    "… {} more open deals (use --format csv or json for all)",
+                    rows.len() - limit
+                )?;
+            }
         }
         Some(Command::Pipeline) => {
             let f = app::pipeline(&store)?;

@@ -205,7 +205,7 @@ pub fn check_foreign_keys(conn: &rusqlite::Connection) -> Result<()> {
 /// Deletes every row of user data (not the schema), children first. For `demo --force`.
 pub fn clear_all_data(conn: &rusqlite::Connection) -> Result<()> {
     conn.execute_batch(
-        "DELETE FROM forecast_points; DELETE FROM forecast_history; DELETE FROM forecast_runs; DELETE FROM model_runs;
+        "DELETE FROM forecast_points; DELETE FROM forecast_history; DELETE FROM forecast_runs; DELETE FROM deal_scores; DELETE FROM model_runs;
          DELETE FROM target_revisions; DELETE FROM targets; DELETE FROM orders;
          DELETE FROM activities; DELETE FROM stage_changes; DELETE FROM deals;
          DELETE FROM contacts; DELETE FROM customers; DELETE FROM stages; DELETE FROM products;

@@ -11,6 +11,7 @@ pub mod export;
 pub mod import;
 pub mod ledger;
 pub mod queries;
+pub mod scoring;
 
 pub use db::{Result, Store, StoreError, SCHEMA_VERSION};
 pub use queries::{Stage, StageTotals, Summary};

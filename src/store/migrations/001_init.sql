@@ -215,6 +215,14 @@ CREATE TABLE model_runs (
     metrics_json TEXT NOT NULL
 ) STRICT;
 
+-- The latest win probability of each open deal and the model run that made it.
+CREATE TABLE deal_scores (
+    deal_id      INTEGER PRIMARY KEY REFERENCES deals(id) ON DELETE CASCADE,
+    model_run_id INTEGER NOT NULL REFERENCES model_runs(id) ON DELETE CASCADE,
+    probability  REAL NOT NULL CHECK (probability BETWEEN 0 AND 1),
+    computed_at  TEXT NOT NULL
+) STRICT;
+
 CREATE TABLE import_batches (
     id          INTEGER PRIMARY KEY,
     kind        TEXT NOT NULL,

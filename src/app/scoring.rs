@@ -1,0 +1,302 @@
+//! Win probability for open deals, learned from closed ones. Each closed deal is looked at
+//! as it stood at fixed ages (7, 30, 60 and 120 days, while still open); open deals as they
+//! stand today. Features read only what was known at that moment, so nothing after the
+//! prediction date (least of all the outcome or the close date) leaks in.
+
+use crate::analytics::scoring::{train, Example, Metrics, Trained};
+use crate::store::scoring::DealFacts;
+use crate::store::{Store, StoreError};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+/// Closed deals learned from (the newest).
+pub const TRAINING_DEALS: usize = 20_000;
+
+/// What each feature is, for explanations.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feature {
+    StageProgress,
+    Age,
+    Amount,
+    RecentActivities,
+    DaysSinceActivity,
+    OwnerWinRate,
+    Segment(String),
+    Source(String),
+    Product(String),
+}
+
+/// Turns a deal into numbers as of a date. Built from the training deals (the categories
+/// seen there) and reused for scoring.
+pub struct Featurizer {
+    pub features: Vec<Feature>,
+    max_position: i64,
+    stage_entries: HashMap<i64, Vec<(NaiveDate, i64)>>,
+    activity: HashMap<i64, Vec<NaiveDate>>,
+    /// Per owner: close dates in order with running (won, closed) counts.
+    owners: HashMap<i64, Vec<(NaiveDate, u32, u32)>>,
+}
+
+fn top(values: impl Iterator<Item = Option<String>>, n: usize) -> Vec<String> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for v in values.flatten() {
+        *counts.entry(v).or_default() += 1;
+    }
+    let mut all: Vec<(String, usize)> = counts.into_iter().collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    all.into_iter().take(n).map(|x| x.0).collect()
+}
+
+impl Featurizer {
+    /// Facts of the deal as of `as_of`: the values in the order of `features`.
+    pub fn row(&self, d: &DealFacts, as_of: NaiveDate) -> Vec<f64> {
+        let reached = self
+            .stage_entries
+            .get(&d.id)
+            .map(|v| {
+                v.iter()
+                    .filter(|(day, _)| *day <= as_of)
+                    .map(|x| x.1)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        let acts = self.activity.get(&d.id).map(Vec::as_slice).unwrap_or(&[]);
+        let before: Vec<&NaiveDate> = acts.iter().filter(|a| **a <= as_of).collect();
+        let recent = before
+            .iter()
+            .filter(|a| (as_of - ***a).num_days() < 30)
+            .count() as f64;
+        let since = before
+            .last()
+            .map(|a| (as_of - **a).num_days().min(365))
+            .unwrap_or(365) as f64;
+        let owner_rate = d
+            .owner_id
+            .and_then(|o| self.owners.get(&o))
+            .map(|hist| {
+                let k = hist.partition_point(|(day, _, _)| *day < as_of);
+                let (w, n) = if k == 0 {
+                    (0, 0)
+                } else {
+                    (hist[k - 1].1, hist[k - 1].2)
+                };
+                (w as f64 + 1.0) / (n as f64 + 2.0)
+            })
+            .unwrap_or(0.5);
+        self.features
+            .iter()
+            .map(|f| match f {
+                Feature::StageProgress => reached as f64 / self.max_position.max(1) as f64,
+                Feature::Age => ((as_of - d.created_on).num_days().max(0) as f64 + 1.0).ln(),
+                Feature::Amount => (d.amount_cents as f64 / 100.0 + 1.0).ln(),
+                Feature::RecentActivities => recent,
+                Feature::DaysSinceActivity => since,
+                Feature::OwnerWinRate => owner_rate,
+                Feature::Segment(s) => (d.segment.as_deref() == Some(s)) as u8 as f64,
+                Feature::Source(s) => (d.source.as_deref() == Some(s)) as u8 as f64,
+                Feature::Product(s) => (d.product.as_deref() == Some(s)) as u8 as f64,
+            })
+            .collect()
+    }
+}
+
+/// Ages (days since creation) at which closed deals are looked at to learn from: each
+/// deal still open at that age gives one example. Fixed ages, so the prediction date never
+/// depends on when (or how) the deal closed.
+pub const SNAPSHOT_AGES: [i64; 4] = [7, 30, 60, 120];
+
+/// The moments a closed deal is learned from: before its close, at the fixed ages.
+pub fn snapshots(d: &DealFacts) -> Vec<NaiveDate> {
+    let Some(closed) = d.closed_on else {
+        return Vec::new();
+    };
+    SNAPSHOT_AGES
+        .iter()
+        .map(|a| d.created_on + chrono::Duration::days(*a))
+        .filter(|s| *s < closed)
+        .collect()
+}
+
+pub struct Scored {
+    pub trained: Trained,
+    pub featurizer: Featurizer,
+    /// Open deals with their probability.
+    pub open: Vec<(DealFacts, f64)>,
+    pub today: NaiveDate,
+}
+
+/// Learns from the newest closed deals and scores every open one.
+pub fn score(store: &Store, today: NaiveDate) -> Result<Scored, String> {
+    let deals = store
+        .scoring_deals(TRAINING_DEALS)
+        .map_err(|e| e.to_string())?;
+    let featurizer = featurizer(store, &deals)?;
+    let closed: Vec<&DealFacts> = deals.iter().filter(|d| d.outcome.is_some()).collect();
+    // Examples in time order of their prediction date, so the holdout is the most recent.
+    let mut dated: Vec<(NaiveDate, Example)> = closed
+        .iter()
+        .flat_map(|d| {
+            snapshots(d).into_iter().map(|at| {
+                (
+                    at,
+                    Example {
+                        features: featurizer.row(d, at),
+                        won: d.outcome == Some(true),
+                    },
+                )
+            })
+        })
+        .collect();
+    dated.sort_by_key(|a| a.0);
+    let examples: Vec<Example> = dated.into_iter().map(|x| x.1).collect();
+    let trained = train(&examples)?;
+    let open = deals
+        .into_iter()
+        .filter(|d| d.outcome.is_none())
+        .map(|d| {
+            let p = trained.model.probability(&featurizer.row(&d, today));
+            (d, p)
+        })
+        .collect();
+    Ok(Scored {
+        trained,
+        featurizer,
+        open,
+        today,
+    })
+}
+
+/// Reads the stage history, activity and owners' records the features need, and picks
+/// the categories (segments, sources, products) from the closed deals.
+pub fn featurizer(store: &Store, deals: &[DealFacts]) -> Result<Featurizer, String> {
+    let e = |e: StoreError| e.to_string();
+    let ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
+    let stage_entries = store.stage_entries(&ids).map_err(e)?;
+    let activity = store.activity_days(&ids).map_err(e)?;
+    let mut owners: HashMap<i64, Vec<(NaiveDate, u32, u32)>> = HashMap::new();
+    for (owner, day, won) in store.owner_outcomes().map_err(e)? {
+        let hist = owners.entry(owner).or_default();
+        let (w, n) = hist.last().map(|x| (x.1, x.2)).unwrap_or((0, 0));
+        hist.push((day, w + won as u32, n + 1));
+    }
+    let max_position = store
+        .stages()
+        .map_err(e)?
+        .iter()
+        .filter(|s| s.kind == crate::domain::StageKind::Open)
+        .map(|s| s.position)
+        .max()
+        .unwrap_or(1);
+    let closed: Vec<&DealFacts> = deals.iter().filter(|d| d.outcome.is_some()).collect();
+    let mut features = vec![
+        Feature::StageProgress,
+        Feature::Age,
+        Feature::Amount,
+        Feature::RecentActivities,
+        Feature::DaysSinceActivity,
+        Feature::OwnerWinRate,
+    ];
+    features.extend(
+        top(closed.iter().map(|d| d.segment.clone()), 4)
+            .into_iter()
+            .map(Feature::Segment),
+    );
+    features.extend(
+        top(closed.iter().map(|d| d.source.clone()), 6)
+            .into_iter()
+            .map(Feature::Source),
+    );
+    features.extend(
+        top(closed.iter().map(|d| d.product.clone()), 8)
+            .into_iter()
+            .map(Feature::Product),
+    );
+    Ok(Featurizer {
+        features,
+        max_position,
+        stage_entries,
+        activity,
+        owners,
+    })
+}
+
+/// Scores and stores them with the model run; returns the run id.
+pub fn recompute(store: &mut Store, today: NaiveDate) -> Result<(i64, Scored), String> {
+    let s = score(store, today)?;
+    let params = serde_json::to_string(&s.trained.model).map_err(|e| e.to_string())?;
+    let metrics = serde_json::json!({
+        "logistic_regression": s.trained.logistic,
+        "gaussian_naive_bayes": s.trained.naive_bayes,
+        "train": s.trained.train,
+        "calibration": s.trained.calibration,
+        "features": s.featurizer.features.iter().map(describe_feature).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let scores: Vec<(i64, f64)> = s.open.iter().map(|(d, p)| (d.id, *p)).collect();
+    let id = store
+        .save_scores(&params, &metrics, &at, &scores)
+        .map_err(|e| e.to_string())?;
+    Ok((id, s))
+}
+
+pub fn describe_feature(f: &Feature) -> String {
+    match f {
+        Feature::StageProgress => "stage reached".into(),
+        Feature::Age => "age".into(),
+        Feature::Amount => "amount".into(),
+        Feature::RecentActivities => "activities in the last 30 days".into(),
+        Feature::DaysSinceActivity => "days since the last activity".into(),
+        Feature::OwnerWinRate => "owner's past win rate".into(),
+        Feature::Segment(s) => format!("segment {s}"),
+        Feature::Source(s) => format!("source {s}"),
+        Feature::Product(s) => format!("product {s}"),
+    }
+}
+
+/// Each factor's effect on one open deal in words, biggest first: (sentence, log-odds).
+pub fn explain(s: &Scored, deal: &DealFacts) -> Vec<(String, f64)> {
+    let row = s.featurizer.row(deal, s.today);
+    let contributions = s.trained.model.contributions(&row);
+    let mut out: Vec<(String, f64)> = s
+        .featurizer
+        .features
+        .iter()
+        .zip(row.iter().zip(&contributions))
+        .filter_map(|(f, (v, c))| {
+            let text = match f {
+                Feature::StageProgress => format!("has reached {}", deal.stage),
+                Feature::Age => format!("is {} days old", (v.exp() - 1.0).round()),
+                Feature::Amount => format!("is worth {:.0}", v.exp() - 1.0),
+                Feature::RecentActivities => format!("{v:.0} activities in the last 30 days"),
+                Feature::DaysSinceActivity if *v >= 365.0 => "no activity logged in a year".into(),
+                Feature::DaysSinceActivity => format!("last activity {v:.0} days ago"),
+                Feature::OwnerWinRate => format!(
+                    "{} wins {:.0}% of the deals they close",
+                    deal.owner.as_deref().unwrap_or("the owner"),
+                    v * 100.0
+                ),
+                // Category flags speak only for the deal's own category.
+                Feature::Segment(x) | Feature::Source(x) | Feature::Product(x) if *v == 0.0 => {
+                    let _ = x;
+                    return None;
+                }
+                Feature::Segment(x) => format!("customer segment is {x}"),
+                Feature::Source(x) => format!("came from {x}"),
+                Feature::Product(x) => format!("is for {x}"),
+            };
+            Some((text, *c))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    out
+}
+
+/// Metrics of both learners, for `--evaluate`.
+pub fn evaluation(s: &Scored) -> [(&'static str, &Metrics); 2] {
+    [
+        ("logistic regression (calibrated)", &s.trained.logistic),
+        ("gaussian naive Bayes", &s.trained.naive_bayes),
+    ]
+}

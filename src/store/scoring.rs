@@ -1,0 +1,178 @@
+//! What win-probability scoring reads: the deals to learn from and to score, their stage
+//! history and activity dates, every owner's closed deals; and where scores are kept.
+
+use super::db::{Result, Store};
+use chrono::NaiveDate;
+use rusqlite::params;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealFacts {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub customer: String,
+    pub owner_id: Option<i64>,
+    pub owner: Option<String>,
+    pub amount_cents: i64,
+    pub created_on: NaiveDate,
+    pub closed_on: Option<NaiveDate>,
+    /// `Some(true)` won, `Some(false)` lost, `None` open.
+    pub outcome: Option<bool>,
+    pub stage: String,
+    pub segment: Option<String>,
+    pub source: Option<String>,
+    pub product: Option<String>,
+}
+
+fn date(s: Option<String>) -> Option<NaiveDate> {
+    s.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+}
+
+impl Store {
+    /// The newest `recent` closed deals (oldest first) followed by every open deal.
+    pub fn scoring_deals(&self, recent: usize) -> Result<Vec<DealFacts>> {
+        let base = "SELECT d.id, d.external_id, d.name, c.name, d.owner_rep_id, r.name, d.amount_cents, d.created_on,
+                      d.closed_on, s.kind, s.name, c.segment, d.source, p.name
+                    FROM deals d JOIN stages s ON s.id = d.stage_id JOIN customers c ON c.id = d.customer_id
+                    LEFT JOIN reps r ON r.id = d.owner_rep_id LEFT JOIN products p ON p.id = d.product_id";
+        let read = |r: &rusqlite::Row| -> rusqlite::Result<DealFacts> {
+            let kind: String = r.get(9)?;
+            Ok(DealFacts {
+                id: r.get(0)?,
+                external_id: r.get(1)?,
+                name: r.get(2)?,
+                customer: r.get(3)?,
+                owner_id: r.get(4)?,
+                owner: r.get(5)?,
+                amount_cents: r.get(6)?,
+                created_on: date(r.get(7)?).unwrap_or_default(),
+                closed_on: date(r.get(8)?),
+                outcome: match kind.as_str() {
+                    "won" => Some(true),
+                    "lost" => Some(false),
+                    _ => None,
+                },
+                stage: r.get(10)?,
+                segment: r.get(11)?,
+                source: r.get(12)?,
+                product: r.get(13)?,
+            })
+        };
+        let mut closed: Vec<DealFacts> = self
+            .conn
+            .prepare(&format!(
+                "{base} WHERE d.id IN (SELECT id FROM deals INDEXED BY deals_closed WHERE closed_on IS NOT NULL
+                   ORDER BY closed_on DESC, id DESC LIMIT ?1)"
+            ))?
+            .query_map([recent as i64], read)?
+            .collect::<rusqlite::Result<_>>()?;
+        closed.retain(|d| d.outcome.is_some());
+        closed.sort_by(|a, b| a.closed_on.cmp(&b.closed_on).then(a.id.cmp(&b.id)));
+        let open: Vec<DealFacts> = self
+            .conn
+            .prepare(&format!("{base} WHERE s.kind = 'open' ORDER BY d.id"))?
+            .query_map([], read)?
+            .collect::<rusqlite::Result<_>>()?;
+        closed.extend(open);
+        Ok(closed)
+    }
+
+    fn fill_ids(&self, ids: &[i64]) -> Result<()> {
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS scoring_ids(id INTEGER PRIMARY KEY); DELETE FROM scoring_ids;",
+        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO scoring_ids(id) VALUES (?1)")?;
+        for id in ids {
+            stmt.execute([id])?;
+        }
+        Ok(())
+    }
+
+    /// For each deal: (date, position) of every open stage it entered.
+    pub fn stage_entries(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<(NaiveDate, i64)>>> {
+        self.fill_ids(ids)?;
+        let mut stmt = self.conn.prepare(
+            "SELECT sc.deal_id, sc.changed_on, s.position FROM stage_changes sc
+             JOIN scoring_ids i ON i.id = sc.deal_id JOIN stages s ON s.id = sc.to_stage_id AND s.kind = 'open'",
+        )?;
+        let mut out: HashMap<i64, Vec<(NaiveDate, i64)>> = HashMap::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(d) = date(r.get(1)?) {
+                out.entry(r.get(0)?).or_default().push((d, r.get(2)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// For each deal, the days activities on it were done, sorted.
+    pub fn activity_days(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<NaiveDate>>> {
+        self.fill_ids(ids)?;
+        let mut stmt = self.conn.prepare(
+            "SELECT a.deal_id, a.done_on FROM activities a JOIN scoring_ids i ON i.id = a.deal_id
+             WHERE a.done_on IS NOT NULL",
+        )?;
+        let mut out: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            if let Some(d) = date(r.get(1)?) {
+                out.entry(r.get(0)?).or_default().push(d);
+            }
+        }
+        out.values_mut().for_each(|v| v.sort());
+        Ok(out)
+    }
+
+    /// Every closed deal's owner, close date and outcome, by close date.
+    pub fn owner_outcomes(&self) -> Result<Vec<(i64, NaiveDate, bool)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.owner_rep_id, d.closed_on, s.kind = 'won' FROM deals d JOIN stages s ON s.id = d.stage_id
+             WHERE d.closed_on IS NOT NULL AND d.owner_rep_id IS NOT NULL AND s.kind <> 'open' ORDER BY d.closed_on",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (owner, closed, won) = row?;
+            if let Some(d) = date(closed) {
+                out.push((owner, d, won));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores a model run and the scores it gave, replacing earlier scores.
+    pub fn save_scores(
+        &mut self,
+        params_json: &str,
+        metrics_json: &str,
+        at: &str,
+        scores: &[(i64, f64)],
+    ) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO model_runs(created_at, kind, params_json, metrics_json) VALUES (?1, 'win_probability', ?2, ?3)",
+            params![at, params_json, metrics_json],
+        )?;
+        let run = tx.last_insert_rowid();
+        tx.execute("DELETE FROM deal_scores", [])?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO deal_scores(deal_id, model_run_id, probability, computed_at) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (deal, p) in scores {
+                stmt.execute(params![deal, run, p.clamp(0.0, 1.0), at])?;
+            }
+        }
+        tx.commit()?;
+        Ok(run)
+    }
+}

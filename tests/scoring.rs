@@ -1,0 +1,115 @@
+//! Win probability: no feature reads anything after its prediction date; the command
+//! line evaluates, lists and explains.
+
+mod common;
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn demo(dir: &std::path::Path) -> funnel::store::Store {
+    let mut store = funnel::store::Store::open(&dir.join("s.db")).unwrap();
+    let opts = funnel::app::demo::DemoOptions {
+        customers: 300,
+        deals: 3000,
+        ..funnel::app::demo::DemoOptions::new(common::today())
+    };
+    funnel::app::demo::generate(&mut store, &opts, &common::actor(), &mut |_, _| {}).unwrap();
+    store
+}
+
+#[test]
+fn features_use_nothing_after_the_prediction_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = demo(dir.path());
+    let deals = store.scoring_deals(5000).unwrap();
+    let f = funnel::app::scoring::featurizer(&store, &deals).unwrap();
+    // A won deal that went through several stages, looked at before it closed.
+    let deal = deals
+        .iter()
+        .find(|d| {
+            d.outcome == Some(true)
+                && d.closed_on
+                    .is_some_and(|c| (c - d.created_on).num_days() > 60)
+        })
+        .expect("a long won deal");
+    let at = deal.created_on + chrono::Duration::days(7);
+    let before = f.row(deal, at);
+    // Everything that happened afterwards: more stages, activities, other deals closing.
+    let conn = store.connection();
+    conn.execute(
+        "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on)
+         SELECT ?1, NULL, (SELECT max(id) FROM stages WHERE kind = 'open'), ?2",
+        rusqlite::params![deal.id, (at + chrono::Duration::days(1)).to_string()],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO activities(customer_id, deal_id, kind, done_on) SELECT customer_id, id, 'call', ?2 FROM deals WHERE id = ?1",
+        rusqlite::params![deal.id, (at + chrono::Duration::days(2)).to_string()],
+    )
+    .unwrap();
+    let again = funnel::app::scoring::featurizer(&store, &deals).unwrap();
+    assert_eq!(
+        again.row(deal, at),
+        before,
+        "later events change nothing at the prediction date"
+    );
+    // And the snapshots a closed deal is learned from all come before its close.
+    for s in funnel::app::scoring::snapshots(deal) {
+        assert!(s < deal.closed_on.unwrap());
+    }
+    // The stage and activity it really had by then do count: a day before its close the
+    // row differs from a week after its creation.
+    let late = f.row(deal, deal.closed_on.unwrap() - chrono::Duration::days(1));
+    assert_ne!(late, before);
+}
+
+#[test]
+fn score_lists_evaluates_and_explains_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(demo(dir.path()));
+    let db = dir.path().join("s.db");
+    let bin = || {
+        let mut c = Command::cargo_bin("funnel").unwrap();
+        c.arg("--db").arg(&db);
+        c
+    };
+    let out = bin()
+        .args(["score", "--evaluate", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut rdr = csv::Reader::from_reader(out.as_slice());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "logistic regression and naive Bayes");
+    let auc: f64 = rows[0][2].parse().unwrap();
+    assert!(auc > 0.6 && auc < 0.99, "holdout AUC {auc}");
+    let list = bin()
+        .args(["score", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut rdr = csv::Reader::from_reader(list.as_slice());
+    let first = rdr.records().next().unwrap().unwrap();
+    let deal = first[0].to_string();
+    bin()
+        .args(["score", "--explain", &deal])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("win probability")
+                .and(predicate::str::contains("has reached")),
+        );
+    bin()
+        .args(["score", "--explain", "NOPE-1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no open deal"));
+    let stored: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM deal_scores", [], |r| r.get(0))
+        .unwrap();
+    assert!(stored > 0);
+}
