@@ -40,6 +40,8 @@ pub struct PipelineForecast {
     pub categories: Vec<CategoryRow>,
     pub simulation: Vec<WindowResult>,
     pub runs: usize,
+    /// Whether the simulation used learned win probabilities (after `funnel score`).
+    pub learned_probabilities: bool,
 }
 
 /// Simulations per forecast: enough for stable P10/P90 (their run-to-run spread is well
@@ -86,7 +88,8 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
     let stage_index: HashMap<i64, usize> =
         stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let mut deals = Vec::with_capacity(open.len());
-    for (cents, stage_id, exp) in &open {
+    let learned = open.iter().any(|d| d.3.is_some());
+    for (cents, stage_id, exp, score) in &open {
         let Some(stage) = by_id.get(stage_id) else {
             continue;
         };
@@ -110,7 +113,8 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         }
         deals.push(OpenDeal {
             amount: *cents as f64 / 100.0,
-            probability: stage.probability,
+            // The learned probability when the deal has been scored, else its stage's.
+            probability: score.unwrap_or(stage.probability),
             expected_close: day(when),
             stage: stage_index[stage_id],
         });
@@ -140,5 +144,6 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         categories,
         simulation,
         runs: RUNS,
+        learned_probabilities: learned,
     })
 }

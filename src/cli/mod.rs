@@ -643,9 +643,10 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     output::write_table(&mut out, &c, format)?;
                     writeln!(
                         out,
-                        "\nMonte Carlo, {} runs: each open deal wins with its stage probability; close dates slip as \
+                        "\nMonte Carlo, {} runs: each open deal wins with its {} probability; close dates slip as \
                          that stage's deals did over the last year",
-                        pf.runs
+                        pf.runs,
+                        if pf.learned_probabilities { "learned win" } else { "stage" }
                     )?;
                     let mut m = Table::new(&["period", "closed", "p10", "p50", "p90"]);
                     for r in &pf.simulation {

@@ -21,7 +21,13 @@ pub struct DealCard {
     pub amount: Money,
     pub expected_close: Option<String>,
     pub stage_entered_on: String,
+    /// Learned win probability, once `funnel score` or a recompute has run.
+    pub win_probability: Option<f64>,
 }
+
+/// An open deal for the pipeline forecast: (cents, stage id, expected close, learned win
+/// probability if scored).
+pub type OpenDealRow = (i64, i64, Option<String>, Option<f64>);
 
 /// Where a deal is moved to.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,9 +41,10 @@ impl Store {
     /// The `limit` largest open deals in a stage.
     pub fn deals_in_stage(&self, stage_id: i64, limit: usize) -> Result<Vec<DealCard>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT d.id, d.external_id, d.name, c.name, r.name, d.amount_cents, d.expected_close, d.stage_entered_on
+            "SELECT d.id, d.external_id, d.name, c.name, r.name, d.amount_cents, d.expected_close, d.stage_entered_on,
+               sc.probability
              FROM deals d INDEXED BY deals_stage JOIN customers c ON c.id = d.customer_id
-             LEFT JOIN reps r ON r.id = d.owner_rep_id
+             LEFT JOIN reps r ON r.id = d.owner_rep_id LEFT JOIN deal_scores sc ON sc.deal_id = d.id
              WHERE d.stage_id = ?1 ORDER BY d.amount_cents DESC, d.id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![stage_id, limit as i64], |r| {
@@ -50,6 +57,7 @@ impl Store {
                 amount: Money(r.get(5)?),
                 expected_close: r.get(6)?,
                 stage_entered_on: r.get(7)?,
+                win_probability: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -196,13 +204,14 @@ impl Store {
 }
 
 impl Store {
-    /// Every open deal: (cents, stage id, expected close).
-    pub fn open_deals(&self) -> Result<Vec<(i64, i64, Option<String>)>> {
+    /// Every open deal: (cents, stage id, expected close, learned win probability if scored).
+    pub fn open_deals(&self) -> Result<Vec<OpenDealRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT d.amount_cents, d.stage_id, d.expected_close FROM deals d
+            "SELECT d.amount_cents, d.stage_id, d.expected_close, sc.probability FROM deals d
+             LEFT JOIN deal_scores sc ON sc.deal_id = d.id
              WHERE d.stage_id IN (SELECT id FROM stages WHERE kind = 'open')",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

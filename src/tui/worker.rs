@@ -216,11 +216,25 @@ pub fn handle(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn 
                 send(Reply::Progress {
                     task: "recompute",
                     phase: phase.to_string(),
-                    done,
+                    done: done * 0.8,
                 })
             })
-            .map(|id| format!("forecast run {id} stored"))
-            .map_err(|e| e.to_string());
+            .map_err(|e| e.to_string())
+            .map(|id| {
+                send(Reply::Progress {
+                    task: "recompute",
+                    phase: "scoring open deals".into(),
+                    done: 0.85,
+                });
+                // Too little history to learn from is not an error for the forecast.
+                match app::scoring::recompute(store, today) {
+                    Ok((run, s)) => format!(
+                        "forecast run {id} stored; model run {run} scored {} open deals",
+                        s.open.len()
+                    ),
+                    Err(e) => format!("forecast run {id} stored; deals not scored: {e}"),
+                }
+            });
             send(Reply::TaskDone {
                 task: "recompute",
                 result,

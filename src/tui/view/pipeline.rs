@@ -105,6 +105,12 @@ fn render_board(app: &App, frame: &mut Frame, area: Rect) {
                     if late { t.danger } else { t.muted },
                 ),
                 Span::styled(format!(" {age}d"), if stuck { t.warning } else { t.muted }),
+                Span::styled(
+                    card.win_probability
+                        .map(|p| format!(" {:.0}%", p * 100.0))
+                        .unwrap_or_default(),
+                    t.won,
+                ),
             ]));
         }
         if col.cards.is_empty() {
