@@ -20,7 +20,7 @@ fn demo(dir: &std::path::Path) -> funnel::store::Store {
 fn features_use_nothing_after_the_prediction_date() {
     let dir = tempfile::tempdir().unwrap();
     let store = demo(dir.path());
-    let deals = store.scoring_deals(5000).unwrap();
+    let deals = store.scoring_deals(5000, "2026-05-26").unwrap();
     let f = funnel::app::scoring::featurizer(&store, &deals).unwrap();
     // A won deal that went through several stages, looked at before it closed.
     let deal = deals

@@ -9,8 +9,11 @@ use crate::store::{Store, StoreError};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
-/// Closed deals learned from (the newest).
+/// Closed deals learned from (the most recently created of those old enough).
 pub const TRAINING_DEALS: usize = 20_000;
+/// Deals learned from were created at least this long ago, so most of their cohort has
+/// closed either way.
+pub const COHORT_AGE_DAYS: i64 = 180;
 
 /// What each feature is, for explanations.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,8 +131,9 @@ pub struct Scored {
 
 /// Learns from the newest closed deals and scores every open one.
 pub fn score(store: &Store, today: NaiveDate) -> Result<Scored, String> {
+    let cohort_end = crate::domain::date::iso(today - chrono::Duration::days(COHORT_AGE_DAYS));
     let deals = store
-        .scoring_deals(TRAINING_DEALS)
+        .scoring_deals(TRAINING_DEALS, &cohort_end)
         .map_err(|e| e.to_string())?;
     let featurizer = featurizer(store, &deals)?;
     let closed: Vec<&DealFacts> = deals.iter().filter(|d| d.outcome.is_some()).collect();

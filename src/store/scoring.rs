@@ -30,8 +30,11 @@ fn date(s: Option<String>) -> Option<NaiveDate> {
 }
 
 impl Store {
-    /// The newest `recent` closed deals (oldest first) followed by every open deal.
-    pub fn scoring_deals(&self, recent: usize) -> Result<Vec<DealFacts>> {
+    /// Closed deals to learn from, followed by every open deal: the `recent` most recently
+    /// created deals among those created on or before `created_by` that have closed. Taking
+    /// whole creation cohorts old enough to have mostly closed avoids learning only from
+    /// the deals that closed fast (mostly losses), which choosing by close date would do.
+    pub fn scoring_deals(&self, recent: usize, created_by: &str) -> Result<Vec<DealFacts>> {
         let base = "SELECT d.id, d.external_id, d.name, c.name, d.owner_rep_id, r.name, d.amount_cents, d.created_on,
                       d.closed_on, s.kind, s.name, c.segment, d.source, p.name
                     FROM deals d JOIN stages s ON s.id = d.stage_id JOIN customers c ON c.id = d.customer_id
@@ -62,10 +65,10 @@ impl Store {
         let mut closed: Vec<DealFacts> = self
             .conn
             .prepare(&format!(
-                "{base} WHERE d.id IN (SELECT id FROM deals INDEXED BY deals_closed WHERE closed_on IS NOT NULL
-                   ORDER BY closed_on DESC, id DESC LIMIT ?1)"
+                "{base} WHERE d.id IN (SELECT id FROM deals WHERE closed_on IS NOT NULL AND created_on <= ?2
+                   ORDER BY created_on DESC, id DESC LIMIT ?1)"
             ))?
-            .query_map([recent as i64], read)?
+            .query_map(params![recent as i64, created_by], read)?
             .collect::<rusqlite::Result<_>>()?;
         closed.retain(|d| d.outcome.is_some());
         closed.sort_by(|a, b| a.closed_on.cmp(&b.closed_on).then(a.id.cmp(&b.id)));
