@@ -223,6 +223,16 @@ pub struct Trained {
     pub naive_bayes: Metrics,
     pub train: usize,
     pub calibration: usize,
+    /// Holdout log loss of always predicting the training win rate: a model that cannot
+    /// beat it has learned nothing.
+    pub base_log_loss: f64,
+}
+
+impl Trained {
+    /// Whether the calibrated model beats the base rate on the holdout.
+    pub fn useful(&self) -> bool {
+        self.logistic.log_loss < self.base_log_loss - 0.005 && self.logistic.auc > 0.55
+    }
 }
 
 /// Trains on examples in time order (oldest first): the first 70% fit the learners, the
@@ -279,7 +289,10 @@ pub fn train(examples: &[Example]) -> Result<Trained, String> {
     let (proba, classes) = nb.predict_proba(matrix(&test_x).view());
     let won_col = classes.iter().position(|c| **c == 1).unwrap_or(0);
     let p_nb: Vec<f64> = proba.column(won_col).to_vec();
+    let rate = labels(fit).iter().filter(|w| **w).count() as f64 / fit.len() as f64;
+    let base = metrics(&vec![rate; test_y.len()], &test_y);
     Ok(Trained {
+        base_log_loss: base.log_loss,
         logistic: metrics(&p_lr, &test_y),
         naive_bayes: metrics(&p_nb, &test_y),
         model,

@@ -369,7 +369,7 @@ pub fn auto(y: &[f64], m: usize, h: usize) -> Forecast {
     };
     let adjusted = season.remove(y);
     let t = theta(&adjusted, h);
-    let points = (0..h)
+    let points: Vec<Point> = (0..h)
         .map(|k| {
             let base = t.forecasts[k];
             let spread = Z80 * t.sigma * (1.0 + k as f64 * t.alpha * t.alpha).sqrt();
@@ -387,6 +387,19 @@ pub fn auto(y: &[f64], m: usize, h: usize) -> Forecast {
             }
         })
         .collect();
+    // Revenue and counts cannot go below zero: a series that never did is not forecast to.
+    let points = if y.iter().all(|v| *v >= 0.0) {
+        points
+            .into_iter()
+            .map(|p: Point| Point {
+                forecast: p.forecast.max(0.0),
+                lo: p.lo.max(0.0),
+                hi: p.hi.max(0.0),
+            })
+            .collect()
+    } else {
+        points
+    };
     Forecast {
         method: if seasonal {
             "theta (seasonally adjusted)"
@@ -465,12 +478,22 @@ mod tests {
         assert!(!is_seasonal(&y, 12));
     }
 
+    #[test]
+    fn a_falling_non_negative_series_is_not_forecast_below_zero() {
+        let y: Vec<f64> = (0..36).map(|t| (100.0 - 4.0 * t as f64).max(0.0)).collect();
+        assert!(auto(&y, 12, 12)
+            .points
+            .iter()
+            .all(|p| p.lo >= 0.0 && p.forecast >= 0.0));
+    }
+
     proptest::proptest! {
         #[test]
         fn finite_and_ordered(y in proptest::collection::vec(0.0f64..1e6, 0..80), h in 0usize..24) {
             for p in auto(&y, 12, h).points {
                 proptest::prop_assert!(p.forecast.is_finite() && p.lo.is_finite() && p.hi.is_finite());
                 proptest::prop_assert!(p.lo <= p.forecast && p.forecast <= p.hi);
+                proptest::prop_assert!(p.lo >= 0.0);
             }
         }
     }

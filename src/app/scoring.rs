@@ -234,11 +234,19 @@ pub fn recompute(store: &mut Store, today: NaiveDate) -> Result<(i64, Scored), S
         "gaussian_naive_bayes": s.trained.naive_bayes,
         "train": s.trained.train,
         "calibration": s.trained.calibration,
+        "base_rate_log_loss": s.trained.base_log_loss,
+        "scores_kept": s.trained.useful(),
         "features": s.featurizer.features.iter().map(describe_feature).collect::<Vec<_>>(),
     })
     .to_string();
     let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let scores: Vec<(i64, f64)> = s.open.iter().map(|(d, p)| (d.id, *p)).collect();
+    // A model no better than the base rate is recorded with its metrics but its scores are
+    // not kept: the pipeline falls back to the stage probabilities.
+    let scores: Vec<(i64, f64)> = if s.trained.useful() {
+        s.open.iter().map(|(d, p)| (d.id, *p)).collect()
+    } else {
+        Vec::new()
+    };
     let id = store
         .save_scores(&params, &metrics, &at, &scores)
         .map_err(|e| e.to_string())?;

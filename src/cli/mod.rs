@@ -302,12 +302,21 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     if show {
                         eprintln!();
                     }
-                    writeln!(
-                        out,
-                        "stored model run {run}: {} open deals scored (holdout AUC {:.3})",
-                        scored.open.len(),
-                        scored.trained.logistic.auc
-                    )?;
+                    if scored.trained.useful() {
+                        writeln!(
+                            out,
+                            "stored model run {run}: {} open deals scored (holdout AUC {:.3})",
+                            scored.open.len(),
+                            scored.trained.logistic.auc
+                        )?;
+                    } else {
+                        writeln!(
+                            out,
+                            "model run {run} is no better than the base rate on the holdout (AUC {:.3}); \
+                             deals keep their stage probabilities",
+                            scored.trained.logistic.auc
+                        )?;
+                    }
                 }
                 Err(e) => {
                     if show {
@@ -463,6 +472,16 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 }
                 output::write_table(&mut out, &m, format)?;
                 if format == Format::Table {
+                    writeln!(
+                        out,
+                        "\nbase rate (always the training win rate): log loss {:.4}; {}",
+                        t.base_log_loss,
+                        if t.useful() {
+                            "the model beats it, so its scores are used"
+                        } else {
+                            "the model does not beat it, so its scores are not used"
+                        }
+                    )?;
                     writeln!(
                         out,
                         "\nreliability of the calibrated logistic model on the holdout"

@@ -166,6 +166,7 @@ impl Store {
             params![at, params_json, metrics_json],
         )?;
         let run = tx.last_insert_rowid();
+        // An empty `scores` (a model not worth using) clears the old ones too.
         tx.execute("DELETE FROM deal_scores", [])?;
         {
             let mut stmt = tx.prepare(

@@ -228,9 +228,12 @@ pub fn handle(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn 
                 });
                 // Too little history to learn from is not an error for the forecast.
                 match app::scoring::recompute(store, today) {
-                    Ok((run, s)) => format!(
+                    Ok((run, s)) if s.trained.useful() => format!(
                         "forecast run {id} stored; model run {run} scored {} open deals",
                         s.open.len()
+                    ),
+                    Ok((run, _)) => format!(
+                        "forecast run {id} stored; model run {run} is no better than the base rate, so deals keep stage probabilities"
                     ),
                     Err(e) => format!("forecast run {id} stored; deals not scored: {e}"),
                 }
