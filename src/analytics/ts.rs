@@ -335,6 +335,27 @@ pub fn theta(y: &[f64], h: usize) -> Fit {
 /// Theta, damped Holt alone and a per-series holdout choice among them (README). Constant
 /// and very short series fall back to simpler methods by design, never to NaN.
 pub fn auto(y: &[f64], m: usize, h: usize) -> Forecast {
+    let f = auto_unclamped(y, m, h);
+    // Revenue and counts cannot go below zero: a series that never did is not forecast to.
+    if y.iter().all(|v| *v >= 0.0) {
+        Forecast {
+            method: f.method,
+            points: f
+                .points
+                .into_iter()
+                .map(|p| Point {
+                    forecast: p.forecast.max(0.0),
+                    lo: p.lo.max(0.0),
+                    hi: p.hi.max(0.0),
+                })
+                .collect(),
+        }
+    } else {
+        f
+    }
+}
+
+fn auto_unclamped(y: &[f64], m: usize, h: usize) -> Forecast {
     let n = y.len();
     if n == 0 || h == 0 {
         return Forecast {
@@ -387,19 +408,6 @@ pub fn auto(y: &[f64], m: usize, h: usize) -> Forecast {
             }
         })
         .collect();
-    // Revenue and counts cannot go below zero: a series that never did is not forecast to.
-    let points = if y.iter().all(|v| *v >= 0.0) {
-        points
-            .into_iter()
-            .map(|p: Point| Point {
-                forecast: p.forecast.max(0.0),
-                lo: p.lo.max(0.0),
-                hi: p.hi.max(0.0),
-            })
-            .collect()
-    } else {
-        points
-    };
     Forecast {
         method: if seasonal {
             "theta (seasonally adjusted)"
