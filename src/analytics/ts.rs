@@ -523,3 +523,46 @@ mod damped_tests {
         );
     }
 }
+
+/// MASE of `auto` on the last `h` points of the series when fitted on the rest (one
+/// rolling origin): how this method did on this series' own recent past. `None` when the
+/// series is too short to hold out `h` points and still measure the scale.
+pub fn backtest_mase(y: &[f64], m: usize, h: usize) -> Option<f64> {
+    let n = y.len();
+    if h == 0 || n < h + 2 * m.max(1) {
+        return None;
+    }
+    let (train, test) = y.split_at(n - h);
+    let f = auto(train, m, h);
+    let lag = if train.len() > m { m } else { 1 };
+    let scale = (lag..train.len())
+        .map(|t| (train[t] - train[t - lag]).abs())
+        .sum::<f64>()
+        / (train.len() - lag) as f64;
+    if scale <= 0.0 {
+        return None;
+    }
+    let mae = test
+        .iter()
+        .zip(&f.points)
+        .map(|(y, p)| (y - p.forecast).abs())
+        .sum::<f64>()
+        / h as f64;
+    Some(mae / scale)
+}
+
+#[cfg(test)]
+mod backtest_tests {
+    use super::*;
+
+    #[test]
+    fn a_perfectly_seasonal_series_backtests_near_zero_and_short_ones_do_not_backtest() {
+        let pattern = [1.0, 1.2, 0.9, 1.1, 1.3, 0.8, 1.0, 1.2, 0.9, 1.1, 1.4, 0.7];
+        let y: Vec<f64> = (0..48)
+            .map(|t| 100.0 * pattern[t % 12] * (1.0 + 0.01 * t as f64))
+            .collect();
+        let b = backtest_mase(&y, 12, 6).unwrap();
+        assert!(b < 0.5, "{b}");
+        assert_eq!(backtest_mase(&y[..20], 12, 6), None);
+    }
+}

@@ -193,7 +193,12 @@ pub fn run(
         series.push(ForecastSeries {
             key,
             model: f.method.to_string(),
-            backtest_mase: None,
+            // The same method on this series' last `horizon` periods, fitted on the rest.
+            backtest_mase: crate::analytics::ts::backtest_mase(
+                &history,
+                m,
+                horizon.min(history.len() / 3),
+            ),
             history: periods[start..]
                 .iter()
                 .map(|p| p.to_string())

@@ -125,8 +125,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .border_style(t.focus)
                 .title(Span::styled(
                     format!(
-                        " {} · monthly won revenue · actuals to {}, then {} · run {} ",
-                        s.key, run.last_actual, s.model, run.id
+                        " {} · monthly won revenue · actuals to {}, then {}{} · run {} ",
+                        s.key,
+                        run.last_actual,
+                        s.model,
+                        s.backtest_mase
+                            .map(|b| format!(" (backtest MASE {b:.2})"))
+                            .unwrap_or_default(),
+                        run.id
                     ),
                     t.focus,
                 )),
