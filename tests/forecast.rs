@@ -162,6 +162,13 @@ fn database_forecasts_are_stored_and_monitored_against_what_happened() {
         product_run.series[0].points[0].0, "2026-05",
         "May is still open on May 20th"
     );
+    assert!(
+        product_run
+            .series
+            .iter()
+            .all(|s| s.backtest_mase.is_some_and(|b| b.is_finite() && b > 0.0)),
+        "each series carries its backtest error"
+    );
     let acc = accuracy(&store, common::today()).unwrap();
     let m = acc.iter().find(|a| a.run_id == monthly).unwrap();
     assert_eq!(
