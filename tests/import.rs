@@ -588,3 +588,12 @@ fn demo_history_never_runs_past_its_last_day_and_holds_together() {
     );
     assert!(spread > 0.1, "win-rate spread between reps {spread}");
 }
+
+#[test]
+fn a_reimport_without_creation_dates_keeps_the_stored_ones() {
+    let mut db = with_customers();
+    let r = db.import_text(Customers, "external_id,name\nC1,Acme Renamed\n", &opts());
+    assert_eq!(r.updated, 1);
+    let created: String = db.scalar("SELECT created_on FROM customers WHERE external_id = 'C1'");
+    assert_eq!(created, "2024-01-15");
+}

@@ -240,19 +240,6 @@ pub fn save(
                 FormKind::EditCustomer(id) => Some(id),
                 _ => None,
             };
-            let created = match id {
-                // Keep the original creation date on an edit.
-                Some(cid) => store
-                    .customer_detail(cid)
-                    .ok()
-                    .flatten()
-                    .and_then(|d| NaiveDate::parse_from_str(&d.created_on, "%Y-%m-%d").ok()),
-                None => None,
-            };
-            let r = CustomerRecord {
-                created_on: created,
-                ..r
-            };
             store
                 .save_customer(id, &r, today, actor)
                 .map_err(store_errors)?;

@@ -84,15 +84,7 @@ impl Store {
             }
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([since])?;
-        let mut out: HashMap<i64, Vec<f64>> = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let stage: i64 = r.get(0)?;
-            if let Some(days) = r.get::<_, Option<f64>>(1)? {
-                out.entry(stage).or_default().push(days);
-            }
-        }
-        Ok(out)
+        days_by_stage(&mut stmt, since)
     }
 
     /// Moves an open deal to another stage, or closes it won or lost (today), keeping its
@@ -225,14 +217,19 @@ impl Store {
              WHERE d.closed_on >= ?1 AND d.expected_close IS NOT NULL AND sc.from_stage_id IS NOT NULL
              ORDER BY d.closed_on DESC LIMIT 20000",
         )?;
-        let mut rows = stmt.query([since])?;
-        let mut out: HashMap<i64, Vec<f64>> = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let stage: i64 = r.get(0)?;
-            if let Some(days) = r.get::<_, Option<f64>>(1)? {
-                out.entry(stage).or_default().push(days);
-            }
-        }
-        Ok(out)
+        days_by_stage(&mut stmt, since)
     }
+}
+
+/// Collects (stage id, days) rows of a query taking one date parameter.
+fn days_by_stage(stmt: &mut rusqlite::Statement, since: &str) -> Result<HashMap<i64, Vec<f64>>> {
+    let mut rows = stmt.query([since])?;
+    let mut out: HashMap<i64, Vec<f64>> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let stage: i64 = r.get(0)?;
+        if let Some(days) = r.get::<_, Option<f64>>(1)? {
+            out.entry(stage).or_default().push(days);
+        }
+    }
+    Ok(out)
 }

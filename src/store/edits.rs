@@ -111,6 +111,66 @@ pub fn write_row(
     }
 }
 
+/// Writes a customer row (insert when `id` is `None`). An update that gives no creation
+/// date keeps the stored one. Shared by imports and the customer form.
+#[allow(clippy::too_many_arguments)]
+pub fn write_customer(
+    conn: &Connection,
+    actor: &Actor,
+    id: Option<i64>,
+    r: &CustomerRecord,
+    owner_rep_id: Option<i64>,
+    today: NaiveDate,
+    audit_insert: bool,
+) -> Result<(i64, Outcome)> {
+    let created: String = match (r.created_on, id) {
+        (Some(d), _) => iso(d),
+        (None, Some(id)) => conn
+            .prepare_cached("SELECT created_on FROM customers WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
+            .optional()?
+            .unwrap_or_else(|| iso(today)),
+        (None, None) => iso(today),
+    };
+    write_row(
+        conn,
+        actor,
+        Entity::Customer,
+        id,
+        &[
+            "external_id",
+            "name",
+            "owner_rep_id",
+            "industry",
+            "segment",
+            "region",
+            "city",
+            "country",
+            "email",
+            "phone",
+            "status",
+            "contact_every_days",
+            "created_on",
+        ],
+        params![
+            r.external_id,
+            r.name,
+            owner_rep_id,
+            r.industry,
+            r.segment.map(|s| s.as_str()),
+            r.region,
+            r.city,
+            r.country,
+            r.email,
+            r.phone,
+            r.status.as_str(),
+            r.contact_every_days,
+            created
+        ],
+        audit_insert,
+    )
+}
+
 /// A screen's edit: every write audited.
 fn write_one(
     conn: &Connection,
@@ -161,43 +221,7 @@ impl Store {
                 ));
             }
         }
-        let created = r.created_on.unwrap_or(today);
-        let id = write_one(
-            &tx,
-            actor,
-            Entity::Customer,
-            id,
-            &[
-                "external_id",
-                "name",
-                "owner_rep_id",
-                "industry",
-                "segment",
-                "region",
-                "city",
-                "country",
-                "email",
-                "phone",
-                "status",
-                "contact_every_days",
-                "created_on",
-            ],
-            params![
-                r.external_id,
-                r.name,
-                owner,
-                r.industry,
-                r.segment.map(|s| s.as_str()),
-                r.region,
-                r.city,
-                r.country,
-                r.email,
-                r.phone,
-                r.status.as_str(),
-                r.contact_every_days,
-                iso(created)
-            ],
-        )?;
+        let (id, _) = write_customer(&tx, actor, id, r, owner, today, true)?;
         tx.commit()?;
         Ok(id)
     }

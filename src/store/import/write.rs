@@ -408,40 +408,14 @@ impl<'c> Writer<'c> {
             Some(ext) => self.customers_by_ext.get(ext).copied(),
             None => None,
         };
-        let values = params![
-            r.external_id,
-            r.name,
-            owner,
-            r.industry,
-            r.segment.map(|s| s.as_str()),
-            r.region,
-            r.city,
-            r.country,
-            r.email,
-            r.phone,
-            r.status.as_str(),
-            r.contact_every_days,
-            r.created_on.map(iso).unwrap_or_else(|| iso(self.today)),
-        ];
-        let (id, outcome) = self.upsert(
-            Entity::Customer,
+        let (id, outcome) = edits::write_customer(
+            self.conn,
+            &self.actor,
             existing,
-            &[
-                "external_id",
-                "name",
-                "owner_rep_id",
-                "industry",
-                "segment",
-                "region",
-                "city",
-                "country",
-                "email",
-                "phone",
-                "status",
-                "contact_every_days",
-                "created_on",
-            ],
-            values,
+            r,
+            owner,
+            self.today,
+            false,
         )?;
         if outcome == Outcome::Inserted {
             if let Some(e) = &r.external_id {
