@@ -49,7 +49,13 @@ fn drain(
                 held.push(r);
                 continue;
             }
-            worker::handle(store, r, today, &mut |reply| replies.push(reply));
+            worker::handle(
+                store,
+                &mut worker::Cache::default(),
+                r,
+                today,
+                &mut |reply| replies.push(reply),
+            );
         }
         for reply in replies {
             requests.extend(app.on_reply(reply));

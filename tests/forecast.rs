@@ -109,6 +109,54 @@ fn forecast_series_prints_the_contract_columns() {
 }
 
 #[test]
+fn method_picks_one_method_and_seasonal_naive_repeats_last_year() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.csv");
+    let mut text = String::from("series,period,value\n");
+    for t in 0..30 {
+        let (y, m) = (2022 + t / 12, t % 12 + 1);
+        text.push_str(&format!("a,{y}-{m:02},{}\n", 10 * (t % 12) + t));
+    }
+    std::fs::write(&file, text).unwrap();
+    let run = |method: &str| {
+        Command::cargo_bin("funnel")
+            .unwrap()
+            .arg("--db")
+            .arg(dir.path().join("f.db"))
+            .args([
+                "forecast",
+                "--horizon",
+                "3",
+                "--format",
+                "csv",
+                "--method",
+                method,
+                "--series",
+            ])
+            .arg(&file)
+            .assert()
+    };
+    let out = run("seasonal-naive").success().get_output().stdout.clone();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(out.as_slice())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    // 2024-07.. repeat 2023-07..: t = 18, 19, 20.
+    let got: Vec<&str> = rows.iter().map(|r| &r[2]).collect();
+    assert_eq!(got, ["78", "89", "100"]);
+    assert_eq!(&rows[0][5], "seasonal naive");
+    let out = run("ets").success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("ETS("), "{text}");
+    let out = run("auto").success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("+ theta)"), "{text}");
+    run("prophet").code(2).stderr(predicate::str::contains(
+        "--method 'prophet': use one of auto, ets, theta",
+    ));
+}
+
+#[test]
 fn bad_series_rows_are_reported_by_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.csv");
@@ -149,11 +197,29 @@ fn database_forecasts_are_stored_and_monitored_against_what_happened() {
         ..funnel::app::demo::DemoOptions::new(common::today())
     };
     funnel::app::demo::generate(&mut store, &opts, &common::actor(), &mut |_, _| {}).unwrap();
-    use funnel::app::forecast::{accuracy, run, Level};
+    use funnel::app::forecast::{accuracy, run, Level, Method};
     // Runs made "in May" forecast June onwards; by late November five months have closed.
     let may = chrono::NaiveDate::from_ymd_opt(2026, 5, 20).unwrap();
-    let monthly = run(&mut store, Level::Product, false, 6, may, &mut |_, _| {}).unwrap();
-    let quarterly = run(&mut store, Level::Company, true, 4, may, &mut |_, _| {}).unwrap();
+    let monthly = run(
+        &mut store,
+        Level::Product,
+        false,
+        6,
+        Method::Auto,
+        may,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let quarterly = run(
+        &mut store,
+        Level::Company,
+        true,
+        4,
+        Method::Auto,
+        may,
+        &mut |_, _| {},
+    )
+    .unwrap();
     let runs = store.forecast_runs().unwrap();
     assert_eq!(runs.len(), 2);
     let product_run = store.forecast_run(monthly).unwrap().unwrap();
@@ -180,6 +246,7 @@ fn database_forecasts_are_stored_and_monitored_against_what_happened() {
         Level::Company,
         false,
         6,
+        Method::Auto,
         common::today(),
         &mut |_, _| {},
     )

@@ -16,6 +16,7 @@ use ratatui::Terminal;
 struct Harness {
     _dir: tempfile::TempDir,
     store: Store,
+    cache: worker::Cache,
     app: App,
 }
 
@@ -48,6 +49,7 @@ impl Harness {
         let mut h = Harness {
             _dir: dir,
             store,
+            cache: worker::Cache::default(),
             app,
         };
         let empty = h.store.is_empty().unwrap();
@@ -60,9 +62,13 @@ impl Harness {
         while !requests.is_empty() {
             let mut replies = Vec::new();
             for r in requests.drain(..) {
-                worker::handle(&mut self.store, r, common::today(), &mut |reply| {
-                    replies.push(reply)
-                });
+                worker::handle(
+                    &mut self.store,
+                    &mut self.cache,
+                    r,
+                    common::today(),
+                    &mut |reply| replies.push(reply),
+                );
             }
             for reply in replies {
                 requests.extend(self.app.on_reply(reply));
@@ -312,6 +318,41 @@ fn help_and_palette_come_from_the_keymap() {
 }
 
 #[test]
+fn x_explains_the_selected_deal_with_the_same_model_as_the_cli() {
+    let mut h = Harness::new(300, 1500);
+    h.keys("2 enter");
+    let card = h.app.pipeline.selected().expect("a card").1.clone();
+    // The request goes out with the popup waiting, spinner on.
+    let reqs = h
+        .app
+        .handle_key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+    assert_eq!(reqs, vec![Request::Explain { deal_id: card.id }]);
+    assert!(h.app.busy());
+    h.run(reqs);
+    let Some(Popup::Explain { body: Some(x), .. }) = &h.app.popup else {
+        panic!("explanation shown: {:?}", h.app.popup);
+    };
+    let scored = funnel::app::scoring::score(&h.store, common::today()).unwrap();
+    let want = funnel::app::scoring::explain_deal(&scored, &card.id.to_string()).unwrap();
+    assert_eq!(**x, want);
+    assert!(x.headline.contains(&card.name), "{}", x.headline);
+    assert!(!x.factors.is_empty());
+    assert!(!h.app.busy());
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("why: "), "{screen}");
+    assert!(screen.contains(&x.factors[0].0), "{screen}");
+    h.keys("esc");
+    assert!(h.app.popup.is_none());
+    // A second explanation comes from the worker's cached model.
+    h.keys("x");
+    assert!(matches!(
+        h.app.popup,
+        Some(Popup::Explain { body: Some(_), .. })
+    ));
+    h.keys("esc");
+}
+
+#[test]
 fn pipeline_board_moves_wins_and_loses_deals_through_the_app_layer() {
     let mut h = Harness::new(300, 1500);
     h.keys("2 enter");
@@ -468,7 +509,9 @@ fn snapshots_of_every_screen_at_three_sizes() {
     shoot(&h, "form");
     h.keys("esc esc esc 2 enter");
     shoot(&h, "pipeline");
-    h.keys("v");
+    h.keys("x");
+    shoot(&h, "explain");
+    h.keys("esc v");
     shoot(&h, "pipeline_list");
     h.keys("esc 3 enter");
     shoot(&h, "targets");

@@ -12,7 +12,7 @@ pub struct Point {
 /// A forecast and the name of the method that made it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forecast {
-    pub method: &'static str,
+    pub method: String,
     pub points: Vec<Point>,
 }
 
@@ -27,7 +27,7 @@ pub fn seasonal_naive(history: &[f64], season: usize, horizon: usize) -> Forecas
     let n = history.len();
     if n == 0 || horizon == 0 {
         return Forecast {
-            method: "none",
+            method: "none".into(),
             points: Vec::new(),
         };
     }
@@ -54,7 +54,10 @@ pub fn seasonal_naive(history: &[f64], season: usize, horizon: usize) -> Forecas
             }
         })
         .collect();
-    Forecast { method, points }
+    Forecast {
+        method: method.into(),
+        points,
+    }
 }
 
 #[cfg(test)]

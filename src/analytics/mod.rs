@@ -1,8 +1,10 @@
 //! Pure analytics over plain data: no SQL, no terminal.
 
+pub mod ets;
 pub mod forecast;
 pub mod montecarlo;
 pub mod pipeline;
+pub mod regression;
 pub mod scoring;
 pub mod stats;
 pub mod targets;

@@ -2,6 +2,7 @@
 //! `analytics::ts`; every screen that shows a forecast names the method of each series.
 
 use crate::analytics::targets::roll_up;
+pub use crate::analytics::ts::Method;
 use crate::domain::Period;
 use crate::store::dashboard::{ForecastSeries, NewForecastRun};
 use crate::store::{Store, StoreError};
@@ -144,6 +145,7 @@ pub fn run(
     level: Level,
     quarterly: bool,
     horizon: usize,
+    method: Method,
     today: NaiveDate,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<i64, StoreError> {
@@ -180,7 +182,7 @@ pub fn run(
         if history.is_empty() {
             continue;
         }
-        let f = crate::analytics::ts::auto(&history, m, horizon);
+        let f = crate::analytics::ts::forecast_with(method, &history, m, horizon);
         let mut next = last;
         let points = f
             .points
@@ -192,9 +194,11 @@ pub fn run(
             .collect();
         series.push(ForecastSeries {
             key,
-            model: f.method.to_string(),
-            // The same method on this series' last `horizon` periods, fitted on the rest.
+            model: f.method,
+            // The same method on this series' own past: rolling origins, fitted on what
+            // came before each.
             backtest_mase: crate::analytics::ts::backtest_mase(
+                method,
                 &history,
                 m,
                 horizon.min(history.len() / 3),
@@ -214,7 +218,15 @@ pub fn run(
         period_kind: if quarterly { "quarter" } else { "month" },
         horizon,
         last_actual: &last_label,
-        note: "automatic method per series: Theta on seasonally adjusted won revenue",
+        note: &format!(
+            "method {}: {}",
+            method.name(),
+            if method == Method::Auto {
+                "mean of ETS (form by AICc) and Theta on seasonally adjusted won revenue"
+            } else {
+                "as asked for"
+            }
+        ),
         created_at: &created,
         series: &series,
     })?;
@@ -228,7 +240,15 @@ pub fn recompute(
     today: NaiveDate,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<i64, StoreError> {
-    run(store, Level::Team, false, HORIZON, today, progress)
+    run(
+        store,
+        Level::Team,
+        false,
+        HORIZON,
+        Method::Auto,
+        today,
+        progress,
+    )
 }
 
 /// How a stored run did against what happened.
@@ -323,16 +343,17 @@ pub fn accuracy(store: &Store, today: NaiveDate) -> Result<Vec<Accuracy>, StoreE
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesForecast {
     pub key: String,
-    pub method: &'static str,
+    pub method: String,
     /// (period, forecast, lo, hi)
     pub points: Vec<(Period, f64, f64, f64)>,
     pub filled: usize,
 }
 
-/// Forecasts every series of a long-format file with the automatic method.
+/// Forecasts every series of a long-format file with `method` (normally `Auto`).
 pub fn forecast_file(
     path: &std::path::Path,
     horizon: usize,
+    method: Method,
 ) -> Result<
     (Vec<SeriesForecast>, Vec<crate::store::import::RowError>),
     crate::store::import::ImportError,
@@ -344,7 +365,7 @@ pub fn forecast_file(
     let out = series
         .into_iter()
         .map(|s| {
-            let f = crate::analytics::ts::auto(&s.values, 12, horizon);
+            let f = crate::analytics::ts::forecast_with(method, &s.values, 12, horizon);
             let mut p = s.start;
             for _ in 0..s.values.len() {
                 p = p.next();

@@ -305,6 +305,62 @@ pub fn explain(s: &Scored, deal: &DealFacts) -> Vec<(String, f64)> {
     out
 }
 
+/// One open deal's win probability in words: a headline, each factor with its effect,
+/// and a note when the learned scores are not used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub deal_id: i64,
+    pub headline: String,
+    /// (sentence, log-odds contribution, effect in words), biggest effect first.
+    pub factors: Vec<(String, f64, &'static str)>,
+    pub note: Option<String>,
+}
+
+/// Finds an open deal by id or external id and explains its score.
+pub fn explain_deal(s: &Scored, which: &str) -> Option<Explanation> {
+    let (deal, p) = s
+        .open
+        .iter()
+        .find(|(d, _)| d.external_id.as_deref() == Some(which) || d.id.to_string() == which)?;
+    let headline = format!(
+        "{} — {} ({}), {} in {}: win probability {:.0}%",
+        deal.external_id
+            .clone()
+            .unwrap_or_else(|| deal.id.to_string()),
+        deal.name,
+        deal.customer,
+        crate::domain::Money(deal.amount_cents),
+        deal.stage,
+        p * 100.0
+    );
+    let factors = explain(s, deal)
+        .into_iter()
+        .map(|(text, c)| {
+            let effect = if c.abs() < 0.05 {
+                "hardly matters"
+            } else if c > 0.0 {
+                "raises the odds"
+            } else {
+                "lowers the odds"
+            };
+            (text, c, effect)
+        })
+        .collect();
+    let note = (!s.trained.useful()).then(|| {
+        format!(
+            "the learned model does not beat the base rate on its holdout (log loss {:.3} vs {:.3}, AUC {:.2}), \
+             so the pipeline uses the stage probability for this deal",
+            s.trained.logistic.log_loss, s.trained.base_log_loss, s.trained.logistic.auc
+        )
+    });
+    Some(Explanation {
+        deal_id: deal.id,
+        headline,
+        factors,
+        note,
+    })
+}
+
 /// Metrics of both learners, for `--evaluate`.
 pub fn evaluation(s: &Scored) -> [(&'static str, &Metrics); 2] {
     [

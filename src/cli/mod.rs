@@ -101,6 +101,10 @@ pub enum Command {
         /// Periods to forecast (default 12 months or 4 quarters).
         #[arg(long)]
         horizon: Option<usize>,
+        /// auto (the average of automatic ETS and Theta), ets, theta, regression,
+        /// damped-holt, ses, seasonal-naive or naive.
+        #[arg(long, default_value = "auto")]
+        method: String,
     },
     /// Recompute and store the forecasts (company and teams, monthly) and the open deals'
     /// win probabilities, with progress.
@@ -332,7 +336,19 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             by,
             period,
             horizon,
+            method,
         }) => {
+            let Some(method) = crate::app::forecast::Method::parse(&method) else {
+                let names: Vec<&str> = crate::app::forecast::Method::ALL
+                    .iter()
+                    .map(|m| m.name())
+                    .collect();
+                eprintln!(
+                    "funnel: forecast: --method '{method}': use one of {}",
+                    names.join(", ")
+                );
+                return Ok(2);
+            };
             let quarterly = match period.as_str() {
                 "month" => false,
                 "quarter" => true,
@@ -393,6 +409,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     level,
                     quarterly,
                     horizon,
+                    method,
                     today,
                     &mut |_, _| {},
                 )?;
@@ -416,7 +433,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 eprintln!("stored as forecast run {id}; `funnel forecast accuracy` compares runs with what happened");
                 return Ok(0);
             };
-            let (forecasts, errors) = crate::app::forecast::forecast_file(&file, horizon)?;
+            let (forecasts, errors) = crate::app::forecast::forecast_file(&file, horizon, method)?;
             if !errors.is_empty() {
                 for e in &errors {
                     eprintln!("{}:{}: {}: {}", file.display(), e.line, e.column, e.reason);
@@ -501,34 +518,16 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 return Ok(0);
             }
             if let Some(which) = explain {
-                let found = scored.open.iter().find(|(d, _)| {
-                    d.external_id.as_deref() == Some(which.as_str()) || d.id.to_string() == which
-                });
-                let Some((deal, p)) = found else {
+                let Some(x) = crate::app::scoring::explain_deal(&scored, &which) else {
                     anyhow::bail!("no open deal '{which}' (give its external id or id; closed deals are not scored)");
                 };
-                writeln!(
-                    out,
-                    "{} — {} ({}), {} in {}: win probability {:.0}%\n",
-                    deal.external_id
-                        .clone()
-                        .unwrap_or_else(|| deal.id.to_string()),
-                    deal.name,
-                    deal.customer,
-                    crate::domain::Money(deal.amount_cents),
-                    deal.stage,
-                    p * 100.0
-                )?;
+                writeln!(out, "{}\n", x.headline)?;
                 writeln!(out, "what moves it, against an average deal (log-odds; + raises, - lowers the chance):")?;
-                for (text, c) in crate::app::scoring::explain(&scored, deal) {
-                    let effect = if c.abs() < 0.05 {
-                        "hardly matters"
-                    } else if c > 0.0 {
-                        "raises the odds"
-                    } else {
-                        "lowers the odds"
-                    };
-                    writeln!(out, "  {:>+6.2}  {text} — {effect}", c)?;
+                for (text, c, effect) in &x.factors {
+                    writeln!(out, "  {c:>+6.2}  {text} — {effect}")?;
+                }
+                if let Some(note) = &x.note {
+                    writeln!(out, "\nnote: {note}")?;
                 }
                 return Ok(0);
             }

@@ -57,4 +57,5 @@ actions! {
     LogActivity = "log_activity",
     FilterOwner = "filter_owner",
     FilterRegion = "filter_region",
+    Explain = "explain",
 }

@@ -306,6 +306,12 @@ impl Keymap {
                     "mark the deal lost, with a reason",
                 ),
                 b(Pipeline, ToggleView, &["v"], "board or list"),
+                b(
+                    Pipeline,
+                    Explain,
+                    &["x"],
+                    "why this win probability: each factor's effect",
+                ),
             ],
         }
     }

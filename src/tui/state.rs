@@ -57,6 +57,12 @@ pub enum Popup {
         deal: String,
         input: String,
     },
+    /// Why a deal has its win probability (`None` while the worker works it out).
+    Explain {
+        deal_id: i64,
+        deal: String,
+        body: Option<Box<crate::app::scoring::Explanation>>,
+    },
     Form(Form),
     /// A one-line filter value for the customer list: owner or region.
     Filter {
@@ -310,6 +316,7 @@ impl App {
     /// Whether something is running (the spinner ticks only then).
     pub fn busy(&self) -> bool {
         self.task.is_some()
+            || matches!(self.popup, Some(Popup::Explain { body: None, .. }))
             || self.customers.loading
             || self.screen == Screen::Loading
             || (self.screen == Screen::Dashboard
@@ -394,6 +401,12 @@ impl App {
                     }
                     TextKey::Edited => Vec::new(),
                 },
+                Popup::Explain { .. } => {
+                    if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('x')) {
+                        self.popup = None;
+                    }
+                    Vec::new()
+                }
                 Popup::LostReason { deal_id, input, .. } => match edit_text(input, &k) {
                     TextKey::Cancel => {
                         self.popup = None;
@@ -774,6 +787,17 @@ impl App {
                 self.status = Some((format!("marking {} won…", card.name), false));
                 vec![req]
             }
+            Action::Explain => {
+                let Some((_, card)) = self.pipeline.selected() else {
+                    return Vec::new();
+                };
+                self.popup = Some(Popup::Explain {
+                    deal_id: card.id,
+                    deal: card.name.clone(),
+                    body: None,
+                });
+                vec![Request::Explain { deal_id: card.id }]
+            }
             Action::MarkLost => {
                 let Some((_, card)) = self.pipeline.selected() else {
                     return Vec::new();
@@ -1132,6 +1156,19 @@ impl App {
             Reply::Moved(Ok(msg)) => {
                 self.status = Some((msg, false));
                 vec![Request::Board, Request::Dashboard]
+            }
+            Reply::Explanation(result) => {
+                if let Some(Popup::Explain { deal_id, body, .. }) = &mut self.popup {
+                    match result {
+                        Ok(x) if x.deal_id == *deal_id => *body = Some(x),
+                        Ok(_) => {}
+                        Err(e) => {
+                            self.popup = None;
+                            self.status = Some((e, true));
+                        }
+                    }
+                }
+                Vec::new()
             }
             Reply::Moved(Err(e)) => {
                 self.status = Some((e, true));

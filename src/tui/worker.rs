@@ -55,6 +55,10 @@ pub enum Request {
         kind: app::edits::FormKind,
         values: Vec<(String, String)>,
     },
+    /// Why an open deal has its win probability.
+    Explain {
+        deal_id: i64,
+    },
 }
 
 impl Request {
@@ -70,6 +74,7 @@ impl Request {
             Request::Conversions => 5,
             Request::Board => 6,
             Request::StuckThresholds => 7,
+            Request::Explain { .. } => 8,
             Request::MoveDeal { .. } | Request::SaveForm { .. } => return None,
         })
     }
@@ -90,6 +95,7 @@ pub enum Reply {
     StuckThresholds(Result<std::collections::HashMap<i64, f64>, String>),
     Moved(Result<String, String>),
     FormSaved(Result<String, app::edits::FormErrors>),
+    Explanation(Result<Box<app::scoring::Explanation>, String>),
     Customers {
         gen: u64,
         anchor: Anchor,
@@ -107,9 +113,53 @@ pub enum Reply {
     },
 }
 
+/// What the worker keeps between requests: the last learned win-probability model, so
+/// explaining a deal does not relearn it (dropped whenever the data changes).
+#[derive(Default)]
+pub struct Cache {
+    scored: Option<app::scoring::Scored>,
+}
+
 /// Runs one request against the store, sending replies (progress, then the result).
-pub fn handle(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn FnMut(Reply)) {
+pub fn handle(
+    store: &mut Store,
+    cache: &mut Cache,
+    req: Request,
+    today: NaiveDate,
+    send: &mut dyn FnMut(Reply),
+) {
+    if matches!(
+        req,
+        Request::LoadDemo | Request::MoveDeal { .. } | Request::SaveForm { .. }
+    ) {
+        cache.scored = None;
+    }
     match req {
+        Request::Explain { deal_id } => {
+            if cache.scored.is_none() {
+                send(Reply::Progress {
+                    task: "explain",
+                    phase: "learning win probabilities".into(),
+                    done: 0.1,
+                });
+                match app::scoring::score(store, today) {
+                    Ok(s) => cache.scored = Some(s),
+                    Err(e) => {
+                        send(Reply::Explanation(Err(format!(
+                            "win probabilities cannot be learned here: {e}"
+                        ))));
+                        return;
+                    }
+                }
+            }
+            let x = cache
+                .scored
+                .as_ref()
+                .and_then(|s| app::scoring::explain_deal(s, &deal_id.to_string()))
+                .map(Box::new)
+                .ok_or_else(|| "that deal is not open any more".to_string());
+            send(Reply::Explanation(x));
+        }
         Request::Dashboard => {
             let d = app::dashboard::load(store, today)
                 .map(Box::new)
@@ -228,13 +278,20 @@ pub fn handle(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn 
                 });
                 // Too little history to learn from is not an error for the forecast.
                 match app::scoring::recompute(store, today) {
-                    Ok((run, s)) if s.trained.useful() => format!(
-                        "forecast run {id} stored; model run {run} scored {} open deals",
-                        s.open.len()
-                    ),
-                    Ok((run, _)) => format!(
-                        "forecast run {id} stored; model run {run} is no better than the base rate, so deals keep stage probabilities"
-                    ),
+                    Ok((run, s)) => {
+                        let msg = if s.trained.useful() {
+                            format!(
+                                "forecast run {id} stored; model run {run} scored {} open deals",
+                                s.open.len()
+                            )
+                        } else {
+                            format!(
+                                "forecast run {id} stored; model run {run} is no better than the base rate, so deals keep stage probabilities"
+                            )
+                        };
+                        cache.scored = Some(s);
+                        msg
+                    }
                     Err(e) => format!("forecast run {id} stored; deals not scored: {e}"),
                 }
             });
@@ -263,6 +320,7 @@ pub fn spawn<E: Send + 'static>(
             }
         };
         let empty = store.is_empty().unwrap_or(false);
+        let mut cache = Cache::default();
         if events.send(wrap(Reply::Opened { empty })).is_err() {
             return;
         }
@@ -279,7 +337,7 @@ pub fn spawn<E: Send + 'static>(
                 let mut send = |r: Reply| {
                     let _ = events.send(wrap(r));
                 };
-                handle(&mut store, req, today, &mut send);
+                handle(&mut store, &mut cache, req, today, &mut send);
             }
         }
     })

@@ -54,7 +54,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let [chart_area, table] =
-        Layout::vertical([Constraint::Min(8), Constraint::Length(4)]).areas(main);
+        Layout::vertical([Constraint::Min(8), Constraint::Length(5)]).areas(main);
     let history: Vec<(f64, f64)> = s
         .history
         .iter()
@@ -125,14 +125,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .border_style(t.focus)
                 .title(Span::styled(
                     format!(
-                        " {} · monthly won revenue · actuals to {}, then {}{} · run {} ",
-                        s.key,
-                        run.last_actual,
-                        s.model,
-                        s.backtest_mase
-                            .map(|b| format!(" (backtest MASE {b:.2})"))
-                            .unwrap_or_default(),
-                        run.id
+                        " {} · monthly won revenue · actuals to {} · run {} ",
+                        s.key, run.last_actual, run.id
                     ),
                     t.focus,
                 )),
@@ -175,11 +169,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         })
         .collect();
     let note = run.note.clone().unwrap_or_default();
+    let model = format!(
+        "model {} · backtest MASE {}",
+        s.model,
+        s.backtest_mase
+            .map(|b| format!("{b:.2} (3 rolling origins)"))
+            .unwrap_or_else(|| "— (too little history to hold out)".into())
+    );
     frame.render_widget(
         Paragraph::new(vec![
             Line::from(periods),
             Line::from(values),
             Line::from(ranges),
+            Line::from(Span::styled(model, t.base)),
             Line::from(Span::styled(note, t.muted)),
         ]),
         table,

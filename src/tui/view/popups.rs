@@ -4,20 +4,19 @@ use crate::tui::keymap;
 use crate::tui::state::{App, Popup};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(popup) = &app.popup else { return };
     let t = &app.theme;
-    let width = area
-        .width
-        .saturating_sub(4)
-        .min(if matches!(popup, Popup::Form(_)) {
+    let width = area.width.saturating_sub(4).min(
+        if matches!(popup, Popup::Form(_) | Popup::Explain { .. }) {
             96
         } else {
             72
-        });
+        },
+    );
     let height = area.height.saturating_sub(2).min(24);
     let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
     frame.render_widget(Clear, rect);
@@ -118,6 +117,44 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ];
             (" filter ".to_string(), lines)
         }
+        Popup::Explain { deal, body, .. } => {
+            let mut lines = Vec::new();
+            match body {
+                None => lines.push(Line::from(Span::styled(
+                    "working out why… (the first time learns the model from closed deals)",
+                    t.muted,
+                ))),
+                Some(x) => {
+                    lines.push(Line::from(Span::styled(x.headline.clone(), t.accent)));
+                    lines.push(Line::default());
+                    lines.push(Line::from(Span::styled(
+                        "what moves it, against an average deal (log-odds):",
+                        t.muted,
+                    )));
+                    for (text, c, effect) in &x.factors {
+                        let style = if c.abs() < 0.05 {
+                            t.muted
+                        } else if *c > 0.0 {
+                            t.won
+                        } else {
+                            t.danger
+                        };
+                        lines.push(Line::from(vec![
+                            Span::styled(format!("{c:>+6.2}  "), style),
+                            Span::styled(text.clone(), t.base),
+                            Span::styled(format!(" — {effect}"), t.muted),
+                        ]));
+                    }
+                    if let Some(note) = &x.note {
+                        lines.push(Line::default());
+                        lines.push(Line::from(Span::styled(note.clone(), t.warning)));
+                    }
+                }
+            }
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled("esc closes", t.muted)));
+            (format!(" why: {deal} "), lines)
+        }
         Popup::LostReason { deal, input, .. } => {
             let lines = vec![
                 Line::from(Span::styled(format!("Why was '{deal}' lost?"), t.base)),
@@ -154,5 +191,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .border_style(t.focus)
         .title(Span::styled(title, t.title))
         .style(t.base);
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    let paragraph = Paragraph::new(lines).block(block);
+    // An explanation's sentences wrap on a narrow terminal rather than being cut off.
+    let paragraph = if matches!(popup, Popup::Explain { .. }) {
+        paragraph.wrap(Wrap { trim: false })
+    } else {
+        paragraph
+    };
+    frame.render_widget(paragraph, rect);
 }
