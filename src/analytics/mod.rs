@@ -2,6 +2,7 @@
 
 pub mod ets;
 pub mod forecast;
+pub mod funnel;
 pub mod montecarlo;
 pub mod pipeline;
 pub mod regression;

@@ -14,6 +14,83 @@ pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
     Some(v[lo] + (h - lo as f64) * (v[hi] - v[lo]))
 }
 
+/// Count, mean, sample standard deviation, min, quartiles, 90th percentile and max.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Describe {
+    pub count: usize,
+    pub mean: f64,
+    pub std: f64,
+    pub min: f64,
+    pub q25: f64,
+    pub median: f64,
+    pub q75: f64,
+    pub q90: f64,
+    pub max: f64,
+}
+
+/// Descriptive statistics of the finite values; `None` when there are none.
+pub fn describe(values: &[f64]) -> Option<Describe> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let std = if v.len() > 1 {
+        (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    let q = |p: f64| {
+        let h = (v.len() - 1) as f64 * p;
+        let lo = h.floor() as usize;
+        v[lo] + (h - lo as f64) * (v[h.ceil() as usize] - v[lo])
+    };
+    Some(Describe {
+        count: v.len(),
+        mean,
+        std,
+        min: v[0],
+        q25: q(0.25),
+        median: q(0.5),
+        q75: q(0.75),
+        q90: q(0.9),
+        max: v[v.len() - 1],
+    })
+}
+
+/// Pearson correlation of two equally long series; `None` when either is constant or
+/// they are shorter than 3.
+pub fn correlation(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len().min(y.len());
+    if n < 3 {
+        return None;
+    }
+    let mx = x[..n].iter().sum::<f64>() / n as f64;
+    let my = y[..n].iter().sum::<f64>() / n as f64;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let (a, b) = (x[i] - mx, y[i] - my);
+        sxy += a * b;
+        sxx += a * a;
+        syy += b * b;
+    }
+    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
+}
+
+/// Robust z-score of `value` against `history`: (value - median) / (1.4826 × MAD). `None`
+/// with fewer than 6 points of history or no spread.
+pub fn robust_z(value: f64, history: &[f64]) -> Option<f64> {
+    if history.len() < 6 {
+        return None;
+    }
+    let med = quantile(history, 0.5)?;
+    let dev: Vec<f64> = history.iter().map(|h| (h - med).abs()).collect();
+    let mad = quantile(&dev, 0.5)? * 1.4826;
+    (mad > 0.0).then(|| (value - med) / mad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +105,29 @@ mod tests {
         assert_eq!(quantile(&[7.0, 1.0], 0.5), Some(4.0));
         assert_eq!(quantile(&[], 0.5), None);
         assert_eq!(quantile(&[f64::NAN, 2.0], 0.5), Some(2.0));
+    }
+
+    #[test]
+    fn describe_by_hand() {
+        let d = describe(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).unwrap();
+        assert_eq!(d.count, 8);
+        assert_eq!(d.mean, 5.0);
+        // Sample variance 32 / 7.
+        assert!((d.std - (32.0f64 / 7.0).sqrt()).abs() < 1e-12);
+        assert_eq!((d.min, d.median, d.max), (2.0, 4.5, 9.0));
+        assert_eq!(d.q25, 4.0);
+        assert!(describe(&[]).is_none());
+    }
+
+    #[test]
+    fn correlation_and_robust_z() {
+        assert_eq!(correlation(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]), Some(1.0));
+        assert_eq!(correlation(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), Some(-1.0));
+        assert_eq!(correlation(&[1.0, 1.0, 1.0], &[3.0, 2.0, 1.0]), None);
+        // History 10, 11, 9, 10, 12, 8: median 10, deviations 0 1 1 0 2 2 -> MAD 1.
+        let h = [10.0, 11.0, 9.0, 10.0, 12.0, 8.0];
+        let z = robust_z(16.0, &h).unwrap();
+        assert!((z - 6.0 / 1.4826).abs() < 1e-9);
+        assert_eq!(robust_z(16.0, &h[..5]), None);
     }
 }

@@ -6,8 +6,11 @@ pub mod dashboard;
 pub mod demo;
 pub mod edits;
 pub mod forecast;
+pub mod funnel;
 pub mod pipeline_forecast;
+pub mod reports;
 pub mod scoring;
+pub mod targets;
 
 use crate::analytics::pipeline::{self, FunnelSummary, StageInput};
 use crate::domain::date::DateFormat;

@@ -1,6 +1,8 @@
 //! The command line: clap subcommands that call the app layer and print tables, CSV or JSON.
 
 pub mod output;
+pub mod report;
+pub mod targets;
 
 use crate::app::{self, demo, AppError, ImportRequest};
 use crate::domain::{Cell, Money, Table};
@@ -27,6 +29,9 @@ pub struct Cli {
     /// TUI theme: dark, light, high-contrast, or one of yours in the config dir's themes/.
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Treat this date (YYYY-MM-DD) as today: reports, targets and forecasts as of then.
+    #[arg(long, global = true, value_name = "DATE", env = "FUNNEL_TODAY")]
+    pub today: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -106,6 +111,26 @@ pub enum Command {
         #[arg(long, default_value = "auto")]
         method: String,
     },
+    /// Targets: list with attainment, set, revise, propose.
+    Targets {
+        #[command(subcommand)]
+        command: targets::TargetsCommand,
+    },
+    /// Reports: `--list` names them; NAME runs one (table, CSV, JSON or Markdown).
+    Report {
+        /// The report to run (see --list).
+        name: Option<String>,
+        /// List the reports.
+        #[arg(long)]
+        list: bool,
+        /// Break down by rep, team, product, region, source or segment.
+        #[arg(long, value_name = "FIELD")]
+        by: Option<String>,
+        /// The period for reports about a period (2026-03, 2026-Q1, 2026; default this
+        /// quarter).
+        #[arg(long)]
+        period: Option<String>,
+    },
     /// Recompute and store the forecasts (company and teams, monthly) and the open deals'
     /// win probabilities, with progress.
     Recompute,
@@ -151,6 +176,11 @@ fn default_format(explicit: Option<Format>) -> Format {
 fn execute(cli: Cli) -> anyhow::Result<i32> {
     let path = app::database_path(cli.db.clone()).map_err(anyhow::Error::msg)?;
     let format = default_format(cli.format);
+    let today = match cli.today.as_deref() {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| anyhow::anyhow!("--today: '{d}' is not a date (YYYY-MM-DD)"))?,
+        None => chrono::Local::now().date_naive(),
+    };
     let mut store = app::open(&path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -162,6 +192,17 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             crate::tui::run(&path, cli.theme.as_deref())?;
         }
         None => print_summary(&mut out, &store, &path, format)?,
+        Some(Command::Targets { command }) => {
+            return targets::run(&mut store, command, today, format, &mut out);
+        }
+        Some(Command::Report {
+            name,
+            list,
+            by,
+            period,
+        }) => {
+            return report::run(&store, name, list, by, period, today, format, &mut out);
+        }
         Some(Command::Demo {
             seed,
             customers,
@@ -173,7 +214,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             let as_of = match as_of {
                 Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                     .map_err(|_| anyhow::anyhow!("--as-of: '{d}' is not a date (YYYY-MM-DD)"))?,
-                None => chrono::Local::now().date_naive(),
+                None => today,
             };
             let opts = demo::DemoOptions {
                 seed,
@@ -288,7 +329,6 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Recompute) => {
             let show = std::io::stderr().is_terminal();
-            let today = chrono::Local::now().date_naive();
             let id = crate::app::forecast::recompute(&mut store, today, &mut |phase, done| {
                 if show {
                     eprint!("\r\x1b[2K{:>3.0}% {phase}", done * 100.0);
@@ -362,7 +402,6 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 eprintln!("funnel: forecast: --horizon must be from 1 to 120");
                 return Ok(2);
             }
-            let today = chrono::Local::now().date_naive();
             match what.as_deref() {
                 Some("accuracy") => {
                     let rows = crate::app::forecast::accuracy(&store, today)?;
@@ -464,7 +503,6 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             output::write_table(&mut out, &t, format)?;
         }
         Some(Command::Score { evaluate, explain }) => {
-            let today = chrono::Local::now().date_naive();
             let (run, scored) =
                 crate::app::scoring::recompute(&mut store, today).map_err(anyhow::Error::msg)?;
             if evaluate {
@@ -589,7 +627,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             "value": f.open_value.units(),
                             "weighted_value": f.open_weighted_value.units(),
                         },
-                        "forecast": crate::app::pipeline_forecast::load(&store, chrono::Local::now().date_naive())?,
+                        "forecast": crate::app::pipeline_forecast::load(&store, today)?,
                     }),
                 )?;
                 writeln!(out)?;
@@ -624,10 +662,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 }
                 output::write_table(&mut out, &t, format)?;
                 if format == Format::Table {
-                    let pf = crate::app::pipeline_forecast::load(
-                        &store,
-                        chrono::Local::now().date_naive(),
-                    )?;
+                    let pf = crate::app::pipeline_forecast::load(&store, today)?;
                     writeln!(out, "\nweighted pipeline by expected close month (overdue deals count in this month)")?;
                     let mut w = Table::new(&["month", "weighted_value"]);
                     for (m, v) in &pf.weighted_by_month {
@@ -717,6 +752,9 @@ fn export(
             writeln!(s, "{}]", if n > 0 { "\n" } else { "" })?;
             s.flush()?;
             Ok(n)
+        }
+        Format::Markdown => {
+            anyhow::bail!("export writes CSV (re-importable) or JSON; use --format csv or json")
         }
         Format::Csv | Format::Table => {
             let w = std::cell::RefCell::new(csv::Writer::from_writer(sink));

@@ -1,4 +1,4 @@
-//! Rendering tables as an aligned table, CSV or JSON.
+//! Rendering tables as an aligned table, CSV, JSON or Markdown.
 
 use crate::domain::{Cell, Table};
 use std::io::{self, Write};
@@ -8,6 +8,8 @@ pub enum Format {
     Table,
     Csv,
     Json,
+    #[value(alias = "md")]
+    Markdown,
 }
 
 /// Writes a whole table in the chosen format.
@@ -21,6 +23,25 @@ pub fn write_table(out: &mut dyn Write, table: &Table, format: Format) -> io::Re
                 w.write_record(row.iter().map(Cell::to_text))?;
             }
             w.flush()
+        }
+        Format::Markdown => {
+            let esc = |s: String| s.replace('|', "\\|").replace('\n', " ");
+            writeln!(out, "| {} |", table.columns.join(" | "))?;
+            let rule: Vec<&str> = (0..table.columns.len())
+                .map(|i| {
+                    if table.rows.iter().any(|r| r[i].is_numeric()) {
+                        "---:"
+                    } else {
+                        "---"
+                    }
+                })
+                .collect();
+            writeln!(out, "| {} |", rule.join(" | "))?;
+            for row in &table.rows {
+                let cells: Vec<String> = row.iter().map(|c| esc(c.to_text())).collect();
+                writeln!(out, "| {} |", cells.join(" | "))?;
+            }
+            Ok(())
         }
         Format::Json => {
             let rows: Vec<serde_json::Value> = table

@@ -102,6 +102,42 @@ impl Period {
         }
     }
 
+    /// The months of the period, in order.
+    pub fn months(self) -> Vec<Period> {
+        let mut out = vec![Period::month_of(self.start())];
+        while let Some(&last) = out.last() {
+            let n = last.next();
+            if n.start() >= self.end_exclusive() {
+                break;
+            }
+            out.push(n);
+        }
+        out
+    }
+
+    /// The period of the same kind `n` periods earlier.
+    pub fn back(self, n: u32) -> Period {
+        match self {
+            Period::Month { year, month } => {
+                let total = year * 12 + month as i32 - 1 - n as i32;
+                Period::Month {
+                    year: total.div_euclid(12),
+                    month: total.rem_euclid(12) as u32 + 1,
+                }
+            }
+            Period::Quarter { year, quarter } => {
+                let total = year * 4 + quarter as i32 - 1 - n as i32;
+                Period::Quarter {
+                    year: total.div_euclid(4),
+                    quarter: total.rem_euclid(4) as u32 + 1,
+                }
+            }
+            Period::Year { year } => Period::Year {
+                year: year - n as i32,
+            },
+        }
+    }
+
     pub fn contains(self, d: NaiveDate) -> bool {
         d >= self.start() && d < self.end_exclusive()
     }
@@ -148,5 +184,20 @@ mod tests {
             m.end_exclusive(),
             NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()
         );
+    }
+
+    #[test]
+    fn months_and_back() {
+        let q = Period::parse("2026-Q1").unwrap();
+        let names: Vec<String> = q.months().iter().map(|m| m.to_string()).collect();
+        assert_eq!(names, ["2026-01", "2026-02", "2026-03"]);
+        assert_eq!(Period::parse("2026").unwrap().months().len(), 12);
+        assert_eq!(q.back(1).to_string(), "2025-Q4");
+        assert_eq!(q.back(4).to_string(), "2025-Q1");
+        assert_eq!(
+            Period::parse("2026-01").unwrap().back(13).to_string(),
+            "2024-12"
+        );
+        assert_eq!(Period::parse("2026").unwrap().back(2).to_string(), "2024");
     }
 }

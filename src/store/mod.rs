@@ -8,10 +8,13 @@ pub mod db;
 pub mod deals;
 pub mod edits;
 pub mod export;
+pub mod funnel;
 pub mod import;
 pub mod ledger;
 pub mod queries;
+pub mod reports;
 pub mod scoring;
+pub mod targets;
 
 pub use db::{Result, Store, StoreError, SCHEMA_VERSION};
 pub use queries::{Stage, StageTotals, Summary};

@@ -1,0 +1,291 @@
+//! Funnel analytics over deal histories: stage-to-stage conversion of cohorts (from the
+//! stage changes, not a snapshot), time in stage, sales velocity, the bottleneck stage and
+//! learned stale-deal thresholds. Pure functions; days are plain day numbers.
+
+use super::stats::quantile;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Open,
+    Won,
+    Lost,
+}
+
+/// One deal's path through the funnel. Stage indices: the open stages in order `0..k`,
+/// `k` for won; entries into a lost stage are not listed (the outcome says it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealPath {
+    pub created: i64,
+    /// (stage index, day entered), in time order.
+    pub entries: Vec<(usize, i64)>,
+    pub outcome: Outcome,
+    pub closed: Option<i64>,
+    pub amount: f64,
+}
+
+impl DealPath {
+    /// The furthest stage reached: `k` when won.
+    fn furthest(&self, k: usize) -> Option<usize> {
+        if self.outcome == Outcome::Won {
+            return Some(k);
+        }
+        self.entries.iter().map(|e| e.0).filter(|s| *s < k).max()
+    }
+}
+
+/// Conversion out of one open stage for a cohort of deals.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Conversion {
+    /// Deals that reached this stage (or went past it).
+    pub reached: usize,
+    /// Of those, deals that went further (a later stage or won).
+    pub advanced: usize,
+    /// Deals lost while this was their furthest stage.
+    pub lost: usize,
+    /// Deals still open here.
+    pub open: usize,
+}
+
+impl Conversion {
+    /// Advanced over resolved (advanced + lost): deals still sitting in the stage have
+    /// not decided yet and do not count either way.
+    pub fn rate(&self) -> Option<f64> {
+        let resolved = self.advanced + self.lost;
+        (resolved > 0).then(|| self.advanced as f64 / resolved as f64)
+    }
+}
+
+/// Stage-to-stage conversion of a cohort over `k` open stages (the last one's "advance"
+/// is winning).
+pub fn conversions(paths: &[DealPath], k: usize) -> Vec<Conversion> {
+    let mut out = vec![
+        Conversion {
+            reached: 0,
+            advanced: 0,
+            lost: 0,
+            open: 0,
+        };
+        k
+    ];
+    for p in paths {
+        let Some(top) = p.furthest(k) else { continue };
+        for (i, c) in out.iter_mut().enumerate() {
+            if top < i {
+                break;
+            }
+            c.reached += 1;
+            if top > i {
+                c.advanced += 1;
+            } else if p.outcome == Outcome::Lost {
+                c.lost += 1;
+            } else {
+                c.open += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Days spent in each open stage, from each entry to the next entry or the close.
+/// `won_only` keeps deals that went on to win. A stay still in progress is not counted.
+pub fn stage_days(paths: &[DealPath], k: usize, won_only: bool) -> Vec<Vec<f64>> {
+    let mut out = vec![Vec::new(); k];
+    for p in paths {
+        if won_only && p.outcome != Outcome::Won {
+            continue;
+        }
+        for (j, (stage, day)) in p.entries.iter().enumerate() {
+            if *stage >= k {
+                continue;
+            }
+            let exit = match p.entries.get(j + 1) {
+                Some((_, next)) => Some(*next),
+                None => p.closed,
+            };
+            if let Some(e) = exit {
+                out[*stage].push((e - day).max(0) as f64);
+            }
+        }
+    }
+    out
+}
+
+/// Median and 90th percentile of each stage's days.
+pub fn days_summary(days: &[Vec<f64>]) -> Vec<(Option<f64>, Option<f64>)> {
+    days.iter()
+        .map(|d| {
+            let mut v = d.clone();
+            v.sort_by(f64::total_cmp);
+            (quantile(&v, 0.5), quantile(&v, 0.9))
+        })
+        .collect()
+}
+
+/// The stale threshold of each stage: the `q` quantile of the days that deals which went
+/// on to win spent there (`None` without any).
+pub fn stale_thresholds(paths: &[DealPath], k: usize, q: f64) -> Vec<Option<f64>> {
+    stage_days(paths, k, true)
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            quantile(&v, q)
+        })
+        .collect()
+}
+
+/// Sales velocity: expected revenue per day from the open pipeline,
+/// open deals × win rate × average won size ÷ average cycle length in days.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Velocity {
+    pub open_deals: usize,
+    pub win_rate: f64,
+    pub average_won: f64,
+    pub cycle_days: f64,
+    pub per_day: f64,
+}
+
+/// Velocity from the deals closed in a window (win rate, size, cycle) and the number of
+/// open deals now. `None` when nothing was won.
+pub fn velocity(closed: &[DealPath], open_deals: usize) -> Option<Velocity> {
+    let won: Vec<&DealPath> = closed
+        .iter()
+        .filter(|p| p.outcome == Outcome::Won)
+        .collect();
+    let lost = closed.iter().filter(|p| p.outcome == Outcome::Lost).count();
+    if won.is_empty() {
+        return None;
+    }
+    let win_rate = won.len() as f64 / (won.len() + lost) as f64;
+    let average_won = won.iter().map(|p| p.amount).sum::<f64>() / won.len() as f64;
+    let cycle_days = won
+        .iter()
+        .map(|p| (p.closed.unwrap_or(p.created) - p.created).max(0) as f64)
+        .sum::<f64>()
+        / won.len() as f64;
+    let cycle = cycle_days.max(1.0);
+    Some(Velocity {
+        open_deals,
+        win_rate,
+        average_won,
+        cycle_days,
+        per_day: open_deals as f64 * win_rate * average_won / cycle,
+    })
+}
+
+/// The stage whose conversion dropped most from `before` to `now`, in percentage points,
+/// counting only stages with at least `min_resolved` decided deals in both: (stage index,
+/// rate before, rate now). `None` when no stage got worse.
+pub fn bottleneck(
+    before: &[Conversion],
+    now: &[Conversion],
+    min_resolved: usize,
+) -> Option<(usize, f64, f64)> {
+    before
+        .iter()
+        .zip(now)
+        .enumerate()
+        .filter(|(_, (b, n))| {
+            b.advanced + b.lost >= min_resolved && n.advanced + n.lost >= min_resolved
+        })
+        .filter_map(|(i, (b, n))| Some((i, b.rate()?, n.rate()?)))
+        .filter(|(_, b, n)| n < b)
+        .max_by(|x, y| (x.1 - x.2).total_cmp(&(y.1 - y.2)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(entries: &[(usize, i64)], outcome: Outcome, closed: Option<i64>) -> DealPath {
+        DealPath {
+            created: entries.first().map(|e| e.1).unwrap_or(0),
+            entries: entries.to_vec(),
+            outcome,
+            closed,
+            amount: 100.0,
+        }
+    }
+
+    /// Three open stages (0, 1, 2), won = 3.
+    fn cohort() -> Vec<DealPath> {
+        vec![
+            // Won through every stage: 10, 20, 5 days.
+            path(&[(0, 0), (1, 10), (2, 30)], Outcome::Won, Some(35)),
+            // Won, skipping stage 1: 4 days in 0, 6 in 2.
+            path(&[(0, 0), (2, 4)], Outcome::Won, Some(10)),
+            // Lost in stage 1 after 8 days there.
+            path(&[(0, 0), (1, 2)], Outcome::Lost, Some(10)),
+            // Lost in stage 0.
+            path(&[(0, 0)], Outcome::Lost, Some(3)),
+            // Still open in stage 1.
+            path(&[(0, 0), (1, 5)], Outcome::Open, None),
+        ]
+    }
+
+    #[test]
+    fn conversion_from_paths_by_hand() {
+        let c = conversions(&cohort(), 3);
+        // Stage 0: all five reached; four went further (two won, one lost in 1, one open
+        // in 1), one lost here.
+        assert_eq!(
+            (c[0].reached, c[0].advanced, c[0].lost, c[0].open),
+            (5, 3 + 1, 1, 0)
+        );
+        assert_eq!(c[0].rate(), Some(0.8));
+        // Stage 1: reached by the two winners (one skipped it, but went past), the lost
+        // one and the open one: advanced 2, lost 1, open 1.
+        assert_eq!(
+            (c[1].reached, c[1].advanced, c[1].lost, c[1].open),
+            (4, 2, 1, 1)
+        );
+        assert!((c[1].rate().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        // Stage 2 -> won: both winners.
+        assert_eq!((c[2].reached, c[2].advanced), (2, 2));
+        assert_eq!(c[2].rate(), Some(1.0));
+    }
+
+    #[test]
+    fn days_in_stage_and_learned_thresholds() {
+        let d = stage_days(&cohort(), 3, false);
+        // Stage 0: 10, 4, 2, 3 (the open deal's 5 days are a finished stay too).
+        let mut s0 = d[0].clone();
+        s0.sort_by(f64::total_cmp);
+        assert_eq!(s0, vec![2.0, 3.0, 4.0, 5.0, 10.0]);
+        // Stage 1: 20 (winner), 8 (lost); the open deal's stay is in progress.
+        let mut s1 = d[1].clone();
+        s1.sort_by(f64::total_cmp);
+        assert_eq!(s1, vec![8.0, 20.0]);
+        // Thresholds from winners only: stage 0 has 10 and 4.
+        let t = stale_thresholds(&cohort(), 3, 0.5);
+        assert_eq!(t[0], Some(7.0));
+        assert_eq!(t[1], Some(20.0));
+        assert_eq!(t[2], Some(5.5));
+    }
+
+    #[test]
+    fn velocity_by_hand() {
+        // Two won (cycles 35 and 10 days, 100 each), two lost: win rate 0.5.
+        let v = velocity(&cohort(), 40).unwrap();
+        assert_eq!(v.win_rate, 0.5);
+        assert_eq!(v.average_won, 100.0);
+        assert_eq!(v.cycle_days, 22.5);
+        // 40 × 0.5 × 100 / 22.5
+        assert!((v.per_day - 2000.0 / 22.5).abs() < 1e-9);
+        assert!(velocity(&[], 5).is_none());
+    }
+
+    #[test]
+    fn the_bottleneck_is_the_largest_drop() {
+        let c = |a, l| Conversion {
+            reached: a + l,
+            advanced: a,
+            lost: l,
+            open: 0,
+        };
+        let before = [c(60, 40), c(50, 50), c(30, 70)];
+        let now = [c(58, 42), c(30, 70), c(40, 60)];
+        assert_eq!(bottleneck(&before, &now, 20), Some((1, 0.5, 0.3)));
+        // Too few decided deals: not judged.
+        assert_eq!(bottleneck(&before, &now, 1000), None);
+    }
+}

@@ -1,0 +1,538 @@
+//! Reports: each a titled table with notes, the same for the CLI (table, CSV, JSON,
+//! Markdown) and the TUI's Reports screen.
+
+use crate::analytics::stats::{correlation, describe, robust_z};
+use crate::domain::date::iso;
+use crate::domain::{Cell, Money, Period, Table, TargetMetric, TargetScope};
+use crate::store::reports::ClosedDeal;
+use crate::store::Store;
+use chrono::{Duration, NaiveDate};
+use std::collections::BTreeMap;
+
+/// Every report: name and what it shows.
+pub const REPORTS: &[(&str, &str)] = &[
+    ("funnel", "conversion by stage from the stage history of a cohort, days in stage (median, p90), stale thresholds"),
+    ("velocity", "sales velocity: open deals x win rate x average won size / average cycle"),
+    ("bottleneck", "each stage's conversion, recent cohort against the trailing one; the largest drop"),
+    ("stale-deals", "open deals longer in their stage than 80% of the deals that went on to win"),
+    ("deal-stats", "count, mean, median, std, quantiles of deal size, cycle time and discount [--by]"),
+    ("win-rates", "won revenue, deals and win rate [--by rep|team|product|region|source|segment]"),
+    ("correlations", "how each deal feature goes with winning (correlation over closed deals)"),
+    ("anomalies", "each rep's monthly won revenue against their own history (robust z-score)"),
+    ("leaderboard", "reps against their won-revenue targets: attainment, pace, gap, projection"),
+];
+
+/// Fields reports break down by.
+pub const BREAKDOWNS: &[&str] = &["rep", "team", "product", "region", "source", "segment"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub name: String,
+    pub title: String,
+    /// Sentences that go with the table (method, window, findings).
+    pub notes: Vec<String>,
+    pub table: Table,
+}
+
+fn group_of(d: &ClosedDeal, by: &str) -> String {
+    let v = match by {
+        "rep" => d.rep.clone(),
+        "team" => d.team.clone(),
+        "product" => d.product.clone(),
+        "region" => d.region.clone(),
+        "source" => d.source.clone(),
+        "segment" => d.segment.clone(),
+        _ => Some("all".into()),
+    };
+    v.unwrap_or_else(|| "(none)".into())
+}
+
+fn ratio(v: Option<f64>) -> Cell {
+    v.map(Cell::Ratio).unwrap_or(Cell::Null)
+}
+
+fn real(v: Option<f64>) -> Cell {
+    v.map(|x| Cell::Real((x * 100.0).round() / 100.0))
+        .unwrap_or(Cell::Null)
+}
+
+/// Runs report `name`. `period` bounds the deals by close date (default: the last twelve
+/// months); the leaderboard's default is this month.
+pub fn run(
+    store: &Store,
+    name: &str,
+    by: Option<&str>,
+    period: Option<Period>,
+    today: NaiveDate,
+) -> Result<Report, String> {
+    if let Some(b) = by {
+        if !BREAKDOWNS.contains(&b) {
+            return Err(format!("--by '{b}': use one of {}", BREAKDOWNS.join(", ")));
+        }
+    }
+    let (from, to, window) = match period {
+        Some(p) => (p.start(), p.end_exclusive(), format!("deals closed in {p}")),
+        None => (
+            today - Duration::days(365),
+            today + Duration::days(1),
+            format!("deals closed in the 12 months to {today}"),
+        ),
+    };
+    let err = |e: crate::store::StoreError| e.to_string();
+    let title = REPORTS
+        .iter()
+        .find(|r| r.0 == name)
+        .map(|r| r.1.to_string())
+        .ok_or_else(|| {
+            format!(
+                "no report '{name}': `funnel report --list` names them ({})",
+                REPORTS.iter().map(|r| r.0).collect::<Vec<_>>().join(", ")
+            )
+        })?;
+    let mut notes = Vec::new();
+    let table = match name {
+        "funnel" | "velocity" | "bottleneck" | "stale-deals" => {
+            let a = super::funnel::analyze(store, today).map_err(err)?;
+            match name {
+                "funnel" => {
+                    notes.push(format!(
+                        "cohort: the {} deals created {} to {} (at least {} days old); conversion = advanced / (advanced + lost), deals still in the stage do not count",
+                        a.cohort_deals, a.cohort_from, a.cohort_to, super::funnel::MATURITY_DAYS
+                    ));
+                    let mut t = Table::new(&[
+                        "stage",
+                        "reached",
+                        "advanced",
+                        "lost",
+                        "still_open",
+                        "conversion",
+                        "median_days",
+                        "p90_days",
+                        "stale_after_days",
+                        "open_now",
+                        "stale_now",
+                    ]);
+                    for s in &a.stages {
+                        t.rows.push(vec![
+                            Cell::Text(s.name.clone()),
+                            Cell::Int(s.conversion.reached as i64),
+                            Cell::Int(s.conversion.advanced as i64),
+                            Cell::Int(s.conversion.lost as i64),
+                            Cell::Int(s.conversion.open as i64),
+                            ratio(s.conversion.rate()),
+                            real(s.median_days),
+                            real(s.p90_days),
+                            real(s.stale_after),
+                            Cell::Int(s.open_now),
+                            Cell::Int(s.stale_now as i64),
+                        ]);
+                    }
+                    if let Some(v) = &a.velocity {
+                        notes.push(format!(
+                            "velocity: {} open deals x {:.1}% win rate x {} average won / {:.0}-day cycle = {} a day, {} a month",
+                            v.open_deals, v.win_rate * 100.0, Money((v.average_won * 100.0).round() as i64),
+                            v.cycle_days, Money((v.per_day * 100.0).round() as i64),
+                            Money((v.per_day * 30.4 * 100.0).round() as i64)
+                        ));
+                    }
+                    match &a.bottleneck {
+                        Some(b) => notes.push(format!(
+                            "bottleneck: {} — conversion {:.1}% in the last six months' cohort against {:.1}% in the twelve months before",
+                            b.stage, b.now * 100.0, b.before * 100.0
+                        )),
+                        None => notes.push("bottleneck: no stage converts worse than in the trailing cohort".into()),
+                    }
+                    t
+                }
+                "velocity" => {
+                    let mut t = Table::new(&[
+                        "open_deals",
+                        "win_rate",
+                        "average_won",
+                        "cycle_days",
+                        "per_day",
+                        "per_month",
+                    ]);
+                    notes.push("win rate, average won size and cycle (created to won) from deals closed in the last 12 months".into());
+                    if let Some(v) = a.velocity {
+                        t.rows.push(vec![
+                            Cell::Int(v.open_deals as i64),
+                            Cell::Ratio(v.win_rate),
+                            Cell::Money(Money((v.average_won * 100.0).round() as i64)),
+                            real(Some(v.cycle_days)),
+                            Cell::Money(Money((v.per_day * 100.0).round() as i64)),
+                            Cell::Money(Money((v.per_day * 30.4 * 100.0).round() as i64)),
+                        ]);
+                    } else {
+                        notes.push("nothing won in the last 12 months".into());
+                    }
+                    t
+                }
+                "bottleneck" => bottleneck_table(store, today, &mut notes).map_err(err)?,
+                _ => {
+                    let names: BTreeMap<i64, String> = a
+                        .stages
+                        .iter()
+                        .map(|s| (s.stage_id, s.name.clone()))
+                        .collect();
+                    let limits: BTreeMap<i64, Option<f64>> = a
+                        .stages
+                        .iter()
+                        .map(|s| (s.stage_id, s.stale_after))
+                        .collect();
+                    notes.push(format!(
+                        "{} open deals past their stage's threshold (80th percentile of the days winners spent there), longest over first",
+                        a.stale.len()
+                    ));
+                    let mut t = Table::new(&[
+                        "deal",
+                        "name",
+                        "customer",
+                        "owner",
+                        "stage",
+                        "amount",
+                        "days_in_stage",
+                        "threshold_days",
+                    ]);
+                    for d in &a.stale {
+                        t.rows.push(vec![
+                            Cell::Text(d.external_id.clone().unwrap_or_else(|| d.id.to_string())),
+                            Cell::Text(d.name.clone()),
+                            Cell::Text(d.customer.clone()),
+                            d.owner.clone().map(Cell::Text).unwrap_or(Cell::Null),
+                            Cell::Text(names.get(&d.stage_id).cloned().unwrap_or_default()),
+                            Cell::Money(Money(d.amount_cents)),
+                            Cell::Int(d.days_in_stage),
+                            real(limits.get(&d.stage_id).copied().flatten()),
+                        ]);
+                    }
+                    t
+                }
+            }
+        }
+        "deal-stats" => {
+            let deals = store.closed_deals(&iso(from), &iso(to)).map_err(err)?;
+            notes.push(format!("{window}; size and discount of every closed deal, cycle time (created to closed) of won deals"));
+            let by = by.unwrap_or("all");
+            let mut groups: BTreeMap<String, Vec<&ClosedDeal>> = BTreeMap::new();
+            for d in &deals {
+                groups.entry(group_of(d, by)).or_default().push(d);
+            }
+            let mut t = Table::new(&[
+                by, "measure", "count", "mean", "std", "min", "q25", "median", "q75", "q90", "max",
+            ]);
+            for (g, ds) in &groups {
+                let measures: [(&str, Vec<f64>); 3] = [
+                    (
+                        "deal_size",
+                        ds.iter().map(|d| d.amount_cents as f64 / 100.0).collect(),
+                    ),
+                    (
+                        "cycle_days",
+                        ds.iter()
+                            .filter(|d| d.won)
+                            .map(|d| d.cycle_days as f64)
+                            .collect(),
+                    ),
+                    ("discount_pct", ds.iter().map(|d| d.discount_pct).collect()),
+                ];
+                for (m, v) in measures {
+                    if let Some(s) = describe(&v) {
+                        let mut row = vec![
+                            Cell::Text(g.clone()),
+                            Cell::Text(m.into()),
+                            Cell::Int(s.count as i64),
+                        ];
+                        for x in [s.mean, s.std, s.min, s.q25, s.median, s.q75, s.q90, s.max] {
+                            row.push(real(Some(x)));
+                        }
+                        t.rows.push(row);
+                    }
+                }
+            }
+            t
+        }
+        "win-rates" => {
+            let deals = store.closed_deals(&iso(from), &iso(to)).map_err(err)?;
+            let by = by.unwrap_or("rep");
+            notes.push(format!("{window}, by {by}; win rate = won / (won + lost)"));
+            let mut groups: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+            for d in &deals {
+                let e = groups.entry(group_of(d, by)).or_default();
+                if d.won {
+                    e.0 += 1;
+                    e.2 += d.amount_cents;
+                } else {
+                    e.1 += 1;
+                }
+            }
+            let mut rows: Vec<(String, (i64, i64, i64))> = groups.into_iter().collect();
+            rows.sort_by(|a, b| b.1 .2.cmp(&a.1 .2).then(a.0.cmp(&b.0)));
+            let mut t = Table::new(&[
+                by,
+                "closed",
+                "won",
+                "lost",
+                "win_rate",
+                "won_revenue",
+                "average_won",
+            ]);
+            for (g, (w, l, rev)) in rows {
+                t.rows.push(vec![
+                    Cell::Text(g),
+                    Cell::Int(w + l),
+                    Cell::Int(w),
+                    Cell::Int(l),
+                    ratio((w + l > 0).then(|| w as f64 / (w + l) as f64)),
+                    Cell::Money(Money(rev)),
+                    if w > 0 {
+                        Cell::Money(Money(rev / w))
+                    } else {
+                        Cell::Null
+                    },
+                ]);
+            }
+            t
+        }
+        "correlations" => {
+            let deals = store.closed_deals(&iso(from), &iso(to)).map_err(err)?;
+            notes.push(format!(
+                "{window}; Pearson correlation of each feature with winning (1 won, 0 lost): the point-biserial correlation. \
+                 Cycle length is known only at the close, so it describes, it does not predict"
+            ));
+            let won: Vec<f64> = deals.iter().map(|d| f64::from(u8::from(d.won))).collect();
+            let mut features: Vec<(String, Vec<f64>)> = vec![
+                (
+                    "log amount".into(),
+                    deals
+                        .iter()
+                        .map(|d| (d.amount_cents as f64 / 100.0).ln_1p())
+                        .collect(),
+                ),
+                (
+                    "discount %".into(),
+                    deals.iter().map(|d| d.discount_pct).collect(),
+                ),
+                (
+                    "activities on the deal".into(),
+                    deals.iter().map(|d| d.activities as f64).collect(),
+                ),
+                (
+                    "cycle days".into(),
+                    deals.iter().map(|d| d.cycle_days as f64).collect(),
+                ),
+            ];
+            for field in ["segment", "source", "product", "region"] {
+                let mut values: Vec<String> = deals.iter().map(|d| group_of(d, field)).collect();
+                values.sort();
+                values.dedup();
+                for v in values.into_iter().take(8) {
+                    features.push((
+                        format!("{field} is {v}"),
+                        deals
+                            .iter()
+                            .map(|d| f64::from(u8::from(group_of(d, field) == v)))
+                            .collect(),
+                    ));
+                }
+            }
+            let mut rows: Vec<(String, f64)> = features
+                .into_iter()
+                .filter_map(|(n, x)| correlation(&x, &won).map(|c| (n, c)))
+                .collect();
+            rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+            let mut t = Table::new(&["feature", "correlation", "deals", "reading"]);
+            for (n, c) in rows {
+                let strength = match c.abs() {
+                    a if a >= 0.5 => "strong",
+                    a if a >= 0.3 => "moderate",
+                    a if a >= 0.1 => "weak",
+                    _ => "negligible",
+                };
+                let dir = if c >= 0.0 {
+                    "goes with winning"
+                } else {
+                    "goes with losing"
+                };
+                t.rows.push(vec![
+                    Cell::Text(n),
+                    Cell::Real((c * 1000.0).round() / 1000.0),
+                    Cell::Int(deals.len() as i64),
+                    Cell::Text(format!("{strength}; {dir}")),
+                ]);
+            }
+            t
+        }
+        "anomalies" => anomalies(store, today, &mut notes).map_err(err)?,
+        "leaderboard" => {
+            let p = period.unwrap_or_else(|| Period::month_of(today));
+            let list = super::targets::list(
+                store,
+                Some(p),
+                Some(TargetScope::Rep),
+                Some(TargetMetric::WonRevenue),
+                today,
+            )
+            .map_err(err)?;
+            notes.push(format!(
+                "reps' won-revenue targets for {p}, by attainment; pace is where attainment should be today (seasonal)"
+            ));
+            let mut rows = list;
+            rows.sort_by(|a, b| {
+                b.standing
+                    .attainment
+                    .unwrap_or(-1.0)
+                    .total_cmp(&a.standing.attainment.unwrap_or(-1.0))
+                    .then(a.target.name.cmp(&b.target.name))
+            });
+            let mut t = Table::new(&[
+                "rank",
+                "rep",
+                "target",
+                "actual",
+                "attainment",
+                "pace",
+                "gap",
+                "projected",
+            ]);
+            for (i, r) in rows.iter().enumerate() {
+                let s = &r.standing;
+                t.rows.push(vec![
+                    Cell::Int(i as i64 + 1),
+                    Cell::Text(r.target.name.clone()),
+                    Cell::Money(Money(s.target.round() as i64)),
+                    Cell::Money(Money(s.actual.round() as i64)),
+                    ratio(s.attainment),
+                    Cell::Ratio(s.pace),
+                    Cell::Money(Money(s.gap.round() as i64)),
+                    ratio(s.projected),
+                ]);
+            }
+            if rows.is_empty() {
+                notes.push(format!("no rep has a won-revenue target for {p}"));
+            }
+            t
+        }
+        _ => return Err(format!("no report '{name}'")),
+    };
+    Ok(Report {
+        name: name.to_string(),
+        title,
+        notes,
+        table,
+    })
+}
+
+/// Conversion per stage: the cohort of the last six matured months against the twelve
+/// before.
+fn bottleneck_table(
+    store: &Store,
+    today: NaiveDate,
+    notes: &mut Vec<String>,
+) -> Result<Table, crate::store::StoreError> {
+    let a = super::funnel::analyze(store, today)?;
+    let recent = &a.trend;
+    let mut t = Table::new(&[
+        "stage",
+        "trailing_conversion",
+        "recent_conversion",
+        "change_points",
+        "bottleneck",
+    ]);
+    for (name, before, now) in recent {
+        let change = match (before, now) {
+            (Some(b), Some(n)) => Some((n - b) * 100.0),
+            _ => None,
+        };
+        let is = a
+            .bottleneck
+            .as_ref()
+            .map(|b| &b.stage == name)
+            .unwrap_or(false);
+        t.rows.push(vec![
+            Cell::Text(name.clone()),
+            ratio(*before),
+            ratio(*now),
+            real(change),
+            Cell::Text(if is { "yes".into() } else { String::new() }),
+        ]);
+    }
+    notes.push(match &a.bottleneck {
+        Some(b) => format!(
+            "the bottleneck is {}: {:.1}% now against {:.1}% before (recent cohort: deals created in the six months ending {} days ago; trailing: the twelve months before; at least 30 decided deals in both)",
+            b.stage, b.now * 100.0, b.before * 100.0, super::funnel::MATURITY_DAYS
+        ),
+        None => "no stage converts worse than in the trailing cohort".into(),
+    });
+    Ok(t)
+}
+
+/// Each rep's won revenue in each of the last six complete months against the twelve
+/// months before it.
+fn anomalies(
+    store: &Store,
+    today: NaiveDate,
+    notes: &mut Vec<String>,
+) -> Result<Table, crate::store::StoreError> {
+    let current = Period::month_of(today);
+    let months: Vec<Period> = (1..=18).rev().map(|i| current.back(i)).collect();
+    let index: BTreeMap<String, usize> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.to_string(), i))
+        .collect();
+    let mut by_rep: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (m, rep, cents) in store.monthly_revenue_by("rep", &iso(months[0].start()))? {
+        if let Some(&i) = index.get(&m) {
+            by_rep.entry(rep).or_insert_with(|| vec![0.0; months.len()])[i] += cents as f64 / 100.0;
+        }
+    }
+    notes.push(
+        "robust z = (month - median of the 12 months before) / (1.4826 x their median absolute deviation); |z| > 3 is flagged".into(),
+    );
+    let mut found: Vec<(f64, Vec<Cell>)> = Vec::new();
+    for (rep, v) in &by_rep {
+        for i in 12..months.len() {
+            let history = &v[i - 12..i];
+            let Some(z) = robust_z(v[i], history) else {
+                continue;
+            };
+            if z.abs() <= 3.0 {
+                continue;
+            }
+            let med = crate::analytics::stats::quantile(history, 0.5).unwrap_or(0.0);
+            let why = format!(
+                "{rep}'s won revenue in {} was {} against a typical {} (median of the 12 months before): unusually {}",
+                months[i],
+                Money((v[i] * 100.0).round() as i64),
+                Money((med * 100.0).round() as i64),
+                if z > 0.0 { "high" } else { "low" }
+            );
+            found.push((
+                z.abs(),
+                vec![
+                    Cell::Text(rep.clone()),
+                    Cell::Text(months[i].to_string()),
+                    Cell::Money(Money((v[i] * 100.0).round() as i64)),
+                    Cell::Money(Money((med * 100.0).round() as i64)),
+                    Cell::Real((z * 100.0).round() / 100.0),
+                    Cell::Text(why),
+                ],
+            ));
+        }
+    }
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut t = Table::new(&[
+        "rep",
+        "month",
+        "won_revenue",
+        "typical",
+        "robust_z",
+        "explanation",
+    ]);
+    t.rows = found.into_iter().map(|f| f.1).collect();
+    if t.rows.is_empty() {
+        notes.push("no rep's month stands out".into());
+    }
+    Ok(t)
+}

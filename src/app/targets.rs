@@ -1,0 +1,604 @@
+//! Targets: set, revise, list with attainment, and propose three ways. Shared by the CLI
+//! and the TUI.
+
+use crate::analytics::targets::{
+    month_weights, performance_based, roll_up, seasonal_pace, split, standing, Standing,
+};
+use crate::domain::date::iso;
+use crate::domain::{Period, TargetMetric, TargetScope};
+use crate::store::audit::Actor;
+use crate::store::targets::TargetRow;
+use crate::store::{Store, StoreError};
+use chrono::{Datelike, NaiveDate};
+use std::collections::HashMap;
+
+/// A target with where it stands today.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TargetStatus {
+    pub target: TargetRow,
+    pub standing: Standing,
+    /// For a team or the company: what the targets one level down add up to, when they
+    /// exist and differ from this target.
+    pub mismatch: Option<i64>,
+}
+
+/// Months of won revenue used to learn the seasonal weights.
+const SEASON_MONTHS: i32 = 36;
+
+/// Seasonal weights of the calendar months from the company's won revenue (the last three
+/// complete years), used for pace and performance proposals.
+pub fn season_weights(store: &Store, today: NaiveDate) -> Result<[f64; 12], StoreError> {
+    let from = Period::month_of(today).back(SEASON_MONTHS as u32).start();
+    let to = Period::month_of(today).start();
+    let mut by_month: HashMap<String, f64> = HashMap::new();
+    for (m, _, cents) in store.monthly_revenue_by("rep", &iso(from))? {
+        if m.as_str() < iso(to).as_str() {
+            *by_month.entry(m).or_default() += cents as f64;
+        }
+    }
+    let history: Vec<(u32, f64)> = by_month
+        .iter()
+        .filter_map(|(m, v)| Some((m.get(5..7)?.parse().ok()?, *v)))
+        .collect();
+    Ok(month_weights(&history))
+}
+
+/// The elapsed share of `period` by `today`, each month weighted by its seasonal weight.
+pub fn pace(period: Period, weights: &[f64; 12], today: NaiveDate) -> f64 {
+    let months: Vec<(NaiveDate, NaiveDate, f64)> = period
+        .months()
+        .into_iter()
+        .map(|m| {
+            (
+                m.start(),
+                m.end_exclusive(),
+                weights[m.start().month0() as usize],
+            )
+        })
+        .collect();
+    seasonal_pace(&months, today)
+}
+
+/// What each team (including sub-teams), each rep and the company achieved on `metric`
+/// in `period`, keyed like targets: "company", "team:ID", "rep:ID".
+fn actuals(
+    store: &Store,
+    metric: TargetMetric,
+    period: Period,
+) -> Result<HashMap<String, f64>, StoreError> {
+    let by_rep =
+        store.actuals_by_rep(metric, &iso(period.start()), &iso(period.end_exclusive()))?;
+    keyed(
+        store,
+        &by_rep.into_iter().map(|(k, v)| (k, v as f64)).collect(),
+    )
+}
+
+/// Rolls per-rep values up to teams (through the tree) and the company.
+fn keyed(
+    store: &Store,
+    by_rep: &HashMap<Option<i64>, f64>,
+) -> Result<HashMap<String, f64>, StoreError> {
+    let rep_team = store.rep_teams()?;
+    let teams = store.teams()?;
+    let parents: HashMap<i64, Option<i64>> = teams.iter().map(|t| (t.id, t.parent_id)).collect();
+    // roll_up sums integers: values go in as thousandths to keep fractions of counts.
+    let mut direct: HashMap<i64, i64> = HashMap::new();
+    let mut out: HashMap<String, f64> = HashMap::new();
+    for (rep, v) in by_rep {
+        if let Some(r) = rep {
+            *out.entry(format!("rep:{r}")).or_default() += v;
+            if let Some(t) = rep_team.get(r) {
+                *direct.entry(*t).or_default() += (v * 1000.0).round() as i64;
+            }
+        }
+        *out.entry("company".into()).or_default() += v;
+    }
+    for (team, v) in roll_up(&parents, &direct) {
+        out.insert(format!("team:{team}"), v as f64 / 1000.0);
+    }
+    Ok(out)
+}
+
+fn key_of(t: &TargetRow) -> String {
+    match (t.scope, t.team_id, t.rep_id) {
+        (TargetScope::Team, Some(id), _) => format!("team:{id}"),
+        (TargetScope::Rep, _, Some(id)) => format!("rep:{id}"),
+        _ => "company".into(),
+    }
+}
+
+/// Targets with actual, attainment, pace, gap, coverage, projection and required win
+/// rate; `period` `None` lists every period that has targets.
+pub fn list(
+    store: &Store,
+    period: Option<Period>,
+    scope: Option<TargetScope>,
+    metric: Option<TargetMetric>,
+    today: NaiveDate,
+) -> Result<Vec<TargetStatus>, StoreError> {
+    let wanted = period.map(|p| vec![p.to_string()]);
+    let rows = store.target_rows(wanted.as_deref(), scope, metric)?;
+    // Every target of the same periods and metrics, for the mismatch check.
+    let all = store.target_rows(wanted.as_deref(), None, metric)?;
+    let weights = season_weights(store, today)?;
+    let teams = store.teams()?;
+    let rep_team = store.rep_teams()?;
+    let mut cache: HashMap<(String, TargetMetric), Measured> = HashMap::new();
+    let mut out = Vec::new();
+    for t in rows {
+        let Ok(p) = Period::parse(&t.period) else {
+            continue;
+        };
+        let cache_key = (t.period.clone(), t.metric);
+        if !cache.contains_key(&cache_key) {
+            let a = actuals(store, t.metric, p)?;
+            let pipe = pipeline(store, t.metric, p, today)?;
+            cache.insert(cache_key.clone(), (a, pipe));
+        }
+        let (a, pipe) = &cache[&cache_key];
+        let key = key_of(&t);
+        let actual = a.get(&key).copied().unwrap_or(0.0);
+        let share = if t.metric.is_money() || t.metric == TargetMetric::WonDeals {
+            pace(p, &weights, today)
+        } else {
+            pace(p, &[1.0; 12], today)
+        };
+        let (open, weighted) = match pipe {
+            Some(pk) => (
+                Some(pk.open.get(&key).copied().unwrap_or(0.0)),
+                Some(pk.weighted.get(&key).copied().unwrap_or(0.0)),
+            ),
+            None => (None, None),
+        };
+        let standing = standing(actual, t.value as f64, share, open, weighted);
+        // One level down: the reps of a team and its direct sub-teams; the company's
+        // top-level teams.
+        let children: Vec<&TargetRow> = all
+            .iter()
+            .filter(|c| c.period == t.period && c.metric == t.metric)
+            .filter(|c| match (t.scope, c.scope) {
+                (TargetScope::Company, TargetScope::Team) => teams
+                    .iter()
+                    .any(|tm| Some(tm.id) == c.team_id && tm.parent_id.is_none()),
+                (TargetScope::Team, TargetScope::Team) => teams
+                    .iter()
+                    .any(|tm| Some(tm.id) == c.team_id && tm.parent_id == t.team_id),
+                (TargetScope::Team, TargetScope::Rep) => {
+                    c.rep_id.and_then(|r| rep_team.get(&r).copied()) == t.team_id
+                }
+                _ => false,
+            })
+            .collect();
+        let sum: i64 = children.iter().map(|c| c.value).sum();
+        let mismatch = (!children.is_empty() && sum != t.value).then_some(sum);
+        out.push(TargetStatus {
+            target: t,
+            standing,
+            mismatch,
+        });
+    }
+    Ok(out)
+}
+
+/// Actuals and open pipeline of one period and metric, per key.
+type Measured = (HashMap<String, f64>, Option<PipelineKeyed>);
+
+/// Monthly values per rep name, with the months they are for.
+type MonthlyByRep = (Vec<Period>, HashMap<String, Vec<f64>>);
+
+/// Open pipeline expected in the period, per key: unweighted and weighted (in cents for
+/// revenue, deals for won deals). `None` for metrics without a pipeline.
+struct PipelineKeyed {
+    open: HashMap<String, f64>,
+    weighted: HashMap<String, f64>,
+}
+
+fn pipeline(
+    store: &Store,
+    metric: TargetMetric,
+    period: Period,
+    today: NaiveDate,
+) -> Result<Option<PipelineKeyed>, StoreError> {
+    if !matches!(metric, TargetMetric::WonRevenue | TargetMetric::WonDeals) {
+        return Ok(None);
+    }
+    // A period that has ended has no pipeline left; one not started counts from its start.
+    if period.end_exclusive() <= today {
+        return Ok(Some(PipelineKeyed {
+            open: HashMap::new(),
+            weighted: HashMap::new(),
+        }));
+    }
+    let sums = store.open_pipeline_by_rep(
+        &iso(period.start()),
+        &iso(period.end_exclusive()),
+        &iso(today),
+    )?;
+    let money = metric.is_money();
+    let open: HashMap<Option<i64>, f64> = sums
+        .iter()
+        .map(|(k, s)| {
+            (
+                *k,
+                if money {
+                    s.amount_cents as f64
+                } else {
+                    s.deals as f64
+                },
+            )
+        })
+        .collect();
+    let weighted: HashMap<Option<i64>, f64> = sums
+        .iter()
+        .map(|(k, s)| {
+            (
+                *k,
+                if money {
+                    s.weighted_cents
+                } else {
+                    s.weighted_deals
+                },
+            )
+        })
+        .collect();
+    Ok(Some(PipelineKeyed {
+        open: keyed(store, &open)?,
+        weighted: keyed(store, &weighted)?,
+    }))
+}
+
+/// Parses a target value given on the command line or in a form: money for revenue
+/// (returned in cents), a whole non-negative count otherwise.
+pub fn parse_value(metric: TargetMetric, text: &str) -> Result<i64, String> {
+    if metric.is_money() {
+        let m = crate::domain::money::parse_amount(text).map_err(|e| format!("'{text}': {e}"))?;
+        if m.cents() < 0 {
+            return Err(format!("'{text}' is negative"));
+        }
+        Ok(m.cents())
+    } else {
+        text.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .ok_or_else(|| format!("'{text}' is not a whole number of {}", metric.as_str()))
+    }
+}
+
+/// Sets a target (with its revision and audit entry).
+#[allow(clippy::too_many_arguments)]
+pub fn set(
+    store: &mut Store,
+    scope: TargetScope,
+    name: Option<&str>,
+    period: Period,
+    metric: TargetMetric,
+    value: i64,
+    reason: &str,
+) -> Result<(i64, Option<i64>), StoreError> {
+    store.set_target(
+        scope,
+        name,
+        &period.to_string(),
+        metric,
+        value,
+        reason,
+        &Actor::current(),
+    )
+}
+
+/// Revises a target, keeping the old value, who, when and why.
+pub fn revise(store: &mut Store, id: i64, value: i64, reason: &str) -> Result<i64, StoreError> {
+    store.revise_target(id, value, reason, &Actor::current())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Goal,
+    Performance,
+    Resource,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Option<Method> {
+        match s {
+            "goal" => Some(Method::Goal),
+            "performance" => Some(Method::Performance),
+            "resource" => Some(Method::Resource),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Goal => "goal",
+            Method::Performance => "performance",
+            Method::Resource => "resource",
+        }
+    }
+}
+
+/// One proposed won-revenue target with the reason for its number.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Proposed {
+    pub scope: TargetScope,
+    pub name: String,
+    pub value_cents: i64,
+    pub rationale: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Proposal {
+    pub method: &'static str,
+    pub period: String,
+    /// How the whole proposal was made.
+    pub summary: String,
+    pub rows: Vec<Proposed>,
+}
+
+/// A rep as proposals see them.
+struct Seller {
+    id: i64,
+    name: String,
+    team: Option<i64>,
+    capacity: f64,
+}
+
+/// Monthly won revenue per rep name for the last `months` complete months before today.
+fn monthly_by_rep(
+    store: &Store,
+    today: NaiveDate,
+    months: u32,
+) -> Result<MonthlyByRep, StoreError> {
+    let current = Period::month_of(today);
+    let list: Vec<Period> = (1..=months).rev().map(|i| current.back(i)).collect();
+    let index: HashMap<String, usize> = list
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.to_string(), i))
+        .collect();
+    let mut out: HashMap<String, Vec<f64>> = HashMap::new();
+    for (m, rep, cents) in store.monthly_revenue_by("rep", &iso(list[0].start()))? {
+        if let Some(&i) = index.get(&m) {
+            out.entry(rep).or_insert_with(|| vec![0.0; list.len()])[i] += cents as f64;
+        }
+    }
+    Ok((list, out))
+}
+
+/// Proposes won-revenue targets for every active rep, their teams (the sum of their reps
+/// and sub-teams) and the company for `period`, by `method`. Nothing is saved.
+pub fn propose(
+    store: &Store,
+    method: Method,
+    period: Period,
+    growth_pct: f64,
+    today: NaiveDate,
+) -> Result<Proposal, StoreError> {
+    let sellers: Vec<Seller> = store
+        .rep_capacity()?
+        .into_iter()
+        .map(|(id, name, team, capacity)| Seller {
+            id,
+            name,
+            team,
+            capacity,
+        })
+        .collect();
+    let weights = season_weights(store, today)?;
+    let factor = |p: Period| -> f64 {
+        let ms = p.months();
+        ms.iter()
+            .map(|m| weights[m.start().month0() as usize])
+            .sum::<f64>()
+            / ms.len() as f64
+    };
+    let n_months = period.months().len() as f64;
+    let (months, history) = monthly_by_rep(store, today, 36)?;
+    let mut rep_values: Vec<(i64, String)> = Vec::new();
+    let summary = match method {
+        Method::Goal => {
+            // Forecast each rep's monthly revenue up to the period's end; the company
+            // figure is the sum, times the growth goal, split by share of the forecast.
+            let last = *months.last().expect("36 months");
+            let months_ahead: Vec<Period> = period.months();
+            let horizon = months_ahead
+                .iter()
+                .map(|m| month_distance(last, *m))
+                .max()
+                .unwrap_or(0)
+                .max(1) as usize;
+            let mut per_rep = Vec::new();
+            for s in &sellers {
+                let y = history.get(&s.name).cloned().unwrap_or_default();
+                let f = if y.iter().any(|v| *v != 0.0) {
+                    let start = y.iter().position(|v| *v != 0.0).unwrap_or(0);
+                    crate::analytics::ts::auto(&y[start..], 12, horizon)
+                        .points
+                        .iter()
+                        .map(|p| p.forecast)
+                        .collect::<Vec<f64>>()
+                } else {
+                    vec![0.0; horizon]
+                };
+                let total: f64 = months_ahead
+                    .iter()
+                    .filter_map(|m| {
+                        let d = month_distance(last, *m);
+                        (d >= 1).then(|| f.get(d as usize - 1).copied().unwrap_or(0.0))
+                    })
+                    .sum();
+                per_rep.push(total);
+            }
+            let forecast: f64 = per_rep.iter().sum();
+            // Whole currency units: the goal and every part, adding up exactly.
+            let goal = (forecast * (1.0 + growth_pct / 100.0) / 100.0).round() as i64 * 100;
+            let parts: Vec<i64> = split(goal / 100, &per_rep)
+                .into_iter()
+                .map(|v| v * 100)
+                .collect();
+            for ((s, f), v) in sellers.iter().zip(&per_rep).zip(parts) {
+                let share = if forecast > 0.0 { f / forecast } else { 0.0 };
+                rep_values.push((
+                    v,
+                    format!(
+                        "{:.1}% of the forecast ({} of {})",
+                        share * 100.0,
+                        crate::domain::Money(f.round() as i64),
+                        crate::domain::Money(forecast.round() as i64),
+                    ),
+                ));
+                let _ = s;
+            }
+            format!(
+                "forecast of won revenue for {period} (automatic ETS + Theta per rep, from 36 months) \
+                 {} × (1 + {growth_pct}% growth goal) = {}, split by each rep's share of the forecast",
+                crate::domain::Money(forecast.round() as i64),
+                crate::domain::Money(goal)
+            )
+        }
+        Method::Performance => {
+            // The same kind of period, the last four of them, newest weighted most.
+            let lookback: Vec<Period> = (1..=4).rev().map(|i| period.back(i)).collect();
+            let lookback: Vec<Period> = lookback
+                .into_iter()
+                .filter(|p| p.end_exclusive() <= Period::month_of(today).start())
+                .collect();
+            let target_factor = factor(period);
+            for s in &sellers {
+                let y = history.get(&s.name);
+                let hist: Vec<(f64, f64)> = lookback
+                    .iter()
+                    .map(|p| {
+                        let total: f64 = p
+                            .months()
+                            .iter()
+                            .filter_map(|m| months.iter().position(|x| x == m))
+                            .map(|i| y.map(|v| v[i]).unwrap_or(0.0))
+                            .sum();
+                        (total, factor(*p))
+                    })
+                    .collect();
+                let v = (performance_based(&hist, target_factor) / 100.0).round() as i64 * 100;
+                let text = hist
+                    .iter()
+                    .zip(&lookback)
+                    .map(|((v, _), p)| format!("{p} {}", crate::domain::Money(v.round() as i64)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                rep_values.push((
+                    v,
+                    format!("history {text}; seasonal factor of {period} {target_factor:.2}"),
+                ));
+            }
+            format!(
+                "each rep's won revenue in the last {} complete periods like {period}, weighted 1, 2, … \
+                 toward the newest, each divided by its seasonal factor and put on {period}'s",
+                lookback.len()
+            )
+        }
+        Method::Resource => {
+            // Revenue per unit of capacity over the last 12 months, per team.
+            let last12: Vec<usize> = (months.len() - 12..months.len()).collect();
+            let mut team_rev: HashMap<Option<i64>, f64> = HashMap::new();
+            let mut team_cap: HashMap<Option<i64>, f64> = HashMap::new();
+            for s in &sellers {
+                let rev: f64 = history
+                    .get(&s.name)
+                    .map(|v| last12.iter().map(|i| v[*i]).sum())
+                    .unwrap_or(0.0);
+                *team_rev.entry(s.team).or_default() += rev;
+                *team_cap.entry(s.team).or_default() += s.capacity;
+            }
+            let season = factor(period);
+            for s in &sellers {
+                let cap = team_cap.get(&s.team).copied().unwrap_or(0.0);
+                let per_unit_month = if cap > 0.0 {
+                    team_rev.get(&s.team).copied().unwrap_or(0.0) / cap / 12.0
+                } else {
+                    0.0
+                };
+                let v =
+                    (s.capacity * per_unit_month * n_months * season / 100.0).round() as i64 * 100;
+                rep_values.push((
+                    v,
+                    format!(
+                        "capacity {:.2} × team's {} per capacity-month × {} months × season {:.2}",
+                        s.capacity,
+                        crate::domain::Money(per_unit_month.round() as i64),
+                        n_months,
+                        season
+                    ),
+                ));
+            }
+            format!(
+                "each rep's capacity times their team's won revenue per unit of capacity over the last \
+                 12 months, for the {n_months} months of {period}, adjusted for the season"
+            )
+        }
+    };
+    // Teams and the company are the sums of their reps (so the levels agree by design).
+    let mut by_rep: HashMap<Option<i64>, f64> = HashMap::new();
+    let mut rows = Vec::new();
+    for (s, (v, why)) in sellers.iter().zip(&rep_values) {
+        by_rep.insert(Some(s.id), *v as f64);
+        rows.push(Proposed {
+            scope: TargetScope::Rep,
+            name: s.name.clone(),
+            value_cents: *v,
+            rationale: why.clone(),
+        });
+    }
+    let keyed = keyed(store, &by_rep)?;
+    let mut head = vec![Proposed {
+        scope: TargetScope::Company,
+        name: "Company".into(),
+        value_cents: keyed.get("company").copied().unwrap_or(0.0).round() as i64,
+        rationale: "sum of the reps".into(),
+    }];
+    for t in store.teams()? {
+        let v = keyed
+            .get(&format!("team:{}", t.id))
+            .copied()
+            .unwrap_or(0.0)
+            .round() as i64;
+        head.push(Proposed {
+            scope: TargetScope::Team,
+            name: t.name.clone(),
+            value_cents: v,
+            rationale: "sum of its reps and sub-teams".into(),
+        });
+    }
+    head.extend(rows);
+    Ok(Proposal {
+        method: method.name(),
+        period: period.to_string(),
+        summary,
+        rows: head,
+    })
+}
+
+/// Months from `a` to `b` (both months).
+fn month_distance(a: Period, b: Period) -> i64 {
+    let idx = |p: Period| p.start().year() as i64 * 12 + p.start().month0() as i64;
+    idx(b) - idx(a)
+}
+
+/// Saves every target of a proposal as a revision with the method as its reason.
+pub fn save_proposal(store: &mut Store, p: &Proposal) -> Result<usize, StoreError> {
+    let period = Period::parse(&p.period).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let reason = format!("proposal: {} method", p.method);
+    for r in &p.rows {
+        let name = (r.scope != TargetScope::Company).then_some(r.name.as_str());
+        set(
+            store,
+            r.scope,
+            name,
+            period,
+            TargetMetric::WonRevenue,
+            r.value_cents,
+            &reason,
+        )?;
+    }
+    Ok(p.rows.len())
+}

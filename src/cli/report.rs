@@ -1,0 +1,75 @@
+//! `funnel report --list` and `funnel report NAME [--by FIELD] [--period P]`.
+
+use super::output::{self, Format};
+use crate::app::reports;
+use crate::domain::Period;
+use crate::store::Store;
+use chrono::NaiveDate;
+use std::io::Write;
+
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    store: &Store,
+    name: Option<String>,
+    list: bool,
+    by: Option<String>,
+    period: Option<String>,
+    today: NaiveDate,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    if list || name.is_none() {
+        let width = reports::REPORTS
+            .iter()
+            .map(|r| r.0.len())
+            .max()
+            .unwrap_or(8)
+            + 2;
+        for (n, d) in reports::REPORTS {
+            writeln!(out, "{n:<width$}{d}")?;
+        }
+        if name.is_none() && !list {
+            eprintln!("give a report's name: `funnel report NAME [--by FIELD] [--period P]`");
+            return Ok(2);
+        }
+        return Ok(0);
+    }
+    let name = name.unwrap_or_default();
+    let period = period
+        .as_deref()
+        .map(|p| Period::parse(p).map_err(|e| anyhow::anyhow!("--period: {e}")))
+        .transpose()?;
+    let r = match reports::run(store, &name, by.as_deref(), period, today) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("funnel: report: {e}");
+            return Ok(2);
+        }
+    };
+    match format {
+        Format::Table => {
+            writeln!(out, "{}: {}\n", r.name, r.title)?;
+            for n in &r.notes {
+                writeln!(out, "{n}")?;
+            }
+            writeln!(out)?;
+            output::write_table(out, &r.table, format)?;
+        }
+        Format::Markdown => {
+            writeln!(out, "## {}\n\n{}\n", r.name, r.title)?;
+            for n in &r.notes {
+                writeln!(out, "- {n}")?;
+            }
+            writeln!(out)?;
+            output::write_table(out, &r.table, format)?;
+        }
+        Format::Csv | Format::Json => {
+            // The data alone on standard output; the notes go to standard error.
+            for n in &r.notes {
+                eprintln!("{}: {n}", r.name);
+            }
+            output::write_table(out, &r.table, format)?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,320 @@
+//! `funnel targets list|set|revise|propose`.
+
+use super::output::{self, Format};
+use crate::app::targets::{self, Method};
+use crate::domain::{Cell, Money, Period, Table, TargetMetric, TargetScope};
+use crate::store::Store;
+use chrono::NaiveDate;
+use clap::Subcommand;
+use std::io::Write;
+
+#[derive(Subcommand, Debug)]
+pub enum TargetsCommand {
+    /// Targets with actual, attainment, pace, gap, coverage, projected attainment and the
+    /// win rate needed on the open pipeline.
+    List {
+        /// 2026-03, 2026-Q1 or 2026 (default: every period with targets).
+        #[arg(long)]
+        period: Option<String>,
+        /// company, team or rep.
+        #[arg(long)]
+        scope: Option<String>,
+        /// won_revenue, won_deals, activities or new_customers.
+        #[arg(long)]
+        metric: Option<String>,
+    },
+    /// Sets a target (the change is kept as a revision).
+    Set {
+        #[arg(long)]
+        period: String,
+        #[arg(long, conflicts_with_all = ["team", "rep"])]
+        company: bool,
+        #[arg(long, value_name = "NAME", conflicts_with = "rep")]
+        team: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        rep: Option<String>,
+        /// won_revenue (default), won_deals, activities or new_customers.
+        #[arg(long, default_value = "won_revenue")]
+        metric: String,
+        /// Why (kept with the revision).
+        #[arg(long, default_value = "set")]
+        reason: String,
+        /// An amount for revenue (12500, 12,500.00), a count otherwise.
+        amount: String,
+    },
+    /// Revises a target, keeping the old value, who, when and why.
+    Revise {
+        id: i64,
+        amount: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Proposes won-revenue targets for the company, teams and reps, each with its
+    /// rationale; saved only with --save.
+    Propose {
+        /// goal, performance or resource.
+        #[arg(long)]
+        method: String,
+        #[arg(long)]
+        period: String,
+        /// Growth goal in percent over the forecast (goal method).
+        #[arg(long, default_value_t = 10.0)]
+        growth: f64,
+        #[arg(long)]
+        save: bool,
+    },
+    /// Every revision of a target: old and new value, who, when, why.
+    History { id: i64 },
+}
+
+fn period_arg(p: &str) -> anyhow::Result<Period> {
+    Period::parse(p).map_err(|e| anyhow::anyhow!("--period: {e}"))
+}
+
+fn metric_arg(m: &str) -> anyhow::Result<TargetMetric> {
+    m.parse().map_err(|_| {
+        anyhow::anyhow!("--metric '{m}': use won_revenue, won_deals, activities or new_customers")
+    })
+}
+
+fn value_cell(metric: TargetMetric, v: f64) -> Cell {
+    if metric.is_money() {
+        Cell::Money(Money(v.round() as i64))
+    } else if v.fract() == 0.0 {
+        Cell::Int(v as i64)
+    } else {
+        Cell::Real((v * 10.0).round() / 10.0)
+    }
+}
+
+pub fn run(
+    store: &mut Store,
+    cmd: TargetsCommand,
+    today: NaiveDate,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    match cmd {
+        TargetsCommand::List {
+            period,
+            scope,
+            metric,
+        } => {
+            let period = period.as_deref().map(period_arg).transpose()?;
+            let scope = scope
+                .as_deref()
+                .map(|s| {
+                    s.parse::<TargetScope>()
+                        .map_err(|_| anyhow::anyhow!("--scope '{s}': use company, team or rep"))
+                })
+                .transpose()?;
+            let metric = metric.as_deref().map(metric_arg).transpose()?;
+            let rows = targets::list(store, period, scope, metric, today)?;
+            let mut t = Table::new(&[
+                "id",
+                "period",
+                "scope",
+                "name",
+                "metric",
+                "target",
+                "actual",
+                "attainment",
+                "pace",
+                "gap",
+                "coverage",
+                "projected",
+                "required_win_rate",
+                "children_sum",
+            ]);
+            for r in &rows {
+                let m = r.target.metric;
+                let s = &r.standing;
+                t.rows.push(vec![
+                    Cell::Int(r.target.id),
+                    Cell::Text(r.target.period.clone()),
+                    Cell::Text(r.target.scope.as_str().into()),
+                    Cell::Text(r.target.name.clone()),
+                    Cell::Text(m.as_str().into()),
+                    value_cell(m, s.target),
+                    value_cell(m, s.actual),
+                    s.attainment.map(Cell::Ratio).unwrap_or(Cell::Null),
+                    Cell::Ratio(s.pace),
+                    value_cell(m, s.gap),
+                    s.coverage
+                        .map(|c| Cell::Real((c * 100.0).round() / 100.0))
+                        .unwrap_or(Cell::Null),
+                    s.projected.map(Cell::Ratio).unwrap_or(Cell::Null),
+                    s.required_win_rate.map(Cell::Ratio).unwrap_or(Cell::Null),
+                    r.mismatch
+                        .map(|v| value_cell(m, v as f64))
+                        .unwrap_or(Cell::Null),
+                ]);
+            }
+            output::write_table(out, &t, format)?;
+            let mismatches = rows.iter().filter(|r| r.mismatch.is_some()).count();
+            if mismatches > 0 {
+                eprintln!(
+                    "{mismatches} target(s) differ from the sum of the targets one level down (children_sum): \
+                     a team's reps and sub-teams, the company's top-level teams"
+                );
+            }
+            if rows.is_empty() {
+                eprintln!(
+                    "no targets match; `funnel targets set` or `funnel targets propose` makes some"
+                );
+            }
+            Ok(0)
+        }
+        TargetsCommand::Set {
+            period,
+            company,
+            team,
+            rep,
+            metric,
+            reason,
+            amount,
+        } => {
+            let period = period_arg(&period)?;
+            let metric = metric_arg(&metric)?;
+            let (scope, name) = match (company, team, rep) {
+                (true, _, _) => (TargetScope::Company, None),
+                (false, Some(t), None) => (TargetScope::Team, Some(t)),
+                (false, None, Some(r)) => (TargetScope::Rep, Some(r)),
+                _ => anyhow::bail!("say whose target it is: --company, --team NAME or --rep NAME"),
+            };
+            let value = targets::parse_value(metric, &amount)
+                .map_err(|e| anyhow::anyhow!("amount: {e}"))?;
+            let (id, old) = targets::set(
+                store,
+                scope,
+                name.as_deref(),
+                period,
+                metric,
+                value,
+                &reason,
+            )?;
+            let show = |v: i64| {
+                if metric.is_money() {
+                    Money(v).to_string()
+                } else {
+                    v.to_string()
+                }
+            };
+            match old {
+                Some(o) => writeln!(
+                    out,
+                    "target {id} ({} {period} {}) revised from {} to {}",
+                    name.as_deref().unwrap_or("company"),
+                    metric.as_str(),
+                    show(o),
+                    show(value)
+                )?,
+                None => writeln!(
+                    out,
+                    "target {id} ({} {period} {}) set to {}",
+                    name.as_deref().unwrap_or("company"),
+                    metric.as_str(),
+                    show(value)
+                )?,
+            }
+            Ok(0)
+        }
+        TargetsCommand::Revise { id, amount, reason } => {
+            let Some(row) = store
+                .target_rows(None, None, None)?
+                .into_iter()
+                .find(|t| t.id == id)
+            else {
+                anyhow::bail!("there is no target {id} (`funnel targets list` shows the ids)");
+            };
+            let value = targets::parse_value(row.metric, &amount)
+                .map_err(|e| anyhow::anyhow!("amount: {e}"))?;
+            let old = targets::revise(store, id, value, &reason)?;
+            let show = |v: i64| {
+                if row.metric.is_money() {
+                    Money(v).to_string()
+                } else {
+                    v.to_string()
+                }
+            };
+            writeln!(
+                out,
+                "target {id} ({} {} {}) revised from {} to {}: {reason}",
+                row.name,
+                row.period,
+                row.metric.as_str(),
+                show(old),
+                show(value)
+            )?;
+            Ok(0)
+        }
+        TargetsCommand::History { id } => {
+            let revs = store.target_revisions(id)?;
+            if revs.is_empty() {
+                anyhow::bail!("there is no target {id} (`funnel targets list` shows the ids)");
+            }
+            let mut t = Table::new(&[
+                "revision",
+                "changed_at",
+                "changed_by",
+                "old",
+                "new",
+                "reason",
+            ]);
+            for r in revs {
+                t.rows.push(vec![
+                    Cell::Int(r.id),
+                    Cell::Text(r.changed_at),
+                    Cell::Text(r.changed_by),
+                    r.old_value.map(Cell::Int).unwrap_or(Cell::Null),
+                    Cell::Int(r.new_value),
+                    Cell::Text(r.reason),
+                ]);
+            }
+            output::write_table(out, &t, format)?;
+            Ok(0)
+        }
+        TargetsCommand::Propose {
+            method,
+            period,
+            growth,
+            save,
+        } => {
+            let Some(m) = Method::parse(&method) else {
+                anyhow::bail!("--method '{method}': use goal, performance or resource");
+            };
+            let period = period_arg(&period)?;
+            if !growth.is_finite() || growth <= -100.0 {
+                anyhow::bail!("--growth {growth}: give a percentage above -100");
+            }
+            let p = targets::propose(store, m, period, growth, today)?;
+            if format == Format::Table || format == Format::Markdown {
+                writeln!(
+                    out,
+                    "{} proposal for {}: {}\n",
+                    p.method, p.period, p.summary
+                )?;
+            }
+            let mut t = Table::new(&["scope", "name", "proposed", "rationale"]);
+            for r in &p.rows {
+                t.rows.push(vec![
+                    Cell::Text(r.scope.as_str().into()),
+                    Cell::Text(r.name.clone()),
+                    Cell::Money(Money(r.value_cents)),
+                    Cell::Text(r.rationale.clone()),
+                ]);
+            }
+            output::write_table(out, &t, format)?;
+            if save {
+                let n = targets::save_proposal(store, &p)?;
+                eprintln!(
+                    "saved {n} won_revenue targets for {} (revisions keep the old values)",
+                    p.period
+                );
+            } else {
+                eprintln!("not saved: review, then run again with --save");
+            }
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Deal histories for funnel analytics: each deal's path through the stages as day
+//! numbers, read in two passes (deals, then their stage changes through the deal index).
+
+use super::db::{Result, Store};
+use crate::analytics::funnel::{DealPath, Outcome};
+use rusqlite::params;
+use std::collections::HashMap;
+
+/// An open deal with how long it has sat in its stage.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OpenInStage {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub customer: String,
+    pub owner: Option<String>,
+    pub stage_id: i64,
+    pub amount_cents: i64,
+    pub days_in_stage: i64,
+}
+
+/// The day number the paths use for a date: SQLite's `CAST(julianday(d) AS INTEGER)`.
+pub fn day_number(d: chrono::NaiveDate) -> i64 {
+    // julianday('2000-01-01') = 2451544.5, truncated to 2451544.
+    (d - chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date")).num_days() + 2_451_544
+}
+
+fn outcome(kind: &str) -> Outcome {
+    match kind {
+        "won" => Outcome::Won,
+        "lost" => Outcome::Lost,
+        _ => Outcome::Open,
+    }
+}
+
+impl Store {
+    /// Paths of the deals created in [from, to), with an optional owner team filter (the
+    /// team and its sub-teams are the caller's list). `stage_index` maps open stage ids to
+    /// 0..k and the won stages to k; other stages are left out of the entries.
+    pub fn deal_paths(
+        &self,
+        from: &str,
+        to: &str,
+        stage_index: &HashMap<i64, usize>,
+    ) -> Result<Vec<(i64, Option<i64>, DealPath)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.id, d.owner_rep_id, CAST(julianday(d.created_on) AS INTEGER),
+                    CAST(julianday(d.closed_on) AS INTEGER), s.kind, d.amount_cents
+             FROM deals d JOIN stages s ON s.id = d.stage_id
+             WHERE d.created_on >= ?1 AND d.created_on < ?2",
+        )?;
+        let mut out: Vec<(i64, Option<i64>, DealPath)> = Vec::new();
+        let mut at: HashMap<i64, usize> = HashMap::new();
+        let mut rows = stmt.query(params![from, to])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let kind: String = r.get(4)?;
+            at.insert(id, out.len());
+            out.push((
+                id,
+                r.get(1)?,
+                DealPath {
+                    created: r.get(2)?,
+                    entries: Vec::new(),
+                    outcome: outcome(&kind),
+                    closed: r.get(3)?,
+                    amount: r.get::<_, i64>(5)? as f64 / 100.0,
+                },
+            ));
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sc.deal_id, sc.to_stage_id, CAST(julianday(sc.changed_on) AS INTEGER)
+             FROM deals d JOIN stage_changes sc ON sc.deal_id = d.id
+             WHERE d.created_on >= ?1 AND d.created_on < ?2
+             ORDER BY sc.deal_id, sc.changed_on, sc.id",
+        )?;
+        let mut rows = stmt.query(params![from, to])?;
+        while let Some(r) = rows.next()? {
+            let deal: i64 = r.get(0)?;
+            let stage: i64 = r.get(1)?;
+            let day: i64 = r.get(2)?;
+            if let (Some(&i), Some(&s)) = (at.get(&deal), stage_index.get(&stage)) {
+                out[i].2.entries.push((s, day));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deals closed in [from, to) as paths without entries (for win rate, size, cycle).
+    pub fn closed_paths(&self, from: &str, to: &str) -> Result<Vec<DealPath>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT CAST(julianday(d.created_on) AS INTEGER), CAST(julianday(d.closed_on) AS INTEGER),
+                    s.kind, d.amount_cents
+             FROM deals d INDEXED BY deals_closed JOIN stages s ON s.id = d.stage_id
+             WHERE d.closed_on >= ?1 AND d.closed_on < ?2",
+        )?;
+        let rows = stmt.query_map(params![from, to], |r| {
+            let kind: String = r.get(2)?;
+            Ok(DealPath {
+                created: r.get(0)?,
+                entries: Vec::new(),
+                outcome: outcome(&kind),
+                closed: r.get(1)?,
+                amount: r.get::<_, i64>(3)? as f64 / 100.0,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Open deals that have been in their stage longer than its threshold (days, by stage
+    /// id), longest over first.
+    pub fn open_past(
+        &self,
+        thresholds: &HashMap<i64, f64>,
+        today: &str,
+    ) -> Result<Vec<OpenInStage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.id, d.external_id, d.name, c.name, r.name, d.stage_id, d.amount_cents,
+                    CAST(julianday(?1) - julianday(d.stage_entered_on) AS INTEGER)
+             FROM deals d INDEXED BY deals_stage
+             JOIN customers c ON c.id = d.customer_id
+             LEFT JOIN reps r ON r.id = d.owner_rep_id
+             WHERE d.stage_id = ?2 AND julianday(?1) - julianday(d.stage_entered_on) > ?3",
+        )?;
+        let mut out = Vec::new();
+        for (stage, limit) in thresholds {
+            let rows = stmt.query_map(params![today, stage, limit], |r| {
+                Ok(OpenInStage {
+                    id: r.get(0)?,
+                    external_id: r.get(1)?,
+                    name: r.get(2)?,
+                    customer: r.get(3)?,
+                    owner: r.get(4)?,
+                    stage_id: r.get(5)?,
+                    amount_cents: r.get(6)?,
+                    days_in_stage: r.get(7)?,
+                })
+            })?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Open deals per stage id.
+    pub fn open_counts(&self) -> Result<HashMap<i64, i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.stage_id, count(*) FROM deals d INDEXED BY deals_stage
+             JOIN stages s ON s.id = d.stage_id WHERE s.kind = 'open' GROUP BY d.stage_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn day_numbers_match_sqlite() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for d in ["2000-01-01", "2026-11-22", "1999-12-31", "2024-02-29"] {
+            let want: i64 = conn
+                .query_row("SELECT CAST(julianday(?1) AS INTEGER)", [d], |r| r.get(0))
+                .unwrap();
+            let date = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+            assert_eq!(super::day_number(date), want, "{d}");
+        }
+    }
+}

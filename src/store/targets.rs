@@ -1,0 +1,372 @@
+//! Targets and their revisions, and the actuals and open pipeline they are measured
+//! against, per rep (teams and the company roll up in the app layer).
+
+use super::audit::{Actor, Entity};
+use super::db::{Result, Store, StoreError};
+use super::edits::write_row;
+use crate::domain::{TargetMetric, TargetScope};
+use rusqlite::{params, OptionalExtension};
+use std::collections::HashMap;
+
+/// One stored target with the name of its team or rep.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TargetRow {
+    pub id: i64,
+    pub scope: TargetScope,
+    pub team_id: Option<i64>,
+    pub rep_id: Option<i64>,
+    /// "Company", the team's or the rep's name.
+    pub name: String,
+    pub period: String,
+    pub metric: TargetMetric,
+    /// Cents for revenue, a count otherwise.
+    pub value: i64,
+}
+
+/// One change of a target: who, when, why, from what to what.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Revision {
+    pub id: i64,
+    pub target_id: i64,
+    pub old_value: Option<i64>,
+    pub new_value: i64,
+    pub changed_at: String,
+    pub changed_by: String,
+    pub reason: String,
+}
+
+/// The open pipeline of one rep expected to close in a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OpenSums {
+    pub deals: i64,
+    pub amount_cents: i64,
+    /// Amount times win probability (the learned score, else the stage probability).
+    pub weighted_cents: f64,
+    /// Deals times win probability.
+    pub weighted_deals: f64,
+}
+
+/// (rep id, name, team id, capacity).
+pub type RepCapacity = (i64, String, Option<i64>, f64);
+
+fn field(field: &'static str, reason: impl Into<String>) -> StoreError {
+    StoreError::Field {
+        field,
+        reason: reason.into(),
+    }
+}
+
+impl Store {
+    /// Targets, optionally only for one period (as written: 2026-03, 2026-Q1, 2026), scope
+    /// and metric, in scope order (company, teams, reps) then name.
+    pub fn target_rows(
+        &self,
+        periods: Option<&[String]>,
+        scope: Option<TargetScope>,
+        metric: Option<TargetMetric>,
+    ) -> Result<Vec<TargetRow>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT t.id, t.scope, t.team_id, t.rep_id, coalesce(tm.name, r.name, 'Company'),
+                    t.period, t.metric, t.value
+             FROM targets t
+             LEFT JOIN teams tm ON tm.id = t.team_id
+             LEFT JOIN reps r ON r.id = t.rep_id
+             WHERE (?1 IS NULL OR t.scope = ?1) AND (?2 IS NULL OR t.metric = ?2)
+             ORDER BY t.period, CASE t.scope WHEN 'company' THEN 0 WHEN 'team' THEN 1 ELSE 2 END,
+                      5, t.metric",
+        )?;
+        let rows = stmt.query_map(
+            params![scope.map(|s| s.as_str()), metric.map(|m| m.as_str())],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, scope, team_id, rep_id, name, period, metric, value) = row?;
+            if let Some(ps) = periods {
+                if !ps.contains(&period) {
+                    continue;
+                }
+            }
+            let (Ok(scope), Ok(metric)) = (scope.parse(), metric.parse()) else {
+                continue;
+            };
+            out.push(TargetRow {
+                id,
+                scope,
+                team_id,
+                rep_id,
+                name,
+                period,
+                metric,
+                value,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sets a target for a scope, period and metric (creating or changing it) in one
+    /// transaction: the row, its revision (old value, who, when, why) and the audit entry.
+    /// Returns the target id and the old value.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_target(
+        &mut self,
+        scope: TargetScope,
+        name: Option<&str>,
+        period: &str,
+        metric: TargetMetric,
+        value: i64,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<(i64, Option<i64>)> {
+        if value < 0 {
+            return Err(field("value", format!("{value} is negative")));
+        }
+        let tx = self.conn.transaction()?;
+        let (team, rep, key) = match scope {
+            TargetScope::Company => (None, None, "company".to_string()),
+            TargetScope::Team => {
+                let id = id_by_name(&tx, "teams", "team", name)?;
+                (Some(id), None, format!("team:{id}"))
+            }
+            TargetScope::Rep => {
+                let id = id_by_name(&tx, "reps", "rep", name)?;
+                (None, Some(id), format!("rep:{id}"))
+            }
+        };
+        let existing: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT id, value FROM targets WHERE scope_key = ?1 AND period = ?2 AND metric = ?3",
+                params![key, period, metric.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (id, old) = match existing {
+            Some((id, old)) => {
+                write_row(
+                    &tx,
+                    actor,
+                    Entity::Target,
+                    Some(id),
+                    &["value"],
+                    &[&value],
+                    true,
+                )?;
+                (id, Some(old))
+            }
+            None => {
+                let (id, _) = write_row(
+                    &tx,
+                    actor,
+                    Entity::Target,
+                    None,
+                    &[
+                        "scope",
+                        "team_id",
+                        "rep_id",
+                        "scope_key",
+                        "period",
+                        "metric",
+                        "value",
+                    ],
+                    &[
+                        &scope.as_str(),
+                        &team,
+                        &rep,
+                        &key,
+                        &period,
+                        &metric.as_str(),
+                        &value,
+                    ],
+                    true,
+                )?;
+                (id, None)
+            }
+        };
+        write_revision(&tx, actor, id, old, value, reason)?;
+        tx.commit()?;
+        Ok((id, old))
+    }
+
+    /// Changes a target's value, keeping the old one with who, when and why. Returns the
+    /// old value.
+    pub fn revise_target(
+        &mut self,
+        id: i64,
+        value: i64,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<i64> {
+        if value < 0 {
+            return Err(field("value", format!("{value} is negative")));
+        }
+        if reason.trim().is_empty() {
+            return Err(field("reason", "a revision needs a reason"));
+        }
+        let tx = self.conn.transaction()?;
+        let old: i64 = tx
+            .query_row("SELECT value FROM targets WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| field("target", format!("there is no target {id}")))?;
+        write_row(
+            &tx,
+            actor,
+            Entity::Target,
+            Some(id),
+            &["value"],
+            &[&value],
+            true,
+        )?;
+        write_revision(&tx, actor, id, Some(old), value, reason)?;
+        tx.commit()?;
+        Ok(old)
+    }
+
+    /// Every revision of a target, oldest first.
+    pub fn target_revisions(&self, id: i64) -> Result<Vec<Revision>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT id, target_id, old_value, new_value, changed_at, changed_by, reason
+             FROM target_revisions WHERE target_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok(Revision {
+                id: r.get(0)?,
+                target_id: r.get(1)?,
+                old_value: r.get(2)?,
+                new_value: r.get(3)?,
+                changed_at: r.get(4)?,
+                changed_by: r.get(5)?,
+                reason: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// What each rep achieved on `metric` in [from, to): won revenue in cents (the order
+    /// ledger, repeat orders credited to the customer's owner), won deals by close date,
+    /// activities done, or customers created. Key `None`: no rep.
+    pub fn actuals_by_rep(
+        &self,
+        metric: TargetMetric,
+        from: &str,
+        to: &str,
+    ) -> Result<HashMap<Option<i64>, i64>> {
+        let sql = match metric {
+            TargetMetric::WonRevenue => return self.revenue_by_rep(from, to),
+            TargetMetric::WonDeals => {
+                "SELECT d.owner_rep_id, count(*) FROM deals d JOIN stages s ON s.id = d.stage_id
+                 WHERE s.kind = 'won' AND d.closed_on >= ?1 AND d.closed_on < ?2
+                 GROUP BY d.owner_rep_id"
+            }
+            TargetMetric::Activities => {
+                "SELECT rep_id, count(*) FROM activities
+                 WHERE done_on >= ?1 AND done_on < ?2 GROUP BY rep_id"
+            }
+            TargetMetric::NewCustomers => {
+                "SELECT owner_rep_id, count(*) FROM customers
+                 WHERE created_on >= ?1 AND created_on < ?2 GROUP BY owner_rep_id"
+            }
+        };
+        let mut stmt = self.connection().prepare_cached(sql)?;
+        let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Open deals per owner expected to close in [from, to); deals already past their
+    /// expected close count in the window holding `today`.
+    pub fn open_pipeline_by_rep(
+        &self,
+        from: &str,
+        to: &str,
+        today: &str,
+    ) -> Result<HashMap<Option<i64>, OpenSums>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT d.owner_rep_id, d.amount_cents, coalesce(sc.probability, s.probability)
+             FROM deals d
+             JOIN stages s ON s.id = d.stage_id AND s.kind = 'open'
+             LEFT JOIN deal_scores sc ON sc.deal_id = d.id
+             WHERE CASE WHEN coalesce(d.expected_close, ?3) < ?3 THEN ?3
+                        ELSE coalesce(d.expected_close, ?3) END >= ?1
+               AND CASE WHEN coalesce(d.expected_close, ?3) < ?3 THEN ?3
+                        ELSE coalesce(d.expected_close, ?3) END < ?2",
+        )?;
+        let mut out: HashMap<Option<i64>, OpenSums> = HashMap::new();
+        let mut rows = stmt.query(params![from, to, today])?;
+        while let Some(r) = rows.next()? {
+            let rep: Option<i64> = r.get(0)?;
+            let amount: i64 = r.get(1)?;
+            let p: f64 = r.get(2)?;
+            let e = out.entry(rep).or_default();
+            e.deals += 1;
+            e.amount_cents += amount;
+            e.weighted_cents += amount as f64 * p;
+            e.weighted_deals += p;
+        }
+        Ok(out)
+    }
+
+    /// Each rep's capacity (1.0 is one full-time seller) and team, active reps only.
+    pub fn rep_capacity(&self) -> Result<Vec<RepCapacity>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT id, name, team_id, capacity FROM reps WHERE active = 1 ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// The id of the team or rep with this name (any case), or a field error naming it.
+fn id_by_name(
+    conn: &rusqlite::Connection,
+    table: &str,
+    what: &'static str,
+    name: Option<&str>,
+) -> Result<i64> {
+    let n = name.ok_or_else(|| field(what, format!("give the {what}'s name")))?;
+    conn.query_row(
+        &format!("SELECT id FROM {table} WHERE name = ?1 COLLATE NOCASE"),
+        [n],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| field(what, format!("no {what} named '{n}'")))
+}
+
+fn write_revision(
+    conn: &rusqlite::Connection,
+    actor: &Actor,
+    target: i64,
+    old: Option<i64>,
+    new: i64,
+    reason: &str,
+) -> Result<()> {
+    write_row(
+        conn,
+        actor,
+        Entity::TargetRevision,
+        None,
+        &[
+            "target_id",
+            "old_value",
+            "new_value",
+            "changed_at",
+            "changed_by",
+            "reason",
+        ],
+        &[&target, &old, &new, &actor.at, &actor.os_user, &reason],
+        true,
+    )?;
+    Ok(())
+}
