@@ -114,7 +114,12 @@ fn pipeline_in_every_format() {
             "probability",
             "deals",
             "value",
-            "weighted_value"
+            "weighted_value",
+            "conversion",
+            "median_days",
+            "p90_days",
+            "stale_after_days",
+            "stale_deals"
         ]
     );
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();

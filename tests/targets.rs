@@ -233,12 +233,22 @@ fn funnel_conversion_comes_from_the_stage_history() {
                (11, NULL, 1, '2026-03-01'), (11, 1, 2, '2026-03-05'), (11, 2, 3, '2026-04-10'),
                (12, NULL, 1, '2026-03-01'), (12, 1, 2, '2026-03-02'), (12, 2, 4, '2026-04-01'),
                (13, NULL, 1, '2026-03-01'), (13, 1, 4, '2026-03-05'),
-               (14, NULL, 1, '2026-03-01');",
+               (14, NULL, 1, '2026-03-01');
+             -- Twenty more winners like c1, so the stale thresholds have the 20 stays they need.
+             WITH RECURSIVE n(i) AS (SELECT 100 UNION ALL SELECT i + 1 FROM n WHERE i < 119)
+             INSERT INTO deals(id, name, customer_id, owner_rep_id, amount_cents, stage_id, created_on,
+                               stage_entered_on, closed_on)
+             SELECT i, 'w' || i, 1, 1, 1000, 3, '2026-03-01', '2026-03-21', '2026-03-21' FROM n;
+             INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on)
+             SELECT id, NULL, 1, '2026-03-01' FROM deals WHERE id >= 100
+             UNION ALL SELECT id, 1, 2, '2026-03-11' FROM deals WHERE id >= 100
+             UNION ALL SELECT id, 2, 3, '2026-03-21' FROM deals WHERE id >= 100;",
         )
         .unwrap();
     let a = funnel_analysis::analyze(&db.store, common::today()).unwrap();
-    assert_eq!(a.cohort_deals, 5);
+    assert_eq!((a.cohort_deals, a.sample_every), (25, 1));
     let lead = &a.stages[0];
+    // Lead: all 25 reached it; 22 winners and c3 went further, c4 was lost there, c5 sits.
     assert_eq!(
         (
             lead.conversion.reached,
@@ -246,25 +256,26 @@ fn funnel_conversion_comes_from_the_stage_history() {
             lead.conversion.lost,
             lead.conversion.open
         ),
-        (5, 3, 1, 1)
+        (25, 23, 1, 1)
     );
-    assert_eq!(lead.conversion.rate(), Some(0.75));
+    assert_eq!(lead.conversion.rate(), Some(23.0 / 24.0));
     let offer = &a.stages[1];
-    assert_eq!((offer.conversion.advanced, offer.conversion.lost), (2, 1));
-    // Days in Lead: 10, 4, 1, 4 (finished stays); median 4.
-    assert_eq!(lead.median_days, Some(4.0));
-    // Stale thresholds from the winners: Lead 10 and 4 -> p80 = 8.8; Offer 10 and 36.
-    assert!((lead.stale_after.unwrap() - 8.8).abs() < 1e-9);
-    assert!((offer.stale_after.unwrap() - 30.8).abs() < 1e-9);
-    // The open deals past them today: c5 (Lead since March) and Ann's two offers (7 days
-    // in Offer is under 30.8, so not those).
+    assert_eq!((offer.conversion.advanced, offer.conversion.lost), (22, 1));
+    // Days in Lead: 21 stays of 10, and 4 (c2), 1 (c3), 4 (c4); c5's stay is not over.
+    assert_eq!(lead.median_days, Some(10.0));
+    // Stale thresholds from the winners: Lead 21 x 10 and 4 -> p80 10; Offer 21 x 10 and 36.
+    assert_eq!(lead.stale_after, Some(10.0));
+    assert_eq!(offer.stale_after, Some(10.0));
+    // Past them today: c5 (in Lead since March); Ann's offers are 7 days in, under 10.
     let stale: Vec<&str> = a.stale.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(stale, ["c5"]);
-    // Velocity: won in the last 12 months: 5 deals (the three November orders' deals and
-    // c1, c2), lost 2.
+    // The board marks the same deals stuck, from the same thresholds.
+    let t = funnel::app::board::stuck_thresholds(&db.store, common::today()).unwrap();
+    assert_eq!((t[&1], t[&2]), (10.0, 10.0));
+    // Velocity over the last 12 months: won 3 (November) + 22, lost 2.
     let v = a.velocity.unwrap();
     assert_eq!(v.open_deals, 3);
-    assert!((v.win_rate - 5.0 / 7.0).abs() < 1e-12);
+    assert!((v.win_rate - 25.0 / 27.0).abs() < 1e-12);
 }
 
 #[test]

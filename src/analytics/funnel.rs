@@ -122,13 +122,21 @@ pub fn days_summary(days: &[Vec<f64>]) -> Vec<(Option<f64>, Option<f64>)> {
 }
 
 /// The stale threshold of each stage: the `q` quantile of the days that deals which went
-/// on to win spent there (`None` without any).
-pub fn stale_thresholds(paths: &[DealPath], k: usize, q: f64) -> Vec<Option<f64>> {
+/// on to win spent there; `None` with fewer than `min_stays` such stays (too noisy).
+pub fn stale_thresholds(
+    paths: &[DealPath],
+    k: usize,
+    q: f64,
+    min_stays: usize,
+) -> Vec<Option<f64>> {
     stage_days(paths, k, true)
         .into_iter()
-        .map(|mut v| {
-            v.sort_by(f64::total_cmp);
-            quantile(&v, q)
+        .map(|v| {
+            if v.len() >= min_stays {
+                quantile(&v, q)
+            } else {
+                None
+            }
         })
         .collect()
 }
@@ -173,8 +181,9 @@ pub fn velocity(closed: &[DealPath], open_deals: usize) -> Option<Velocity> {
 }
 
 /// The stage whose conversion dropped most from `before` to `now`, in percentage points,
-/// counting only stages with at least `min_resolved` decided deals in both: (stage index,
-/// rate before, rate now). `None` when no stage got worse.
+/// counting only stages with at least `min_resolved` decided deals in both and a drop a
+/// two-proportion z-test calls significant at 95% (z > 1.96): (stage index, rate before,
+/// rate now). `None` when no stage got significantly worse.
 pub fn bottleneck(
     before: &[Conversion],
     now: &[Conversion],
@@ -187,9 +196,24 @@ pub fn bottleneck(
         .filter(|(_, (b, n))| {
             b.advanced + b.lost >= min_resolved && n.advanced + n.lost >= min_resolved
         })
+        .filter(|(_, (b, n))| significant_drop(b, n))
         .filter_map(|(i, (b, n))| Some((i, b.rate()?, n.rate()?)))
-        .filter(|(_, b, n)| n < b)
         .max_by(|x, y| (x.1 - x.2).total_cmp(&(y.1 - y.2)))
+}
+
+/// Whether `now` converts worse than `before` beyond chance (one-sided z > 1.96).
+fn significant_drop(before: &Conversion, now: &Conversion) -> bool {
+    let (n1, n2) = (
+        (before.advanced + before.lost) as f64,
+        (now.advanced + now.lost) as f64,
+    );
+    if n1 == 0.0 || n2 == 0.0 {
+        return false;
+    }
+    let (p1, p2) = (before.advanced as f64 / n1, now.advanced as f64 / n2);
+    let pooled = (before.advanced + now.advanced) as f64 / (n1 + n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    se > 0.0 && (p1 - p2) / se > 1.96
 }
 
 #[cfg(test)]
@@ -256,7 +280,11 @@ mod tests {
         s1.sort_by(f64::total_cmp);
         assert_eq!(s1, vec![8.0, 20.0]);
         // Thresholds from winners only: stage 0 has 10 and 4.
-        let t = stale_thresholds(&cohort(), 3, 0.5);
+        let t = stale_thresholds(&cohort(), 3, 0.5, 1);
+        assert_eq!(
+            stale_thresholds(&cohort(), 3, 0.5, 3),
+            vec![None, None, None]
+        );
         assert_eq!(t[0], Some(7.0));
         assert_eq!(t[1], Some(20.0));
         assert_eq!(t[2], Some(5.5));
@@ -287,5 +315,7 @@ mod tests {
         assert_eq!(bottleneck(&before, &now, 20), Some((1, 0.5, 0.3)));
         // Too few decided deals: not judged.
         assert_eq!(bottleneck(&before, &now, 1000), None);
+        // A drop of 2 points on 100 deals is chance, not a bottleneck.
+        assert_eq!(bottleneck(&before[..1], &now[..1], 20), None);
     }
 }

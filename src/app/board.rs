@@ -1,8 +1,6 @@
 //! The pipeline board: open deals by stage, with the deals that are overdue or stuck
 //! marked, and moving deals between stages.
 
-use crate::analytics::stats::quantile;
-use crate::domain::date::iso;
 use crate::domain::{Money, StageKind};
 use crate::store::audit::Actor;
 use crate::store::deals::{DealCard, Move};
@@ -47,17 +45,12 @@ pub fn load(store: &Store) -> Result<Board, StoreError> {
     Ok(Board { columns })
 }
 
-/// When a deal counts as stuck, per stage: the 80th percentile of the days that deals
-/// which went on to win spent in that stage over the last year. Stages with fewer than
-/// 20 such deals get no threshold rather than a noisy one.
+/// When a deal counts as stuck, per stage: the funnel analysis's stale threshold (the
+/// 80th percentile of the days that deals which went on to win spent in that stage, from
+/// the stage history of the analysis cohort), so the board and `funnel report
+/// stale-deals` agree. Stages with fewer than 20 such stays get no threshold.
 pub fn stuck_thresholds(store: &Store, today: NaiveDate) -> Result<HashMap<i64, f64>, StoreError> {
-    let since = iso(today - chrono::Duration::days(365));
-    let durations = store.days_in_stage_since(&since, true)?;
-    Ok(durations
-        .into_iter()
-        .filter(|(_, d)| d.len() >= 20)
-        .filter_map(|(stage, d)| quantile(&d, 0.8).map(|q| (stage, q)))
-        .collect())
+    super::funnel::thresholds(store, today)
 }
 
 pub fn move_deal(

@@ -14,6 +14,11 @@ use std::collections::HashMap;
 
 /// Deals younger than this have not had time to move: cohorts end this many days ago.
 pub const MATURITY_DAYS: i64 = 90;
+/// Deals read in full per analysis: beyond this, a systematic sample of every n-th deal
+/// (the conversions' standard error stays under half a percentage point).
+pub const MAX_DEALS: usize = 60_000;
+/// Stays of winners a stage needs before its stale threshold is trusted.
+pub const MIN_STAYS: usize = 20;
 /// The share of winners' time in a stage past which an open deal counts as stale.
 pub const STALE_QUANTILE: f64 = 0.8;
 
@@ -43,6 +48,8 @@ pub struct Analysis {
     pub cohort_from: String,
     pub cohort_to: String,
     pub cohort_deals: usize,
+    /// 1 when every deal was read; n when every n-th deal was (see `MAX_DEALS`).
+    pub sample_every: usize,
     pub stages: Vec<StageRow>,
     /// Won after the last open stage, for the same cohort.
     pub velocity: Option<Velocity>,
@@ -52,45 +59,71 @@ pub struct Analysis {
     pub stale: Vec<OpenInStage>,
 }
 
+/// The stale threshold of each open stage id, as the analysis computes it.
+pub fn thresholds(store: &Store, today: NaiveDate) -> Result<HashMap<i64, f64>, StoreError> {
+    let (open, index) = stage_index(store)?;
+    let end = today - Duration::days(MATURITY_DAYS);
+    let (paths, _) = store.deal_paths(
+        &iso(end - Duration::days(365)),
+        &iso(end),
+        &index,
+        MAX_DEALS,
+    )?;
+    Ok(open
+        .iter()
+        .zip(stale_thresholds(
+            &paths,
+            open.len(),
+            STALE_QUANTILE,
+            MIN_STAYS,
+        ))
+        .filter_map(|(id, t)| t.map(|t| (*id, t)))
+        .collect())
+}
+
+/// Open stage ids in order, and the index of every open (0..k) and won (k) stage.
+fn stage_index(store: &Store) -> Result<(Vec<i64>, HashMap<i64, usize>), StoreError> {
+    let stages = store.stages()?;
+    let open: Vec<i64> = stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Open)
+        .map(|s| s.id)
+        .collect();
+    let k = open.len();
+    let mut index: HashMap<i64, usize> = open.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    for s in stages.iter().filter(|s| s.kind == StageKind::Won) {
+        index.insert(s.id, k);
+    }
+    Ok((open, index))
+}
+
 /// Runs the whole analysis as of `today`. The cohort is the deals created in the twelve
 /// months ending `MATURITY_DAYS` ago; the bottleneck compares the last six of those months
 /// with the twelve before them; velocity uses deals closed in the last twelve months.
 pub fn analyze(store: &Store, today: NaiveDate) -> Result<Analysis, StoreError> {
     let stages = store.stages()?;
-    let open: Vec<&crate::store::Stage> = stages
+    let (open_ids, index) = stage_index(store)?;
+    let open: Vec<&crate::store::Stage> = open_ids
         .iter()
-        .filter(|s| s.kind == StageKind::Open)
+        .filter_map(|id| stages.iter().find(|s| s.id == *id))
         .collect();
     let k = open.len();
-    let mut index: HashMap<i64, usize> = open.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-    for s in stages.iter().filter(|s| s.kind == StageKind::Won) {
-        index.insert(s.id, k);
-    }
     let end = today - Duration::days(MATURITY_DAYS);
     let mid = end - Duration::days(182);
     let start = end - Duration::days(365);
     let early = mid - Duration::days(365);
-    let all = store.deal_paths(&iso(early), &iso(end), &index)?;
+    let (all, sample_every) = store.deal_paths(&iso(early), &iso(end), &index, MAX_DEALS)?;
     let start_day = crate::store::funnel::day_number(start);
     let mid_day = crate::store::funnel::day_number(mid);
-    let cohort: Vec<DealPath> = all
-        .iter()
-        .filter(|(_, _, p)| p.created >= start_day)
-        .map(|(_, _, p)| p.clone())
-        .collect();
-    let recent: Vec<DealPath> = all
-        .iter()
-        .filter(|(_, _, p)| p.created >= mid_day)
-        .map(|(_, _, p)| p.clone())
-        .collect();
-    let trailing: Vec<DealPath> = all
-        .iter()
-        .filter(|(_, _, p)| p.created < mid_day)
-        .map(|(_, _, p)| p.clone())
-        .collect();
+    let pick = |keep: &dyn Fn(&DealPath) -> bool| -> Vec<DealPath> {
+        all.iter().filter(|p| keep(p)).cloned().collect()
+    };
+    let cohort = pick(&|p| p.created >= start_day);
+    let recent = pick(&|p| p.created >= mid_day);
+    let trailing = pick(&|p| p.created < mid_day);
     let conv = conversions(&cohort, k);
     let days = days_summary(&stage_days(&cohort, k, false));
-    let stale_after = stale_thresholds(&cohort, k, STALE_QUANTILE);
+    let stale_after = stale_thresholds(&cohort, k, STALE_QUANTILE, MIN_STAYS);
     let thresholds: HashMap<i64, f64> = open
         .iter()
         .zip(&stale_after)
@@ -119,6 +152,7 @@ pub fn analyze(store: &Store, today: NaiveDate) -> Result<Analysis, StoreError> 
     let closed = store.closed_paths(
         &iso(today - Duration::days(365)),
         &iso(today + Duration::days(1)),
+        MAX_DEALS,
     )?;
     let open_total: i64 = open_counts.values().sum();
     let (before, now) = (conversions(&trailing, k), conversions(&recent, k));
@@ -136,6 +170,7 @@ pub fn analyze(store: &Store, today: NaiveDate) -> Result<Analysis, StoreError> 
         cohort_from: iso(start),
         cohort_to: iso(end),
         cohort_deals: cohort.len(),
+        sample_every,
         stages: rows,
         velocity: velocity(&closed, open_total as usize),
         bottleneck: neck,

@@ -96,8 +96,9 @@ pub fn run(
             match name {
                 "funnel" => {
                     notes.push(format!(
-                        "cohort: the {} deals created {} to {} (at least {} days old); conversion = advanced / (advanced + lost), deals still in the stage do not count",
-                        a.cohort_deals, a.cohort_from, a.cohort_to, super::funnel::MATURITY_DAYS
+                        "cohort: {} deals created {} to {} (at least {} days old){}; conversion = advanced / (advanced + lost), deals still in the stage do not count",
+                        a.cohort_deals, a.cohort_from, a.cohort_to, super::funnel::MATURITY_DAYS,
+                        if a.sample_every > 1 { format!(", every {}th deal of the window", a.sample_every) } else { String::new() }
                     ));
                     let mut t = Table::new(&[
                         "stage",

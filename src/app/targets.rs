@@ -30,15 +30,10 @@ const SEASON_MONTHS: i32 = 36;
 pub fn season_weights(store: &Store, today: NaiveDate) -> Result<[f64; 12], StoreError> {
     let from = Period::month_of(today).back(SEASON_MONTHS as u32).start();
     let to = Period::month_of(today).start();
-    let mut by_month: HashMap<String, f64> = HashMap::new();
-    for (m, _, cents) in store.monthly_revenue_by("rep", &iso(from))? {
-        if m.as_str() < iso(to).as_str() {
-            *by_month.entry(m).or_default() += cents as f64;
-        }
-    }
-    let history: Vec<(u32, f64)> = by_month
+    let history: Vec<(u32, f64)> = store
+        .monthly_revenue(&iso(from), &iso(to))?
         .iter()
-        .filter_map(|(m, v)| Some((m.get(5..7)?.parse().ok()?, *v)))
+        .filter_map(|(m, v)| Some((m.get(5..7)?.parse().ok()?, *v as f64)))
         .collect();
     Ok(month_weights(&history))
 }

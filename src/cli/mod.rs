@@ -610,6 +610,10 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         }
         Some(Command::Pipeline) => {
             let f = app::pipeline(&store)?;
+            let fa = crate::app::funnel::analyze(&store, today)?;
+            let by_stage: std::collections::HashMap<&str, &crate::app::funnel::StageRow> =
+                fa.stages.iter().map(|s| (s.name.as_str(), s)).collect();
+            let rich = matches!(format, Format::Table | Format::Markdown);
             if format == Format::Json {
                 serde_json::to_writer_pretty(
                     &mut out,
@@ -621,7 +625,20 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             "count": s.count,
                             "value": s.value.units(),
                             "weighted_value": s.weighted_value.units(),
+                            "conversion": by_stage.get(s.stage.as_str()).and_then(|r| r.conversion.rate()),
+                            "median_days": by_stage.get(s.stage.as_str()).and_then(|r| r.median_days),
+                            "p90_days": by_stage.get(s.stage.as_str()).and_then(|r| r.p90_days),
+                            "stale_after_days": by_stage.get(s.stage.as_str()).and_then(|r| r.stale_after),
+                            "stale_deals": by_stage.get(s.stage.as_str()).map(|r| r.stale_now),
                         })).collect::<Vec<_>>(),
+                        "funnel": {
+                            "cohort_from": fa.cohort_from,
+                            "cohort_to": fa.cohort_to,
+                            "cohort_deals": fa.cohort_deals,
+                            "sample_every": fa.sample_every,
+                            "velocity": fa.velocity,
+                            "bottleneck": fa.bottleneck,
+                        },
                         "open": {
                             "count": f.open_count,
                             "value": f.open_value.units(),
@@ -639,8 +656,15 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     "deals",
                     "value",
                     "weighted_value",
+                    "conversion",
+                    "median_days",
+                    "p90_days",
+                    "stale_after_days",
+                    "stale_deals",
                 ]);
+                let opt = |v: Option<f64>| v.map(|x| Cell::Real(round4(x))).unwrap_or(Cell::Null);
                 for s in &f.stages {
+                    let r = by_stage.get(s.stage.as_str());
                     t.rows.push(vec![
                         Cell::Text(s.stage.clone()),
                         Cell::Text(s.kind.to_string()),
@@ -648,9 +672,17 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                         Cell::Int(s.count),
                         Cell::Money(s.value),
                         Cell::Money(s.weighted_value),
+                        r.and_then(|r| r.conversion.rate())
+                            .map(Cell::Ratio)
+                            .unwrap_or(Cell::Null),
+                        opt(r.and_then(|r| r.median_days)),
+                        opt(r.and_then(|r| r.p90_days)),
+                        opt(r.and_then(|r| r.stale_after)),
+                        r.map(|r| Cell::Int(r.stale_now as i64))
+                            .unwrap_or(Cell::Null),
                     ]);
                 }
-                if format == Format::Table {
+                if rich {
                     t.rows.push(vec![
                         Cell::Text("open pipeline".into()),
                         Cell::Text(String::new()),
@@ -658,10 +690,43 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                         Cell::Int(f.open_count),
                         Cell::Money(f.open_value),
                         Cell::Money(f.open_weighted_value),
+                        Cell::Null,
+                        Cell::Null,
+                        Cell::Null,
+                        Cell::Null,
+                        Cell::Int(fa.stale.len() as i64),
                     ]);
                 }
                 output::write_table(&mut out, &t, format)?;
-                if format == Format::Table {
+                if rich {
+                    writeln!(
+                        out,
+                        "\nconversion: of {} deals created {} to {}{}, advanced / (advanced + lost) per stage, from the stage history; \
+                         stale after: 80th percentile of the days winners spent in the stage (`funnel report stale-deals` lists them)",
+                        fa.cohort_deals, fa.cohort_from, fa.cohort_to,
+                        if fa.sample_every > 1 { format!(" (every {}th deal)", fa.sample_every) } else { String::new() }
+                    )?;
+                    if let Some(v) = &fa.velocity {
+                        writeln!(
+                            out,
+                            "velocity: {} open deals x {:.1}% win rate x {} average won / {:.0}-day cycle = {} a day",
+                            v.open_deals,
+                            v.win_rate * 100.0,
+                            crate::domain::Money::from_units(v.average_won),
+                            v.cycle_days,
+                            crate::domain::Money::from_units(v.per_day)
+                        )?;
+                    }
+                    match &fa.bottleneck {
+                        Some(b) => writeln!(
+                            out,
+                            "bottleneck: {} converts {:.1}% in the recent cohort against {:.1}% before",
+                            b.stage,
+                            b.now * 100.0,
+                            b.before * 100.0
+                        )?,
+                        None => writeln!(out, "bottleneck: none (no stage converts worse than in the trailing cohort)")?,
+                    }
                     let pf = crate::app::pipeline_forecast::load(&store, today)?;
                     writeln!(out, "\nweighted pipeline by expected close month (overdue deals count in this month)")?;
                     let mut w = Table::new(&["month", "weighted_value"]);

@@ -63,30 +63,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Days deals spent in each stage before moving on, for stages left since `since`:
-    /// stage id -> durations. Only deals that went on to win count when `won_only`.
-    pub fn days_in_stage_since(
-        &self,
-        since: &str,
-        won_only: bool,
-    ) -> Result<HashMap<i64, Vec<f64>>> {
-        let sql = format!(
-            "SELECT nx.from_stage_id, julianday(nx.changed_on) - julianday(
-                 (SELECT max(p.changed_on) FROM stage_changes p
-                   WHERE p.deal_id = nx.deal_id AND p.to_stage_id = nx.from_stage_id AND p.changed_on <= nx.changed_on))
-             FROM stage_changes nx INDEXED BY stage_changes_when
-             {won}
-             WHERE nx.changed_on >= ?1 AND nx.from_stage_id IS NOT NULL",
-            won = if won_only {
-                "JOIN deals d ON d.id = nx.deal_id JOIN stages ws ON ws.id = d.stage_id AND ws.kind = 'won'"
-            } else {
-                ""
-            }
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        days_by_stage(&mut stmt, since)
-    }
-
     /// Moves an open deal to another stage, or closes it won or lost (today), keeping its
     /// stage history and the order ledger in step. One transaction, every row audited.
     pub fn move_deal(

@@ -34,67 +34,104 @@ fn outcome(kind: &str) -> Outcome {
 }
 
 impl Store {
-    /// Paths of the deals created in [from, to), with an optional owner team filter (the
-    /// team and its sub-teams are the caller's list). `stage_index` maps open stage ids to
-    /// 0..k and the won stages to k; other stages are left out of the entries.
+    /// Paths of the deals created in [from, to). `stage_index` maps open stage ids to
+    /// 0..k and the won stages to k; other stages are left out of the entries. With more
+    /// than `max_deals` deals in the window, every n-th deal (in id order) is kept so that
+    /// at most `max_deals` are read in full (ids divisible by n: a systematic sample);
+    /// returns the paths and that n.
     pub fn deal_paths(
         &self,
         from: &str,
         to: &str,
         stage_index: &HashMap<i64, usize>,
-    ) -> Result<Vec<(i64, Option<i64>, DealPath)>> {
+        max_deals: usize,
+    ) -> Result<(Vec<DealPath>, usize)> {
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM deals WHERE created_on >= ?1 AND created_on < ?2",
+            params![from, to],
+            |r| r.get(0),
+        )?;
+        let step = (count as usize).div_ceil(max_deals.max(1)).max(1);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT d.id, d.owner_rep_id, CAST(julianday(d.created_on) AS INTEGER),
+            "SELECT d.id, CAST(julianday(d.created_on) AS INTEGER),
                     CAST(julianday(d.closed_on) AS INTEGER), s.kind, d.amount_cents
              FROM deals d JOIN stages s ON s.id = d.stage_id
-             WHERE d.created_on >= ?1 AND d.created_on < ?2",
+             WHERE d.created_on >= ?1 AND d.created_on < ?2 AND d.id % ?3 = 0 ORDER BY d.id",
         )?;
-        let mut out: Vec<(i64, Option<i64>, DealPath)> = Vec::new();
-        let mut at: HashMap<i64, usize> = HashMap::new();
-        let mut rows = stmt.query(params![from, to])?;
+        let mut all: Vec<(i64, DealPath)> = Vec::new();
+        let mut rows = stmt.query(params![from, to, step as i64])?;
         while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let kind: String = r.get(4)?;
-            at.insert(id, out.len());
-            out.push((
-                id,
-                r.get(1)?,
+            let kind: String = r.get(3)?;
+            all.push((
+                r.get(0)?,
                 DealPath {
-                    created: r.get(2)?,
+                    created: r.get(1)?,
                     entries: Vec::new(),
                     outcome: outcome(&kind),
-                    closed: r.get(3)?,
-                    amount: r.get::<_, i64>(5)? as f64 / 100.0,
+                    closed: r.get(2)?,
+                    amount: r.get::<_, i64>(4)? as f64 / 100.0,
                 },
             ));
         }
+        let kept = all;
+        let at: HashMap<i64, usize> = kept.iter().enumerate().map(|(i, d)| (d.0, i)).collect();
+        let mut out: Vec<DealPath> = kept.into_iter().map(|d| d.1).collect();
+        // The kept ids drive the stage-change lookups through the deal index.
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS funnel_deals(id INTEGER PRIMARY KEY);
+             DELETE FROM temp.funnel_deals;",
+        )?;
+        {
+            let mut ins = self
+                .conn
+                .prepare_cached("INSERT INTO temp.funnel_deals(id) VALUES (?1)")?;
+            for id in at.keys() {
+                ins.execute([id])?;
+            }
+        }
+        // CROSS JOIN keeps the kept ids as the outer loop (the planner would otherwise scan
+        // every stage change); the deal index returns each deal's changes by date, then id.
         let mut stmt = self.conn.prepare_cached(
             "SELECT sc.deal_id, sc.to_stage_id, CAST(julianday(sc.changed_on) AS INTEGER)
-             FROM deals d JOIN stage_changes sc ON sc.deal_id = d.id
-             WHERE d.created_on >= ?1 AND d.created_on < ?2
-             ORDER BY sc.deal_id, sc.changed_on, sc.id",
+             FROM temp.funnel_deals t CROSS JOIN stage_changes sc INDEXED BY stage_changes_deal
+                  ON sc.deal_id = t.id",
         )?;
-        let mut rows = stmt.query(params![from, to])?;
+        let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let deal: i64 = r.get(0)?;
             let stage: i64 = r.get(1)?;
             let day: i64 = r.get(2)?;
             if let (Some(&i), Some(&s)) = (at.get(&deal), stage_index.get(&stage)) {
-                out[i].2.entries.push((s, day));
+                out[i].entries.push((s, day));
             }
         }
-        Ok(out)
+        drop(rows);
+        self.conn.execute("DELETE FROM temp.funnel_deals", [])?;
+        // In time order whatever order the rows came in (stable: same-day changes keep
+        // the index's id order).
+        for p in &mut out {
+            p.entries.sort_by_key(|e| e.1);
+        }
+        Ok((out, step))
     }
 
-    /// Deals closed in [from, to) as paths without entries (for win rate, size, cycle).
-    pub fn closed_paths(&self, from: &str, to: &str) -> Result<Vec<DealPath>> {
+    /// Deals closed in [from, to) as paths without entries (for win rate, size, cycle);
+    /// beyond `max_deals`, the ids divisible by n (read from the close-date index before
+    /// the rows are fetched).
+    pub fn closed_paths(&self, from: &str, to: &str, max_deals: usize) -> Result<Vec<DealPath>> {
+        let count: i64 = self.conn.query_row(
+            "SELECT count(*) FROM deals INDEXED BY deals_closed WHERE closed_on >= ?1 AND closed_on < ?2",
+            params![from, to],
+            |r| r.get(0),
+        )?;
+        let step = (count as usize).div_ceil(max_deals.max(1)).max(1) as i64;
         let mut stmt = self.conn.prepare_cached(
             "SELECT CAST(julianday(d.created_on) AS INTEGER), CAST(julianday(d.closed_on) AS INTEGER),
                     s.kind, d.amount_cents
              FROM deals d INDEXED BY deals_closed JOIN stages s ON s.id = d.stage_id
-             WHERE d.closed_on >= ?1 AND d.closed_on < ?2",
+             WHERE d.closed_on >= ?1 AND d.closed_on < ?2 AND d.rowid % ?3 = 0",
         )?;
-        let rows = stmt.query_map(params![from, to], |r| {
+        let rows = stmt.query_map(params![from, to, step], |r| {
             let kind: String = r.get(2)?;
             Ok(DealPath {
                 created: r.get(0)?,

@@ -317,6 +317,16 @@ impl Store {
         Ok(out)
     }
 
+    /// Won revenue (the order ledger, refunds included) per month `YYYY-MM` in [from, to).
+    pub fn monthly_revenue(&self, from: &str, to: &str) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT substr(ordered_on, 1, 7), sum(amount_cents) FROM orders INDEXED BY orders_date
+             WHERE ordered_on >= ?1 AND ordered_on < ?2 GROUP BY 1 ORDER BY 1",
+        )?;
+        let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Each rep's capacity (1.0 is one full-time seller) and team, active reps only.
     pub fn rep_capacity(&self) -> Result<Vec<RepCapacity>> {
         let mut stmt = self.connection().prepare_cached(

@@ -1,0 +1,109 @@
+//! Targets and funnel analytics at scale: the conversion / velocity / stale-deal analysis
+//! (`funnel report funnel`, and the same in `funnel pipeline`), the attainment of every rep
+//! for a quarter (`funnel targets list --period Q --scope rep`), and the deal reports.
+//!
+//!     FUNNEL_BENCH_DB=/path/to/big.db cargo bench --bench analytics
+//!
+//! Without FUNNEL_BENCH_DB a demo of FUNNEL_BENCH_CUSTOMERS / FUNNEL_BENCH_DEALS (default
+//! 100,000 / 1,000,000) is generated first (about half a minute). Each figure is the best
+//! of three runs with the database in the OS page cache, as on a working server.
+
+use funnel::domain::{Period, TargetMetric, TargetScope};
+use funnel::store::Store;
+use std::time::Instant;
+
+fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut best = f64::INFINITY;
+    let mut last = None;
+    for _ in 0..n {
+        let t = Instant::now();
+        let v = f();
+        best = best.min(t.elapsed().as_secs_f64());
+        last = Some(v);
+    }
+    (best, last.expect("ran"))
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
+    let path = match std::env::var_os("FUNNEL_BENCH_DB") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let p = dir.path().join("analytics.db");
+            let mut store = Store::open(&p).expect("open");
+            let env = |k: &str, d: usize| {
+                std::env::var(k)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(d)
+            };
+            let opts = funnel::app::demo::DemoOptions {
+                customers: env("FUNNEL_BENCH_CUSTOMERS", 100_000),
+                deals: env("FUNNEL_BENCH_DEALS", 1_000_000),
+                ..funnel::app::demo::DemoOptions::new(today)
+            };
+            println!(
+                "generating demo data ({} customers, {} deals)…",
+                opts.customers, opts.deals
+            );
+            funnel::app::demo::generate(
+                &mut store,
+                &opts,
+                &funnel::store::audit::Actor::current(),
+                &mut |_, _| {},
+            )
+            .expect("demo");
+            p
+        }
+    };
+    let store = Store::open(&path).expect("open");
+    let deals: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM deals", [], |r| r.get(0))
+        .expect("count");
+    println!("{} deals in {}", deals, path.display());
+    let (t, a) = best_of(3, || {
+        funnel::app::funnel::analyze(&store, today).expect("analyze")
+    });
+    println!(
+        "funnel analysis (conversion, days in stage, velocity, bottleneck, stale deals): {:>7.0} ms  ({} cohort deals, {} stale)",
+        t * 1000.0,
+        a.cohort_deals,
+        a.stale.len()
+    );
+    let q = Period::quarter_of(today);
+    let (t, rows) = best_of(3, || {
+        funnel::app::targets::list(
+            &store,
+            Some(q),
+            Some(TargetScope::Rep),
+            Some(TargetMetric::WonRevenue),
+            today,
+        )
+        .expect("list")
+    });
+    println!(
+        "attainment of every rep for {q}: {:>7.0} ms  ({} reps)",
+        t * 1000.0,
+        rows.len()
+    );
+    let (t, rows) = best_of(3, || {
+        funnel::app::targets::list(&store, Some(q), None, None, today).expect("list")
+    });
+    println!(
+        "every target of {q} (all scopes and metrics): {:>7.0} ms  ({} targets)",
+        t * 1000.0,
+        rows.len()
+    );
+    for name in ["win-rates", "deal-stats", "correlations", "anomalies"] {
+        let (t, r) = best_of(3, || {
+            funnel::app::reports::run(&store, name, None, None, today).expect("report")
+        });
+        println!(
+            "report {name}: {:>7.0} ms  ({} rows)",
+            t * 1000.0,
+            r.table.rows.len()
+        );
+    }
+}
