@@ -441,6 +441,17 @@ fn targets_and_forecast_panes_drill_into_their_screens() {
     let mut h = Harness::new(300, 1500);
     h.keys("3 enter");
     assert_eq!(h.app.screen, Screen::Targets);
+    // The screen shows what the app layer computes for this month's revenue targets.
+    let want = funnel::app::targets::list(
+        &h.store,
+        Some(funnel::domain::Period::month_of(common::today())),
+        None,
+        Some(funnel::domain::TargetMetric::WonRevenue),
+        common::today(),
+    )
+    .unwrap();
+    assert!(!want.is_empty());
+    assert_eq!(h.app.targets.rows, want);
     let d = h.app.dashboard.as_ref().unwrap();
     let board = &d.targets.leaderboard;
     assert!(!board.is_empty());
@@ -468,6 +479,121 @@ fn targets_and_forecast_panes_drill_into_their_screens() {
     assert!(screen.contains("theta"), "the method is named: {screen}");
     h.keys("esc");
     assert_eq!(h.app.screen, Screen::Dashboard);
+}
+
+#[test]
+fn targets_are_set_revised_and_proposed_through_forms() {
+    use funnel::domain::{Period, TargetMetric};
+    let mut h = Harness::new(300, 1500);
+    h.keys("3 enter");
+    let nov = Period::month_of(common::today());
+    assert_eq!(h.app.targets.period, nov);
+    h.keys("] ]");
+    assert_eq!(h.app.targets.period, nov.next().next());
+    h.keys("[ [ p");
+    assert_eq!(h.app.targets.period, Period::quarter_of(common::today()));
+    h.keys("p p m");
+    assert_eq!(
+        (h.app.targets.period, h.app.targets.metric),
+        (nov, TargetMetric::WonDeals)
+    );
+    let before = h.app.targets.rows.len();
+    // Set: the form opens for this period and metric; the amount is the fifth field.
+    h.keys("s");
+    assert!(
+        matches!(&h.app.popup, Some(Popup::Form(f)) if f.kind == funnel::app::edits::FormKind::SetTarget)
+    );
+    h.keys("tab tab tab tab 4x ctrl-s");
+    // A bad count is refused at its field, nothing saved.
+    let Some(Popup::Form(f)) = &h.app.popup else {
+        panic!("form still open")
+    };
+    assert!(f.error_for("amount").is_some(), "{:?}", f.errors);
+    h.clear_field();
+    h.keys("40 ctrl-s");
+    assert!(h.app.popup.is_none(), "{:?}", h.app.popup);
+    assert_eq!(h.app.targets.rows.len(), before + 1);
+    let row = h
+        .app
+        .targets
+        .rows
+        .iter()
+        .find(|r| r.target.name == "Company")
+        .unwrap()
+        .clone();
+    assert_eq!(row.target.value, 40);
+    // Revise the selected (the company, listed first) with a reason.
+    h.app.targets.selected = h
+        .app
+        .targets
+        .rows
+        .iter()
+        .position(|r| r.target.id == row.target.id)
+        .unwrap();
+    h.keys("r");
+    h.clear_field();
+    h.keys("45 tab more space calls ctrl-s");
+    assert!(h.app.popup.is_none(), "{:?}", h.app.popup);
+    let revs = h.store.target_revisions(row.target.id).unwrap();
+    assert_eq!(revs.len(), 2);
+    assert_eq!((revs[1].old_value, revs[1].new_value), (Some(40), 45));
+    assert_eq!(revs[1].reason, "more calls");
+    // Propose: reviewed in a popup, saved only on enter.
+    h.keys("P ctrl-s");
+    let Some(Popup::Proposal { proposal, .. }) = &h.app.popup else {
+        panic!("proposal shown: {:?}", h.app.popup)
+    };
+    let period = proposal.period.clone();
+    assert_eq!(period, "2026-12");
+    let count = |h: &Harness| {
+        h.store
+            .target_rows(
+                Some(std::slice::from_ref(&period)),
+                None,
+                Some(TargetMetric::WonRevenue),
+            )
+            .unwrap()
+            .iter()
+            .filter(|t| {
+                h.store
+                    .target_revisions(t.id)
+                    .unwrap()
+                    .iter()
+                    .any(|r| r.reason == "proposal: goal method")
+            })
+            .count()
+    };
+    assert_eq!(count(&h), 0, "nothing saved before enter");
+    h.keys("enter");
+    assert!(h.app.popup.is_none());
+    assert!(count(&h) > 10, "company, teams and reps saved");
+}
+
+#[test]
+fn reports_run_break_down_and_export() {
+    let mut h = Harness::new(300, 1500);
+    h.keys("5");
+    assert_eq!(h.app.screen, Screen::Reports);
+    // win-rates is the sixth report; b cycles the breakdown and reruns it.
+    h.keys("j j j j j enter");
+    let r = h.app.reports.report.clone().expect("ran");
+    assert_eq!(r.name, "win-rates");
+    h.keys("b b");
+    assert_eq!(h.app.reports.by, Some("team"));
+    let r = h.app.reports.report.clone().unwrap();
+    assert_eq!(r.table.columns[0], "team");
+    let want =
+        funnel::app::reports::run(&h.store, "win-rates", Some("team"), None, common::today())
+            .unwrap();
+    assert_eq!(r, want);
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, md) =
+        funnel::app::reports::export(&r, Some("team"), dir.path(), common::today()).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("team,closed,won,lost,win_rate"), "{text}");
+    assert!(std::fs::read_to_string(&md)
+        .unwrap()
+        .contains("| team | closed |"));
 }
 
 #[test]
@@ -517,6 +643,10 @@ fn snapshots_of_every_screen_at_three_sizes() {
     shoot(&h, "targets");
     h.keys("esc 4 enter j");
     shoot(&h, "forecast");
+    h.keys("esc 5 enter");
+    shoot(&h, "reports");
+    h.keys("esc 3 enter P ctrl-s");
+    shoot(&h, "proposal");
     let w = Harness::new(0, 0);
     shoot(&w, "welcome");
 }

@@ -16,11 +16,22 @@ use chrono::NaiveDate;
 pub enum FormKind {
     NewCustomer,
     EditCustomer(i64),
-    NewContact { customer_id: i64 },
-    EditContact { customer_id: i64, contact_id: i64 },
-    Activity { customer_id: i64 },
+    NewContact {
+        customer_id: i64,
+    },
+    EditContact {
+        customer_id: i64,
+        contact_id: i64,
+    },
+    Activity {
+        customer_id: i64,
+    },
     NewDeal,
     EditDeal(i64),
+    SetTarget,
+    ReviseTarget(i64),
+    /// Proposes targets; the proposal is reviewed before anything is saved.
+    ProposeTargets,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +119,51 @@ const EDIT_DEAL: &[FieldSpec] = &[
     f("owner", "Owner (rep)", false, "a rep's name"),
 ];
 
+const SET_TARGET: &[FieldSpec] = &[
+    f("scope", "Scope", true, "company, team or rep"),
+    f(
+        "name",
+        "Team or rep",
+        false,
+        "the name (not for the company)",
+    ),
+    f("period", "Period", true, "2026-03, 2026-Q1 or 2026"),
+    f(
+        "metric",
+        "Metric",
+        true,
+        "won_revenue, won_deals, activities, new_customers",
+    ),
+    f(
+        "amount",
+        "Target",
+        true,
+        "an amount for revenue, a count otherwise",
+    ),
+    f("reason", "Reason", true, "kept with the revision"),
+];
+
+const REVISE_TARGET: &[FieldSpec] = &[
+    f(
+        "amount",
+        "New target",
+        true,
+        "an amount for revenue, a count otherwise",
+    ),
+    f("reason", "Reason", true, "kept with the revision"),
+];
+
+const PROPOSE_TARGETS: &[FieldSpec] = &[
+    f("method", "Method", true, "goal, performance or resource"),
+    f("period", "Period", true, "2026-03, 2026-Q1 or 2026"),
+    f(
+        "growth",
+        "Growth %",
+        false,
+        "goal method: over the forecast (default 10)",
+    ),
+];
+
 impl FormKind {
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
@@ -116,6 +172,9 @@ impl FormKind {
             FormKind::Activity { .. } => ACTIVITY,
             FormKind::NewDeal => NEW_DEAL,
             FormKind::EditDeal(_) => EDIT_DEAL,
+            FormKind::SetTarget => SET_TARGET,
+            FormKind::ReviseTarget(_) => REVISE_TARGET,
+            FormKind::ProposeTargets => PROPOSE_TARGETS,
         }
     }
 
@@ -128,6 +187,9 @@ impl FormKind {
             FormKind::Activity { .. } => "log an activity",
             FormKind::NewDeal => "new deal",
             FormKind::EditDeal(_) => "edit deal",
+            FormKind::SetTarget => "set a target",
+            FormKind::ReviseTarget(_) => "revise the target",
+            FormKind::ProposeTargets => "propose targets",
         }
     }
 }
@@ -190,6 +252,39 @@ fn store_errors(e: StoreError) -> FormErrors {
     match e {
         StoreError::Field { field, reason } => vec![(field.to_string(), reason)],
         other => vec![(String::new(), other.to_string())],
+    }
+}
+
+/// The method, period and growth goal a propose-targets form asks for.
+pub fn proposal_request(
+    values: &[(String, String)],
+) -> Result<(super::targets::Method, crate::domain::Period, f64), FormErrors> {
+    let mut v = Values {
+        values,
+        errors: Vec::new(),
+    };
+    let method = v.required("method");
+    let method = super::targets::Method::parse(&method.to_lowercase());
+    if method.is_none() && v.text("method").is_some() {
+        v.fail("method", "use goal, performance or resource");
+    }
+    let period = v.required("period");
+    let period = crate::domain::Period::parse(&period)
+        .map_err(|e| v.fail("period", e.to_string()))
+        .ok();
+    let growth = match v.text("growth") {
+        None => 10.0,
+        Some(g) => match g.trim_end_matches('%').trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && x > -100.0 => x,
+            _ => {
+                v.fail("growth", format!("'{g}' is not a percentage above -100"));
+                0.0
+            }
+        },
+    };
+    match (method, period) {
+        (Some(m), Some(p)) if v.errors.is_empty() => Ok((m, p, growth)),
+        _ => Err(v.errors),
     }
 }
 
@@ -313,6 +408,87 @@ pub fn save(
                 Some(d) => format!("logged the {kind}; follow-up call due {d}"),
                 None => format!("logged the {kind}"),
             })
+        }
+        FormKind::ProposeTargets => {
+            // Never saved directly: the worker turns it into a proposal to review.
+            Err(vec![(
+                String::new(),
+                "a proposal is reviewed before it is saved".into(),
+            )])
+        }
+        FormKind::SetTarget | FormKind::ReviseTarget(_) => {
+            let reason = v.required("reason");
+            let amount = v.required("amount");
+            if let FormKind::ReviseTarget(id) = kind {
+                let metric = store
+                    .target_rows(None, None, None)
+                    .map_err(store_errors)?
+                    .into_iter()
+                    .find(|t| t.id == id)
+                    .map(|t| t.metric)
+                    .ok_or_else(|| vec![(String::new(), format!("there is no target {id}"))])?;
+                let value = super::targets::parse_value(metric, &amount)
+                    .map_err(|e| v.fail("amount", e))
+                    .ok();
+                if !v.errors.is_empty() {
+                    return Err(v.errors);
+                }
+                let value = value.unwrap_or_default();
+                let old =
+                    super::targets::revise(store, id, value, &reason).map_err(store_errors)?;
+                return Ok(format!(
+                    "target {id} revised from {old} to {value}: {reason}"
+                ));
+            }
+            let scope = v.parse::<crate::domain::TargetScope>("scope");
+            if v.text("scope").is_none() {
+                v.fail("scope", "required");
+            }
+            let name = v.text("name");
+            if matches!(scope, Some(s) if s != crate::domain::TargetScope::Company)
+                && name.is_none()
+            {
+                v.fail("name", "required for a team or a rep");
+            }
+            let period = v.required("period");
+            let period = crate::domain::Period::parse(&period)
+                .map_err(|e| v.fail("period", e.to_string()))
+                .ok();
+            let metric = v.parse::<crate::domain::TargetMetric>("metric");
+            if v.text("metric").is_none() {
+                v.fail("metric", "required");
+            }
+            let value = metric.and_then(|m| {
+                super::targets::parse_value(m, &amount)
+                    .map_err(|e| v.fail("amount", e))
+                    .ok()
+            });
+            match (scope, period, metric, value) {
+                (Some(scope), Some(period), Some(metric), Some(value)) if v.errors.is_empty() => {
+                    let name = (scope != crate::domain::TargetScope::Company)
+                        .then_some(name.as_deref())
+                        .flatten();
+                    let (id, _) =
+                        super::targets::set(store, scope, name, period, metric, value, &reason)
+                            .map_err(|e| {
+                                // The store names the team or rep field; the form calls it "name".
+                                store_errors(e)
+                                    .into_iter()
+                                    .map(|(f, r)| match f.as_str() {
+                                        "team" | "rep" => ("name".to_string(), r),
+                                        "value" => ("amount".to_string(), r),
+                                        _ => (f, r),
+                                    })
+                                    .collect::<FormErrors>()
+                            })?;
+                    Ok(format!(
+                        "target {id} set: {} {period} {}",
+                        name.unwrap_or("company"),
+                        metric.as_str()
+                    ))
+                }
+                _ => Err(v.errors),
+            }
         }
         FormKind::NewDeal | FormKind::EditDeal(_) => {
             let amount = match v.text("amount") {

@@ -424,6 +424,46 @@ pub fn run(
     })
 }
 
+/// Writes a report as `funnel-NAME[-by-FIELD]-DATE.csv` (the table) and `.md` (title,
+/// notes and table) in `dir`; returns the two paths.
+pub fn export(
+    r: &Report,
+    by: Option<&str>,
+    dir: &std::path::Path,
+    today: NaiveDate,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    let stem = match by {
+        Some(b) => format!("funnel-{}-by-{b}-{today}", r.name),
+        None => format!("funnel-{}-{today}", r.name),
+    };
+    let csv_path = dir.join(format!("{stem}.csv"));
+    let md_path = dir.join(format!("{stem}.md"));
+    let fail = |p: &std::path::Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
+    let mut w = csv::Writer::from_path(&csv_path).map_err(|e| fail(&csv_path, &e))?;
+    w.write_record(&r.table.columns)
+        .map_err(|e| fail(&csv_path, &e))?;
+    for row in &r.table.rows {
+        w.write_record(row.iter().map(Cell::to_text))
+            .map_err(|e| fail(&csv_path, &e))?;
+    }
+    w.flush().map_err(|e| fail(&csv_path, &e))?;
+    let mut md = format!("## {}\n\n{}\n\n", r.name, r.title);
+    for n in &r.notes {
+        md.push_str(&format!("- {n}\n"));
+    }
+    md.push_str(&format!("\n| {} |\n", r.table.columns.join(" | ")));
+    md.push_str(&format!("|{}\n", " --- |".repeat(r.table.columns.len())));
+    for row in &r.table.rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| c.to_text().replace('|', "\\|").replace('\n', " "))
+            .collect();
+        md.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    std::fs::write(&md_path, md).map_err(|e| fail(&md_path, &e))?;
+    Ok((csv_path, md_path))
+}
+
 /// Conversion per stage: the cohort of the last six matured months against the twelve
 /// before.
 fn bottleneck_table(

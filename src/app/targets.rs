@@ -80,7 +80,10 @@ fn keyed(
     // roll_up sums integers: values go in as thousandths to keep fractions of counts.
     let mut direct: HashMap<i64, i64> = HashMap::new();
     let mut out: HashMap<String, f64> = HashMap::new();
-    for (rep, v) in by_rep {
+    // In rep order: sums of floats must not depend on a hash map's order.
+    let mut reps: Vec<(&Option<i64>, &f64)> = by_rep.iter().collect();
+    reps.sort_by_key(|(r, _)| **r);
+    for (rep, v) in reps {
         if let Some(r) = rep {
             *out.entry(format!("rep:{r}")).or_default() += v;
             if let Some(t) = rep_team.get(r) {

@@ -16,6 +16,8 @@ pub enum Context {
     Dashboard,
     Customers,
     Pipeline,
+    Targets,
+    Reports,
 }
 
 impl Context {
@@ -26,14 +28,18 @@ impl Context {
             Context::Dashboard => "dashboard",
             Context::Customers => "customers",
             Context::Pipeline => "pipeline",
+            Context::Targets => "targets",
+            Context::Reports => "reports",
         }
     }
-    pub const ALL: [Context; 5] = [
+    pub const ALL: [Context; 7] = [
         Context::Global,
         Context::Welcome,
         Context::Dashboard,
         Context::Customers,
         Context::Pipeline,
+        Context::Targets,
+        Context::Reports,
     ];
 
     fn from_name(s: &str) -> Option<Context> {
@@ -221,6 +227,42 @@ impl Keymap {
                 b(Dashboard, PaneFunnel, &["2"], "Funnel pane"),
                 b(Dashboard, PaneTargets, &["3"], "Targets pane"),
                 b(Dashboard, PaneForecast, &["4"], "Forecast pane"),
+                b(Dashboard, OpenReports, &["5"], "Reports screen"),
+                b(Targets, PrevPeriod, &["[", "h", "left"], "previous period"),
+                b(Targets, NextPeriod, &["]", "l", "right"], "next period"),
+                b(Targets, CyclePeriodKind, &["p"], "month / quarter / year"),
+                b(
+                    Targets,
+                    CycleMetric,
+                    &["m"],
+                    "won revenue / won deals / activities / new customers",
+                ),
+                b(Targets, SetTarget, &["s"], "set a target"),
+                b(
+                    Targets,
+                    ReviseTarget,
+                    &["r"],
+                    "revise the selected target, with a reason",
+                ),
+                b(
+                    Targets,
+                    ProposeTargets,
+                    &["P"],
+                    "propose targets (goal, performance, resource) to review",
+                ),
+                b(Reports, Open, &["enter"], "run the selected report"),
+                b(
+                    Reports,
+                    CycleBreakdown,
+                    &["b"],
+                    "break down by rep / team / product / region / source / segment",
+                ),
+                b(
+                    Reports,
+                    ExportReport,
+                    &["e"],
+                    "export the report as CSV and Markdown files",
+                ),
                 b(
                     Dashboard,
                     Open,
@@ -331,7 +373,7 @@ impl Keymap {
         let mut map = Keymap::defaults();
         for (ctx_name, entries) in &table {
             let context = Context::from_name(ctx_name).ok_or_else(|| {
-                format!("[{ctx_name}]: no such screen (use global, welcome, dashboard, customers, pipeline)")
+                format!("[{ctx_name}]: no such screen (use global, welcome, dashboard, customers, pipeline, targets, reports)")
             })?;
             let entries = entries
                 .as_table()

@@ -21,10 +21,13 @@ pub enum Screen {
     Detail,
     /// Open deals by stage: a board, or a list.
     Pipeline,
-    /// This month's targets by team, and the rep leaderboard.
+    /// Targets of a period and metric: company, teams and reps against target, with
+    /// forms to set, revise and propose.
     Targets,
     /// One forecast series at a time as a chart.
     Forecast,
+    /// Every report: run one, break it down, export it.
+    Reports,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +59,12 @@ pub enum Popup {
         deal_id: i64,
         deal: String,
         input: String,
+    },
+    /// A target proposal to review: `enter` saves it, `esc` drops it.
+    Proposal {
+        proposal: Box<crate::app::targets::Proposal>,
+        scroll: usize,
+        saving: bool,
     },
     /// Why a deal has its win probability (`None` while the worker works it out).
     Explain {
@@ -119,6 +128,47 @@ impl Form {
             .map(|(f, v)| (f.name.to_string(), v.clone()))
             .collect()
     }
+}
+
+/// The targets screen's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetsScreen {
+    pub period: crate::domain::Period,
+    pub metric: crate::domain::TargetMetric,
+    pub rows: Vec<crate::app::targets::TargetStatus>,
+    pub selected: usize,
+    pub loading: bool,
+    pub error: Option<String>,
+}
+
+/// The metrics a target can measure, in the order `m` cycles them.
+pub const METRICS: [crate::domain::TargetMetric; 4] = [
+    crate::domain::TargetMetric::WonRevenue,
+    crate::domain::TargetMetric::WonDeals,
+    crate::domain::TargetMetric::Activities,
+    crate::domain::TargetMetric::NewCustomers,
+];
+
+/// Breakdowns the reports screen cycles through with `b`.
+pub const BREAKDOWNS: [Option<&str>; 7] = [
+    None,
+    Some("rep"),
+    Some("team"),
+    Some("product"),
+    Some("region"),
+    Some("source"),
+    Some("segment"),
+];
+
+/// The reports screen's state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReportsScreen {
+    /// Index into `app::reports::REPORTS`.
+    pub selected: usize,
+    pub by: Option<&'static str>,
+    pub report: Option<crate::app::reports::Report>,
+    pub loading: bool,
+    pub scroll: usize,
 }
 
 /// The pipeline screen's state.
@@ -239,9 +289,10 @@ pub struct App {
     pub pipeline: BoardState,
     /// Selected contact on the customer view.
     pub contact_sel: usize,
-    /// Selected series on the forecast screen; first leaderboard row shown on targets.
+    /// Selected series on the forecast screen.
     pub forecast_sel: usize,
-    pub targets_scroll: usize,
+    pub targets: TargetsScreen,
+    pub reports: ReportsScreen,
     /// Open the edit form once the customer view has loaded.
     edit_when_loaded: bool,
     pub pending: Vec<Key>,
@@ -290,7 +341,15 @@ impl App {
             pipeline: BoardState::default(),
             contact_sel: 0,
             forecast_sel: 0,
-            targets_scroll: 0,
+            targets: TargetsScreen {
+                period: crate::domain::Period::month_of(today),
+                metric: crate::domain::TargetMetric::WonRevenue,
+                rows: Vec::new(),
+                selected: 0,
+                loading: false,
+                error: None,
+            },
+            reports: ReportsScreen::default(),
             edit_when_loaded: false,
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),
@@ -309,7 +368,9 @@ impl App {
             Screen::Dashboard => Context::Dashboard,
             Screen::Customers | Screen::Detail => Context::Customers,
             Screen::Pipeline => Context::Pipeline,
-            Screen::Targets | Screen::Forecast => Context::Dashboard,
+            Screen::Targets => Context::Targets,
+            Screen::Reports => Context::Reports,
+            Screen::Forecast => Context::Dashboard,
         }
     }
 
@@ -317,6 +378,9 @@ impl App {
     pub fn busy(&self) -> bool {
         self.task.is_some()
             || matches!(self.popup, Some(Popup::Explain { body: None, .. }))
+            || matches!(self.popup, Some(Popup::Proposal { saving: true, .. }))
+            || (self.screen == Screen::Targets && self.targets.loading)
+            || (self.screen == Screen::Reports && self.reports.loading)
             || self.customers.loading
             || self.screen == Screen::Loading
             || (self.screen == Screen::Dashboard
@@ -326,6 +390,27 @@ impl App {
 
     pub fn resize(&mut self, w: u16, h: u16) {
         self.size = (w, h);
+    }
+
+    /// Reloads the targets screen for its period and metric.
+    fn targets_request(&mut self) -> Vec<Request> {
+        self.targets.loading = true;
+        vec![Request::Targets {
+            period: self.targets.period,
+            metric: self.targets.metric,
+        }]
+    }
+
+    /// Runs the selected report with the chosen breakdown.
+    fn report_request(&mut self) -> Vec<Request> {
+        let Some((name, _)) = crate::app::reports::REPORTS.get(self.reports.selected) else {
+            return Vec::new();
+        };
+        self.reports.loading = true;
+        vec![Request::Report {
+            name: name.to_string(),
+            by: self.reports.by.map(str::to_string),
+        }]
     }
 
     fn half_page(&self) -> usize {
@@ -365,6 +450,11 @@ impl App {
                         || (k.code == KeyCode::Enter && form.focus == last);
                     if submit {
                         form.saving = true;
+                        if form.kind == crate::app::edits::FormKind::ProposeTargets {
+                            return vec![Request::Propose {
+                                values: form.submission(),
+                            }];
+                        }
                         return vec![Request::SaveForm {
                             kind: form.kind,
                             values: form.submission(),
@@ -401,6 +491,29 @@ impl App {
                     }
                     TextKey::Edited => Vec::new(),
                 },
+                Popup::Proposal {
+                    proposal,
+                    scroll,
+                    saving,
+                } => {
+                    match k.code {
+                        _ if *saving => {}
+                        KeyCode::Esc => {
+                            self.popup = None;
+                            self.status = Some(("proposal dropped: nothing saved".into(), false));
+                        }
+                        KeyCode::Enter => {
+                            *saving = true;
+                            return vec![Request::SaveProposal(proposal.clone())];
+                        }
+                        KeyCode::Char('j') | KeyCode::Down => {
+                            *scroll = (*scroll + 1).min(proposal.rows.len().saturating_sub(1))
+                        }
+                        KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
+                        _ => {}
+                    }
+                    Vec::new()
+                }
                 Popup::Explain { .. } => {
                     if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('x')) {
                         self.popup = None;
@@ -556,9 +669,11 @@ impl App {
                 self.status = None;
                 match self.screen {
                     Screen::Detail => self.screen = Screen::Customers,
-                    Screen::Customers | Screen::Pipeline | Screen::Targets | Screen::Forecast => {
-                        self.screen = Screen::Dashboard
-                    }
+                    Screen::Customers
+                    | Screen::Pipeline
+                    | Screen::Targets
+                    | Screen::Forecast
+                    | Screen::Reports => self.screen = Screen::Dashboard,
                     _ => {}
                 }
                 Vec::new()
@@ -615,6 +730,7 @@ impl App {
             Action::PaneFunnel => self.focus(Pane::Funnel),
             Action::PaneTargets => self.focus(Pane::Targets),
             Action::PaneForecast => self.focus(Pane::Forecast),
+            Action::Open if self.screen == Screen::Reports => self.report_request(),
             Action::Open if matches!(self.screen, Screen::Customers | Screen::Detail) => {
                 let Some(id) = self.customers.selected_row().map(|r| r.id) else {
                     return Vec::new();
@@ -644,7 +760,7 @@ impl App {
                     }
                     Pane::Targets => {
                         self.screen = Screen::Targets;
-                        Vec::new()
+                        self.targets_request()
                     }
                     Pane::Forecast => {
                         self.screen = Screen::Forecast;
@@ -688,17 +804,141 @@ impl App {
                 Vec::new()
             }
             Action::MoveDown if self.screen == Screen::Targets => {
-                let n = self
-                    .dashboard
-                    .as_ref()
-                    .map(|d| d.targets.leaderboard.len())
-                    .unwrap_or(0);
-                self.targets_scroll = (self.targets_scroll + 1).min(n.saturating_sub(1));
+                let n = self.targets.rows.len();
+                self.targets.selected = (self.targets.selected + 1).min(n.saturating_sub(1));
                 Vec::new()
             }
             Action::MoveUp if self.screen == Screen::Targets => {
-                self.targets_scroll = self.targets_scroll.saturating_sub(1);
+                self.targets.selected = self.targets.selected.saturating_sub(1);
                 Vec::new()
+            }
+            Action::PrevPeriod | Action::NextPeriod => {
+                let p = self.targets.period;
+                self.targets.period = if action == Action::NextPeriod {
+                    p.next()
+                } else {
+                    p.back(1)
+                };
+                self.targets.selected = 0;
+                self.targets_request()
+            }
+            Action::CyclePeriodKind => {
+                use crate::domain::Period;
+                let today = self.today;
+                self.targets.period = match self.targets.period {
+                    Period::Month { .. } => Period::quarter_of(today),
+                    Period::Quarter { .. } => Period::Year {
+                        year: chrono::Datelike::year(&today),
+                    },
+                    Period::Year { .. } => Period::month_of(today),
+                };
+                self.targets.selected = 0;
+                self.targets_request()
+            }
+            Action::CycleMetric => {
+                let i = METRICS
+                    .iter()
+                    .position(|m| *m == self.targets.metric)
+                    .unwrap_or(0);
+                self.targets.metric = METRICS[(i + 1) % METRICS.len()];
+                self.targets.selected = 0;
+                self.targets_request()
+            }
+            Action::SetTarget => {
+                use crate::app::edits::FormKind;
+                let sel = self.targets.rows.get(self.targets.selected);
+                let mut prefill = vec![
+                    ("period", self.targets.period.to_string()),
+                    ("metric", self.targets.metric.as_str().to_string()),
+                    ("reason", "set in funnel".to_string()),
+                ];
+                if let Some(r) = sel {
+                    prefill.push(("scope", r.target.scope.as_str().to_string()));
+                    if r.target.scope != crate::domain::TargetScope::Company {
+                        prefill.push(("name", r.target.name.clone()));
+                    }
+                } else {
+                    prefill.push(("scope", "company".to_string()));
+                }
+                self.popup = Some(Popup::Form(Form::new(FormKind::SetTarget, &prefill)));
+                Vec::new()
+            }
+            Action::ReviseTarget => {
+                let Some(r) = self.targets.rows.get(self.targets.selected) else {
+                    self.status = Some(("no target selected: `s` sets one".into(), true));
+                    return Vec::new();
+                };
+                let shown = if r.target.metric.is_money() {
+                    crate::domain::Money(r.target.value).to_string()
+                } else {
+                    r.target.value.to_string()
+                };
+                self.popup = Some(Popup::Form(Form::new(
+                    crate::app::edits::FormKind::ReviseTarget(r.target.id),
+                    &[("amount", shown)],
+                )));
+                Vec::new()
+            }
+            Action::ProposeTargets => {
+                let next = self.targets.period.next();
+                self.popup = Some(Popup::Form(Form::new(
+                    crate::app::edits::FormKind::ProposeTargets,
+                    &[
+                        ("method", "goal".to_string()),
+                        ("period", next.to_string()),
+                        ("growth", "10".to_string()),
+                    ],
+                )));
+                Vec::new()
+            }
+            Action::OpenReports => {
+                self.screen = Screen::Reports;
+                Vec::new()
+            }
+            Action::MoveDown if self.screen == Screen::Reports => {
+                let n = crate::app::reports::REPORTS.len();
+                self.reports.selected = (self.reports.selected + 1).min(n - 1);
+                self.reports.scroll = 0;
+                Vec::new()
+            }
+            Action::MoveUp if self.screen == Screen::Reports => {
+                self.reports.selected = self.reports.selected.saturating_sub(1);
+                self.reports.scroll = 0;
+                Vec::new()
+            }
+            Action::HalfPageDown if self.screen == Screen::Reports => {
+                let n = self
+                    .reports
+                    .report
+                    .as_ref()
+                    .map(|r| r.table.rows.len())
+                    .unwrap_or(0);
+                self.reports.scroll =
+                    (self.reports.scroll + self.half_page()).min(n.saturating_sub(1));
+                Vec::new()
+            }
+            Action::HalfPageUp if self.screen == Screen::Reports => {
+                self.reports.scroll = self.reports.scroll.saturating_sub(self.half_page());
+                Vec::new()
+            }
+            Action::CycleBreakdown => {
+                let i = BREAKDOWNS
+                    .iter()
+                    .position(|b| *b == self.reports.by)
+                    .unwrap_or(0);
+                self.reports.by = BREAKDOWNS[(i + 1) % BREAKDOWNS.len()];
+                self.report_request()
+            }
+            Action::ExportReport => {
+                let Some(r) = &self.reports.report else {
+                    self.status = Some(("run a report first (enter)".into(), true));
+                    return Vec::new();
+                };
+                self.status = Some(("exporting…".into(), false));
+                vec![Request::ExportReport {
+                    report: Box::new(r.clone()),
+                    by: self.reports.by.map(str::to_string),
+                }]
             }
             Action::MoveDown if self.screen == Screen::Detail => {
                 let n = self.detail.as_ref().map(|d| d.contacts.len()).unwrap_or(0);
@@ -1069,6 +1309,7 @@ impl App {
                 let mut out = vec![Request::Dashboard];
                 match self.screen {
                     Screen::Pipeline => out.push(Request::Board),
+                    Screen::Targets => out.extend(self.targets_request()),
                     Screen::Detail => {
                         if let Some(d) = &self.detail {
                             self.detail_gen += 1;
@@ -1156,6 +1397,59 @@ impl App {
             Reply::Moved(Ok(msg)) => {
                 self.status = Some((msg, false));
                 vec![Request::Board, Request::Dashboard]
+            }
+            Reply::Targets {
+                period,
+                metric,
+                rows,
+            } => {
+                // A reply for a period or metric the user has moved away from is stale.
+                if period == self.targets.period && metric == self.targets.metric {
+                    self.targets.loading = false;
+                    match rows {
+                        Ok(r) => {
+                            self.targets.selected =
+                                self.targets.selected.min(r.len().saturating_sub(1));
+                            self.targets.rows = r;
+                            self.targets.error = None;
+                        }
+                        Err(e) => self.targets.error = Some(e),
+                    }
+                }
+                Vec::new()
+            }
+            Reply::Proposal(Ok(p)) => {
+                self.popup = Some(Popup::Proposal {
+                    proposal: p,
+                    scroll: 0,
+                    saving: false,
+                });
+                Vec::new()
+            }
+            Reply::Proposal(Err(errors)) => {
+                if let Some(Popup::Form(form)) = &mut self.popup {
+                    form.saving = false;
+                    form.errors = errors;
+                }
+                Vec::new()
+            }
+            Reply::Report(result) => {
+                self.reports.loading = false;
+                match result {
+                    Ok(r) => {
+                        self.reports.report = Some(*r);
+                        self.reports.scroll = 0;
+                    }
+                    Err(e) => self.status = Some((e, true)),
+                }
+                Vec::new()
+            }
+            Reply::Exported(result) => {
+                self.status = Some(match result {
+                    Ok(m) => (m, false),
+                    Err(e) => (format!("export failed: {e}"), true),
+                });
+                Vec::new()
             }
             Reply::Explanation(result) => {
                 if let Some(Popup::Explain { deal_id, body, .. }) = &mut self.popup {

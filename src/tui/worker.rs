@@ -59,6 +59,24 @@ pub enum Request {
     Explain {
         deal_id: i64,
     },
+    /// Every target of a period and metric with where it stands.
+    Targets {
+        period: crate::domain::Period,
+        metric: crate::domain::TargetMetric,
+    },
+    /// A proposal from a propose-targets form, to review.
+    Propose {
+        values: Vec<(String, String)>,
+    },
+    SaveProposal(Box<app::targets::Proposal>),
+    Report {
+        name: String,
+        by: Option<String>,
+    },
+    ExportReport {
+        report: Box<app::reports::Report>,
+        by: Option<String>,
+    },
 }
 
 impl Request {
@@ -75,7 +93,13 @@ impl Request {
             Request::Board => 6,
             Request::StuckThresholds => 7,
             Request::Explain { .. } => 8,
-            Request::MoveDeal { .. } | Request::SaveForm { .. } => return None,
+            Request::Targets { .. } => 9,
+            Request::Report { .. } => 10,
+            Request::MoveDeal { .. }
+            | Request::SaveForm { .. }
+            | Request::Propose { .. }
+            | Request::SaveProposal(_)
+            | Request::ExportReport { .. } => return None,
         })
     }
 }
@@ -96,6 +120,15 @@ pub enum Reply {
     Moved(Result<String, String>),
     FormSaved(Result<String, app::edits::FormErrors>),
     Explanation(Result<Box<app::scoring::Explanation>, String>),
+    Targets {
+        period: crate::domain::Period,
+        metric: crate::domain::TargetMetric,
+        rows: Result<Vec<app::targets::TargetStatus>, String>,
+    },
+    Proposal(Result<Box<app::targets::Proposal>, app::edits::FormErrors>),
+    Report(Result<Box<app::reports::Report>, String>),
+    /// A file written, or why not.
+    Exported(Result<String, String>),
     Customers {
         gen: u64,
         anchor: Anchor,
@@ -130,11 +163,54 @@ pub fn handle(
 ) {
     if matches!(
         req,
-        Request::LoadDemo | Request::MoveDeal { .. } | Request::SaveForm { .. }
+        Request::LoadDemo
+            | Request::MoveDeal { .. }
+            | Request::SaveForm { .. }
+            | Request::SaveProposal(_)
     ) {
         cache.scored = None;
     }
     match req {
+        Request::Targets { period, metric } => {
+            let rows = app::targets::list(store, Some(period), None, Some(metric), today)
+                .map_err(|e| e.to_string());
+            send(Reply::Targets {
+                period,
+                metric,
+                rows,
+            });
+        }
+        Request::Propose { values } => {
+            let result = app::edits::proposal_request(&values).and_then(|(m, p, g)| {
+                app::targets::propose(store, m, p, g, today)
+                    .map(Box::new)
+                    .map_err(|e| vec![(String::new(), e.to_string())])
+            });
+            send(Reply::Proposal(result));
+        }
+        Request::SaveProposal(p) => {
+            let result = app::targets::save_proposal(store, &p)
+                .map(|n| {
+                    format!(
+                        "saved {n} {} targets for {} ({} method)",
+                        "won_revenue", p.period, p.method
+                    )
+                })
+                .map_err(|e| vec![(String::new(), e.to_string())]);
+            send(Reply::FormSaved(result));
+        }
+        Request::Report { name, by } => {
+            send(Reply::Report(
+                app::reports::run(store, &name, by.as_deref(), None, today).map(Box::new),
+            ));
+        }
+        Request::ExportReport { report, by } => {
+            let dir = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+            send(Reply::Exported(
+                app::reports::export(&report, by.as_deref(), &dir, today)
+                    .map(|(c, m)| format!("wrote {} and {}", c.display(), m.display())),
+            ));
+        }
         Request::Explain { deal_id } => {
             if cache.scored.is_none() {
                 send(Reply::Progress {

@@ -6,6 +6,7 @@ mod detail;
 mod forecast;
 mod pipeline;
 mod popups;
+mod reports;
 mod targets;
 
 use super::state::{App, Screen};
@@ -57,6 +58,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Pipeline => pipeline::render(app, frame, body),
         Screen::Targets => targets::render(app, frame, body),
         Screen::Forecast => forecast::render(app, frame, body),
+        Screen::Reports => reports::render(app, frame, body),
     }
     render_status(app, frame, status);
     render_footer(app, frame, footer);
@@ -73,6 +75,7 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Pipeline => "pipeline",
         Screen::Targets => "targets",
         Screen::Forecast => "forecast",
+        Screen::Reports => "reports",
     };
     let line = Line::from(vec![
         Span::styled(" funnel ", t.selected),
@@ -115,9 +118,28 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let ctx = app.context();
     let wanted = match app.screen {
         Screen::Welcome | Screen::Loading => vec![LoadDemo, Help, Quit],
-        Screen::Dashboard => vec![NextPane, Open, Search, Recompute, Palette, Help, Quit],
+        Screen::Dashboard => vec![
+            NextPane,
+            Open,
+            OpenReports,
+            Search,
+            Recompute,
+            Palette,
+            Help,
+            Quit,
+        ],
         Screen::Detail => vec![Edit, AddContact, EditContact, LogActivity, Back, Help, Quit],
-        Screen::Targets => vec![MoveDown, Back, Help, Quit],
+        Screen::Targets => vec![
+            NextPeriod,
+            CyclePeriodKind,
+            CycleMetric,
+            SetTarget,
+            ReviseTarget,
+            ProposeTargets,
+            Back,
+            Help,
+        ],
+        Screen::Reports => vec![Open, CycleBreakdown, ExportReport, Back, Help, Quit],
         Screen::Forecast => vec![MoveDown, Recompute, Back, Help, Quit],
         Screen::Pipeline => vec![
             NextPane,

@@ -11,8 +11,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(popup) = &app.popup else { return };
     let t = &app.theme;
     let width = area.width.saturating_sub(4).min(
-        if matches!(popup, Popup::Form(_) | Popup::Explain { .. }) {
-            96
+        if matches!(
+            popup,
+            Popup::Form(_) | Popup::Explain { .. } | Popup::Proposal { .. }
+        ) {
+            110
         } else {
             72
         },
@@ -117,6 +120,43 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ];
             (" filter ".to_string(), lines)
         }
+        Popup::Proposal {
+            proposal,
+            scroll,
+            saving,
+        } => {
+            let mut lines = vec![
+                Line::from(Span::styled(proposal.summary.clone(), t.accent)),
+                Line::default(),
+            ];
+            for r in proposal.rows.iter().skip(*scroll) {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:<8}", r.scope.as_str()), t.muted),
+                    Span::styled(format!("{:<22}", r.name), t.base),
+                    Span::styled(
+                        format!("{:>12}  ", crate::domain::Money(r.value_cents)),
+                        t.accent,
+                    ),
+                    Span::styled(r.rationale.clone(), t.muted),
+                ]));
+            }
+            // The keys stay in view: the list above scrolls, this line does not.
+            let inner_h = rect.height.saturating_sub(2) as usize;
+            lines.truncate(inner_h.saturating_sub(2));
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled(
+                if *saving {
+                    "saving…"
+                } else {
+                    "enter saves every row (kept as revisions) · j/k scroll · esc drops it"
+                },
+                t.muted,
+            )));
+            (
+                format!(" {} proposal for {} ", proposal.method, proposal.period),
+                lines,
+            )
+        }
         Popup::Explain { deal, body, .. } => {
             let mut lines = Vec::new();
             match body {
@@ -193,7 +233,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .style(t.base);
     let paragraph = Paragraph::new(lines).block(block);
     // An explanation's sentences wrap on a narrow terminal rather than being cut off.
-    let paragraph = if matches!(popup, Popup::Explain { .. }) {
+    let paragraph = if matches!(popup, Popup::Explain { .. } | Popup::Proposal { .. }) {
         paragraph.wrap(Wrap { trim: false })
     } else {
         paragraph

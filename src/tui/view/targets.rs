@@ -1,7 +1,10 @@
-//! The targets screen for this month: teams against target with pace and gap, and the
-//! rep leaderboard.
+//! The targets screen: every target of a period and metric (company, teams, reps) against
+//! actual and projected, with a gauge and the pace marker; the selected target's numbers
+//! and the rep leaderboard beside it.
 
-use super::compact;
+use super::compact_units;
+use crate::app::targets::TargetStatus;
+use crate::domain::TargetScope;
 use crate::tui::state::App;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -13,116 +16,249 @@ fn pct(v: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// A value in the metric's unit: money (cents) shortened, counts as they are.
+fn amount(r: &TargetStatus, v: f64) -> String {
+    if r.target.metric.is_money() {
+        compact_units(v / 100.0)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// An attainment bar `width` wide with `│` where the pace is.
+fn gauge(attainment: f64, pace: f64, width: usize) -> String {
+    let filled = ((attainment.clamp(0.0, 1.0)) * width as f64).round() as usize;
+    let marker = ((pace.clamp(0.0, 1.0)) * width as f64).round() as usize;
+    (0..width)
+        .map(|i| {
+            if i == marker.min(width - 1) && marker > 0 {
+                '│'
+            } else if i < filled {
+                '█'
+            } else {
+                '░'
+            }
+        })
+        .collect()
+}
+
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let Some(d) = &app.dashboard else {
-        frame.render_widget(Paragraph::new("loading…").style(t.muted), area);
-        return;
-    };
-    let p = &d.targets;
-    let [teams, reps] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    let rows: Vec<Row> = p
-        .gauges
-        .iter()
-        .map(|g| {
-            let ratio = g.attainment();
-            let style = match ratio {
-                Some(r) if r >= p.pace => t.won,
-                Some(_) => t.warning,
-                None => t.muted,
-            };
-            Row::new(vec![
-                Cell::from(format!(
-                    "{}{}",
-                    "  ".repeat(g.depth.saturating_sub(1)),
-                    g.name
-                )),
-                Cell::from(
-                    Line::from(g.target.map(compact).unwrap_or_else(|| "-".into())).right_aligned(),
-                ),
-                Cell::from(Line::from(compact(g.actual)).right_aligned()),
-                Cell::from(Line::from(pct(ratio)).right_aligned()).style(style),
-                Cell::from(
-                    Line::from(g.gap().map(compact).unwrap_or_else(|| "-".into())).right_aligned(),
-                ),
-            ])
-        })
-        .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Fill(2),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Length(7),
-            Constraint::Length(9),
-        ],
-    )
-    .header(Row::new(["Team", "Target", "Actual", "Att.", "Gap"]).style(t.muted))
-    .block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.focus)
-            .title(Span::styled(
-                format!(
-                    " {} · pace {:.0}% (share of the month gone) ",
-                    p.period,
-                    p.pace * 100.0
-                ),
-                t.focus,
-            )),
+    let s = &app.targets;
+    let [list, side] =
+        Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(area);
+    let pace = s.rows.first().map(|r| r.standing.pace).unwrap_or(0.0);
+    let title = format!(
+        " {} · {} · pace {:.0}% ",
+        s.period,
+        s.metric.as_str(),
+        pace * 100.0
     );
-    frame.render_widget(table, teams);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.focus)
+        .title(Span::styled(title, t.focus));
+    if let Some(e) = &s.error {
+        frame.render_widget(
+            Paragraph::new(e.as_str()).style(t.danger).block(block),
+            list,
+        );
+    } else if s.rows.is_empty() {
+        let msg = if s.loading {
+            "loading…".to_string()
+        } else {
+            format!(
+                "no {} targets for {}: s sets one, P proposes a set to review",
+                s.metric.as_str(),
+                s.period
+            )
+        };
+        frame.render_widget(Paragraph::new(msg).style(t.muted).block(block), list);
+    } else {
+        let visible = list.height.saturating_sub(3) as usize;
+        let first = s.selected.saturating_sub(visible.saturating_sub(1));
+        let bar_w = 12;
+        let rows: Vec<Row> = s
+            .rows
+            .iter()
+            .enumerate()
+            .skip(first)
+            .take(visible)
+            .map(|(i, r)| {
+                let st = &r.standing;
+                let indent = match r.target.scope {
+                    TargetScope::Company => "",
+                    TargetScope::Team => "  ",
+                    TargetScope::Rep => "    ",
+                };
+                let ok = st.attainment.map(|a| a >= st.pace).unwrap_or(false);
+                let style = if i == s.selected { t.selected } else { t.base };
+                Row::new(vec![
+                    Cell::from(format!(
+                        "{indent}{}{}",
+                        r.target.name,
+                        if r.mismatch.is_some() { " ≠" } else { "" }
+                    )),
+                    Cell::from(Line::from(amount(r, st.target)).right_aligned()),
+                    Cell::from(Line::from(amount(r, st.actual)).right_aligned()),
+                    Cell::from(Span::styled(
+                        gauge(st.attainment.unwrap_or(0.0), st.pace, bar_w),
+                        if ok { t.won } else { t.warning },
+                    )),
+                    Cell::from(Line::from(pct(st.attainment)).right_aligned()),
+                    Cell::from(Line::from(pct(st.projected)).right_aligned()),
+                    Cell::from(Line::from(amount(r, st.gap)).right_aligned()),
+                ])
+                .style(style)
+            })
+            .collect();
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Fill(2),
+                Constraint::Length(8),
+                Constraint::Length(8),
+                Constraint::Length(bar_w as u16),
+                Constraint::Length(5),
+                Constraint::Length(6),
+                Constraint::Length(8),
+            ],
+        )
+        .header(
+            Row::new([
+                "Scope",
+                "Target",
+                "Actual",
+                "Attainment",
+                "Att.",
+                "Proj.",
+                "Gap",
+            ])
+            .style(t.muted),
+        )
+        .block(block);
+        frame.render_widget(table, list);
+    }
 
-    let visible = reps.height.saturating_sub(3) as usize;
-    let rows: Vec<Row> = p
-        .leaderboard
+    let [detail, board] =
+        Layout::vertical([Constraint::Length(11), Constraint::Min(3)]).areas(side);
+    let mut lines = Vec::new();
+    if let Some(r) = s.rows.get(s.selected) {
+        let st = &r.standing;
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} · {} · target {}",
+                r.target.name, r.target.period, r.target.id
+            ),
+            t.accent,
+        )));
+        let kv = |k: &str, v: String| {
+            Line::from(vec![
+                Span::styled(format!("{k:<18}"), t.muted),
+                Span::styled(v, t.base),
+            ])
+        };
+        lines.push(kv(
+            "target / actual",
+            format!("{} / {}", amount(r, st.target), amount(r, st.actual)),
+        ));
+        lines.push(kv(
+            "attainment · pace",
+            format!(
+                "{} · {:.0}% of the period's expected share",
+                pct(st.attainment),
+                st.pace * 100.0
+            ),
+        ));
+        lines.push(kv("gap", amount(r, st.gap)));
+        lines.push(kv(
+            "coverage",
+            st.coverage
+                .map(|c| format!("{c:.2}x the gap in weighted pipeline"))
+                .unwrap_or_else(|| "-".into()),
+        ));
+        lines.push(kv("projected", pct(st.projected)));
+        lines.push(kv(
+            "win rate needed",
+            st.required_win_rate
+                .map(|w| format!("{:.0}% of the open pipeline in the period", w * 100.0))
+                .unwrap_or_else(|| "-".into()),
+        ));
+        if let Some(m) = r.mismatch {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "≠ the targets one level down add up to {}",
+                    amount(r, m as f64)
+                ),
+                t.warning,
+            )));
+        }
+        lines.push(Line::from(Span::styled(
+            "s set · r revise (with a reason) · P propose",
+            t.muted,
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.border)
+                .title(Span::styled(" selected ", t.title)),
+        ),
+        detail,
+    );
+    let mut reps: Vec<&TargetStatus> = s
+        .rows
+        .iter()
+        .filter(|r| r.target.scope == TargetScope::Rep)
+        .collect();
+    reps.sort_by(|a, b| {
+        b.standing
+            .attainment
+            .unwrap_or(-1.0)
+            .total_cmp(&a.standing.attainment.unwrap_or(-1.0))
+            .then(a.target.name.cmp(&b.target.name))
+    });
+    let rows: Vec<Row> = reps
         .iter()
         .enumerate()
-        .skip(
-            app.targets_scroll
-                .min(p.leaderboard.len().saturating_sub(visible)),
-        )
-        .take(visible)
+        .take(board.height.saturating_sub(3) as usize)
         .map(|(i, r)| {
-            let ratio = r.attainment();
+            let st = &r.standing;
             Row::new(vec![
                 Cell::from(format!("{:>3}", i + 1)),
-                Cell::from(r.rep.clone()),
-                Cell::from(r.team.clone().unwrap_or_default()),
-                Cell::from(
-                    Line::from(r.target.map(compact).unwrap_or_else(|| "-".into())).right_aligned(),
+                Cell::from(r.target.name.clone()),
+                Cell::from(Line::from(pct(st.attainment)).right_aligned()).style(
+                    if st.attainment.map(|a| a >= st.pace).unwrap_or(false) {
+                        t.won
+                    } else {
+                        t.warning
+                    },
                 ),
-                Cell::from(Line::from(compact(r.actual)).right_aligned()),
-                Cell::from(Line::from(pct(ratio)).right_aligned()).style(match ratio {
-                    Some(x) if x >= p.pace => t.won,
-                    Some(_) => t.warning,
-                    None => t.muted,
-                }),
+                Cell::from(Line::from(pct(st.projected)).right_aligned()),
             ])
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(3),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(9),
-            Constraint::Length(9),
-            Constraint::Length(6),
-        ],
-    )
-    .header(Row::new(["#", "Rep", "Team", "Target", "Actual", "Att."]).style(t.muted))
-    .block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border)
-            .title(Span::styled(
-                format!(" leaderboard ({} reps) · j/k scroll ", p.leaderboard.len()),
-                t.title,
-            )),
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(3),
+                Constraint::Fill(1),
+                Constraint::Length(6),
+                Constraint::Length(6),
+            ],
+        )
+        .header(Row::new(["#", "Rep", "Att.", "Proj."]).style(t.muted))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.border)
+                .title(Span::styled(
+                    format!(" leaderboard ({} reps) ", reps.len()),
+                    t.title,
+                )),
+        ),
+        board,
     );
-    frame.render_widget(table, reps);
 }
