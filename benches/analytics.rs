@@ -8,6 +8,7 @@
 //! 100,000 / 1,000,000) is generated first (about half a minute). Each figure is the best
 //! of three runs with the database in the OS page cache, as on a working server.
 
+mod common;
 use funnel::domain::{Period, TargetMetric, TargetScope};
 use funnel::store::Store;
 use std::time::Instant;
@@ -27,36 +28,7 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
-    let path = match std::env::var_os("FUNNEL_BENCH_DB") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => {
-            let p = dir.path().join("analytics.db");
-            let mut store = Store::open(&p).expect("open");
-            let env = |k: &str, d: usize| {
-                std::env::var(k)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(d)
-            };
-            let opts = funnel::app::demo::DemoOptions {
-                customers: env("FUNNEL_BENCH_CUSTOMERS", 100_000),
-                deals: env("FUNNEL_BENCH_DEALS", 1_000_000),
-                ..funnel::app::demo::DemoOptions::new(today)
-            };
-            println!(
-                "generating demo data ({} customers, {} deals)…",
-                opts.customers, opts.deals
-            );
-            funnel::app::demo::generate(
-                &mut store,
-                &opts,
-                &funnel::store::audit::Actor::current(),
-                &mut |_, _| {},
-            )
-            .expect("demo");
-            p
-        }
-    };
+    let path = common::bench_db(dir.path(), "analytics.db", today);
     let store = Store::open(&path).expect("open");
     let deals: i64 = store
         .connection()

@@ -9,6 +9,7 @@
 //! first, which takes about half a minute. The frame is drawn on ratatui's TestBackend at
 //! 120x40, so the figures are the app's own work, not the terminal's.
 
+mod common;
 use criterion::Criterion;
 use funnel::store::Store;
 use funnel::tui::keymap::Keymap;
@@ -77,37 +78,7 @@ fn background(r: &Request) -> bool {
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("date");
-    let path = match std::env::var_os("FUNNEL_BENCH_DB") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => {
-            let p = dir.path().join("tui.db");
-            let mut store = Store::open(&p).expect("open");
-            let env = |k: &str, d: usize| {
-                std::env::var(k)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(d)
-            };
-            let opts = funnel::app::demo::DemoOptions {
-                customers: env("FUNNEL_BENCH_CUSTOMERS", 100_000),
-                deals: env("FUNNEL_BENCH_DEALS", 1_000_000),
-                ..funnel::app::demo::DemoOptions::new(today)
-            };
-            println!(
-                "generating demo data ({} customers, {} deals)…",
-                opts.customers, opts.deals
-            );
-            funnel::app::demo::generate(
-                &mut store,
-                &opts,
-                &funnel::store::audit::Actor::current(),
-                &mut |_, _| {},
-            )
-            .expect("demo");
-            funnel::app::forecast::recompute(&mut store, today, &mut |_, _| {}).expect("forecast");
-            p
-        }
-    };
+    let path = common::bench_db(dir.path(), "tui.db", today);
 
     // Start to first full frame: open the database, load the dashboard and the first page
     // of customers, draw.
