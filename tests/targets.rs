@@ -78,6 +78,16 @@ fn attainment_pace_coverage_and_projection_by_hand() {
         TargetMetric::WonRevenue,
         60_000,
     );
+    // Ann's November deal has a learned win probability of 90%.
+    db.store
+        .connection()
+        .execute_batch(
+            "INSERT INTO model_runs(id, created_at, kind, params_json, metrics_json)
+               VALUES (1, '2026-11-22', 'win_probability', '{}', '{}');
+             INSERT INTO deal_scores(deal_id, model_run_id, probability, computed_at)
+               VALUES (4, 1, 0.9, '2026-11-22');",
+        )
+        .unwrap();
     let rows = targets::list(&db.store, Some(nov()), None, None, common::today()).unwrap();
     let find = |name: &str, m: TargetMetric| {
         rows.iter()
@@ -92,9 +102,12 @@ fn attainment_pace_coverage_and_projection_by_hand() {
     assert_eq!(ann.attainment, Some(0.5));
     assert!((ann.pace - 22.0 / 30.0).abs() < 1e-12, "{}", ann.pace);
     assert_eq!(ann.gap, 50_000.0);
-    // Open in November: the 1000 deal at 50% -> weighted 500; December's is not counted.
-    assert_eq!(ann.coverage, Some(1.0));
-    assert_eq!(ann.projected, Some(1.0));
+    // Open in November: the 1000 deal at 90% -> weighted 900 against a gap of 500;
+    // December's is not counted.
+    assert_eq!(ann.coverage, Some(1.8));
+    // Projected: actual plus the simulated median of what the pipeline adds (the deal
+    // wins in 90% of the runs, so the median is its 1000): 1500 of 1000.
+    assert_eq!(ann.projected, Some(1.5));
     assert_eq!(ann.required_win_rate, Some(0.5));
     // The team rolls up Ann and Bob: 600 of 1500, and its reps' targets (1000 + 600)
     // differ from its own: shown, not hidden.

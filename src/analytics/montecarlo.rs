@@ -51,15 +51,9 @@ pub fn simulate(
     let mut totals = vec![vec![0.0f64; runs]; windows.len()];
     for r in 0..runs {
         for d in deals {
-            if rng.random::<f64>() >= d.probability {
+            let Some(day) = landing(d, slips, &mut rng) else {
                 continue;
-            }
-            let slip = slips
-                .get(d.stage)
-                .filter(|s| !s.is_empty())
-                .map(|s| s[rng.random_range(0..s.len())])
-                .unwrap_or(0.0);
-            let day = (d.expected_close as f64 + slip).round().max(0.0) as i64;
+            };
             if day >= horizon {
                 continue;
             }
@@ -85,6 +79,43 @@ pub fn simulate(
             }
         })
         .collect()
+}
+
+/// One draw for one deal: the day it closes won, or `None` if it does not win.
+fn landing(d: &OpenDeal, slips: &[Vec<f64>], rng: &mut ChaCha8Rng) -> Option<i64> {
+    if rng.random::<f64>() >= d.probability {
+        return None;
+    }
+    let slip = slips
+        .get(d.stage)
+        .filter(|s| !s.is_empty())
+        .map(|s| s[rng.random_range(0..s.len())])
+        .unwrap_or(0.0);
+    Some((d.expected_close as f64 + slip).round().max(0.0) as i64)
+}
+
+/// The same simulation for one window, with each deal's amount credited to its group:
+/// `totals[run][group]`, for quantiles of any sum of groups.
+pub fn simulate_groups(
+    deals: &[(OpenDeal, usize)],
+    groups: usize,
+    slips: &[Vec<f64>],
+    window: (i64, i64),
+    runs: usize,
+    seed: u64,
+) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut totals = vec![vec![0.0f64; groups]; runs];
+    for run in totals.iter_mut() {
+        for (d, g) in deals {
+            if let Some(day) = landing(d, slips, &mut rng) {
+                if day >= window.0 && day < window.1 && *g < groups {
+                    run[*g] += d.amount;
+                }
+            }
+        }
+    }
+    totals
 }
 
 #[cfg(test)]
@@ -164,5 +195,26 @@ mod tests {
         );
         assert_eq!(r[0].p90, 0.0);
         assert_eq!(r[1].p50, 100.0);
+    }
+
+    #[test]
+    fn groups_get_their_own_deals_and_certain_deals_always_land() {
+        let d = |amount, probability, expected_close| OpenDeal {
+            amount,
+            probability,
+            expected_close,
+            stage: 0,
+        };
+        // Group 0: a sure 100 inside the window and a sure 50 after it; group 1: a 50/50 30.
+        let deals = [
+            (d(100.0, 1.0, 5), 0),
+            (d(50.0, 1.0, 40), 0),
+            (d(30.0, 0.5, 10), 1),
+        ];
+        let t = simulate_groups(&deals, 2, &[vec![]], (0, 30), 2000, 7);
+        assert!(t.iter().all(|r| r[0] == 100.0));
+        let won = t.iter().filter(|r| r[1] == 30.0).count() as f64 / 2000.0;
+        assert!((won - 0.5).abs() < 0.05, "{won}");
+        assert!(t.iter().all(|r| r[1] == 0.0 || r[1] == 30.0));
     }
 }

@@ -95,7 +95,8 @@ pub struct Standing {
     /// Weighted open pipeline expected in the period / gap (`None` when there is no gap
     /// or no pipeline for this metric).
     pub coverage: Option<f64>,
-    /// (actual + expected from the pipeline) / target.
+    /// (actual + the Monte Carlo median of what the pipeline adds, else its weighted
+    /// value) / target.
     pub projected: Option<f64>,
     /// The share of the open pipeline in the period that must be won to close the gap;
     /// above 1 it cannot be closed from the current pipeline.
@@ -104,14 +105,15 @@ pub struct Standing {
 
 /// Attainment, pace, gap, coverage, projection and the required win rate of one target.
 /// `open` and `weighted` are the open pipeline expected in the period and its weighted
-/// value (`None` for metrics without a pipeline: activities, new customers; their
-/// projection is the run rate, actual / pace).
+/// value, `p50` the simulated median of what it adds (`None` for metrics without a
+/// pipeline: activities, new customers; their projection is the run rate, actual / pace).
 pub fn standing(
     actual: f64,
     target: f64,
     pace: f64,
     open: Option<f64>,
     weighted: Option<f64>,
+    p50: Option<f64>,
 ) -> Standing {
     let gap = (target - actual).max(0.0);
     let attainment = (target > 0.0).then(|| actual / target);
@@ -119,7 +121,7 @@ pub fn standing(
         Some(w) if gap > 0.0 => Some(w / gap),
         _ => None,
     };
-    let projected = match weighted {
+    let projected = match p50.or(weighted) {
         Some(w) => (target > 0.0).then(|| (actual + w) / target),
         None => (target > 0.0 && pace > 0.0).then(|| actual / pace / target),
     };
@@ -239,18 +241,26 @@ mod tests {
     #[test]
     fn standing_by_hand() {
         // Target 1000, actual 400, 50% of the period gone, 1200 open of which 450 weighted.
-        let s = standing(400.0, 1000.0, 0.5, Some(1200.0), Some(450.0));
+        let s = standing(400.0, 1000.0, 0.5, Some(1200.0), Some(450.0), None);
         assert_eq!(s.attainment, Some(0.4));
         assert_eq!(s.gap, 600.0);
         assert_eq!(s.coverage, Some(0.75));
         assert_eq!(s.projected, Some(0.85));
         assert_eq!(s.required_win_rate, Some(0.5));
+        // With a simulated median of what the pipeline adds, the projection uses it.
+        let m = standing(400.0, 1000.0, 0.5, Some(1200.0), Some(450.0), Some(300.0));
+        assert_eq!(m.projected, Some(0.7));
+        assert_eq!(
+            m.coverage,
+            Some(0.75),
+            "coverage stays on the weighted pipeline"
+        );
         // A count metric without a pipeline projects the run rate: 30 at 25% -> 120 of 100.
-        let c = standing(30.0, 100.0, 0.25, None, None);
+        let c = standing(30.0, 100.0, 0.25, None, None, None);
         assert_eq!(c.projected, Some(1.2));
         assert_eq!(c.coverage, None);
         // Reached: no gap, nothing more to win.
-        let r = standing(1100.0, 1000.0, 0.9, Some(50.0), Some(20.0));
+        let r = standing(1100.0, 1000.0, 0.9, Some(50.0), Some(20.0), None);
         assert_eq!(
             (r.gap, r.required_win_rate, r.coverage),
             (0.0, Some(0.0), None)

@@ -89,7 +89,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let mut deals = Vec::with_capacity(open.len());
     let learned = open.iter().any(|d| d.3.is_some());
-    for (cents, stage_id, exp, score) in &open {
+    for (cents, stage_id, exp, score, _) in &open {
         let Some(stage) = by_id.get(stage_id) else {
             continue;
         };
@@ -119,7 +119,8 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             stage: stage_index[stage_id],
         });
     }
-    let slips_by_stage = store.close_slips_since(&iso(today - chrono::Duration::days(365)))?;
+    let slips_by_stage =
+        store.close_slips_since(&iso(today - chrono::Duration::days(365)), 20_000)?;
     let slips: Vec<Vec<f64>> = stages
         .iter()
         .map(|s| slips_by_stage.get(&s.id).cloned().unwrap_or_default())

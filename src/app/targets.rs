@@ -69,14 +69,31 @@ fn actuals(
     )
 }
 
+/// Reps' teams and the team tree, read once for any number of roll-ups.
+struct Tree {
+    rep_team: HashMap<i64, i64>,
+    parents: HashMap<i64, Option<i64>>,
+}
+
+impl Tree {
+    fn load(store: &Store) -> Result<Tree, StoreError> {
+        Ok(Tree {
+            rep_team: store.rep_teams()?,
+            parents: store.teams()?.iter().map(|t| (t.id, t.parent_id)).collect(),
+        })
+    }
+}
+
 /// Rolls per-rep values up to teams (through the tree) and the company.
 fn keyed(
     store: &Store,
     by_rep: &HashMap<Option<i64>, f64>,
 ) -> Result<HashMap<String, f64>, StoreError> {
-    let rep_team = store.rep_teams()?;
-    let teams = store.teams()?;
-    let parents: HashMap<i64, Option<i64>> = teams.iter().map(|t| (t.id, t.parent_id)).collect();
+    Ok(roll(&Tree::load(store)?, by_rep))
+}
+
+fn roll(tree: &Tree, by_rep: &HashMap<Option<i64>, f64>) -> HashMap<String, f64> {
+    let (rep_team, parents) = (&tree.rep_team, &tree.parents);
     // roll_up sums integers: values go in as thousandths to keep fractions of counts.
     let mut direct: HashMap<i64, i64> = HashMap::new();
     let mut out: HashMap<String, f64> = HashMap::new();
@@ -92,10 +109,133 @@ fn keyed(
         }
         *out.entry("company".into()).or_default() += v;
     }
-    for (team, v) in roll_up(&parents, &direct) {
+    for (team, v) in roll_up(parents, &direct) {
         out.insert(format!("team:{team}"), v as f64 / 1000.0);
     }
-    Ok(out)
+    out
+}
+
+/// Simulations behind a projection: plenty for a median.
+const PROJECTION_RUNS: usize = 400;
+
+/// The open pipeline of `period` per key: what is expected to close in it (overdue deals
+/// count now), weighted by win probability (learned, else the stage's), and the median
+/// over a Monte Carlo simulation of what it adds (each open deal wins with that
+/// probability and closes on its expected date moved by a slip drawn from its stage's
+/// history, as in `funnel pipeline`). Cents for revenue, deals for won deals.
+fn pipeline_keyed(
+    store: &Store,
+    tree: &Tree,
+    money: bool,
+    period: Period,
+    today: NaiveDate,
+) -> Result<PipelineKeyed, StoreError> {
+    use crate::analytics::montecarlo::{simulate_groups, OpenDeal};
+    let stages = store.stages()?;
+    let stage_at: HashMap<i64, usize> = stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    // The newest 5,000 slips: a median needs less of the distribution than P10/P90 do.
+    let slips_by_stage =
+        store.close_slips_since(&iso(today - chrono::Duration::days(365)), 5_000)?;
+    let slips: Vec<Vec<f64>> = stages
+        .iter()
+        .map(|s| slips_by_stage.get(&s.id).cloned().unwrap_or_default())
+        .collect();
+    let start = (period.start() - today).num_days().max(0);
+    let end = (period.end_exclusive() - today).num_days();
+    let mut reps: Vec<Option<i64>> = Vec::new();
+    let mut group_of: HashMap<Option<i64>, usize> = HashMap::new();
+    let mut deals = Vec::new();
+    let mut open: HashMap<Option<i64>, f64> = HashMap::new();
+    let mut weighted: HashMap<Option<i64>, f64> = HashMap::new();
+    for (cents, stage_id, expected, score, owner) in store.open_deals()? {
+        let Some(&si) = stage_at.get(&stage_id) else {
+            continue;
+        };
+        let day = expected
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(|d| (d - today).num_days().max(0))
+            .unwrap_or(0);
+        let g = *group_of.entry(owner).or_insert_with(|| {
+            reps.push(owner);
+            reps.len() - 1
+        });
+        let amount = if money { cents as f64 } else { 1.0 };
+        let probability = score.unwrap_or(stages[si].probability);
+        if day >= start && day < end {
+            *open.entry(owner).or_default() += amount;
+            *weighted.entry(owner).or_default() += amount * probability;
+        }
+        deals.push((
+            OpenDeal {
+                amount,
+                probability,
+                expected_close: day,
+                stage: si,
+            },
+            g,
+        ));
+    }
+    let runs = simulate_groups(
+        &deals,
+        reps.len(),
+        &slips,
+        (start, end),
+        PROJECTION_RUNS,
+        20_261_122,
+    );
+    // Each rep's total goes to its own key, its team and every team above, and the
+    // company: the key indices are worked out once, then each run is a few additions.
+    let mut keys: Vec<String> = vec!["company".into()];
+    let mut index: HashMap<String, usize> = HashMap::from([("company".to_string(), 0)]);
+    let mut key = |k: String| -> usize {
+        *index.entry(k.clone()).or_insert_with(|| {
+            keys.push(k);
+            keys.len() - 1
+        })
+    };
+    let targets_of: Vec<Vec<usize>> = reps
+        .iter()
+        .map(|rep| {
+            let mut out = vec![0];
+            if let Some(r) = rep {
+                out.push(key(format!("rep:{r}")));
+                let mut team = tree.rep_team.get(r).copied();
+                let mut hops = 0;
+                while let Some(t) = team {
+                    out.push(key(format!("team:{t}")));
+                    team = tree.parents.get(&t).copied().flatten();
+                    hops += 1;
+                    if hops > tree.parents.len() {
+                        break;
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    let mut per_key = vec![Vec::with_capacity(runs.len()); keys.len()];
+    let mut acc = vec![0.0; keys.len()];
+    for run in &runs {
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        for (g, v) in run.iter().enumerate() {
+            for k in &targets_of[g] {
+                acc[*k] += v;
+            }
+        }
+        for (k, a) in acc.iter().enumerate() {
+            per_key[k].push(*a);
+        }
+    }
+    Ok(PipelineKeyed {
+        open: roll(tree, &open),
+        weighted: roll(tree, &weighted),
+        p50: keys
+            .into_iter()
+            .zip(per_key)
+            .map(|(k, v)| (k, crate::analytics::stats::quantile(&v, 0.5).unwrap_or(0.0)))
+            .collect(),
+    })
 }
 
 fn key_of(t: &TargetRow) -> String {
@@ -142,14 +282,15 @@ pub fn list(
         } else {
             pace(p, &[1.0; 12], today)
         };
-        let (open, weighted) = match pipe {
+        let (open, weighted, p50) = match pipe {
             Some(pk) => (
                 Some(pk.open.get(&key).copied().unwrap_or(0.0)),
                 Some(pk.weighted.get(&key).copied().unwrap_or(0.0)),
+                Some(pk.p50.get(&key).copied().unwrap_or(0.0)),
             ),
-            None => (None, None),
+            None => (None, None, None),
         };
-        let standing = standing(actual, t.value as f64, share, open, weighted);
+        let standing = standing(actual, t.value as f64, share, open, weighted, p50);
         // One level down: the reps of a team and its direct sub-teams; the company's
         // top-level teams.
         let children: Vec<&TargetRow> = all
@@ -190,6 +331,8 @@ type MonthlyByRep = (Vec<Period>, HashMap<String, Vec<f64>>);
 struct PipelineKeyed {
     open: HashMap<String, f64>,
     weighted: HashMap<String, f64>,
+    /// Monte Carlo median of what the pipeline adds.
+    p50: HashMap<String, f64>,
 }
 
 fn pipeline(
@@ -206,44 +349,17 @@ fn pipeline(
         return Ok(Some(PipelineKeyed {
             open: HashMap::new(),
             weighted: HashMap::new(),
+            p50: HashMap::new(),
         }));
     }
-    let sums = store.open_pipeline_by_rep(
-        &iso(period.start()),
-        &iso(period.end_exclusive()),
-        &iso(today),
-    )?;
-    let money = metric.is_money();
-    let open: HashMap<Option<i64>, f64> = sums
-        .iter()
-        .map(|(k, s)| {
-            (
-                *k,
-                if money {
-                    s.amount_cents as f64
-                } else {
-                    s.deals as f64
-                },
-            )
-        })
-        .collect();
-    let weighted: HashMap<Option<i64>, f64> = sums
-        .iter()
-        .map(|(k, s)| {
-            (
-                *k,
-                if money {
-                    s.weighted_cents
-                } else {
-                    s.weighted_deals
-                },
-            )
-        })
-        .collect();
-    Ok(Some(PipelineKeyed {
-        open: keyed(store, &open)?,
-        weighted: keyed(store, &weighted)?,
-    }))
+    let tree = Tree::load(store)?;
+    Ok(Some(pipeline_keyed(
+        store,
+        &tree,
+        metric.is_money(),
+        period,
+        today,
+    )?))
 }
 
 /// Parses a target value given on the command line or in a form: money for revenue

@@ -27,7 +27,8 @@ pub struct DealCard {
 
 /// An open deal for the pipeline forecast: (cents, stage id, expected close, learned win
 /// probability if scored).
-pub type OpenDealRow = (i64, i64, Option<String>, Option<f64>);
+/// (cents, stage id, expected close, learned win probability, owner rep id).
+pub type OpenDealRow = (i64, i64, Option<String>, Option<f64>, Option<i64>);
 
 /// Where a deal is moved to.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,34 +173,42 @@ impl Store {
 }
 
 impl Store {
-    /// Every open deal: (cents, stage id, expected close, learned win probability if scored).
+    /// Every open deal: (cents, stage id, expected close, learned win probability if
+    /// scored, owner).
     pub fn open_deals(&self) -> Result<Vec<OpenDealRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT d.amount_cents, d.stage_id, d.expected_close, sc.probability FROM deals d
+            "SELECT d.amount_cents, d.stage_id, d.expected_close, sc.probability, d.owner_rep_id
+             FROM deals d
              LEFT JOIN deal_scores sc ON sc.deal_id = d.id
              WHERE d.stage_id IN (SELECT id FROM stages WHERE kind = 'open')",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Days between expected and actual close of deals closed since `since` (the newest
-    /// 20,000, plenty for a distribution), by the open stage they closed from.
-    pub fn close_slips_since(&self, since: &str) -> Result<HashMap<i64, Vec<f64>>> {
+    /// `limit`, plenty for a distribution), by the open stage they closed from.
+    pub fn close_slips_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT sc.from_stage_id, julianday(d.closed_on) - julianday(d.expected_close)
              FROM deals d INDEXED BY deals_closed
              JOIN stage_changes sc ON sc.deal_id = d.id AND sc.to_stage_id = d.stage_id
              WHERE d.closed_on >= ?1 AND d.expected_close IS NOT NULL AND sc.from_stage_id IS NOT NULL
-             ORDER BY d.closed_on DESC LIMIT 20000",
+             ORDER BY d.closed_on DESC LIMIT ?2",
         )?;
-        days_by_stage(&mut stmt, since)
+        days_by_stage(&mut stmt, since, limit)
     }
 }
 
-/// Collects (stage id, days) rows of a query taking one date parameter.
-fn days_by_stage(stmt: &mut rusqlite::Statement, since: &str) -> Result<HashMap<i64, Vec<f64>>> {
-    let mut rows = stmt.query([since])?;
+/// Collects (stage id, days) rows of a query taking a date and a row limit.
+fn days_by_stage(
+    stmt: &mut rusqlite::Statement,
+    since: &str,
+    limit: usize,
+) -> Result<HashMap<i64, Vec<f64>>> {
+    let mut rows = stmt.query(rusqlite::params![since, limit as i64])?;
     let mut out: HashMap<i64, Vec<f64>> = HashMap::new();
     while let Some(r) = rows.next()? {
         let stage: i64 = r.get(0)?;

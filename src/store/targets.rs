@@ -35,17 +35,6 @@ pub struct Revision {
     pub reason: String,
 }
 
-/// The open pipeline of one rep expected to close in a window.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct OpenSums {
-    pub deals: i64,
-    pub amount_cents: i64,
-    /// Amount times win probability (the learned score, else the stage probability).
-    pub weighted_cents: f64,
-    /// Deals times win probability.
-    pub weighted_deals: f64,
-}
-
 /// (rep id, name, team id, capacity).
 pub type RepCapacity = (i64, String, Option<i64>, f64);
 
@@ -282,39 +271,6 @@ impl Store {
         let mut stmt = self.connection().prepare_cached(sql)?;
         let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Open deals per owner expected to close in [from, to); deals already past their
-    /// expected close count in the window holding `today`.
-    pub fn open_pipeline_by_rep(
-        &self,
-        from: &str,
-        to: &str,
-        today: &str,
-    ) -> Result<HashMap<Option<i64>, OpenSums>> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT d.owner_rep_id, d.amount_cents, coalesce(sc.probability, s.probability)
-             FROM deals d
-             JOIN stages s ON s.id = d.stage_id AND s.kind = 'open'
-             LEFT JOIN deal_scores sc ON sc.deal_id = d.id
-             WHERE CASE WHEN coalesce(d.expected_close, ?3) < ?3 THEN ?3
-                        ELSE coalesce(d.expected_close, ?3) END >= ?1
-               AND CASE WHEN coalesce(d.expected_close, ?3) < ?3 THEN ?3
-                        ELSE coalesce(d.expected_close, ?3) END < ?2",
-        )?;
-        let mut out: HashMap<Option<i64>, OpenSums> = HashMap::new();
-        let mut rows = stmt.query(params![from, to, today])?;
-        while let Some(r) = rows.next()? {
-            let rep: Option<i64> = r.get(0)?;
-            let amount: i64 = r.get(1)?;
-            let p: f64 = r.get(2)?;
-            let e = out.entry(rep).or_default();
-            e.deals += 1;
-            e.amount_cents += amount;
-            e.weighted_cents += amount as f64 * p;
-            e.weighted_deals += p;
-        }
-        Ok(out)
     }
 
     /// Won revenue (the order ledger, refunds included) per month `YYYY-MM` in [from, to).
