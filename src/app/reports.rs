@@ -212,7 +212,9 @@ pub fn run(
             }
         }
         "deal-stats" => {
-            let deals = store.closed_deals(&iso(from), &iso(to)).map_err(err)?;
+            let deals = store
+                .closed_deals(&iso(from), &iso(to), false)
+                .map_err(err)?;
             notes.push(format!("{window}; size and discount of every closed deal, cycle time (created to closed) of won deals"));
             let by = by.unwrap_or("all");
             let mut groups: BTreeMap<String, Vec<&ClosedDeal>> = BTreeMap::new();
@@ -254,7 +256,9 @@ pub fn run(
             t
         }
         "win-rates" => {
-            let deals = store.closed_deals(&iso(from), &iso(to)).map_err(err)?;
+            let deals = store
+                .closed_deals(&iso(from), &iso(to), false)
+                .map_err(err)?;
             let by = by.unwrap_or("rep");
             notes.push(format!("{window}, by {by}; win rate = won / (won + lost)"));
             let mut groups: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
@@ -296,7 +300,9 @@ pub fn run(
             t
         }
         "correlations" => {
-            let deals = store.closed_deals(&iso(from), &iso(to)).map_err(err)?;
+            let deals = store
+                .closed_deals(&iso(from), &iso(to), true)
+                .map_err(err)?;
             notes.push(format!(
                 "{window}; Pearson correlation of each feature with winning (1 won, 0 lost): the point-biserial correlation. \
                  Cycle length is known only at the close, so it describes, it does not predict"

@@ -3,6 +3,7 @@
 
 use super::db::{Result, Store};
 use rusqlite::params;
+use std::collections::HashMap;
 
 /// A deal closed in the report's window with the fields reports break down by.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,36 +22,75 @@ pub struct ClosedDeal {
 }
 
 impl Store {
-    /// Deals won or lost with a close date in [from, to).
-    pub fn closed_deals(&self, from: &str, to: &str) -> Result<Vec<ClosedDeal>> {
-        let mut stmt = self.conn.prepare_cached(
+    /// Deals won or lost with a close date in [from, to). Names come from small lookup
+    /// tables read once (reps, teams, products, customers' region and segment) rather than
+    /// a join per deal; the activity count per deal only when asked for (it costs a lookup
+    /// per deal).
+    pub fn closed_deals(
+        &self,
+        from: &str,
+        to: &str,
+        with_activities: bool,
+    ) -> Result<Vec<ClosedDeal>> {
+        let names = |sql: &str| -> Result<HashMap<i64, String>> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        let reps = names("SELECT id, name FROM reps")?;
+        let teams = names("SELECT id, name FROM teams")?;
+        let products = names("SELECT id, name FROM products")?;
+        let rep_team: HashMap<i64, i64> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id, team_id FROM reps WHERE team_id IS NOT NULL")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let customers: HashMap<i64, (Option<String>, Option<String>)> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id, region, segment FROM customers")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let sql = format!(
             "SELECT s.kind = 'won', d.amount_cents, d.discount_pct,
                     CAST(julianday(d.closed_on) - julianday(d.created_on) AS INTEGER),
-                    (SELECT count(*) FROM activities a WHERE a.deal_id = d.id),
-                    r.name, t.name, p.name, c.region, d.source, c.segment
+                    {activities}, d.owner_rep_id, d.product_id, d.customer_id, d.source
              FROM deals d INDEXED BY deals_closed
              JOIN stages s ON s.id = d.stage_id
-             JOIN customers c ON c.id = d.customer_id
-             LEFT JOIN reps r ON r.id = d.owner_rep_id
-             LEFT JOIN teams t ON t.id = r.team_id
-             LEFT JOIN products p ON p.id = d.product_id
              WHERE d.closed_on >= ?1 AND d.closed_on < ?2 AND s.kind IN ('won', 'lost')",
-        )?;
-        let rows = stmt.query_map(params![from, to], |r| {
-            Ok(ClosedDeal {
+            activities = if with_activities {
+                "(SELECT count(*) FROM activities a WHERE a.deal_id = d.id)"
+            } else {
+                "0"
+            }
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![from, to])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let rep: Option<i64> = r.get(5)?;
+            let product: Option<i64> = r.get(6)?;
+            let customer: i64 = r.get(7)?;
+            let (region, segment) = customers.get(&customer).cloned().unwrap_or_default();
+            out.push(ClosedDeal {
                 won: r.get(0)?,
                 amount_cents: r.get(1)?,
                 discount_pct: r.get(2)?,
                 cycle_days: r.get(3)?,
                 activities: r.get(4)?,
-                rep: r.get(5)?,
-                team: r.get(6)?,
-                product: r.get(7)?,
-                region: r.get(8)?,
-                source: r.get(9)?,
-                segment: r.get(10)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+                rep: rep.and_then(|id| reps.get(&id).cloned()),
+                team: rep
+                    .and_then(|id| rep_team.get(&id))
+                    .and_then(|t| teams.get(t).cloned()),
+                product: product.and_then(|id| products.get(&id).cloned()),
+                region,
+                segment,
+                source: r.get(8)?,
+            });
+        }
+        Ok(out)
     }
 }
