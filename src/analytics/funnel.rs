@@ -21,6 +21,8 @@ pub struct DealPath {
     pub outcome: Outcome,
     pub closed: Option<i64>,
     pub amount: f64,
+    /// The owner's group (a team index) when the caller compares groups.
+    pub group: Option<usize>,
 }
 
 impl DealPath {
@@ -216,6 +218,26 @@ fn significant_drop(before: &Conversion, now: &Conversion) -> bool {
     se > 0.0 && (p1 - p2) / se > 1.96
 }
 
+/// The group whose deals convert worst against everyone else's in the same cohort: for
+/// each group, its conversions against the rest's, judged as `bottleneck` does (a
+/// significant drop with at least `min_resolved` decided deals on both sides); the largest
+/// such drop over all groups: (group, stage, rest's rate, group's rate).
+pub fn weakest_group(
+    paths: &[DealPath],
+    groups: usize,
+    k: usize,
+    min_resolved: usize,
+) -> Option<(usize, usize, f64, f64)> {
+    (0..groups)
+        .filter_map(|g| {
+            let (mine, rest): (Vec<DealPath>, Vec<DealPath>) =
+                paths.iter().cloned().partition(|p| p.group == Some(g));
+            bottleneck(&conversions(&rest, k), &conversions(&mine, k), min_resolved)
+                .map(|(stage, others, ours)| (g, stage, others, ours))
+        })
+        .max_by(|a, b| (a.2 - a.3).total_cmp(&(b.2 - b.3)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +249,7 @@ mod tests {
             outcome,
             closed,
             amount: 100.0,
+            group: None,
         }
     }
 
@@ -317,5 +340,25 @@ mod tests {
         assert_eq!(bottleneck(&before, &now, 1000), None);
         // A drop of 2 points on 100 deals is chance, not a bottleneck.
         assert_eq!(bottleneck(&before[..1], &now[..1], 20), None);
+    }
+
+    #[test]
+    fn the_weakest_group_converts_worse_than_the_rest() {
+        // Group 0: 40 of 100 leads advance; group 1: 70 of 100 do.
+        let mut paths = Vec::new();
+        for (g, advanced) in [(0usize, 40), (1, 70)] {
+            for i in 0..100 {
+                let mut p = if i < advanced {
+                    path(&[(0, 0), (1, 5)], Outcome::Won, Some(9))
+                } else {
+                    path(&[(0, 0)], Outcome::Lost, Some(5))
+                };
+                p.group = Some(g);
+                paths.push(p);
+            }
+        }
+        let (g, stage, others, ours) = weakest_group(&paths, 2, 2, 30).unwrap();
+        assert_eq!((g, stage), (0, 0));
+        assert!((others - 0.7).abs() < 1e-12 && (ours - 0.4).abs() < 1e-12);
     }
 }

@@ -2,8 +2,8 @@
 //! stage, sales velocity, the bottleneck and the stale deals past learned thresholds.
 
 use crate::analytics::funnel::{
-    bottleneck, conversions, days_summary, stage_days, stale_thresholds, velocity, Conversion,
-    DealPath, Velocity,
+    bottleneck, conversions, days_summary, stage_days, stale_thresholds, velocity, weakest_group,
+    Conversion, DealPath, Velocity,
 };
 use crate::domain::date::iso;
 use crate::domain::StageKind;
@@ -54,6 +54,9 @@ pub struct Analysis {
     /// Won after the last open stage, for the same cohort.
     pub velocity: Option<Velocity>,
     pub bottleneck: Option<Bottleneck>,
+    /// The team whose cohort converts worst at some stage against the rest of the company
+    /// (a significant shortfall); `before` is the rest's rate, `now` the team's.
+    pub weakest_team: Option<(String, Bottleneck)>,
     /// Each stage's conversion in the trailing and in the recent cohort.
     pub trend: Vec<(String, Option<f64>, Option<f64>)>,
     pub stale: Vec<OpenInStage>,
@@ -67,6 +70,7 @@ pub fn thresholds(store: &Store, today: NaiveDate) -> Result<HashMap<i64, f64>, 
         &iso(end - Duration::days(365)),
         &iso(end),
         &index,
+        &HashMap::new(),
         MAX_DEALS,
     )?;
     Ok(open
@@ -112,7 +116,16 @@ pub fn analyze(store: &Store, today: NaiveDate) -> Result<Analysis, StoreError> 
     let mid = end - Duration::days(182);
     let start = end - Duration::days(365);
     let early = mid - Duration::days(365);
-    let (all, sample_every) = store.deal_paths(&iso(early), &iso(end), &index, MAX_DEALS)?;
+    // Deals grouped by their owner's team, to find the team that converts worst.
+    let teams = store.teams()?;
+    let team_at: HashMap<i64, usize> = teams.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+    let rep_group: HashMap<i64, usize> = store
+        .rep_teams()?
+        .into_iter()
+        .filter_map(|(rep, team)| team_at.get(&team).map(|g| (rep, *g)))
+        .collect();
+    let (all, sample_every) =
+        store.deal_paths(&iso(early), &iso(end), &index, &rep_group, MAX_DEALS)?;
     let start_day = crate::store::funnel::day_number(start);
     let mid_day = crate::store::funnel::day_number(mid);
     let pick = |keep: &dyn Fn(&DealPath) -> bool| -> Vec<DealPath> {
@@ -174,6 +187,16 @@ pub fn analyze(store: &Store, today: NaiveDate) -> Result<Analysis, StoreError> 
         stages: rows,
         velocity: velocity(&closed, open_total as usize),
         bottleneck: neck,
+        weakest_team: weakest_group(&cohort, teams.len(), k, 30).map(|(g, i, others, ours)| {
+            (
+                teams[g].name.clone(),
+                Bottleneck {
+                    stage: open[i].name.clone(),
+                    before: others,
+                    now: ours,
+                },
+            )
+        }),
         trend,
         stale,
     })

@@ -143,6 +143,7 @@ pub fn run(
                         )),
                         None => notes.push("bottleneck: no stage converts worse than in the trailing cohort".into()),
                     }
+                    notes.push(weakest_team_note(&a));
                     t
                 }
                 "velocity" => {
@@ -511,7 +512,22 @@ fn bottleneck_table(
         ),
         None => "no stage converts worse than in the trailing cohort".into(),
     });
+    notes.push(weakest_team_note(&a));
     Ok(t)
+}
+
+/// Against the team: the team whose cohort converts worst at a stage, if any does so
+/// significantly.
+fn weakest_team_note(a: &super::funnel::Analysis) -> String {
+    match &a.weakest_team {
+        Some((team, b)) => format!(
+            "against the team: {team} converts {:.1}% at {} against {:.1}% for the rest of the company (same cohort, significant at 95%)",
+            b.now * 100.0,
+            b.stage,
+            b.before * 100.0
+        ),
+        None => "against the team: no team converts significantly worse than the rest at any stage".into(),
+    }
 }
 
 /// Each rep's won revenue in each of the last six complete months against the twelve

@@ -638,6 +638,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             "sample_every": fa.sample_every,
                             "velocity": fa.velocity,
                             "bottleneck": fa.bottleneck,
+                            "weakest_team": fa.weakest_team,
                         },
                         "open": {
                             "count": f.open_count,
@@ -726,6 +727,15 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             b.before * 100.0
                         )?,
                         None => writeln!(out, "bottleneck: none (no stage converts worse than in the trailing cohort)")?,
+                    }
+                    if let Some((team, b)) = &fa.weakest_team {
+                        writeln!(
+                            out,
+                            "weakest team: {team} converts {:.1}% at {} against {:.1}% for the rest",
+                            b.now * 100.0,
+                            b.stage,
+                            b.before * 100.0
+                        )?;
                     }
                     let pf = crate::app::pipeline_forecast::load(&store, today)?;
                     writeln!(out, "\nweighted pipeline by expected close month (overdue deals count in this month)")?;

@@ -35,7 +35,8 @@ fn outcome(kind: &str) -> Outcome {
 
 impl Store {
     /// Paths of the deals created in [from, to). `stage_index` maps open stage ids to
-    /// 0..k and the won stages to k; other stages are left out of the entries. With more
+    /// 0..k and the won stages to k; other stages are left out of the entries; `rep_group`
+    /// puts each deal in its owner's group (for comparing teams). With more
     /// than `max_deals` deals in the window, every n-th deal (in id order) is kept so that
     /// at most `max_deals` are read in full (ids divisible by n: a systematic sample);
     /// returns the paths and that n.
@@ -44,6 +45,7 @@ impl Store {
         from: &str,
         to: &str,
         stage_index: &HashMap<i64, usize>,
+        rep_group: &HashMap<i64, usize>,
         max_deals: usize,
     ) -> Result<(Vec<DealPath>, usize)> {
         let count: i64 = self.conn.query_row(
@@ -54,11 +56,11 @@ impl Store {
         let step = (count as usize).div_ceil(max_deals.max(1)).max(1);
         let mut stmt = self.conn.prepare_cached(
             "SELECT d.id, CAST(julianday(d.created_on) AS INTEGER),
-                    CAST(julianday(d.closed_on) AS INTEGER), s.kind, d.amount_cents
+                    CAST(julianday(d.closed_on) AS INTEGER), s.kind, d.amount_cents, d.owner_rep_id
              FROM deals d JOIN stages s ON s.id = d.stage_id
              WHERE d.created_on >= ?1 AND d.created_on < ?2 AND d.id % ?3 = 0 ORDER BY d.id",
         )?;
-        let mut all: Vec<(i64, DealPath)> = Vec::new();
+        let mut all: Vec<(i64, DealPath, Option<i64>)> = Vec::new();
         let mut rows = stmt.query(params![from, to, step as i64])?;
         while let Some(r) = rows.next()? {
             let kind: String = r.get(3)?;
@@ -70,12 +72,19 @@ impl Store {
                     outcome: outcome(&kind),
                     closed: r.get(2)?,
                     amount: r.get::<_, i64>(4)? as f64 / 100.0,
+                    group: None,
                 },
+                r.get::<_, Option<i64>>(5)?,
             ));
         }
-        let kept = all;
-        let at: HashMap<i64, usize> = kept.iter().enumerate().map(|(i, d)| (d.0, i)).collect();
-        let mut out: Vec<DealPath> = kept.into_iter().map(|d| d.1).collect();
+        let at: HashMap<i64, usize> = all.iter().enumerate().map(|(i, d)| (d.0, i)).collect();
+        let mut out: Vec<DealPath> = all
+            .into_iter()
+            .map(|(_, mut p, owner)| {
+                p.group = owner.and_then(|o| rep_group.get(&o).copied());
+                p
+            })
+            .collect();
         // The kept ids drive the stage-change lookups through the deal index.
         self.conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS funnel_deals(id INTEGER PRIMARY KEY);
@@ -139,6 +148,7 @@ impl Store {
                 outcome: outcome(&kind),
                 closed: r.get(1)?,
                 amount: r.get::<_, i64>(3)? as f64 / 100.0,
+                group: None,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
