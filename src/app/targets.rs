@@ -20,6 +20,9 @@ pub struct TargetStatus {
     /// For a team or the company: what the targets one level down add up to, when they
     /// exist and differ from this target.
     pub mismatch: Option<i64>,
+    /// Depth in the tree as listed: the company 0, top-level teams 1, their reps and
+    /// sub-teams 2, and so on.
+    pub depth: usize,
 }
 
 /// Months of won revenue used to learn the seasonal weights.
@@ -315,8 +318,53 @@ pub fn list(
             target: t,
             standing,
             mismatch,
+            depth: 0,
         });
     }
+    // In tree order within each period: the company, then each team followed by its reps
+    // and sub-teams (reps without a team last).
+    let mut place: HashMap<String, (usize, usize)> = HashMap::new();
+    place.insert("company".into(), (0, 0));
+    fn walk(
+        parent: Option<i64>,
+        depth: usize,
+        teams: &[crate::store::dashboard::Team],
+        rep_team: &HashMap<i64, i64>,
+        place: &mut HashMap<String, (usize, usize)>,
+    ) {
+        for t in teams.iter().filter(|t| t.parent_id == parent) {
+            let n = place.len();
+            place.insert(format!("team:{}", t.id), (n, depth));
+            let mut reps: Vec<i64> = rep_team
+                .iter()
+                .filter(|(_, team)| **team == t.id)
+                .map(|(r, _)| *r)
+                .collect();
+            reps.sort_unstable();
+            for r in reps {
+                let n = place.len();
+                place.insert(format!("rep:{r}"), (n, depth + 1));
+            }
+            if depth < 16 {
+                walk(Some(t.id), depth + 1, teams, rep_team, place);
+            }
+        }
+    }
+    walk(None, 1, &teams, &rep_team, &mut place);
+    for r in &mut out {
+        r.depth = place.get(&key_of(&r.target)).map(|p| p.1).unwrap_or(1);
+    }
+    out.sort_by_key(|r| {
+        (
+            r.target.period.clone(),
+            place
+                .get(&key_of(&r.target))
+                .map(|p| p.0)
+                .unwrap_or(usize::MAX),
+            r.target.name.clone(),
+            r.target.metric.as_str(),
+        )
+    });
     Ok(out)
 }
 

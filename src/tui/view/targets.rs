@@ -86,11 +86,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .take(visible)
             .map(|(i, r)| {
                 let st = &r.standing;
-                let indent = match r.target.scope {
-                    TargetScope::Company => "",
-                    TargetScope::Team => "  ",
-                    TargetScope::Rep => "    ",
-                };
+                let indent = " ".repeat(r.depth);
                 let ok = st.attainment.map(|a| a >= st.pace).unwrap_or(false);
                 let style = if i == s.selected { t.selected } else { t.base };
                 Row::new(vec![
