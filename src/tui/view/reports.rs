@@ -78,22 +78,44 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .iter()
         .map(|row| row.iter().map(|c| c.to_text()).collect())
         .collect();
-    let widths: Vec<Constraint> = r
+    // Whole columns only, from the left, as many as fit: a cut number would mislead.
+    let full: Vec<usize> = r
         .table
         .columns
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let w = texts
+            texts
                 .iter()
                 .map(|row| row[i].chars().count())
                 .max()
                 .unwrap_or(0)
                 .max(c.chars().count())
-                .min(40);
-            Constraint::Length(w as u16)
+                .min(60)
         })
         .collect();
+    let mut shown = 0;
+    let mut used = 0usize;
+    for w in &full {
+        let need = w + if shown > 0 { 2 } else { 0 };
+        if used + need > table_area.width as usize && shown > 0 {
+            break;
+        }
+        used += need;
+        shown += 1;
+    }
+    let hidden = full.len() - shown;
+    let widths: Vec<Constraint> = full[..shown]
+        .iter()
+        .map(|w| Constraint::Length(*w as u16))
+        .collect();
+    let (table_area, more) = if hidden > 0 {
+        let [a, b] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(table_area);
+        (a, Some(b))
+    } else {
+        (table_area, None)
+    };
     let visible = table_area.height.saturating_sub(1) as usize;
     let rows: Vec<Row> = texts
         .into_iter()
@@ -105,6 +127,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Row::new(
                 row.into_iter()
                     .zip(numeric)
+                    .take(shown)
                     .map(|(text, num)| {
                         if num {
                             Cell::from(Line::from(text).right_aligned())
@@ -116,9 +139,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             )
         })
         .collect();
+    if let Some(area) = more {
+        frame.render_widget(
+            Paragraph::new(format!(
+                "+{hidden} more column(s): {} — widen the terminal or export (e)",
+                r.table.columns[shown..].join(", ")
+            ))
+            .style(t.muted),
+            area,
+        );
+    }
     frame.render_widget(
         Table::new(rows, widths)
-            .header(Row::new(r.table.columns.clone()).style(t.muted))
+            .header(Row::new(r.table.columns[..shown].to_vec()).style(t.muted))
             .column_spacing(2),
         table_area,
     );

@@ -45,8 +45,17 @@ fn gauge(attainment: f64, pace: f64, width: usize) -> String {
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let s = &app.targets;
-    let [list, side] =
-        Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(area);
+    // Wide: the list with the selected target and the leaderboard beside it. Narrow: the
+    // list alone, with the selected target's key numbers under it.
+    let wide = area.width >= 100;
+    let (list, side) = if wide {
+        let [l, s] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+            .areas(area);
+        (l, s)
+    } else {
+        let [l, s] = Layout::vertical([Constraint::Min(4), Constraint::Length(2)]).areas(area);
+        (l, s)
+    };
     let pace = s.rows.first().map(|r| r.standing.pace).unwrap_or(0.0);
     let title = format!(
         " {} · {} · pace {:.0}% ",
@@ -78,6 +87,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let visible = list.height.saturating_sub(3) as usize;
         let first = s.selected.saturating_sub(visible.saturating_sub(1));
         let bar_w = 12;
+        // Columns that fit: the gauge goes first on a narrow screen, then the gap and the
+        // projection; the name and the numbers stay whole.
+        let inner = list.width.saturating_sub(2) as usize;
+        let show_bar = inner >= 16 + 9 + 9 + (bar_w + 1) + 6 + 7 + 9;
+        let show_gap = inner >= 16 + 9 + 9 + 6 + 7 + 9;
+        let show_proj = inner >= 16 + 9 + 9 + 6 + 7;
         let rows: Vec<Row> = s
             .rows
             .iter()
@@ -89,7 +104,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 let indent = " ".repeat(r.depth);
                 let ok = st.attainment.map(|a| a >= st.pace).unwrap_or(false);
                 let style = if i == s.selected { t.selected } else { t.base };
-                Row::new(vec![
+                let mut cells = vec![
                     Cell::from(format!(
                         "{indent}{}{}",
                         r.target.name,
@@ -97,45 +112,75 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     )),
                     Cell::from(Line::from(amount(r, st.target)).right_aligned()),
                     Cell::from(Line::from(amount(r, st.actual)).right_aligned()),
-                    Cell::from(Span::styled(
+                ];
+                if show_bar {
+                    cells.push(Cell::from(Span::styled(
                         gauge(st.attainment.unwrap_or(0.0), st.pace, bar_w),
                         if ok { t.won } else { t.warning },
-                    )),
-                    Cell::from(Line::from(pct(st.attainment)).right_aligned()),
-                    Cell::from(Line::from(pct(st.projected)).right_aligned()),
-                    Cell::from(Line::from(amount(r, st.gap)).right_aligned()),
-                ])
-                .style(style)
+                    )));
+                }
+                cells.push(Cell::from(Line::from(pct(st.attainment)).right_aligned()));
+                if show_proj {
+                    cells.push(Cell::from(Line::from(pct(st.projected)).right_aligned()));
+                }
+                if show_gap {
+                    cells.push(Cell::from(Line::from(amount(r, st.gap)).right_aligned()));
+                }
+                Row::new(cells).style(style)
             })
             .collect();
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Fill(2),
-                Constraint::Length(8),
-                Constraint::Length(8),
-                Constraint::Length(bar_w as u16),
-                Constraint::Length(5),
-                Constraint::Length(6),
-                Constraint::Length(8),
-            ],
-        )
-        .header(
-            Row::new([
-                "Scope",
-                "Target",
-                "Actual",
-                "Attainment",
-                "Att.",
-                "Proj.",
-                "Gap",
-            ])
-            .style(t.muted),
-        )
-        .block(block);
+        let mut widths = vec![
+            Constraint::Min(14),
+            Constraint::Length(8),
+            Constraint::Length(8),
+        ];
+        let mut header = vec!["Scope", "Target", "Actual"];
+        if show_bar {
+            widths.push(Constraint::Length(bar_w as u16));
+            header.push("Attainment");
+        }
+        widths.push(Constraint::Length(5));
+        header.push("Att.");
+        if show_proj {
+            widths.push(Constraint::Length(6));
+            header.push("Proj.");
+        }
+        if show_gap {
+            widths.push(Constraint::Length(8));
+            header.push("Gap");
+        }
+        let table = Table::new(rows, widths)
+            .header(Row::new(header).style(t.muted))
+            .block(block);
         frame.render_widget(table, list);
     }
 
+    if !wide {
+        // The selected target's coverage, projection and needed win rate, under the list.
+        let line = s.rows.get(s.selected).map(|r| {
+            let st = &r.standing;
+            format!(
+                "{}: pace {:.0}% · coverage {} · projected {} · win rate needed {}{}",
+                r.target.name,
+                st.pace * 100.0,
+                st.coverage
+                    .map(|c| format!("{c:.2}x"))
+                    .unwrap_or_else(|| "-".into()),
+                pct(st.projected),
+                pct(st.required_win_rate),
+                r.mismatch
+                    .map(|m| format!(" · ≠ sum below {}", amount(r, m as f64)))
+                    .unwrap_or_default()
+            )
+        });
+        frame.render_widget(
+            Paragraph::new(line.unwrap_or_default())
+                .style(t.muted)
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            side,
+        );
+        return;
+    }
     let [detail, board] =
         Layout::vertical([Constraint::Length(11), Constraint::Min(3)]).areas(side);
     let mut lines = Vec::new();
