@@ -586,6 +586,17 @@ fn reports_run_break_down_and_export() {
         funnel::app::reports::run(&h.store, "win-rates", Some("team"), None, common::today())
             .unwrap();
     assert_eq!(r, want);
+    // On a narrow terminal whole columns are hidden, named, and scrolled into view.
+    let narrow = h.screen(60, 16);
+    assert!(narrow.contains("more column(s)"), "{narrow}");
+    assert!(!narrow.contains("average_won"), "{narrow}");
+    h.keys("l l l l l");
+    let scrolled = h.screen(60, 16);
+    assert!(scrolled.contains("average_won"), "{scrolled}");
+    assert!(
+        scrolled.contains("team"),
+        "the first column stays: {scrolled}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let (csv, md) =
         funnel::app::reports::export(&r, Some("team"), dir.path(), common::today()).unwrap();

@@ -253,6 +253,13 @@ impl Keymap {
                 b(Reports, Open, &["enter"], "run the selected report"),
                 b(
                     Reports,
+                    NextPane,
+                    &["l", "right"],
+                    "scroll the columns right",
+                ),
+                b(Reports, PrevPane, &["h", "left"], "scroll the columns left"),
+                b(
+                    Reports,
                     CycleBreakdown,
                     &["b"],
                     "break down by rep / team / product / region / source / segment",

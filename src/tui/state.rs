@@ -169,6 +169,8 @@ pub struct ReportsScreen {
     pub report: Option<crate::app::reports::Report>,
     pub loading: bool,
     pub scroll: usize,
+    /// Columns scrolled past (the first column always shows).
+    pub col_offset: usize,
 }
 
 /// The pipeline screen's state.
@@ -703,6 +705,20 @@ impl App {
                 let mut r = vec![Request::Dashboard];
                 r.extend(self.reload_customers());
                 r
+            }
+            Action::NextPane if self.screen == Screen::Reports => {
+                let n = self
+                    .reports
+                    .report
+                    .as_ref()
+                    .map(|r| r.table.columns.len())
+                    .unwrap_or(0);
+                self.reports.col_offset = (self.reports.col_offset + 1).min(n.saturating_sub(2));
+                Vec::new()
+            }
+            Action::PrevPane if self.screen == Screen::Reports => {
+                self.reports.col_offset = self.reports.col_offset.saturating_sub(1);
+                Vec::new()
             }
             Action::NextPane if self.screen == Screen::Pipeline => {
                 let n = self
@@ -1439,6 +1455,7 @@ impl App {
                     Ok(r) => {
                         self.reports.report = Some(*r);
                         self.reports.scroll = 0;
+                        self.reports.col_offset = 0;
                     }
                     Err(e) => self.status = Some((e, true)),
                 }

@@ -1,5 +1,6 @@
 //! The reports screen: every report by name on the left; the one run on the right, with
-//! its notes and its table (scrolling), exportable as CSV and Markdown.
+//! its notes and its table (rows with j/k, columns with h/l), exportable as CSV and
+//! Markdown.
 
 use crate::app::reports::REPORTS;
 use crate::tui::state::App;
@@ -94,20 +95,24 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .min(60)
         })
         .collect();
-    let mut shown = 0;
+    // The first column, then whole columns from the scroll offset, as many as fit.
+    let offset = s.col_offset.min(full.len().saturating_sub(2));
+    let order: Vec<usize> = std::iter::once(0).chain((1 + offset)..full.len()).collect();
+    let mut cols: Vec<usize> = Vec::new();
     let mut used = 0usize;
-    for w in &full {
-        let need = w + if shown > 0 { 2 } else { 0 };
-        if used + need > table_area.width as usize && shown > 0 {
+    for &i in &order {
+        let need = full[i] + if cols.is_empty() { 0 } else { 2 };
+        if used + need > table_area.width as usize && !cols.is_empty() {
             break;
         }
         used += need;
-        shown += 1;
+        cols.push(i);
     }
-    let hidden = full.len() - shown;
-    let widths: Vec<Constraint> = full[..shown]
+    let hidden_left = offset;
+    let hidden = full.len() - cols.len();
+    let widths: Vec<Constraint> = cols
         .iter()
-        .map(|w| Constraint::Length(*w as u16))
+        .map(|i| Constraint::Length(full[*i] as u16))
         .collect();
     let (table_area, more) = if hidden > 0 {
         let [a, b] =
@@ -125,11 +130,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .map(|(i, row)| {
             let numeric: Vec<bool> = r.table.rows[i].iter().map(|c| c.is_numeric()).collect();
             Row::new(
-                row.into_iter()
-                    .zip(numeric)
-                    .take(shown)
-                    .map(|(text, num)| {
-                        if num {
+                cols.iter()
+                    .map(|&c| {
+                        let text = row[c].clone();
+                        if numeric[c] {
                             Cell::from(Line::from(text).right_aligned())
                         } else {
                             Cell::from(text)
@@ -142,8 +146,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(area) = more {
         frame.render_widget(
             Paragraph::new(format!(
-                "+{hidden} more column(s): {} — widen the terminal or export (e)",
-                r.table.columns[shown..].join(", ")
+                "{hidden} more column(s){} — h/l scroll, or export (e)",
+                if hidden_left > 0 {
+                    format!(", {hidden_left} to the left")
+                } else {
+                    String::new()
+                }
             ))
             .style(t.muted),
             area,
@@ -151,7 +159,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     frame.render_widget(
         Table::new(rows, widths)
-            .header(Row::new(r.table.columns[..shown].to_vec()).style(t.muted))
+            .header(
+                Row::new(
+                    cols.iter()
+                        .map(|c| r.table.columns[*c].clone())
+                        .collect::<Vec<_>>(),
+                )
+                .style(t.muted),
+            )
             .column_spacing(2),
         table_area,
     );
