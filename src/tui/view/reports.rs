@@ -1,5 +1,5 @@
 //! The reports screen: every report by name on the left; the one run on the right, with
-//! its notes and its table (rows with j/k, columns with h/l), exportable as CSV and
+//! its notes and its table (rows with ctrl-d/ctrl-u, columns with h/l), exportable as CSV and
 //! Markdown.
 
 use crate::app::reports::REPORTS;
