@@ -427,6 +427,34 @@ fn targets_commands_through_the_binary_in_every_format() {
             )))
             .stderr(predicate::str::contains("not saved"));
     }
+    // --save stores every row as a revision; the company's target is then listed.
+    cli(&db)
+        .args([
+            "targets", "propose", "--method", "resource", "--period", "2027-Q2", "--save",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("saved"));
+    let out = cli(&db)
+        .args([
+            "--format", "json", "targets", "list", "--period", "2027-Q2", "--scope", "company",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    // Without reps there is nothing to propose, and it says so.
+    let empty = dir.path().join("empty.db");
+    cli(&empty)
+        .args([
+            "targets", "propose", "--method", "goal", "--period", "2027-Q1",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no active reps"));
     cli(&db)
         .args([
             "targets", "propose", "--method", "guess", "--period", "2027-Q1",

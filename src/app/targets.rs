@@ -547,6 +547,11 @@ pub fn propose(
             capacity,
         })
         .collect();
+    if sellers.is_empty() {
+        return Err(StoreError::Invalid(
+            "no active reps to propose targets for: proposals are made per rep and summed up the team tree (import or add reps first)".into(),
+        ));
+    }
     let weights = season_weights(store, today)?;
     let factor = |p: Period| -> f64 {
         let ms = p.months();
