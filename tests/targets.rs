@@ -172,6 +172,32 @@ fn revisions_keep_old_values_who_when_why_and_are_audited() {
         2,
         "nothing half-written"
     );
+    // Setting or revising to the value it already has writes no revision; a set needs a
+    // reason too.
+    targets::revise(&mut db.store, id, 12, "same again").unwrap();
+    targets::set(
+        &mut db.store,
+        TargetScope::Company,
+        None,
+        nov(),
+        TargetMetric::WonDeals,
+        12,
+        "same",
+    )
+    .unwrap();
+    assert_eq!(db.store.target_revisions(id).unwrap().len(), 2);
+    let e = targets::set(
+        &mut db.store,
+        TargetScope::Company,
+        None,
+        nov(),
+        TargetMetric::WonDeals,
+        13,
+        "",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("reason"), "{e}");
+    assert_eq!(db.store.target(id).unwrap().unwrap().value, 12);
 }
 
 #[test]
@@ -216,10 +242,7 @@ fn proposals_add_up_and_resource_follows_capacity() {
     // Saving writes every row as a revision with the method as the reason.
     let n = targets::save_proposal(&mut db.store, &p).unwrap();
     assert_eq!(n, p.rows.len());
-    let saved = db
-        .store
-        .target_rows(Some(&["2027-Q1".to_string()]), None, None)
-        .unwrap();
+    let saved = db.store.target_rows(Some("2027-Q1"), None, None).unwrap();
     assert_eq!(saved.len(), p.rows.len());
     let rev = db.store.target_revisions(saved[0].id).unwrap();
     assert_eq!(rev[0].reason, "proposal: resource method");

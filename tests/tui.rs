@@ -547,11 +547,7 @@ fn targets_are_set_revised_and_proposed_through_forms() {
     assert_eq!(period, "2026-12");
     let count = |h: &Harness| {
         h.store
-            .target_rows(
-                Some(std::slice::from_ref(&period)),
-                None,
-                Some(TargetMetric::WonRevenue),
-            )
+            .target_rows(Some(period.as_str()), None, Some(TargetMetric::WonRevenue))
             .unwrap()
             .iter()
             .filter(|t| {

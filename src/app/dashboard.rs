@@ -154,22 +154,8 @@ fn targets(
         target: goals.get("company").map(|&c| Money(c)),
         actual: Money(by_rep.values().sum()),
     }];
-    // Teams in tree order, each under its parent.
-    fn walk(
-        parent: Option<i64>,
-        depth: usize,
-        teams: &[crate::store::dashboard::Team],
-        visit: &mut dyn FnMut(&crate::store::dashboard::Team, usize),
-    ) {
-        for t in teams.iter().filter(|t| t.parent_id == parent) {
-            visit(t, depth);
-            if depth < 16 {
-                walk(Some(t.id), depth + 1, teams, visit);
-            }
-        }
-    }
     let mut order = vec!["Company".to_string()];
-    walk(None, 1, &teams, &mut |t, depth| {
+    for (t, depth) in team_order(&teams) {
         order.push(t.name.clone());
         let target = goals.get(&format!("team:{}", t.id)).map(|&c| Money(c));
         let actual = Money(totals.get(&t.id).copied().unwrap_or(0));
@@ -181,7 +167,7 @@ fn targets(
                 actual,
             });
         }
-    });
+    }
     let names = store.rep_names()?;
     let mut leaderboard: Vec<RepStanding> = names
         .iter()
@@ -212,6 +198,29 @@ fn targets(
         },
         order,
     ))
+}
+
+/// Teams in tree order, each right after its parent, with its depth (top-level teams 1).
+/// A cycle in the parent links stops at 16 levels rather than looping.
+pub(super) fn team_order(
+    teams: &[crate::store::dashboard::Team],
+) -> Vec<(&crate::store::dashboard::Team, usize)> {
+    fn walk<'a>(
+        parent: Option<i64>,
+        depth: usize,
+        teams: &'a [crate::store::dashboard::Team],
+        out: &mut Vec<(&'a crate::store::dashboard::Team, usize)>,
+    ) {
+        for t in teams.iter().filter(|t| t.parent_id == parent) {
+            out.push((t, depth));
+            if depth < 16 {
+                walk(Some(t.id), depth + 1, teams, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(None, 1, teams, &mut out);
+    out
 }
 
 /// Conversion from each open stage to the next (won after the last open stage): entries

@@ -421,10 +421,8 @@ pub fn save(
             let amount = v.required("amount");
             if let FormKind::ReviseTarget(id) = kind {
                 let metric = store
-                    .target_rows(None, None, None)
+                    .target(id)
                     .map_err(store_errors)?
-                    .into_iter()
-                    .find(|t| t.id == id)
                     .map(|t| t.metric)
                     .ok_or_else(|| vec![(String::new(), format!("there is no target {id}"))])?;
                 let value = super::targets::parse_value(metric, &amount)
@@ -436,8 +434,14 @@ pub fn save(
                 let value = value.unwrap_or_default();
                 let old =
                     super::targets::revise(store, id, value, &reason).map_err(store_errors)?;
+                if old == value {
+                    return Ok(format!("target {id} unchanged: nothing written"));
+                }
+                let show = |v| super::targets::format_value(metric, v);
                 return Ok(format!(
-                    "target {id} revised from {old} to {value}: {reason}"
+                    "target {id} revised from {} to {}: {reason}",
+                    show(old),
+                    show(value)
                 ));
             }
             let scope = v.parse::<crate::domain::TargetScope>("scope");

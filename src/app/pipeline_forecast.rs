@@ -48,6 +48,21 @@ pub struct PipelineForecast {
 /// under 1% on the demo), cheap at 50k open deals.
 pub const RUNS: usize = 1000;
 
+/// Close-date slips (days) of deals won over the last year, the newest `limit`, indexed
+/// like `stages`: what the simulations draw a winning deal's slip from.
+pub(super) fn stage_slips(
+    store: &Store,
+    stages: &[crate::store::Stage],
+    today: NaiveDate,
+    limit: usize,
+) -> Result<Vec<Vec<f64>>, StoreError> {
+    let by_stage = store.close_slips_since(&iso(today - chrono::Duration::days(365)), limit)?;
+    Ok(stages
+        .iter()
+        .map(|s| by_stage.get(&s.id).cloned().unwrap_or_default())
+        .collect())
+}
+
 pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreError> {
     let stages = store.stages()?;
     let by_id: HashMap<i64, &crate::store::Stage> = stages.iter().map(|s| (s.id, s)).collect();
@@ -119,12 +134,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             stage: stage_index[stage_id],
         });
     }
-    let slips_by_stage =
-        store.close_slips_since(&iso(today - chrono::Duration::days(365)), 20_000)?;
-    let slips: Vec<Vec<f64>> = stages
-        .iter()
-        .map(|s| slips_by_stage.get(&s.id).cloned().unwrap_or_default())
-        .collect();
+    let slips = stage_slips(store, &stages, today, 20_000)?;
     let windows: Vec<Window> = periods
         .iter()
         .zip(&categories)

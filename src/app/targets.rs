@@ -25,6 +25,14 @@ pub struct TargetStatus {
     pub depth: usize,
 }
 
+/// Every metric a target can measure, in the order the Targets screen cycles them.
+pub const METRICS: [TargetMetric; 4] = [
+    TargetMetric::WonRevenue,
+    TargetMetric::WonDeals,
+    TargetMetric::Activities,
+    TargetMetric::NewCustomers,
+];
+
 /// Months of won revenue used to learn the seasonal weights.
 const SEASON_MONTHS: i32 = 36;
 
@@ -59,40 +67,68 @@ pub fn pace(period: Period, weights: &[f64; 12], today: NaiveDate) -> f64 {
 
 /// What each team (including sub-teams), each rep and the company achieved on `metric`
 /// in `period`, keyed like targets: "company", "team:ID", "rep:ID".
-fn actuals(
-    store: &Store,
-    metric: TargetMetric,
-    period: Period,
-) -> Result<HashMap<String, f64>, StoreError> {
-    let by_rep =
-        store.actuals_by_rep(metric, &iso(period.start()), &iso(period.end_exclusive()))?;
-    keyed(
-        store,
-        &by_rep.into_iter().map(|(k, v)| (k, v as f64)).collect(),
-    )
+/// Per-rep monthly actuals of one metric over a range of months, summed into any period
+/// inside it.
+struct Monthly(HashMap<String, HashMap<Option<i64>, f64>>);
+
+impl Monthly {
+    fn load(
+        store: &Store,
+        metric: TargetMetric,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Monthly, StoreError> {
+        let mut by_month: HashMap<String, HashMap<Option<i64>, f64>> = HashMap::new();
+        for (m, rep, v) in store.monthly_actuals_by_rep(metric, &iso(from), &iso(to))? {
+            *by_month.entry(m).or_default().entry(rep).or_default() += v as f64;
+        }
+        Ok(Monthly(by_month))
+    }
+
+    /// The period's actuals rolled up to teams and the company.
+    fn period(&self, tree: &Tree, period: Period) -> HashMap<String, f64> {
+        let mut by_rep: HashMap<Option<i64>, f64> = HashMap::new();
+        for m in period.months() {
+            for (rep, v) in self.0.get(&m.to_string()).into_iter().flatten() {
+                *by_rep.entry(*rep).or_default() += v;
+            }
+        }
+        roll(tree, &by_rep)
+    }
 }
 
 /// Reps' teams and the team tree, read once for any number of roll-ups.
 struct Tree {
+    teams: Vec<crate::store::dashboard::Team>,
     rep_team: HashMap<i64, i64>,
     parents: HashMap<i64, Option<i64>>,
 }
 
 impl Tree {
     fn load(store: &Store) -> Result<Tree, StoreError> {
+        let teams = store.teams()?;
         Ok(Tree {
+            parents: teams.iter().map(|t| (t.id, t.parent_id)).collect(),
+            teams,
             rep_team: store.rep_teams()?,
-            parents: store.teams()?.iter().map(|t| (t.id, t.parent_id)).collect(),
         })
     }
-}
 
-/// Rolls per-rep values up to teams (through the tree) and the company.
-fn keyed(
-    store: &Store,
-    by_rep: &HashMap<Option<i64>, f64>,
-) -> Result<HashMap<String, f64>, StoreError> {
-    Ok(roll(&Tree::load(store)?, by_rep))
+    /// The key of the target one level up: a rep's team, a team's parent team, and the
+    /// company above the top-level teams.
+    fn parent_key(&self, t: &TargetRow) -> Option<String> {
+        match t.scope {
+            TargetScope::Company => None,
+            TargetScope::Team => {
+                let id = t.team_id?;
+                Some(match self.parents.get(&id)? {
+                    Some(p) => format!("team:{p}"),
+                    None => "company".into(),
+                })
+            }
+            TargetScope::Rep => Some(format!("team:{}", self.rep_team.get(&t.rep_id?)?)),
+        }
+    }
 }
 
 fn roll(tree: &Tree, by_rep: &HashMap<Option<i64>, f64>) -> HashMap<String, f64> {
@@ -137,12 +173,7 @@ fn pipeline_keyed(
     let stages = store.stages()?;
     let stage_at: HashMap<i64, usize> = stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     // The newest 5,000 slips: a median needs less of the distribution than P10/P90 do.
-    let slips_by_stage =
-        store.close_slips_since(&iso(today - chrono::Duration::days(365)), 5_000)?;
-    let slips: Vec<Vec<f64>> = stages
-        .iter()
-        .map(|s| slips_by_stage.get(&s.id).cloned().unwrap_or_default())
-        .collect();
+    let slips = super::pipeline_forecast::stage_slips(store, &stages, today, 5_000)?;
     let start = (period.start() - today).num_days().max(0);
     let end = (period.end_exclusive() - today).num_days();
     let mut reps: Vec<Option<i64>> = Vec::new();
@@ -258,23 +289,53 @@ pub fn list(
     metric: Option<TargetMetric>,
     today: NaiveDate,
 ) -> Result<Vec<TargetStatus>, StoreError> {
-    let wanted = period.map(|p| vec![p.to_string()]);
-    let rows = store.target_rows(wanted.as_deref(), scope, metric)?;
-    // Every target of the same periods and metrics, for the mismatch check.
+    let wanted = period.map(|p| p.to_string());
+    // Every target of the periods and metrics asked for: the ones listed, and the ones one
+    // level down whose sum each is checked against.
     let all = store.target_rows(wanted.as_deref(), None, metric)?;
     let weights = season_weights(store, today)?;
-    let teams = store.teams()?;
-    let rep_team = store.rep_teams()?;
+    let tree = Tree::load(store)?;
+    let mut below: HashMap<(String, TargetMetric, String), (usize, i64)> = HashMap::new();
+    for c in &all {
+        if let Some(parent) = tree.parent_key(c) {
+            let e = below
+                .entry((c.period.clone(), c.metric, parent))
+                .or_default();
+            e.0 += 1;
+            e.1 += c.value;
+        }
+    }
+    // Actuals per metric in one scan over every month the listed periods cover.
+    let mut monthly: HashMap<TargetMetric, Monthly> = HashMap::new();
+    for m in METRICS {
+        let spans: Vec<Period> = all
+            .iter()
+            .filter(|t| t.metric == m)
+            .filter_map(|t| Period::parse(&t.period).ok())
+            .collect();
+        if let (Some(from), Some(to)) = (
+            spans.iter().map(|p| p.start()).min(),
+            spans.iter().map(|p| p.end_exclusive()).max(),
+        ) {
+            monthly.insert(m, Monthly::load(store, m, from, to)?);
+        }
+    }
     let mut cache: HashMap<(String, TargetMetric), Measured> = HashMap::new();
     let mut out = Vec::new();
-    for t in rows {
+    for t in all
+        .into_iter()
+        .filter(|t| scope.is_none_or(|s| t.scope == s))
+    {
         let Ok(p) = Period::parse(&t.period) else {
             continue;
         };
         let cache_key = (t.period.clone(), t.metric);
         if !cache.contains_key(&cache_key) {
-            let a = actuals(store, t.metric, p)?;
-            let pipe = pipeline(store, t.metric, p, today)?;
+            let a = monthly
+                .get(&t.metric)
+                .map(|m| m.period(&tree, p))
+                .unwrap_or_default();
+            let pipe = pipeline(store, &tree, t.metric, p, today)?;
             cache.insert(cache_key.clone(), (a, pipe));
         }
         let (a, pipe) = &cache[&cache_key];
@@ -296,24 +357,10 @@ pub fn list(
         let standing = standing(actual, t.value as f64, share, open, weighted, p50);
         // One level down: the reps of a team and its direct sub-teams; the company's
         // top-level teams.
-        let children: Vec<&TargetRow> = all
-            .iter()
-            .filter(|c| c.period == t.period && c.metric == t.metric)
-            .filter(|c| match (t.scope, c.scope) {
-                (TargetScope::Company, TargetScope::Team) => teams
-                    .iter()
-                    .any(|tm| Some(tm.id) == c.team_id && tm.parent_id.is_none()),
-                (TargetScope::Team, TargetScope::Team) => teams
-                    .iter()
-                    .any(|tm| Some(tm.id) == c.team_id && tm.parent_id == t.team_id),
-                (TargetScope::Team, TargetScope::Rep) => {
-                    c.rep_id.and_then(|r| rep_team.get(&r).copied()) == t.team_id
-                }
-                _ => false,
-            })
-            .collect();
-        let sum: i64 = children.iter().map(|c| c.value).sum();
-        let mismatch = (!children.is_empty() && sum != t.value).then_some(sum);
+        let mismatch = below
+            .get(&(t.period.clone(), t.metric, key))
+            .filter(|(n, sum)| *n > 0 && *sum != t.value)
+            .map(|(_, sum)| *sum);
         out.push(TargetStatus {
             target: t,
             standing,
@@ -325,32 +372,21 @@ pub fn list(
     // and sub-teams (reps without a team last).
     let mut place: HashMap<String, (usize, usize)> = HashMap::new();
     place.insert("company".into(), (0, 0));
-    fn walk(
-        parent: Option<i64>,
-        depth: usize,
-        teams: &[crate::store::dashboard::Team],
-        rep_team: &HashMap<i64, i64>,
-        place: &mut HashMap<String, (usize, usize)>,
-    ) {
-        for t in teams.iter().filter(|t| t.parent_id == parent) {
+    for (t, depth) in super::dashboard::team_order(&tree.teams) {
+        let n = place.len();
+        place.insert(format!("team:{}", t.id), (n, depth));
+        let mut reps: Vec<i64> = tree
+            .rep_team
+            .iter()
+            .filter(|(_, team)| **team == t.id)
+            .map(|(r, _)| *r)
+            .collect();
+        reps.sort_unstable();
+        for r in reps {
             let n = place.len();
-            place.insert(format!("team:{}", t.id), (n, depth));
-            let mut reps: Vec<i64> = rep_team
-                .iter()
-                .filter(|(_, team)| **team == t.id)
-                .map(|(r, _)| *r)
-                .collect();
-            reps.sort_unstable();
-            for r in reps {
-                let n = place.len();
-                place.insert(format!("rep:{r}"), (n, depth + 1));
-            }
-            if depth < 16 {
-                walk(Some(t.id), depth + 1, teams, rep_team, place);
-            }
+            place.insert(format!("rep:{r}"), (n, depth + 1));
         }
     }
-    walk(None, 1, &teams, &rep_team, &mut place);
     for r in &mut out {
         r.depth = place.get(&key_of(&r.target)).map(|p| p.1).unwrap_or(1);
     }
@@ -385,6 +421,7 @@ struct PipelineKeyed {
 
 fn pipeline(
     store: &Store,
+    tree: &Tree,
     metric: TargetMetric,
     period: Period,
     today: NaiveDate,
@@ -400,14 +437,23 @@ fn pipeline(
             p50: HashMap::new(),
         }));
     }
-    let tree = Tree::load(store)?;
     Ok(Some(pipeline_keyed(
         store,
-        &tree,
+        tree,
         metric.is_money(),
         period,
         today,
     )?))
+}
+
+/// A target value as a user writes it: money for revenue (from cents), a count otherwise.
+/// `parse_value` reads it back.
+pub fn format_value(metric: TargetMetric, v: i64) -> String {
+    if metric.is_money() {
+        crate::domain::Money(v).to_string()
+    } else {
+        v.to_string()
+    }
 }
 
 /// Parses a target value given on the command line or in a form: money for revenue
@@ -716,14 +762,15 @@ pub fn propose(
             rationale: why.clone(),
         });
     }
-    let keyed = keyed(store, &by_rep)?;
+    let tree = Tree::load(store)?;
+    let keyed = roll(&tree, &by_rep);
     let mut head = vec![Proposed {
         scope: TargetScope::Company,
         name: "Company".into(),
         value_cents: keyed.get("company").copied().unwrap_or(0.0).round() as i64,
         rationale: "sum of the reps".into(),
     }];
-    for t in store.teams()? {
+    for t in &tree.teams {
         let v = keyed
             .get(&format!("team:{}", t.id))
             .copied()

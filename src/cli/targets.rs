@@ -193,14 +193,15 @@ pub fn run(
                 value,
                 &reason,
             )?;
-            let show = |v: i64| {
-                if metric.is_money() {
-                    Money(v).to_string()
-                } else {
-                    v.to_string()
-                }
-            };
+            let show = |v: i64| targets::format_value(metric, v);
             match old {
+                Some(o) if o == value => writeln!(
+                    out,
+                    "target {id} ({} {period} {}) unchanged at {}",
+                    name.as_deref().unwrap_or("company"),
+                    metric.as_str(),
+                    show(value)
+                )?,
                 Some(o) => writeln!(
                     out,
                     "target {id} ({} {period} {}) revised from {} to {}",
@@ -220,23 +221,24 @@ pub fn run(
             Ok(0)
         }
         TargetsCommand::Revise { id, amount, reason } => {
-            let Some(row) = store
-                .target_rows(None, None, None)?
-                .into_iter()
-                .find(|t| t.id == id)
-            else {
+            let Some(row) = store.target(id)? else {
                 anyhow::bail!("there is no target {id} (`funnel targets list` shows the ids)");
             };
             let value = targets::parse_value(row.metric, &amount)
                 .map_err(|e| anyhow::anyhow!("amount: {e}"))?;
             let old = targets::revise(store, id, value, &reason)?;
-            let show = |v: i64| {
-                if row.metric.is_money() {
-                    Money(v).to_string()
-                } else {
-                    v.to_string()
-                }
-            };
+            let show = |v: i64| targets::format_value(row.metric, v);
+            if old == value {
+                writeln!(
+                    out,
+                    "target {id} ({} {} {}) unchanged at {}: nothing written",
+                    row.name,
+                    row.period,
+                    row.metric.as_str(),
+                    show(value)
+                )?;
+                return Ok(0);
+            }
             writeln!(
                 out,
                 "target {id} ({} {} {}) revised from {} to {}: {reason}",

@@ -6,7 +6,6 @@ use super::db::{Result, Store, StoreError};
 use super::edits::write_row;
 use crate::domain::{TargetMetric, TargetScope};
 use rusqlite::{params, OptionalExtension};
-use std::collections::HashMap;
 
 /// One stored target with the name of its team or rep.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -50,9 +49,27 @@ impl Store {
     /// and metric, in scope order (company, teams, reps) then name.
     pub fn target_rows(
         &self,
-        periods: Option<&[String]>,
+        period: Option<&str>,
         scope: Option<TargetScope>,
         metric: Option<TargetMetric>,
+    ) -> Result<Vec<TargetRow>> {
+        self.targets_where(period, scope, metric, None)
+    }
+
+    /// One target by id.
+    pub fn target(&self, id: i64) -> Result<Option<TargetRow>> {
+        Ok(self
+            .targets_where(None, None, None, Some(id))?
+            .into_iter()
+            .next())
+    }
+
+    fn targets_where(
+        &self,
+        period: Option<&str>,
+        scope: Option<TargetScope>,
+        metric: Option<TargetMetric>,
+        id: Option<i64>,
     ) -> Result<Vec<TargetRow>> {
         let mut stmt = self.connection().prepare_cached(
             "SELECT t.id, t.scope, t.team_id, t.rep_id, coalesce(tm.name, r.name, 'Company'),
@@ -61,11 +78,17 @@ impl Store {
              LEFT JOIN teams tm ON tm.id = t.team_id
              LEFT JOIN reps r ON r.id = t.rep_id
              WHERE (?1 IS NULL OR t.scope = ?1) AND (?2 IS NULL OR t.metric = ?2)
+               AND (?3 IS NULL OR t.period = ?3) AND (?4 IS NULL OR t.id = ?4)
              ORDER BY t.period, CASE t.scope WHEN 'company' THEN 0 WHEN 'team' THEN 1 ELSE 2 END,
                       5, t.metric",
         )?;
         let rows = stmt.query_map(
-            params![scope.map(|s| s.as_str()), metric.map(|m| m.as_str())],
+            params![
+                scope.map(|s| s.as_str()),
+                metric.map(|m| m.as_str()),
+                period,
+                id
+            ],
             |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -82,11 +105,6 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (id, scope, team_id, rep_id, name, period, metric, value) = row?;
-            if let Some(ps) = periods {
-                if !ps.contains(&period) {
-                    continue;
-                }
-            }
             let (Ok(scope), Ok(metric)) = (scope.parse(), metric.parse()) else {
                 continue;
             };
@@ -106,7 +124,8 @@ impl Store {
 
     /// Sets a target for a scope, period and metric (creating or changing it) in one
     /// transaction: the row, its revision (old value, who, when, why) and the audit entry.
-    /// Returns the target id and the old value.
+    /// Returns the target id and the old value; setting the value it already has writes
+    /// nothing.
     #[allow(clippy::too_many_arguments)]
     pub fn set_target(
         &mut self,
@@ -118,9 +137,7 @@ impl Store {
         reason: &str,
         actor: &Actor,
     ) -> Result<(i64, Option<i64>)> {
-        if value < 0 {
-            return Err(field("value", format!("{value} is negative")));
-        }
+        check_change(value, reason)?;
         let tx = self.conn.transaction()?;
         let (team, rep, key) = match scope {
             TargetScope::Company => (None, None, "company".to_string()),
@@ -140,55 +157,43 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let (id, old) = match existing {
-            Some((id, old)) => {
-                write_row(
-                    &tx,
-                    actor,
-                    Entity::Target,
-                    Some(id),
-                    &["value"],
-                    &[&value],
-                    true,
-                )?;
-                (id, Some(old))
-            }
-            None => {
-                let (id, _) = write_row(
-                    &tx,
-                    actor,
-                    Entity::Target,
-                    None,
-                    &[
-                        "scope",
-                        "team_id",
-                        "rep_id",
-                        "scope_key",
-                        "period",
-                        "metric",
-                        "value",
-                    ],
-                    &[
-                        &scope.as_str(),
-                        &team,
-                        &rep,
-                        &key,
-                        &period,
-                        &metric.as_str(),
-                        &value,
-                    ],
-                    true,
-                )?;
-                (id, None)
-            }
-        };
-        write_revision(&tx, actor, id, old, value, reason)?;
+        if let Some((id, old)) = existing {
+            change_value(&tx, actor, id, old, value, reason)?;
+            tx.commit()?;
+            return Ok((id, Some(old)));
+        }
+        let (id, _) = write_row(
+            &tx,
+            actor,
+            Entity::Target,
+            None,
+            &[
+                "scope",
+                "team_id",
+                "rep_id",
+                "scope_key",
+                "period",
+                "metric",
+                "value",
+            ],
+            &[
+                &scope.as_str(),
+                &team,
+                &rep,
+                &key,
+                &period,
+                &metric.as_str(),
+                &value,
+            ],
+            true,
+        )?;
+        write_revision(&tx, actor, id, None, value, reason)?;
         tx.commit()?;
-        Ok((id, old))
+        Ok((id, None))
     }
 
     /// Changes a target's value, keeping the old one with who, when and why. Returns the
-    /// old value.
+    /// old value; the value it already has writes nothing.
     pub fn revise_target(
         &mut self,
         id: i64,
@@ -196,12 +201,7 @@ impl Store {
         reason: &str,
         actor: &Actor,
     ) -> Result<i64> {
-        if value < 0 {
-            return Err(field("value", format!("{value} is negative")));
-        }
-        if reason.trim().is_empty() {
-            return Err(field("reason", "a revision needs a reason"));
-        }
+        check_change(value, reason)?;
         let tx = self.conn.transaction()?;
         let old: i64 = tx
             .query_row("SELECT value FROM targets WHERE id = ?1", [id], |r| {
@@ -209,16 +209,7 @@ impl Store {
             })
             .optional()?
             .ok_or_else(|| field("target", format!("there is no target {id}")))?;
-        write_row(
-            &tx,
-            actor,
-            Entity::Target,
-            Some(id),
-            &["value"],
-            &[&value],
-            true,
-        )?;
-        write_revision(&tx, actor, id, Some(old), value, reason)?;
+        change_value(&tx, actor, id, old, value, reason)?;
         tx.commit()?;
         Ok(old)
     }
@@ -243,33 +234,40 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// What each rep achieved on `metric` in [from, to): won revenue in cents (the order
-    /// ledger, repeat orders credited to the customer's owner), won deals by close date,
-    /// activities done, or customers created. Key `None`: no rep.
-    pub fn actuals_by_rep(
+    /// What each rep achieved on `metric` in each month of [from, to): won revenue in
+    /// cents (the order ledger, repeat orders credited to the customer's owner), won deals
+    /// by close date, activities done, or customers created: (YYYY-MM, rep, value). One
+    /// scan for any number of periods inside the range.
+    pub fn monthly_actuals_by_rep(
         &self,
         metric: TargetMetric,
         from: &str,
         to: &str,
-    ) -> Result<HashMap<Option<i64>, i64>> {
+    ) -> Result<Vec<(String, Option<i64>, i64)>> {
         let sql = match metric {
-            TargetMetric::WonRevenue => return self.revenue_by_rep(from, to),
+            TargetMetric::WonRevenue => {
+                "SELECT substr(o.ordered_on, 1, 7), coalesce(d.owner_rep_id, c.owner_rep_id),
+                        sum(o.amount_cents)
+                 FROM orders o JOIN customers c ON c.id = o.customer_id
+                 LEFT JOIN deals d ON d.id = o.deal_id
+                 WHERE o.ordered_on >= ?1 AND o.ordered_on < ?2 GROUP BY 1, 2"
+            }
             TargetMetric::WonDeals => {
-                "SELECT d.owner_rep_id, count(*) FROM deals d JOIN stages s ON s.id = d.stage_id
-                 WHERE s.kind = 'won' AND d.closed_on >= ?1 AND d.closed_on < ?2
-                 GROUP BY d.owner_rep_id"
+                "SELECT substr(d.closed_on, 1, 7), d.owner_rep_id, count(*)
+                 FROM deals d JOIN stages s ON s.id = d.stage_id
+                 WHERE s.kind = 'won' AND d.closed_on >= ?1 AND d.closed_on < ?2 GROUP BY 1, 2"
             }
             TargetMetric::Activities => {
-                "SELECT rep_id, count(*) FROM activities
-                 WHERE done_on >= ?1 AND done_on < ?2 GROUP BY rep_id"
+                "SELECT substr(done_on, 1, 7), rep_id, count(*) FROM activities
+                 WHERE done_on >= ?1 AND done_on < ?2 GROUP BY 1, 2"
             }
             TargetMetric::NewCustomers => {
-                "SELECT owner_rep_id, count(*) FROM customers
-                 WHERE created_on >= ?1 AND created_on < ?2 GROUP BY owner_rep_id"
+                "SELECT substr(created_on, 1, 7), owner_rep_id, count(*) FROM customers
+                 WHERE created_on >= ?1 AND created_on < ?2 GROUP BY 1, 2"
             }
         };
         let mut stmt = self.connection().prepare_cached(sql)?;
-        let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -308,6 +306,41 @@ fn id_by_name(
     )
     .optional()?
     .ok_or_else(|| field(what, format!("no {what} named '{n}'")))
+}
+
+/// A target value and the reason for setting it, checked before anything is written.
+fn check_change(value: i64, reason: &str) -> Result<()> {
+    if value < 0 {
+        return Err(field("value", format!("{value} is negative")));
+    }
+    if reason.trim().is_empty() {
+        return Err(field("reason", "a revision needs a reason"));
+    }
+    Ok(())
+}
+
+/// Updates a target's value (audited) and records the revision; nothing when unchanged.
+fn change_value(
+    conn: &rusqlite::Connection,
+    actor: &Actor,
+    id: i64,
+    old: i64,
+    value: i64,
+    reason: &str,
+) -> Result<()> {
+    if old == value {
+        return Ok(());
+    }
+    write_row(
+        conn,
+        actor,
+        Entity::Target,
+        Some(id),
+        &["value"],
+        &[&value],
+        true,
+    )?;
+    write_revision(conn, actor, id, Some(old), value, reason)
 }
 
 fn write_revision(

@@ -141,13 +141,7 @@ pub struct TargetsScreen {
     pub error: Option<String>,
 }
 
-/// The metrics a target can measure, in the order `m` cycles them.
-pub const METRICS: [crate::domain::TargetMetric; 4] = [
-    crate::domain::TargetMetric::WonRevenue,
-    crate::domain::TargetMetric::WonDeals,
-    crate::domain::TargetMetric::Activities,
-    crate::domain::TargetMetric::NewCustomers,
-];
+pub use crate::app::targets::METRICS;
 
 /// Breakdowns the reports screen cycles through with `b`.
 pub const BREAKDOWNS: [Option<&str>; 7] = [
@@ -884,11 +878,7 @@ impl App {
                     self.status = Some(("no target selected: `s` sets one".into(), true));
                     return Vec::new();
                 };
-                let shown = if r.target.metric.is_money() {
-                    crate::domain::Money(r.target.value).to_string()
-                } else {
-                    r.target.value.to_string()
-                };
+                let shown = crate::app::targets::format_value(r.target.metric, r.target.value);
                 self.popup = Some(Popup::Form(Form::new(
                     crate::app::edits::FormKind::ReviseTarget(r.target.id),
                     &[("amount", shown)],
