@@ -149,7 +149,7 @@ fn pipeline_in_every_format() {
 fn import_reports_bad_rows_as_file_line_column_reason_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");
-    let file = common::shared("data/imports/hubspot_deals.csv");
+    let file = common::data("hubspot_deals.csv");
     let out = funnel(&db)
         .args(["import", "deals"])
         .arg(&file)
@@ -200,7 +200,7 @@ fn import_reports_bad_rows_as_file_line_column_reason_and_exits_1() {
 fn dry_run_exit_code_follows_the_rows() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
-    let file = common::shared("data/imports/hubspot_deals.csv");
+    let file = common::data("hubspot_deals.csv");
     funnel(&db)
         .args(["import", "deals"])
         .arg(&file)

@@ -1,5 +1,5 @@
 //! Forecasting: `funnel forecast --series` as the contract says, and the automatic method
-//! against seasonal naive on the shared retail data.
+//! against seasonal naive on the retail data in tests/data (copied from the shared evaluation data).
 
 mod common;
 use assert_cmd::Command;
@@ -8,7 +8,7 @@ use predicates::prelude::*;
 use std::collections::BTreeMap;
 
 fn load_retail() -> BTreeMap<String, Vec<f64>> {
-    let mut rdr = csv::Reader::from_path(common::shared("data/series/aus_retail.csv")).unwrap();
+    let mut rdr = csv::Reader::from_path(common::data("aus_retail.csv")).unwrap();
     let mut out: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
     for r in rdr.records() {
         let r = r.unwrap();

@@ -24,14 +24,14 @@ fn with_customers() -> Db {
 #[test]
 fn hubspot_export_matches_its_truth_file() {
     let truth: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(shared("data/imports/hubspot_deals.csv.truth.json")).unwrap(),
+        &std::fs::read_to_string(data("hubspot_deals.csv.truth.json")).unwrap(),
     )
     .unwrap();
     let mut db = Db::new();
     let mut o = opts();
     o.create_missing = true;
     o.skip_invalid = true;
-    let r = db.import(Deals, &shared("data/imports/hubspot_deals.csv"), &o);
+    let r = db.import(Deals, &data("hubspot_deals.csv"), &o);
     assert_eq!(r.vendor, "HubSpot");
     assert_eq!(r.inserted as u64, truth["valid_rows"].as_u64().unwrap());
     let bad: Vec<u64> = truth["invalid_lines"]
@@ -68,7 +68,7 @@ fn hubspot_without_skip_invalid_writes_nothing() {
     let mut db = Db::new();
     let mut o = opts();
     o.create_missing = true;
-    let r = db.import(Deals, &shared("data/imports/hubspot_deals.csv"), &o);
+    let r = db.import(Deals, &data("hubspot_deals.csv"), &o);
     assert_eq!(r.rejected, 6);
     assert!(!r.committed);
     for t in [
@@ -90,7 +90,7 @@ fn reimport_updates_instead_of_duplicating() {
     let mut o = opts();
     o.create_missing = true;
     o.skip_invalid = true;
-    let path = shared("data/imports/hubspot_deals.csv");
+    let path = data("hubspot_deals.csv");
     db.import(Deals, &path, &o);
     let r = db.import(Deals, &path, &o);
     assert_eq!((r.inserted, r.updated, r.unchanged), (0, 0, 394));
@@ -261,7 +261,7 @@ fn dry_run_reports_and_writes_nothing() {
     let mut o = opts();
     o.create_missing = true;
     o.dry_run = true;
-    let r = db.import(Deals, &shared("data/imports/hubspot_deals.csv"), &o);
+    let r = db.import(Deals, &data("hubspot_deals.csv"), &o);
     assert_eq!((r.inserted, r.rejected), (394, 6));
     assert!(!r.committed);
     assert_eq!(
@@ -335,7 +335,7 @@ fn revert_of_a_large_batch_removes_exactly_its_rows() {
     let mut o = opts();
     o.create_missing = true;
     o.skip_invalid = true;
-    let r = db.import(Deals, &shared("data/imports/hubspot_deals.csv"), &o);
+    let r = db.import(Deals, &data("hubspot_deals.csv"), &o);
     let second = db.import_text(Customers, "external_id,name\nX1,Unrelated\n", &opts());
     assert!(second.committed);
     let tx = db.store.begin().unwrap();

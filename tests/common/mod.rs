@@ -4,10 +4,11 @@ use funnel::store::import::{import_file, ImportKind, ImportOptions, ImportReport
 use funnel::store::Store;
 use std::path::{Path, PathBuf};
 
-pub fn shared(rel: &str) -> PathBuf {
+/// A file under `tests/data/` (copied from the shared evaluation data; see its README).
+pub fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(rel)
+        .join("tests/data")
+        .join(name)
 }
 
 pub fn today() -> chrono::NaiveDate {
