@@ -26,8 +26,8 @@ fn load(path: &str) -> BTreeMap<String, Vec<f64>> {
 }
 
 fn main() {
-    let path = std::env::var("FUNNEL_SERIES")
-        .unwrap_or_else(|_| "tests/data/aus_retail.csv".to_string());
+    let path =
+        std::env::var("FUNNEL_SERIES").unwrap_or_else(|_| "tests/data/aus_retail.csv".to_string());
     let data = load(&path);
     let (last, origins, step, h, m) = (72usize, 4usize, 3usize, 12usize, 12usize);
     let series: Vec<&Vec<f64>> = data.values().filter(|v| v.len() >= last).collect();

@@ -59,6 +59,10 @@ pub struct ImportRequest<'a> {
     pub skip_invalid: bool,
     pub create_missing: bool,
     pub date_format: Option<&'a str>,
+    /// Round amounts with more than two decimals to the cent.
+    pub round: bool,
+    /// The date for defaults (a deal without a creation date, a stage change): `--today`.
+    pub today: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +92,8 @@ pub fn import(store: &mut Store, req: &ImportRequest) -> Result<ImportReport, Ap
         skip_invalid: req.skip_invalid,
         create_missing: req.create_missing,
         date_format,
-        today: None,
+        round: req.round,
+        today: req.today,
     };
     Ok(import::import_file(
         store,

@@ -55,10 +55,11 @@ pub enum Command {
         #[arg(long, value_name = "DATE")]
         as_of: Option<String>,
     },
-    /// Import a CSV file (KIND: customers, contacts, deals, activities, orders, targets),
-    /// or `import revert BATCH` to undo an import.
+    /// Import a CSV file (KIND: customers, contacts, deals, activities, orders, targets,
+    /// teams, reps, products, stages, stage_changes), or `import revert BATCH` to undo one.
     Import {
-        /// customers, contacts, deals, activities, orders, targets, or revert
+        /// customers, contacts, deals, activities, orders, targets, teams, reps, products,
+        /// stages, stage_changes, or revert
         kind: String,
         /// The CSV file (or, after `revert`, the batch number).
         file: String,
@@ -77,6 +78,9 @@ pub enum Command {
         /// How dates are written: dmy, mdy, iso, or a strftime pattern such as %d.%m.%Y.
         #[arg(long, value_name = "FMT")]
         date_format: Option<String>,
+        /// Round amounts with more than two decimals to the cent (else such rows are refused).
+        #[arg(long)]
+        round: bool,
     },
     /// Export an entity as CSV (re-importable) or JSON.
     Export {
@@ -272,6 +276,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             skip_invalid,
             create_missing,
             date_format,
+            round,
         }) => {
             if kind == "revert" {
                 let batch: i64 = file.parse().map_err(|_| {
@@ -291,7 +296,10 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 return Ok(0);
             }
             let Some(kind) = ImportKind::parse(&kind) else {
-                eprintln!("funnel: import: '{kind}' is not a kind: use customers, contacts, deals, activities, orders, targets or revert");
+                eprintln!(
+                    "funnel: import: '{kind}' is not a kind: use {} or revert",
+                    ImportKind::names()
+                );
                 return Ok(2);
             };
             let file = PathBuf::from(file);
@@ -303,6 +311,8 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 skip_invalid,
                 create_missing,
                 date_format: date_format.as_deref(),
+                round,
+                today: Some(today),
             };
             let report = match app::import(&mut store, &req) {
                 Ok(r) => r,

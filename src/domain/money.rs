@@ -56,6 +56,13 @@ const CURRENCY_SYMBOLS: [char; 6] = ['$', '€', '£', '¥', '₹', '₩'];
 /// decimals a point with at most two digits, so that `1.234,56` or `12,50` are refused
 /// instead of being read as a different number.
 pub fn parse_amount(raw: &str) -> Result<Money, AmountError> {
+    parse_amount_with(raw, false).map(|(m, _)| m)
+}
+
+/// Like [`parse_amount`], but with `round` an amount with more than two decimals is
+/// rounded to the cent (half away from zero) instead of refused; the flag says whether
+/// it was.
+pub fn parse_amount_with(raw: &str, round: bool) -> Result<(Money, bool), AmountError> {
     let original = raw.trim();
     if original.is_empty() {
         return Err(AmountError::Empty);
@@ -120,9 +127,18 @@ pub fn parse_amount(raw: &str) -> Result<Money, AmountError> {
     if !frac.chars().all(|c| c.is_ascii_digit()) {
         return Err(not_a_number());
     }
-    if frac.len() > 2 {
-        return Err(AmountError::TooPrecise(original.to_string()));
-    }
+    let mut rounded = false;
+    let mut carry = 0;
+    let frac = if frac.len() > 2 {
+        if !round {
+            return Err(AmountError::TooPrecise(original.to_string()));
+        }
+        rounded = frac[2..].bytes().any(|b| b != b'0');
+        carry = i64::from(frac.as_bytes()[2] >= b'5');
+        &frac[..2]
+    } else {
+        frac
+    };
     let units: i64 = if digits.is_empty() {
         0
     } else {
@@ -137,10 +153,10 @@ pub fn parse_amount(raw: &str) -> Result<Money, AmountError> {
     };
     let cents = units
         .checked_mul(100)
-        .and_then(|c| c.checked_add(frac_cents))
+        .and_then(|c| c.checked_add(frac_cents + carry))
         .filter(|c| *c <= MAX_CENTS)
         .ok_or_else(|| AmountError::TooLarge(original.to_string()))?;
-    Ok(Money(if negative { -cents } else { cents }))
+    Ok((Money(if negative { -cents } else { cents }), rounded))
 }
 
 /// Largest amount accepted: a trillion currency units keeps every sum of a million of them
@@ -176,6 +192,21 @@ mod tests {
         assert_eq!(parse_amount("(3.05)"), Ok(Money(-305)));
         assert_eq!(parse_amount("$-3.05"), Ok(Money(-305)));
         assert_eq!(parse_amount("€1,234,567.89"), Ok(Money(123_456_789)));
+    }
+
+    #[test]
+    fn rounds_sub_cent_amounts_only_when_asked() {
+        assert!(matches!(
+            parse_amount("2.675"),
+            Err(AmountError::TooPrecise(_))
+        ));
+        assert_eq!(parse_amount_with("2.675", true), Ok((Money(268), true)));
+        assert_eq!(parse_amount_with("2.674", true), Ok((Money(267), true)));
+        assert_eq!(parse_amount_with("-2.675", true), Ok((Money(-268), true)));
+        assert_eq!(parse_amount_with("0.995", true), Ok((Money(100), true)));
+        // Trailing zeros are not a rounding.
+        assert_eq!(parse_amount_with("3.1000", true), Ok((Money(310), false)));
+        assert_eq!(parse_amount_with("3.10", false), Ok((Money(310), false)));
     }
 
     #[test]

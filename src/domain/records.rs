@@ -63,6 +63,10 @@ pub struct DealRecord {
     pub source: Option<String>,
     pub lost_reason: Option<String>,
     pub discount_pct: f64,
+    /// The amount was blank and is the product's list price (a mapping default).
+    pub amount_from_list_price: bool,
+    /// Dates the deal entered stages, from a mapping's `[stage_dates]`.
+    pub stage_dates: Vec<(String, NaiveDate)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +91,57 @@ pub struct OrderRecord {
     pub ordered_on: NaiveDate,
     pub amount: Money,
     pub quantity: i64,
+    /// The amount was blank and is the product's list price times the quantity.
+    pub amount_from_list_price: bool,
+}
+
+/// A team; `parent` names another team (by external id or name), possibly one that comes
+/// later in the same file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamRecord {
+    pub external_id: Option<String>,
+    pub name: String,
+    pub parent: Option<String>,
+}
+
+/// A rep. Fields left `None` keep the stored value on an update (and take the default on
+/// an insert: capacity 1, active).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepRecord {
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub team: Option<String>,
+    pub capacity: Option<f64>,
+    pub hired_on: Option<NaiveDate>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductRecord {
+    pub sku: String,
+    pub name: Option<String>,
+    pub family: Option<String>,
+    pub list_price: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageRecord {
+    pub name: String,
+    pub kind: super::StageKind,
+    pub probability: Option<f64>,
+    pub position: Option<i64>,
+    pub category: Option<super::ForecastCategory>,
+}
+
+/// One entry of a deal's stage history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageChangeRecord {
+    pub deal: String,
+    pub stage: String,
+    pub entered_on: NaiveDate,
+    /// Inferred from the deal's dates rather than recorded (as the export marks it).
+    pub inferred: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

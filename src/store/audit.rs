@@ -222,7 +222,7 @@ fn table_columns(conn: &Connection, entity: Entity) -> Result<Vec<String>> {
 }
 
 /// Writes a row back as it was (`before` JSON): an update if it exists, else an insert.
-fn restore_row(conn: &Connection, entity: Entity, id: i64, before: &str) -> Result<()> {
+pub fn restore_row(conn: &Connection, entity: Entity, id: i64, before: &str) -> Result<()> {
     let parsed: serde_json::Value = serde_json::from_str(before)
         .map_err(|e| StoreError::Invalid(format!("audit row for {} {id}: {e}", entity.name())))?;
     let obj = parsed.as_object().ok_or_else(|| {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_orders_by_date_covering.sql"),
+    include_str!("migrations/003_reference_ids_inferred_history.sql"),
 ];
 
 /// The schema version this binary writes.

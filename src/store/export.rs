@@ -92,14 +92,15 @@ fn spec(kind: &str) -> Option<Spec> {
                   ORDER BY t.id",
         },
         "teams" => Spec {
-            columns: &["id", "name", "parent"],
+            columns: &["external_id", "name", "parent"],
             money: &[],
-            sql: "SELECT t.id, t.name, p.name FROM teams t LEFT JOIN teams p ON p.id = t.parent_id ORDER BY t.id",
+            sql: "SELECT t.external_id, t.name, p.name FROM teams t LEFT JOIN teams p ON p.id = t.parent_id ORDER BY t.id",
         },
         "reps" => Spec {
-            columns: &["id", "name", "email", "team", "capacity", "hired_on", "active"],
+            columns: &["external_id", "name", "email", "team", "capacity", "hired_on", "active"],
             money: &[],
-            sql: "SELECT r.id, r.name, r.email, t.name, r.capacity, r.hired_on, r.active
+            sql: "SELECT r.external_id, r.name, r.email, t.name, r.capacity, r.hired_on,
+                    CASE r.active WHEN 1 THEN 'yes' ELSE 'no' END
                   FROM reps r LEFT JOIN teams t ON t.id = r.team_id ORDER BY r.id",
         },
         "products" => Spec {
@@ -108,15 +109,15 @@ fn spec(kind: &str) -> Option<Spec> {
             sql: "SELECT sku, name, family, list_price_cents FROM products ORDER BY id",
         },
         "stages" => Spec {
-            columns: &["name", "position", "probability", "kind", "forecast_category"],
+            columns: &["name", "kind", "probability", "position", "category"],
             money: &[],
-            sql: "SELECT name, position, probability, kind, forecast_category FROM stages ORDER BY position, id",
+            sql: "SELECT name, kind, probability, position, forecast_category FROM stages ORDER BY position, id",
         },
         "stage_changes" => Spec {
-            columns: &["deal_external_id", "deal_id", "from_stage", "to_stage", "changed_on"],
+            columns: &["deal_external_id", "stage", "entered_on", "inferred"],
             money: &[],
-            sql: "SELECT d.external_id, sc.deal_id, f.name, t.name, sc.changed_on FROM stage_changes sc
-                  JOIN deals d ON d.id = sc.deal_id LEFT JOIN stages f ON f.id = sc.from_stage_id
+            sql: "SELECT d.external_id, t.name, sc.changed_on, CASE sc.inferred WHEN 1 THEN 'yes' ELSE 'no' END
+                  FROM stage_changes sc JOIN deals d ON d.id = sc.deal_id
                   JOIN stages t ON t.id = sc.to_stage_id ORDER BY sc.id",
         },
         "target_revisions" => Spec {

@@ -32,10 +32,20 @@ pub struct Mapping {
     /// A `--date-format` value used when none is given on the command line.
     #[serde(default)]
     pub date_format: Option<String>,
-    /// File column -> funnel field. Several columns may feed one field: the first
-    /// non-empty one wins.
+    /// File column -> funnel field (or several fields: `"account" = ["name",
+    /// "external_id"]`). Several columns may feed one field: the first non-empty one wins.
     #[serde(default)]
-    pub columns: HashMap<String, String>,
+    pub columns: HashMap<String, Targets>,
+    /// Field -> value used when the field is blank or absent: a constant, or for a deal's
+    /// or order's amount `"product.list_price"`.
+    #[serde(default)]
+    pub defaults: HashMap<String, String>,
+    /// Stage name -> the column holding the date a deal entered that stage.
+    #[serde(default)]
+    pub stage_dates: HashMap<String, String>,
+    /// Round amounts with more than two decimals to the cent instead of refusing them.
+    #[serde(default)]
+    pub round: Option<bool>,
     /// Field -> (file value -> funnel value), matched case-insensitively.
     #[serde(default)]
     pub values: HashMap<String, HashMap<String, String>>,
@@ -43,6 +53,32 @@ pub struct Mapping {
     #[serde(default)]
     pub stages: Vec<StageDef>,
 }
+
+/// The field or fields one column feeds.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Targets {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Targets {
+    pub fn fields(&self) -> &[String] {
+        match self {
+            Targets::One(f) => std::slice::from_ref(f),
+            Targets::Many(v) => v,
+        }
+    }
+}
+
+impl From<&str> for Targets {
+    fn from(f: &str) -> Self {
+        Targets::One(f.to_string())
+    }
+}
+
+/// The `[defaults]` value that takes a deal's or order's amount from its product.
+pub const LIST_PRICE: &str = "product.list_price";
 
 impl Mapping {
     pub fn from_toml(text: &str) -> Result<Mapping, String> {
@@ -144,6 +180,43 @@ pub fn canonical_fields(
             ("amount", true, &["total"]),
             ("quantity", false, &["qty"]),
         ],
+        ImportKind::Teams => &[
+            ("external_id", false, &["id", "team_id"]),
+            ("name", true, &["team", "team_name"]),
+            (
+                "parent",
+                false,
+                &["parent_team", "parent_name", "parent_id"],
+            ),
+        ],
+        ImportKind::Reps => &[
+            ("external_id", false, &["id", "rep_id"]),
+            ("name", true, &["rep", "rep_name", "sales_agent"]),
+            ("email", false, &[]),
+            ("team", false, &["team_name"]),
+            ("capacity", false, &[]),
+            ("hired_on", false, &["hired", "hire_date"]),
+            ("active", false, &[]),
+        ],
+        ImportKind::Products => &[
+            ("sku", true, &["product_sku", "code", "product_code"]),
+            ("name", false, &["product_name"]),
+            ("family", false, &["product_family"]),
+            ("list_price", false, &["price", "list_price_amount"]),
+        ],
+        ImportKind::Stages => &[
+            ("name", true, &["stage", "stage_name"]),
+            ("kind", true, &["type"]),
+            ("probability", false, &["win_probability"]),
+            ("position", false, &["order", "sort_order"]),
+            ("category", false, &["forecast_category"]),
+        ],
+        ImportKind::StageChanges => &[
+            ("deal_external_id", true, &["deal", "deal_id"]),
+            ("stage", true, &["to_stage", "stage_name"]),
+            ("entered_on", true, &["changed_on", "entered", "date"]),
+            ("inferred", false, &[]),
+        ],
         ImportKind::Targets => &[
             ("scope", true, &[]),
             ("name", false, &["team", "rep"]),
@@ -181,6 +254,11 @@ pub struct Layout {
     pub values: HashMap<String, HashMap<String, String>>,
     pub stages: Vec<StageDef>,
     pub date_format: Option<String>,
+    /// Field -> default for blank or absent values (see [`Mapping::defaults`]).
+    pub defaults: HashMap<String, String>,
+    /// (stage name, column) for the dates deals entered stages.
+    pub stage_dates: Vec<(String, usize)>,
+    pub round: bool,
 }
 
 impl Layout {
@@ -228,10 +306,10 @@ fn stage(
     }
 }
 
-fn columns(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+fn columns(pairs: &[(&str, &str)]) -> HashMap<String, Targets> {
     pairs
         .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .map(|(a, b)| (a.to_string(), Targets::from(*b)))
         .collect()
 }
 
@@ -392,35 +470,91 @@ pub fn resolve(
     };
     let mut fields: HashMap<&'static str, Vec<usize>> = HashMap::new();
     let mut ignored = Vec::new();
-    let mapped: HashMap<String, &String> = mapping
+    let mapped: HashMap<String, &Targets> = mapping
         .map(|m| m.columns.iter().map(|(k, v)| (normalise(k), v)).collect())
         .unwrap_or_default();
+    let known = || {
+        specs
+            .iter()
+            .map(|(f, _, _)| *f)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let column_of = |name: &str| headers.iter().position(|h| normalise(h) == normalise(name));
     if let Some(m) = mapping {
-        for target in m.columns.values() {
-            if field_of(target).is_none() {
-                let known: Vec<&str> = specs.iter().map(|(f, _, _)| *f).collect();
+        let mut keys: Vec<(&String, &Targets)> = m.columns.iter().collect();
+        keys.sort_by(|a, b| a.0.cmp(b.0));
+        for (column, targets) in keys {
+            for target in targets.fields() {
+                if field_of(target).is_none() {
+                    return Err(format!(
+                        "mapping [columns] '{column}' names field '{target}', which {} do not have; fields are: {}",
+                        kind.as_str(),
+                        known()
+                    ));
+                }
+            }
+            // A built-in profile lists every spelling a vendor uses; a user's mapping
+            // names the columns of its file, so a key the file lacks is a typo.
+            if !builtin && column_of(column).is_none() {
                 return Err(format!(
-                    "mapping names field '{target}', which {} do not have; fields are: {}",
+                    "mapping [columns] '{column}': the file has no such column (found: {})",
+                    headers.join(", ")
+                ));
+            }
+        }
+        let mut defaults: Vec<(&String, &String)> = m.defaults.iter().collect();
+        defaults.sort();
+        for (field, value) in defaults {
+            if field_of(field).is_none() {
+                return Err(format!(
+                    "mapping [defaults] '{field}': {} have no such field; fields are: {}",
                     kind.as_str(),
-                    known.join(", ")
+                    known()
+                ));
+            }
+            if value == LIST_PRICE
+                && !(field_of(field) == Some("amount")
+                    && matches!(kind, ImportKind::Deals | ImportKind::Orders))
+            {
+                return Err(format!(
+                    "mapping [defaults] '{field}': '{LIST_PRICE}' is a default for the amount of deals and orders only"
+                ));
+            }
+        }
+        if !m.stage_dates.is_empty() && kind != ImportKind::Deals {
+            return Err("mapping [stage_dates] is for deals only".into());
+        }
+        for (stage, column) in &m.stage_dates {
+            if column_of(column).is_none() {
+                return Err(format!(
+                    "mapping [stage_dates] '{stage}': the file has no column '{column}' (found: {})",
+                    headers.join(", ")
                 ));
             }
         }
     }
     for (i, h) in headers.iter().enumerate() {
-        let target = match mapped.get(&normalise(h)) {
-            Some(f) => field_of(f),
-            None if builtin => None,
-            None => field_of(h),
+        let targets: Vec<&'static str> = match mapped.get(&normalise(h)) {
+            Some(t) => t.fields().iter().filter_map(|f| field_of(f)).collect(),
+            None if builtin => Vec::new(),
+            None => field_of(h).into_iter().collect(),
         };
-        match target {
-            Some(f) => fields.entry(f).or_default().push(i),
-            None => ignored.push(h.clone()),
+        let is_stage_date =
+            mapping.is_some_and(|m| m.stage_dates.values().any(|c| normalise(c) == normalise(h)));
+        if targets.is_empty() && !is_stage_date {
+            ignored.push(h.clone());
+        }
+        for f in targets {
+            fields.entry(f).or_default().push(i);
         }
     }
+    // A field with a default need not have a column.
+    let defaulted =
+        |f: &str| mapping.is_some_and(|m| m.defaults.keys().any(|k| field_of(k) == Some(f)));
     let missing: Vec<&str> = specs
         .iter()
-        .filter(|(f, required, _)| *required && !fields.contains_key(f))
+        .filter(|(f, required, _)| *required && !fields.contains_key(f) && !defaulted(f))
         .map(|(f, _, _)| *f)
         .collect();
     if !missing.is_empty() {
@@ -431,8 +565,10 @@ pub fn resolve(
             headers.join(", ")
         ));
     }
-    let has_customer =
-        fields.contains_key("customer") || fields.contains_key("customer_external_id");
+    let has_customer = fields.contains_key("customer")
+        || fields.contains_key("customer_external_id")
+        || defaulted("customer")
+        || defaulted("customer_external_id");
     let needs_customer = matches!(
         kind,
         ImportKind::Contacts | ImportKind::Deals | ImportKind::Activities | ImportKind::Orders
@@ -440,12 +576,28 @@ pub fn resolve(
     if needs_customer && !has_customer {
         return Err("missing column customer_external_id (or customer, by name)".into());
     }
-    if kind == ImportKind::Deals && !fields.contains_key("stage") && !fields.contains_key("status")
+    if kind == ImportKind::Deals
+        && !fields.contains_key("stage")
+        && !fields.contains_key("status")
+        && !defaulted("stage")
     {
         return Err("missing column stage (or status)".into());
     }
     let m = mapping.cloned().unwrap_or_default();
+    let mut stage_dates: Vec<(String, usize)> = m
+        .stage_dates
+        .iter()
+        .filter_map(|(stage, col)| Some((stage.clone(), column_of(col)?)))
+        .collect();
+    stage_dates.sort();
     Ok(Layout {
+        defaults: m
+            .defaults
+            .iter()
+            .filter_map(|(k, v)| Some((field_of(k)?.to_string(), v.clone())))
+            .collect(),
+        stage_dates,
+        round: m.round.unwrap_or(false),
         vendor,
         fields,
         headers: headers.to_vec(),

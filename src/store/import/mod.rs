@@ -24,16 +24,26 @@ pub enum ImportKind {
     Activities,
     Orders,
     Targets,
+    Teams,
+    Reps,
+    Products,
+    Stages,
+    StageChanges,
 }
 
 impl ImportKind {
-    pub const ALL: [ImportKind; 6] = [
+    pub const ALL: [ImportKind; 11] = [
         ImportKind::Customers,
         ImportKind::Contacts,
         ImportKind::Deals,
         ImportKind::Activities,
         ImportKind::Orders,
         ImportKind::Targets,
+        ImportKind::Teams,
+        ImportKind::Reps,
+        ImportKind::Products,
+        ImportKind::Stages,
+        ImportKind::StageChanges,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,7 +53,17 @@ impl ImportKind {
             ImportKind::Activities => "activities",
             ImportKind::Orders => "orders",
             ImportKind::Targets => "targets",
+            ImportKind::Teams => "teams",
+            ImportKind::Reps => "reps",
+            ImportKind::Products => "products",
+            ImportKind::Stages => "stages",
+            ImportKind::StageChanges => "stage_changes",
         }
+    }
+    /// The kinds, as the CLI lists them.
+    pub fn names() -> String {
+        let names: Vec<&str> = ImportKind::ALL.iter().map(|k| k.as_str()).collect();
+        names.join(", ")
     }
     pub fn parse(s: &str) -> Option<ImportKind> {
         ImportKind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -51,7 +71,13 @@ impl ImportKind {
     fn date_fields(self) -> &'static [&'static str] {
         match self {
             ImportKind::Customers => &["created_on"],
-            ImportKind::Contacts | ImportKind::Targets => &[],
+            ImportKind::Contacts
+            | ImportKind::Targets
+            | ImportKind::Teams
+            | ImportKind::Products
+            | ImportKind::Stages => &[],
+            ImportKind::Reps => &["hired_on"],
+            ImportKind::StageChanges => &["entered_on"],
             ImportKind::Deals => &["created_on", "expected_close", "closed_on"],
             ImportKind::Activities => &["due_on", "done_on"],
             ImportKind::Orders => &["ordered_on"],
@@ -66,6 +92,8 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     pub create_missing: bool,
     pub date_format: Option<DateFormat>,
+    /// Round amounts with more than two decimals to the cent (else they are refused).
+    pub round: bool,
     /// The date used for defaults (created_on) and stage changes; today unless a test fixes it.
     pub today: Option<NaiveDate>,
 }
@@ -96,6 +124,12 @@ pub struct ImportReport {
     /// Trailer lines a report export appended, skipped.
     pub ignored_lines: Vec<u64>,
     pub ignored_columns: Vec<String>,
+    /// Rows that took a mapping default, by field.
+    pub defaulted: std::collections::BTreeMap<String, usize>,
+    /// Amounts rounded to the cent (`--round`).
+    pub rounded: usize,
+    /// Deals given a stage history inferred from their dates.
+    pub inferred_histories: usize,
     pub dry_run: bool,
     pub skip_invalid: bool,
     /// Whether anything was written.
@@ -293,13 +327,14 @@ pub fn import_file(
         return Err(file_err("the file is empty: expected a header line".into()));
     }
     let headers: Vec<String> = rec.iter().map(|h| h.trim().to_string()).collect();
-    let layout = layout::resolve(kind, &headers, opts.mapping.as_ref()).map_err(|reason| {
+    let mut layout = layout::resolve(kind, &headers, opts.mapping.as_ref()).map_err(|reason| {
         ImportError::Line {
             file: file.clone(),
             line: 1,
             reason,
         }
     })?;
+    layout.round |= opts.round;
     let date_format = match (&opts.date_format, &layout.date_format) {
         (Some(f), _) => f.clone(),
         (None, Some(text)) => DateFormat::from_user(text).map_err(file_err)?,
@@ -374,6 +409,9 @@ fn import_rows(
             today,
             layout.stages.clone(),
         )?;
+        if kind == ImportKind::Deals {
+            writer.create_pipeline()?;
+        }
         let width = headers.len();
         // Rows that look like an export's trailer are held back until a data row shows
         // they were not at the end after all.
@@ -420,7 +458,26 @@ fn import_rows(
             process(&rec, line, &ctx, &mut writer, &mut report)?;
         }
         report.ignored_lines = held.iter().map(|(l, _)| *l).collect();
-        writer.finish()?;
+        let late = writer.finish()?;
+        let mut late_lines: Vec<u64> = Vec::new();
+        for (line, field, reason, was) in late {
+            if !late_lines.contains(&line) {
+                late_lines.push(line);
+                report.rejected += 1;
+                match was {
+                    Outcome::Inserted => report.inserted = report.inserted.saturating_sub(1),
+                    Outcome::Updated => report.updated = report.updated.saturating_sub(1),
+                    Outcome::Unchanged => report.unchanged = report.unchanged.saturating_sub(1),
+                }
+            }
+            report.errors.push(RowError {
+                line,
+                column: layout.column_name(field),
+                reason,
+            });
+        }
+        report.errors.sort_by_key(|e| e.line);
+        report.inferred_histories = writer.inferred_histories;
         report.created = writer
             .created
             .iter()
@@ -498,10 +555,12 @@ fn process(
         layout,
     };
     let mut b = Builder::new(&view, dates);
+    writer.line = line;
     let written = match kind {
         ImportKind::Customers => {
             let r = rows::customer(&mut b);
-            b.finish(r).map(|r| writer.customer(&r))
+            let given = view.get("status").is_some();
+            b.finish(r).map(|r| writer.customer(&r, given))
         }
         ImportKind::Contacts => {
             let r = rows::contact(&mut b);
@@ -523,7 +582,33 @@ fn process(
             let r = rows::target(&mut b);
             b.finish(r).map(|r| writer.target(&r, reason))
         }
+        ImportKind::Teams => {
+            let r = rows::team(&mut b);
+            b.finish(r).map(|r| writer.team(&r))
+        }
+        ImportKind::Reps => {
+            let r = rows::rep(&mut b);
+            b.finish(r).map(|r| writer.rep(&r))
+        }
+        ImportKind::Products => {
+            let r = rows::product(&mut b);
+            b.finish(r).map(|r| writer.product(&r))
+        }
+        ImportKind::Stages => {
+            let r = rows::stage(&mut b);
+            b.finish(r).map(|r| writer.stage_row(&r))
+        }
+        ImportKind::StageChanges => {
+            let r = rows::stage_change(&mut b);
+            b.finish(r).map(|r| writer.stage_change(&r))
+        }
     };
+    if written.as_ref().is_ok_and(|w| matches!(w, Ok(Ok(_)))) {
+        report.rounded += b.rounded;
+        for f in view.defaulted() {
+            *report.defaulted.entry(f.to_string()).or_default() += 1;
+        }
+    }
     match written {
         Err(errors) => reject(report, errors),
         Ok(result) => match result.map_err(|e| ImportError::Line {

@@ -1,9 +1,10 @@
 //! Turning one CSV row into a validated record, collecting every problem in the row.
 
-use super::layout::Layout;
+use super::layout::{Layout, LIST_PRICE};
 use crate::domain::date::{parse_date, DateFormat};
+use crate::domain::money::{parse_amount_with, AmountError};
 use crate::domain::records::*;
-use crate::domain::{parse_amount, Money, Period, TargetMetric, TargetScope};
+use crate::domain::{Money, Period, TargetMetric, TargetScope};
 use chrono::NaiveDate;
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -23,14 +24,16 @@ pub struct RowView<'a> {
 
 impl<'a> RowView<'a> {
     /// The field's value: the first non-empty column feeding it, trimmed, after the
-    /// mapping's value map.
+    /// mapping's value map; else the mapping's default for the field.
     pub fn get(&self, field: &str) -> Option<Cow<'a, str>> {
-        let cols = self.layout.fields.get(field)?;
-        let raw = cols
-            .iter()
-            .filter_map(|&i| self.record.get(i))
-            .map(str::trim)
-            .find(|v| !v.is_empty())?;
+        let Some(raw) = self.raw(field) else {
+            return self
+                .layout
+                .defaults
+                .get(field)
+                .filter(|d| d.as_str() != LIST_PRICE)
+                .map(|d| Cow::Owned(d.clone()));
+        };
         if let Some(map) = self.layout.values.get(field) {
             if let Some(v) = map.get(&raw.to_lowercase()) {
                 return Some(Cow::Owned(v.clone()));
@@ -38,12 +41,45 @@ impl<'a> RowView<'a> {
         }
         Some(Cow::Borrowed(raw))
     }
+
+    /// The value in the file, without defaults or value maps.
+    fn raw(&self, field: &str) -> Option<&'a str> {
+        let cols = self.layout.fields.get(field)?;
+        cols.iter()
+            .filter_map(|&i| self.record.get(i))
+            .map(str::trim)
+            .find(|v| !v.is_empty())
+    }
+
+    /// The fields of this row that took the mapping's default.
+    pub fn defaulted(&self) -> impl Iterator<Item = &str> + '_ {
+        self.layout
+            .defaults
+            .keys()
+            .map(String::as_str)
+            .filter(|f| self.raw(f).is_none())
+    }
+
+    /// Whether a blank amount is to be taken from the product's list price.
+    pub fn amount_from_list_price(&self, field: &str) -> bool {
+        self.raw(field).is_none()
+            && self.layout.defaults.get(field).map(String::as_str) == Some(LIST_PRICE)
+    }
+
+    /// The value of a column by index, trimmed; `None` when blank.
+    pub fn column(&self, i: usize) -> Option<&'a str> {
+        self.record.get(i).map(str::trim).filter(|v| !v.is_empty())
+    }
 }
 
 pub struct Builder<'a, 'b> {
     row: &'b RowView<'a>,
     dates: &'b DateFormat,
     pub errors: Vec<FieldError>,
+    /// Amounts with more than two decimals are rounded (else refused).
+    pub round: bool,
+    /// How many amounts of this row were rounded.
+    pub rounded: usize,
 }
 
 impl<'a, 'b> Builder<'a, 'b> {
@@ -52,6 +88,8 @@ impl<'a, 'b> Builder<'a, 'b> {
             row,
             dates,
             errors: Vec::new(),
+            round: row.layout.round,
+            rounded: 0,
         }
     }
 
@@ -92,10 +130,33 @@ impl<'a, 'b> Builder<'a, 'b> {
             self.fail(field, "required, but empty");
             return None;
         };
-        match parse_amount(&raw) {
-            Ok(m) => Some(m),
+        match parse_amount_with(&raw, self.round) {
+            Ok((m, rounded)) => {
+                self.rounded += usize::from(rounded);
+                Some(m)
+            }
             Err(e) => {
-                self.fail(field, e.to_string());
+                let hint = if matches!(e, AmountError::TooPrecise(_)) {
+                    " (give --round, or round = true in the mapping, to round to the cent)"
+                } else {
+                    ""
+                };
+                self.fail(field, format!("{e}{hint}"));
+                None
+            }
+        }
+    }
+
+    /// A date from a column given by index (the `[stage_dates]` columns).
+    pub fn date_at(&mut self, i: usize) -> Option<NaiveDate> {
+        let raw = self.row.column(i)?;
+        match parse_date(raw, self.dates) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.errors.push(FieldError {
+                    column: self.row.layout.headers[i].clone(),
+                    reason: e.to_string(),
+                });
                 None
             }
         }
@@ -167,11 +228,11 @@ impl<'a, 'b> Builder<'a, 'b> {
         }
     }
 
-    pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+    pub fn finish<T>(&mut self, value: T) -> Result<T, Vec<FieldError>> {
         if self.errors.is_empty() {
             Ok(value)
         } else {
-            Err(self.errors)
+            Err(std::mem::take(&mut self.errors))
         }
     }
 }
@@ -216,10 +277,22 @@ pub fn deal(b: &mut Builder) -> (DealRecord, Option<crate::domain::StageKind>) {
     if stage.is_none() && status.is_none() {
         b.fail("stage", "required, but empty");
     }
-    let amount = b.amount("amount");
+    let from_list_price = b.row.amount_from_list_price("amount");
+    let amount = if from_list_price {
+        None
+    } else {
+        b.amount("amount")
+    };
     if amount.is_some_and(|a| a.cents() < 0) {
         b.fail("amount", "a deal amount cannot be negative");
     }
+    let stage_dates: Vec<(String, NaiveDate)> = b
+        .row
+        .layout
+        .stage_dates
+        .iter()
+        .filter_map(|(stage, col)| Some((stage.clone(), b.date_at(*col)?)))
+        .collect();
     let discount = match b.row.get("discount_pct") {
         None => 0.0,
         Some(raw) => match raw.trim_end_matches('%').trim().parse::<f64>() {
@@ -247,6 +320,8 @@ pub fn deal(b: &mut Builder) -> (DealRecord, Option<crate::domain::StageKind>) {
         source: b.text("source"),
         lost_reason: b.text("lost_reason"),
         discount_pct: discount,
+        amount_from_list_price: from_list_price,
+        stage_dates,
     };
     if let (Some(c), Some(x)) = (record.created_on, record.closed_on) {
         if x < c {
@@ -291,8 +366,120 @@ pub fn order(b: &mut Builder) -> OrderRecord {
         deal: b.text("deal_external_id"),
         product: b.text("product"),
         ordered_on: ordered_on.unwrap_or_default(),
-        amount: b.amount("amount").unwrap_or_default(),
+        amount: if b.row.amount_from_list_price("amount") {
+            Money::default()
+        } else {
+            b.amount("amount").unwrap_or_default()
+        },
         quantity: b.int("quantity", 1).unwrap_or(1),
+        amount_from_list_price: b.row.amount_from_list_price("amount"),
+    }
+}
+
+pub fn team(b: &mut Builder) -> TeamRecord {
+    TeamRecord {
+        external_id: b.text("external_id"),
+        name: b.required("name"),
+        parent: b.text("parent"),
+    }
+}
+
+pub fn rep(b: &mut Builder) -> RepRecord {
+    let capacity = b.text("capacity").and_then(|raw| match raw.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
+        _ => {
+            b.fail(
+                "capacity",
+                format!("'{raw}' is not a capacity (a number of at least 0; 1 is a full rep)"),
+            );
+            None
+        }
+    });
+    let active = b.row.get("active").is_some().then(|| b.flag("active"));
+    RepRecord {
+        external_id: b.text("external_id"),
+        name: b.required("name"),
+        email: b.email("email"),
+        team: b.text("team"),
+        capacity,
+        hired_on: b.date("hired_on"),
+        active,
+    }
+}
+
+pub fn product(b: &mut Builder) -> ProductRecord {
+    let list_price = match b.row.get("list_price") {
+        Some(_) => b.amount("list_price"),
+        None => None,
+    };
+    if list_price.is_some_and(|p| p.cents() < 0) {
+        b.fail("list_price", "a list price cannot be negative");
+    }
+    ProductRecord {
+        sku: b.required("sku"),
+        name: b.text("name"),
+        family: b.text("family"),
+        list_price,
+    }
+}
+
+pub fn stage(b: &mut Builder) -> StageRecord {
+    let kind = b.parse::<crate::domain::StageKind>("kind");
+    if b.row.get("kind").is_none() {
+        b.fail("kind", "required, but empty (open, won or lost)");
+    }
+    let probability = b.text("probability").and_then(|raw| {
+        let (text, scale) = match raw.strip_suffix('%') {
+            Some(p) => (p.trim().to_string(), 100.0),
+            None => (raw.clone(), 1.0),
+        };
+        match text.parse::<f64>() {
+            // Written as a percentage (25 or 25%) or a fraction (0.25).
+            Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => {
+                Some(if scale > 1.0 || v > 1.0 { v / 100.0 } else { v })
+            }
+            _ => {
+                b.fail(
+                    "probability",
+                    format!("'{raw}' is not a probability (0 to 1, or 0% to 100%)"),
+                );
+                None
+            }
+        }
+    });
+    let position = b.int("position", 0);
+    let category = b.parse::<crate::domain::ForecastCategory>("category");
+    if let (Some(k), Some(p)) = (kind, probability) {
+        use crate::domain::StageKind;
+        if k == StageKind::Won && p != 1.0 || k == StageKind::Lost && p != 0.0 {
+            b.fail(
+                "probability",
+                format!(
+                    "a {k} stage has probability {}",
+                    if k == StageKind::Won { "1 (100%)" } else { "0" }
+                ),
+            );
+        }
+    }
+    StageRecord {
+        name: b.required("name"),
+        kind: kind.unwrap_or(crate::domain::StageKind::Open),
+        probability,
+        position,
+        category,
+    }
+}
+
+pub fn stage_change(b: &mut Builder) -> StageChangeRecord {
+    let entered_on = b.date("entered_on");
+    if b.row.get("entered_on").is_none() {
+        b.fail("entered_on", "required, but empty");
+    }
+    StageChangeRecord {
+        deal: b.required("deal_external_id"),
+        stage: b.required("stage"),
+        entered_on: entered_on.unwrap_or_default(),
+        inferred: b.flag("inferred"),
     }
 }
 

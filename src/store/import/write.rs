@@ -4,7 +4,7 @@
 use super::layout::StageDef;
 use crate::domain::date::iso;
 use crate::domain::records::*;
-use crate::domain::{ForecastCategory, StageKind, TargetScope};
+use crate::domain::{CustomerStatus, ForecastCategory, StageKind, TargetScope};
 use crate::store::audit::{self, Actor, Entity};
 use crate::store::db::Result;
 use crate::store::edits;
@@ -14,6 +14,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 
 pub use crate::store::edits::Outcome;
+
+mod reference;
 
 /// Ids of the entities rows refer to by name, loaded once per import.
 pub struct Writer<'c> {
@@ -36,7 +38,38 @@ pub struct Writer<'c> {
     baseline: Vec<(Entity, i64)>,
     /// What `--create-missing` made, for the report: (entity, name).
     pub created: Vec<(&'static str, String)>,
+    /// The file line being written, for messages that name two lines.
+    pub line: u64,
+    /// Customer names this file wrote, with the line (a second row with the name is
+    /// reported with both lines).
+    names_in_file: HashMap<String, u64>,
+    /// Teams whose parent is resolved at the end (it may come later in the file).
+    pending_parents: Vec<PendingParent>,
+    /// Deals given real stage history by this file: their inferred rows go, and their
+    /// stage-entry dates follow the history, at the end.
+    history_deals: Vec<i64>,
+    /// Stage changes this file inserted (their `from` stage is set at the end).
+    new_changes: Vec<i64>,
+    /// Products by sku: (id, list price in cents).
+    prices: HashMap<i64, i64>,
+    /// Deals given a history inferred from their dates.
+    pub inferred_histories: usize,
+    /// Stage id -> (position, kind), filled as needed.
+    positions: HashMap<i64, (i64, StageKind)>,
 }
+
+/// A team row whose parent is resolved at the end of the file.
+struct PendingParent {
+    team: i64,
+    parent: String,
+    line: u64,
+    /// The row before this file touched it (None: the file inserted it).
+    before: Option<String>,
+}
+
+/// A row problem found only at the end of the file: (line, field, reason, what the row
+/// had been counted as).
+pub type LateError = (u64, &'static str, String, Outcome);
 
 fn load_map(conn: &Connection, sql: &str) -> Result<HashMap<String, i64>> {
     let mut stmt = conn.prepare(sql)?;
@@ -93,7 +126,10 @@ impl<'c> Writer<'c> {
             customers_by_ext,
             customers_by_name,
             reps: load_map(conn, "SELECT name, id FROM reps")?,
-            teams: load_map(conn, "SELECT name, id FROM teams")?,
+            teams: load_map(
+                conn,
+                "SELECT name, id FROM teams UNION ALL SELECT external_id, id FROM teams WHERE external_id IS NOT NULL",
+            )?,
             products: load_map(conn, "SELECT sku, id FROM products")?,
             stages,
             new_deals: {
@@ -109,6 +145,18 @@ impl<'c> Writer<'c> {
                 }
             },
             created: Vec::new(),
+            line: 0,
+            names_in_file: HashMap::new(),
+            pending_parents: Vec::new(),
+            history_deals: Vec::new(),
+            new_changes: Vec::new(),
+            prices: {
+                let mut stmt = conn.prepare("SELECT id, list_price_cents FROM products")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            },
+            inferred_histories: 0,
+            positions: HashMap::new(),
             baseline: audit::ALL_ENTITIES
                 .iter()
                 .map(|&e| Ok((e, max_id(conn, e)?)))
@@ -117,16 +165,36 @@ impl<'c> Writer<'c> {
         })
     }
 
+    /// With `--create-missing`, a vendor profile's or mapping's whole pipeline is created
+    /// before the first row, so that every deal's history starts at its first stage.
+    pub fn create_pipeline(&mut self) -> Result<()> {
+        if !self.create_missing {
+            return Ok(());
+        }
+        let mut defs = self.stage_defs.clone();
+        defs.sort_by_key(|d| d.position.unwrap_or(i64::MAX));
+        for d in defs {
+            if !self.stages.contains_key(&d.name.to_lowercase()) {
+                if let Err(e) = self.create_stage(&d.name)? {
+                    return Err(crate::store::db::StoreError::Invalid(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Audits the rows this import inserted: one entry per table with the id range, parents
     /// first so that a revert, reading newest first, deletes children first.
-    pub fn finish(&self) -> Result<()> {
+    pub fn finish(&mut self) -> Result<Vec<LateError>> {
+        let late = self.resolve_parents()?;
+        self.settle_histories()?;
         for &(entity, before) in &self.baseline {
             let now = max_id(self.conn, entity)?;
             if now > before {
                 audit::record_inserted_range(self.conn, &self.actor, entity, before + 1, now)?;
             }
         }
-        Ok(())
+        Ok(late)
     }
 
     /// Inserts the row, or updates row `existing` (auditing the change).
@@ -399,28 +467,110 @@ impl<'c> Writer<'c> {
     pub fn customer(
         &mut self,
         r: &CustomerRecord,
+        status_given: bool,
     ) -> Result<Result<Outcome, (&'static str, String)>> {
         let owner = match self.rep_id(r.owner.as_deref())? {
             Ok(o) => o,
             Err(e) => return Ok(Err(("owner", e))),
         };
+        let key = r.name.to_lowercase();
+        if let Some(first) = self.names_in_file.get(&key) {
+            return Ok(Err((
+                "name",
+                format!("'{}' is also the name on line {first}: one customer per name (give them different names, or one row)", r.name),
+            )));
+        }
+        let by_name: &[i64] = self
+            .customers_by_name
+            .get(&key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let existing = match r.external_id.as_deref() {
-            Some(ext) => self.customers_by_ext.get(ext).copied(),
-            None => None,
+            Some(ext) => match self.customers_by_ext.get(ext).copied() {
+                Some(id) => Some(id),
+                None => {
+                    if let Some(&other) = by_name.first() {
+                        let ext: Option<String> = self
+                            .conn
+                            .prepare_cached("SELECT external_id FROM customers WHERE id = ?1")?
+                            .query_row([other], |row| row.get(0))?;
+                        // A customer made by name (by --create-missing, say) takes the id.
+                        if ext.is_none() && by_name.len() == 1 {
+                            return self.write_customer_row(r, Some(other), owner, status_given);
+                        }
+                        return Ok(Err((
+                            "name",
+                            format!(
+                                "a customer named '{}' already exists ({}); one customer per name",
+                                r.name,
+                                ext.map(|e| format!("external id {e}"))
+                                    .unwrap_or_else(|| format!("id {other}, no external id"))
+                            ),
+                        )));
+                    }
+                    None
+                }
+            },
+            // Without an external id, the name is the key.
+            None => match by_name {
+                [] => None,
+                [id] => Some(*id),
+                ids => {
+                    return Ok(Err((
+                        "name",
+                        format!(
+                            "{} customers are named '{}'; give the external_id column to say which",
+                            ids.len(),
+                            r.name
+                        ),
+                    )))
+                }
+            },
         };
+        self.write_customer_row(r, existing, owner, status_given)
+    }
+
+    fn write_customer_row(
+        &mut self,
+        r: &CustomerRecord,
+        existing: Option<i64>,
+        owner: Option<i64>,
+        status_given: bool,
+    ) -> Result<Result<Outcome, (&'static str, String)>> {
+        self.names_in_file.insert(r.name.to_lowercase(), self.line);
+        let mut r = std::borrow::Cow::Borrowed(r);
+        if !status_given {
+            // The status follows the ledger: a customer with an order is active.
+            let (stored, ordered): (Option<String>, bool) = match existing {
+                None => (None, false),
+                Some(id) => self
+                    .conn
+                    .prepare_cached(
+                        "SELECT status, EXISTS (SELECT 1 FROM orders WHERE customer_id = ?1) FROM customers WHERE id = ?1",
+                    )?
+                    .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?,
+            };
+            let status = match (stored.as_deref(), ordered) {
+                (Some("churned"), _) => CustomerStatus::Churned,
+                (_, true) => CustomerStatus::Active,
+                (Some(s), false) => s.parse().unwrap_or(CustomerStatus::Prospect),
+                (None, false) => CustomerStatus::Prospect,
+            };
+            r.to_mut().status = status;
+        }
         let (id, outcome) = edits::write_customer(
             self.conn,
             &self.actor,
             existing,
-            r,
+            &r,
             owner,
             self.today,
             false,
         )?;
+        if let Some(e) = &r.external_id {
+            self.customers_by_ext.insert(e.clone(), id);
+        }
         if outcome == Outcome::Inserted {
-            if let Some(e) = &r.external_id {
-                self.customers_by_ext.insert(e.clone(), id);
-            }
             self.customers_by_name
                 .entry(r.name.to_lowercase())
                 .or_default()
@@ -503,7 +653,36 @@ impl<'c> Writer<'c> {
             Ok(p) => p,
             Err(e) => return Ok(Err(("product", e))),
         };
-        let created_on = r.created_on.unwrap_or(self.today);
+        let amount_cents = if r.amount_from_list_price {
+            match product.and_then(|p| self.prices.get(&p)) {
+                Some(&price) => price,
+                None => {
+                    return Ok(Err((
+                        "amount",
+                        "blank, and its default (the product's list price) needs a product with a list price".into(),
+                    )))
+                }
+            }
+        } else {
+            r.amount.cents()
+        };
+        // The stages the file dates (`[stage_dates]`), resolved like the deal's own stage.
+        let mut dated: Vec<(i64, NaiveDate)> = Vec::new();
+        for (name, on) in &r.stage_dates {
+            match self.stage(name, None)? {
+                Ok((id, _)) => dated.push((id, *on)),
+                Err(e) => return Ok(Err(("stage", e))),
+            }
+        }
+        // Without a creation date, the deal began on the first date it has.
+        let created_on = r.created_on.unwrap_or_else(|| {
+            dated
+                .iter()
+                .map(|d| d.1)
+                .chain(closed_on)
+                .min()
+                .unwrap_or(self.today)
+        });
         if closed_on.is_some_and(|c| c < created_on) {
             return Ok(Err((
                 "closed_on",
@@ -533,7 +712,8 @@ impl<'c> Writer<'c> {
         let entered_now: String;
         match existing {
             None => {
-                let entered = closed_on.unwrap_or(created_on);
+                let history = self.infer_history(stage_id, kind, created_on, closed_on, &dated)?;
+                let entered = history.last().map(|h| h.1).unwrap_or(created_on);
                 entered_now = iso(entered);
                 self.conn
                     .prepare_cached(
@@ -548,7 +728,7 @@ impl<'c> Writer<'c> {
                         customer,
                         owner,
                         product,
-                        r.amount.cents(),
+                        amount_cents,
                         stage_id,
                         iso(created_on),
                         iso(entered),
@@ -559,13 +739,20 @@ impl<'c> Writer<'c> {
                         r.discount_pct
                     ])?;
                 deal_id = self.conn.last_insert_rowid();
-                // The stage history starts with the stage the deal is in; it is deleted with
-                // the deal, so a revert of the insert takes it too.
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on) VALUES (?1, NULL, ?2, ?3)",
-                    )?
-                    .execute(params![deal_id, stage_id, iso(entered)])?;
+                // A file without stage history: the history is inferred from the deal's
+                // dates and marked so (real history imported later replaces it). It is
+                // deleted with the deal, so a revert of the insert takes it too.
+                let mut from: Option<i64> = None;
+                for (stage, on) in &history {
+                    self.conn
+                        .prepare_cached(
+                            "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on, inferred)
+                             VALUES (?1, ?2, ?3, ?4, 1)",
+                        )?
+                        .execute(params![deal_id, from, stage, iso(*on)])?;
+                    from = Some(*stage);
+                }
+                self.inferred_histories += 1;
                 outcome = Outcome::Inserted;
             }
             Some((id, old_stage, old_entered)) => {
@@ -596,7 +783,7 @@ impl<'c> Writer<'c> {
                         customer,
                         owner,
                         product,
-                        r.amount.cents(),
+                        amount_cents,
                         stage_id,
                         iso(created_on),
                         entered,
@@ -622,7 +809,7 @@ impl<'c> Writer<'c> {
                 customer_id: customer,
                 product_id: product,
                 closed_on,
-                cents: r.amount.cents(),
+                cents: amount_cents,
             },
             false,
         )?;
@@ -708,13 +895,26 @@ impl<'c> Writer<'c> {
             }
             (a, b) => a.or(b),
         };
+        let cents = if r.amount_from_list_price {
+            match product.and_then(|p| self.prices.get(&p)) {
+                Some(&price) => price.saturating_mul(r.quantity),
+                None => {
+                    return Ok(Err((
+                        "amount",
+                        "blank, and its default (the product's list price) needs a product with a list price".into(),
+                    )))
+                }
+            }
+        } else {
+            r.amount.cents()
+        };
         let p = params![
             r.external_id,
             customer,
             deal,
             product,
             iso(r.ordered_on),
-            r.amount.cents(),
+            cents,
             r.quantity
         ];
         let (_, outcome) = self.upsert(
