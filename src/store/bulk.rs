@@ -174,8 +174,10 @@ impl<'c> BulkWriter<'c> {
         outcome: Option<&str>,
     ) -> Result<()> {
         self.insert(
-            "INSERT INTO activities(customer_id, deal_id, rep_id, kind, subject, due_on, done_on, outcome)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            // A readable external id like the screens give (A-0000123), so that an export
+            // re-imports as updates.
+            "INSERT INTO activities(external_id, customer_id, deal_id, rep_id, kind, subject, due_on, done_on, outcome)
+             VALUES (printf('A-%07d', (SELECT coalesce(max(id), 0) + 1 FROM activities)), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![customer, deal, rep, kind, subject, due_on, done_on, outcome],
         )?;
         Ok(())

@@ -221,7 +221,29 @@ impl Store {
                 ));
             }
         }
-        let (id, _) = write_customer(&tx, actor, id, r, owner, today, true)?;
+        let same_name: Option<(i64, Option<String>)> = tx
+            .query_row(
+                "SELECT id, external_id FROM customers WHERE name = ?1 COLLATE NOCASE AND id IS NOT ?2 LIMIT 1",
+                params![r.name, id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        if let Some((other, ext)) = same_name {
+            return Err(field(
+                "name",
+                format!(
+                    "another customer is named '{}' ({})",
+                    r.name,
+                    ext.map(|e| format!("external id {e}"))
+                        .unwrap_or_else(|| format!("id {other}"))
+                ),
+            ));
+        }
+        let mut r = std::borrow::Cow::Borrowed(r);
+        if id.is_none() && r.external_id.is_none() {
+            r.to_mut().external_id = Some(readable_id(&tx, Entity::Customer)?);
+        }
+        let (id, _) = write_customer(&tx, actor, id, &r, owner, today, true)?;
         tx.commit()?;
         Ok(id)
     }
@@ -234,21 +256,47 @@ impl Store {
         actor: &Actor,
     ) -> Result<i64> {
         let tx = self.conn.transaction()?;
-        let id = write_one(
-            &tx,
-            actor,
-            Entity::Contact,
-            id,
-            &[
-                "customer_id",
-                "name",
-                "title",
-                "email",
-                "phone",
-                "is_primary",
-            ],
-            params![customer_id, r.name, r.title, r.email, r.phone, r.is_primary],
-        )?;
+        let id = match id {
+            Some(id) => write_one(
+                &tx,
+                actor,
+                Entity::Contact,
+                Some(id),
+                &[
+                    "customer_id",
+                    "name",
+                    "title",
+                    "email",
+                    "phone",
+                    "is_primary",
+                ],
+                params![customer_id, r.name, r.title, r.email, r.phone, r.is_primary],
+            )?,
+            None => write_one(
+                &tx,
+                actor,
+                Entity::Contact,
+                None,
+                &[
+                    "external_id",
+                    "customer_id",
+                    "name",
+                    "title",
+                    "email",
+                    "phone",
+                    "is_primary",
+                ],
+                params![
+                    readable_id(&tx, Entity::Contact)?,
+                    customer_id,
+                    r.name,
+                    r.title,
+                    r.email,
+                    r.phone,
+                    r.is_primary
+                ],
+            )?,
+        };
         tx.commit()?;
         Ok(id)
     }
@@ -264,6 +312,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         let rep = rep_by_name(&tx, r.rep.as_deref(), "rep")?;
         let columns = [
+            "external_id",
             "customer_id",
             "rep_id",
             "kind",
@@ -279,6 +328,7 @@ impl Store {
             None,
             &columns,
             params![
+                readable_id(&tx, Entity::Activity)?,
                 customer_id,
                 rep,
                 r.kind.as_str(),
@@ -297,6 +347,7 @@ impl Store {
                 None,
                 &columns,
                 params![
+                    readable_id(&tx, Entity::Activity)?,
                     customer_id,
                     rep,
                     "call",
@@ -400,6 +451,7 @@ impl Store {
                     Entity::Deal,
                     None,
                     &[
+                        "external_id",
                         "name",
                         "customer_id",
                         "owner_rep_id",
@@ -410,6 +462,7 @@ impl Store {
                         "expected_close",
                     ],
                     params![
+                        readable_id(&tx, Entity::Deal)?,
                         f.name,
                         customer,
                         owner,
@@ -434,4 +487,34 @@ impl Store {
         tx.commit()?;
         Ok(id)
     }
+}
+
+/// A readable external id for a record made on screen (C-000123, D-0005225, K-…, A-…):
+/// the prefix and the id the row is about to get, so that an export re-imports it as an
+/// update. If an imported row already holds that text, a suffix keeps it unique.
+fn readable_id(conn: &Connection, entity: Entity) -> Result<String> {
+    let (prefix, width) = match entity {
+        Entity::Customer => ("C", 6),
+        Entity::Contact => ("K", 6),
+        Entity::Deal => ("D", 7),
+        Entity::Activity => ("A", 7),
+        _ => ("R", 6),
+    };
+    let next: i64 = conn.query_row(
+        &format!("SELECT coalesce(max(id), 0) + 1 FROM {}", entity.table()),
+        [],
+        |r| r.get(0),
+    )?;
+    let base = format!("{prefix}-{next:0width$}");
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE external_id = ?1)",
+        entity.table()
+    );
+    let mut candidate = base.clone();
+    let mut n = 1;
+    while conn.query_row(&sql, [&candidate], |r| r.get::<_, bool>(0))? {
+        n += 1;
+        candidate = format!("{base}-{n}");
+    }
+    Ok(candidate)
 }

@@ -11,6 +11,7 @@ use crate::store::db::{Store, StoreError};
 use chrono::NaiveDate;
 use layout::{Layout, Mapping};
 use rows::{Builder, FieldError, RowView};
+use std::collections::HashMap;
 use std::path::Path;
 use write::{Outcome, Writer};
 
@@ -563,19 +564,32 @@ fn process(
             b.finish(r).map(|r| writer.customer(&r, given))
         }
         ImportKind::Contacts => {
-            let r = rows::contact(&mut b);
+            let mut r = rows::contact(&mut b);
+            if r.external_id.is_none() {
+                r.external_id = Some(content_key(&view, kind, &mut writer.keys_seen));
+            }
             b.finish(r).map(|r| writer.contact(&r))
         }
         ImportKind::Deals => {
-            let r = rows::deal(&mut b);
+            let mut r = rows::deal(&mut b);
+            if r.0.external_id.is_none() {
+                r.0.external_id = Some(content_key(&view, kind, &mut writer.keys_seen));
+            }
             b.finish(r).map(|(r, status)| writer.deal(&r, status))
         }
         ImportKind::Activities => {
-            let r = rows::activity(&mut b);
+            let mut r = rows::activity(&mut b);
+            if r.external_id.is_none() {
+                r.external_id = Some(content_key(&view, kind, &mut writer.keys_seen));
+            }
             b.finish(r).map(|r| writer.activity(&r))
         }
         ImportKind::Orders => {
-            let r = rows::order(&mut b);
+            let mut r = rows::order(&mut b);
+            // A won deal's order is found through its deal.
+            if r.external_id.is_none() && r.deal.is_none() {
+                r.external_id = Some(content_key(&view, kind, &mut writer.keys_seen));
+            }
             b.finish(r).map(|r| writer.order(&r))
         }
         ImportKind::Targets => {
@@ -629,6 +643,52 @@ fn process(
         },
     }
     Ok(())
+}
+
+/// The key of a row from a file without external ids: a hash of the fields that name the
+/// record (for deals, not the ones that change as it moves: stage, amount, dates of
+/// closing), numbered when the file holds the same content more than once. Importing the
+/// same file again finds the same keys, so its rows are unchanged instead of doubled.
+fn content_key(view: &RowView, kind: ImportKind, seen: &mut HashMap<u64, u32>) -> String {
+    const MUTABLE: &[&str] = &[
+        "stage",
+        "status",
+        "amount",
+        "expected_close",
+        "closed_on",
+        "lost_reason",
+        "discount_pct",
+        "owner",
+    ];
+    let mut fields: Vec<&&str> = view
+        .layout
+        .fields
+        .keys()
+        .filter(|f| !(kind == ImportKind::Deals && MUTABLE.contains(f)))
+        .collect();
+    fields.sort();
+    // FNV-1a: stable across builds and platforms (the std hasher is not promised to be).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    eat(kind.as_str().as_bytes());
+    for f in fields {
+        eat(f.as_bytes());
+        eat(view.get(f).as_deref().unwrap_or("").as_bytes());
+    }
+    let n = seen.entry(h).or_insert(0);
+    *n += 1;
+    if *n == 1 {
+        format!("key:{h:016x}")
+    } else {
+        format!("key:{h:016x}-{n}")
+    }
 }
 
 /// One monthly series read from a long-format file.

@@ -56,6 +56,8 @@ pub struct Writer<'c> {
     pub inferred_histories: usize,
     /// Stage id -> (position, kind), filled as needed.
     positions: HashMap<i64, (i64, StageKind)>,
+    /// Content keys of rows without an external id, with how often each was seen.
+    pub keys_seen: HashMap<u64, u32>,
 }
 
 /// A team row whose parent is resolved at the end of the file.
@@ -157,6 +159,7 @@ impl<'c> Writer<'c> {
             },
             inferred_histories: 0,
             positions: HashMap::new(),
+            keys_seen: HashMap::new(),
             baseline: audit::ALL_ENTITIES
                 .iter()
                 .map(|&e| Ok((e, max_id(conn, e)?)))
