@@ -908,6 +908,34 @@ fn print_import(
                 writeln!(out, "    {c}")?;
             }
         }
+        if !r.defaulted.is_empty() {
+            let parts: Vec<String> = r
+                .defaulted
+                .iter()
+                .map(|(f, n)| format!("{f} {n}"))
+                .collect();
+            writeln!(
+                out,
+                "  defaults: {} (rows that took the mapping's default)",
+                parts.join(", ")
+            )?;
+        }
+        if r.rounded > 0 {
+            writeln!(
+                out,
+                "  {} amount{} rounded to the cent",
+                r.rounded,
+                if r.rounded == 1 { "" } else { "s" }
+            )?;
+        }
+        if r.inferred_histories > 0 {
+            writeln!(
+                out,
+                "  {} deal{} given a stage history inferred from their dates (import stage_changes to replace it)",
+                r.inferred_histories,
+                if r.inferred_histories == 1 { "" } else { "s" }
+            )?;
+        }
         if !r.ignored_columns.is_empty() {
             writeln!(out, "  ignored columns: {}", r.ignored_columns.join(", "))?;
         }
@@ -918,6 +946,12 @@ fn print_import(
         if let Some(b) = r.batch_id {
             writeln!(out, "  batch {b} (undo with: funnel import revert {b})")?;
         }
+        if r.rejected > 0 {
+            writeln!(out, "  problems by reason:")?;
+            for (n, column, reason, line) in group_errors(&r.errors) {
+                writeln!(out, "    {n} × {column}: {reason} (first on line {line})")?;
+            }
+        }
         if failed {
             writeln!(
                 out,
@@ -926,6 +960,44 @@ fn print_import(
         }
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Row errors grouped by column and reason (quoted values and numbers set aside), most
+/// frequent first: (count, column, the first reason, its line).
+fn group_errors(errors: &[crate::store::import::RowError]) -> Vec<(usize, String, String, u64)> {
+    let shape = |reason: &str| {
+        let mut out = String::new();
+        let mut quoted = false;
+        for c in reason.chars() {
+            match c {
+                '\'' => {
+                    quoted = !quoted;
+                    out.push('…');
+                }
+                _ if quoted => {}
+                '0'..='9' => {
+                    if !out.ends_with('#') {
+                        out.push('#');
+                    }
+                }
+                _ => out.push(c),
+            }
+        }
+        out
+    };
+    let mut groups: Vec<(usize, String, String, u64, String)> = Vec::new();
+    for e in errors {
+        let key = shape(&e.reason);
+        match groups.iter_mut().find(|g| g.1 == e.column && g.4 == key) {
+            Some(g) => g.0 += 1,
+            None => groups.push((1, e.column.clone(), e.reason.clone(), e.line, key)),
+        }
+    }
+    groups.sort_by(|a, b| b.0.cmp(&a.0).then(a.3.cmp(&b.3)));
+    groups
+        .into_iter()
+        .map(|(n, c, r, l, _)| (n, c, r, l))
+        .collect()
 }
 
 fn print_summary(

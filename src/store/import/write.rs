@@ -58,6 +58,8 @@ pub struct Writer<'c> {
     positions: HashMap<i64, (i64, StageKind)>,
     /// Content keys of rows without an external id, with how often each was seen.
     pub keys_seen: HashMap<u64, u32>,
+    /// Deals whose inferred history this file replaced.
+    replaced: std::collections::HashSet<i64>,
 }
 
 /// A team row whose parent is resolved at the end of the file.
@@ -160,12 +162,55 @@ impl<'c> Writer<'c> {
             inferred_histories: 0,
             positions: HashMap::new(),
             keys_seen: HashMap::new(),
+            replaced: Default::default(),
             baseline: audit::ALL_ENTITIES
                 .iter()
                 .map(|&e| Ok((e, max_id(conn, e)?)))
                 .collect::<Result<_>>()?,
             actor,
         })
+    }
+
+    /// A prospect with an order in the ledger is a customer: the status follows the
+    /// ledger for customers this import gave orders (audited for rows it did not insert).
+    fn activate_customers(&mut self) -> Result<()> {
+        let before_orders = self
+            .baseline
+            .iter()
+            .find(|b| b.0 == Entity::Order)
+            .map_or(0, |b| b.1);
+        let before_customers = self
+            .baseline
+            .iter()
+            .find(|b| b.0 == Entity::Customer)
+            .map_or(0, |b| b.1);
+        let ids: Vec<i64> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT DISTINCT c.id FROM orders o JOIN customers c ON c.id = o.customer_id
+                 WHERE o.id > ?1 AND c.status = 'prospect'",
+            )?;
+            let ids = stmt
+                .query_map([before_orders], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            ids
+        };
+        for id in ids {
+            if id > before_customers {
+                self.conn
+                    .execute("UPDATE customers SET status = 'active' WHERE id = ?1", [id])?;
+            } else {
+                edits::write_row(
+                    self.conn,
+                    &self.actor,
+                    Entity::Customer,
+                    Some(id),
+                    &["status"],
+                    &[&"active"],
+                    false,
+                )?;
+            }
+        }
+        Ok(())
     }
 
     /// With `--create-missing`, a vendor profile's or mapping's whole pipeline is created
@@ -191,6 +236,7 @@ impl<'c> Writer<'c> {
     pub fn finish(&mut self) -> Result<Vec<LateError>> {
         let late = self.resolve_parents()?;
         self.settle_histories()?;
+        self.activate_customers()?;
         for &(entity, before) in &self.baseline {
             let now = max_id(self.conn, entity)?;
             if now > before {

@@ -143,7 +143,25 @@ impl Writer<'_> {
         if let Some(e) = &r.external_id {
             self.teams.insert(e.to_lowercase(), id);
         }
+        let parent_now = r.parent.as_deref().and_then(|p| self.find_team(p));
+        let settled_now = match parent_now {
+            // A parent whose own parent is still to come waits with it.
+            Some(p) => {
+                p != id
+                    && !self.pending_parents.iter().any(|q| q.team == p)
+                    && !self.is_below(p, id)?
+            }
+            None => false,
+        };
         match &r.parent {
+            // A parent already known is set now, unless it would make a cycle (then the
+            // end-of-file check reports it with its lines).
+            Some(_) if settled_now => {
+                self.conn.execute(
+                    "UPDATE teams SET parent_id = ?2 WHERE id = ?1",
+                    params![id, parent_now],
+                )?;
+            }
             Some(parent) => self.pending_parents.push(PendingParent {
                 team: id,
                 parent: parent.clone(),
@@ -159,7 +177,7 @@ impl Writer<'_> {
             return Ok(Ok(Outcome::Inserted));
         }
         // An update whose parent is still to come is settled (and audited) at the end.
-        if r.parent.is_some() {
+        if self.pending_parents.last().is_some_and(|p| p.team == id) {
             return Ok(Ok(Outcome::Updated));
         }
         Ok(Ok(
@@ -169,6 +187,28 @@ impl Writer<'_> {
                 Outcome::Unchanged
             },
         ))
+    }
+
+    /// Whether team `t` is `ancestor` or below it.
+    fn is_below(&self, t: i64, ancestor: i64) -> Result<bool> {
+        let mut at = Some(t);
+        let mut steps = 0;
+        while let Some(x) = at {
+            if x == ancestor {
+                return Ok(true);
+            }
+            steps += 1;
+            if steps > 10_000 {
+                return Ok(true);
+            }
+            at = self
+                .conn
+                .prepare_cached("SELECT parent_id FROM teams WHERE id = ?1")?
+                .query_row([x], |r| r.get(0))
+                .optional()?
+                .flatten();
+        }
+        Ok(false)
     }
 
     /// Sets the parents the file named; a parent that does not exist, or one that makes a
@@ -503,14 +543,32 @@ impl Writer<'_> {
             [deal],
             |row| row.get(0),
         )?;
+        let had_inferred: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM stage_changes WHERE deal_id = ?1 AND inferred = 1)",
+            [deal],
+            |row| row.get(0),
+        )?;
         if iso(r.entered_on) < created {
-            return Ok(Err((
-                "entered_on",
-                format!(
-                    "{} is before the deal was created ({created})",
-                    r.entered_on
-                ),
-            )));
+            // A creation date taken from the deal's first known date gives way to real
+            // history that starts earlier.
+            if !(had_inferred || self.replaced.contains(&deal)) {
+                return Ok(Err((
+                    "entered_on",
+                    format!(
+                        "{} is before the deal was created ({created})",
+                        r.entered_on
+                    ),
+                )));
+            }
+            edits::write_row(
+                self.conn,
+                &self.actor,
+                Entity::Deal,
+                Some(deal),
+                &["created_on"],
+                &[&iso(r.entered_on)],
+                false,
+            )?;
         }
         let on = iso(r.entered_on);
         let same: Option<(i64, bool)> = self
@@ -522,6 +580,9 @@ impl Writer<'_> {
             .optional()?;
         if !r.inferred && !self.history_deals.contains(&deal) {
             self.history_deals.push(deal);
+            if had_inferred {
+                self.replaced.insert(deal);
+            }
             // Real history replaces the guessed one (rows this file wrote are kept).
             let inferred: Vec<i64> = {
                 let mut stmt = self.conn.prepare_cached(
