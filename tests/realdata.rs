@@ -373,3 +373,28 @@ fn every_new_kind_imports_through_the_binary() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("deal_external_id,stage,entered_on,inferred\n"));
 }
+
+#[test]
+fn open_deals_without_a_close_date_are_in_no_month() {
+    let db = organisation_and_opportunities();
+    let today = chrono::NaiveDate::from_ymd_opt(2024, 4, 15).unwrap();
+    let pf = funnel::app::pipeline_forecast::load(&db.store, today).unwrap();
+    // Engaging (40%): 550 + 4821 + 55; Prospecting (10%): 550 + 4821.
+    assert_eq!(pf.unknown_close.deals, 5);
+    assert_eq!(pf.unknown_close.value.cents(), 1_079_700);
+    assert_eq!(pf.unknown_close.weighted.cents(), 270_750);
+    assert!(pf.weighted_by_month.iter().all(|(_, v)| v.cents() == 0));
+    assert!(pf
+        .categories
+        .iter()
+        .all(|c| c.commit.cents() + c.best_case.cents() + c.pipeline.cents() == 0));
+    // Three wins give Engaging's time to win (36, 41 and 18 days from engaging), so the
+    // simulation never lands those deals this month; Prospecting has no won history in
+    // the year (its deals were inferred to enter it on the engage day: 36, 41, 18 too).
+    assert_eq!(pf.unknown_close.not_simulated, 0);
+    let april = &pf.simulation[0];
+    assert_eq!(april.name, "2024-04");
+    assert_eq!(april.p90, 0.0, "nothing closes in the first 18 days");
+    let q2 = &pf.simulation[2];
+    assert!(q2.p90 > 0.0 && q2.p90 <= 10_797.0, "{q2:?}");
+}

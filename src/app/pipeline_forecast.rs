@@ -42,6 +42,21 @@ pub struct PipelineForecast {
     pub runs: usize,
     /// Whether the simulation used learned win probabilities (after `funnel score`).
     pub learned_probabilities: bool,
+    /// Open deals nobody has given a close date: in no month and no category.
+    pub unknown_close: UnknownClose,
+}
+
+/// Open deals without an expected close date. They are not overdue and belong to no
+/// month's weighted pipeline or category; the simulation draws their close from the time
+/// won deals took from their stage to the win (when there is history for it).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct UnknownClose {
+    pub deals: usize,
+    pub value: Money,
+    pub weighted: Money,
+    /// Deals in stages with no won deals to learn a time to close from: left out of the
+    /// simulation ("not enough history").
+    pub not_simulated: usize,
 }
 
 /// Simulations per forecast: enough for stable P10/P90 (their run-to-run spread is well
@@ -57,10 +72,24 @@ pub(super) fn stage_slips(
     limit: usize,
 ) -> Result<Vec<Vec<f64>>, StoreError> {
     let by_stage = store.close_slips_since(&iso(today - chrono::Duration::days(365)), limit)?;
+    let to_win = store.time_to_win_since(&iso(today - chrono::Duration::days(365)), limit)?;
+    // Indices 0..n: slips past the expected close; n..2n: days from entering the stage to
+    // the win, for deals without an expected close (see `unknown_stage`).
     Ok(stages
         .iter()
         .map(|s| by_stage.get(&s.id).cloned().unwrap_or_default())
+        .chain(
+            stages
+                .iter()
+                .map(|s| to_win.get(&s.id).cloned().unwrap_or_default()),
+        )
         .collect())
+}
+
+/// The simulation's stage index for a deal in stage `i` (of `n`) without a close date:
+/// it closes today plus a time to win drawn from its stage's history.
+pub(super) fn unknown_stage(i: usize, n: usize) -> usize {
+    n + i
 }
 
 pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreError> {
@@ -71,12 +100,14 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
     let quarter = Period::quarter_of(today);
     let periods = [month, month.next(), quarter, quarter.next()];
     let day = |d: NaiveDate| (d - today).num_days();
-    let expected = |e: &Option<String>| -> NaiveDate {
+    // An overdue deal is expected now; a deal without a date is not expected at all.
+    let expected = |e: &Option<String>| -> Option<NaiveDate> {
         e.as_deref()
             .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
             .map(|d| d.max(today))
-            .unwrap_or(today)
     };
+    let slips = stage_slips(store, &stages, today, 20_000)?;
+    let mut unknown = UnknownClose::default();
 
     let mut months = vec![month];
     for _ in 0..5 {
@@ -111,7 +142,26 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         if stage.kind != StageKind::Open {
             continue;
         }
-        let when = expected(exp);
+        let probability = score.unwrap_or(stage.probability);
+        let Some(when) = expected(exp) else {
+            unknown.deals += 1;
+            unknown.value = Money(unknown.value.cents() + cents);
+            unknown.weighted = Money(
+                unknown.weighted.cents() + (*cents as f64 * stage.probability).round() as i64,
+            );
+            let u = unknown_stage(stage_index[stage_id], stages.len());
+            if slips.get(u).is_some_and(|s| !s.is_empty()) {
+                deals.push(OpenDeal {
+                    amount: *cents as f64 / 100.0,
+                    probability,
+                    expected_close: 0,
+                    stage: u,
+                });
+            } else {
+                unknown.not_simulated += 1;
+            }
+            continue;
+        };
         if let Some(i) = months.iter().position(|m| m.contains(when)) {
             weighted[i] += (*cents as f64 * stage.probability).round() as i64;
         }
@@ -129,12 +179,11 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         deals.push(OpenDeal {
             amount: *cents as f64 / 100.0,
             // The learned probability when the deal has been scored, else its stage's.
-            probability: score.unwrap_or(stage.probability),
+            probability,
             expected_close: day(when),
             stage: stage_index[stage_id],
         });
     }
-    let slips = stage_slips(store, &stages, today, 20_000)?;
     let windows: Vec<Window> = periods
         .iter()
         .zip(&categories)
@@ -156,5 +205,6 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         simulation,
         runs: RUNS,
         learned_probabilities: learned,
+        unknown_close: unknown,
     })
 }

@@ -185,27 +185,39 @@ fn pipeline_keyed(
         let Some(&si) = stage_at.get(&stage_id) else {
             continue;
         };
+        // No expected close: in no period's pipeline (not coverage), and the projection
+        // draws its close from its stage's time to win.
         let day = expected
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .map(|d| (d - today).num_days().max(0))
-            .unwrap_or(0);
+            .map(|d| (d - today).num_days().max(0));
+        let (day, stage) = match day {
+            Some(d) => (d, si),
+            None => (
+                i64::MIN,
+                super::pipeline_forecast::unknown_stage(si, stages.len()),
+            ),
+        };
         let g = *group_of.entry(owner).or_insert_with(|| {
             reps.push(owner);
             reps.len() - 1
         });
         let amount = if money { cents as f64 } else { 1.0 };
         let probability = score.unwrap_or(stages[si].probability);
-        if day >= start && day < end {
+        if day != i64::MIN && day >= start && day < end {
             *open.entry(owner).or_default() += amount;
             *weighted.entry(owner).or_default() += amount * probability;
+        }
+        if day == i64::MIN && slips.get(stage).is_none_or(|s| s.is_empty()) {
+            // Not enough history to say when it could close.
+            continue;
         }
         deals.push((
             OpenDeal {
                 amount,
                 probability,
-                expected_close: day,
-                stage: si,
+                expected_close: day.max(0),
+                stage,
             },
             g,
         ));

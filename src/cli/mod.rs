@@ -753,7 +753,31 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     for (m, v) in &pf.weighted_by_month {
                         w.rows.push(vec![Cell::Text(m.clone()), Cell::Money(*v)]);
                     }
+                    let u = &pf.unknown_close;
+                    if u.deals > 0 {
+                        w.rows.push(vec![
+                            Cell::Text("close date unknown".into()),
+                            Cell::Money(u.weighted),
+                        ]);
+                    }
                     output::write_table(&mut out, &w, format)?;
+                    if u.deals > 0 {
+                        writeln!(
+                            out,
+                            "close date unknown: {} open deal{} worth {} have no expected close; they are in no month or category{}",
+                            u.deals,
+                            if u.deals == 1 { "" } else { "s" },
+                            crate::domain::Money(u.value.cents()),
+                            if u.not_simulated > 0 {
+                                format!(
+                                    "; {} of them are left out of the simulation (not enough history: no won deals from their stage in the last year)",
+                                    u.not_simulated
+                                )
+                            } else {
+                                "; the simulation draws their close from the time won deals took from their stage".into()
+                            }
+                        )?;
+                    }
                     writeln!(out, "\nforecast categories by expected close (cumulative: closed, +commit, +best case, +pipeline)")?;
                     let mut c = Table::new(&[
                         "period",
@@ -887,7 +911,11 @@ fn print_import(
         let source = if r.vendor == "funnel" {
             String::new()
         } else {
-            format!(" ({} export)", r.vendor)
+            if r.vendor.to_lowercase().contains("export") {
+                format!(" ({})", r.vendor)
+            } else {
+                format!(" ({} export)", r.vendor)
+            }
         };
         writeln!(
             out,

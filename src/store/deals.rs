@@ -205,6 +205,24 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Days from entering each open stage to the winning close, for deals won since
+    /// `since` (the newest `limit` entries): how long a deal in that stage still takes,
+    /// for open deals whose close date nobody has given.
+    pub fn time_to_win_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sc.to_stage_id, julianday(d.closed_on) - julianday(sc.changed_on)
+             FROM deals d INDEXED BY deals_closed
+             JOIN stages ws ON ws.id = d.stage_id AND ws.kind = 'won'
+             JOIN stage_changes sc ON sc.deal_id = d.id
+             JOIN stages os ON os.id = sc.to_stage_id AND os.kind = 'open'
+             WHERE d.closed_on >= ?1
+             ORDER BY d.closed_on DESC LIMIT ?2",
+        )?;
+        days_by_stage(&mut stmt, since, limit)
+    }
+}
+
 /// Collects (stage id, days) rows of a query taking a date and a row limit.
 fn days_by_stage(
     stmt: &mut rusqlite::Statement,
