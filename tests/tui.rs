@@ -32,6 +32,29 @@ fn demo_store(dir: &std::path::Path, customers: usize, deals: usize) -> Store {
 }
 
 impl Harness {
+    /// A harness on a database made by `fill`.
+    fn with(fill: impl FnOnce(&mut Store)) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("tui.db")).unwrap();
+        fill(&mut store);
+        let app = App::new(
+            Keymap::defaults(),
+            Theme::default_dark(),
+            common::today(),
+            "test.db".into(),
+            None,
+        );
+        let mut h = Harness {
+            _dir: dir,
+            store,
+            cache: worker::Cache::default(),
+            app,
+        };
+        let empty = h.store.is_empty().unwrap();
+        h.reply(Reply::Opened { empty });
+        h
+    }
+
     fn new(customers: usize, deals: usize) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = if customers == 0 {
@@ -719,6 +742,8 @@ fn the_binary_shows_the_dashboard_in_a_terminal_and_exits_cleanly() {
     let cmd = format!("stty cols 100 rows 30; exec {bin} --db {}", db.display());
     let mut child = std::process::Command::new("script")
         .args(["-qfec", &cmd, "/dev/null"])
+        // The TUI runs on the same clock as every command.
+        .env("FUNNEL_TODAY", "2026-11-22")
         .env("HOME", dir.path())
         .env("XDG_CONFIG_HOME", dir.path())
         .env_remove("NO_COLOR")
@@ -756,6 +781,10 @@ fn the_binary_shows_the_dashboard_in_a_terminal_and_exits_cleanly() {
     for pane in ["Customers", "Funnel", "Targets", "Forecast"] {
         assert!(out.contains(pane), "{pane} missing from the screen:\n{out}");
     }
+    assert!(
+        out.contains("2026-11-22"),
+        "FUNNEL_TODAY reaches the TUI:\n{out}"
+    );
     assert!(out.contains("\x1b[?1049h"), "entered the alternate screen");
     assert!(
         out.contains("\x1b[?1049l"),
@@ -991,4 +1020,68 @@ fn a_long_form_scrolls_to_the_focused_field_on_a_small_terminal() {
     }
     let screen = h.screen(60, 16);
     assert!(screen.contains("External id"), "{screen}");
+}
+
+/// The four-stage opportunities export of `tests/data/fixtures`, imported on 2024-03-31:
+/// its data ends on 2024-03-20, years before the harness's today.
+fn import_opportunities(store: &mut Store) {
+    use funnel::store::import::{import_file, layout::Mapping, ImportKind, ImportOptions};
+    let fixture = |n: &str| common::data(&format!("fixtures/{n}"));
+    let mut o = ImportOptions {
+        today: chrono::NaiveDate::from_ymd_opt(2024, 3, 31),
+        ..Default::default()
+    };
+    for (kind, name) in [
+        (ImportKind::Stages, "stages.csv"),
+        (ImportKind::Products, "products.csv"),
+        (ImportKind::Teams, "teams.csv"),
+        (ImportKind::Reps, "reps.csv"),
+    ] {
+        assert!(
+            import_file(store, kind, &fixture(name), &o, &common::actor())
+                .unwrap()
+                .committed
+        );
+    }
+    let text = std::fs::read_to_string(fixture("opportunities.toml")).unwrap();
+    o.mapping = Some(Mapping::from_toml(&text).unwrap());
+    o.create_missing = true;
+    let r = import_file(
+        store,
+        ImportKind::Deals,
+        &fixture("opportunities.csv"),
+        &o,
+        &common::actor(),
+    )
+    .unwrap();
+    assert!(r.committed);
+}
+
+#[test]
+fn data_that_ended_long_ago_is_said_and_viewed_as_of_its_last_day() {
+    let mut h = Harness::with(import_opportunities);
+    assert_eq!(h.app.screen, Screen::Dashboard);
+    let screen = h.screen(120, 40);
+    assert!(
+        screen.contains("data ends 2024-03-20: nothing closed in 90 days"),
+        "{screen}"
+    );
+    h.keys("T");
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 3, 20).unwrap();
+    assert_eq!(h.app.today, day);
+    assert_eq!(
+        h.app.dashboard.as_ref().unwrap().today,
+        day,
+        "the worker reloaded as of then"
+    );
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("as of the data's last day"), "{screen}");
+    // The pipeline's ages count to that day, and a stage with too few winners says so.
+    h.keys("2 enter");
+    assert_eq!(h.app.screen, Screen::Pipeline);
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("not enough history"), "{screen}");
+    assert!(!screen.contains("learning thresholds"), "{screen}");
+    h.keys("esc T");
+    assert_eq!(h.app.today, common::today());
 }

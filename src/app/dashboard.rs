@@ -79,10 +79,16 @@ impl RepStanding {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dashboard {
     pub today: NaiveDate,
+    /// The last day something closed, when that is more than `STALE_DAYS` before today:
+    /// the data ends long before today, and the screens can be viewed as of that day.
+    pub data_ends: Option<NaiveDate>,
     pub funnel: FunnelPane,
     pub targets: TargetsPane,
     pub forecast: Option<ForecastRun>,
 }
+
+/// Days without a close after which the dashboard says the data has ended.
+pub const STALE_DAYS: i64 = 90;
 
 pub fn load(store: &Store, today: NaiveDate) -> Result<Dashboard, StoreError> {
     let period = Period::month_of(today);
@@ -93,8 +99,13 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<Dashboard, StoreError> {
         let rank = |key: &str| order.iter().position(|n| n == key).unwrap_or(usize::MAX);
         run.series.sort_by_key(|s| rank(&s.key));
     }
+    let data_ends = store
+        .last_close_day()?
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        .filter(|d| (today - *d).num_days() > STALE_DAYS);
     Ok(Dashboard {
         today,
+        data_ends,
         funnel: funnel(store, period)?,
         targets,
         forecast,

@@ -21,6 +21,16 @@ use crate::store::import::{self, ImportError, ImportKind, ImportOptions, ImportR
 use crate::store::{Store, StoreError, Summary};
 use std::path::{Path, PathBuf};
 
+/// Today for every command and the TUI: `--today` / `$FUNNEL_TODAY` (an empty value is
+/// ignored), else the local date.
+pub fn resolve_today(flag: Option<&str>) -> Result<chrono::NaiveDate, String> {
+    match flag.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| format!("--today: '{d}' is not a date (YYYY-MM-DD)")),
+        None => Ok(chrono::Local::now().date_naive()),
+    }
+}
+
 /// Where the database is: `--db`, else `$FUNNEL_DB`, else `funnel.db` in the platform's
 /// data directory.
 pub fn database_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {

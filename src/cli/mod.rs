@@ -180,11 +180,7 @@ fn default_format(explicit: Option<Format>) -> Format {
 fn execute(cli: Cli) -> anyhow::Result<i32> {
     let path = app::database_path(cli.db.clone()).map_err(anyhow::Error::msg)?;
     let format = default_format(cli.format);
-    let today = match cli.today.as_deref() {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| anyhow::anyhow!("--today: '{d}' is not a date (YYYY-MM-DD)"))?,
-        None => chrono::Local::now().date_naive(),
-    };
+    let today = app::resolve_today(cli.today.as_deref()).map_err(anyhow::Error::msg)?;
     let mut store = app::open(&path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -193,7 +189,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
             drop(out);
             drop(store);
-            crate::tui::run(&path, cli.theme.as_deref())?;
+            crate::tui::run(&path, cli.theme.as_deref(), today)?;
         }
         None => print_summary(&mut out, &store, &path, format)?,
         Some(Command::Targets { command }) => {

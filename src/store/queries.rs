@@ -133,6 +133,17 @@ impl Store {
     }
 
     /// True when there are no customers and no deals: the TUI shows its welcome screen.
+    /// The last day anything closed or was ordered (read from the close-date and
+    /// order-date indexes).
+    pub fn last_close_day(&self) -> Result<Option<String>> {
+        Ok(self.conn.query_row(
+            "SELECT max(d) FROM (SELECT max(closed_on) AS d FROM deals
+                                 UNION ALL SELECT max(ordered_on) FROM orders)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.conn.query_row(
             "SELECT NOT EXISTS (SELECT 1 FROM customers) AND NOT EXISTS (SELECT 1 FROM deals)",

@@ -68,4 +68,5 @@ actions! {
     OpenReports = "open_reports",
     CycleBreakdown = "cycle_breakdown",
     ExportReport = "export_report",
+    ViewAsOfData = "view_as_of_data",
 }

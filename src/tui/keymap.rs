@@ -283,6 +283,12 @@ impl Keymap {
                     "recompute forecasts in the background",
                 ),
                 b(Dashboard, Search, &["/"], "search customers"),
+                b(
+                    Dashboard,
+                    ViewAsOfData,
+                    &["T"],
+                    "view as of the last day with data (again: back to today)",
+                ),
                 b(Customers, Open, &["enter"], "open the customer"),
                 b(Customers, Search, &["/"], "search name, email, city"),
                 b(Customers, ClearFilter, &["x"], "clear search and filters"),

@@ -77,7 +77,7 @@ pub fn choose_theme(
 }
 
 /// Runs the TUI on the database at `db` until the user quits.
-pub fn run(db: &Path, theme_flag: Option<&str>) -> anyhow::Result<()> {
+pub fn run(db: &Path, theme_flag: Option<&str>, today: chrono::NaiveDate) -> anyhow::Result<()> {
     let config = config_dir();
     let (keymap, key_warning) = match &config {
         Some(c) => keymap::load(&c.join("keymap.toml")),
@@ -85,7 +85,6 @@ pub fn run(db: &Path, theme_flag: Option<&str>) -> anyhow::Result<()> {
     };
     let (theme, theme_warning) =
         choose_theme(theme_flag, config.as_deref()).map_err(anyhow::Error::msg)?;
-    let today = chrono::Local::now().date_naive();
     let mut app = App::new(
         keymap,
         theme,

@@ -179,6 +179,9 @@ pub struct BoardState {
     pub list_row: usize,
     /// Days after which a deal counts as stuck, by stage id.
     pub stuck: std::collections::HashMap<i64, f64>,
+    /// Whether the thresholds have been learned (a stage may still have none: not enough
+    /// history).
+    pub stuck_learned: bool,
 }
 
 impl BoardState {
@@ -296,6 +299,9 @@ pub struct App {
     pub status: Option<(String, bool)>,
     pub task: Option<Task>,
     pub today: NaiveDate,
+    /// The day the session started with (`--today` or the clock); `today` differs when
+    /// the user views the data as of its last day.
+    pub real_today: NaiveDate,
     pub db_label: String,
     pub quit: bool,
     /// Terminal size, for paging by half a screen.
@@ -351,6 +357,7 @@ impl App {
             status: warning.map(|w| (w, true)),
             task: None,
             today,
+            real_today: today,
             db_label,
             quit: false,
             size: (120, 40),
@@ -683,6 +690,38 @@ impl App {
                 vec![Request::LoadDemo]
             }
             Action::LoadDemo => Vec::new(),
+            Action::ViewAsOfData => {
+                let ends = self.dashboard.as_ref().and_then(|d| d.data_ends);
+                let to = match ends {
+                    _ if self.today != self.real_today => self.real_today,
+                    Some(d) => d,
+                    None => {
+                        self.status = Some((
+                            "the data is current: something closed in the last 90 days".into(),
+                            false,
+                        ));
+                        return Vec::new();
+                    }
+                };
+                self.today = to;
+                self.targets.period = crate::domain::Period::month_of(to);
+                self.pipeline.stuck.clear();
+                self.pipeline.stuck_learned = false;
+                self.status = Some((
+                    if to == self.real_today {
+                        format!("back to today, {to}")
+                    } else {
+                        format!("viewing as of {to}, the last day with data (T: back to today)")
+                    },
+                    false,
+                ));
+                let mut out = vec![Request::SetToday(to), Request::Dashboard];
+                if matches!(self.screen, Screen::Pipeline) {
+                    out.push(Request::Board);
+                    out.push(Request::StuckThresholds);
+                }
+                out
+            }
             Action::Recompute => {
                 if self.task.is_some() {
                     self.status = Some(("a background task is already running".into(), false));
@@ -763,7 +802,7 @@ impl App {
                         // Thresholds read a year of stage history (seconds at a million
                         // deals): learned once per session, in the background.
                         let mut out = vec![Request::Board];
-                        if self.pipeline.stuck.is_empty() {
+                        if !self.pipeline.stuck_learned {
                             out.push(Request::StuckThresholds);
                         }
                         out
@@ -1398,6 +1437,7 @@ impl App {
             }
             Reply::StuckThresholds(Ok(t)) => {
                 self.pipeline.stuck = t;
+                self.pipeline.stuck_learned = true;
                 Vec::new()
             }
             Reply::Moved(Ok(msg)) => {

@@ -40,6 +40,8 @@ pub enum Request {
     },
     LoadDemo,
     Recompute,
+    /// View everything as of another day (the last day with data, or back to today).
+    SetToday(NaiveDate),
     CustomerDetail {
         gen: u64,
         id: i64,
@@ -99,7 +101,8 @@ impl Request {
             | Request::SaveForm { .. }
             | Request::Propose { .. }
             | Request::SaveProposal(_)
-            | Request::ExportReport { .. } => return None,
+            | Request::ExportReport { .. }
+            | Request::SetToday(_) => return None,
         })
     }
 }
@@ -151,6 +154,8 @@ pub enum Reply {
 #[derive(Default)]
 pub struct Cache {
     scored: Option<app::scoring::Scored>,
+    /// The day the screens are viewed as of, when the user moved it (`SetToday`).
+    as_of: Option<NaiveDate>,
 }
 
 /// Runs one request against the store, sending replies (progress, then the result).
@@ -161,6 +166,15 @@ pub fn handle(
     today: NaiveDate,
     send: &mut dyn FnMut(Reply),
 ) {
+    if let Request::SetToday(d) = req {
+        // What the worker learned as of the old day no longer holds.
+        *cache = Cache {
+            scored: None,
+            as_of: Some(d),
+        };
+        return;
+    }
+    let today = cache.as_of.unwrap_or(today);
     if matches!(
         req,
         Request::LoadDemo
@@ -171,6 +185,7 @@ pub fn handle(
         cache.scored = None;
     }
     match req {
+        Request::SetToday(_) => {}
         Request::Targets { period, metric } => {
             let rows = app::targets::list(store, Some(period), None, Some(metric), today)
                 .map_err(|e| e.to_string());

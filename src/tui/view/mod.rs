@@ -77,11 +77,23 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Forecast => "forecast",
         Screen::Reports => "reports",
     };
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(" funnel ", t.selected),
         Span::styled(format!(" {screen} "), t.title),
         Span::styled(format!(" {}  ·  {}", app.db_label, app.today), t.muted),
-    ]);
+    ];
+    if app.today != app.real_today {
+        spans.push(Span::styled(
+            format!("  as of the data's last day (today {}; T)", app.real_today),
+            t.warning,
+        ));
+    } else if let Some(end) = app.dashboard.as_ref().and_then(|d| d.data_ends) {
+        spans.push(Span::styled(
+            format!("  data ends {end}: nothing closed in 90 days · T views as of then"),
+            t.warning,
+        ));
+    }
+    let line = Line::from(spans);
     frame.render_widget(Paragraph::new(line), area);
 }
 

@@ -37,8 +37,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled("past expected close   ", t.muted),
         Span::styled(" ⧗ ", t.warning),
         Span::styled(
-            if app.pipeline.stuck.is_empty() {
+            if !app.pipeline.stuck_learned {
                 "stuck (learning thresholds…)".to_string()
+            } else if app.pipeline.stuck.is_empty() {
+                format!(
+                    "stuck: not enough history (a stage needs {} won deals through it)",
+                    crate::app::funnel::MIN_STAYS
+                )
             } else {
                 "stuck: longer in the stage than 80% of deals that went on to win".to_string()
             },
