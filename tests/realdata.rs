@@ -398,3 +398,159 @@ fn open_deals_without_a_close_date_are_in_no_month() {
     let q2 = &pf.simulation[2];
     assert!(q2.p90 > 0.0 && q2.p90 <= 10_797.0, "{q2:?}");
 }
+
+/// Monthly orders of one customer from `first` (inclusive) to `last` (inclusive), 1000 a
+/// month with December doubled, on the 15th.
+fn ledger(db: &Db, first: (i32, u32), last: (i32, u32)) {
+    db.store
+        .connection()
+        .execute_batch(
+            "INSERT INTO teams(name) VALUES ('Sales');
+             INSERT INTO reps(name, team_id) VALUES ('Solo', 1);
+             INSERT INTO customers(name, owner_rep_id, status, created_on) VALUES ('Only', 1, 'active', '2020-01-01');",
+        )
+        .unwrap();
+    let (mut y, mut m) = first;
+    while (y, m) <= last {
+        let cents = if m == 12 { 200_000 } else { 100_000 };
+        db.store
+            .connection()
+            .execute(
+                "INSERT INTO orders(customer_id, ordered_on, amount_cents) VALUES (1, ?1, ?2)",
+                rusqlite::params![format!("{y}-{m:02}-15"), cents],
+            )
+            .unwrap();
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+}
+
+fn day(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn a_quarterly_series_starts_at_its_first_complete_quarter() {
+    let mut db = Db::new();
+    // The data begins in March 2024: 2024-Q1 has one month of it.
+    ledger(&db, (2024, 3), (2025, 12));
+    let id = funnel::app::forecast::run(
+        &mut db.store,
+        funnel::app::forecast::Level::Company,
+        true,
+        4,
+        funnel::analytics::ts::Method::Auto,
+        day(2026, 1, 10),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let run = db.store.forecast_run(id).unwrap().unwrap();
+    let history = &run.series[0].history;
+    assert_eq!(history.first().unwrap().0, "2024-Q2", "{history:?}");
+    assert_eq!(history.last().unwrap().0, "2025-Q4");
+    assert_eq!(history.first().unwrap().1, 3000.0);
+    // The monthly series starts in March, not with two empty months before it.
+    let id = funnel::app::forecast::run(
+        &mut db.store,
+        funnel::app::forecast::Level::Company,
+        false,
+        3,
+        funnel::analytics::ts::Method::Auto,
+        day(2026, 1, 10),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let run = db.store.forecast_run(id).unwrap().unwrap();
+    assert_eq!(run.series[0].history.first().unwrap().0, "2024-03");
+}
+
+#[test]
+fn the_first_month_of_data_is_no_anomaly() {
+    let db = Db::new();
+    // Ten months of revenue starting inside the report's window, a little uneven, with
+    // a spike in October.
+    ledger(&db, (2026, 1), (2026, 10));
+    db.store
+        .connection()
+        .execute_batch(
+            "UPDATE orders SET amount_cents = amount_cents + 1000 * (CAST(substr(ordered_on, 6, 2) AS INTEGER) % 3);
+             UPDATE orders SET amount_cents = 500000 WHERE ordered_on = '2026-10-15';",
+        )
+        .unwrap();
+    let r =
+        funnel::app::reports::run(&db.store, "anomalies", None, None, day(2026, 11, 22)).unwrap();
+    let months: Vec<String> = r.table.rows.iter().map(|row| row[1].to_text()).collect();
+    // Only the spike: no month is measured against the empty months before the data.
+    assert_eq!(months, vec!["2026-10".to_string()], "{:?}", r.table.rows);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("the data begins in 2026-01")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn proposals_learn_from_the_months_with_data() {
+    let db = Db::new();
+    // Ten months of data (January to October 2026), 1000 a month.
+    ledger(&db, (2026, 1), (2026, 10));
+    let today = day(2026, 11, 22);
+    let get = |p: &funnel::app::targets::Proposal, name: &str| {
+        p.rows.iter().find(|r| r.name == name).unwrap().value_cents
+    };
+    // Resource: 10,000 over the 10 months with data is 1000 a month (not 833 over 12);
+    // a month at the season's weight 1.
+    let r = funnel::app::targets::propose(
+        &db.store,
+        funnel::app::targets::Method::Resource,
+        funnel::domain::Period::parse("2027-06").unwrap(),
+        0.0,
+        today,
+    )
+    .unwrap();
+    assert_eq!(get(&r, "Solo"), 100_000);
+    // Performance for a month far ahead: the last four complete months before today
+    // (July to October), not the four months before the target, which have not happened.
+    let p = funnel::app::targets::propose(
+        &db.store,
+        funnel::app::targets::Method::Performance,
+        funnel::domain::Period::parse("2027-06").unwrap(),
+        0.0,
+        today,
+    )
+    .unwrap();
+    assert_eq!(get(&p, "Solo"), 100_000);
+    // A yearly proposal needs a complete year of data: it says so instead of zeros.
+    let e = funnel::app::targets::propose(
+        &db.store,
+        funnel::app::targets::Method::Performance,
+        funnel::domain::Period::parse("2027").unwrap(),
+        0.0,
+        today,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("not enough history") && e.contains("complete year"),
+        "{e}"
+    );
+    assert!(e.contains("2026-01"), "{e}");
+}
+
+#[test]
+fn seasonal_weights_ignore_the_months_before_the_data() {
+    let db = Db::new();
+    // Data from July 2025 to October 2026, December doubled, and nothing sold in March
+    // 2026: a real zero, unlike the months before July 2025, which are no data at all.
+    ledger(&db, (2025, 7), (2026, 10));
+    db.store
+        .connection()
+        .execute("DELETE FROM orders WHERE ordered_on = '2026-03-15'", [])
+        .unwrap();
+    let w = funnel::app::targets::season_weights(&db.store, day(2026, 11, 22)).unwrap();
+    // Calendar-month means: December 2000, March 0, the other ten 1000; average 1000.
+    assert_eq!(w[11], 2.0, "{w:?}");
+    assert_eq!(w[2], 0.0, "{w:?}");
+    assert_eq!(w[0], 1.0, "{w:?}");
+}

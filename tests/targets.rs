@@ -221,15 +221,37 @@ fn proposals_add_up_and_resource_follows_capacity() {
     )
     .unwrap();
     let get = |name: &str| p.rows.iter().find(|r| r.name == name).unwrap().value_cents;
-    // East earned 600 in the last 12 months with capacity 1.5: 400 per capacity-year,
-    // 33.33 a month; Ann (1.0) gets 3 months = 100, Bob (0.5) 50; West earned nothing.
-    assert_eq!(get("Ann"), 10_000);
-    assert_eq!(get("Bob"), 5_000);
+    // The data begins in May: six complete months (May to October) before today. East
+    // earned 600 in them with capacity 1.5: 66.67 per capacity-month (not 600 spread over
+    // 12 months, half of them before the data began); Ann (1.0) gets 3 months = 200, Bob
+    // (0.5) 100; West earned nothing.
+    assert_eq!(get("Ann"), 20_000);
+    assert_eq!(get("Bob"), 10_000);
     assert_eq!(get("Cy"), 0);
-    assert_eq!(get("East"), 15_000);
-    assert_eq!(get("All"), 15_000);
-    assert_eq!(get("Company"), 15_000);
+    assert_eq!(get("East"), 30_000);
+    assert_eq!(get("All"), 30_000);
+    assert_eq!(get("Company"), 30_000);
+    assert!(
+        p.summary.contains("last 6 months with data"),
+        "{}",
+        p.summary
+    );
     // Goal-based: the levels add up, and the company is the forecast times the growth.
+    // One month of revenue in six forecasts nothing: refused, not zeros for everyone.
+    let e = targets::propose(&db.store, targets::Method::Goal, q, 20.0, common::today())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("every rep would get 0"), "{e}");
+    db.store
+        .connection()
+        .execute_batch(
+            "INSERT INTO orders(customer_id, ordered_on, amount_cents) VALUES
+               (1, '2026-06-10', 40000), (1, '2026-07-10', 40000), (1, '2026-08-10', 40000),
+               (1, '2026-09-10', 40000), (1, '2026-10-10', 40000), (2, '2026-06-10', 20000),
+               (2, '2026-07-10', 20000), (2, '2026-08-10', 20000), (2, '2026-09-10', 20000),
+               (2, '2026-10-10', 20000);",
+        )
+        .unwrap();
     let g = targets::propose(&db.store, targets::Method::Goal, q, 20.0, common::today()).unwrap();
     let reps: i64 = g
         .rows

@@ -116,6 +116,14 @@ fn monthly_series(
     Ok(out)
 }
 
+/// The month the revenue ledger begins.
+pub(crate) fn first_month(store: &Store) -> Result<Option<Period>, StoreError> {
+    Ok(store
+        .first_order_day()?
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        .map(Period::month_of))
+}
+
 /// Sums months into calendar quarters, keeping only complete quarters.
 fn to_quarters(months: &[Period], values: &[f64]) -> (Vec<Period>, Vec<f64>) {
     let mut quarters: Vec<Period> = Vec::new();
@@ -157,23 +165,28 @@ pub fn run(
         .map(|i| months_back(current, i))
         .collect();
     let series_values = monthly_series(store, level, &months)?;
+    // Months before the ledger begins are not zero revenue: they are not history at all.
+    let data_start = first_month(store)?;
     let total = series_values.len();
     let mut series = Vec::new();
     let mut last_label = months.last().map(|m| m.to_string()).unwrap_or_default();
     for (i, (key, values)) in series_values.into_iter().enumerate() {
         progress("forecasting", 0.1 + 0.8 * i as f64 / total.max(1) as f64);
+        // Leading months before the data began, or before this series' first revenue (a
+        // young team), are not history: each series starts where its data does, and a
+        // quarterly series at its first complete quarter.
+        let first = values
+            .iter()
+            .enumerate()
+            .position(|(i, v)| *v != 0.0 && data_start.is_some_and(|d| months[i] >= d))
+            .unwrap_or(values.len());
         let (periods, values, m) = if quarterly {
-            let (q, v) = to_quarters(&months, &values);
+            let (q, v) = to_quarters(&months[first..], &values[first..]);
             (q, v, 4)
         } else {
-            (months.clone(), values, 12)
+            (months[first..].to_vec(), values[first..].to_vec(), 12)
         };
-        // Leading periods before any revenue are not history: a young team is forecast
-        // from its own start.
-        let start = values
-            .iter()
-            .position(|v| *v != 0.0)
-            .unwrap_or(values.len());
+        let start = 0;
         let history: Vec<f64> = values[start..].to_vec();
         let Some(&last) = periods.last() else {
             continue;

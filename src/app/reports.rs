@@ -553,10 +553,21 @@ fn anomalies(
     notes.push(
         "robust z = (month - median of the 12 months before) / (1.4826 x their median absolute deviation); |z| > 3 is flagged".into(),
     );
+    // Months before the ledger begins are no baseline: a month is judged against at least
+    // six months of data before it.
+    let first = super::forecast::first_month(store)?
+        .and_then(|d| months.iter().position(|m| *m >= d))
+        .unwrap_or(months.len());
+    if first > 0 && first < months.len() {
+        notes.push(format!(
+            "the data begins in {}: baselines start there (a month needs 6 months of data before it)",
+            months[first]
+        ));
+    }
     let mut found: Vec<(f64, Vec<Cell>)> = Vec::new();
     for (rep, v) in &by_rep {
-        for i in 12..months.len() {
-            let history = &v[i - 12..i];
+        for i in (first + 6).max(12)..months.len() {
+            let history = &v[(i - 12).max(first)..i];
             let Some(z) = robust_z(v[i], history) else {
                 continue;
             };

@@ -39,13 +39,26 @@ const SEASON_MONTHS: i32 = 36;
 /// Seasonal weights of the calendar months from the company's won revenue (the last three
 /// complete years), used for pace and performance proposals.
 pub fn season_weights(store: &Store, today: NaiveDate) -> Result<[f64; 12], StoreError> {
-    let from = Period::month_of(today).back(SEASON_MONTHS as u32).start();
-    let to = Period::month_of(today).start();
-    let history: Vec<(u32, f64)> = store
-        .monthly_revenue(&iso(from), &iso(to))?
-        .iter()
-        .filter_map(|(m, v)| Some((m.get(5..7)?.parse().ok()?, *v as f64)))
+    let current = Period::month_of(today);
+    let mut first = current.back(SEASON_MONTHS as u32);
+    // From the month the data begins (never from empty months before it); a month after
+    // that without revenue is a real zero.
+    match super::forecast::first_month(store)? {
+        Some(d) if d > first => first = d,
+        None => return Ok([1.0; 12]),
+        _ => {}
+    }
+    let revenue: HashMap<String, i64> = store
+        .monthly_revenue(&iso(first.start()), &iso(current.start()))?
+        .into_iter()
         .collect();
+    let mut history: Vec<(u32, f64)> = Vec::new();
+    let mut m = first;
+    while m < current {
+        let v = revenue.get(&m.to_string()).copied().unwrap_or(0);
+        history.push((m.start().month(), v as f64));
+        m = m.next();
+    }
     Ok(month_weights(&history))
 }
 
@@ -619,13 +632,22 @@ pub fn propose(
             / ms.len() as f64
     };
     let n_months = period.months().len() as f64;
-    let (months, history) = monthly_by_rep(store, today, 36)?;
+    let (months, history) = monthly_by_rep(store, today, 60)?;
+    let Some(data_start) = super::forecast::first_month(store)? else {
+        return Err(StoreError::Invalid(
+            "no won revenue yet: proposals learn from the order ledger (import orders or won deals first)".into(),
+        ));
+    };
+    // Months of the window the data covers (the ones before it are not zero revenue).
+    let covered: Vec<usize> = (0..months.len())
+        .filter(|&i| months[i] >= data_start)
+        .collect();
     let mut rep_values: Vec<(i64, String)> = Vec::new();
     let summary = match method {
         Method::Goal => {
             // Forecast each rep's monthly revenue up to the period's end; the company
             // figure is the sum, times the growth goal, split by share of the forecast.
-            let last = *months.last().expect("36 months");
+            let last = *months.last().expect("60 months");
             let months_ahead: Vec<Period> = period.months();
             let horizon = months_ahead
                 .iter()
@@ -635,7 +657,13 @@ pub fn propose(
                 .max(1) as usize;
             let mut per_rep = Vec::new();
             for s in &sellers {
-                let y = history.get(&s.name).cloned().unwrap_or_default();
+                let all = history.get(&s.name).cloned().unwrap_or_default();
+                // The forecast fits the last 36 months (from where the data begins).
+                let from = all
+                    .len()
+                    .saturating_sub(36)
+                    .max(covered.first().copied().unwrap_or(0));
+                let y = all[from.min(all.len())..].to_vec();
                 let f = if y.iter().any(|v| *v != 0.0) {
                     let start = y.iter().position(|v| *v != 0.0).unwrap_or(0);
                     crate::analytics::ts::auto(&y[start..], 12, horizon)
@@ -684,11 +712,28 @@ pub fn propose(
         }
         Method::Performance => {
             // The same kind of period, the last four of them, newest weighted most.
-            let lookback: Vec<Period> = (1..=4).rev().map(|i| period.back(i)).collect();
-            let lookback: Vec<Period> = lookback
-                .into_iter()
-                .filter(|p| p.end_exclusive() <= Period::month_of(today).start())
+            // The last four complete periods of the same kind before today (not before the
+            // target period, which may lie in the future), inside the data.
+            let this = match period {
+                Period::Month { .. } => Period::month_of(today),
+                Period::Quarter { .. } => Period::quarter_of(today),
+                Period::Year { .. } => Period::Year { year: today.year() },
+            };
+            let lookback: Vec<Period> = (1..=4)
+                .rev()
+                .map(|i| this.back(i))
+                .filter(|p| p.start() >= data_start.start())
                 .collect();
+            if lookback.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "not enough history for a performance proposal for {period}: it needs at least one complete {} of won revenue, and the data begins in {data_start}",
+                    match period {
+                        Period::Month { .. } => "month",
+                        Period::Quarter { .. } => "quarter",
+                        Period::Year { .. } => "year",
+                    }
+                )));
+            }
             let target_factor = factor(period);
             for s in &sellers {
                 let y = history.get(&s.name);
@@ -723,8 +768,15 @@ pub fn propose(
             )
         }
         Method::Resource => {
-            // Revenue per unit of capacity over the last 12 months, per team.
-            let last12: Vec<usize> = (months.len() - 12..months.len()).collect();
+            // Revenue per unit of capacity over the last 12 months the data covers, per team.
+            let last12: Vec<usize> = covered.iter().rev().take(12).rev().copied().collect();
+            if last12.is_empty() {
+                return Err(StoreError::Invalid(format!(
+                    "not enough history for a resource proposal: it needs at least one complete month of won revenue before {}, and the data begins in {data_start}",
+                    Period::month_of(today)
+                )));
+            }
+            let span = last12.len() as f64;
             let mut team_rev: HashMap<Option<i64>, f64> = HashMap::new();
             let mut team_cap: HashMap<Option<i64>, f64> = HashMap::new();
             for s in &sellers {
@@ -739,7 +791,7 @@ pub fn propose(
             for s in &sellers {
                 let cap = team_cap.get(&s.team).copied().unwrap_or(0.0);
                 let per_unit_month = if cap > 0.0 {
-                    team_rev.get(&s.team).copied().unwrap_or(0.0) / cap / 12.0
+                    team_rev.get(&s.team).copied().unwrap_or(0.0) / cap / span
                 } else {
                     0.0
                 };
@@ -758,10 +810,15 @@ pub fn propose(
             }
             format!(
                 "each rep's capacity times their team's won revenue per unit of capacity over the last \
-                 12 months, for the {n_months} months of {period}, adjusted for the season"
+                 {span} months with data, for the {n_months} months of {period}, adjusted for the season"
             )
         }
     };
+    if rep_values.iter().all(|(v, _)| *v == 0) {
+        return Err(StoreError::Invalid(format!(
+            "no proposal for {period}: every rep would get 0 ({summary}); the reps have no won revenue in that history"
+        )));
+    }
     // Teams and the company are the sums of their reps (so the levels agree by design).
     let mut by_rep: HashMap<Option<i64>, f64> = HashMap::new();
     let mut rows = Vec::new();

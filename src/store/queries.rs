@@ -133,6 +133,14 @@ impl Store {
     }
 
     /// True when there are no customers and no deals: the TUI shows its welcome screen.
+    /// The first day of the revenue ledger (the order-date index's first entry): history
+    /// windows start at its month, not before.
+    pub fn first_order_day(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT min(ordered_on) FROM orders", [], |r| r.get(0))?)
+    }
+
     /// The last day anything closed or was ordered (read from the close-date and
     /// order-date indexes).
     pub fn last_close_day(&self) -> Result<Option<String>> {
