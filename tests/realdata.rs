@@ -384,6 +384,12 @@ fn open_deals_without_a_close_date_are_in_no_month() {
     assert_eq!(pf.unknown_close.value.cents(), 1_079_700);
     assert_eq!(pf.unknown_close.weighted.cents(), 270_750);
     assert!(pf.weighted_by_month.iter().all(|(_, v)| v.cents() == 0));
+    // Its own row of categories: Engaging is best case, Prospecting pipeline.
+    let c = &pf.unknown_close.categories;
+    assert_eq!(
+        (c.commit.cents(), c.best_case.cents(), c.pipeline.cents()),
+        (0, 542_600, 537_100)
+    );
     assert!(pf
         .categories
         .iter()

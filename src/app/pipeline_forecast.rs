@@ -8,7 +8,7 @@ use crate::store::{Store, StoreError};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CategoryRow {
     pub period: String,
     pub closed: Money,
@@ -54,6 +54,8 @@ pub struct UnknownClose {
     pub deals: usize,
     pub value: Money,
     pub weighted: Money,
+    /// Their open value by forecast category (the `closed` column stays 0).
+    pub categories: CategoryRow,
     /// Deals in stages with no won deals to learn a time to close from: left out of the
     /// simulation ("not enough history").
     pub not_simulated: usize,
@@ -107,7 +109,13 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             .map(|d| d.max(today))
     };
     let slips = stage_slips(store, &stages, today, 20_000)?;
-    let mut unknown = UnknownClose::default();
+    let mut unknown = UnknownClose {
+        categories: CategoryRow {
+            period: "close date unknown".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
 
     let mut months = vec![month];
     for _ in 0..5 {
@@ -149,6 +157,16 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             unknown.weighted = Money(
                 unknown.weighted.cents() + (*cents as f64 * stage.probability).round() as i64,
             );
+            let c = &mut unknown.categories;
+            let slot = match stage.category {
+                ForecastCategory::Commit => Some(&mut c.commit),
+                ForecastCategory::BestCase => Some(&mut c.best_case),
+                ForecastCategory::Pipeline => Some(&mut c.pipeline),
+                ForecastCategory::Closed | ForecastCategory::Omitted => None,
+            };
+            if let Some(slot) = slot {
+                *slot = Money(slot.cents() + cents);
+            }
             let u = unknown_stage(stage_index[stage_id], stages.len());
             if slips.get(u).is_some_and(|s| !s.is_empty()) {
                 deals.push(OpenDeal {

@@ -785,7 +785,9 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                         "to_best_case",
                         "to_pipeline",
                     ]);
-                    for r in &pf.categories {
+                    let unknown_row =
+                        (pf.unknown_close.deals > 0).then_some(&pf.unknown_close.categories);
+                    for r in pf.categories.iter().chain(unknown_row) {
                         let cum = r.cumulative();
                         c.rows.push(vec![
                             Cell::Text(r.period.clone()),
