@@ -1085,3 +1085,102 @@ fn data_that_ended_long_ago_is_said_and_viewed_as_of_its_last_day() {
     h.keys("esc T");
     assert_eq!(h.app.today, common::today());
 }
+
+#[test]
+fn setup_adds_and_edits_the_organisation_with_audit() {
+    let mut h = Harness::with(import_opportunities);
+    h.keys("6");
+    assert_eq!(h.app.screen, Screen::Setup);
+    let screen = h.screen(100, 30);
+    // Teams in tree order, sub-teams indented under their parent.
+    assert!(screen.contains("Company West"), "{screen}");
+    assert!(screen.contains("  Central"), "{screen}");
+    let audit_before: i64 = h
+        .store
+        .connection()
+        .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+        .unwrap();
+
+    // A new team under an existing one.
+    h.keys("a North tab Company space West ctrl-s");
+    assert!(h.app.popup.is_none(), "saved: {:?}", h.app.popup);
+    let parent: String = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT p.name FROM teams t JOIN teams p ON p.id = t.parent_id WHERE t.name = 'North'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(parent, "Company West");
+
+    // A parent below the team itself is refused at the field, and nothing is written.
+    h.keys("g g e tab");
+    h.clear_field();
+    h.keys("Central ctrl-s");
+    let errors = &h.form().errors;
+    assert!(
+        errors
+            .iter()
+            .any(|(f, r)| f == "parent" && r.contains("cycle")),
+        "{errors:?}"
+    );
+    h.keys("esc");
+
+    // A rep's capacity, edited on the Reps tab.
+    h.keys("l");
+    assert_eq!(h.app.setup.tab, funnel::tui::setup::Tab::Reps);
+    h.keys("j e tab tab");
+    assert_eq!(h.form().kind.fields()[h.form().focus].name, "capacity");
+    h.clear_field();
+    h.keys("0.75 ctrl-s");
+    assert!(h.app.popup.is_none(), "saved: {:?}", h.app.popup);
+    let cap: f64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT capacity FROM reps WHERE name = 'Ben Part'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(cap, 0.75);
+
+    // A stage with deals keeps its kind.
+    h.keys("l l");
+    assert_eq!(h.app.setup.tab, funnel::tui::setup::Tab::Stages);
+    h.keys("j j e tab");
+    h.clear_field();
+    h.keys("open ctrl-s");
+    let errors = &h.form().errors;
+    assert!(
+        errors
+            .iter()
+            .any(|(f, r)| f == "kind" && r.contains("3 deals")),
+        "{errors:?}"
+    );
+    h.keys("esc");
+
+    // Every change audited: the team insert and the rep update.
+    let audit: Vec<(String, String)> = {
+        let conn = h.store.connection();
+        let mut stmt = conn
+            .prepare("SELECT action, entity FROM audit_log WHERE id > ?1 ORDER BY id")
+            .unwrap();
+        stmt.query_map([audit_before], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        audit,
+        vec![
+            ("insert".to_string(), "team".to_string()),
+            ("update".to_string(), "rep".to_string())
+        ]
+    );
+    for (w, hgt) in [(120, 40), (80, 24), (60, 16)] {
+        insta::assert_snapshot!(format!("setup_stages_{w}x{hgt}"), h.screen(w, hgt));
+    }
+}

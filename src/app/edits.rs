@@ -32,6 +32,11 @@ pub enum FormKind {
     ReviseTarget(i64),
     /// Proposes targets; the proposal is reviewed before anything is saved.
     ProposeTargets,
+    /// The organisation (Setup screen): `None` adds, `Some(id)` edits.
+    Team(Option<i64>),
+    Rep(Option<i64>),
+    Product(Option<i64>),
+    Stage(Option<i64>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +169,66 @@ const PROPOSE_TARGETS: &[FieldSpec] = &[
     ),
 ];
 
+const TEAM: &[FieldSpec] = &[
+    f("name", "Team", true, ""),
+    f(
+        "parent",
+        "Parent team",
+        false,
+        "a team's name; empty for a top team",
+    ),
+    f(
+        "external_id",
+        "External id",
+        false,
+        "your other system's id",
+    ),
+];
+
+const REP: &[FieldSpec] = &[
+    f("name", "Rep", true, ""),
+    f("team", "Team", false, "a team's name"),
+    f(
+        "capacity",
+        "Capacity",
+        false,
+        "1 is one full-time seller (default 1)",
+    ),
+    f("active", "Active", false, "yes or no (default yes)"),
+    f("email", "Email", false, ""),
+    f(
+        "external_id",
+        "External id",
+        false,
+        "your other system's id",
+    ),
+];
+
+const PRODUCT: &[FieldSpec] = &[
+    f("sku", "SKU", true, "unique code"),
+    f("name", "Name", false, "default: the SKU"),
+    f("family", "Family", false, ""),
+    f("list_price", "List price", false, "e.g. 1,250.00"),
+];
+
+const STAGE: &[FieldSpec] = &[
+    f("name", "Stage", true, ""),
+    f("kind", "Kind", true, "open, won or lost"),
+    f(
+        "probability",
+        "Win probability",
+        false,
+        "0 to 1 or a percentage; won 1, lost 0",
+    ),
+    f("position", "Order", false, "a whole number; default last"),
+    f(
+        "category",
+        "Forecast category",
+        false,
+        "pipeline, best_case, commit, closed, omitted",
+    ),
+];
+
 impl FormKind {
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
@@ -175,6 +240,10 @@ impl FormKind {
             FormKind::SetTarget => SET_TARGET,
             FormKind::ReviseTarget(_) => REVISE_TARGET,
             FormKind::ProposeTargets => PROPOSE_TARGETS,
+            FormKind::Team(_) => TEAM,
+            FormKind::Rep(_) => REP,
+            FormKind::Product(_) => PRODUCT,
+            FormKind::Stage(_) => STAGE,
         }
     }
 
@@ -190,6 +259,14 @@ impl FormKind {
             FormKind::SetTarget => "set a target",
             FormKind::ReviseTarget(_) => "revise the target",
             FormKind::ProposeTargets => "propose targets",
+            FormKind::Team(None) => "new team",
+            FormKind::Team(Some(_)) => "edit team",
+            FormKind::Rep(None) => "new rep",
+            FormKind::Rep(Some(_)) => "edit rep",
+            FormKind::Product(None) => "new product",
+            FormKind::Product(Some(_)) => "edit product",
+            FormKind::Stage(None) => "new stage",
+            FormKind::Stage(Some(_)) => "edit stage",
         }
     }
 }
@@ -301,6 +378,9 @@ pub fn save(
         errors: Vec::new(),
     };
     match kind {
+        FormKind::Team(_) | FormKind::Rep(_) | FormKind::Product(_) | FormKind::Stage(_) => {
+            save_organisation(store, kind, v, actor)
+        }
         FormKind::NewCustomer | FormKind::EditCustomer(_) => {
             let days = v.text("contact_every_days");
             let contact_every_days = match days.as_deref().map(str::parse::<i64>) {
@@ -540,5 +620,119 @@ pub fn save(
                 .map_err(store_errors)?;
             Ok(format!("saved deal {}", fields.name))
         }
+    }
+}
+
+/// The Setup screen's forms: teams, reps, products and stages.
+fn save_organisation(
+    store: &mut Store,
+    kind: FormKind,
+    mut v: Values,
+    actor: &Actor,
+) -> Result<String, FormErrors> {
+    use crate::domain::records::{ProductRecord, RepRecord, StageRecord, TeamRecord};
+    use crate::domain::setup::{parse_capacity, parse_probability};
+    match kind {
+        FormKind::Team(id) => {
+            let r = TeamRecord {
+                external_id: v.text("external_id"),
+                name: v.required("name"),
+                parent: v.text("parent"),
+            };
+            if !v.errors.is_empty() {
+                return Err(v.errors);
+            }
+            store.save_team(id, &r, actor).map_err(store_errors)?;
+            Ok(format!("saved team {}", r.name))
+        }
+        FormKind::Rep(id) => {
+            let capacity = v
+                .text("capacity")
+                .and_then(|c| parse_capacity(&c).map_err(|e| v.fail("capacity", e)).ok());
+            let active = match v.text("active").map(|s| s.to_lowercase()).as_deref() {
+                None => None,
+                Some("yes" | "y" | "true" | "1") => Some(true),
+                Some("no" | "n" | "false" | "0") => Some(false),
+                Some(other) => {
+                    v.fail("active", format!("'{other}' is not yes/no"));
+                    None
+                }
+            };
+            let r = RepRecord {
+                external_id: v.text("external_id"),
+                name: v.required("name"),
+                email: v.email("email"),
+                team: v.text("team"),
+                capacity,
+                hired_on: None,
+                active,
+            };
+            if !v.errors.is_empty() {
+                return Err(v.errors);
+            }
+            store.save_rep(id, &r, actor).map_err(store_errors)?;
+            Ok(format!("saved rep {}", r.name))
+        }
+        FormKind::Product(id) => {
+            let list_price = match v.text("list_price") {
+                None => None,
+                Some(p) => match parse_amount(&p) {
+                    Ok(m) if m.cents() >= 0 => Some(m),
+                    Ok(_) => {
+                        v.fail("list_price", "cannot be negative");
+                        None
+                    }
+                    Err(e) => {
+                        v.fail("list_price", e.to_string());
+                        None
+                    }
+                },
+            };
+            let r = ProductRecord {
+                sku: v.required("sku"),
+                name: v.text("name"),
+                family: v.text("family"),
+                list_price,
+            };
+            if !v.errors.is_empty() {
+                return Err(v.errors);
+            }
+            store.save_product(id, &r, actor).map_err(store_errors)?;
+            Ok(format!("saved product {}", r.sku))
+        }
+        FormKind::Stage(id) => {
+            if v.text("kind").is_none() {
+                v.fail("kind", "required");
+            }
+            let kind = v.parse::<crate::domain::StageKind>("kind");
+            let probability = v.text("probability").and_then(|p| {
+                parse_probability(&p)
+                    .map_err(|e| v.fail("probability", e))
+                    .ok()
+            });
+            let position = v.text("position").and_then(|p| match p.parse::<i64>() {
+                Ok(n) if n >= 0 => Some(n),
+                _ => {
+                    v.fail(
+                        "position",
+                        format!("'{p}' is not a whole number of at least 0"),
+                    );
+                    None
+                }
+            });
+            let r = StageRecord {
+                name: v.required("name"),
+                kind: kind.unwrap_or(crate::domain::StageKind::Open),
+                probability,
+                position,
+                category: v.parse::<crate::domain::ForecastCategory>("category"),
+            };
+            if !v.errors.is_empty() {
+                return Err(v.errors);
+            }
+            store.save_stage(id, &r, actor).map_err(store_errors)?;
+            Ok(format!("saved stage {}", r.name))
+        }
+        _ => Err(vec![(String::new(), "not an organisation form".into())]),
     }
 }

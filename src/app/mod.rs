@@ -21,6 +21,11 @@ use crate::store::import::{self, ImportError, ImportKind, ImportOptions, ImportR
 use crate::store::{Store, StoreError, Summary};
 use std::path::{Path, PathBuf};
 
+/// Teams, reps, products and stages, as the Setup screen lists them.
+pub fn organisation(store: &Store) -> Result<crate::domain::setup::Organisation, StoreError> {
+    store.organisation()
+}
+
 /// Today for every command and the TUI: `--today` / `$FUNNEL_TODAY` (an empty value is
 /// ignored), else the local date.
 pub fn resolve_today(flag: Option<&str>) -> Result<chrono::NaiveDate, String> {

@@ -5,6 +5,7 @@ pub mod kinds;
 pub mod money;
 pub mod period;
 pub mod records;
+pub mod setup;
 pub mod table;
 
 pub use kinds::*;

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod queries;
 pub mod reports;
 pub mod scoring;
+pub mod setup;
 pub mod targets;
 
 pub use db::{Result, Store, StoreError, SCHEMA_VERSION};

@@ -69,4 +69,5 @@ actions! {
     CycleBreakdown = "cycle_breakdown",
     ExportReport = "export_report",
     ViewAsOfData = "view_as_of_data",
+    OpenSetup = "open_setup",
 }

@@ -18,6 +18,7 @@ pub enum Context {
     Pipeline,
     Targets,
     Reports,
+    Setup,
 }
 
 impl Context {
@@ -30,9 +31,10 @@ impl Context {
             Context::Pipeline => "pipeline",
             Context::Targets => "targets",
             Context::Reports => "reports",
+            Context::Setup => "setup",
         }
     }
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Global,
         Context::Welcome,
         Context::Dashboard,
@@ -40,6 +42,7 @@ impl Context {
         Context::Pipeline,
         Context::Targets,
         Context::Reports,
+        Context::Setup,
     ];
 
     fn from_name(s: &str) -> Option<Context> {
@@ -228,6 +231,16 @@ impl Keymap {
                 b(Dashboard, PaneTargets, &["3"], "Targets pane"),
                 b(Dashboard, PaneForecast, &["4"], "Forecast pane"),
                 b(Dashboard, OpenReports, &["5"], "Reports screen"),
+                b(
+                    Dashboard,
+                    OpenSetup,
+                    &["6"],
+                    "Setup screen: teams, reps, products, stages",
+                ),
+                b(Setup, NextPane, &["tab", "l", "right"], "next tab"),
+                b(Setup, PrevPane, &["backtab", "h", "left"], "previous tab"),
+                b(Setup, Add, &["a"], "add a team, rep, product or stage"),
+                b(Setup, Edit, &["e", "enter"], "edit the selected row"),
                 b(Targets, PrevPeriod, &["[", "h", "left"], "previous period"),
                 b(Targets, NextPeriod, &["]", "l", "right"], "next period"),
                 b(Targets, CyclePeriodKind, &["p"], "month / quarter / year"),

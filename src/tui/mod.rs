@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod keymap;
+pub mod setup;
 pub mod state;
 pub mod theme;
 pub mod view;

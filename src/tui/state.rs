@@ -26,6 +26,8 @@ pub enum Screen {
     Targets,
     /// One forecast series at a time as a chart.
     Forecast,
+    /// The organisation: teams, reps, products and stages, with forms.
+    Setup,
     /// Every report: run one, break it down, export it.
     Reports,
 }
@@ -292,6 +294,7 @@ pub struct App {
     pub forecast_sel: usize,
     pub targets: TargetsScreen,
     pub reports: ReportsScreen,
+    pub setup: super::setup::SetupScreen,
     /// Open the edit form once the customer view has loaded.
     edit_when_loaded: bool,
     pub pending: Vec<Key>,
@@ -352,6 +355,7 @@ impl App {
                 error: None,
             },
             reports: ReportsScreen::default(),
+            setup: Default::default(),
             edit_when_loaded: false,
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),
@@ -373,6 +377,7 @@ impl App {
             Screen::Pipeline => Context::Pipeline,
             Screen::Targets => Context::Targets,
             Screen::Reports => Context::Reports,
+            Screen::Setup => Context::Setup,
             Screen::Forecast => Context::Dashboard,
         }
     }
@@ -650,6 +655,11 @@ impl App {
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Request> {
+        if self.screen == Screen::Setup {
+            if let Some(out) = self.setup_action(action) {
+                return out;
+            }
+        }
         match action {
             Action::Quit => {
                 self.quit = true;
@@ -676,7 +686,8 @@ impl App {
                     | Screen::Pipeline
                     | Screen::Targets
                     | Screen::Forecast
-                    | Screen::Reports => self.screen = Screen::Dashboard,
+                    | Screen::Reports
+                    | Screen::Setup => self.screen = Screen::Dashboard,
                     _ => {}
                 }
                 Vec::new()
@@ -936,6 +947,7 @@ impl App {
                 )));
                 Vec::new()
             }
+            Action::OpenSetup => self.open_setup(),
             Action::OpenReports => {
                 self.screen = Screen::Reports;
                 Vec::new()
@@ -1348,12 +1360,17 @@ impl App {
                 }
                 Vec::new()
             }
+            Reply::Setup(r) => {
+                self.on_setup(r);
+                Vec::new()
+            }
             Reply::FormSaved(Ok(msg)) => {
                 self.popup = None;
                 self.status = Some((msg, false));
                 let mut out = vec![Request::Dashboard];
                 match self.screen {
                     Screen::Pipeline => out.push(Request::Board),
+                    Screen::Setup => out.push(Request::Setup),
                     Screen::Targets => out.extend(self.targets_request()),
                     Screen::Detail => {
                         if let Some(d) = &self.detail {

@@ -40,6 +40,8 @@ pub enum Request {
     },
     LoadDemo,
     Recompute,
+    /// The organisation for the Setup screen.
+    Setup,
     /// View everything as of another day (the last day with data, or back to today).
     SetToday(NaiveDate),
     CustomerDetail {
@@ -97,6 +99,7 @@ impl Request {
             Request::Explain { .. } => 8,
             Request::Targets { .. } => 9,
             Request::Report { .. } => 10,
+            Request::Setup => 11,
             Request::MoveDeal { .. }
             | Request::SaveForm { .. }
             | Request::Propose { .. }
@@ -109,6 +112,7 @@ impl Request {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
+    Setup(Result<crate::domain::setup::Organisation, String>),
     Opened {
         empty: bool,
     },
@@ -186,6 +190,9 @@ pub fn handle(
     }
     match req {
         Request::SetToday(_) => {}
+        Request::Setup => send(Reply::Setup(
+            app::organisation(store).map_err(|e| e.to_string()),
+        )),
         Request::Targets { period, metric } => {
             let rows = app::targets::list(store, Some(period), None, Some(metric), today)
                 .map_err(|e| e.to_string());

@@ -385,16 +385,15 @@ pub fn team(b: &mut Builder) -> TeamRecord {
 }
 
 pub fn rep(b: &mut Builder) -> RepRecord {
-    let capacity = b.text("capacity").and_then(|raw| match raw.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
-        _ => {
-            b.fail(
-                "capacity",
-                format!("'{raw}' is not a capacity (a number of at least 0; 1 is a full rep)"),
-            );
-            None
-        }
-    });
+    let capacity =
+        b.text("capacity")
+            .and_then(|raw| match crate::domain::setup::parse_capacity(&raw) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    b.fail("capacity", e);
+                    None
+                }
+            });
     let active = b.row.get("active").is_some().then(|| b.flag("active"));
     RepRecord {
         external_id: b.text("external_id"),
@@ -428,25 +427,15 @@ pub fn stage(b: &mut Builder) -> StageRecord {
     if b.row.get("kind").is_none() {
         b.fail("kind", "required, but empty (open, won or lost)");
     }
-    let probability = b.text("probability").and_then(|raw| {
-        let (text, scale) = match raw.strip_suffix('%') {
-            Some(p) => (p.trim().to_string(), 100.0),
-            None => (raw.clone(), 1.0),
-        };
-        match text.parse::<f64>() {
-            // Written as a percentage (25 or 25%) or a fraction (0.25).
-            Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => {
-                Some(if scale > 1.0 || v > 1.0 { v / 100.0 } else { v })
-            }
-            _ => {
-                b.fail(
-                    "probability",
-                    format!("'{raw}' is not a probability (0 to 1, or 0% to 100%)"),
-                );
-                None
-            }
-        }
-    });
+    let probability =
+        b.text("probability")
+            .and_then(|raw| match crate::domain::setup::parse_probability(&raw) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    b.fail("probability", e);
+                    None
+                }
+            });
     let position = b.int("position", 0);
     let category = b.parse::<crate::domain::ForecastCategory>("category");
     if let (Some(k), Some(p)) = (kind, probability) {

@@ -7,6 +7,7 @@ mod forecast;
 mod pipeline;
 mod popups;
 mod reports;
+mod setup;
 mod targets;
 
 use super::state::{App, Screen};
@@ -59,6 +60,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Targets => targets::render(app, frame, body),
         Screen::Forecast => forecast::render(app, frame, body),
         Screen::Reports => reports::render(app, frame, body),
+        Screen::Setup => setup::render(app, frame, body),
     }
     render_status(app, frame, status);
     render_footer(app, frame, footer);
@@ -76,20 +78,33 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Targets => "targets",
         Screen::Forecast => "forecast",
         Screen::Reports => "reports",
+        Screen::Setup => "setup",
     };
     let mut spans = vec![
         Span::styled(" funnel ", t.selected),
         Span::styled(format!(" {screen} "), t.title),
         Span::styled(format!(" {}  ·  {}", app.db_label, app.today), t.muted),
     ];
+    // The long form where it fits, else a short one (never cut mid-word).
+    let wide = area.width >= 110;
     if app.today != app.real_today {
         spans.push(Span::styled(
-            format!("  as of the data's last day (today {}; T)", app.real_today),
+            if wide {
+                format!("  as of the data's last day (today {}; T)", app.real_today)
+            } else {
+                "  as of data end · T".to_string()
+            },
             t.warning,
         ));
     } else if let Some(end) = app.dashboard.as_ref().and_then(|d| d.data_ends) {
         spans.push(Span::styled(
-            format!("  data ends {end}: nothing closed in 90 days · T views as of then"),
+            if wide {
+                format!("  data ends {end}: nothing closed in 90 days · T views as of then")
+            } else if area.width >= 80 {
+                format!("  data ends {end} · T")
+            } else {
+                "  old data · T".to_string()
+            },
             t.warning,
         ));
     }
@@ -152,6 +167,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             Help,
         ],
         Screen::Reports => vec![Open, CycleBreakdown, ExportReport, Back, Help, Quit],
+        Screen::Setup => vec![NextPane, Add, Edit, Back, Help, Quit],
         Screen::Forecast => vec![MoveDown, Recompute, Back, Help, Quit],
         Screen::Pipeline => vec![
             NextPane,

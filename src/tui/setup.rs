@@ -1,0 +1,178 @@
+//! The Setup screen: the organisation (teams, reps, products, stages) in four tabs, with
+//! forms to add and edit each. Its state, keys and replies live here; `view::setup` draws it.
+
+use super::action::Action;
+use super::state::{App, Form, Popup, Screen};
+use super::worker::Request;
+use crate::app::edits::FormKind;
+use crate::domain::setup::Organisation;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    #[default]
+    Teams,
+    Reps,
+    Products,
+    Stages,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Teams, Tab::Reps, Tab::Products, Tab::Stages];
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Teams => "Teams",
+            Tab::Reps => "Reps",
+            Tab::Products => "Products",
+            Tab::Stages => "Stages",
+        }
+    }
+    fn step(self, by: isize) -> Tab {
+        let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0) as isize;
+        Tab::ALL[(i + by).rem_euclid(Tab::ALL.len() as isize) as usize]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SetupScreen {
+    pub tab: Tab,
+    pub data: Option<Organisation>,
+    pub selected: usize,
+    pub error: Option<String>,
+}
+
+impl SetupScreen {
+    /// Rows in the current tab.
+    pub fn len(&self) -> usize {
+        let Some(d) = &self.data else { return 0 };
+        match self.tab {
+            Tab::Teams => d.teams.len(),
+            Tab::Reps => d.reps.len(),
+            Tab::Products => d.products.len(),
+            Tab::Stages => d.stages.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The form that edits the selected row, prefilled; `None` when there is none.
+    fn edit_form(&self) -> Option<Form> {
+        let d = self.data.as_ref()?;
+        let text = |o: &Option<String>| o.clone().unwrap_or_default();
+        Some(match self.tab {
+            Tab::Teams => {
+                let t = d.teams.get(self.selected)?;
+                Form::new(
+                    FormKind::Team(Some(t.id)),
+                    &[
+                        ("name", t.name.clone()),
+                        ("parent", text(&t.parent)),
+                        ("external_id", text(&t.external_id)),
+                    ],
+                )
+            }
+            Tab::Reps => {
+                let r = d.reps.get(self.selected)?;
+                Form::new(
+                    FormKind::Rep(Some(r.id)),
+                    &[
+                        ("name", r.name.clone()),
+                        ("team", text(&r.team)),
+                        ("capacity", format!("{}", r.capacity)),
+                        ("active", if r.active { "yes" } else { "no" }.into()),
+                        ("email", text(&r.email)),
+                        ("external_id", text(&r.external_id)),
+                    ],
+                )
+            }
+            Tab::Products => {
+                let p = d.products.get(self.selected)?;
+                Form::new(
+                    FormKind::Product(Some(p.id)),
+                    &[
+                        ("sku", p.sku.clone()),
+                        ("name", p.name.clone()),
+                        ("family", text(&p.family)),
+                        ("list_price", p.list_price.to_string()),
+                    ],
+                )
+            }
+            Tab::Stages => {
+                let s = d.stages.get(self.selected)?;
+                Form::new(
+                    FormKind::Stage(Some(s.id)),
+                    &[
+                        ("name", s.name.clone()),
+                        ("kind", s.kind.as_str().into()),
+                        ("probability", format!("{}", s.probability)),
+                        ("position", s.position.to_string()),
+                        ("category", s.category.as_str().into()),
+                    ],
+                )
+            }
+        })
+    }
+
+    fn new_form(&self) -> Form {
+        match self.tab {
+            Tab::Teams => Form::new(FormKind::Team(None), &[]),
+            Tab::Reps => Form::new(
+                FormKind::Rep(None),
+                &[("capacity", "1".into()), ("active", "yes".into())],
+            ),
+            Tab::Products => Form::new(FormKind::Product(None), &[]),
+            Tab::Stages => Form::new(FormKind::Stage(None), &[("kind", "open".into())]),
+        }
+    }
+}
+
+impl App {
+    /// Opens the Setup screen and loads the organisation.
+    pub fn open_setup(&mut self) -> Vec<Request> {
+        self.screen = Screen::Setup;
+        vec![Request::Setup]
+    }
+
+    /// The Setup screen's keys; `None` for the ones it leaves to the rest of the app.
+    pub(super) fn setup_action(&mut self, action: Action) -> Option<Vec<Request>> {
+        let s = &mut self.setup;
+        let last = s.len().saturating_sub(1);
+        match action {
+            Action::NextPane | Action::PrevPane => {
+                s.tab = s.tab.step(if action == Action::NextPane { 1 } else { -1 });
+                s.selected = 0;
+            }
+            Action::MoveDown => s.selected = (s.selected + 1).min(last),
+            Action::MoveUp => s.selected = s.selected.saturating_sub(1),
+            Action::Top => s.selected = 0,
+            Action::Bottom => s.selected = last,
+            Action::HalfPageDown => s.selected = (s.selected + 10).min(last),
+            Action::HalfPageUp => s.selected = s.selected.saturating_sub(10),
+            Action::Add => self.popup = Some(Popup::Form(s.new_form())),
+            Action::Edit | Action::Open => match s.edit_form() {
+                Some(f) => self.popup = Some(Popup::Form(f)),
+                None => {
+                    self.status = Some((
+                        format!("no {} yet: `a` adds one", s.tab.title().to_lowercase()),
+                        true,
+                    ))
+                }
+            },
+            _ => return None,
+        }
+        Some(Vec::new())
+    }
+
+    /// The organisation from the worker.
+    pub(super) fn on_setup(&mut self, data: Result<Organisation, String>) {
+        match data {
+            Ok(d) => {
+                self.setup.data = Some(d);
+                self.setup.error = None;
+                self.setup.selected = self.setup.selected.min(self.setup.len().saturating_sub(1));
+            }
+            Err(e) => self.setup.error = Some(e),
+        }
+    }
+}
