@@ -90,6 +90,15 @@ pub struct Dashboard {
 /// Days without a close after which the dashboard says the data has ended.
 pub const STALE_DAYS: i64 = 90;
 
+/// The last day something closed, when nothing has closed in the `STALE_DAYS` before
+/// `today`: the data ends long before today.
+pub fn data_ends(store: &Store, today: NaiveDate) -> Result<Option<NaiveDate>, StoreError> {
+    Ok(store
+        .last_close_day()?
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        .filter(|d| (today - *d).num_days() > STALE_DAYS))
+}
+
 pub fn load(store: &Store, today: NaiveDate) -> Result<Dashboard, StoreError> {
     let period = Period::month_of(today);
     let (targets, order) = targets(store, today, period)?;
@@ -99,10 +108,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<Dashboard, StoreError> {
         let rank = |key: &str| order.iter().position(|n| n == key).unwrap_or(usize::MAX);
         run.series.sort_by_key(|s| rank(&s.key));
     }
-    let data_ends = store
-        .last_close_day()?
-        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        .filter(|d| (today - *d).num_days() > STALE_DAYS);
+    let data_ends = data_ends(store, today)?;
     Ok(Dashboard {
         today,
         data_ends,

@@ -224,6 +224,26 @@ pub fn run(
             points,
         });
     }
+    if series.is_empty() {
+        // Say what is missing rather than store an empty run.
+        return Err(StoreError::Invalid(match data_start {
+            None => "nothing to forecast: the order ledger is empty (import orders or won deals)".into(),
+            Some(d) if quarterly => {
+                let first_full = if Period::quarter_of(d.start()).start() == d.start() {
+                    Period::quarter_of(d.start())
+                } else {
+                    Period::quarter_of(d.start()).next()
+                };
+                format!(
+                    "not enough history: a quarterly forecast needs at least one complete quarter of won revenue before today; \
+                     the data begins in {d}, so the first complete quarter is {first_full} (use --period month meanwhile)"
+                )
+            }
+            Some(d) => format!(
+                "not enough history: a forecast needs at least one complete month of won revenue before today; the data begins in {d}"
+            ),
+        }));
+    }
     progress("saving", 0.95);
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let id = store.save_forecast_run(&NewForecastRun {

@@ -44,6 +44,9 @@ pub struct PipelineForecast {
     pub learned_probabilities: bool,
     /// Open deals nobody has given a close date: in no month and no category.
     pub unknown_close: UnknownClose,
+    /// Open stages holding deals with a close date but no won deals in the last year to
+    /// learn slips from: those dates are simulated as given.
+    pub no_slip_history: Vec<String>,
 }
 
 /// Open deals without an expected close date. They are not overdue and belong to no
@@ -202,6 +205,13 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             stage: stage_index[stage_id],
         });
     }
+    let mut no_slip_history: Vec<String> = Vec::new();
+    for d in deals.iter().filter(|d| d.stage < stages.len()) {
+        let name = &stages[d.stage].name;
+        if slips[d.stage].is_empty() && !no_slip_history.contains(name) {
+            no_slip_history.push(name.clone());
+        }
+    }
     let windows: Vec<Window> = periods
         .iter()
         .zip(&categories)
@@ -224,5 +234,6 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         runs: RUNS,
         learned_probabilities: learned,
         unknown_close: unknown,
+        no_slip_history,
     })
 }

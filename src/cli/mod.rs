@@ -475,6 +475,18 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     }
                 }
                 output::write_table(&mut out, &t, format)?;
+                let season = if quarterly { 4 } else { 12 };
+                for s in run.series.iter().filter(|s| s.history.len() < 2 * season) {
+                    eprintln!(
+                        "{}: {} {} of history from {}; seasonal methods need {}, so the forecast is {}",
+                        s.key,
+                        s.history.len(),
+                        if quarterly { "quarters" } else { "months" },
+                        s.history.first().map(|h| h.0.as_str()).unwrap_or("-"),
+                        2 * season,
+                        s.model
+                    );
+                }
                 eprintln!("stored as forecast run {id}; `funnel forecast accuracy` compares runs with what happened");
                 return Ok(0);
             };
@@ -743,7 +755,35 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             b.before * 100.0
                         )?;
                     }
+                    if let Some(end) = crate::app::dashboard::data_ends(&store, today)? {
+                        writeln!(
+                            out,
+                            "the data ends {end}: nothing closed in the {} days before {today}; give --today {end} to see it as of then",
+                            crate::app::dashboard::STALE_DAYS
+                        )?;
+                    }
+                    let unlearned: Vec<&str> = fa
+                        .stages
+                        .iter()
+                        .filter(|s| s.stale_after.is_none())
+                        .map(|s| s.name.as_str())
+                        .collect();
+                    if !unlearned.is_empty() {
+                        writeln!(
+                            out,
+                            "stale thresholds: not enough history for {} (a stage needs {} stays of deals that went on to win)",
+                            unlearned.join(", "),
+                            crate::app::funnel::MIN_STAYS
+                        )?;
+                    }
                     let pf = crate::app::pipeline_forecast::load(&store, today)?;
+                    if !pf.no_slip_history.is_empty() {
+                        writeln!(
+                            out,
+                            "close-date slips: not enough history for {} (no deal won from it in the last year): their expected close dates are taken as given",
+                            pf.no_slip_history.join(", ")
+                        )?;
+                    }
                     writeln!(out, "\nweighted pipeline by expected close month (overdue deals count in this month)")?;
                     let mut w = Table::new(&["month", "weighted_value"]);
                     for (m, v) in &pf.weighted_by_month {
