@@ -560,3 +560,40 @@ fn seasonal_weights_ignore_the_months_before_the_data() {
     assert_eq!(w[2], 0.0, "{w:?}");
     assert_eq!(w[0], 1.0, "{w:?}");
 }
+
+#[test]
+fn organisation_imports_revert_and_dry_run_writes_nothing() {
+    let mut db = Db::new();
+    let mut o = opts();
+    o.dry_run = true;
+    let r = db.import(Teams, &fixture("teams.csv"), &o);
+    assert_eq!((r.inserted, r.committed), (3, false));
+    assert_eq!(db.count("teams"), 0);
+    import_ok(&mut db, Teams, "teams.csv", &opts());
+    let teams_batch: i64 = db.scalar("SELECT max(id) FROM import_batches");
+    import_ok(&mut db, Reps, "reps.csv", &opts());
+    let reps_batch: i64 = db.scalar("SELECT max(id) FROM import_batches");
+    // A second reps file without capacity moves Ben to another team and keeps his
+    // capacity; its revert puts the team back.
+    let r = db.import_text(Reps, "name,team\nBen Part,Solo team\n", &opts());
+    assert_eq!(r.updated, 1);
+    let moved: i64 = db.scalar("SELECT max(id) FROM import_batches");
+    assert_eq!(
+        db.scalar::<f64>("SELECT capacity FROM reps WHERE name = 'Ben Part'"),
+        0.5
+    );
+    for batch in [moved, reps_batch, teams_batch] {
+        let tx = db.store.begin().unwrap();
+        funnel::store::audit::revert_batch(&tx, batch, &actor()).unwrap();
+        tx.commit().unwrap();
+        if batch == moved {
+            assert_eq!(
+                db.scalar::<String>(
+                    "SELECT t.name FROM reps r JOIN teams t ON t.id = r.team_id WHERE r.name = 'Ben Part'"
+                ),
+                "Central"
+            );
+        }
+    }
+    assert_eq!(db.count("reps") + db.count("teams"), 0);
+}

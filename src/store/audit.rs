@@ -390,6 +390,14 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
     for (audit_id, _, entity_name, first, last, _) in entries.iter().filter(|e| e.1 == "insert") {
         let entity = entity_of(*audit_id, entity_name)?;
         let last = last.unwrap_or(*first);
+        if entity == Entity::Team {
+            // Teams of the range may be each other's parents, and a parent link restricts
+            // deletion row by row: unlink them first (they all go).
+            conn.execute(
+                "UPDATE teams SET parent_id = NULL WHERE id BETWEEN ?1 AND ?2",
+                [first, &last],
+            )?;
+        }
         let sql = format!("DELETE FROM {} WHERE id BETWEEN ?1 AND ?2", entity.table());
         let n = conn
             .execute(&sql, [first, &last])

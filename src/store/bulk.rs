@@ -6,6 +6,8 @@ use rusqlite::{params, Connection};
 
 pub struct BulkWriter<'c> {
     conn: &'c Connection,
+    /// The next activity id (0 until read), for readable external ids.
+    next_activity: std::cell::Cell<i64>,
 }
 
 pub struct NewDeal<'a> {
@@ -27,7 +29,10 @@ pub struct NewDeal<'a> {
 
 impl<'c> BulkWriter<'c> {
     pub fn new(conn: &'c Connection) -> Self {
-        BulkWriter { conn }
+        BulkWriter {
+            conn,
+            next_activity: std::cell::Cell::new(0),
+        }
     }
 
     fn insert(&self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<i64> {
@@ -173,13 +178,34 @@ impl<'c> BulkWriter<'c> {
         done_on: Option<&str>,
         outcome: Option<&str>,
     ) -> Result<()> {
+        // The id the row will get (ids are handed out in order inside the load's
+        // transaction), read once and then counted.
+        if self.next_activity.get() == 0 {
+            let next: i64 = self.conn.query_row(
+                "SELECT coalesce(max(id), 0) + 1 FROM activities",
+                [],
+                |r| r.get(0),
+            )?;
+            self.next_activity.set(next);
+        }
         self.insert(
             // A readable external id like the screens give (A-0000123), so that an export
             // re-imports as updates.
             "INSERT INTO activities(external_id, customer_id, deal_id, rep_id, kind, subject, due_on, done_on, outcome)
-             VALUES (printf('A-%07d', (SELECT coalesce(max(id), 0) + 1 FROM activities)), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![customer, deal, rep, kind, subject, due_on, done_on, outcome],
+             VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                customer,
+                deal,
+                rep,
+                kind,
+                subject,
+                due_on,
+                done_on,
+                outcome,
+                format!("A-{:07}", self.next_activity.get())
+            ],
         )?;
+        self.next_activity.set(self.next_activity.get() + 1);
         Ok(())
     }
 

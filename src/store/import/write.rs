@@ -60,6 +60,8 @@ pub struct Writer<'c> {
     pub keys_seen: HashMap<u64, u32>,
     /// Deals whose inferred history this file replaced.
     replaced: std::collections::HashSet<i64>,
+    /// The first open stage (cached; reset when a stage is created or written).
+    first_open: Option<Option<i64>>,
 }
 
 /// A team row whose parent is resolved at the end of the file.
@@ -163,6 +165,7 @@ impl<'c> Writer<'c> {
             positions: HashMap::new(),
             keys_seen: HashMap::new(),
             replaced: Default::default(),
+            first_open: None,
             baseline: audit::ALL_ENTITIES
                 .iter()
                 .map(|&e| Ok((e, max_id(conn, e)?)))
@@ -490,6 +493,7 @@ impl<'c> Writer<'c> {
             ],
         )?;
         let id = self.conn.last_insert_rowid();
+        self.first_open = None;
         self.stages.insert(def.name.to_lowercase(), (id, def.kind));
         self.created.push((
             "stage",

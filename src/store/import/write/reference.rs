@@ -54,13 +54,20 @@ impl Writer<'_> {
         closed: Option<NaiveDate>,
         dated: &[(i64, NaiveDate)],
     ) -> Result<Vec<(i64, NaiveDate)>> {
-        let first_open: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT id FROM stages WHERE kind = 'open' ORDER BY position, id LIMIT 1",
-            )?
-            .query_row([], |r| r.get(0))
-            .optional()?;
+        let first_open: Option<i64> = match self.first_open {
+            Some(f) => f,
+            None => {
+                let f = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT id FROM stages WHERE kind = 'open' ORDER BY position, id LIMIT 1",
+                    )?
+                    .query_row([], |r| r.get(0))
+                    .optional()?;
+                self.first_open = Some(f);
+                f
+            }
+        };
         let mut entries: Vec<(i64, NaiveDate)> = dated.to_vec();
         if let Some(first) = first_open {
             if !entries.iter().any(|e| e.0 == first) {
@@ -504,6 +511,7 @@ impl Writer<'_> {
         )?;
         self.stages.insert(r.name.to_lowercase(), (id, r.kind));
         self.positions.remove(&id);
+        self.first_open = None;
         Ok(Ok(outcome))
     }
 
