@@ -20,14 +20,18 @@ struct Harness {
     app: App,
 }
 
-fn demo_store(dir: &std::path::Path, customers: usize, deals: usize) -> Store {
-    let mut store = Store::open(&dir.join("tui.db")).unwrap();
+fn fill_demo(store: &mut Store, customers: usize, deals: usize) {
     let opts = funnel::app::demo::DemoOptions {
         customers,
         deals,
         ..funnel::app::demo::DemoOptions::new(common::today())
     };
-    funnel::app::demo::generate(&mut store, &opts, &common::actor(), &mut |_, _| {}).unwrap();
+    funnel::app::demo::generate(store, &opts, &common::actor(), &mut |_, _| {}).unwrap();
+}
+
+fn demo_store(dir: &std::path::Path, customers: usize, deals: usize) -> Store {
+    let mut store = Store::open(&dir.join("tui.db")).unwrap();
+    fill_demo(&mut store, customers, deals);
     store
 }
 
@@ -56,28 +60,11 @@ impl Harness {
     }
 
     fn new(customers: usize, deals: usize) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let store = if customers == 0 {
-            Store::open(&dir.path().join("tui.db")).unwrap()
-        } else {
-            demo_store(dir.path(), customers, deals)
-        };
-        let app = App::new(
-            Keymap::defaults(),
-            Theme::default_dark(),
-            common::today(),
-            "test.db".into(),
-            None,
-        );
-        let mut h = Harness {
-            _dir: dir,
-            store,
-            cache: worker::Cache::default(),
-            app,
-        };
-        let empty = h.store.is_empty().unwrap();
-        h.reply(Reply::Opened { empty });
-        h
+        Harness::with(|store| {
+            if customers > 0 {
+                fill_demo(store, customers, deals);
+            }
+        })
     }
 
     /// Runs requests on the worker's handler, synchronously, until none are left.

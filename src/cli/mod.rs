@@ -987,19 +987,13 @@ fn print_import(
             )?;
         }
         if r.rounded > 0 {
-            writeln!(
-                out,
-                "  {} amount{} rounded to the cent",
-                r.rounded,
-                if r.rounded == 1 { "" } else { "s" }
-            )?;
+            writeln!(out, "  {} rounded to the cent", plural(r.rounded, "amount"))?;
         }
         if r.inferred_histories > 0 {
             writeln!(
                 out,
-                "  {} deal{} given a stage history inferred from their dates (import stage_changes to replace it)",
-                r.inferred_histories,
-                if r.inferred_histories == 1 { "" } else { "s" }
+                "  {} given a stage history inferred from their dates (import stage_changes to replace it)",
+                plural(r.inferred_histories, "deal")
             )?;
         }
         if !r.ignored_columns.is_empty() {
@@ -1026,6 +1020,11 @@ fn print_import(
         }
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// "1 deal", "2 deals".
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Row errors grouped by column and reason (quoted values and numbers set aside), most

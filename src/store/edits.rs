@@ -262,14 +262,7 @@ impl Store {
                 actor,
                 Entity::Contact,
                 Some(id),
-                &[
-                    "customer_id",
-                    "name",
-                    "title",
-                    "email",
-                    "phone",
-                    "is_primary",
-                ],
+                &CONTACT_COLUMNS[1..],
                 params![customer_id, r.name, r.title, r.email, r.phone, r.is_primary],
             )?,
             None => write_one(
@@ -277,15 +270,7 @@ impl Store {
                 actor,
                 Entity::Contact,
                 None,
-                &[
-                    "external_id",
-                    "customer_id",
-                    "name",
-                    "title",
-                    "email",
-                    "phone",
-                    "is_primary",
-                ],
+                &CONTACT_COLUMNS,
                 params![
                     readable_id(&tx, Entity::Contact)?,
                     customer_id,
@@ -488,6 +473,17 @@ impl Store {
         Ok(id)
     }
 }
+
+/// A contact's columns as imports and the form write them (the form keeps the external id).
+pub const CONTACT_COLUMNS: [&str; 7] = [
+    "external_id",
+    "customer_id",
+    "name",
+    "title",
+    "email",
+    "phone",
+    "is_primary",
+];
 
 /// A readable external id for a record made on screen (C-000123, D-0005225, K-…, A-…):
 /// the prefix and the id the row is about to get, so that an export re-imports it as an

@@ -331,8 +331,9 @@ fn unique(
     }
 }
 
-/// Whether team `t` is `ancestor` or below it.
-fn is_at_or_below(conn: &Connection, t: i64, ancestor: i64) -> Result<bool> {
+/// Whether team `t` is `ancestor` or below it (a walk up the parents; a cycle already in
+/// the data counts as below).
+pub(crate) fn is_at_or_below(conn: &Connection, t: i64, ancestor: i64) -> Result<bool> {
     let mut at = Some(t);
     let mut steps = 0;
     while let Some(x) = at {

@@ -216,6 +216,27 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
+    /// A row's amount in cents: as given, or (the mapping's `product.list_price` default)
+    /// the product's list price times `quantity`.
+    fn amount(
+        &self,
+        from_list_price: bool,
+        product: Option<i64>,
+        quantity: i64,
+        given: crate::domain::Money,
+    ) -> std::result::Result<i64, String> {
+        if !from_list_price {
+            return Ok(given.cents());
+        }
+        product
+            .and_then(|p| self.prices.get(&p))
+            .map(|price| price.saturating_mul(quantity))
+            .ok_or_else(|| {
+                "blank, and its default (the product's list price) needs a product with a list price"
+                    .to_string()
+            })
+    }
+
     /// With `--create-missing`, a vendor profile's or mapping's whole pipeline is created
     /// before the first row, so that every deal's history starts at its first stage.
     pub fn create_pipeline(&mut self) -> Result<()> {
@@ -650,20 +671,8 @@ impl<'c> Writer<'c> {
             r.phone,
             r.is_primary
         ];
-        let (_, outcome) = self.upsert(
-            Entity::Contact,
-            existing,
-            &[
-                "external_id",
-                "customer_id",
-                "name",
-                "title",
-                "email",
-                "phone",
-                "is_primary",
-            ],
-            values,
-        )?;
+        let (_, outcome) =
+            self.upsert(Entity::Contact, existing, &edits::CONTACT_COLUMNS, values)?;
         Ok(Ok(outcome))
     }
 
@@ -706,18 +715,9 @@ impl<'c> Writer<'c> {
             Ok(p) => p,
             Err(e) => return Ok(Err(("product", e))),
         };
-        let amount_cents = if r.amount_from_list_price {
-            match product.and_then(|p| self.prices.get(&p)) {
-                Some(&price) => price,
-                None => {
-                    return Ok(Err((
-                        "amount",
-                        "blank, and its default (the product's list price) needs a product with a list price".into(),
-                    )))
-                }
-            }
-        } else {
-            r.amount.cents()
+        let amount_cents = match self.amount(r.amount_from_list_price, product, 1, r.amount) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(("amount", e))),
         };
         // The stages the file dates (`[stage_dates]`), resolved like the deal's own stage.
         let mut dated: Vec<(i64, NaiveDate)> = Vec::new();
@@ -948,18 +948,9 @@ impl<'c> Writer<'c> {
             }
             (a, b) => a.or(b),
         };
-        let cents = if r.amount_from_list_price {
-            match product.and_then(|p| self.prices.get(&p)) {
-                Some(&price) => price.saturating_mul(r.quantity),
-                None => {
-                    return Ok(Err((
-                        "amount",
-                        "blank, and its default (the product's list price) needs a product with a list price".into(),
-                    )))
-                }
-            }
-        } else {
-            r.amount.cents()
+        let cents = match self.amount(r.amount_from_list_price, product, r.quantity, r.amount) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(("amount", e))),
         };
         let p = params![
             r.external_id,

@@ -198,24 +198,7 @@ impl Writer<'_> {
 
     /// Whether team `t` is `ancestor` or below it.
     fn is_below(&self, t: i64, ancestor: i64) -> Result<bool> {
-        let mut at = Some(t);
-        let mut steps = 0;
-        while let Some(x) = at {
-            if x == ancestor {
-                return Ok(true);
-            }
-            steps += 1;
-            if steps > 10_000 {
-                return Ok(true);
-            }
-            at = self
-                .conn
-                .prepare_cached("SELECT parent_id FROM teams WHERE id = ?1")?
-                .query_row([x], |r| r.get(0))
-                .optional()?
-                .flatten();
-        }
-        Ok(false)
+        crate::store::setup::is_at_or_below(self.conn, t, ancestor)
     }
 
     /// Sets the parents the file named; a parent that does not exist, or one that makes a
