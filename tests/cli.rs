@@ -342,10 +342,17 @@ fn round_trip_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let src = demo_db(dir.path());
     let dst = dir.path().join("copy.db");
+    // The organisation first, then the customers and deals, then the deals' real stage
+    // history (which replaces the history inferred when the deals came in).
     for kind in [
+        "teams",
+        "reps",
+        "products",
+        "stages",
         "customers",
         "contacts",
         "deals",
+        "stage_changes",
         "activities",
         "orders",
         "targets",

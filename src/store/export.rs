@@ -118,7 +118,7 @@ fn spec(kind: &str) -> Option<Spec> {
             money: &[],
             sql: "SELECT d.external_id, t.name, sc.changed_on, CASE sc.inferred WHEN 1 THEN 'yes' ELSE 'no' END
                   FROM stage_changes sc JOIN deals d ON d.id = sc.deal_id
-                  JOIN stages t ON t.id = sc.to_stage_id ORDER BY sc.id",
+                  JOIN stages t ON t.id = sc.to_stage_id ORDER BY sc.deal_id, sc.changed_on, t.kind <> 'open', t.position, sc.id",
         },
         "target_revisions" => Spec {
             columns: &["target_id", "old_value", "new_value", "changed_at", "changed_by", "reason"],
