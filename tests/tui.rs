@@ -973,6 +973,18 @@ fn deals_are_added_and_edited_on_the_pipeline() {
         )
         .unwrap();
     assert_eq!((amount, stage_changes), (1_250_000, 1));
+    // A deal made on screen gets a readable external id from its row id, so its export
+    // re-imports as an update.
+    let (id, ext): (i64, String) = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT id, external_id FROM deals WHERE name = 'Pilot'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(ext, format!("D-{id:07}"));
     // Edit the selected deal's amount; a bad amount is refused at the field.
     let edited = h.app.pipeline.selected().unwrap().1.id;
     h.keys("e tab");
