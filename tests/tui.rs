@@ -1081,6 +1081,10 @@ fn data_that_ended_long_ago_is_said_and_viewed_as_of_its_last_day() {
     let screen = h.screen(120, 40);
     assert!(screen.contains("not enough history"), "{screen}");
     assert!(!screen.contains("learning thresholds"), "{screen}");
+    // Deals the import dated after that day (no dates in the file: the import's day) are
+    // not shown with a negative age.
+    assert!(!screen.contains("-11d"), "{screen}");
+    assert!(screen.contains(" 0d"), "{screen}");
     h.keys("esc T");
     assert_eq!(h.app.today, common::today());
 }

@@ -62,10 +62,11 @@ pub fn move_deal(
     store.move_deal(deal_id, to, today, &Actor::current())
 }
 
-/// Days a card has been in its stage on `today`.
+/// Days a card has been in its stage on `today` (0 for a deal that entered it later, as
+/// when the screens are viewed as of the day the data ends).
 pub fn days_in_stage(card: &DealCard, today: NaiveDate) -> i64 {
     NaiveDate::parse_from_str(&card.stage_entered_on, "%Y-%m-%d")
-        .map(|d| (today - d).num_days())
+        .map(|d| (today - d).num_days().max(0))
         .unwrap_or(0)
 }
 
