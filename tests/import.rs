@@ -601,3 +601,77 @@ fn a_reimport_without_creation_dates_keeps_the_stored_ones() {
     let created: String = db.scalar("SELECT created_on FROM customers WHERE external_id = 'C1'");
     assert_eq!(created, "2024-01-15");
 }
+
+#[test]
+fn an_update_changes_only_what_the_file_gives() {
+    let mut db = Db::new();
+    let mut o = opts();
+    o.create_missing = true;
+    let full = "external_id,name,owner,industry,segment,region,city,country,email,phone,status,contact_every_days,created_on\n\
+                X1,Acme,Ann Rep,Retail,smb,EMEA,Berlin,DE,a@acme.test,+49 1,active,30,2024-01-05\n";
+    assert!(db.import_text(Customers, full, &o).committed);
+    let before: String = db.scalar(
+        "SELECT owner_rep_id || industry || segment || region || country || email || phone || status || contact_every_days || created_on FROM customers",
+    );
+    // A vendor export with fewer columns: only the city changes.
+    let r = db.import_text(Customers, "external_id,name,city\nX1,Acme,Oslo\n", &opts());
+    assert_eq!(r.updated, 1);
+    let after: String = db.scalar(
+        "SELECT owner_rep_id || industry || segment || region || country || email || phone || status || contact_every_days || created_on FROM customers",
+    );
+    assert_eq!(after, before);
+    assert_eq!(db.scalar::<String>("SELECT city FROM customers"), "Oslo");
+    // An empty cell keeps the stored value, unless the import says blanks clear.
+    let r = db.import_text(Customers, "external_id,name,email\nX1,Acme,\n", &opts());
+    assert_eq!(r.unchanged, 1);
+    let mut clears = opts();
+    clears.blank_clears = true;
+    let r = db.import_text(Customers, "external_id,name,email\nX1,Acme,\n", &clears);
+    assert_eq!(r.updated, 1);
+    assert_eq!(
+        db.scalar::<Option<String>>("SELECT email FROM customers"),
+        None
+    );
+
+    // A deal update without owner, product, dates, source or discount keeps them, and its
+    // creation date does not move to the import's day.
+    let deal = "external_id,name,customer_external_id,owner,product,amount,stage,created_on,expected_close,source,discount_pct\n\
+                D1,Big one,X1,Ann Rep,P-1,1000,Qualify,2024-02-01,2024-06-30,web,5\n";
+    assert!(db.import_text(Deals, deal, &o).committed);
+    let snapshot = |db: &Db| -> String {
+        db.scalar(
+            "SELECT owner_rep_id || '|' || product_id || '|' || created_on || '|' || expected_close || '|' || source || '|' || discount_pct FROM deals",
+        )
+    };
+    let kept = snapshot(&db);
+    let r = db.import_text(
+        Deals,
+        "external_id,name,customer_external_id,amount,stage\nD1,Big one,X1,1200,Qualify\n",
+        &o,
+    );
+    assert_eq!(r.updated, 1, "{:?}", r.errors);
+    assert_eq!(snapshot(&db), kept);
+    assert_eq!(db.scalar::<i64>("SELECT amount_cents FROM deals"), 120_000);
+}
+
+#[test]
+fn a_repeated_external_id_in_one_file_is_refused_with_both_lines() {
+    let mut db = with_customers();
+    let mut o = opts();
+    o.create_missing = true;
+    let r = db.import_text(
+        Deals,
+        "external_id,name,customer_external_id,amount,stage,closed_on\n\
+         D9,Twice,C1,100,Closed Won,2026-01-10\n\
+         D9,Twice,C1,100,Closed Lost,2026-01-10\n",
+        &o,
+    );
+    assert!(!r.committed);
+    assert_eq!(lines(&r), vec![3]);
+    assert!(
+        r.errors[0].reason.contains("also on line 2"),
+        "{:?}",
+        r.errors
+    );
+    assert_eq!(db.count("deals") + db.count("orders"), 0);
+}

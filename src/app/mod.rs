@@ -76,6 +76,8 @@ pub struct ImportRequest<'a> {
     pub date_format: Option<&'a str>,
     /// Round amounts with more than two decimals to the cent.
     pub round: bool,
+    /// On an update an empty cell clears the stored value (else it keeps it).
+    pub blank_clears: bool,
     /// The date for defaults (a deal without a creation date, a stage change): `--today`.
     pub today: Option<chrono::NaiveDate>,
 }
@@ -108,6 +110,7 @@ pub fn import(store: &mut Store, req: &ImportRequest) -> Result<ImportReport, Ap
         create_missing: req.create_missing,
         date_format,
         round: req.round,
+        blank_clears: req.blank_clears,
         today: req.today,
     };
     Ok(import::import_file(

@@ -81,6 +81,10 @@ pub enum Command {
         /// Round amounts with more than two decimals to the cent (else such rows are refused).
         #[arg(long)]
         round: bool,
+        /// On an update, what an empty cell does to the stored value: keeps it (default) or
+        /// clears it. A column the file does not have never changes anything.
+        #[arg(long, value_name = "keeps|clears", value_parser = ["keeps", "clears"], default_value = "keeps")]
+        blank: String,
     },
     /// Export an entity as CSV (re-importable) or JSON.
     Export {
@@ -273,6 +277,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             create_missing,
             date_format,
             round,
+            blank,
         }) => {
             if kind == "revert" {
                 let batch: i64 = file.parse().map_err(|_| {
@@ -308,6 +313,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 create_missing,
                 date_format: date_format.as_deref(),
                 round,
+                blank_clears: blank == "clears",
                 today: Some(today),
             };
             let report = match app::import(&mut store, &req) {

@@ -54,6 +54,31 @@ pub fn write_row(
     values: &[&dyn rusqlite::ToSql],
     audit_insert: bool,
 ) -> Result<(i64, Outcome)> {
+    write_row_keeping(
+        conn,
+        actor,
+        entity,
+        id,
+        columns,
+        values,
+        audit_insert,
+        &|_| true,
+    )
+}
+
+/// Like [`write_row`], but an update sets only the columns `update` says yes to (the ones
+/// an import's file gives); the others keep their stored values. An insert sets them all.
+#[allow(clippy::too_many_arguments)]
+pub fn write_row_keeping(
+    conn: &Connection,
+    actor: &Actor,
+    entity: Entity,
+    id: Option<i64>,
+    columns: &[&str],
+    values: &[&dyn rusqlite::ToSql],
+    audit_insert: bool,
+    update: &dyn Fn(&str) -> bool,
+) -> Result<(i64, Outcome)> {
     match id {
         None => {
             let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
@@ -84,6 +109,15 @@ pub fn write_row(
             let before = audit::row_json(conn, entity, id)?.ok_or_else(|| {
                 StoreError::Invalid(format!("there is no {} {id}", entity.name()))
             })?;
+            let (columns, values): (Vec<&str>, Vec<&dyn rusqlite::ToSql>) = columns
+                .iter()
+                .zip(values)
+                .filter(|(c, _)| update(c))
+                .map(|(c, v)| (*c, *v))
+                .unzip();
+            if columns.is_empty() {
+                return Ok((id, Outcome::Unchanged));
+            }
             let sets: Vec<String> = columns
                 .iter()
                 .enumerate()
@@ -122,6 +156,7 @@ pub fn write_customer(
     owner_rep_id: Option<i64>,
     today: NaiveDate,
     audit_insert: bool,
+    update: &dyn Fn(&str) -> bool,
 ) -> Result<(i64, Outcome)> {
     let created: String = match (r.created_on, id) {
         (Some(d), _) => iso(d),
@@ -132,7 +167,7 @@ pub fn write_customer(
             .unwrap_or_else(|| iso(today)),
         (None, None) => iso(today),
     };
-    write_row(
+    write_row_keeping(
         conn,
         actor,
         Entity::Customer,
@@ -168,6 +203,7 @@ pub fn write_customer(
             created
         ],
         audit_insert,
+        update,
     )
 }
 
@@ -243,7 +279,8 @@ impl Store {
         if id.is_none() && r.external_id.is_none() {
             r.to_mut().external_id = Some(readable_id(&tx, Entity::Customer)?);
         }
-        let (id, _) = write_customer(&tx, actor, id, &r, owner, today, true)?;
+        // The form shows every field: what it holds is written.
+        let (id, _) = write_customer(&tx, actor, id, &r, owner, today, true, &|_| true)?;
         tx.commit()?;
         Ok(id)
     }

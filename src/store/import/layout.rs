@@ -46,6 +46,10 @@ pub struct Mapping {
     /// Round amounts with more than two decimals to the cent instead of refusing them.
     #[serde(default)]
     pub round: Option<bool>,
+    /// What an empty cell does to a stored value on an update: `"keeps"` (default) or
+    /// `"clears"`.
+    #[serde(default)]
+    pub blank: Option<String>,
     /// Field -> (file value -> funnel value), matched case-insensitively.
     #[serde(default)]
     pub values: HashMap<String, HashMap<String, String>>,
@@ -259,6 +263,8 @@ pub struct Layout {
     /// (stage name, column) for the dates deals entered stages.
     pub stage_dates: Vec<(String, usize)>,
     pub round: bool,
+    /// An empty cell clears the stored value on an update (else it keeps it).
+    pub blank_clears: bool,
 }
 
 impl Layout {
@@ -522,6 +528,13 @@ pub fn resolve(
                 ));
             }
         }
+        if let Some(b) = m.blank.as_deref() {
+            if b != "clears" && b != "keeps" {
+                return Err(format!(
+                    "mapping blank = '{b}': use \"keeps\" (an empty cell leaves the stored value) or \"clears\""
+                ));
+            }
+        }
         if !m.stage_dates.is_empty() && kind != ImportKind::Deals {
             return Err("mapping [stage_dates] is for deals only".into());
         }
@@ -598,6 +611,7 @@ pub fn resolve(
             .collect(),
         stage_dates,
         round: m.round.unwrap_or(false),
+        blank_clears: m.blank.as_deref() == Some("clears"),
         vendor,
         fields,
         headers: headers.to_vec(),

@@ -95,6 +95,8 @@ pub struct ImportOptions {
     pub date_format: Option<DateFormat>,
     /// Round amounts with more than two decimals to the cent (else they are refused).
     pub round: bool,
+    /// On an update an empty cell clears the stored value (else it keeps it).
+    pub blank_clears: bool,
     /// The date used for defaults (created_on) and stage changes; today unless a test fixes it.
     pub today: Option<NaiveDate>,
 }
@@ -336,6 +338,7 @@ pub fn import_file(
         }
     })?;
     layout.round |= opts.round;
+    layout.blank_clears |= opts.blank_clears;
     let date_format = match (&opts.date_format, &layout.date_format) {
         (Some(f), _) => f.clone(),
         (None, Some(text)) => DateFormat::from_user(text).map_err(file_err)?,
@@ -555,8 +558,40 @@ fn process(
         record: rec,
         layout,
     };
+    // One row per record: a second row with the same external id (or sku) is refused with
+    // both lines, rather than silently overwriting the first.
+    let key_field = if kind == ImportKind::Products {
+        "sku"
+    } else {
+        "external_id"
+    };
+    if let Some(id) = view.get(key_field) {
+        if let Some(first) = writer.ids_in_file.get(id.as_ref()) {
+            reject(
+                report,
+                vec![FieldError {
+                    column: layout.column_name(key_field),
+                    reason: format!(
+                        "'{id}' is also on line {first}: one row per record (merge the two rows, or keep one)"
+                    ),
+                }],
+            );
+            return Ok(());
+        }
+        writer.ids_in_file.insert(id.into_owned(), line);
+    }
     let mut b = Builder::new(&view, dates);
     writer.line = line;
+    // What this row gives: an update changes only these fields.
+    writer.given = layout::canonical_fields(kind)
+        .iter()
+        .map(|f| f.0)
+        .filter(|f| {
+            view.get(f).is_some()
+                || view.amount_from_list_price(f)
+                || layout.blank_clears && layout.fields.contains_key(f)
+        })
+        .collect();
     let written = match kind {
         ImportKind::Customers => {
             let r = rows::customer(&mut b);

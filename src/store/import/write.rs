@@ -32,7 +32,7 @@ pub struct Writer<'c> {
     stages: HashMap<String, (i64, StageKind)>,
     /// When the deals table held no external ids at the start, the only deals an external
     /// id can match are the ones this import wrote: kept here instead of a query per row.
-    new_deals: Option<HashMap<String, (i64, i64, String)>>,
+    new_deals: Option<HashMap<String, (i64, i64, String, String)>>,
     /// The largest id of each table before the import: every row above it at the end was
     /// inserted by this import (one writer at a time), and is audited as one id range.
     baseline: Vec<(Entity, i64)>,
@@ -40,6 +40,10 @@ pub struct Writer<'c> {
     pub created: Vec<(&'static str, String)>,
     /// The file line being written, for messages that name two lines.
     pub line: u64,
+    /// The fields this row gives (see `field_given`).
+    pub given: std::collections::HashSet<&'static str>,
+    /// External ids this file has written, with their line.
+    pub ids_in_file: HashMap<String, u64>,
     /// Customer names this file wrote, with the line (a second row with the name is
     /// reported with both lines).
     names_in_file: HashMap<String, u64>,
@@ -152,6 +156,8 @@ impl<'c> Writer<'c> {
             },
             created: Vec::new(),
             line: 0,
+            given: Default::default(),
+            ids_in_file: HashMap::new(),
             names_in_file: HashMap::new(),
             pending_parents: Vec::new(),
             history_deals: Vec::new(),
@@ -278,7 +284,7 @@ impl<'c> Writer<'c> {
         columns: &[&str],
         values: &[&dyn rusqlite::ToSql],
     ) -> Result<(i64, Outcome)> {
-        edits::write_row(
+        edits::write_row_keeping(
             self.conn,
             &self.actor,
             entity,
@@ -286,7 +292,26 @@ impl<'c> Writer<'c> {
             columns,
             values,
             false,
+            &|c| self.field_given(c),
         )
+    }
+
+    /// Whether this row's file gives the field behind a column (a value, a mapping default,
+    /// or with `--blank clears` an empty cell in a column it has): an update sets only those.
+    pub(super) fn field_given(&self, column: &str) -> bool {
+        let field = match column {
+            "owner_rep_id" => "owner",
+            "customer_id" => {
+                return self.given.contains("customer")
+                    || self.given.contains("customer_external_id")
+            }
+            "product_id" => "product",
+            "amount_cents" => "amount",
+            "rep_id" => "rep",
+            "deal_id" => "deal_external_id",
+            other => other,
+        };
+        self.given.contains(field)
     }
 
     /// Audits an update; `Unchanged` (and no audit row) when nothing changed.
@@ -632,6 +657,7 @@ impl<'c> Writer<'c> {
             };
             r.to_mut().status = status;
         }
+        // The status is always written: the file's, or the one the ledger gives.
         let (id, outcome) = edits::write_customer(
             self.conn,
             &self.actor,
@@ -640,6 +666,7 @@ impl<'c> Writer<'c> {
             owner,
             self.today,
             false,
+            &|c| c == "status" || self.field_given(c),
         )?;
         if let Some(e) = &r.external_id {
             self.customers_by_ext.insert(e.clone(), id);
@@ -727,8 +754,26 @@ impl<'c> Writer<'c> {
                 Err(e) => return Ok(Err(("stage", e))),
             }
         }
-        // Without a creation date, the deal began on the first date it has.
-        let created_on = r.created_on.unwrap_or_else(|| {
+        let existing: Option<(i64, i64, String, String)> =
+            match (r.external_id.as_deref(), &self.new_deals) {
+                (None, _) => None,
+                (Some(ext), Some(new)) => new.get(ext).cloned(),
+                (Some(ext), None) => self
+                    .conn
+                    .prepare_cached(
+                        "SELECT id, stage_id, stage_entered_on, created_on FROM deals WHERE external_id = ?1",
+                    )?
+                    .query_row([ext], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                    })
+                    .optional()?,
+            };
+        // An update keeps the stored creation date unless the file gives one; a new deal
+        // without one began on the first date it has.
+        let stored_created = existing
+            .as_ref()
+            .and_then(|e| NaiveDate::parse_from_str(&e.3, "%Y-%m-%d").ok());
+        let created_on = r.created_on.or(stored_created).unwrap_or_else(|| {
             dated
                 .iter()
                 .map(|d| d.1)
@@ -746,18 +791,6 @@ impl<'c> Writer<'c> {
             r.lost_reason.clone()
         } else {
             None
-        };
-        let existing: Option<(i64, i64, String)> = match (r.external_id.as_deref(), &self.new_deals)
-        {
-            (None, _) => None,
-            (Some(ext), Some(new)) => new.get(ext).cloned(),
-            (Some(ext), None) => self
-                .conn
-                .prepare_cached(
-                    "SELECT id, stage_id, stage_entered_on FROM deals WHERE external_id = ?1",
-                )?
-                .query_row([ext], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-                .optional()?,
         };
         let is_new = existing.is_none();
         let outcome;
@@ -808,9 +841,8 @@ impl<'c> Writer<'c> {
                 self.inferred_histories += 1;
                 outcome = Outcome::Inserted;
             }
-            Some((id, old_stage, old_entered)) => {
+            Some((id, old_stage, old_entered, _)) => {
                 deal_id = id;
-                let before = audit::row_json(self.conn, Entity::Deal, id)?;
                 let entered = if old_stage == stage_id {
                     old_entered
                 } else {
@@ -823,15 +855,36 @@ impl<'c> Writer<'c> {
                     iso(on)
                 };
                 entered_now = entered.clone();
-                self.conn
-                    .prepare_cached(
-                        "UPDATE deals SET name = ?2, customer_id = ?3, owner_rep_id = ?4, product_id = ?5,
-                           amount_cents = ?6, stage_id = ?7, created_on = ?8, stage_entered_on = ?9,
-                           expected_close = ?10, closed_on = ?11, source = ?12, lost_reason = ?13,
-                           discount_pct = ?14 WHERE id = ?1",
-                    )?
-                    .execute(params![
-                        id,
+                // Only what the file gives changes; the stage and what follows from it
+                // (entry date, close date, a lost reason that no longer applies) always.
+                let reopened = kind != StageKind::Lost;
+                let update = |c: &str| match c {
+                    "stage_id" | "stage_entered_on" | "closed_on" => true,
+                    "lost_reason" => reopened || self.field_given(c),
+                    "amount_cents" => r.amount_from_list_price || self.field_given(c),
+                    _ => self.field_given(c),
+                };
+                (_, outcome) = edits::write_row_keeping(
+                    self.conn,
+                    &self.actor,
+                    Entity::Deal,
+                    Some(id),
+                    &[
+                        "name",
+                        "customer_id",
+                        "owner_rep_id",
+                        "product_id",
+                        "amount_cents",
+                        "stage_id",
+                        "created_on",
+                        "stage_entered_on",
+                        "expected_close",
+                        "closed_on",
+                        "source",
+                        "lost_reason",
+                        "discount_pct",
+                    ],
+                    params![
                         r.name,
                         customer,
                         owner,
@@ -845,13 +898,29 @@ impl<'c> Writer<'c> {
                         r.source,
                         lost_reason,
                         r.discount_pct
-                    ])?;
-                outcome = self.audit_update(Entity::Deal, id, before)?;
+                    ],
+                    false,
+                    &update,
+                )?;
             }
         }
         if let (Some(new), Some(ext)) = (&mut self.new_deals, &r.external_id) {
-            new.insert(ext.clone(), (deal_id, stage_id, entered_now));
+            new.insert(
+                ext.clone(),
+                (deal_id, stage_id, entered_now, iso(created_on)),
+            );
         }
+        // The ledger follows the deal as stored (an update may have kept its amount,
+        // customer or product).
+        let (customer, product, amount_cents): (i64, Option<i64>, i64) = if is_new {
+            (customer, product, amount_cents)
+        } else {
+            self.conn
+                .prepare_cached(
+                    "SELECT customer_id, product_id, amount_cents FROM deals WHERE id = ?1",
+                )?
+                .query_row([deal_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        };
         ledger::sync_order(
             self.conn,
             &self.actor,
