@@ -153,6 +153,11 @@ pub enum Command {
     },
 }
 
+/// Whether the error is the database giving up on a lock after the busy timeout.
+fn busy(e: &anyhow::Error) -> bool {
+    e.chain().any(crate::store::db::is_busy)
+}
+
 /// Runs the command line; returns the process exit status.
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
@@ -166,6 +171,13 @@ pub fn run() -> i32 {
         Ok(code) => code,
         // A closed pipe (`funnel export deals | head`) is the reader's choice, not an error.
         Err(e) if e.chain().any(|c| c.to_string().contains("Broken pipe")) => 0,
+        Err(e) if busy(&e) => {
+            eprintln!(
+                "funnel: the database is busy: another funnel has been writing to it for more than {} s; nothing was written, try again",
+                crate::store::db::BUSY_TIMEOUT_SECS
+            );
+            1
+        }
         Err(e) => {
             eprintln!("funnel: {e:#}");
             1

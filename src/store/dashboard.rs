@@ -196,7 +196,9 @@ impl Store {
 
     /// Stores a forecast run with its actuals and points; returns its id.
     pub fn save_forecast_run(&mut self, run: &NewForecastRun) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO forecast_runs(created_at, level, period_kind, horizon, last_actual, note)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -11,6 +11,24 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_reference_ids_inferred_history.sql"),
 ];
 
+/// Whether an error (anywhere in a chain of sources) is SQLite giving up on a lock after
+/// the busy timeout.
+pub fn is_busy(e: &(dyn std::error::Error + 'static)) -> bool {
+    let sqlite =
+        e.downcast_ref::<rusqlite::Error>()
+            .or_else(|| match e.downcast_ref::<StoreError>() {
+                Some(StoreError::Sqlite(s)) => Some(s),
+                _ => None,
+            });
+    matches!(
+        sqlite.and_then(|s| s.sqlite_error_code()),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// How long a writer waits for another to finish before giving up.
+pub const BUSY_TIMEOUT_SECS: u64 = 5;
+
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -75,7 +93,7 @@ impl Store {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| classify(e, &path))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(std::time::Duration::from_secs(BUSY_TIMEOUT_SECS))?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::TooNew {
                 path,
@@ -109,7 +127,9 @@ impl Store {
 
     fn migrate(&mut self, from: i64) -> Result<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute_batch(sql)?;
             if i == 0 {
                 tx.execute(
@@ -184,8 +204,13 @@ impl Store {
     }
 
     /// Starts a transaction for a use case that writes many rows at once.
+    /// A write transaction, started as one (`BEGIN IMMEDIATE`): it waits its turn behind
+    /// other writers for the busy timeout, instead of failing at once when a read has to
+    /// become a write.
     pub fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(self.conn.transaction()?)
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 }
 

@@ -240,7 +240,9 @@ impl Store {
         today: NaiveDate,
         actor: &Actor,
     ) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let owner = rep_by_name(&tx, r.owner.as_deref(), "owner")?;
         if let Some(ext) = &r.external_id {
             let clash: Option<i64> = tx
@@ -292,7 +294,9 @@ impl Store {
         r: &ContactRecord,
         actor: &Actor,
     ) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id = match id {
             Some(id) => write_one(
                 &tx,
@@ -331,7 +335,9 @@ impl Store {
         follow_up: Option<NaiveDate>,
         actor: &Actor,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let rep = rep_by_name(&tx, r.rep.as_deref(), "rep")?;
         let columns = [
             "external_id",
@@ -393,7 +399,9 @@ impl Store {
         today: NaiveDate,
         actor: &Actor,
     ) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let owner = rep_by_name(&tx, f.owner.as_deref(), "owner")?;
         let id = match id {
             Some(id) => {

@@ -160,7 +160,9 @@ impl Store {
         at: &str,
         scores: &[(i64, f64)],
     ) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO model_runs(created_at, kind, params_json, metrics_json) VALUES (?1, 'win_probability', ?2, ?3)",
             params![at, params_json, metrics_json],

@@ -1,0 +1,129 @@
+//! Several real funnel processes writing to one database at once: every write waits its
+//! turn (immediate transactions and the busy timeout) instead of failing at once, and
+//! none is lost.
+
+use std::process::{Command, Stdio};
+
+fn funnel(db: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_funnel"));
+    c.arg("--db").arg(db).env_remove("FUNNEL_DB");
+    c.env("FUNNEL_TODAY", "2026-11-22");
+    c
+}
+
+#[test]
+fn concurrent_writers_wait_their_turn_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let targets = dir.path().join("targets.csv");
+    std::fs::write(
+        &targets,
+        "scope,name,period,metric,value\ncompany,,2026-12,won_revenue,1000\n",
+    )
+    .unwrap();
+    let ok = funnel(&db)
+        .args(["import", "targets"])
+        .arg(&targets)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // Four processes, each revising the target 12 times (distinct values so that no
+    // revision is a no-op), and a fifth importing customers meanwhile.
+    const WRITERS: usize = 4;
+    const EACH: usize = 12;
+    let customers = dir.path().join("customers.csv");
+    let mut text = String::from("external_id,name\n");
+    for i in 0..2000 {
+        text.push_str(&format!("C{i},Customer {i}\n"));
+    }
+    std::fs::write(&customers, text).unwrap();
+    let mut children = Vec::new();
+    for w in 0..WRITERS {
+        let db = db.clone();
+        children.push(std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            for i in 0..EACH {
+                let out = funnel(&db)
+                    .args(["targets", "revise", "1"])
+                    .arg(format!("{}", 2000 + w * 100 + i))
+                    .args(["--reason", "load test"])
+                    .stdout(Stdio::null())
+                    .output()
+                    .unwrap();
+                if !out.status.success() {
+                    failures.push(String::from_utf8_lossy(&out.stderr).into_owned());
+                }
+            }
+            failures
+        }));
+    }
+    let import = funnel(&db)
+        .args(["import", "customers"])
+        .arg(&customers)
+        .output()
+        .unwrap();
+    let failures: Vec<String> = children
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(failures.is_empty(), "writes failed: {failures:?}");
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    // Every revision is there (plus the one the import wrote), and every customer.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let revisions: i64 = conn
+        .query_row("SELECT count(*) FROM target_revisions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(revisions, (WRITERS * EACH) as i64 + 1);
+    let customers: i64 = conn
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(customers, 2000);
+}
+
+#[test]
+fn a_writer_held_up_past_the_timeout_says_busy_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let targets = dir.path().join("targets.csv");
+    std::fs::write(
+        &targets,
+        "scope,name,period,metric,value\ncompany,,2026-12,won_revenue,1000\n",
+    )
+    .unwrap();
+    assert!(funnel(&db)
+        .args(["import", "targets"])
+        .arg(&targets)
+        .status()
+        .unwrap()
+        .success());
+    // Another writer holds the database for longer than the busy timeout.
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    let out = funnel(&db)
+        .args(["targets", "revise", "1", "1500", "--reason", "blocked"])
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the database is busy"), "{err}");
+    assert!(err.contains("try again"), "{err}");
+    assert!(
+        waited >= std::time::Duration::from_secs(4),
+        "it waited for its turn first ({waited:?})"
+    );
+    let value: i64 = holder
+        .query_row("SELECT value FROM targets", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(value, 100_000, "nothing written");
+}
