@@ -395,3 +395,106 @@ fn new_database_is_private_to_its_owner() {
         0o600
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn export_never_writes_over_the_database_a_link_or_an_existing_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let before = std::fs::read(&db).unwrap();
+    for target in [db.clone(), dir.path().join("demo.db-wal")] {
+        funnel(&db)
+            .args(["export", "customers", "--force", "-o"])
+            .arg(&target)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("is the database"));
+    }
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the database is untouched"
+    );
+    // An existing file needs --force; a symlink is never followed.
+    let out = dir.path().join("out.csv");
+    std::fs::write(&out, "keep me").unwrap();
+    funnel(&db)
+        .args(["export", "customers", "-o"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists: give --force"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&out, &link).unwrap();
+    funnel(&db)
+        .args(["export", "customers", "--force", "-o"])
+        .arg(&link)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("symbolic link"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
+    funnel(&db)
+        .args(["export", "customers", "--force", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("external_id,name"));
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // No temporary file is left beside it.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn exported_formulas_are_text_for_spreadsheets_and_import_back_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("f.db");
+    let file = dir.path().join("c.csv");
+    std::fs::write(
+        &file,
+        "external_id,name,city\nF1,\"=HYPERLINK(\"\"http://evil.example\"\")\",@SUM(A1)\nF2,Plain,-minus\n",
+    )
+    .unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .assert()
+        .success();
+    let out = dir.path().join("out.csv");
+    funnel(&db)
+        .args(["export", "customers", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("F1,\"'=HYPERLINK(\"\"http://evil.example\"\")\","),
+        "{text}"
+    );
+    assert!(text.contains(",'@SUM(A1),"), "{text}");
+    assert!(text.contains("'-minus"), "{text}");
+    // Importing the export reads the escapes back: nothing changes.
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 updated, 2 unchanged"));
+    // --raw writes them as they are.
+    funnel(&db)
+        .args(["export", "customers", "--raw", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("@SUM(A1)").and(predicate::str::contains("'@").not()));
+}

@@ -1,6 +1,7 @@
 //! The command line: clap subcommands that call the app layer and print tables, CSV or JSON.
 
-pub mod output;
+pub mod outfile;
+mod output;
 pub mod report;
 pub mod targets;
 
@@ -91,9 +92,18 @@ pub enum Command {
         /// customers, contacts, deals, activities, orders, targets, teams, reps, products,
         /// stages, stage_changes, target_revisions, import_batches, audit_log
         kind: String,
-        /// Write to this file instead of standard output.
+        /// Write to this file instead of standard output (never over the database, through
+        /// a symlink, or over an existing file without --force; mode 0600).
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Write cells that begin with =, +, -, @, tab or carriage return as they are
+        /// (by default they get a leading ' so a spreadsheet shows them as text; import
+        /// removes it again).
+        #[arg(long)]
+        raw: bool,
     },
     /// The funnel by stage: deals, value and weighted value.
     Pipeline,
@@ -338,19 +348,31 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             };
             return print_import(&mut out, &report, format);
         }
-        Some(Command::Export { kind, output }) => {
-            let sink: Box<dyn Write> = match &output {
-                Some(p) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(p)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
-                )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-            };
-            let n = export(&store, &kind, sink, format)?;
-            if let Some(p) = output {
+        Some(Command::Export {
+            kind,
+            output,
+            force,
+            raw,
+        }) => match &output {
+            Some(p) => {
+                let file = outfile::OutFile::create(p, &path, force)?;
+                let file = std::rc::Rc::new(std::cell::RefCell::new(Some(file)));
+                let n = export(
+                    &store,
+                    &kind,
+                    Box::new(SharedSink(file.clone())),
+                    format,
+                    raw,
+                )?;
+                let file = file.borrow_mut().take().expect("still open");
+                file.commit()?;
                 eprintln!("exported {n} {kind} to {}", p.display());
             }
-        }
+            None => {
+                let sink = Box::new(std::io::BufWriter::new(std::io::stdout()));
+                export(&store, &kind, sink, format, raw)?;
+            }
+        },
         Some(Command::Recompute) => {
             let show = std::io::stderr().is_terminal();
             let id = crate::app::forecast::recompute(&mut store, today, &mut |phase, done| {
@@ -884,11 +906,24 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// A writer shared with the code that commits the file afterwards.
+struct SharedSink(std::rc::Rc<std::cell::RefCell<Option<outfile::OutFile>>>);
+
+impl Write for SharedSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().as_mut().expect("open").write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().as_mut().expect("open").flush()
+    }
+}
+
 fn export(
     store: &crate::store::Store,
     kind: &str,
     sink: Box<dyn Write>,
     format: Format,
+    raw: bool,
 ) -> anyhow::Result<usize> {
     match format {
         Format::Json => {
@@ -932,8 +967,12 @@ fn export(
                         .map_err(std::io::Error::other)
                 },
                 &mut |row| {
+                    // Text that a spreadsheet would run as a formula is written as text.
                     w.borrow_mut()
-                        .write_record(row.iter().map(Cell::to_text))
+                        .write_record(row.iter().map(|c| match c {
+                            Cell::Text(t) if !raw => crate::domain::table::spreadsheet_safe(t),
+                            other => other.to_text(),
+                        }))
                         .map_err(std::io::Error::other)
                 },
             )?;

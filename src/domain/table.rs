@@ -16,6 +16,7 @@ pub enum Cell {
 
 impl Cell {
     /// The text used in CSV and in the aligned table.
+    /// The cell as text (see [`spreadsheet_safe`] for text meant for spreadsheets).
     pub fn to_text(&self) -> String {
         match self {
             Cell::Null => String::new(),
@@ -56,6 +57,28 @@ pub fn format_real(f: f64) -> String {
         format!("{}", f as i64)
     } else {
         format!("{f}")
+    }
+}
+
+/// Characters that make a spreadsheet treat a cell as a formula (or, for tab and carriage
+/// return, shift it).
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Text as a spreadsheet should show it: a leading `'` when it begins with a formula
+/// character, so `=HYPERLINK(…)` from an import is shown, not run.
+pub fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(FORMULA_START) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Undoes [`spreadsheet_safe`]: an import reads `'=…` back as `=…`.
+pub fn undo_spreadsheet_escape(text: &str) -> &str {
+    match text.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) => rest,
+        _ => text,
     }
 }
 

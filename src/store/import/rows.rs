@@ -42,13 +42,15 @@ impl<'a> RowView<'a> {
         Some(Cow::Borrowed(raw))
     }
 
-    /// The value in the file, without defaults or value maps.
+    /// The value in the file, without defaults or value maps (a spreadsheet escape that
+    /// an export added, `'=…`, is taken off).
     fn raw(&self, field: &str) -> Option<&'a str> {
         let cols = self.layout.fields.get(field)?;
         cols.iter()
             .filter_map(|&i| self.record.get(i))
             .map(str::trim)
             .find(|v| !v.is_empty())
+            .map(crate::domain::table::undo_spreadsheet_escape)
     }
 
     /// The fields of this row that took the mapping's default.
