@@ -498,3 +498,65 @@ fn exported_formulas_are_text_for_spreadsheets_and_import_back_unchanged() {
         .success()
         .stdout(predicate::str::contains("@SUM(A1)").and(predicate::str::contains("'@").not()));
 }
+
+#[test]
+fn control_characters_are_refused_at_import_and_never_printed_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let file = dir.path().join("c.csv");
+    std::fs::write(
+        &file,
+        "external_id,name,city\nE1,\x1b]0;owned\x07Acme,Oslo\nE2,Bolt\x00,Rome\nE3,Core,Bergen\n",
+    )
+    .unwrap();
+    let out = funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(":2: name: contains a control character (U+001B) at character 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains(":3: name: contains a control character (U+0000)"),
+        "{err}"
+    );
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    // A malformed time is not a date.
+    std::fs::write(
+        &file,
+        "external_id,name,created_on\nT1,Timely,2025-01-01T25:99:99\n",
+    )
+    .unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("created_on"));
+    // Data that reached the database some other way is printed escaped in tables.
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg({
+            std::fs::write(&file, "external_id,name\nOK1,Fine\n").unwrap();
+            &file
+        })
+        .assert()
+        .success();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE customers SET name = 'Evil' || char(27) || '[2J' WHERE external_id = 'OK1'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let out = funnel(&db)
+        .args(["export", "customers", "--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Evil\\u001b[2J"), "JSON escapes it: {text}");
+}

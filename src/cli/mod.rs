@@ -189,7 +189,11 @@ pub fn run() -> i32 {
             1
         }
         Err(e) => {
-            eprintln!("funnel: {e:#}");
+            // Messages quote values from files and the database: printed terminal-safe.
+            eprintln!(
+                "funnel: {}",
+                crate::domain::table::terminal_safe(&format!("{e:#}"))
+            );
             1
         }
     }
@@ -617,13 +621,15 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 let Some(x) = crate::app::scoring::explain_deal(&scored, &which) else {
                     anyhow::bail!("no open deal '{which}' (give its external id or id; closed deals are not scored)");
                 };
-                writeln!(out, "{}\n", x.headline)?;
+                // The explanation quotes the deal's own data: printed terminal-safe.
+                let safe = |s: &str| crate::domain::table::terminal_safe(s).into_owned();
+                writeln!(out, "{}\n", safe(&x.headline))?;
                 writeln!(out, "what moves it, against an average deal (log-odds; + raises, - lowers the chance):")?;
                 for (text, c, effect) in &x.factors {
-                    writeln!(out, "  {c:>+6.2}  {text} — {effect}")?;
+                    writeln!(out, "  {c:>+6.2}  {} — {}", safe(text), safe(effect))?;
                 }
                 if let Some(note) = &x.note {
-                    writeln!(out, "\nnote: {note}")?;
+                    writeln!(out, "\nnote: {}", safe(note))?;
                 }
                 return Ok(0);
             }
@@ -993,8 +999,15 @@ fn print_import(
         serde_json::to_writer_pretty(&mut *out, r)?;
         writeln!(out)?;
     } else {
+        let safe = |s: &str| crate::domain::table::terminal_safe(s).into_owned();
         for e in &r.errors {
-            eprintln!("{}:{}: {}: {}", r.file, e.line, e.column, e.reason);
+            eprintln!(
+                "{}:{}: {}: {}",
+                safe(&r.file),
+                e.line,
+                safe(&e.column),
+                safe(&e.reason)
+            );
         }
         let what = if r.dry_run {
             "dry run, nothing written"
@@ -1066,7 +1079,12 @@ fn print_import(
         if r.rejected > 0 {
             writeln!(out, "  problems by reason:")?;
             for (n, column, reason, line) in group_errors(&r.errors) {
-                writeln!(out, "    {n} × {column}: {reason} (first on line {line})")?;
+                writeln!(
+                    out,
+                    "    {n} × {}: {} (first on line {line})",
+                    safe(&column),
+                    safe(&reason)
+                )?;
             }
         }
         if failed {

@@ -25,7 +25,10 @@ pub fn write_table(out: &mut dyn Write, table: &Table, format: Format) -> io::Re
             w.flush()
         }
         Format::Markdown => {
-            let esc = |s: String| s.replace('|', "\\|").replace('\n', " ");
+            let esc = |s: String| {
+                crate::domain::table::terminal_safe(&s.replace('|', "\\|").replace('\n', " "))
+                    .into_owned()
+            };
             writeln!(out, "| {} |", table.columns.join(" | "))?;
             let rule: Vec<&str> = (0..table.columns.len())
                 .map(|i| {
@@ -67,7 +70,11 @@ fn write_aligned(out: &mut dyn Write, table: &Table) -> io::Result<()> {
     let texts: Vec<Vec<String>> = table
         .rows
         .iter()
-        .map(|r| r.iter().map(Cell::to_text).collect())
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::domain::table::terminal_safe(&c.to_text()).into_owned())
+                .collect()
+        })
         .collect();
     let width = |s: &str| s.chars().count();
     let mut widths: Vec<usize> = table.columns.iter().map(|c| width(c)).collect();
@@ -107,4 +114,28 @@ fn write_aligned(out: &mut dyn Write, table: &Table) -> io::Result<()> {
         writeln!(out, "{}", line(row))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_and_markdown_never_print_control_characters() {
+        let mut t = Table::new(&["name", "value"]);
+        t.rows.push(vec![
+            Cell::Text("Evil\u{1b}[2J\u{1b}]0;title\u{7}".into()),
+            Cell::Int(1),
+        ]);
+        for format in [Format::Table, Format::Markdown] {
+            let mut out = Vec::new();
+            write_table(&mut out, &t, format).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                "{text:?}"
+            );
+            assert!(text.contains("Evil\\x1b[2J"), "{text}");
+        }
+    }
 }

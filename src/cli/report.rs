@@ -50,7 +50,7 @@ pub fn run(
         Format::Table => {
             writeln!(out, "{}: {}\n", r.name, r.title)?;
             for n in &r.notes {
-                writeln!(out, "{n}")?;
+                writeln!(out, "{}", crate::domain::table::terminal_safe(n))?;
             }
             writeln!(out)?;
             output::write_table(out, &r.table, format)?;
@@ -58,7 +58,7 @@ pub fn run(
         Format::Markdown => {
             writeln!(out, "## {}\n\n{}\n", r.name, r.title)?;
             for n in &r.notes {
-                writeln!(out, "- {n}")?;
+                writeln!(out, "- {}", crate::domain::table::terminal_safe(n))?;
             }
             writeln!(out)?;
             output::write_table(out, &r.table, format)?;
@@ -66,7 +66,7 @@ pub fn run(
         Format::Csv | Format::Json => {
             // The data alone on standard output; the notes go to standard error.
             for n in &r.notes {
-                eprintln!("{}: {n}", r.name);
+                eprintln!("{}: {}", r.name, crate::domain::table::terminal_safe(n));
             }
             output::write_table(out, &r.table, format)?;
         }

@@ -139,7 +139,7 @@ fn parse_iso(s: &str) -> Result<Option<NaiveDate>, DateError> {
     if !iso_shape {
         return Ok(None);
     }
-    if b.len() > 10 && !matches!(b[10], b' ' | b'T') {
+    if b.len() > 10 && !(matches!(b[10], b' ' | b'T') && valid_time(&s[11..])) {
         return Err(DateError::NotADate(s.to_string()));
     }
     let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
@@ -147,6 +147,46 @@ fn parse_iso(s: &str) -> Result<Option<NaiveDate>, DateError> {
     NaiveDate::from_ymd_opt(y, m, d)
         .map(Some)
         .ok_or_else(|| DateError::NoSuchDay(s.to_string()))
+}
+
+/// The time after an ISO date: `HH:MM`, `HH:MM:SS` or with a fraction, then optionally
+/// `Z`, an offset (`+02:00`, `-0500`) or a zone name (`UTC`). Out-of-range parts (`25:99`)
+/// are refused: a malformed time is not quietly dropped.
+fn valid_time(t: &str) -> bool {
+    let t = t.trim();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // Split off a zone: Z, +hh[:mm], -hh[:mm], or " NAME".
+    let (clock, zone) = match t.find(['Z', '+', '-', ' ']) {
+        Some(i) => (&t[..i], t[i..].trim()),
+        None => (t, ""),
+    };
+    let zone_ok = match zone.chars().next() {
+        None => true,
+        Some('Z') => zone == "Z",
+        Some('+' | '-') => {
+            let z = zone[1..].replace(':', "");
+            z.len() == 4 && digits(&z) && z[..2].parse::<u32>().is_ok_and(|h| h <= 14)
+        }
+        Some(_) => zone.chars().all(|c| c.is_ascii_alphabetic()) && zone.len() <= 5,
+    };
+    let parts: Vec<&str> = clock.split(':').collect();
+    let (h, m, sec) = match parts.as_slice() {
+        [h, m] => (*h, *m, "0"),
+        [h, m, s] => (*h, *m, *s),
+        _ => return false,
+    };
+    let (sec, frac) = sec.split_once('.').unwrap_or((sec, "0"));
+    zone_ok
+        && (1..=2).contains(&h.len())
+        && digits(h)
+        && m.len() == 2
+        && digits(m)
+        && (1..=2).contains(&sec.len())
+        && digits(sec)
+        && digits(frac)
+        && h.parse::<u32>().is_ok_and(|h| h < 24)
+        && m.parse::<u32>().is_ok_and(|m| m < 60)
+        && sec.parse::<u32>().is_ok_and(|s| s <= 60)
 }
 
 /// ISO text of a date, as stored.
@@ -162,6 +202,30 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
     const AUTO: DateFormat = DateFormat::Auto(None);
+
+    #[test]
+    fn malformed_times_are_refused() {
+        let auto = DateFormat::Auto(None);
+        for ok in [
+            "2025-01-01 00:00",
+            "2025-01-01T13:45:59",
+            "2025-01-01T13:45:59.123Z",
+            "2025-01-01 08:00:00 UTC",
+            "2025-01-01T08:00:00+02:00",
+            "2025-01-01T08:00-0500",
+        ] {
+            assert_eq!(parse_date(ok, &auto), Ok(d(2025, 1, 1)), "{ok}");
+        }
+        for bad in [
+            "2025-01-01T25:99:99",
+            "2025-01-01 12",
+            "2025-01-01T12:60",
+            "2025-01-01 noon",
+            "2025-01-01T12:00+99:00",
+        ] {
+            assert!(parse_date(bad, &auto).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn iso_with_and_without_time() {

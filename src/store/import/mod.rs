@@ -556,6 +556,35 @@ fn process(
         );
         return Ok(());
     }
+    // Control characters (NUL, escape sequences, …) have no place in stored text and
+    // could drive a terminal when printed: the row is refused, naming the column.
+    let used = |i: usize| {
+        layout.fields.values().any(|cols| cols.contains(&i))
+            || layout.stage_dates.iter().any(|(_, c)| *c == i)
+    };
+    let controls: Vec<FieldError> = rec
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| used(*i))
+        .filter_map(|(i, v)| {
+            let (pos, c) = v
+                .chars()
+                .enumerate()
+                .find(|(_, c)| crate::domain::table::is_forbidden_control(*c))?;
+            Some(FieldError {
+                column: layout.headers[i].clone(),
+                reason: format!(
+                    "contains a control character (U+{:04X}) at character {}: remove it",
+                    c as u32,
+                    pos + 1
+                ),
+            })
+        })
+        .collect();
+    if !controls.is_empty() {
+        reject(report, controls);
+        return Ok(());
+    }
     let view = RowView {
         record: rec,
         layout,
