@@ -560,3 +560,37 @@ fn control_characters_are_refused_at_import_and_never_printed_raw() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Evil\\u001b[2J"), "JSON escapes it: {text}");
 }
+
+#[test]
+fn recompute_stores_forecasts_and_scores_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let runs = |db: &Path| -> (i64, i64) {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        (
+            conn.query_row("SELECT count(*) FROM forecast_runs", [], |r| r.get(0))
+                .unwrap(),
+            conn.query_row("SELECT count(*) FROM model_runs", [], |r| r.get(0))
+                .unwrap(),
+        )
+    };
+    funnel(&db).arg("recompute").assert().success();
+    let before = runs(&db);
+    assert_eq!(before.1, 1, "a model run next to the forecast run");
+    // Storing the model run fails (as a full disk or a broken database would): the forecast
+    // run computed before it is not kept either, and the command fails.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER fail_models BEFORE INSERT ON model_runs
+             BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END;",
+        )
+        .unwrap();
+    }
+    funnel(&db)
+        .arg("recompute")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("disk full (simulated)"));
+    assert_eq!(runs(&db), before, "nothing stored");
+}

@@ -157,6 +157,49 @@ pub fn run(
     today: NaiveDate,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<i64, StoreError> {
+    let prepared = prepare(store, level, quarterly, horizon, method, today, progress)?;
+    progress("saving", 0.95);
+    let id = store.save_forecast_run(&prepared.as_new())?;
+    progress("done", 1.0);
+    Ok(id)
+}
+
+/// A computed forecast run, not yet stored.
+#[derive(Debug, Clone)]
+pub struct PreparedRun {
+    level: &'static str,
+    period_kind: &'static str,
+    horizon: usize,
+    last_actual: String,
+    note: String,
+    created_at: String,
+    series: Vec<ForecastSeries>,
+}
+
+impl PreparedRun {
+    pub fn as_new(&self) -> NewForecastRun<'_> {
+        NewForecastRun {
+            level: self.level,
+            period_kind: self.period_kind,
+            horizon: self.horizon,
+            last_actual: &self.last_actual,
+            note: &self.note,
+            created_at: &self.created_at,
+            series: &self.series,
+        }
+    }
+}
+
+/// Computes a run (see [`run`]) without storing it.
+pub fn prepare(
+    store: &Store,
+    level: Level,
+    quarterly: bool,
+    horizon: usize,
+    method: Method,
+    today: NaiveDate,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<PreparedRun, StoreError> {
     progress("reading revenue", 0.0);
     let current = Period::month_of(today);
     let history_months = if quarterly { 48 } else { HISTORY_MONTHS };
@@ -244,14 +287,12 @@ pub fn run(
             ),
         }));
     }
-    progress("saving", 0.95);
-    let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let id = store.save_forecast_run(&NewForecastRun {
+    Ok(PreparedRun {
         level: level.name(),
         period_kind: if quarterly { "quarter" } else { "month" },
         horizon,
-        last_actual: &last_label,
-        note: &format!(
+        last_actual: last_label,
+        note: format!(
             "method {}: {}",
             method.name(),
             if method == Method::Auto {
@@ -260,11 +301,51 @@ pub fn run(
                 "as asked for"
             }
         ),
-        created_at: &created,
-        series: &series,
-    })?;
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        series,
+    })
+}
+
+/// What a recompute stored.
+pub struct Recomputed {
+    pub forecast_run: i64,
+    /// The model run and what it learned, when there was enough to learn from.
+    pub model: Option<(i64, super::scoring::Scored)>,
+    /// Why deals were not scored (too little history), when they were not.
+    pub not_scored: Option<String>,
+}
+
+/// The dashboard's forecasts and the deals' win probabilities, computed and then stored
+/// in one transaction: a failure (or a kill) stores neither. Too little history to learn
+/// win probabilities from is not a failure: the forecasts are stored and the reason told.
+pub fn recompute_all(
+    store: &mut Store,
+    today: NaiveDate,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<Recomputed, StoreError> {
+    let run = prepare(
+        store,
+        Level::Team,
+        false,
+        HORIZON,
+        Method::Auto,
+        today,
+        &mut |phase, done| progress(phase, done * 0.8),
+    )?;
+    progress("scoring open deals", 0.85);
+    let (scored, not_scored) = match super::scoring::score_checked(store, today)? {
+        Ok(s) => (Some(s), None),
+        Err(why) => (None, Some(why)),
+    };
+    progress("saving", 0.95);
+    let new_scores = scored.as_ref().map(super::scoring::new_scores);
+    let (forecast_run, model_run) = store.save_recompute(&run.as_new(), new_scores.as_ref())?;
     progress("done", 1.0);
-    Ok(id)
+    Ok(Recomputed {
+        forecast_run,
+        model: model_run.zip(scored),
+        not_scored,
+    })
 }
 
 /// The dashboard's run: the company and every team, monthly, `HORIZON` months ahead.

@@ -131,10 +131,19 @@ pub struct Scored {
 
 /// Learns from the newest closed deals and scores every open one.
 pub fn score(store: &Store, today: NaiveDate) -> Result<Scored, String> {
+    score_checked(store, today)
+        .map_err(|e| e.to_string())
+        .and_then(|r| r)
+}
+
+/// Like [`score`], telling a failure of the database (the outer error) from data too thin
+/// to learn from (the inner one, a reason to show).
+pub fn score_checked(
+    store: &Store,
+    today: NaiveDate,
+) -> Result<Result<Scored, String>, StoreError> {
     let cohort_end = crate::domain::date::iso(today - chrono::Duration::days(COHORT_AGE_DAYS));
-    let deals = store
-        .scoring_deals(TRAINING_DEALS, &cohort_end)
-        .map_err(|e| e.to_string())?;
+    let deals = store.scoring_deals(TRAINING_DEALS, &cohort_end)?;
     let featurizer = featurizer(store, &deals)?;
     let closed: Vec<&DealFacts> = deals.iter().filter(|d| d.outcome.is_some()).collect();
     // Examples in time order of their prediction date, so the holdout is the most recent.
@@ -154,7 +163,10 @@ pub fn score(store: &Store, today: NaiveDate) -> Result<Scored, String> {
         .collect();
     dated.sort_by_key(|a| a.0);
     let examples: Vec<Example> = dated.into_iter().map(|x| x.1).collect();
-    let trained = train(&examples)?;
+    let trained = match train(&examples) {
+        Ok(t) => t,
+        Err(why) => return Ok(Err(why)),
+    };
     let open = deals
         .into_iter()
         .filter(|d| d.outcome.is_none())
@@ -163,30 +175,28 @@ pub fn score(store: &Store, today: NaiveDate) -> Result<Scored, String> {
             (d, p)
         })
         .collect();
-    Ok(Scored {
+    Ok(Ok(Scored {
         trained,
         featurizer,
         open,
         today,
-    })
+    }))
 }
 
 /// Reads the stage history, activity and owners' records the features need, and picks
 /// the categories (segments, sources, products) from the closed deals.
-pub fn featurizer(store: &Store, deals: &[DealFacts]) -> Result<Featurizer, String> {
-    let e = |e: StoreError| e.to_string();
+pub fn featurizer(store: &Store, deals: &[DealFacts]) -> Result<Featurizer, StoreError> {
     let ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
-    let stage_entries = store.stage_entries(&ids).map_err(e)?;
-    let activity = store.activity_days(&ids).map_err(e)?;
+    let stage_entries = store.stage_entries(&ids)?;
+    let activity = store.activity_days(&ids)?;
     let mut owners: HashMap<i64, Vec<(NaiveDate, u32, u32)>> = HashMap::new();
-    for (owner, day, won) in store.owner_outcomes().map_err(e)? {
+    for (owner, day, won) in store.owner_outcomes()? {
         let hist = owners.entry(owner).or_default();
         let (w, n) = hist.last().map(|x| (x.1, x.2)).unwrap_or((0, 0));
         hist.push((day, w + won as u32, n + 1));
     }
     let max_position = store
-        .stages()
-        .map_err(e)?
+        .stages()?
         .iter()
         .filter(|s| s.kind == crate::domain::StageKind::Open)
         .map(|s| s.position)
@@ -228,7 +238,16 @@ pub fn featurizer(store: &Store, deals: &[DealFacts]) -> Result<Featurizer, Stri
 /// Scores and stores them with the model run; returns the run id.
 pub fn recompute(store: &mut Store, today: NaiveDate) -> Result<(i64, Scored), String> {
     let s = score(store, today)?;
-    let params = serde_json::to_string(&s.trained.model).map_err(|e| e.to_string())?;
+    let id = store
+        .save_scores(&new_scores(&s))
+        .map_err(|e| e.to_string())?;
+    Ok((id, s))
+}
+
+/// What storing a learned model writes: its parameters, metrics and (when it beats the
+/// base rate) the open deals' scores.
+pub fn new_scores(s: &Scored) -> crate::store::scoring::NewScores {
+    let params = serde_json::to_string(&s.trained.model).unwrap_or_default();
     let metrics = serde_json::json!({
         "logistic_regression": s.trained.logistic,
         "gaussian_naive_bayes": s.trained.naive_bayes,
@@ -247,10 +266,12 @@ pub fn recompute(store: &mut Store, today: NaiveDate) -> Result<(i64, Scored), S
     } else {
         Vec::new()
     };
-    let id = store
-        .save_scores(&params, &metrics, &at, &scores)
-        .map_err(|e| e.to_string())?;
-    Ok((id, s))
+    crate::store::scoring::NewScores {
+        params_json: params,
+        metrics_json: metrics,
+        at,
+        scores,
+    }
 }
 
 pub fn describe_feature(f: &Feature) -> String {

@@ -379,7 +379,8 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         },
         Some(Command::Recompute) => {
             let show = std::io::stderr().is_terminal();
-            let id = crate::app::forecast::recompute(&mut store, today, &mut |phase, done| {
+            // Forecasts and scores are stored together or not at all.
+            let r = crate::app::forecast::recompute_all(&mut store, today, &mut |phase, done| {
                 if show {
                     eprint!("\r\x1b[2K{:>3.0}% {phase}", done * 100.0);
                     if done >= 1.0 {
@@ -387,37 +388,29 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     }
                 }
             })?;
-            writeln!(out, "stored forecast run {id} (company and teams, monthly)")?;
-            if show {
-                eprint!("\r\x1b[2K  scoring open deals");
-            }
-            match crate::app::scoring::recompute(&mut store, today) {
-                Ok((run, scored)) => {
-                    if show {
-                        eprintln!();
-                    }
-                    if scored.trained.useful() {
-                        writeln!(
-                            out,
-                            "stored model run {run}: {} open deals scored (holdout AUC {:.3})",
-                            scored.open.len(),
-                            scored.trained.logistic.auc
-                        )?;
-                    } else {
-                        writeln!(
-                            out,
-                            "model run {run} is no better than the base rate on the holdout (AUC {:.3}); \
-                             deals keep their stage probabilities",
-                            scored.trained.logistic.auc
-                        )?;
-                    }
-                }
-                Err(e) => {
-                    if show {
-                        eprintln!();
-                    }
-                    writeln!(out, "win probabilities not computed: {e}")?;
-                }
+            writeln!(
+                out,
+                "stored forecast run {} (company and teams, monthly)",
+                r.forecast_run
+            )?;
+            match (&r.model, &r.not_scored) {
+                (Some((run, scored)), _) if scored.trained.useful() => writeln!(
+                    out,
+                    "stored model run {run}: {} open deals scored (holdout AUC {:.3})",
+                    scored.open.len(),
+                    scored.trained.logistic.auc
+                )?,
+                (Some((run, scored)), _) => writeln!(
+                    out,
+                    "model run {run} is no better than the base rate on the holdout (AUC {:.3}); \
+                     deals keep their stage probabilities",
+                    scored.trained.logistic.auc
+                )?,
+                (None, why) => writeln!(
+                    out,
+                    "win probabilities not learned: {}; deals keep their stage probabilities",
+                    why.as_deref().unwrap_or("no model")
+                )?,
             }
         }
         Some(Command::Forecast {

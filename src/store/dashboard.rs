@@ -199,6 +199,33 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let id = insert_forecast_run(&tx, run)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// A recompute: the forecast run and (when a model was learned) the model run with its
+    /// scores, in one transaction, so that a failure or a kill leaves neither half.
+    pub fn save_recompute(
+        &mut self,
+        run: &NewForecastRun,
+        scores: Option<&super::scoring::NewScores>,
+    ) -> Result<(i64, Option<i64>)> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let forecast = insert_forecast_run(&tx, run)?;
+        let model = match scores {
+            Some(s) => Some(super::scoring::insert_scores(&tx, s)?),
+            None => None,
+        };
+        tx.commit()?;
+        Ok((forecast, model))
+    }
+}
+
+fn insert_forecast_run(tx: &rusqlite::Connection, run: &NewForecastRun) -> Result<i64> {
+    {
         tx.execute(
             "INSERT INTO forecast_runs(created_at, level, period_kind, horizon, last_actual, note)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -225,10 +252,11 @@ impl Store {
                 .execute(params![id, s.key, period, f, lo, hi, s.model, s.backtest_mase])?;
             }
         }
-        tx.commit()?;
         Ok(id)
     }
+}
 
+impl Store {
     /// The newest stored run at a level (e.g. "team"), with its series.
     pub fn latest_forecast_run(&self, level: &str) -> Result<Option<ForecastRun>> {
         let head: Option<(i64, String, String, Option<String>)> = self

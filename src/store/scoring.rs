@@ -153,32 +153,39 @@ impl Store {
     }
 
     /// Stores a model run and the scores it gave, replacing earlier scores.
-    pub fn save_scores(
-        &mut self,
-        params_json: &str,
-        metrics_json: &str,
-        at: &str,
-        scores: &[(i64, f64)],
-    ) -> Result<i64> {
+    pub fn save_scores(&mut self, s: &NewScores) -> Result<i64> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO model_runs(created_at, kind, params_json, metrics_json) VALUES (?1, 'win_probability', ?2, ?3)",
-            params![at, params_json, metrics_json],
-        )?;
-        let run = tx.last_insert_rowid();
-        // An empty `scores` (a model not worth using) clears the old ones too.
-        tx.execute("DELETE FROM deal_scores", [])?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT INTO deal_scores(deal_id, model_run_id, probability, computed_at) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (deal, p) in scores {
-                stmt.execute(params![deal, run, p.clamp(0.0, 1.0), at])?;
-            }
-        }
+        let run = insert_scores(&tx, s)?;
         tx.commit()?;
         Ok(run)
     }
+}
+
+/// A learned win-probability model to store: its parameters and metrics (JSON), when, and
+/// the scores of open deals (empty when the model is not worth using).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewScores {
+    pub params_json: String,
+    pub metrics_json: String,
+    pub at: String,
+    pub scores: Vec<(i64, f64)>,
+}
+
+pub(super) fn insert_scores(tx: &rusqlite::Connection, s: &NewScores) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO model_runs(created_at, kind, params_json, metrics_json) VALUES (?1, 'win_probability', ?2, ?3)",
+        params![s.at, s.params_json, s.metrics_json],
+    )?;
+    let run = tx.last_insert_rowid();
+    // An empty `scores` (a model not worth using) clears the old ones too.
+    tx.execute("DELETE FROM deal_scores", [])?;
+    let mut stmt = tx.prepare(
+        "INSERT INTO deal_scores(deal_id, model_run_id, probability, computed_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (deal, p) in &s.scores {
+        stmt.execute(params![deal, run, p.clamp(0.0, 1.0), s.at])?;
+    }
+    Ok(run)
 }

@@ -360,23 +360,19 @@ pub fn handle(
             send(Reply::CustomerDetail { gen, detail });
         }
         Request::Recompute => {
-            let result = app::forecast::recompute(store, today, &mut |phase, done| {
+            // Forecasts and scores are stored together (one transaction) or not at all.
+            let result = app::forecast::recompute_all(store, today, &mut |phase, done| {
                 send(Reply::Progress {
                     task: "recompute",
                     phase: phase.to_string(),
-                    done: done * 0.8,
+                    done,
                 })
             })
             .map_err(|e| e.to_string())
-            .map(|id| {
-                send(Reply::Progress {
-                    task: "recompute",
-                    phase: "scoring open deals".into(),
-                    done: 0.85,
-                });
-                // Too little history to learn from is not an error for the forecast.
-                match app::scoring::recompute(store, today) {
-                    Ok((run, s)) => {
+            .map(|r| {
+                let id = r.forecast_run;
+                match (r.model, r.not_scored) {
+                    (Some((run, s)), _) => {
                         let msg = if s.trained.useful() {
                             format!(
                                 "forecast run {id} stored; model run {run} scored {} open deals",
@@ -390,7 +386,10 @@ pub fn handle(
                         cache.scored = Some(s);
                         msg
                     }
-                    Err(e) => format!("forecast run {id} stored; deals not scored: {e}"),
+                    (None, why) => format!(
+                        "forecast run {id} stored; deals not scored: {}",
+                        why.unwrap_or_default()
+                    ),
                 }
             });
             send(Reply::TaskDone {
