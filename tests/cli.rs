@@ -594,3 +594,112 @@ fn recompute_stores_forecasts_and_scores_together_or_not_at_all() {
         .stderr(predicate::str::contains("disk full (simulated)"));
     assert_eq!(runs(&db), before, "nothing stored");
 }
+
+#[test]
+fn backup_while_another_process_writes_then_restore_keeps_the_current_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let backup = dir.path().join("backup.db");
+    // Another process writes while the backup is taken.
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            for i in 0..8 {
+                funnel(&db)
+                    .args(["targets", "set", "--period", "2027-01", "--company"])
+                    .arg(format!("{}", 100_000 + i))
+                    .args(["--reason", "while backing up"])
+                    .assert()
+                    .success();
+            }
+        })
+    };
+    funnel(&db)
+        .arg("backup")
+        .arg(&backup)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("integrity checked"));
+    writer.join().unwrap();
+    funnel(&backup).arg("doctor").assert().success();
+    // A backup never replaces a file.
+    funnel(&db)
+        .arg("backup")
+        .arg(&backup)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already exists"));
+    // A change after the backup, then the restore: the change is gone, and the contents
+    // before the restore are kept beside the database.
+    let file = dir.path().join("new.csv");
+    std::fs::write(&file, "external_id,name\nNEW1,Arrived After The Backup\n").unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .assert()
+        .success();
+    let has_new = |path: &Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM customers WHERE external_id = 'NEW1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(has_new(&db), 1);
+    let out = funnel(&db).arg("restore").arg(&backup).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(has_new(&db), 0, "the backup's contents");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let aside = text.split("kept at ").nth(1).unwrap().trim().to_string();
+    assert_eq!(has_new(Path::new(&aside)), 1, "the contents before, kept");
+    funnel(&db).arg("doctor").assert().success();
+    let restored: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE note LIKE 'restored from %'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(restored, 1, "the restore is audited");
+    // Something that is not a funnel backup is refused and changes nothing.
+    std::fs::write(&file, "not a database").unwrap();
+    funnel(&db)
+        .arg("restore")
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a SQLite database"));
+    funnel(&db).arg("doctor").assert().success();
+}
+
+#[test]
+fn doctor_finds_a_ledger_out_of_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    funnel(&db)
+        .args(["doctor", "--format", "table"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("integrity").and(predicate::str::contains("ok")));
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "DELETE FROM orders WHERE id = (SELECT min(id) FROM orders WHERE deal_id IS NOT NULL)",
+            [],
+        )
+        .unwrap();
+    funnel(&db)
+        .args(["doctor", "--format", "table"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("1 won deals without an order"))
+        .stderr(predicate::str::contains("funnel restore"));
+}

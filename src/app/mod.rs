@@ -21,6 +21,38 @@ use crate::store::import::{self, ImportError, ImportKind, ImportOptions, ImportR
 use crate::store::{Store, StoreError, Summary};
 use std::path::{Path, PathBuf};
 
+/// A verified copy of the database at `dest` (safe while others read and write); its size.
+pub fn backup(store: &Store, dest: &Path) -> Result<u64, StoreError> {
+    store.backup_to(dest)
+}
+
+/// Replaces the database with the checked backup `src`; the current contents are kept
+/// beside the database first, at the path returned. The restore is audited.
+pub fn restore(store: &mut Store, src: &Path) -> Result<std::path::PathBuf, StoreError> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let aside =
+        std::path::PathBuf::from(format!("{}.before-restore-{stamp}", store.path().display()));
+    store.restore_from(src, &aside)?;
+    let tx = store.begin()?;
+    audit::record_event(
+        &tx,
+        &Actor::current(),
+        "database",
+        &format!(
+            "restored from {}; the contents before were kept at {}",
+            src.display(),
+            aside.display()
+        ),
+    )?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(aside)
+}
+
+/// Integrity, foreign keys, WAL, ledger and history counts.
+pub fn health(store: &Store) -> Result<crate::store::maintenance::Health, StoreError> {
+    store.health()
+}
+
 /// Teams, reps, products and stages, as the Setup screen lists them.
 pub fn organisation(store: &Store) -> Result<crate::domain::setup::Organisation, StoreError> {
     store.organisation()

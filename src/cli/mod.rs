@@ -107,6 +107,19 @@ pub enum Command {
     },
     /// The funnel by stage: deals, value and weighted value.
     Pipeline,
+    /// Write a verified copy of the database to FILE (safe while the TUI or others write).
+    Backup {
+        /// The new file (never replaced).
+        file: PathBuf,
+    },
+    /// Replace the database with the backup FILE, after checking it; the current contents
+    /// are kept beside the database first.
+    Restore {
+        /// A backup made with `funnel backup`.
+        file: PathBuf,
+    },
+    /// Check the database: integrity, foreign keys, the WAL, the ledger, the stage history.
+    Doctor,
     /// Revenue forecasts. With --series FILE: forecasts a long-format CSV of monthly
     /// series (series,period,value) and prints series,period,forecast,lo,hi,model.
     Forecast {
@@ -663,6 +676,68 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     "… {} more open deals (use --format csv or json for all)",
                     rows.len() - limit
                 )?;
+            }
+        }
+        Some(Command::Backup { file }) => {
+            let bytes = app::backup(&store, &file)?;
+            writeln!(
+                out,
+                "backed up to {} ({bytes} bytes; integrity checked)",
+                file.display()
+            )?;
+        }
+        Some(Command::Restore { file }) => {
+            let aside = app::restore(&mut store, &file)?;
+            writeln!(
+                out,
+                "restored from {}; the contents before were kept at {}",
+                file.display(),
+                aside.display()
+            )?;
+        }
+        Some(Command::Doctor) => {
+            let h = app::health(&store)?;
+            if format == Format::Json {
+                serde_json::to_writer_pretty(&mut out, &h)?;
+                writeln!(out)?;
+            } else {
+                let mut t = Table::new(&["check", "result"]);
+                let row = |name: &str, v: String| vec![Cell::Text(name.into()), Cell::Text(v)];
+                t.rows
+                    .push(row("schema version", h.schema_version.to_string()));
+                t.rows.push(row("integrity", h.integrity.join("; ")));
+                t.rows.push(row(
+                    "foreign keys",
+                    match h.foreign_key_violations {
+                        0 => "ok".into(),
+                        n => format!("{n} rows point at nothing"),
+                    },
+                ));
+                t.rows
+                    .push(row("write-ahead log", format!("{} bytes", h.wal_bytes)));
+                t.rows.push(row(
+                    "ledger",
+                    if h.won_without_order + h.orders_of_unwon_deals == 0 {
+                        "ok: every won deal has its order, and only won deals".into()
+                    } else {
+                        format!(
+                            "{} won deals without an order, {} orders of deals not won",
+                            h.won_without_order, h.orders_of_unwon_deals
+                        )
+                    },
+                ));
+                t.rows.push(row(
+                    "stage history",
+                    format!(
+                        "{} recorded, {} inferred from deals' dates",
+                        h.history_real, h.history_inferred
+                    ),
+                ));
+                output::write_table(&mut out, &t, format)?;
+            }
+            if !h.healthy() {
+                eprintln!("funnel: the database has problems (above); `funnel restore FILE` puts back a backup");
+                return Ok(1);
             }
         }
         Some(Command::Pipeline) => {

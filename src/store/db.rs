@@ -125,6 +125,11 @@ impl Store {
         Ok(store)
     }
 
+    /// Brings a database of schema `from` (a restored backup, say) to the current schema.
+    pub(crate) fn migrate_from(&mut self, from: i64) -> Result<()> {
+        self.migrate(from)
+    }
+
     fn migrate(&mut self, from: i64) -> Result<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
             let tx = self

@@ -11,6 +11,7 @@ pub mod export;
 pub mod funnel;
 pub mod import;
 pub mod ledger;
+pub mod maintenance;
 pub mod queries;
 pub mod reports;
 pub mod scoring;

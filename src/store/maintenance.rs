@@ -1,0 +1,163 @@
+//! Keeping a database safe: online backups verified before they are reported done, restore
+//! from a checked backup (the current database kept aside first), and a health check.
+
+use super::db::{Result, Store, StoreError, SCHEMA_VERSION};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// What `doctor` found.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Health {
+    pub schema_version: i64,
+    /// `ok`, or the problems SQLite's integrity check lists.
+    pub integrity: Vec<String>,
+    /// Rows whose foreign key points at nothing.
+    pub foreign_key_violations: usize,
+    /// Size of the write-ahead log not yet checkpointed into the database file.
+    pub wal_bytes: u64,
+    /// Won deals without their order in the ledger.
+    pub won_without_order: i64,
+    /// Orders of deals that are not won (a ledger out of step).
+    pub orders_of_unwon_deals: i64,
+    /// Stage-history rows recorded, and inferred from a deal's dates.
+    pub history_real: i64,
+    pub history_inferred: i64,
+}
+
+impl Health {
+    pub fn healthy(&self) -> bool {
+        self.integrity == ["ok"]
+            && self.foreign_key_violations == 0
+            && self.won_without_order == 0
+            && self.orders_of_unwon_deals == 0
+    }
+}
+
+/// Runs SQLite's integrity check on a connection: `["ok"]` when sound.
+fn integrity(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check(20)")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Opens a file that should be a funnel database, read-only, and checks it: a SQLite file,
+/// with funnel's tables, a schema this funnel knows, and a clean integrity check.
+fn checked_copy(path: &Path) -> Result<Connection> {
+    let invalid = |why: String| StoreError::Invalid(format!("{}: {why}", path.display()));
+    if !path.is_file() {
+        return Err(invalid("no such file".into()));
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|_| invalid("not a SQLite database".into()))?;
+    let funnel: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'funnel_meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !funnel || version < 1 {
+        return Err(invalid("not a funnel database".into()));
+    }
+    if version > SCHEMA_VERSION {
+        return Err(invalid(format!(
+            "schema version {version}, newer than this funnel knows ({SCHEMA_VERSION})"
+        )));
+    }
+    let check = integrity(&conn)?;
+    if check != ["ok"] {
+        return Err(invalid(format!(
+            "fails its integrity check: {}",
+            check.join("; ")
+        )));
+    }
+    Ok(conn)
+}
+
+impl Store {
+    /// Writes a consistent copy of the database to `dest` (a new file, mode 0600) while
+    /// others may go on reading and writing, then checks the copy's integrity before
+    /// reporting it done. Returns the copy's size.
+    pub fn backup_to(&self, dest: &Path) -> Result<u64> {
+        if dest.exists() {
+            return Err(StoreError::Invalid(format!(
+                "{}: already exists; a backup never replaces a file",
+                dest.display()
+            )));
+        }
+        let text = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Invalid(format!("{}: not a UTF-8 path", dest.display())))?;
+        self.conn.execute("VACUUM INTO ?1", [text])?;
+        let verified = checked_copy(dest);
+        if let Err(e) = verified {
+            let _ = std::fs::remove_file(dest);
+            return Err(StoreError::Invalid(format!(
+                "the backup failed its check: {e}"
+            )));
+        }
+        make_private(dest).map_err(|e| StoreError::Invalid(format!("{}: {e}", dest.display())))?;
+        Ok(std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0))
+    }
+
+    /// Replaces the database's contents with the backup at `src` after checking it (a
+    /// funnel database of a known schema that passes its integrity check). The current
+    /// contents are first saved to `keep_aside`. The copy is SQLite's online backup, one
+    /// step: other connections see the old data or the new, never a mix. An older backup
+    /// is brought to the current schema.
+    pub fn restore_from(&mut self, src: &Path, keep_aside: &Path) -> Result<()> {
+        let source = checked_copy(src)?;
+        self.backup_to(keep_aside)?;
+        {
+            let backup = rusqlite::backup::Backup::new(&source, &mut self.conn)?;
+            backup.step(-1)?;
+        }
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        self.migrate_from(version)?;
+        Ok(())
+    }
+
+    /// Integrity, foreign keys, the WAL, the ledger and the stage history.
+    pub fn health(&self) -> Result<Health> {
+        let count = |sql: &str| -> Result<i64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        let fk: usize = {
+            let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+            let mut rows = stmt.query([])?;
+            let mut n = 0;
+            while rows.next()?.is_some() {
+                n += 1;
+            }
+            n
+        };
+        let wal = PathBuf::from(format!("{}-wal", self.path().display()));
+        Ok(Health {
+            schema_version: count("PRAGMA user_version")?,
+            integrity: integrity(&self.conn)?,
+            foreign_key_violations: fk,
+            wal_bytes: std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0),
+            won_without_order: count(
+                "SELECT count(*) FROM deals d JOIN stages s ON s.id = d.stage_id
+                 WHERE s.kind = 'won' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.deal_id = d.id)",
+            )?,
+            orders_of_unwon_deals: count(
+                "SELECT count(*) FROM orders o JOIN deals d ON d.id = o.deal_id
+                 JOIN stages s ON s.id = d.stage_id WHERE s.kind <> 'won'",
+            )?,
+            history_real: count("SELECT count(*) FROM stage_changes WHERE inferred = 0")?,
+            history_inferred: count("SELECT count(*) FROM stage_changes WHERE inferred = 1")?,
+        })
+    }
+}
