@@ -703,3 +703,53 @@ fn doctor_finds_a_ledger_out_of_step() {
         .stdout(predicate::str::contains("1 won deals without an order"))
         .stderr(predicate::str::contains("funnel restore"));
 }
+
+#[test]
+fn the_audit_trail_names_the_real_account_is_append_only_and_says_what_demo_force_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    // $USER is anyone's to set: the account comes from the process's user id.
+    let file = dir.path().join("c.csv");
+    std::fs::write(&file, "external_id,name\nU1,Who Did This\n").unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .env("USER", "mallory")
+        .env("LOGNAME", "mallory")
+        .assert()
+        .success();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let who: String = conn
+        .query_row(
+            "SELECT os_user FROM audit_log WHERE entity = 'customer' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_ne!(who, "mallory");
+    assert!(!who.is_empty() && who != "unknown", "{who}");
+    // No statement changes or removes an entry.
+    for sql in [
+        "UPDATE audit_log SET os_user = 'nobody'",
+        "DELETE FROM audit_log",
+    ] {
+        let e = conn.execute(sql, []).unwrap_err().to_string();
+        assert!(e.contains("append-only"), "{e}");
+    }
+    drop(conn);
+    // demo --force is audited as what it removed.
+    funnel(&db)
+        .args(["demo", "--customers", "50", "--deals", "200", "--force"])
+        .assert()
+        .success();
+    let note: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT note FROM audit_log WHERE note LIKE 'demo --force removed %'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(note.contains("201 customers"), "{note}");
+    assert!(note.contains("1001 deals"), "{note}"); // with the planted mega deal
+}

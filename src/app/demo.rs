@@ -243,6 +243,21 @@ fn fill(
 
     let tx = store.begin()?;
     if opts.force {
+        // Audited as what it does: every row of every kind it removes.
+        let counts = db::data_counts(&tx)?;
+        let removed: Vec<String> = counts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, n)| format!("{n} {t}"))
+            .collect();
+        if !removed.is_empty() {
+            audit::record_event(
+                &tx,
+                actor,
+                "database",
+                &format!("demo --force removed {}", removed.join(", ")),
+            )?;
+        }
         db::clear_all_data(&tx)?;
     }
     let deferred = DeferredIndexes::drop(&tx)?;

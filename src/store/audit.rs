@@ -95,11 +95,35 @@ impl Actor {
 }
 
 /// The login name of the process owner (`$USER`, `$LOGNAME`, `$USERNAME`).
+/// The account the process runs as, asked of the operating system by user id (never from
+/// `$USER`, which anyone can set and cron leaves unset); `uid N` when the id has no name.
 pub fn os_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "unknown".to_string())
+    #[cfg(unix)]
+    {
+        // SAFETY: getuid cannot fail; getpwuid_r writes only into the buffers given, and
+        // the name is read only when it reports success with a non-null result.
+        unsafe {
+            let uid = libc::getuid();
+            let mut pwd: libc::passwd = std::mem::zeroed();
+            let mut buf = vec![0 as libc::c_char; 4096];
+            let mut result: *mut libc::passwd = std::ptr::null_mut();
+            let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
+            if rc == 0 && !result.is_null() && !pwd.pw_name.is_null() {
+                let name = std::ffi::CStr::from_ptr(pwd.pw_name).to_string_lossy();
+                if !name.is_empty() {
+                    return name.into_owned();
+                }
+            }
+            format!("uid {uid}")
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        ["USERNAME", "USER"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| "unknown".to_string())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_orders_by_date_covering.sql"),
     include_str!("migrations/003_reference_ids_inferred_history.sql"),
+    include_str!("migrations/004_audit_append_only.sql"),
 ];
 
 /// Whether an error (anywhere in a chain of sources) is SQLite giving up on a lock after
@@ -236,7 +237,33 @@ pub fn check_foreign_keys(conn: &rusqlite::Connection) -> Result<()> {
     Ok(())
 }
 
-/// Deletes every row of user data (not the schema), children first. For `demo --force`.
+/// How many rows of user data each table holds, for saying what a clear removed.
+pub fn data_counts(conn: &rusqlite::Connection) -> Result<Vec<(&'static str, i64)>> {
+    const TABLES: [&str; 12] = [
+        "customers",
+        "contacts",
+        "deals",
+        "stage_changes",
+        "activities",
+        "orders",
+        "targets",
+        "teams",
+        "reps",
+        "products",
+        "stages",
+        "forecast_runs",
+    ];
+    TABLES
+        .iter()
+        .map(|t| {
+            let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+            Ok((*t, n))
+        })
+        .collect()
+}
+
+/// Deletes every row of user data (not the schema, the audit log or the import batches),
+/// children first. For `demo --force`.
 pub fn clear_all_data(conn: &rusqlite::Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM forecast_points; DELETE FROM forecast_history; DELETE FROM forecast_runs; DELETE FROM deal_scores; DELETE FROM model_runs;
