@@ -675,3 +675,51 @@ fn a_repeated_external_id_in_one_file_is_refused_with_both_lines() {
     );
     assert_eq!(db.count("deals") + db.count("orders"), 0);
 }
+
+#[test]
+fn values_the_schema_would_refuse_are_refused_by_validation_first() {
+    let mut db = with_customers();
+    let mut o = opts();
+    o.skip_invalid = true;
+    o.date_format = Some(DateFormat::from_user("%d.%m.%Y").unwrap());
+    // A year the store cannot keep is a row error (not an aborted import), so
+    // --skip-invalid imports the good row.
+    let r = db.import_text(
+        Customers,
+        "external_id,name,created_on\nY1,Minus Five,01.01.-5\nY2,Fine,01.02.2025\n",
+        &o,
+    );
+    assert!(r.committed, "{:?}", r.errors);
+    assert_eq!((r.inserted, r.rejected), (1, 1));
+    assert!(
+        r.errors[0].reason.contains("outside the years"),
+        "{:?}",
+        r.errors
+    );
+    // A mapping stage that breaks the stage rules is refused, naming the key.
+    for (probability, kind, want) in [
+        ("2", "open", "not between 0 and 1"),
+        ("-1", "open", "not between 0 and 1"),
+        ("nan", "open", "not between 0 and 1"),
+        ("0.5", "won", "a won stage has probability 1"),
+    ] {
+        let mapping = Mapping::from_toml(&format!(
+            "[[stages]]\nname = \"Odd\"\nkind = \"{kind}\"\nprobability = {probability}\n"
+        ))
+        .unwrap();
+        let mut o = opts();
+        o.mapping = Some(mapping);
+        o.create_missing = true;
+        let p = db.file(
+            "d.csv",
+            b"external_id,name,customer_external_id,amount,stage\nQ1,Deal,C1,10,Odd\n",
+        );
+        let e = funnel::store::import::import_file(&mut db.store, Deals, &p, &o, &actor())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("mapping [[stages]] 'Odd'") && e.contains(want),
+            "{e}"
+        );
+    }
+}

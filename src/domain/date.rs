@@ -55,6 +55,8 @@ pub enum DateError {
     Ambiguous(String),
     #[error("'{0}' does not match the date format '{1}'")]
     NoMatch(String, String),
+    #[error("'{0}' is outside the years 1000 to 9999")]
+    OutOfRange(String),
 }
 
 /// What a numeric `a/b/yyyy` date says about the day/month order of its file.
@@ -92,6 +94,15 @@ pub fn order_evidence(raw: &str) -> OrderEvidence {
 /// Parses one date. ISO `2025-03-14`, optionally followed by a time (`2025-03-14 09:00`,
 /// `2025-03-14T09:00:00Z`), is always accepted; the time is dropped.
 pub fn parse_date(raw: &str, format: &DateFormat) -> Result<NaiveDate, DateError> {
+    let d = parse_any_year(raw, format)?;
+    // The store keeps four-digit ISO years; a strftime pattern can read year -5 or 12345.
+    if !(1000..=9999).contains(&d.year()) {
+        return Err(DateError::OutOfRange(raw.trim().to_string()));
+    }
+    Ok(d)
+}
+
+fn parse_any_year(raw: &str, format: &DateFormat) -> Result<NaiveDate, DateError> {
     let s = raw.trim();
     if let DateFormat::Pattern(p) = format {
         if let Ok(d) = NaiveDate::parse_from_str(s, p) {
@@ -202,6 +213,21 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
     const AUTO: DateFormat = DateFormat::Auto(None);
+
+    #[test]
+    fn years_the_store_cannot_keep_are_refused() {
+        let p = DateFormat::from_user("%d.%m.%Y").unwrap();
+        assert!(matches!(
+            parse_date("01.01.-5", &p),
+            Err(DateError::OutOfRange(_))
+        ));
+        assert!(parse_date("01.01.12345", &p).is_err());
+        assert!(matches!(
+            parse_date("01.01.0999", &p),
+            Err(DateError::OutOfRange(_))
+        ));
+        assert_eq!(parse_date("01.01.2025", &p), Ok(d(2025, 1, 1)));
+    }
 
     #[test]
     fn malformed_times_are_refused() {

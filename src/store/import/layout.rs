@@ -528,6 +528,30 @@ pub fn resolve(
                 ));
             }
         }
+        for st in &m.stages {
+            let at = format!("mapping [[stages]] '{}'", st.name);
+            if st.name.trim().is_empty() {
+                return Err("mapping [[stages]]: a stage needs a name".into());
+            }
+            if !st.probability.is_finite() || !(0.0..=1.0).contains(&st.probability) {
+                return Err(format!(
+                    "{at}: probability {} is not between 0 and 1",
+                    st.probability
+                ));
+            }
+            match (st.kind, st.probability) {
+                (StageKind::Won, p) if p != 1.0 => {
+                    return Err(format!("{at}: a won stage has probability 1, not {p}"))
+                }
+                (StageKind::Lost, p) if p != 0.0 => {
+                    return Err(format!("{at}: a lost stage has probability 0, not {p}"))
+                }
+                _ => {}
+            }
+            if st.position.is_some_and(|p| p < 0) {
+                return Err(format!("{at}: position must be 0 or more"));
+            }
+        }
         if let Some(b) = m.blank.as_deref() {
             if b != "clears" && b != "keeps" {
                 return Err(format!(
