@@ -753,3 +753,48 @@ fn the_audit_trail_names_the_real_account_is_append_only_and_says_what_demo_forc
     assert!(note.contains("201 customers"), "{note}");
     assert!(note.contains("1001 deals"), "{note}"); // with the planted mega deal
 }
+
+#[cfg(unix)]
+#[test]
+fn files_that_are_not_a_funnel_database_get_a_clear_message_and_are_not_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    funnel(&empty)
+        .arg("pipeline")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "an empty file, not a funnel database",
+        ));
+    assert_eq!(
+        std::fs::metadata(&empty).unwrap().len(),
+        0,
+        "left as it was"
+    );
+    // Another application's SQLite file, even one with a user_version.
+    let foreign = dir.path().join("foreign.db");
+    {
+        let c = rusqlite::Connection::open(&foreign).unwrap();
+        c.execute_batch("CREATE TABLE notes(x); PRAGMA user_version = 7;")
+            .unwrap();
+    }
+    funnel(&foreign)
+        .arg("pipeline")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a funnel database"));
+    funnel(Path::new("/dev/null"))
+        .arg("pipeline")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a regular file"));
+    let dangling = dir.path().join("dangling.db");
+    std::os::unix::fs::symlink(dir.path().join("nowhere.db"), &dangling).unwrap();
+    funnel(&dangling)
+        .arg("pipeline")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("which does not exist"));
+    assert!(!dir.path().join("nowhere.db").exists(), "nothing created");
+}

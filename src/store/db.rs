@@ -73,8 +73,30 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path`, migrating it to the current schema.
     pub fn open(path: &Path) -> Result<Store> {
-        if !path.exists() {
-            create_private_file(path)?;
+        let invalid = |why: &str| StoreError::Invalid(format!("{}: {why}", path.display()));
+        match std::fs::symlink_metadata(path) {
+            Err(_) => create_private_file(path)?,
+            Ok(meta) => {
+                if meta.file_type().is_symlink() && !path.exists() {
+                    return Err(invalid(&format!(
+                        "a symbolic link to {}, which does not exist",
+                        std::fs::read_link(path)
+                            .map(|t| t.display().to_string())
+                            .unwrap_or_else(|_| "nothing".into())
+                    )));
+                }
+                let target = std::fs::metadata(path).map_err(|e| invalid(&e.to_string()))?;
+                if !target.is_file() {
+                    return Err(invalid(
+                        "not a regular file (a database is a file; give a file path)",
+                    ));
+                }
+                if target.len() == 0 {
+                    return Err(invalid(
+                        "an empty file, not a funnel database: remove it, or give a new path and funnel creates the database there",
+                    ));
+                }
+            }
         }
         let conn = Connection::open_with_flags(
             path,
@@ -95,13 +117,7 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| classify(e, &path))?;
         conn.busy_timeout(std::time::Duration::from_secs(BUSY_TIMEOUT_SECS))?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path,
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        // Another application's database (whatever its user_version) is not ours to touch.
         let tables: i64 = conn.query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
             [],
@@ -114,6 +130,13 @@ impl Store {
         )?;
         if (version == 0 && tables > 0) || (version > 0 && !has_meta) {
             return Err(StoreError::NotFunnel(path));
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path,
+                found: version,
+                known: SCHEMA_VERSION,
+            });
         }
         if path.as_os_str() != ":memory:" {
             conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
@@ -162,6 +185,18 @@ impl Store {
 fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotSqlite(path.to_path_buf()),
+        // Say why in the operating system's words: the file or its directory (where SQLite
+        // keeps the WAL) cannot be opened for writing.
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly) => {
+            let why = match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+                Err(io) => io.to_string(),
+                Ok(_) => "its directory is not writable (SQLite keeps its write-ahead log beside the database)".into(),
+            };
+            StoreError::Invalid(format!(
+                "{}: cannot open the database: {why}",
+                path.display()
+            ))
+        }
         _ => StoreError::Sqlite(e),
     }
 }
