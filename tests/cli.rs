@@ -798,3 +798,66 @@ fn files_that_are_not_a_funnel_database_get_a_clear_message_and_are_not_touched(
         .stderr(predicate::str::contains("which does not exist"));
     assert!(!dir.path().join("nowhere.db").exists(), "nothing created");
 }
+
+#[test]
+fn a_revert_never_takes_rows_written_later_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let customers = dir.path().join("customers.csv");
+    std::fs::write(&customers, "external_id,name\nK1,Keeper\n").unwrap();
+    let contacts = dir.path().join("contacts.csv");
+    std::fs::write(
+        &contacts,
+        "external_id,customer_external_id,name\nP1,K1,Pat Later\n",
+    )
+    .unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&customers)
+        .assert()
+        .success();
+    funnel(&db)
+        .args(["import", "contacts"])
+        .arg(&contacts)
+        .assert()
+        .success();
+    // The contact came in later, under the customer: reverting the customers would cascade
+    // it away silently. Refused, naming it.
+    funnel(&db)
+        .args(["import", "revert", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("1 contacts (ids 1)"));
+    funnel(&db)
+        .args(["import", "revert", "2"])
+        .assert()
+        .success();
+    funnel(&db)
+        .args(["import", "revert", "1"])
+        .assert()
+        .success();
+    // After demo --force, an old batch's id ranges name new rows: it cannot be reverted.
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&customers)
+        .assert()
+        .success();
+    funnel(&db)
+        .args(["demo", "--customers", "20", "--deals", "40", "--force"])
+        .assert()
+        .success();
+    let customers_before: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    funnel(&db)
+        .args(["import", "revert", "3"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("removed by demo --force"));
+    let customers_after: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(customers_after, customers_before);
+}

@@ -318,6 +318,11 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
                 "there is no import batch {batch_id}"
             )))
         }
+        Some(Some(at)) if at.starts_with("removed") => {
+            return Err(StoreError::Invalid(format!(
+                "import batch {batch_id} cannot be reverted: its rows were {at}"
+            )))
+        }
         Some(Some(at)) => {
             return Err(StoreError::Invalid(format!(
                 "import batch {batch_id} was already reverted at {at}"
@@ -411,6 +416,20 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
         )?;
         report.restored += 1;
     }
+    // Rows written later (other batches, edits) that hang on rows this batch inserted would
+    // go with them (cascades) or lose their link (set null): refuse, naming them.
+    let ranges: Vec<(Entity, i64, i64)> = entries
+        .iter()
+        .filter(|e| e.1 == "insert")
+        .filter_map(|e| Some((Entity::from_name(&e.2)?, e.3, e.4.unwrap_or(e.3))))
+        .collect();
+    let dependants = dependants(conn, &ranges)?;
+    if !dependants.is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "cannot revert import batch {batch_id}: rows written later depend on rows it created: {}; revert or delete those first",
+            dependants.join(", ")
+        )));
+    }
     for (audit_id, _, entity_name, first, last, _) in entries.iter().filter(|e| e.1 == "insert") {
         let entity = entity_of(*audit_id, entity_name)?;
         let last = last.unwrap_or(*first);
@@ -438,6 +457,79 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
         params![batch_id, actor.at],
     )?;
     Ok(report)
+}
+
+/// The references to each table that a revert must not break: (child entity, column).
+fn references(parent: Entity) -> &'static [(Entity, &'static str)] {
+    match parent {
+        Entity::Customer => &[
+            (Entity::Contact, "customer_id"),
+            (Entity::Deal, "customer_id"),
+            (Entity::Activity, "customer_id"),
+            (Entity::Order, "customer_id"),
+        ],
+        Entity::Deal => &[
+            (Entity::StageChange, "deal_id"),
+            (Entity::Activity, "deal_id"),
+            (Entity::Order, "deal_id"),
+        ],
+        Entity::Team => &[
+            (Entity::Rep, "team_id"),
+            (Entity::Team, "parent_id"),
+            (Entity::Target, "team_id"),
+        ],
+        Entity::Rep => &[
+            (Entity::Customer, "owner_rep_id"),
+            (Entity::Deal, "owner_rep_id"),
+            (Entity::Activity, "rep_id"),
+            (Entity::Target, "rep_id"),
+        ],
+        Entity::Product => &[(Entity::Deal, "product_id"), (Entity::Order, "product_id")],
+        Entity::Stage => &[
+            (Entity::Deal, "stage_id"),
+            (Entity::StageChange, "to_stage_id"),
+        ],
+        Entity::Target => &[(Entity::TargetRevision, "target_id")],
+        _ => &[],
+    }
+}
+
+/// Rows outside `ranges` that point into them, as "N contacts (ids 5, 9, …)".
+fn dependants(conn: &Connection, ranges: &[(Entity, i64, i64)]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (parent, first, last) in ranges {
+        for (child, column) in references(*parent) {
+            let own: Vec<String> = ranges
+                .iter()
+                .filter(|r| r.0 == *child)
+                .map(|r| format!("AND NOT (id BETWEEN {} AND {})", r.1, r.2))
+                .collect();
+            let sql = format!(
+                "SELECT id FROM {} WHERE {column} BETWEEN ?1 AND ?2 {} ORDER BY id LIMIT 6",
+                child.table(),
+                own.join(" ")
+            );
+            let ids: Vec<i64> = conn
+                .prepare(&sql)?
+                .query_map(params![first, last], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if !ids.is_empty() {
+                let shown: Vec<String> = ids.iter().take(5).map(i64::to_string).collect();
+                out.push(format!(
+                    "{} {} (ids {}{})",
+                    if ids.len() > 5 {
+                        "more than 5".to_string()
+                    } else {
+                        ids.len().to_string()
+                    },
+                    child.table(),
+                    shown.join(", "),
+                    if ids.len() > 5 { ", …" } else { "" }
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Records the rows an import inserted into one table, ids `first..=last`, as one entry.

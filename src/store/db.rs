@@ -300,6 +300,12 @@ pub fn data_counts(conn: &rusqlite::Connection) -> Result<Vec<(&'static str, i64
 /// Deletes every row of user data (not the schema, the audit log or the import batches),
 /// children first. For `demo --force`.
 pub fn clear_all_data(conn: &rusqlite::Connection) -> Result<()> {
+    // Earlier import batches can no longer be reverted: their rows are gone, and their id
+    // ranges would now name new, unrelated rows.
+    conn.execute(
+        "UPDATE import_batches SET reverted_at = 'removed by demo --force at ' || ?1 WHERE reverted_at IS NULL",
+        [chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
+    )?;
     conn.execute_batch(
         "DELETE FROM forecast_points; DELETE FROM forecast_history; DELETE FROM forecast_runs; DELETE FROM deal_scores; DELETE FROM model_runs;
          DELETE FROM target_revisions; DELETE FROM targets; DELETE FROM orders;
