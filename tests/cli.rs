@@ -861,3 +861,52 @@ fn a_revert_never_takes_rows_written_later_with_it() {
         .unwrap();
     assert_eq!(customers_after, customers_before);
 }
+
+#[test]
+fn audit_lists_who_changed_what_with_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let file = dir.path().join("c.csv");
+    std::fs::write(&file, "external_id,name\nA1,Audited\n").unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .assert()
+        .success();
+    std::fs::write(&file, "external_id,name,city\nA1,Audited,Lima\n").unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .assert()
+        .success();
+    let out = funnel(&db)
+        .args(["audit", "--entity", "customer", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    // Newest first: the update, with before and after.
+    assert_eq!(rows[0]["action"], "update");
+    assert!(rows[0]["after"].as_str().unwrap().contains("Lima"));
+    assert!(rows[0]["before"]
+        .as_str()
+        .unwrap()
+        .contains("\"city\":null"));
+    assert_eq!(rows[1]["action"], "insert");
+    funnel(&db)
+        .args(["audit", "--user", "nobody-at-all", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout("id,at,user,action,entity,ids,batch,note\n");
+    funnel(&db)
+        .args(["audit", "--since", "yesterday"])
+        .assert()
+        .code(2);
+    funnel(&db)
+        .args(["audit", "--entity", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("use one of"));
+}

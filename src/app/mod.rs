@@ -48,6 +48,23 @@ pub fn restore(store: &mut Store, src: &Path) -> Result<std::path::PathBuf, Stor
     Ok(aside)
 }
 
+/// The audit trail, newest first; `entity` is checked against the entities funnel audits.
+pub fn audit(
+    store: &Store,
+    filter: &crate::store::audit::AuditFilter,
+) -> Result<Vec<crate::store::audit::AuditEntry>, AppError> {
+    if let Some(e) = &filter.entity {
+        if audit::Entity::from_name(e).is_none() && e != "database" {
+            let names: Vec<&str> = audit::ALL_ENTITIES.iter().map(|e| e.name()).collect();
+            return Err(AppError::Usage(format!(
+                "--entity '{e}': use one of {}, database",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(store.audit_entries(filter)?)
+}
+
 /// Integrity, foreign keys, WAL, ledger and history counts.
 pub fn health(store: &Store) -> Result<crate::store::maintenance::Health, StoreError> {
     store.health()

@@ -120,6 +120,21 @@ pub enum Command {
     },
     /// Check the database: integrity, foreign keys, the WAL, the ledger, the stage history.
     Doctor,
+    /// The audit trail, newest first: who changed what, when (JSON adds before and after).
+    Audit {
+        /// Only this entity (customer, deal, team, …, or database for whole-database events).
+        #[arg(long)]
+        entity: Option<String>,
+        /// Only entries at or after this date (YYYY-MM-DD) or time.
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only entries by this OS account.
+        #[arg(long)]
+        user: Option<String>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Revenue forecasts. With --series FILE: forecasts a long-format CSV of monthly
     /// series (series,period,value) and prints series,period,forecast,lo,hi,model.
     Forecast {
@@ -694,6 +709,58 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 file.display(),
                 aside.display()
             )?;
+        }
+        Some(Command::Audit {
+            entity,
+            since,
+            user,
+            limit,
+        }) => {
+            if let Some(s) = &since {
+                if chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").is_err()
+                {
+                    eprintln!("funnel: audit: --since '{s}' is not a date (YYYY-MM-DD)");
+                    return Ok(2);
+                }
+            }
+            let filter = crate::store::audit::AuditFilter {
+                entity,
+                since,
+                user,
+                limit,
+            };
+            let entries = match app::audit(&store, &filter) {
+                Ok(e) => e,
+                Err(AppError::Usage(m)) => {
+                    eprintln!("funnel: audit: {m}");
+                    return Ok(2);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if format == Format::Json {
+                serde_json::to_writer_pretty(&mut out, &entries)?;
+                writeln!(out)?;
+            } else {
+                let mut t = Table::new(&[
+                    "id", "at", "user", "action", "entity", "ids", "batch", "note",
+                ]);
+                for e in &entries {
+                    t.rows.push(vec![
+                        Cell::Int(e.id),
+                        Cell::Text(e.at.clone()),
+                        Cell::Text(e.os_user.clone()),
+                        Cell::Text(e.action.clone()),
+                        Cell::Text(e.entity.clone()),
+                        Cell::Text(match e.entity_id_last {
+                            Some(last) if last != e.entity_id => format!("{}..{last}", e.entity_id),
+                            _ => e.entity_id.to_string(),
+                        }),
+                        e.batch_id.map(Cell::Int).unwrap_or(Cell::Null),
+                        e.note.clone().map(Cell::Text).unwrap_or(Cell::Null),
+                    ]);
+                }
+                output::write_table(&mut out, &t, format)?;
+            }
         }
         Some(Command::Doctor) => {
             let h = app::health(&store)?;

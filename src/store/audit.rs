@@ -601,3 +601,60 @@ pub fn record_if_changed(
     )?;
     Ok(true)
 }
+
+/// One audit entry as `funnel audit` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub os_user: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: i64,
+    /// The last id of a range an import inserted.
+    pub entity_id_last: Option<i64>,
+    pub batch_id: Option<i64>,
+    pub note: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Which audit entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    /// Entries at or after this time (an ISO date or timestamp).
+    pub since: Option<String>,
+    pub user: Option<String>,
+    pub limit: usize,
+}
+
+impl crate::store::Store {
+    /// The newest audit entries matching `f`, newest first.
+    pub fn audit_entries(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, at, os_user, action, entity, entity_id, entity_id_last, batch_id, note,
+                    before_json, after_json
+             FROM audit_log
+             WHERE (?1 IS NULL OR entity = ?1) AND (?2 IS NULL OR at >= ?2)
+               AND (?3 IS NULL OR os_user = ?3)
+             ORDER BY id DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![f.entity, f.since, f.user, f.limit as i64], |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                os_user: r.get(2)?,
+                action: r.get(3)?,
+                entity: r.get(4)?,
+                entity_id: r.get(5)?,
+                entity_id_last: r.get(6)?,
+                batch_id: r.get(7)?,
+                note: r.get(8)?,
+                before: r.get(9)?,
+                after: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
