@@ -910,3 +910,26 @@ fn audit_lists_who_changed_what_with_filters() {
         .code(2)
         .stderr(predicate::str::contains("use one of"));
 }
+
+#[test]
+fn demo_force_keeps_a_rolling_backup_of_what_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    for _ in 0..4 {
+        funnel(&db)
+            .args(["demo", "--customers", "20", "--deals", "40", "--force"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("kept a backup"));
+    }
+    let backups: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains(".backup-demo-force-"))
+        .collect();
+    assert_eq!(backups.len(), 3, "the newest three are kept: {backups:?}");
+    // The oldest kept backup is a sound funnel database.
+    let oldest = backups.iter().min().unwrap();
+    funnel(oldest).arg("doctor").assert().success();
+}

@@ -21,6 +21,57 @@ use crate::store::import::{self, ImportError, ImportKind, ImportOptions, ImportR
 use crate::store::{Store, StoreError, Summary};
 use std::path::{Path, PathBuf};
 
+/// How many automatic backups of one kind are kept beside the database.
+pub const ROLLING_BACKUPS: usize = 3;
+
+/// Before a destructive command: a verified backup beside the database,
+/// `DB.backup-LABEL-TIMESTAMP`, keeping the newest `ROLLING_BACKUPS` of that label.
+/// `None` for an empty database (nothing to lose) or one in memory.
+pub fn rolling_backup(store: &Store, label: &str) -> Result<Option<PathBuf>, StoreError> {
+    if store.is_empty()? || store.path().as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    let base = store.path().display().to_string();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let mut dest = PathBuf::from(format!("{base}.backup-{label}-{stamp}"));
+    let mut n = 1;
+    while dest.exists() {
+        n += 1;
+        dest = PathBuf::from(format!("{base}.backup-{label}-{stamp}-{n}"));
+    }
+    store.backup_to(&dest)?;
+    let prefix = format!(
+        "{}.backup-{label}-",
+        store
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let dir = store
+        .path()
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut older: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    older.sort();
+    let excess = older.len().saturating_sub(ROLLING_BACKUPS);
+    for p in older.into_iter().take(excess) {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(Some(dest))
+}
+
 /// A verified copy of the database at `dest` (safe while others read and write); its size.
 pub fn backup(store: &Store, dest: &Path) -> Result<u64, StoreError> {
     store.backup_to(dest)

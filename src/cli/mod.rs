@@ -282,6 +282,15 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 force,
                 as_of,
             };
+            if force {
+                // Replacing the data: a verified backup first (the newest few are kept).
+                if let Some(b) = app::rolling_backup(&store, "demo-force")? {
+                    eprintln!(
+                        "kept a backup of the data being replaced at {}",
+                        b.display()
+                    );
+                }
+            }
             let show = std::io::stderr().is_terminal();
             let started = std::time::Instant::now();
             let report =
