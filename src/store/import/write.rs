@@ -30,9 +30,10 @@ pub struct Writer<'c> {
     teams: HashMap<String, i64>,
     products: HashMap<String, i64>,
     stages: HashMap<String, (i64, StageKind)>,
-    /// When the deals table held no external ids at the start, the only deals an external
-    /// id can match are the ones this import wrote: kept here instead of a query per row.
-    new_deals: Option<HashMap<String, (i64, i64, String, String)>>,
+    /// The deals table held no external ids at the start: as a file may not repeat an
+    /// external id (refused before the writer), no row can match an existing deal, and the
+    /// lookup per row is skipped.
+    no_deal_ids: bool,
     /// The largest id of each table before the import: every row above it at the end was
     /// inserted by this import (one writer at a time), and is audited as one id range.
     baseline: Vec<(Entity, i64)>,
@@ -40,10 +41,13 @@ pub struct Writer<'c> {
     pub created: Vec<(&'static str, String)>,
     /// The file line being written, for messages that name two lines.
     pub line: u64,
-    /// The fields this row gives (see `field_given`).
-    pub given: std::collections::HashSet<&'static str>,
-    /// External ids this file has written, with their line.
-    pub ids_in_file: HashMap<String, u64>,
+    /// The fields this row gives (see `field_given`): bit `i` for field `i` of `fields`.
+    pub given: u64,
+    /// The canonical fields of the kind being imported.
+    pub fields: &'static [(&'static str, bool, &'static [&'static str])],
+    /// External ids (as 64-bit hashes, to keep a million of them small) this file has
+    /// written, with their line.
+    pub ids_in_file: HashMap<u64, u64>,
     /// Customer names this file wrote, with the line (a second row with the name is
     /// reported with both lines).
     names_in_file: HashMap<String, u64>,
@@ -142,21 +146,15 @@ impl<'c> Writer<'c> {
             )?,
             products: load_map(conn, "SELECT sku, id FROM products")?,
             stages,
-            new_deals: {
-                let any: bool = conn.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM deals WHERE external_id IS NOT NULL)",
-                    [],
-                    |r| r.get(0),
-                )?;
-                if any {
-                    None
-                } else {
-                    Some(HashMap::new())
-                }
-            },
+            no_deal_ids: !conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM deals WHERE external_id IS NOT NULL)",
+                [],
+                |r| r.get::<_, bool>(0),
+            )?,
             created: Vec::new(),
             line: 0,
-            given: Default::default(),
+            given: 0,
+            fields: &[],
             ids_in_file: HashMap::new(),
             names_in_file: HashMap::new(),
             pending_parents: Vec::new(),
@@ -299,19 +297,21 @@ impl<'c> Writer<'c> {
     /// Whether this row's file gives the field behind a column (a value, a mapping default,
     /// or with `--blank clears` an empty cell in a column it has): an update sets only those.
     pub(super) fn field_given(&self, column: &str) -> bool {
-        let field = match column {
-            "owner_rep_id" => "owner",
-            "customer_id" => {
-                return self.given.contains("customer")
-                    || self.given.contains("customer_external_id")
-            }
-            "product_id" => "product",
-            "amount_cents" => "amount",
-            "rep_id" => "rep",
-            "deal_id" => "deal_external_id",
-            other => other,
+        let has = |field: &str| {
+            self.fields
+                .iter()
+                .position(|f| f.0 == field)
+                .is_some_and(|i| self.given & (1 << i) != 0)
         };
-        self.given.contains(field)
+        match column {
+            "owner_rep_id" => has("owner"),
+            "customer_id" => has("customer") || has("customer_external_id"),
+            "product_id" => has("product"),
+            "amount_cents" => has("amount"),
+            "rep_id" => has("rep"),
+            "deal_id" => has("deal_external_id"),
+            other => has(other),
+        }
     }
 
     /// Audits an update; `Unchanged` (and no audit row) when nothing changed.
@@ -755,10 +755,10 @@ impl<'c> Writer<'c> {
             }
         }
         let existing: Option<(i64, i64, String, String)> =
-            match (r.external_id.as_deref(), &self.new_deals) {
-                (None, _) => None,
-                (Some(ext), Some(new)) => new.get(ext).cloned(),
-                (Some(ext), None) => self
+            match r.external_id.as_deref() {
+                None => None,
+                Some(_) if self.no_deal_ids => None,
+                Some(ext) => self
                     .conn
                     .prepare_cached(
                         "SELECT id, stage_id, stage_entered_on, created_on FROM deals WHERE external_id = ?1",
@@ -795,12 +795,10 @@ impl<'c> Writer<'c> {
         let is_new = existing.is_none();
         let outcome;
         let deal_id;
-        let entered_now: String;
         match existing {
             None => {
                 let history = self.infer_history(stage_id, kind, created_on, closed_on, &dated)?;
                 let entered = history.last().map(|h| h.1).unwrap_or(created_on);
-                entered_now = iso(entered);
                 self.conn
                     .prepare_cached(
                         "INSERT INTO deals(external_id, name, customer_id, owner_rep_id, product_id, amount_cents,
@@ -854,7 +852,6 @@ impl<'c> Writer<'c> {
                         .execute(params![id, old_stage, stage_id, iso(on)])?;
                     iso(on)
                 };
-                entered_now = entered.clone();
                 // Only what the file gives changes; the stage and what follows from it
                 // (entry date, close date, a lost reason that no longer applies) always.
                 let reopened = kind != StageKind::Lost;
@@ -903,12 +900,6 @@ impl<'c> Writer<'c> {
                     &update,
                 )?;
             }
-        }
-        if let (Some(new), Some(ext)) = (&mut self.new_deals, &r.external_id) {
-            new.insert(
-                ext.clone(),
-                (deal_id, stage_id, entered_now, iso(created_on)),
-            );
         }
         // The ledger follows the deal as stored (an update may have kept its amount,
         // customer or product).
