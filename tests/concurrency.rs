@@ -127,3 +127,54 @@ fn a_writer_held_up_past_the_timeout_says_busy_and_writes_nothing() {
         .unwrap();
     assert_eq!(value, 100_000, "nothing written");
 }
+
+#[test]
+fn an_import_killed_at_any_moment_leaves_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("customers.csv");
+    let mut text = String::from("external_id,name,city\n");
+    const ROWS: i64 = 20_000;
+    for i in 0..ROWS {
+        text.push_str(&format!("K{i},Killable {i},Town {}\n", i % 97));
+    }
+    std::fs::write(&file, text).unwrap();
+    let mut outcomes = Vec::new();
+    // Kill points from almost at once to near the end (the import takes a second or so).
+    for (n, delay_ms) in [5u64, 40, 120, 300, 700, 1500].into_iter().enumerate() {
+        let db = dir.path().join(format!("k{n}.db"));
+        // The database exists (with its schema) before the import starts.
+        assert!(funnel(&db).arg("doctor").status().unwrap().success());
+        let mut child = funnel(&db)
+            .args(["import", "customers"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL: no cleanup runs
+        let status = child.wait().unwrap();
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok", "kill after {delay_ms} ms");
+        let customers: i64 = conn
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+            .unwrap();
+        let batches: i64 = conn
+            .query_row("SELECT count(*) FROM import_batches", [], |r| r.get(0))
+            .unwrap();
+        assert!(
+            (customers, batches) == (0, 0) || (customers, batches) == (ROWS, 1),
+            "kill after {delay_ms} ms left {customers} customers and {batches} batches"
+        );
+        outcomes.push((delay_ms, status.success(), customers));
+    }
+    eprintln!("(kill after ms, exited cleanly, customers): {outcomes:?}");
+    // At least one kill landed mid-import (else the test proves nothing).
+    assert!(
+        outcomes.iter().any(|o| o.2 == 0),
+        "no kill interrupted the import: {outcomes:?}"
+    );
+}
