@@ -622,6 +622,21 @@ fn backup_while_another_process_writes_then_restore_keeps_the_current_aside() {
         .stdout(predicate::str::contains("integrity checked"));
     writer.join().unwrap();
     funnel(&backup).arg("doctor").assert().success();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "a backup is as private as the database"
+        );
+    }
+    // An empty FUNNEL_TODAY is ignored (cron and containers set variables empty).
+    funnel(&db)
+        .arg("pipeline")
+        .env("FUNNEL_TODAY", "")
+        .assert()
+        .success();
     // A backup never replaces a file.
     funnel(&db)
         .arg("backup")

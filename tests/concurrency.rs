@@ -11,11 +11,10 @@ fn funnel(db: &std::path::Path) -> Command {
     c
 }
 
-#[test]
-fn concurrent_writers_wait_their_turn_and_nothing_is_lost() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
-    let targets = dir.path().join("targets.csv");
+/// A database in `dir` holding one company target (id 1, 1000 for 2026-12).
+fn with_one_target(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("c.db");
+    let targets = dir.join("targets.csv");
     std::fs::write(
         &targets,
         "scope,name,period,metric,value\ncompany,,2026-12,won_revenue,1000\n",
@@ -31,6 +30,13 @@ fn concurrent_writers_wait_their_turn_and_nothing_is_lost() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+    db
+}
+
+#[test]
+fn concurrent_writers_wait_their_turn_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = with_one_target(dir.path());
     // Four processes, each revising the target 12 times (distinct values so that no
     // revision is a no-op), and a fifth importing customers meanwhile.
     const WRITERS: usize = 4;
@@ -91,19 +97,7 @@ fn concurrent_writers_wait_their_turn_and_nothing_is_lost() {
 #[test]
 fn a_writer_held_up_past_the_timeout_says_busy_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
-    let targets = dir.path().join("targets.csv");
-    std::fs::write(
-        &targets,
-        "scope,name,period,metric,value\ncompany,,2026-12,won_revenue,1000\n",
-    )
-    .unwrap();
-    assert!(funnel(&db)
-        .args(["import", "targets"])
-        .arg(&targets)
-        .status()
-        .unwrap()
-        .success());
+    let db = with_one_target(dir.path());
     // Another writer holds the database for longer than the busy timeout.
     let holder = rusqlite::Connection::open(&db).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();

@@ -18,6 +18,18 @@ pub struct CategoryRow {
 }
 
 impl CategoryRow {
+    /// Adds an open deal's value to its stage's category (closed and omitted stages hold
+    /// no open pipeline).
+    fn add(&mut self, category: ForecastCategory, cents: i64) {
+        let slot = match category {
+            ForecastCategory::Commit => &mut self.commit,
+            ForecastCategory::BestCase => &mut self.best_case,
+            ForecastCategory::Pipeline => &mut self.pipeline,
+            ForecastCategory::Closed | ForecastCategory::Omitted => return,
+        };
+        *slot = Money(slot.cents() + cents);
+    }
+
     /// Closed, closed + commit, + best case, + pipeline.
     pub fn cumulative(&self) -> [Money; 4] {
         let c = self.closed.cents();
@@ -91,10 +103,25 @@ pub(super) fn stage_slips(
         .collect())
 }
 
-/// The simulation's stage index for a deal in stage `i` (of `n`) without a close date:
-/// it closes today plus a time to win drawn from its stage's history.
-pub(super) fn unknown_stage(i: usize, n: usize) -> usize {
-    n + i
+/// Where an open deal in stage `i` enters the simulation, given `slips` from
+/// [`stage_slips`]: on its expected close day (moved by its stage's slips), or without one
+/// today plus a time to win drawn from its stage's history — `None` when there is no such
+/// history ("not enough history").
+pub(super) fn simulated(
+    expected_day: Option<i64>,
+    i: usize,
+    slips: &[Vec<f64>],
+) -> Option<(i64, usize)> {
+    match expected_day {
+        Some(day) => Some((day, i)),
+        None => {
+            let unknown = slips.len() / 2 + i;
+            slips
+                .get(unknown)
+                .is_some_and(|s| !s.is_empty())
+                .then_some((0, unknown))
+        }
+    }
 }
 
 pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreError> {
@@ -160,26 +187,15 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             unknown.weighted = Money(
                 unknown.weighted.cents() + (*cents as f64 * stage.probability).round() as i64,
             );
-            let c = &mut unknown.categories;
-            let slot = match stage.category {
-                ForecastCategory::Commit => Some(&mut c.commit),
-                ForecastCategory::BestCase => Some(&mut c.best_case),
-                ForecastCategory::Pipeline => Some(&mut c.pipeline),
-                ForecastCategory::Closed | ForecastCategory::Omitted => None,
-            };
-            if let Some(slot) = slot {
-                *slot = Money(slot.cents() + cents);
-            }
-            let u = unknown_stage(stage_index[stage_id], stages.len());
-            if slips.get(u).is_some_and(|s| !s.is_empty()) {
-                deals.push(OpenDeal {
+            unknown.categories.add(stage.category, *cents);
+            match simulated(None, stage_index[stage_id], &slips) {
+                Some((expected_close, stage)) => deals.push(OpenDeal {
                     amount: *cents as f64 / 100.0,
                     probability,
-                    expected_close: 0,
-                    stage: u,
-                });
-            } else {
-                unknown.not_simulated += 1;
+                    expected_close,
+                    stage,
+                }),
+                None => unknown.not_simulated += 1,
             }
             continue;
         };
@@ -188,13 +204,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         }
         for (p, row) in periods.iter().zip(categories.iter_mut()) {
             if p.contains(when) {
-                let slot = match stage.category {
-                    ForecastCategory::Commit => &mut row.commit,
-                    ForecastCategory::BestCase => &mut row.best_case,
-                    ForecastCategory::Pipeline => &mut row.pipeline,
-                    ForecastCategory::Closed | ForecastCategory::Omitted => continue,
-                };
-                *slot = Money(slot.cents() + cents);
+                row.add(stage.category, *cents);
             }
         }
         deals.push(OpenDeal {

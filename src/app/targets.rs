@@ -204,36 +204,29 @@ fn pipeline_keyed(
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .map(|d| (d - today).num_days().max(0));
-        let (day, stage) = match day {
-            Some(d) => (d, si),
-            None => (
-                i64::MIN,
-                super::pipeline_forecast::unknown_stage(si, stages.len()),
-            ),
-        };
         let g = *group_of.entry(owner).or_insert_with(|| {
             reps.push(owner);
             reps.len() - 1
         });
         let amount = if money { cents as f64 } else { 1.0 };
         let probability = score.unwrap_or(stages[si].probability);
-        if day != i64::MIN && day >= start && day < end {
+        if day.is_some_and(|d| d >= start && d < end) {
             *open.entry(owner).or_default() += amount;
             *weighted.entry(owner).or_default() += amount * probability;
         }
-        if day == i64::MIN && slips.get(stage).is_none_or(|s| s.is_empty()) {
-            // Not enough history to say when it could close.
-            continue;
+        // Without enough history to say when it could close, it is left out.
+        if let Some((expected_close, stage)) = super::pipeline_forecast::simulated(day, si, &slips)
+        {
+            deals.push((
+                OpenDeal {
+                    amount,
+                    probability,
+                    expected_close,
+                    stage,
+                },
+                g,
+            ));
         }
-        deals.push((
-            OpenDeal {
-                amount,
-                probability,
-                expected_close: day.max(0),
-                stage,
-            },
-            g,
-        ));
     }
     let runs = simulate_groups(
         &deals,

@@ -1,6 +1,6 @@
 //! The command line: clap subcommands that call the app layer and print tables, CSV or JSON.
 
-pub mod outfile;
+mod outfile;
 mod output;
 pub mod report;
 pub mod targets;
@@ -396,22 +396,14 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             raw,
         }) => match &output {
             Some(p) => {
-                let file = outfile::OutFile::create(p, &path, force)?;
-                let file = std::rc::Rc::new(std::cell::RefCell::new(Some(file)));
-                let n = export(
-                    &store,
-                    &kind,
-                    Box::new(SharedSink(file.clone())),
-                    format,
-                    raw,
-                )?;
-                let file = file.borrow_mut().take().expect("still open");
+                let mut file = outfile::OutFile::create(p, &path, force)?;
+                let n = export(&store, &kind, &mut file, format, raw)?;
                 file.commit()?;
                 eprintln!("exported {n} {kind} to {}", p.display());
             }
             None => {
-                let sink = Box::new(std::io::BufWriter::new(std::io::stdout()));
-                export(&store, &kind, sink, format, raw)?;
+                let mut sink = std::io::BufWriter::new(std::io::stdout());
+                export(&store, &kind, &mut sink, format, raw)?;
             }
         },
         Some(Command::Recompute) => {
@@ -1056,22 +1048,10 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// A writer shared with the code that commits the file afterwards.
-struct SharedSink(std::rc::Rc<std::cell::RefCell<Option<outfile::OutFile>>>);
-
-impl Write for SharedSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().as_mut().expect("open").write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.borrow_mut().as_mut().expect("open").flush()
-    }
-}
-
 fn export(
     store: &crate::store::Store,
     kind: &str,
-    sink: Box<dyn Write>,
+    sink: &mut dyn Write,
     format: Format,
     raw: bool,
 ) -> anyhow::Result<usize> {

@@ -63,22 +63,20 @@ pub fn format_real(f: f64) -> String {
 /// A control character that has no place in a stored value: C0 controls other than tab,
 /// line feed and carriage return (which quoted CSV fields may hold), DEL and C1 controls.
 pub fn is_forbidden_control(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || ('\u{80}'..='\u{9f}').contains(&c)
+    // `is_control` is Unicode's Cc: C0, DEL and C1 alike.
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 
 /// Text safe to print on a terminal: every control character (including line breaks and
 /// tabs, which would break a table) shown as an escape such as `\x1b`, so that imported
 /// data can never move the cursor, retitle the window or answer a terminal query.
 pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c))
-    {
+    if !text.chars().any(char::is_control) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() || ('\u{80}'..='\u{9f}').contains(&c) {
+        if c.is_control() {
             out.push_str(&format!("\\x{:02x}", c as u32));
         } else {
             out.push(c);

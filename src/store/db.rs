@@ -203,7 +203,7 @@ fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
 
 /// Creates an empty file readable only by its owner, so that the database (and the WAL
 /// files SQLite gives the same mode) never holds customer data for other users to read.
-fn create_private_file(path: &Path) -> Result<()> {
+pub(crate) fn create_private_file(path: &Path) -> Result<()> {
     let io = |source| StoreError::Io {
         path: path.to_path_buf(),
         source,

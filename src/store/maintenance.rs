@@ -40,17 +40,6 @@ fn integrity(conn: &Connection) -> Result<Vec<String>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-#[cfg(unix)]
-fn make_private(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn make_private(_path: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
 /// Opens a file that should be a funnel database, read-only, and checks it: a SQLite file,
 /// with funnel's tables, a schema this funnel knows, and a clean integrity check.
 fn checked_copy(path: &Path) -> Result<Connection> {
@@ -99,7 +88,13 @@ impl Store {
         let text = dest
             .to_str()
             .ok_or_else(|| StoreError::Invalid(format!("{}: not a UTF-8 path", dest.display())))?;
-        self.conn.execute("VACUUM INTO ?1", [text])?;
+        // Created empty with mode 0600 first (VACUUM INTO fills an empty file), so the copy
+        // is never readable by others, not even for a moment.
+        super::db::create_private_file(dest)?;
+        if let Err(e) = self.conn.execute("VACUUM INTO ?1", [text]) {
+            let _ = std::fs::remove_file(dest);
+            return Err(e.into());
+        }
         let verified = checked_copy(dest);
         if let Err(e) = verified {
             let _ = std::fs::remove_file(dest);
@@ -107,7 +102,6 @@ impl Store {
                 "the backup failed its check: {e}"
             )));
         }
-        make_private(dest).map_err(|e| StoreError::Invalid(format!("{}: {e}", dest.display())))?;
         Ok(std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0))
     }
 

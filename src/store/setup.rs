@@ -23,7 +23,7 @@ impl Store {
     /// sku, stages in pipeline order.
     pub fn organisation(&self) -> Result<Organisation> {
         let conn = &self.conn;
-        let mut teams: Vec<TeamRow> = {
+        let teams: Vec<TeamRow> = {
             let mut stmt = conn.prepare(
                 "SELECT t.id, t.external_id, t.name, p.name,
                         (SELECT count(*) FROM reps r WHERE r.team_id = t.id), t.parent_id
@@ -45,7 +45,6 @@ impl Store {
             let all: Vec<(TeamRow, Option<i64>)> = rows.collect::<rusqlite::Result<_>>()?;
             tree_order(all)
         };
-        teams.shrink_to_fit();
         let reps = {
             let mut stmt = conn.prepare(
                 "SELECT r.id, r.external_id, r.name, r.email, t.name, r.capacity, r.active

@@ -265,6 +265,8 @@ pub struct Layout {
     pub round: bool,
     /// An empty cell clears the stored value on an update (else it keeps it).
     pub blank_clears: bool,
+    /// Per column: whether it feeds a field or a stage date (the others are ignored).
+    pub used: Vec<bool>,
 }
 
 impl Layout {
@@ -627,7 +629,13 @@ pub fn resolve(
         .filter_map(|(stage, col)| Some((stage.clone(), column_of(col)?)))
         .collect();
     stage_dates.sort();
+    let used = (0..headers.len())
+        .map(|i| {
+            fields.values().any(|cols| cols.contains(&i)) || stage_dates.iter().any(|s| s.1 == i)
+        })
+        .collect();
     Ok(Layout {
+        used,
         defaults: m
             .defaults
             .iter()

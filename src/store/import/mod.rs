@@ -415,6 +415,7 @@ fn import_rows(
             today,
             layout.stages.clone(),
         )?;
+        writer.fields = layout::canonical_fields(kind);
         if kind == ImportKind::Deals {
             writer.create_pipeline()?;
         }
@@ -558,14 +559,10 @@ fn process(
     }
     // Control characters (NUL, escape sequences, …) have no place in stored text and
     // could drive a terminal when printed: the row is refused, naming the column.
-    let used = |i: usize| {
-        layout.fields.values().any(|cols| cols.contains(&i))
-            || layout.stage_dates.iter().any(|(_, c)| *c == i)
-    };
     let controls: Vec<FieldError> = rec
         .iter()
         .enumerate()
-        .filter(|(i, _)| used(*i))
+        .filter(|(i, _)| layout.used[*i])
         .filter_map(|(i, v)| {
             let (pos, c) = v
                 .chars()
@@ -617,16 +614,16 @@ fn process(
     }
     let mut b = Builder::new(&view, dates);
     writer.line = line;
-    // What this row gives: an update changes only these fields.
-    writer.fields = layout::canonical_fields(kind);
+    // What this row gives (a value, a mapping default, or with `--blank clears` a column
+    // at all): an update changes only these fields.
     writer.given = writer
         .fields
         .iter()
         .enumerate()
         .filter(|(_, f)| {
-            view.get(f.0).is_some()
-                || view.amount_from_list_price(f.0)
-                || layout.blank_clears && layout.fields.contains_key(f.0)
+            layout.defaults.contains_key(f.0)
+                || layout.fields.contains_key(f.0)
+                    && (layout.blank_clears || view.raw(f.0).is_some())
         })
         .fold(0u64, |bits, (i, _)| bits | (1 << i));
     let written = match kind {
@@ -739,16 +736,9 @@ fn content_key(view: &RowView, kind: ImportKind, seen: &mut HashMap<u64, u32>) -
         .filter(|f| !(kind == ImportKind::Deals && MUTABLE.contains(f)))
         .collect();
     fields.sort();
-    // FNV-1a: stable across builds and platforms (the std hasher is not promised to be).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
+    // Each part ends with 0xff (a byte UTF-8 never holds), so "ab"+"c" and "a"+"bc" differ.
+    let mut h = FNV_OFFSET;
+    let mut eat = |bytes: &[u8]| h = fnv1a_extend(fnv1a_extend(h, bytes), &[0xff]);
     eat(kind.as_str().as_bytes());
     for f in fields {
         eat(f.as_bytes());
@@ -763,14 +753,19 @@ fn content_key(view: &RowView, kind: ImportKind, seen: &mut HashMap<u64, u32>) -
     }
 }
 
-/// FNV-1a over bytes: stable across builds and platforms.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+/// FNV-1a: stable across builds and platforms (the std hasher is not promised to be).
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv1a_extend(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_extend(FNV_OFFSET, bytes)
 }
 
 /// One monthly series read from a long-format file.

@@ -44,7 +44,7 @@ impl<'a> RowView<'a> {
 
     /// The value in the file, without defaults or value maps (a spreadsheet escape that
     /// an export added, `'=…`, is taken off).
-    fn raw(&self, field: &str) -> Option<&'a str> {
+    pub fn raw(&self, field: &str) -> Option<&'a str> {
         let cols = self.layout.fields.get(field)?;
         cols.iter()
             .filter_map(|&i| self.record.get(i))

@@ -754,20 +754,27 @@ impl<'c> Writer<'c> {
                 Err(e) => return Ok(Err(("stage", e))),
             }
         }
-        let existing: Option<(i64, i64, String, String)> =
-            match r.external_id.as_deref() {
-                None => None,
-                Some(_) if self.no_deal_ids => None,
-                Some(ext) => self
-                    .conn
-                    .prepare_cached(
-                        "SELECT id, stage_id, stage_entered_on, created_on FROM deals WHERE external_id = ?1",
-                    )?
-                    .query_row([ext], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-                    })
-                    .optional()?,
-            };
+        // (id, stage, entered on, created on, product) of the deal the row updates.
+        type Stored = (i64, i64, String, String, Option<i64>);
+        let existing: Option<Stored> = match r.external_id.as_deref() {
+            None => None,
+            Some(_) if self.no_deal_ids => None,
+            Some(ext) => self
+                .conn
+                .prepare_cached(
+                    "SELECT id, stage_id, stage_entered_on, created_on, product_id FROM deals WHERE external_id = ?1",
+                )?
+                .query_row([ext], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+                })
+                .optional()?,
+        };
+        // The ledger follows the deal as stored: an update that does not give the product
+        // keeps the stored one (the customer and the amount are always given).
+        let ledger_product = match &existing {
+            Some(e) if !self.field_given("product_id") => e.4,
+            _ => product,
+        };
         // An update keeps the stored creation date unless the file gives one; a new deal
         // without one began on the first date it has.
         let stored_created = existing
@@ -839,7 +846,7 @@ impl<'c> Writer<'c> {
                 self.inferred_histories += 1;
                 outcome = Outcome::Inserted;
             }
-            Some((id, old_stage, old_entered, _)) => {
+            Some((id, old_stage, old_entered, _, _)) => {
                 deal_id = id;
                 let entered = if old_stage == stage_id {
                     old_entered
@@ -901,17 +908,6 @@ impl<'c> Writer<'c> {
                 )?;
             }
         }
-        // The ledger follows the deal as stored (an update may have kept its amount,
-        // customer or product).
-        let (customer, product, amount_cents): (i64, Option<i64>, i64) = if is_new {
-            (customer, product, amount_cents)
-        } else {
-            self.conn
-                .prepare_cached(
-                    "SELECT customer_id, product_id, amount_cents FROM deals WHERE id = ?1",
-                )?
-                .query_row([deal_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-        };
         ledger::sync_order(
             self.conn,
             &self.actor,
@@ -920,7 +916,7 @@ impl<'c> Writer<'c> {
                 is_new,
                 kind,
                 customer_id: customer,
-                product_id: product,
+                product_id: ledger_product,
                 closed_on,
                 cents: amount_cents,
             },

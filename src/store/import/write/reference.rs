@@ -156,7 +156,7 @@ impl Writer<'_> {
             Some(p) => {
                 p != id
                     && !self.pending_parents.iter().any(|q| q.team == p)
-                    && !self.is_below(p, id)?
+                    && !crate::store::setup::is_at_or_below(self.conn, p, id)?
             }
             None => false,
         };
@@ -194,11 +194,6 @@ impl Writer<'_> {
                 Outcome::Unchanged
             },
         ))
-    }
-
-    /// Whether team `t` is `ancestor` or below it.
-    fn is_below(&self, t: i64, ancestor: i64) -> Result<bool> {
-        crate::store::setup::is_at_or_below(self.conn, t, ancestor)
     }
 
     /// Sets the parents the file named; a parent that does not exist, or one that makes a
