@@ -696,6 +696,116 @@ fn backup_while_another_process_writes_then_restore_keeps_the_current_aside() {
 }
 
 #[test]
+fn a_damaged_database_takes_no_more_writes_until_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let backup = dir.path().join("good.db");
+    funnel(&db).arg("backup").arg(&backup).assert().success();
+    // Zero one 4 KiB page in the middle of the file (the WAL was checkpointed when the
+    // last connection closed).
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let len = std::fs::metadata(&db).unwrap().len();
+        let page = (len / 4096) / 2;
+        let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+        f.seek(SeekFrom::Start(page * 4096)).unwrap();
+        f.write_all(&[0u8; 4096]).unwrap();
+    }
+    funnel(&db)
+        .arg("doctor")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("funnel restore"));
+    let set_target = || {
+        let mut c = funnel(&db);
+        c.args(["targets", "set", "--period", "2027-01", "--company", "5000"]);
+        c
+    };
+    set_target()
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("failed its integrity check"));
+    let file = dir.path().join("c.csv");
+    std::fs::write(&file, "external_id,name\nZ1,Into The Damage\n").unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("writes are refused"));
+    // Reads still work where they can; a restore of a good backup lifts the refusal.
+    funnel(&db).arg("restore").arg(&backup).assert().success();
+    set_target().assert().success();
+    funnel(&db).arg("doctor").assert().success();
+}
+
+#[test]
+fn an_older_database_is_migrated_and_never_reuses_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixtures/schema_v4.db"),
+        &db,
+    )
+    .unwrap();
+    let indexes_before: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    funnel(&db).arg("doctor").assert().success();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let q = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(q("PRAGMA user_version"), 5);
+    assert_eq!(
+        q("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%'"),
+        12,
+        "every user-data table"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"),
+        indexes_before,
+        "no index lost"
+    );
+    assert_eq!(
+        (
+            q("SELECT count(*) FROM customers"),
+            q("SELECT count(*) FROM deals"),
+            q("SELECT count(*) FROM orders")
+        ),
+        (3, 2, 1)
+    );
+    // Batch 2's customers (ids 4 and 5) were deleted before the migration: a new customer
+    // does not take their ids, which the audit trail still names.
+    let file = dir.path().join("n.csv");
+    std::fs::write(&file, "external_id,name\nC6,Zeta\n").unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(q("SELECT id FROM customers WHERE external_id = 'C6'"), 6);
+    // Reverts still see what came later (the deal import made customer 1 active).
+    funnel(&db)
+        .args(["import", "revert", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("customer 1"));
+    funnel(&db)
+        .args(["import", "revert", "3"])
+        .assert()
+        .success();
+    funnel(&db)
+        .args(["import", "revert", "1"])
+        .assert()
+        .success();
+    assert_eq!(q("SELECT count(*) FROM customers"), 1);
+}
+
+#[test]
 fn doctor_finds_a_ledger_out_of_step() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());
@@ -875,6 +985,120 @@ fn a_revert_never_takes_rows_written_later_with_it() {
         .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
         .unwrap();
     assert_eq!(customers_after, customers_before);
+}
+
+#[test]
+fn a_cascading_revert_takes_later_rows_audits_each_and_backs_up_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let customers = write("c.csv", "external_id,name,owner\nK1,Keeper,Rita Rep\n");
+    let contacts = write(
+        "k.csv",
+        "external_id,customer_external_id,name\nP1,K1,Pat Later\n",
+    );
+    let deals = write(
+        "d.csv",
+        "external_id,customer_external_id,name,stage,amount,created_on,closed_on\n\
+         D1,K1,Big one,Won,5000,2025-01-10,2025-02-01\n",
+    );
+    let other = write("o.csv", "external_id,name,owner\nO1,Other,Rita Rep\n");
+    for (kind, file) in [
+        ("customers", &customers),
+        ("contacts", &contacts),
+        ("deals", &deals),
+        ("customers", &other),
+    ] {
+        funnel(&db)
+            .args(["import", kind, "--create-missing"])
+            .arg(file)
+            .assert()
+            .success();
+    }
+    let conn = || rusqlite::Connection::open(&db).unwrap();
+    let count = |sql: &str| -> i64 { conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM orders"), 1);
+    funnel(&db)
+        .args(["import", "revert", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--cascade"));
+    funnel(&db)
+        .args(["import", "revert", "1", "--cascade"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("later rows removed or unlinked"))
+        .stderr(predicate::str::contains(
+            "backup of the data before the revert",
+        ));
+    // The customer, its later contact, deal, the deal's history and its order are gone;
+    // the other customer stays, its owner link (a rep batch 1 created) cleared.
+    assert_eq!(count("SELECT count(*) FROM customers"), 1);
+    assert_eq!(
+        count("SELECT count(*) FROM contacts") + count("SELECT count(*) FROM deals"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM orders") + count("SELECT count(*) FROM stage_changes"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM customers WHERE owner_rep_id IS NOT NULL"),
+        0
+    );
+    // Each row that went with them has its own audit entry with the row as it was.
+    let audited: Vec<(String, String)> = conn()
+        .prepare(
+            "SELECT entity, action FROM audit_log WHERE note = 'revert cascade' ORDER BY entity, action",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for want in [
+        ("contact", "delete"),
+        ("customer", "update"),
+        ("deal", "delete"),
+        ("order", "delete"),
+        ("stage_change", "delete"),
+    ] {
+        assert!(
+            audited.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} missing from {audited:?}"
+        );
+    }
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM audit_log WHERE note = 'revert cascade' AND before_json IS NULL"
+        ),
+        0
+    );
+    let backups: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains("backup-revert-cascade")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1);
+    funnel(&db).arg("doctor").assert().success();
+    // Ids are never handed out again: the customer imported anew is not customer 1.
+    funnel(&db)
+        .args(["import", "customers", "--create-missing"])
+        .arg(&customers)
+        .assert()
+        .success();
+    assert_eq!(
+        count("SELECT min(id) FROM customers WHERE external_id = 'K1'"),
+        3
+    );
 }
 
 #[test]

@@ -280,7 +280,7 @@ fn revert_undoes_inserts_and_updates_and_refuses_to_clobber_later_changes() {
     assert_eq!((r.inserted, r.updated), (1, 1));
     let batch = r.batch_id.unwrap();
     let tx = db.store.begin().unwrap();
-    let rr = funnel::store::audit::revert_batch(&tx, batch, &actor()).unwrap();
+    let rr = funnel::store::audit::revert_batch(&tx, batch, &actor(), false).unwrap();
     tx.commit().unwrap();
     assert_eq!((rr.deleted, rr.restored), (1, 1));
     let name: String = db.scalar("SELECT name FROM customers WHERE external_id = 'C1'");
@@ -294,7 +294,7 @@ fn revert_undoes_inserts_and_updates_and_refuses_to_clobber_later_changes() {
     let r = db.import_text(Customers, "external_id,name\nC1,Acme Again\n", &opts());
     assert!(r.committed);
     let tx = db.store.begin().unwrap();
-    let err = funnel::store::audit::revert_batch(&tx, first, &actor()).unwrap_err();
+    let err = funnel::store::audit::revert_batch(&tx, first, &actor(), false).unwrap_err();
     assert!(err.to_string().contains("changed later"), "{err}");
 }
 
@@ -341,7 +341,7 @@ fn revert_of_a_large_batch_removes_exactly_its_rows() {
     let second = db.import_text(Customers, "external_id,name\nX1,Unrelated\n", &opts());
     assert!(second.committed);
     let tx = db.store.begin().unwrap();
-    let rr = funnel::store::audit::revert_batch(&tx, r.batch_id.unwrap(), &actor()).unwrap();
+    let rr = funnel::store::audit::revert_batch(&tx, r.batch_id.unwrap(), &actor(), false).unwrap();
     tx.commit().unwrap();
     assert_eq!(
         rr.deleted,

@@ -214,7 +214,7 @@ fn real_history_replaces_the_inferred_one_and_reverts() {
     assert_eq!((r.inserted, r.updated, r.unchanged), (0, 0, 3));
     // A revert puts the inferred history back.
     let tx = db.store.begin().unwrap();
-    funnel::store::audit::revert_batch(&tx, batch, &actor()).unwrap();
+    funnel::store::audit::revert_batch(&tx, batch, &actor(), false).unwrap();
     tx.commit().unwrap();
     assert_eq!(rows(&db), (3, 3));
     // An unknown deal or stage is a row error.
@@ -584,7 +584,7 @@ fn organisation_imports_revert_and_dry_run_writes_nothing() {
     );
     for batch in [moved, reps_batch, teams_batch] {
         let tx = db.store.begin().unwrap();
-        funnel::store::audit::revert_batch(&tx, batch, &actor()).unwrap();
+        funnel::store::audit::revert_batch(&tx, batch, &actor(), false).unwrap();
         tx.commit().unwrap();
         if batch == moved {
             assert_eq!(

@@ -117,8 +117,19 @@ pub fn audit(
 }
 
 /// Integrity, foreign keys, WAL, ledger and history counts.
+/// The database's health. A failed integrity check marks the database damaged (writes
+/// refused until it passes again or a backup is restored); a clean one lifts that.
 pub fn health(store: &Store) -> Result<crate::store::maintenance::Health, StoreError> {
-    store.health()
+    let h = store.health()?;
+    if h.integrity == ["ok"] {
+        store.clear_damaged();
+    } else {
+        store.mark_damaged(&format!(
+            "funnel doctor: {}",
+            h.integrity.first().map(String::as_str).unwrap_or("failed")
+        ));
+    }
+    Ok(h)
 }
 
 /// Teams, reps, products and stages, as the Setup screen lists them.
@@ -222,11 +233,22 @@ pub fn import(store: &mut Store, req: &ImportRequest) -> Result<ImportReport, Ap
     )?)
 }
 
-pub fn revert_import(store: &mut Store, batch: i64) -> Result<RevertReport, AppError> {
+/// Undoes an import batch. With `cascade`, rows written later that depend on the batch's
+/// rows go too; a verified rolling backup is written first, and its path returned.
+pub fn revert_import(
+    store: &mut Store,
+    batch: i64,
+    cascade: bool,
+) -> Result<(RevertReport, Option<PathBuf>), AppError> {
+    let backup = if cascade {
+        rolling_backup(store, "revert-cascade")?
+    } else {
+        None
+    };
     let tx = store.begin()?;
-    let report = audit::revert_batch(&tx, batch, &Actor::current())?;
+    let report = audit::revert_batch(&tx, batch, &Actor::current(), cascade)?;
     tx.commit().map_err(StoreError::from)?;
-    Ok(report)
+    Ok((report, backup))
 }
 
 /// The funnel by stage with weighted values.

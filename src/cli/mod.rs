@@ -86,6 +86,11 @@ pub enum Command {
         /// clears it. A column the file does not have never changes anything.
         #[arg(long, value_name = "keeps|clears", value_parser = ["keeps", "clears"], default_value = "keeps")]
         blank: String,
+        /// With `revert`: also remove the rows written later that hang on the batch's rows
+        /// (their links cleared where they only point at them); each is audited, and a
+        /// backup is written first.
+        #[arg(long)]
+        cascade: bool,
     },
     /// Export an entity as CSV (re-importable) or JSON.
     Export {
@@ -205,8 +210,20 @@ pub fn run() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    let db_path = app::database_path(cli.db.clone()).ok();
     match execute(cli) {
         Ok(code) => code,
+        Err(e) if e.chain().any(crate::store::db::is_corrupt) => {
+            // Whatever read hit the damage, no later command may write into the file.
+            if let Some(p) = &db_path {
+                crate::store::mark_damaged_at(p, &format!("{e:#}"));
+            }
+            eprintln!(
+                "funnel: {}\nfunnel: the database is damaged: writes are refused until `funnel doctor` passes or `funnel restore BACKUP` puts back a backup",
+                crate::domain::table::terminal_safe(&format!("{e:#}"))
+            );
+            1
+        }
         // A closed pipe (`funnel export deals | head`) is the reader's choice, not an error.
         Err(e) if e.chain().any(|c| c.to_string().contains("Broken pipe")) => 0,
         Err(e) if busy(&e) => {
@@ -341,21 +358,39 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             date_format,
             round,
             blank,
+            cascade,
         }) => {
+            if cascade && kind != "revert" {
+                anyhow::bail!("--cascade goes with `import revert BATCH`");
+            }
             if kind == "revert" {
                 let batch: i64 = file.parse().map_err(|_| {
                     anyhow::anyhow!("import revert: '{file}' is not a batch number")
                 })?;
-                let r = app::revert_import(&mut store, batch)?;
+                let (r, backup) = app::revert_import(&mut store, batch, cascade)?;
+                if let Some(b) = &backup {
+                    eprintln!(
+                        "funnel: backup of the data before the revert: {}",
+                        b.display()
+                    );
+                }
                 if format == Format::Json {
                     serde_json::to_writer_pretty(&mut out, &r)?;
                     writeln!(out)?;
                 } else {
-                    writeln!(
+                    write!(
                         out,
                         "reverted import batch {batch}: {} rows removed, {} rows restored",
                         r.deleted, r.restored
                     )?;
+                    if cascade {
+                        write!(
+                            out,
+                            ", {} later rows removed or unlinked with them",
+                            r.cascaded
+                        )?;
+                    }
+                    writeln!(out)?;
                 }
                 return Ok(0);
             }

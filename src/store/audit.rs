@@ -299,12 +299,23 @@ pub struct RevertReport {
     pub batch_id: i64,
     pub deleted: usize,
     pub restored: usize,
+    /// With `--cascade`: rows written later that were removed with the batch's rows
+    /// (owned by them) or lost their link to them, each audited.
+    pub cascaded: usize,
 }
 
 /// Undoes every change an import batch made, newest first. Refuses when a later change
-/// (another batch or an edit) touched the same rows, since undoing would overwrite it.
-/// The caller runs this inside a transaction.
-pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<RevertReport> {
+/// (another batch or an edit) touched the same rows, since undoing would overwrite it, and
+/// when rows written later hang on rows the batch created, unless `cascade`: then those go
+/// too (rows they own removed, links to them cleared), each with its own audit entry.
+/// Ids are never reused (AUTOINCREMENT), so a batch's recorded id ranges name exactly its
+/// own rows. The caller runs this inside a transaction.
+pub fn revert_batch(
+    conn: &Connection,
+    batch_id: i64,
+    actor: &Actor,
+    cascade: bool,
+) -> Result<RevertReport> {
     let reverted: Option<Option<String>> = conn
         .query_row(
             "SELECT reverted_at FROM import_batches WHERE id = ?1",
@@ -339,9 +350,15 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
              LEFT JOIN import_batches b ON b.id = a2.batch_id
              WHERE a1.batch_id = ?1 AND a1.note IS NULL
                AND (a2.batch_id IS NULL OR (a2.batch_id <> ?1 AND b.reverted_at IS NULL))
+               AND NOT (?2 AND a1.action = 'insert')
              LIMIT 5",
         )?
-        .query_map([batch_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        // With cascade, rows the batch created go whatever happened to them later (each
+        // such row is audited with its last state below); rows it updated are still put
+        // back only when nothing changed them since.
+        .query_map(params![batch_id, cascade], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     if !conflicts.is_empty() {
         let list: Vec<String> = conflicts
@@ -349,8 +366,13 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
             .map(|(e, id, audit)| format!("{e} {id} (audit entry {audit})"))
             .collect();
         return Err(StoreError::Invalid(format!(
-            "cannot revert import batch {batch_id}: rows it wrote were changed later: {}; revert or undo those changes first",
-            list.join(", ")
+            "cannot revert import batch {batch_id}: rows it wrote were changed later: {}; revert or undo those changes first{}",
+            list.join(", "),
+            if cascade {
+                ""
+            } else {
+                " (or give --cascade if the rows were created by this batch: they go with everything written on them, each audited)"
+            }
         )));
     }
     type Entry = (i64, String, String, i64, Option<i64>, Option<String>);
@@ -423,16 +445,50 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
         .filter(|e| e.1 == "insert")
         .filter_map(|e| Some((Entity::from_name(&e.2)?, e.3, e.4.unwrap_or(e.3))))
         .collect();
-    let dependants = dependants(conn, &ranges)?;
-    if !dependants.is_empty() {
-        return Err(StoreError::Invalid(format!(
-            "cannot revert import batch {batch_id}: rows written later depend on rows it created: {}; revert or delete those first",
-            dependants.join(", ")
-        )));
+    if cascade {
+        report.cascaded = cascade_ranges(conn, &ranges, &undo)?;
+    } else {
+        let dependants = dependants(conn, &ranges)?;
+        if !dependants.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "cannot revert import batch {batch_id}: rows written later depend on rows it created: {}; revert or delete those first, or give --cascade to remove them too (each audited)",
+                dependants.join(", ")
+            )));
+        }
     }
     for (audit_id, _, entity_name, first, last, _) in entries.iter().filter(|e| e.1 == "insert") {
         let entity = entity_of(*audit_id, entity_name)?;
         let last = last.unwrap_or(*first);
+        if cascade {
+            // Rows of the batch that were changed later lose those changes: keep each
+            // one's last state in the audit.
+            let changed: Vec<i64> = conn
+                .prepare(
+                    "SELECT DISTINCT entity_id FROM audit_log
+                     WHERE entity = ?1 AND entity_id BETWEEN ?2 AND ?3 AND id > ?4
+                       AND (batch_id IS NULL OR batch_id <> ?5)
+                     ORDER BY entity_id",
+                )?
+                .query_map(
+                    params![entity.name(), first, last, audit_id, batch_id],
+                    |r| r.get(0),
+                )?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in changed {
+                if let Some(before) = row_json(conn, entity, id)? {
+                    record(
+                        conn,
+                        &undo,
+                        Action::Delete,
+                        entity,
+                        id,
+                        Some(&before),
+                        None,
+                        Some("revert cascade"),
+                    )?;
+                }
+            }
+        }
         if entity == Entity::Team {
             // Teams of the range may be each other's parents, and a parent link restricts
             // deletion row by row: unlink them first (they all go).
@@ -459,55 +515,155 @@ pub fn revert_batch(conn: &Connection, batch_id: i64, actor: &Actor) -> Result<R
     Ok(report)
 }
 
-/// The references to each table that a revert must not break: (child entity, column).
-fn references(parent: Entity) -> &'static [(Entity, &'static str)] {
+/// What becomes of a row whose parent is removed by a cascading revert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tie {
+    /// The row belongs to its parent (a deal's stage history, a customer's contacts): it goes.
+    Owned,
+    /// The row only points at it (a customer's owner rep): the link is cleared.
+    Linked,
+}
+
+/// The references to each table that a revert must not break: (child entity, column, tie).
+fn references(parent: Entity) -> &'static [(Entity, &'static str, Tie)] {
+    use Tie::*;
     match parent {
         Entity::Customer => &[
-            (Entity::Contact, "customer_id"),
-            (Entity::Deal, "customer_id"),
-            (Entity::Activity, "customer_id"),
-            (Entity::Order, "customer_id"),
+            (Entity::Contact, "customer_id", Owned),
+            (Entity::Deal, "customer_id", Owned),
+            (Entity::Activity, "customer_id", Owned),
+            (Entity::Order, "customer_id", Owned),
         ],
         Entity::Deal => &[
-            (Entity::StageChange, "deal_id"),
-            (Entity::Activity, "deal_id"),
-            (Entity::Order, "deal_id"),
+            (Entity::StageChange, "deal_id", Owned),
+            (Entity::Activity, "deal_id", Linked),
+            // A won deal's order is its revenue in the ledger: it goes with the deal.
+            (Entity::Order, "deal_id", Owned),
         ],
         Entity::Team => &[
-            (Entity::Rep, "team_id"),
-            (Entity::Team, "parent_id"),
-            (Entity::Target, "team_id"),
+            (Entity::Rep, "team_id", Linked),
+            (Entity::Team, "parent_id", Linked),
+            (Entity::Target, "team_id", Owned),
         ],
         Entity::Rep => &[
-            (Entity::Customer, "owner_rep_id"),
-            (Entity::Deal, "owner_rep_id"),
-            (Entity::Activity, "rep_id"),
-            (Entity::Target, "rep_id"),
+            (Entity::Customer, "owner_rep_id", Linked),
+            (Entity::Deal, "owner_rep_id", Linked),
+            (Entity::Activity, "rep_id", Linked),
+            (Entity::Target, "rep_id", Owned),
         ],
-        Entity::Product => &[(Entity::Deal, "product_id"), (Entity::Order, "product_id")],
+        Entity::Product => &[
+            (Entity::Deal, "product_id", Linked),
+            (Entity::Order, "product_id", Linked),
+        ],
         Entity::Stage => &[
-            (Entity::Deal, "stage_id"),
-            (Entity::StageChange, "to_stage_id"),
+            (Entity::Deal, "stage_id", Owned),
+            (Entity::StageChange, "to_stage_id", Owned),
+            (Entity::StageChange, "from_stage_id", Linked),
         ],
-        Entity::Target => &[(Entity::TargetRevision, "target_id")],
+        Entity::Target => &[(Entity::TargetRevision, "target_id", Owned)],
         _ => &[],
     }
+}
+
+/// `AND NOT (id BETWEEN …)` for each of `ranges` in `child`'s table: the batch's own rows,
+/// which the revert deletes itself.
+fn outside_ranges(child: Entity, ranges: &[(Entity, i64, i64)]) -> String {
+    ranges
+        .iter()
+        .filter(|r| r.0 == child)
+        .map(|r| format!(" AND NOT (id BETWEEN {} AND {})", r.1, r.2))
+        .collect()
+}
+
+/// Removes or unlinks every row outside `ranges` that hangs on a row inside them, deepest
+/// first, auditing each with its before image. Returns how many rows it touched.
+fn cascade_ranges(conn: &Connection, ranges: &[(Entity, i64, i64)], undo: &Actor) -> Result<usize> {
+    let mut n = 0;
+    for &(parent, first, last) in ranges {
+        n += cascade_from(
+            conn,
+            parent,
+            &format!("BETWEEN {first} AND {last}"),
+            ranges,
+            undo,
+        )?;
+    }
+    Ok(n)
+}
+
+fn cascade_from(
+    conn: &Connection,
+    parent: Entity,
+    parent_ids: &str,
+    ranges: &[(Entity, i64, i64)],
+    undo: &Actor,
+) -> Result<usize> {
+    let mut n = 0;
+    for &(child, column, tie) in references(parent) {
+        let sql = format!(
+            "SELECT id FROM {} WHERE {column} {parent_ids}{} ORDER BY id",
+            child.table(),
+            outside_ranges(child, ranges)
+        );
+        let ids: Vec<i64> = conn
+            .prepare(&sql)?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in ids {
+            let Some(before) = row_json(conn, child, id)? else {
+                continue; // already removed through another parent
+            };
+            match tie {
+                Tie::Owned => {
+                    n += cascade_from(conn, child, &format!("= {id}"), ranges, undo)?;
+                    conn.execute(
+                        &format!("DELETE FROM {} WHERE id = ?1", child.table()),
+                        [id],
+                    )?;
+                    record(
+                        conn,
+                        undo,
+                        Action::Delete,
+                        child,
+                        id,
+                        Some(&before),
+                        None,
+                        Some("revert cascade"),
+                    )?;
+                }
+                Tie::Linked => {
+                    conn.execute(
+                        &format!("UPDATE {} SET {column} = NULL WHERE id = ?1", child.table()),
+                        [id],
+                    )?;
+                    let after = row_json(conn, child, id)?;
+                    record(
+                        conn,
+                        undo,
+                        Action::Update,
+                        child,
+                        id,
+                        Some(&before),
+                        after.as_deref(),
+                        Some("revert cascade"),
+                    )?;
+                }
+            }
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Rows outside `ranges` that point into them, as "N contacts (ids 5, 9, …)".
 fn dependants(conn: &Connection, ranges: &[(Entity, i64, i64)]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for (parent, first, last) in ranges {
-        for (child, column) in references(*parent) {
-            let own: Vec<String> = ranges
-                .iter()
-                .filter(|r| r.0 == *child)
-                .map(|r| format!("AND NOT (id BETWEEN {} AND {})", r.1, r.2))
-                .collect();
+        for (child, column, _) in references(*parent) {
             let sql = format!(
-                "SELECT id FROM {} WHERE {column} BETWEEN ?1 AND ?2 {} ORDER BY id LIMIT 6",
+                "SELECT id FROM {} WHERE {column} BETWEEN ?1 AND ?2{} ORDER BY id LIMIT 6",
                 child.table(),
-                own.join(" ")
+                outside_ranges(*child, ranges)
             );
             let ids: Vec<i64> = conn
                 .prepare(&sql)?

@@ -181,11 +181,7 @@ impl<'c> BulkWriter<'c> {
         // The id the row will get (ids are handed out in order inside the load's
         // transaction), read once and then counted.
         if self.next_activity.get() == 0 {
-            let next: i64 = self.conn.query_row(
-                "SELECT coalesce(max(id), 0) + 1 FROM activities",
-                [],
-                |r| r.get(0),
-            )?;
+            let next = crate::store::db::next_id(self.conn, "activities")?;
             self.next_activity.set(next);
         }
         self.insert(

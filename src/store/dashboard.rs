@@ -196,9 +196,7 @@ impl Store {
 
     /// Stores a forecast run with its actuals and points; returns its id.
     pub fn save_forecast_run(&mut self, run: &NewForecastRun) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let id = insert_forecast_run(&tx, run)?;
         tx.commit()?;
         Ok(id)
@@ -211,9 +209,7 @@ impl Store {
         run: &NewForecastRun,
         scores: Option<&super::scoring::NewScores>,
     ) -> Result<(i64, Option<i64>)> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let forecast = insert_forecast_run(&tx, run)?;
         let model = match scores {
             Some(s) => Some(super::scoring::insert_scores(&tx, s)?),

@@ -10,21 +10,30 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_orders_by_date_covering.sql"),
     include_str!("migrations/003_reference_ids_inferred_history.sql"),
     include_str!("migrations/004_audit_append_only.sql"),
+    include_str!("migrations/005_ids_never_reused.sql"),
 ];
+
+/// The migration (an index into `MIGRATIONS`) that rebuilds the user-data tables with
+/// AUTOINCREMENT; it runs with foreign keys off, as SQLite's table-rebuild procedure needs.
+const REBUILD_MIGRATION: usize = 4;
 
 /// Whether an error (anywhere in a chain of sources) is SQLite giving up on a lock after
 /// the busy timeout.
 pub fn is_busy(e: &(dyn std::error::Error + 'static)) -> bool {
-    let sqlite =
-        e.downcast_ref::<rusqlite::Error>()
-            .or_else(|| match e.downcast_ref::<StoreError>() {
-                Some(StoreError::Sqlite(s)) => Some(s),
-                _ => None,
-            });
     matches!(
-        sqlite.and_then(|s| s.sqlite_error_code()),
+        sqlite_code(e),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
+}
+
+/// SQLite's error code, when the error is SQLite's (directly or as a store error).
+fn sqlite_code(e: &(dyn std::error::Error + 'static)) -> Option<rusqlite::ErrorCode> {
+    e.downcast_ref::<rusqlite::Error>()
+        .or_else(|| match e.downcast_ref::<StoreError>() {
+            Some(StoreError::Sqlite(s)) => Some(s),
+            _ => None,
+        })
+        .and_then(|s| s.sqlite_error_code())
 }
 
 /// How long a writer waits for another to finish before giving up.
@@ -57,6 +66,12 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "{path}: this database failed its integrity check ({why}); writes are refused so that \
+         nothing more is written into a damaged file. `funnel doctor` shows the damage; \
+         `funnel restore BACKUP` goes back to a backup (the damaged file is kept aside)"
+    )]
+    Damaged { path: PathBuf, why: String },
     /// A value a form gave that the database cannot take, named by field.
     #[error("{field}: {reason}")]
     Field { field: &'static str, reason: String },
@@ -156,10 +171,30 @@ impl Store {
 
     fn migrate(&mut self, from: i64) -> Result<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let rebuild = i == REBUILD_MIGRATION;
+            if rebuild {
+                // Outside any transaction: the pragma is a no-op inside one.
+                self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+            }
+            let result = self.migrate_one(i, sql, rebuild);
+            if rebuild {
+                self.conn.execute_batch("PRAGMA foreign_keys = ON")?;
+            }
+            result?;
+        }
+        Ok(())
+    }
+
+    fn migrate_one(&mut self, i: usize, sql: &str, rebuild: bool) -> Result<()> {
+        self.refuse_if_damaged()?;
+        {
             let tx = self
                 .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute_batch(sql)?;
+            if rebuild {
+                ids_never_reused(&tx)?;
+            }
             if i == 0 {
                 tx.execute(
                     "INSERT INTO funnel_meta(key, value) VALUES ('created_at', ?1), ('currency', 'USD')",
@@ -180,6 +215,89 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Rebuilds every user-data table with `INTEGER PRIMARY KEY AUTOINCREMENT` (SQLite's
+/// twelve-step procedure: new table, copy, drop, rename, indexes again), then raises each
+/// table's sequence to the largest id its audit trail names, so that ids of rows deleted
+/// before this migration are not handed out again either. Runs inside the migration's
+/// transaction with foreign keys off; the foreign-key check at the end must come back empty.
+fn ids_never_reused(tx: &Connection) -> Result<()> {
+    use super::audit::ALL_ENTITIES;
+    for entity in ALL_ENTITIES {
+        let table = entity.table();
+        let sql: String = tx.query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )?;
+        if sql.contains("AUTOINCREMENT") {
+            continue;
+        }
+        let head = format!("CREATE TABLE {table} (");
+        let key = "INTEGER PRIMARY KEY";
+        let (Some(rest), true) = (sql.strip_prefix(&head), sql.contains(key)) else {
+            return Err(StoreError::Invalid(format!(
+                "cannot migrate table {table}: unexpected definition"
+            )));
+        };
+        let new_table = format!(
+            "CREATE TABLE {table}__new ({}",
+            rest.replacen(key, "INTEGER PRIMARY KEY AUTOINCREMENT", 1)
+        );
+        let others: Vec<String> = tx
+            .prepare(
+                "SELECT sql FROM sqlite_master
+                 WHERE type IN ('index', 'trigger') AND tbl_name = ?1 AND sql IS NOT NULL",
+            )?
+            .query_map([table], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        tx.execute_batch(&new_table)?;
+        tx.execute_batch(&format!(
+            "INSERT INTO {table}__new SELECT * FROM {table};
+             DROP TABLE {table};
+             ALTER TABLE {table}__new RENAME TO {table};"
+        ))?;
+        for sql in others {
+            tx.execute_batch(&sql)?;
+        }
+        let seen: i64 = tx.query_row(
+            &format!(
+                "SELECT max(coalesce((SELECT max(id) FROM {table}), 0),
+                            coalesce((SELECT max(coalesce(entity_id_last, entity_id))
+                                      FROM audit_log WHERE entity = ?1), 0))"
+            ),
+            [entity.name()],
+            |r| r.get(0),
+        )?;
+        tx.execute("DELETE FROM sqlite_sequence WHERE name = ?1", [table])?;
+        tx.execute(
+            "INSERT INTO sqlite_sequence(name, seq) VALUES (?1, ?2)",
+            rusqlite::params![table, seen],
+        )?;
+    }
+    let broken: i64 = tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if broken > 0 {
+        return Err(StoreError::Invalid(format!(
+            "cannot migrate: {broken} rows break a foreign key; run `funnel doctor`"
+        )));
+    }
+    Ok(())
+}
+
+/// The id the next row of `table` will get: ids are never reused, so this is one past the
+/// largest ever handed out, not one past the largest present.
+pub fn next_id(conn: &Connection, table: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        &format!(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?1), 0),
+                        coalesce((SELECT max(id) FROM {table}), 0)) + 1"
+        ),
+        [table],
+        |r| r.get(0),
+    )?)
 }
 
 fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
@@ -248,10 +366,61 @@ impl Store {
     /// A write transaction, started as one (`BEGIN IMMEDIATE`): it waits its turn behind
     /// other writers for the busy timeout, instead of failing at once when a read has to
     /// become a write.
+    /// A write transaction (immediate: it waits for other writers up front rather than
+    /// failing when a read must become a write). Refused while the database is marked as
+    /// failing its integrity check.
     pub fn begin(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        self.refuse_if_damaged()?;
         Ok(self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+}
+
+/// The file beside a database that records that it failed an integrity check.
+pub fn damage_marker(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.damaged", path.display()))
+}
+
+/// Marks the database at `path` damaged (see `Store::mark_damaged`), for a caller that
+/// no longer holds the store.
+pub fn mark_damaged_at(path: &Path, why: &str) {
+    if path.as_os_str() != ":memory:" {
+        let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let why: String = why.chars().filter(|c| !c.is_control()).take(300).collect();
+        // Best effort: a directory we cannot write to also refuses the writes.
+        let _ = std::fs::write(damage_marker(path), format!("{stamp} {why}\n"));
+    }
+}
+
+/// Whether an error (anywhere in a chain of sources) is SQLite finding the file damaged.
+pub fn is_corrupt(e: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        sqlite_code(e),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+impl Store {
+    /// Records that the database failed an integrity check (a read hit a damaged page, or
+    /// `doctor` found damage): until it passes again or is restored, writes are refused.
+    pub fn mark_damaged(&self, why: &str) {
+        mark_damaged_at(&self.path, why);
+    }
+
+    /// Lifts the refusal, after a clean integrity check or a restore.
+    pub fn clear_damaged(&self) {
+        let _ = std::fs::remove_file(damage_marker(&self.path));
+    }
+
+    fn refuse_if_damaged(&self) -> Result<()> {
+        match std::fs::read_to_string(damage_marker(&self.path)) {
+            Ok(why) => Err(StoreError::Damaged {
+                path: self.path.clone(),
+                why: why.trim().to_string(),
+            }),
+            Err(_) => Ok(()),
+        }
     }
 }
 

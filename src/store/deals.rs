@@ -73,9 +73,7 @@ impl Store {
         today: NaiveDate,
         actor: &Actor,
     ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let deal: Option<(i64, String, i64, Option<i64>, i64)> = tx
             .query_row(
                 "SELECT d.stage_id, s.kind, d.customer_id, d.product_id, d.amount_cents

@@ -240,9 +240,7 @@ impl Store {
         today: NaiveDate,
         actor: &Actor,
     ) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let owner = rep_by_name(&tx, r.owner.as_deref(), "owner")?;
         if let Some(ext) = &r.external_id {
             let clash: Option<i64> = tx
@@ -294,9 +292,7 @@ impl Store {
         r: &ContactRecord,
         actor: &Actor,
     ) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let id = match id {
             Some(id) => write_one(
                 &tx,
@@ -335,9 +331,7 @@ impl Store {
         follow_up: Option<NaiveDate>,
         actor: &Actor,
     ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let rep = rep_by_name(&tx, r.rep.as_deref(), "rep")?;
         let columns = [
             "external_id",
@@ -399,9 +393,7 @@ impl Store {
         today: NaiveDate,
         actor: &Actor,
     ) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let owner = rep_by_name(&tx, f.owner.as_deref(), "owner")?;
         let id = match id {
             Some(id) => {
@@ -541,11 +533,7 @@ fn readable_id(conn: &Connection, entity: Entity) -> Result<String> {
         Entity::Activity => ("A", 7),
         _ => ("R", 6),
     };
-    let next: i64 = conn.query_row(
-        &format!("SELECT coalesce(max(id), 0) + 1 FROM {}", entity.table()),
-        [],
-        |r| r.get(0),
-    )?;
+    let next = crate::store::db::next_id(conn, entity.table())?;
     let base = format!("{prefix}-{next:0width$}");
     let sql = format!(
         "SELECT EXISTS (SELECT 1 FROM {} WHERE external_id = ?1)",

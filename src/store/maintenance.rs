@@ -74,6 +74,35 @@ fn checked_copy(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Copies a database file and its write-ahead log byte for byte (mode 0600), for a
+/// damaged database that SQLite cannot copy.
+fn copy_files_as_they_are(db: &Path, dest: &Path) -> Result<()> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { path, source }
+    };
+    for (from, to) in [
+        (db.to_path_buf(), dest.to_path_buf()),
+        (
+            PathBuf::from(format!("{}-wal", db.display())),
+            PathBuf::from(format!("{}-wal", dest.display())),
+        ),
+    ] {
+        if !from.exists() {
+            continue;
+        }
+        super::db::create_private_file(&to)?;
+        let mut reader = std::fs::File::open(&from).map_err(io(&from))?;
+        let mut writer = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&to)
+            .map_err(io(&to))?;
+        std::io::copy(&mut reader, &mut writer).map_err(io(&to))?;
+        writer.sync_all().map_err(io(&to))?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Writes a consistent copy of the database to `dest` (a new file, mode 0600) while
     /// others may go on reading and writing, then checks the copy's integrity before
@@ -112,11 +141,21 @@ impl Store {
     /// is brought to the current schema.
     pub fn restore_from(&mut self, src: &Path, keep_aside: &Path) -> Result<()> {
         let source = checked_copy(src)?;
-        self.backup_to(keep_aside)?;
+        match self.backup_to(keep_aside) {
+            Ok(_) => {}
+            // A damaged database cannot be read whole: keep its files as they are.
+            Err(StoreError::Sqlite(e)) if super::db::is_corrupt(&e) => {
+                let _ = std::fs::remove_file(keep_aside);
+                copy_files_as_they_are(self.path(), keep_aside)?;
+            }
+            Err(e) => return Err(e),
+        }
         {
             let backup = rusqlite::backup::Backup::new(&source, &mut self.conn)?;
             backup.step(-1)?;
         }
+        // The restored contents passed their integrity check: writes are allowed again.
+        self.clear_damaged();
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;

@@ -18,5 +18,5 @@ pub mod scoring;
 pub mod setup;
 pub mod targets;
 
-pub use db::{Result, Store, StoreError, SCHEMA_VERSION};
+pub use db::{mark_damaged_at, Result, Store, StoreError, SCHEMA_VERSION};
 pub use queries::{Stage, StageTotals, Summary};

@@ -154,9 +154,7 @@ impl Store {
 
     /// Stores a model run and the scores it gave, replacing earlier scores.
     pub fn save_scores(&mut self, s: &NewScores) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let run = insert_scores(&tx, s)?;
         tx.commit()?;
         Ok(run)

@@ -110,9 +110,7 @@ impl Store {
     /// Adds (`id` None) or edits a team. The parent is named by name or external id; a
     /// parent at or below the team itself is refused.
     pub fn save_team(&mut self, id: Option<i64>, r: &TeamRecord, actor: &Actor) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         unique(&tx, "teams", "name", &r.name, id, "name", "team")?;
         if let Some(e) = &r.external_id {
             unique(&tx, "teams", "external_id", e, id, "external_id", "team")?;
@@ -156,9 +154,7 @@ impl Store {
 
     /// Adds or edits a rep; the team is named by name or external id.
     pub fn save_rep(&mut self, id: Option<i64>, r: &RepRecord, actor: &Actor) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         unique(&tx, "reps", "name", &r.name, id, "name", "rep")?;
         if let Some(e) = &r.external_id {
             unique(&tx, "reps", "external_id", e, id, "external_id", "rep")?;
@@ -213,9 +209,7 @@ impl Store {
         r: &ProductRecord,
         actor: &Actor,
     ) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         unique(&tx, "products", "sku", &r.sku, id, "sku", "product")?;
         let name = r.name.clone().unwrap_or_else(|| r.sku.clone());
         let price = r.list_price.map(|p| p.cents()).unwrap_or(0);
@@ -235,9 +229,7 @@ impl Store {
     /// Adds or edits a stage. A won stage has probability 1 and a lost one 0; an open
     /// stage needs its probability; a stage with deals in it keeps its kind.
     pub fn save_stage(&mut self, id: Option<i64>, r: &StageRecord, actor: &Actor) -> Result<i64> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         unique(&tx, "stages", "name", &r.name, id, "name", "stage")?;
         if let Some(me) = id {
             let (kind, deals): (String, i64) = tx

@@ -138,9 +138,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<(i64, Option<i64>)> {
         check_change(value, reason)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let (team, rep, key) = match scope {
             TargetScope::Company => (None, None, "company".to_string()),
             TargetScope::Team => {
@@ -204,9 +202,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<i64> {
         check_change(value, reason)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.begin()?;
         let old: i64 = tx
             .query_row("SELECT value FROM targets WHERE id = ?1", [id], |r| {
                 r.get(0)

@@ -394,9 +394,7 @@ fn import_rows(
     let today = opts
         .today
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    let tx = store
-        .conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = store.begin()?;
     tx.execute(
         "INSERT INTO import_batches(kind, file, vendor, created_at, os_user) VALUES (?1, ?2, ?3, ?4, ?5)",
         rusqlite::params![kind.as_str(), file, layout.vendor, actor.at, actor.os_user],

@@ -1122,7 +1122,7 @@ fn customer_field(r: &CustomerRef) -> &'static str {
     }
 }
 
+/// The largest id ever handed out in the entity's table (ids are never reused).
 fn max_id(conn: &Connection, entity: Entity) -> Result<i64> {
-    let sql = format!("SELECT coalesce(max(id), 0) FROM {}", entity.table());
-    Ok(conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?)
+    Ok(crate::store::db::next_id(conn, entity.table())? - 1)
 }
