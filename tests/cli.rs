@@ -806,6 +806,113 @@ fn an_older_database_is_migrated_and_never_reuses_ids() {
 }
 
 #[test]
+fn an_encrypted_database_needs_its_key_and_a_wrong_one_changes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let key = dir.path().join("key");
+    std::fs::write(&key, "correct horse battery staple\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    funnel(&db)
+        .arg("--key-file")
+        .arg(&key)
+        .arg("encrypt")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("can be read by others"));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let pipeline_plain = funnel(&db).args(["pipeline", "--format", "csv"]).output().unwrap();
+    // A stage name the demo stores as text, readable in the plain file.
+    let name = "Prospecting";
+    let plain_bytes = std::fs::read(&db).unwrap();
+    assert!(plain_bytes.windows(name.len()).any(|w| w == name.as_bytes()));
+    // Refused while another connection has the file open (it would go on writing to the
+    // old file).
+    {
+        let other = rusqlite::Connection::open(&db).unwrap();
+        let _: i64 = other
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+            .unwrap();
+        funnel(&db)
+            .arg("--key-file")
+            .arg(&key)
+            .arg("encrypt")
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("has the database open"));
+    }
+    funnel(&db)
+        .arg("--key-file")
+        .arg(&key)
+        .arg("encrypt")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("encrypted"));
+    let bytes = std::fs::read(&db).unwrap();
+    assert!(!bytes.starts_with(b"SQLite format 3"));
+    assert!(
+        !bytes.windows(name.len()).any(|w| w == name.as_bytes()),
+        "no plain text of the data in the file"
+    );
+    // Without the key: a clear message. With a wrong key: refused, nothing changed.
+    funnel(&db)
+        .arg("pipeline")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("FUNNEL_KEY"));
+    funnel(&db)
+        .arg("pipeline")
+        .env("FUNNEL_KEY", "wrong")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("key is wrong").and(predicate::str::contains("ERROR").not()));
+    funnel(&db)
+        .args(["targets", "set", "--period", "2027-01", "--company", "5000"])
+        .env("FUNNEL_KEY", "wrong")
+        .assert()
+        .code(1);
+    assert_eq!(std::fs::read(&db).unwrap(), bytes, "a wrong key changes nothing");
+    assert!(!dir.path().join("demo.db.damaged").exists());
+    // With the key, everything as before; backups are encrypted with it.
+    let with_key = |args: &[&str]| {
+        let mut c = funnel(&db);
+        c.args(args).env("FUNNEL_KEY", "correct horse battery staple");
+        c
+    };
+    let out = with_key(&["pipeline", "--format", "csv"]).output().unwrap();
+    assert_eq!(out.stdout, pipeline_plain.stdout);
+    let backup = dir.path().join("b.db");
+    with_key(&["backup", backup.to_str().unwrap()]).assert().success();
+    assert!(!std::fs::read(&backup).unwrap().starts_with(b"SQLite format 3"));
+    funnel(&backup)
+        .arg("doctor")
+        .arg("--key-file")
+        .arg(&key)
+        .assert()
+        .success();
+    funnel(&backup).arg("doctor").assert().code(1);
+    // A plain copy, then decrypting in place.
+    let plain = dir.path().join("plain.db");
+    with_key(&["decrypt", "-o", plain.to_str().unwrap()])
+        .assert()
+        .success();
+    let out = funnel(&plain).args(["pipeline", "--format", "csv"]).output().unwrap();
+    assert_eq!(out.stdout, pipeline_plain.stdout);
+    with_key(&["decrypt"]).assert().success();
+    assert!(std::fs::read(&db).unwrap().starts_with(b"SQLite format 3"));
+    funnel(&db).arg("doctor").assert().success();
+    let notes: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE note LIKE 'encrypted%' OR note = 'decrypted'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(notes, 2, "both conversions audited");
+}
+
+#[test]
 fn doctor_finds_a_ledger_out_of_step() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());

@@ -99,6 +99,18 @@ pub fn restore(store: &mut Store, src: &Path) -> Result<std::path::PathBuf, Stor
     Ok(aside)
 }
 
+pub use crate::store::crypto::{key, looks_encrypted, read_key_file, set_key};
+
+/// Writes the database, encrypted with `key` or plain, into the new file `dest`, checked.
+pub fn write_converted(store: &Store, dest: &Path, key: Option<&str>) -> Result<(), StoreError> {
+    store.write_converted(dest, key)
+}
+
+/// Encrypts (`key`) or decrypts (`None`) the database file in place, audited as `note`.
+pub fn convert(store: Store, key: Option<&str>, note: &str) -> Result<(), StoreError> {
+    store.convert_in_place(key, note, &Actor::current())
+}
+
 /// The audit trail, newest first; `entity` is checked against the entities funnel audits.
 pub fn audit(
     store: &Store,

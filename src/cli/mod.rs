@@ -12,7 +12,7 @@ use crate::store::import::ImportKind;
 use clap::{Parser, Subcommand};
 use output::Format;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -33,6 +33,10 @@ pub struct Cli {
     /// Treat this date (YYYY-MM-DD) as today: reports, targets and forecasts as of then.
     #[arg(long, global = true, value_name = "DATE", env = "FUNNEL_TODAY")]
     pub today: Option<String>,
+    /// The encryption key of an encrypted database: the first line of FILE, which only its
+    /// owner may read (else $FUNNEL_KEY, else asked for on a terminal).
+    #[arg(long, global = true, value_name = "FILE", env = "FUNNEL_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -112,7 +116,21 @@ pub enum Command {
     },
     /// The funnel by stage: deals, value and weighted value.
     Pipeline,
-    /// Write a verified copy of the database to FILE (safe while the TUI or others write).
+    /// Encrypt the database (SQLCipher, AES-256) with the key from --key-file, $FUNNEL_KEY or
+    /// a prompt. In place (refused while another funnel has it open), or into --output.
+    Encrypt {
+        /// Write an encrypted copy here instead; the database stays as it is.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Decrypt an encrypted database (its key as for any command). In place, or into --output.
+    Decrypt {
+        /// Write a plain copy here instead; the database stays as it is.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Write a verified copy of the database to FILE (safe while the TUI or others write;
+    /// encrypted with the same key when the database is).
     Backup {
         /// The new file (never replaced).
         file: PathBuf,
@@ -196,6 +214,26 @@ pub enum Command {
     },
 }
 
+/// The key given for the database: `--key-file` / `$FUNNEL_KEY_FILE`, else `$FUNNEL_KEY`.
+fn given_key(key_file: Option<&Path>) -> anyhow::Result<Option<String>> {
+    if let Some(f) = key_file {
+        return Ok(Some(app::read_key_file(f).map_err(anyhow::Error::msg)?));
+    }
+    Ok(std::env::var("FUNNEL_KEY").ok().filter(|k| !k.is_empty()))
+}
+
+/// Asks for a key on the terminal, without echo; `None` when there is no terminal.
+fn prompt_key(prompt: &str) -> anyhow::Result<Option<String>> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let key = rpassword::prompt_password(prompt)?;
+    if key.is_empty() {
+        anyhow::bail!("the key is empty");
+    }
+    Ok(Some(key))
+}
+
 /// Whether the error is the database giving up on a lock after the busy timeout.
 fn busy(e: &anyhow::Error) -> bool {
     e.chain().any(crate::store::db::is_busy)
@@ -256,6 +294,20 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     let path = app::database_path(cli.db.clone()).map_err(anyhow::Error::msg)?;
     let format = default_format(cli.format);
     let today = app::resolve_today(cli.today.as_deref()).map_err(anyhow::Error::msg)?;
+    let given = given_key(cli.key_file.as_deref())?;
+    // `encrypt` opens the database as it is; the key given is the one to encrypt with.
+    if !matches!(cli.command, Some(Command::Encrypt { .. })) {
+        let key = match given.clone() {
+            Some(k) => Some(k),
+            None if app::looks_encrypted(&path) => {
+                prompt_key(&format!("key for {}: ", path.display()))?
+            }
+            None => None,
+        };
+        if let Some(k) = key {
+            app::set_key(k).map_err(anyhow::Error::msg)?;
+        }
+    }
     let mut store = app::open(&path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -728,6 +780,70 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     rows.len() - limit
                 )?;
             }
+        }
+        Some(Command::Encrypt { output }) => {
+            if app::looks_encrypted(&path) {
+                anyhow::bail!(
+                    "encrypt: {} is already encrypted (to change its key, decrypt it, then encrypt it)",
+                    path.display()
+                );
+            }
+            let key = match given {
+                Some(k) => k,
+                None => {
+                    let Some(k) = prompt_key("new key: ")? else {
+                        anyhow::bail!(
+                            "encrypt: give the key with --key-file FILE, $FUNNEL_KEY_FILE or $FUNNEL_KEY (there is no terminal to ask on)"
+                        );
+                    };
+                    if prompt_key("the same key again: ")?.as_deref() != Some(k.as_str()) {
+                        anyhow::bail!("encrypt: the two keys differ; nothing was changed");
+                    }
+                    k
+                }
+            };
+            match output {
+                Some(o) => {
+                    app::write_converted(&store, &o, Some(&key))?;
+                    writeln!(
+                        out,
+                        "wrote an encrypted copy to {} (checked); {} is unchanged",
+                        o.display(),
+                        path.display()
+                    )?;
+                }
+                None => {
+                    app::convert(store, Some(&key), "encrypted (SQLCipher, AES-256)")?;
+                    writeln!(
+                        out,
+                        "encrypted {}; keep the key safe: without it the data cannot be read. \
+                         Backups made from now on are encrypted with it too",
+                        path.display()
+                    )?;
+                }
+            }
+            return Ok(0);
+        }
+        Some(Command::Decrypt { output }) => {
+            if app::key().is_none() {
+                anyhow::bail!("decrypt: {} is not encrypted", path.display());
+            }
+            match output {
+                Some(o) => {
+                    app::write_converted(&store, &o, None)?;
+                    writeln!(
+                        out,
+                        "wrote a plain copy to {} (checked; mode 0600); {} is unchanged",
+                        o.display(),
+                        path.display()
+                    )?;
+                }
+                None => {
+                    app::convert(store, None, "decrypted")?;
+                    writeln!(out, "decrypted {}", path.display())?;
+                }
+            }
+            return Ok(0);
         }
         Some(Command::Backup { file }) => {
             let bytes = app::backup(&store, &file)?;

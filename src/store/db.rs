@@ -89,8 +89,12 @@ impl Store {
     /// Opens (creating if needed) the database at `path`, migrating it to the current schema.
     pub fn open(path: &Path) -> Result<Store> {
         let invalid = |why: &str| StoreError::Invalid(format!("{}: {why}", path.display()));
+        let mut created = false;
         match std::fs::symlink_metadata(path) {
-            Err(_) => create_private_file(path)?,
+            Err(_) => {
+                create_private_file(path)?;
+                created = true;
+            }
             Ok(meta) => {
                 if meta.file_type().is_symlink() && !path.exists() {
                     return Err(invalid(&format!(
@@ -118,6 +122,7 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| classify(e, path))?;
+        super::crypto::unlock(&conn, path, created)?;
         Self::setup(conn, path.to_path_buf())
     }
 
@@ -302,7 +307,7 @@ pub fn next_id(conn: &Connection, table: &str) -> Result<i64> {
 
 fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
     match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotSqlite(path.to_path_buf()),
+        Some(rusqlite::ErrorCode::NotADatabase) => super::crypto::unreadable(path),
         // Say why in the operating system's words: the file or its directory (where SQLite
         // keeps the WAL) cannot be opened for writing.
         Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly) => {

@@ -48,9 +48,10 @@ fn checked_copy(path: &Path) -> Result<Connection> {
         return Err(invalid("no such file".into()));
     }
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    super::crypto::unlock(&conn, path, false)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|_| invalid("not a SQLite database".into()))?;
+        .map_err(|_| super::crypto::unreadable(path))?;
     let funnel: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'funnel_meta')",
         [],
@@ -72,6 +73,20 @@ fn checked_copy(path: &Path) -> Result<Connection> {
         )));
     }
     Ok(conn)
+}
+
+/// The number of rows of each user-data table, to compare a converted copy with its source.
+fn row_counts(conn: &Connection) -> Result<Vec<i64>> {
+    super::audit::ALL_ENTITIES
+        .iter()
+        .map(|e| {
+            Ok(conn.query_row(
+                &format!("SELECT count(*) FROM {}", e.table()),
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .collect()
 }
 
 /// Copies a database file and its write-ahead log byte for byte (mode 0600), for a
@@ -160,6 +175,148 @@ impl Store {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         self.migrate_from(version)?;
+        Ok(())
+    }
+
+    /// Rewrites the whole database into `dest` (a new file, mode 0600): encrypted with `key`,
+    /// or plain when `None`, from one consistent snapshot while others may go on writing.
+    /// The copy is checked before this returns. The database itself is not changed.
+    pub fn write_converted(&self, dest: &Path, key: Option<&str>) -> Result<()> {
+        self.convert_into(dest, key, "BEGIN")
+    }
+
+    /// `write_converted`, reading inside `begin` (a deferred or an exclusive transaction).
+    /// The check: the copy opens with its key, passes its integrity check and has the
+    /// same schema version and row counts.
+    fn convert_into(&self, dest: &Path, key: Option<&str>, begin: &str) -> Result<()> {
+        if dest.exists() {
+            return Err(StoreError::Invalid(format!(
+                "{}: already exists; funnel never replaces a file with a converted copy",
+                dest.display()
+            )));
+        }
+        let text = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Invalid(format!("{}: not a UTF-8 path", dest.display())))?;
+        super::db::create_private_file(dest)?;
+        let result = self.export_into(text, key, begin).and_then(|()| {
+            let copy = Connection::open_with_flags(dest, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            if let Some(k) = key {
+                super::crypto::apply_key(&copy, k)?;
+            }
+            let version = |c: &Connection| -> Result<i64> {
+                Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+            };
+            let check = integrity(&copy)?;
+            if check != ["ok"]
+                || version(&copy)? != version(&self.conn)?
+                || row_counts(&copy)? != row_counts(&self.conn)?
+            {
+                return Err(StoreError::Invalid(format!(
+                    "{}: the converted copy does not match the database ({}); nothing was changed",
+                    dest.display(),
+                    check.join("; ")
+                )));
+            }
+            Ok(())
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(dest);
+        }
+        result
+    }
+
+    /// SQLCipher's export of every table, index and sequence into the empty file `dest`,
+    /// plus the schema version (which the export leaves out), in one transaction.
+    fn export_into(&self, dest: &str, key: Option<&str>, begin: &str) -> Result<()> {
+        self.conn.execute(
+            "ATTACH DATABASE ?1 AS converted KEY ?2",
+            [dest, key.unwrap_or("")],
+        )?;
+        let done = (|| -> Result<()> {
+            if let Err(e) = self.conn.execute_batch(begin) {
+                if super::db::is_busy(&e) {
+                    return Err(StoreError::Invalid(format!(
+                        "{}: another funnel (the TUI, a script) has the database open; close it first",
+                        self.path().display()
+                    )));
+                }
+                return Err(e.into());
+            }
+            let version: i64 = self
+                .conn
+                .query_row("PRAGMA main.user_version", [], |r| r.get(0))?;
+            let exported = self
+                .conn
+                .query_row("SELECT sqlcipher_export('converted')", [], |_| Ok(()))
+                .and_then(|()| {
+                    self.conn
+                        .pragma_update(Some("converted"), "user_version", version)
+                });
+            match exported {
+                Ok(()) => self.conn.execute_batch("COMMIT")?,
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(e.into());
+                }
+            }
+            Ok(())
+        })();
+        let detached = self.conn.execute_batch("DETACH DATABASE converted");
+        done?;
+        detached?;
+        Ok(())
+    }
+
+    /// Replaces the database file with a converted copy of itself (encrypted with `key`, or
+    /// plain): the copy is written and checked beside it, the conversion audited in it, and
+    /// it is renamed over the database in one step, so a failure at any point leaves the
+    /// database as it was. Refused while another process has the database open, since it
+    /// would go on writing to the old file. The store is closed; open the file again (with
+    /// the new key) to go on. The old file's blocks are freed, not overwritten.
+    pub fn convert_in_place(
+        self,
+        key: Option<&str>,
+        note: &str,
+        actor: &super::audit::Actor,
+    ) -> Result<()> {
+        let path = self.path().to_path_buf();
+        let tmp = PathBuf::from(format!("{}.converting", path.display()));
+        let _ = std::fs::remove_file(&tmp);
+        // Everything in the main file; from the first transaction on, only this
+        // connection may use it (the lock is kept until it closes).
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn
+            .query_row("PRAGMA main.locking_mode = EXCLUSIVE", [], |_| Ok(()))?;
+        self.conn
+            .busy_timeout(std::time::Duration::from_millis(500))?;
+        self.convert_into(&tmp, key, "BEGIN EXCLUSIVE")?;
+        let finish = (|| -> Result<()> {
+            let copy = Connection::open(&tmp)?;
+            if let Some(k) = key {
+                super::crypto::apply_key(&copy, k)?;
+            }
+            super::audit::record_event(&copy, actor, "database", note)?;
+            drop(copy);
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|source| StoreError::Io {
+                    path: path.clone(),
+                    source,
+                })
+        })();
+        if finish.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        finish?;
+        // The old file is gone from the directory; its write-ahead log (empty after the
+        // checkpoint) is not the new file's, which was written without one.
+        drop(self);
+        for side in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{side}", path.display()));
+        }
         Ok(())
     }
 
