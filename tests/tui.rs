@@ -101,6 +101,7 @@ impl Harness {
                 "ctrl-d" => KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
                 "ctrl-c" => KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
                 "ctrl-s" => KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL),
+                "ctrl-t" => KeyEvent::new(KeyCode::Char('t'), KeyModifiers::CONTROL),
                 "space" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE),
                 s => {
                     let mut out = Vec::new();
@@ -777,6 +778,130 @@ fn the_binary_shows_the_dashboard_in_a_terminal_and_exits_cleanly() {
         out.contains("\x1b[?1049l"),
         "left the alternate screen on quit"
     );
+}
+
+#[test]
+fn a_form_never_overwrites_a_change_made_elsewhere_while_it_was_open() {
+    let mut h = Harness::new(60, 200);
+    h.keys("enter e");
+    let id = h.app.detail.as_ref().unwrap().id;
+    let field_at = |h: &Harness, name: &str| {
+        h.form()
+            .kind
+            .fields()
+            .iter()
+            .position(|f| f.name == name)
+            .unwrap()
+    };
+    let city_before = h.form().values[field_at(&h, "city")].clone();
+    // Another process changes the city while the form is open.
+    let mut other = Store::open(&h._dir.path().join("tui.db")).unwrap();
+    let detail = other.customer_detail(id).unwrap().unwrap();
+    let mut values: Vec<(String, String)> = funnel::app::edits::customer_values(&detail)
+        .into_iter()
+        .map(|(f, v)| (f.to_string(), v))
+        .collect();
+    values.iter_mut().find(|(f, _)| f == "city").unwrap().1 = "Elsewhere".into();
+    funnel::app::edits::save(
+        &mut other,
+        funnel::app::edits::FormKind::EditCustomer(id),
+        &values,
+        Some(&funnel::app::edits::Base::new(
+            detail.version,
+            &funnel::app::edits::customer_values(&detail),
+        )),
+        common::today(),
+        &common::actor(),
+    )
+    .unwrap();
+    let stored = |h: &Harness, col: &str| -> Option<String> {
+        h.store
+            .connection()
+            .query_row(
+                &format!("SELECT {col} FROM customers WHERE id = ?1"),
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    // This form changes the phone and saves: refused, both values shown, nothing written.
+    for _ in 0..field_at(&h, "phone") {
+        h.keys("tab");
+    }
+    h.clear_field();
+    h.keys("555-0100 ctrl-s");
+    assert!(h.app.popup.is_some(), "not saved");
+    let shown = h
+        .form()
+        .error_for("city")
+        .unwrap_or_else(|| panic!("{:?}", h.form().errors))
+        .to_string();
+    assert!(shown.contains("now 'Elsewhere'"), "{shown}");
+    assert_eq!(
+        h.form().values[field_at(&h, "city")],
+        city_before,
+        "yours still in the form"
+    );
+    assert!(h
+        .form()
+        .error_for("")
+        .unwrap()
+        .contains("ctrl-t takes theirs"));
+    assert_eq!(stored(&h, "city").as_deref(), Some("Elsewhere"));
+    assert_ne!(stored(&h, "phone").as_deref(), Some("555-0100"));
+    let screen = h.screen(100, 40);
+    assert!(screen.contains("Elsewhere"), "{screen}");
+    // ctrl-t takes theirs; the save then keeps their city and this form's phone.
+    h.keys("ctrl-t ctrl-s");
+    assert!(h.app.popup.is_none(), "saved");
+    assert_eq!(stored(&h, "city").as_deref(), Some("Elsewhere"));
+    assert_eq!(stored(&h, "phone").as_deref(), Some("555-0100"));
+
+    // Again, and this time keep yours: a second ctrl-s saves the form's values over theirs.
+    h.keys("e");
+    let detail = other.customer_detail(id).unwrap().unwrap();
+    let mut values: Vec<(String, String)> = funnel::app::edits::customer_values(&detail)
+        .into_iter()
+        .map(|(f, v)| (f.to_string(), v))
+        .collect();
+    values.iter_mut().find(|(f, _)| f == "city").unwrap().1 = "Third Place".into();
+    funnel::app::edits::save(
+        &mut other,
+        funnel::app::edits::FormKind::EditCustomer(id),
+        &values,
+        Some(&funnel::app::edits::Base::new(
+            detail.version,
+            &funnel::app::edits::customer_values(&detail),
+        )),
+        common::today(),
+        &common::actor(),
+    )
+    .unwrap();
+    h.keys("ctrl-s");
+    assert!(h
+        .form()
+        .error_for("city")
+        .unwrap()
+        .contains("now 'Third Place'"));
+    assert_eq!(stored(&h, "city").as_deref(), Some("Third Place"));
+    h.keys("ctrl-s");
+    assert!(h.app.popup.is_none(), "saved on the second ctrl-s");
+    assert_eq!(
+        stored(&h, "city").as_deref(),
+        Some("Elsewhere"),
+        "yours kept"
+    );
+    // A change elsewhere to a field the form does not hold is no conflict.
+    h.keys("e");
+    other
+        .connection()
+        .execute(
+            "UPDATE customers SET created_on = '2020-01-01' WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
+    h.keys("ctrl-s");
+    assert!(h.app.popup.is_none());
 }
 
 #[test]

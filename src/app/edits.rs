@@ -7,6 +7,8 @@ use crate::domain::records::{
 };
 use crate::domain::{parse_amount, ActivityKind, CustomerStatus, Segment};
 use crate::store::audit::Actor;
+use crate::store::customers::{ContactLine, CustomerDetail};
+use crate::store::deals::DealCard;
 use crate::store::edits::DealFields;
 use crate::store::{Store, StoreError};
 use chrono::NaiveDate;
@@ -332,6 +334,89 @@ fn store_errors(e: StoreError) -> FormErrors {
     }
 }
 
+/// Why a form was not saved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveError {
+    /// Problems by field ("" for the form as a whole).
+    Fields(FormErrors),
+    /// The row changed elsewhere since the form read it.
+    Conflict(Conflict),
+}
+
+/// A row changed elsewhere while its form was open.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Conflict {
+    /// The row as stored now: a form saved on this base keeps the form's values.
+    pub stored: Base,
+    /// (field, stored value) for each field changed elsewhere to something other than
+    /// what the form holds.
+    pub theirs: Vec<(String, String)>,
+}
+
+impl From<FormErrors> for SaveError {
+    fn from(e: FormErrors) -> Self {
+        SaveError::Fields(e)
+    }
+}
+
+impl From<StoreError> for SaveError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { .. } => SaveError::Conflict(Conflict::default()),
+            other => SaveError::Fields(store_errors(other)),
+        }
+    }
+}
+
+/// A customer's values as its edit form shows them (also what a conflict compares).
+pub fn customer_values(d: &CustomerDetail) -> Vec<(&'static str, String)> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        ("name", d.name.clone()),
+        ("owner", opt(&d.owner)),
+        ("segment", opt(&d.segment)),
+        ("status", d.status.clone()),
+        ("industry", opt(&d.industry)),
+        ("region", opt(&d.region)),
+        ("city", opt(&d.city)),
+        ("country", opt(&d.country)),
+        ("email", opt(&d.email)),
+        ("phone", opt(&d.phone)),
+        (
+            "contact_every_days",
+            d.contact_every_days
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+        ),
+        ("external_id", opt(&d.external_id)),
+    ]
+}
+
+/// A contact's values as its edit form shows them.
+pub fn contact_values(c: &ContactLine) -> Vec<(&'static str, String)> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        ("name", c.name.clone()),
+        ("title", opt(&c.title)),
+        ("email", opt(&c.email)),
+        ("phone", opt(&c.phone)),
+        ("is_primary", if c.primary { "yes" } else { "no" }.into()),
+    ]
+}
+
+/// A deal's values as its edit form shows them.
+pub fn deal_values(c: &DealCard) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", c.name.clone()),
+        ("amount", c.amount.to_string()),
+        (
+            "expected_close",
+            c.expected_close.clone().unwrap_or_default(),
+        ),
+        ("owner", c.owner.clone().unwrap_or_default()),
+    ]
+}
+
 /// The method, period and growth goal a propose-targets form asks for.
 pub fn proposal_request(
     values: &[(String, String)],
@@ -365,21 +450,123 @@ pub fn proposal_request(
     }
 }
 
-/// Validates and saves a form; the message to show, or the problems by field.
+/// A form's values by field name.
+pub type FieldValues = Vec<(&'static str, String)>;
+
+/// What an edit form read: the row's version and the values it showed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Base {
+    pub version: i64,
+    pub values: Vec<(String, String)>,
+}
+
+impl Base {
+    pub fn new(version: i64, values: &[(&str, String)]) -> Base {
+        Base {
+            version,
+            values: values
+                .iter()
+                .map(|(f, v)| (f.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn value(&self, field: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Validates and saves a form; the message to show, or the problems by field. An edit
+/// saves only while its row is at the version its `base` read; when another process (or
+/// screen) changed it since, nothing is written and the answer is a `Conflict` naming each
+/// field changed elsewhere to something other than what this form holds, with both values,
+/// so that the user can keep either. A change elsewhere to fields this form did not
+/// change differently (or does not hold) is saved over without asking.
 pub fn save(
     store: &mut Store,
     kind: FormKind,
     values: &[(String, String)],
+    base: Option<&Base>,
     today: NaiveDate,
     actor: &Actor,
-) -> Result<String, FormErrors> {
+) -> Result<String, SaveError> {
+    let version = base.map(|b| b.version);
+    match save_at(store, kind, values, version, today, actor) {
+        Err(SaveError::Conflict(_)) => {
+            let Some((now, stored)) = stored_values(store, kind).map_err(store_errors)? else {
+                return Err(SaveError::Fields(vec![(
+                    String::new(),
+                    "someone else deleted this while the form was open; nothing was saved".into(),
+                )]));
+            };
+            let read = |field: &str| base.and_then(|b| b.value(field)).unwrap_or("");
+            let mine = |field: &str| {
+                values
+                    .iter()
+                    .find(|(f, _)| f == field)
+                    .map(|(_, v)| v.trim())
+                    .unwrap_or("")
+            };
+            let theirs: Vec<(String, String)> = stored
+                .iter()
+                .filter(|(field, now)| {
+                    now.trim() != read(field).trim() && now.trim() != mine(field)
+                })
+                .map(|(field, now)| (field.to_string(), now.clone()))
+                .collect();
+            if theirs.is_empty() {
+                return save_at(store, kind, values, Some(now), today, actor);
+            }
+            Err(SaveError::Conflict(Conflict {
+                stored: Base::new(now, &stored),
+                theirs,
+            }))
+        }
+        other => other,
+    }
+}
+
+/// The row a form edits as it is stored now: its version and the form's values.
+fn stored_values(
+    store: &Store,
+    kind: FormKind,
+) -> Result<Option<(i64, FieldValues)>, StoreError> {
+    Ok(match kind {
+        FormKind::EditCustomer(id) => store
+            .customer_detail(id)?
+            .map(|d| (d.version, customer_values(&d))),
+        FormKind::EditContact {
+            customer_id,
+            contact_id,
+        } => store.customer_detail(customer_id)?.and_then(|d| {
+            d.contacts
+                .iter()
+                .find(|c| c.id == contact_id)
+                .map(|c| (c.version, contact_values(c)))
+        }),
+        FormKind::EditDeal(id) => store.deal_card(id)?.map(|c| (c.version, deal_values(&c))),
+        _ => None,
+    })
+}
+
+fn save_at(
+    store: &mut Store,
+    kind: FormKind,
+    values: &[(String, String)],
+    version: Option<i64>,
+    today: NaiveDate,
+    actor: &Actor,
+) -> Result<String, SaveError> {
     let mut v = Values {
         values,
         errors: Vec::new(),
     };
     match kind {
         FormKind::Team(_) | FormKind::Rep(_) | FormKind::Product(_) | FormKind::Stage(_) => {
-            save_organisation(store, kind, v, actor)
+            save_organisation(store, kind, v, actor).map_err(SaveError::Fields)
         }
         FormKind::NewCustomer | FormKind::EditCustomer(_) => {
             let days = v.text("contact_every_days");
@@ -409,15 +596,13 @@ pub fn save(
                 created_on: None,
             };
             if !v.errors.is_empty() {
-                return Err(v.errors);
+                return Err(v.errors.into());
             }
             let id = match kind {
                 FormKind::EditCustomer(id) => Some(id),
                 _ => None,
             };
-            store
-                .save_customer(id, &r, today, actor)
-                .map_err(store_errors)?;
+            store.save_customer(id, version, &r, today, actor)?;
             Ok(format!("saved customer {}", r.name))
         }
         FormKind::NewContact { customer_id } | FormKind::EditContact { customer_id, .. } => {
@@ -439,15 +624,13 @@ pub fn save(
                 is_primary: primary,
             };
             if !v.errors.is_empty() {
-                return Err(v.errors);
+                return Err(v.errors.into());
             }
             let id = match kind {
                 FormKind::EditContact { contact_id, .. } => Some(contact_id),
                 _ => None,
             };
-            store
-                .save_contact(id, customer_id, &r, actor)
-                .map_err(store_errors)?;
+            store.save_contact(id, version, customer_id, &r, actor)?;
             Ok(format!("saved contact {}", r.name))
         }
         FormKind::Activity { customer_id } => {
@@ -479,7 +662,7 @@ pub fn save(
                 outcome: v.text("outcome"),
             };
             if !v.errors.is_empty() {
-                return Err(v.errors);
+                return Err(v.errors.into());
             }
             store
                 .log_activity(customer_id, &r, follow_up, actor)
@@ -491,10 +674,10 @@ pub fn save(
         }
         FormKind::ProposeTargets => {
             // Never saved directly: the worker turns it into a proposal to review.
-            Err(vec![(
+            Err(SaveError::Fields(vec![(
                 String::new(),
                 "a proposal is reviewed before it is saved".into(),
-            )])
+            )]))
         }
         FormKind::SetTarget | FormKind::ReviseTarget(_) => {
             let reason = v.required("reason");
@@ -509,7 +692,7 @@ pub fn save(
                     .map_err(|e| v.fail("amount", e))
                     .ok();
                 if !v.errors.is_empty() {
-                    return Err(v.errors);
+                    return Err(v.errors.into());
                 }
                 let value = value.unwrap_or_default();
                 let old =
@@ -571,7 +754,7 @@ pub fn save(
                         metric.as_str()
                     ))
                 }
-                _ => Err(v.errors),
+                _ => Err(v.errors.into()),
             }
         }
         FormKind::NewDeal | FormKind::EditDeal(_) => {
@@ -609,15 +792,13 @@ pub fn save(
                 },
             };
             if !v.errors.is_empty() {
-                return Err(v.errors);
+                return Err(v.errors.into());
             }
             let id = match kind {
                 FormKind::EditDeal(id) => Some(id),
                 _ => None,
             };
-            store
-                .save_deal(id, &fields, today, actor)
-                .map_err(store_errors)?;
+            store.save_deal(id, version, &fields, today, actor)?;
             Ok(format!("saved deal {}", fields.name))
         }
     }

@@ -722,6 +722,34 @@ fn referenced(e: rusqlite::Error, entity: Entity, first: i64, batch: i64) -> Sto
     }
 }
 
+/// The row's version: the newest audit entry naming it (0 for a row never changed since
+/// an import inserted it). Every write funnel makes to a row is audited, so a form that
+/// read version v saves only while the row is still at v.
+pub fn row_version(conn: &Connection, entity: Entity, id: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT coalesce(max(id), 0) FROM audit_log WHERE entity = ?1 AND entity_id = ?2",
+        )?
+        .query_row(params![entity.name(), id], |r| r.get(0))?)
+}
+
+/// Refuses (with `StoreError::Conflict`) when the row is no longer at the version a form
+/// read; run inside the save's write transaction, so nothing can change in between.
+pub fn check_version(
+    conn: &Connection,
+    entity: Entity,
+    id: i64,
+    expected: Option<i64>,
+) -> Result<()> {
+    match expected {
+        Some(v) if row_version(conn, entity, id)? != v => Err(StoreError::Conflict {
+            entity: entity.name(),
+            id,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Records a bulk action that is not one row (a demo load, a clear) as one audit entry.
 pub fn record_event(conn: &Connection, actor: &Actor, entity: &str, note: &str) -> Result<()> {
     conn.execute(

@@ -26,13 +26,19 @@ pub fn key() -> Option<&'static str> {
     KEY.get().map(String::as_str)
 }
 
-/// Whether the file exists with content that is not a plain SQLite header: an encrypted
-/// database (SQLCipher leaves no plain header), or something that is not a database at all.
+/// Whether the file starts like an encrypted database: SQLCipher leaves no plain header,
+/// the first 16 bytes are a random salt. A file that starts with text (a CSV given by
+/// mistake) is not taken for one: 16 random bytes are all printable once in ten million.
 pub fn looks_encrypted(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 16];
     match std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)) {
-        Ok(()) => &head != b"SQLite format 3\0",
+        Ok(()) => {
+            &head != b"SQLite format 3\0"
+                && !head
+                    .iter()
+                    .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+        }
         Err(_) => false,
     }
 }
@@ -92,7 +98,10 @@ pub fn read_key_file(path: &Path) -> std::result::Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let key = text.lines().next().unwrap_or("").trim_end_matches('\r');
     if key.is_empty() {
-        return Err(format!("{}: the key file's first line is empty", path.display()));
+        return Err(format!(
+            "{}: the key file's first line is empty",
+            path.display()
+        ));
     }
     Ok(key.to_string())
 }

@@ -279,6 +279,8 @@ pub struct ContactLine {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub primary: bool,
+    /// The row's version when read (see `audit::row_version`).
+    pub version: i64,
 }
 
 /// A deal on the detail view: (name, stage, stage kind, amount, expected close, closed on).
@@ -317,6 +319,8 @@ pub struct CustomerDetail {
     pub status: String,
     pub contact_every_days: Option<i64>,
     pub created_on: String,
+    /// The row's version when read (see `audit::row_version`).
+    pub version: i64,
     pub contacts: Vec<ContactLine>,
     /// (name, stage, stage kind, amount, expected close, closed on), newest first.
     pub deals: Vec<DealLine>,
@@ -335,7 +339,8 @@ impl Store {
             .conn
             .query_row(
                 "SELECT c.id, c.external_id, c.name, r.name, c.industry, c.segment, c.region, c.city, c.country,
-                   c.email, c.phone, c.status, c.contact_every_days, c.created_on
+                   c.email, c.phone, c.status, c.contact_every_days, c.created_on,
+                   (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'customer' AND a.entity_id = c.id)
                  FROM customers c LEFT JOIN reps r ON r.id = c.owner_rep_id WHERE c.id = ?1",
                 [id],
                 |r| {
@@ -354,6 +359,7 @@ impl Store {
                         status: r.get(11)?,
                         contact_every_days: r.get(12)?,
                         created_on: r.get(13)?,
+                        version: r.get(14)?,
                         ..Default::default()
                     })
                 },
@@ -362,7 +368,7 @@ impl Store {
         let Some(mut d) = head else { return Ok(None) };
         d.contacts = self
             .conn
-            .prepare_cached("SELECT id, name, title, email, phone, is_primary FROM contacts WHERE customer_id = ?1 ORDER BY is_primary DESC, id")?
+            .prepare_cached("SELECT k.id, k.name, k.title, k.email, k.phone, k.is_primary, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'contact' AND a.entity_id = k.id) FROM contacts k WHERE k.customer_id = ?1 ORDER BY k.is_primary DESC, k.id")?
             .query_map([id], |r| {
                 Ok(ContactLine {
                     id: r.get(0)?,
@@ -371,6 +377,7 @@ impl Store {
                     email: r.get(3)?,
                     phone: r.get(4)?,
                     primary: r.get(5)?,
+                    version: r.get(6)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;

@@ -72,6 +72,9 @@ pub enum StoreError {
          `funnel restore BACKUP` goes back to a backup (the damaged file is kept aside)"
     )]
     Damaged { path: PathBuf, why: String },
+    /// A form's row changed (another process, another screen) after the form read it.
+    #[error("this {entity} was changed by someone else after the form was opened")]
+    Conflict { entity: &'static str, id: i64 },
     /// A value a form gave that the database cannot take, named by field.
     #[error("{field}: {reason}")]
     Field { field: &'static str, reason: String },

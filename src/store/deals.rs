@@ -23,6 +23,8 @@ pub struct DealCard {
     pub stage_entered_on: String,
     /// Learned win probability, once `funnel score` or a recompute has run.
     pub win_probability: Option<f64>,
+    /// The row's version when read (see `audit::row_version`).
+    pub version: i64,
 }
 
 /// An open deal for the pipeline forecast: (cents, stage id, expected close, learned win
@@ -38,30 +40,51 @@ pub enum Move {
     Lost(String),
 }
 
+/// A board card from a row of the card queries' columns.
+fn card(r: &rusqlite::Row) -> rusqlite::Result<DealCard> {
+    Ok(DealCard {
+        id: r.get(0)?,
+        external_id: r.get(1)?,
+        name: r.get(2)?,
+        customer: r.get(3)?,
+        owner: r.get(4)?,
+        amount: Money(r.get(5)?),
+        expected_close: r.get(6)?,
+        stage_entered_on: r.get(7)?,
+        win_probability: r.get(8)?,
+        version: r.get(9)?,
+    })
+}
+
 impl Store {
     /// The `limit` largest open deals in a stage.
     pub fn deals_in_stage(&self, stage_id: i64, limit: usize) -> Result<Vec<DealCard>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT d.id, d.external_id, d.name, c.name, r.name, d.amount_cents, d.expected_close, d.stage_entered_on,
-               sc.probability
+               sc.probability, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'deal' AND a.entity_id = d.id)
              FROM deals d INDEXED BY deals_stage JOIN customers c ON c.id = d.customer_id
              LEFT JOIN reps r ON r.id = d.owner_rep_id LEFT JOIN deal_scores sc ON sc.deal_id = d.id
              WHERE d.stage_id = ?1 ORDER BY d.amount_cents DESC, d.id LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![stage_id, limit as i64], |r| {
-            Ok(DealCard {
-                id: r.get(0)?,
-                external_id: r.get(1)?,
-                name: r.get(2)?,
-                customer: r.get(3)?,
-                owner: r.get(4)?,
-                amount: Money(r.get(5)?),
-                expected_close: r.get(6)?,
-                stage_entered_on: r.get(7)?,
-                win_probability: r.get(8)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![stage_id, limit as i64], card)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One deal as the board shows it, wherever it is (`None` if there is no such deal).
+    pub fn deal_card(&self, id: i64) -> Result<Option<DealCard>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT d.id, d.external_id, d.name, c.name, r.name, d.amount_cents, d.expected_close, d.stage_entered_on,
+                   sc.probability, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'deal' AND a.entity_id = d.id)
+                 FROM deals d JOIN customers c ON c.id = d.customer_id
+                 LEFT JOIN reps r ON r.id = d.owner_rep_id LEFT JOIN deal_scores sc ON sc.deal_id = d.id
+                 WHERE d.id = ?1",
+                [id],
+                card,
+            )
+            .optional()?)
     }
 
     /// Moves an open deal to another stage, or closes it won or lost (today), keeping its

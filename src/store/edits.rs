@@ -233,14 +233,20 @@ pub struct DealFields {
 }
 
 impl Store {
+    /// Saves a customer form: a new customer, or customer `id` if it is still at the
+    /// `version` the form read (else `StoreError::Conflict`).
     pub fn save_customer(
         &mut self,
         id: Option<i64>,
+        version: Option<i64>,
         r: &CustomerRecord,
         today: NaiveDate,
         actor: &Actor,
     ) -> Result<i64> {
         let tx = self.begin()?;
+        if let Some(id) = id {
+            audit::check_version(&tx, Entity::Customer, id, version)?;
+        }
         let owner = rep_by_name(&tx, r.owner.as_deref(), "owner")?;
         if let Some(ext) = &r.external_id {
             let clash: Option<i64> = tx
@@ -285,14 +291,19 @@ impl Store {
         Ok(id)
     }
 
+    /// Saves a contact form (see `save_customer` for `version`).
     pub fn save_contact(
         &mut self,
         id: Option<i64>,
+        version: Option<i64>,
         customer_id: i64,
         r: &ContactRecord,
         actor: &Actor,
     ) -> Result<i64> {
         let tx = self.begin()?;
+        if let Some(id) = id {
+            audit::check_version(&tx, Entity::Contact, id, version)?;
+        }
         let id = match id {
             Some(id) => write_one(
                 &tx,
@@ -386,14 +397,19 @@ impl Store {
 
     /// Adds an open deal (id `None`) or edits a deal's name, owner, amount and expected
     /// close; a won deal's order follows its amount.
+    /// Saves a deal form (see `save_customer` for `version`).
     pub fn save_deal(
         &mut self,
         id: Option<i64>,
+        version: Option<i64>,
         f: &DealFields,
         today: NaiveDate,
         actor: &Actor,
     ) -> Result<i64> {
         let tx = self.begin()?;
+        if let Some(id) = id {
+            audit::check_version(&tx, Entity::Deal, id, version)?;
+        }
         let owner = rep_by_name(&tx, f.owner.as_deref(), "owner")?;
         let id = match id {
             Some(id) => {

@@ -80,11 +80,11 @@ fn row_counts(conn: &Connection) -> Result<Vec<i64>> {
     super::audit::ALL_ENTITIES
         .iter()
         .map(|e| {
-            Ok(conn.query_row(
-                &format!("SELECT count(*) FROM {}", e.table()),
-                [],
-                |r| r.get(0),
-            )?)
+            Ok(
+                conn.query_row(&format!("SELECT count(*) FROM {}", e.table()), [], |r| {
+                    r.get(0)
+                })?,
+            )
         })
         .collect()
 }

@@ -91,6 +91,12 @@ pub struct Form {
     /// (field name, reason); "" is the form as a whole.
     pub errors: Vec<(String, String)>,
     pub saving: bool,
+    /// What the form read of the edited row (`None` for a new row): the save is refused
+    /// if the row has changed since.
+    pub base: Option<crate::app::edits::Base>,
+    /// After such a refusal: (field, the value stored now) where it differs from the form's.
+    /// Saving again keeps the form's values; ctrl-t takes these.
+    pub theirs: Vec<(String, String)>,
 }
 
 impl Form {
@@ -112,7 +118,33 @@ impl Form {
             focus: 0,
             errors: Vec::new(),
             saving: false,
+            base: None,
+            theirs: Vec::new(),
         }
+    }
+
+    /// The form of an existing row read at `version`, showing what it was prefilled with.
+    pub fn at_version(mut self, version: i64) -> Form {
+        let shown: Vec<(&str, String)> = self
+            .kind
+            .fields()
+            .iter()
+            .zip(&self.values)
+            .map(|(f, v)| (f.name, v.clone()))
+            .collect();
+        self.base = Some(crate::app::edits::Base::new(version, &shown));
+        self
+    }
+
+    /// After a conflict: takes the stored values for the fields that differ.
+    fn take_theirs(&mut self) {
+        let fields = self.kind.fields();
+        for (field, value) in std::mem::take(&mut self.theirs) {
+            if let Some(i) = fields.iter().position(|f| f.name == field) {
+                self.values[i] = value;
+            }
+        }
+        self.errors.clear();
     }
 
     pub fn error_for(&self, field: &str) -> Option<&str> {
@@ -466,10 +498,19 @@ impl App {
                         return vec![Request::SaveForm {
                             kind: form.kind,
                             values: form.submission(),
+                            base: form.base.clone(),
                         }];
                     }
                     match k.code {
                         KeyCode::Esc => self.popup = None,
+                        KeyCode::Char('t') if k.ctrl && !form.theirs.is_empty() => {
+                            form.take_theirs();
+                            self.status = Some((
+                                "took the stored values; ctrl-s saves (or esc leaves it as stored)"
+                                    .into(),
+                                false,
+                            ));
+                        }
                         KeyCode::Tab | KeyCode::Down | KeyCode::Enter => {
                             form.focus = (form.focus + 1).min(last)
                         }
@@ -1146,7 +1187,6 @@ impl App {
     /// Opens the form an action asks for, prefilled from what is on screen.
     fn open_form(&mut self, action: Action) -> Vec<Request> {
         use crate::app::edits::FormKind;
-        let money = |m: crate::domain::Money| m.to_string();
         let form = match (self.screen, action) {
             (Screen::Pipeline, Action::Add) => {
                 let stage = self
@@ -1162,18 +1202,8 @@ impl App {
                 let Some((_, c)) = self.pipeline.selected() else {
                     return Vec::new();
                 };
-                Form::new(
-                    FormKind::EditDeal(c.id),
-                    &[
-                        ("name", c.name.clone()),
-                        ("amount", money(c.amount)),
-                        (
-                            "expected_close",
-                            c.expected_close.clone().unwrap_or_default(),
-                        ),
-                        ("owner", c.owner.clone().unwrap_or_default()),
-                    ],
-                )
+                Form::new(FormKind::EditDeal(c.id), &crate::app::edits::deal_values(c))
+                    .at_version(c.version)
             }
             (Screen::Pipeline, _) => return Vec::new(),
             (_, Action::Add) => Form::new(FormKind::NewCustomer, &[("status", "prospect".into())]),
@@ -1190,26 +1220,9 @@ impl App {
                 match action {
                     Action::Edit => Form::new(
                         FormKind::EditCustomer(d.id),
-                        &[
-                            ("name", d.name.clone()),
-                            ("owner", opt(&d.owner)),
-                            ("segment", opt(&d.segment)),
-                            ("status", d.status.clone()),
-                            ("industry", opt(&d.industry)),
-                            ("region", opt(&d.region)),
-                            ("city", opt(&d.city)),
-                            ("country", opt(&d.country)),
-                            ("email", opt(&d.email)),
-                            ("phone", opt(&d.phone)),
-                            (
-                                "contact_every_days",
-                                d.contact_every_days
-                                    .map(|n| n.to_string())
-                                    .unwrap_or_default(),
-                            ),
-                            ("external_id", opt(&d.external_id)),
-                        ],
-                    ),
+                        &crate::app::edits::customer_values(d),
+                    )
+                    .at_version(d.version),
                     Action::AddContact => {
                         Form::new(FormKind::NewContact { customer_id: d.id }, &[])
                     }
@@ -1226,14 +1239,9 @@ impl App {
                                 customer_id: d.id,
                                 contact_id: c.id,
                             },
-                            &[
-                                ("name", c.name.clone()),
-                                ("title", opt(&c.title)),
-                                ("email", opt(&c.email)),
-                                ("phone", opt(&c.phone)),
-                                ("is_primary", if c.primary { "yes" } else { "no" }.into()),
-                            ],
+                            &crate::app::edits::contact_values(c),
                         )
+                        .at_version(c.version)
                     }
                     Action::LogActivity => Form::new(
                         FormKind::Activity { customer_id: d.id },
@@ -1399,9 +1407,29 @@ impl App {
                 });
                 out
             }
-            Reply::FormSaved(Err(errors)) => {
+            Reply::FormSaved(Err(failure)) => {
                 if let Some(Popup::Form(form)) = &mut self.popup {
                     form.saving = false;
+                    let errors = match failure {
+                        crate::app::edits::SaveError::Fields(errors) => errors,
+                        crate::app::edits::SaveError::Conflict(c) => {
+                            // Saving again (on the row as stored now) keeps the form's values.
+                            form.base = Some(c.stored);
+                            let mut errors = vec![(
+                                String::new(),
+                                "changed elsewhere while this form was open: ctrl-s keeps yours, ctrl-t takes theirs"
+                                    .to_string(),
+                            )];
+                            errors.extend(c.theirs.iter().map(|(field, stored)| {
+                                (
+                                    field.clone(),
+                                    format!("now '{stored}' (yours kept until you choose)"),
+                                )
+                            }));
+                            form.theirs = c.theirs;
+                            errors
+                        }
+                    };
                     // Move to the first field with a problem.
                     if let Some(i) = form
                         .kind

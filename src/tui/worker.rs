@@ -58,6 +58,8 @@ pub enum Request {
     SaveForm {
         kind: app::edits::FormKind,
         values: Vec<(String, String)>,
+        /// What the form read of the edited row (`None` for a new row).
+        base: Option<app::edits::Base>,
     },
     /// Why an open deal has its win probability.
     Explain {
@@ -125,7 +127,7 @@ pub enum Reply {
     Board(Result<Box<app::board::Board>, String>),
     StuckThresholds(Result<std::collections::HashMap<i64, f64>, String>),
     Moved(Result<String, String>),
-    FormSaved(Result<String, app::edits::FormErrors>),
+    FormSaved(Result<String, app::edits::SaveError>),
     Explanation(Result<Box<app::scoring::Explanation>, String>),
     Targets {
         period: crate::domain::Period,
@@ -219,7 +221,9 @@ pub fn handle(
                     )
                 })
                 .map_err(|e| vec![(String::new(), e.to_string())]);
-            send(Reply::FormSaved(result));
+            send(Reply::FormSaved(
+                result.map_err(app::edits::SaveError::Fields),
+            ));
         }
         Request::Report { name, by } => {
             send(Reply::Report(
@@ -338,11 +342,12 @@ pub fn handle(
                 .map_err(|e| e.to_string());
             send(Reply::Moved(result));
         }
-        Request::SaveForm { kind, values } => {
+        Request::SaveForm { kind, values, base } => {
             send(Reply::FormSaved(app::edits::save(
                 store,
                 kind,
                 &values,
+                base.as_ref(),
                 today,
                 &Actor::current(),
             )));
