@@ -759,7 +759,7 @@ fn an_older_database_is_migrated_and_never_reuses_ids() {
     funnel(&db).arg("doctor").assert().success();
     let conn = rusqlite::Connection::open(&db).unwrap();
     let q = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(q("PRAGMA user_version"), 5);
+    assert_eq!(q("PRAGMA user_version"), funnel::store::SCHEMA_VERSION);
     assert_eq!(
         q("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%'"),
         12,
@@ -821,11 +821,16 @@ fn an_encrypted_database_needs_its_key_and_a_wrong_one_changes_nothing() {
         .code(1)
         .stderr(predicate::str::contains("can be read by others"));
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let pipeline_plain = funnel(&db).args(["pipeline", "--format", "csv"]).output().unwrap();
+    let pipeline_plain = funnel(&db)
+        .args(["pipeline", "--format", "csv"])
+        .output()
+        .unwrap();
     // A stage name the demo stores as text, readable in the plain file.
     let name = "Prospecting";
     let plain_bytes = std::fs::read(&db).unwrap();
-    assert!(plain_bytes.windows(name.len()).any(|w| w == name.as_bytes()));
+    assert!(plain_bytes
+        .windows(name.len())
+        .any(|w| w == name.as_bytes()));
     // Refused while another connection has the file open (it would go on writing to the
     // old file).
     {
@@ -865,25 +870,36 @@ fn an_encrypted_database_needs_its_key_and_a_wrong_one_changes_nothing() {
         .env("FUNNEL_KEY", "wrong")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("key is wrong").and(predicate::str::contains("ERROR").not()));
+        .stderr(
+            predicate::str::contains("key is wrong").and(predicate::str::contains("ERROR").not()),
+        );
     funnel(&db)
         .args(["targets", "set", "--period", "2027-01", "--company", "5000"])
         .env("FUNNEL_KEY", "wrong")
         .assert()
         .code(1);
-    assert_eq!(std::fs::read(&db).unwrap(), bytes, "a wrong key changes nothing");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        bytes,
+        "a wrong key changes nothing"
+    );
     assert!(!dir.path().join("demo.db.damaged").exists());
     // With the key, everything as before; backups are encrypted with it.
     let with_key = |args: &[&str]| {
         let mut c = funnel(&db);
-        c.args(args).env("FUNNEL_KEY", "correct horse battery staple");
+        c.args(args)
+            .env("FUNNEL_KEY", "correct horse battery staple");
         c
     };
     let out = with_key(&["pipeline", "--format", "csv"]).output().unwrap();
     assert_eq!(out.stdout, pipeline_plain.stdout);
     let backup = dir.path().join("b.db");
-    with_key(&["backup", backup.to_str().unwrap()]).assert().success();
-    assert!(!std::fs::read(&backup).unwrap().starts_with(b"SQLite format 3"));
+    with_key(&["backup", backup.to_str().unwrap()])
+        .assert()
+        .success();
+    assert!(!std::fs::read(&backup)
+        .unwrap()
+        .starts_with(b"SQLite format 3"));
     funnel(&backup)
         .arg("doctor")
         .arg("--key-file")
@@ -896,7 +912,10 @@ fn an_encrypted_database_needs_its_key_and_a_wrong_one_changes_nothing() {
     with_key(&["decrypt", "-o", plain.to_str().unwrap()])
         .assert()
         .success();
-    let out = funnel(&plain).args(["pipeline", "--format", "csv"]).output().unwrap();
+    let out = funnel(&plain)
+        .args(["pipeline", "--format", "csv"])
+        .output()
+        .unwrap();
     assert_eq!(out.stdout, pipeline_plain.stdout);
     with_key(&["decrypt"]).assert().success();
     assert!(std::fs::read(&db).unwrap().starts_with(b"SQLite format 3"));
@@ -910,6 +929,65 @@ fn an_encrypted_database_needs_its_key_and_a_wrong_one_changes_nothing() {
         )
         .unwrap();
     assert_eq!(notes, 2, "both conversions audited");
+}
+
+#[test]
+fn imports_stream_and_refuse_oversized_fields_and_endless_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    // A field over 1 MiB: refused with its line and column; the other rows go in with
+    // --skip-invalid.
+    let file = dir.path().join("big-field.csv");
+    let mut text = String::from("external_id,name,city\nB1,Fine,Lima\n");
+    text.push_str(&format!("B2,Too Long,\"{}\"\n", "x".repeat(1_100_000)));
+    text.push_str("B3,Also Fine,Quito\n");
+    std::fs::write(&file, &text).unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            ":3: city: a value of 1100000 bytes, longer than the 1 MiB",
+        ));
+    funnel(&db)
+        .args(["import", "customers", "--skip-invalid"])
+        .arg(&file)
+        .assert()
+        .success();
+    let names: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(names, 2);
+    // An endless record (/dev/zero, or a quote never closed in a large file) is refused
+    // at 8 MiB, naming where it began, and nothing of the file is imported.
+    funnel(&db)
+        .args(["import", "customers", "/dev/zero"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "line 1: a record longer than 8 MiB",
+        ));
+    let open_quote = dir.path().join("open-quote.csv");
+    let mut text = String::from("external_id,name,city\nQ1,Quoted,Lima\nQ2,\"Never closed,Lima\n");
+    for i in 0..400_000 {
+        text.push_str(&format!("Q{i},Row {i},Somewhere\n"));
+    }
+    std::fs::write(&open_quote, &text).unwrap();
+    funnel(&db)
+        .args(["import", "customers", "--skip-invalid"])
+        .arg(&open_quote)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "line 3: a record longer than 8 MiB",
+        ));
+    let names: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(names, 2, "nothing of a refused file");
 }
 
 #[test]
@@ -1206,6 +1284,39 @@ fn a_cascading_revert_takes_later_rows_audits_each_and_backs_up_first() {
         count("SELECT min(id) FROM customers WHERE external_id = 'K1'"),
         3
     );
+}
+
+#[test]
+fn the_audit_keeps_a_display_name_beside_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    let file = dir.path().join("c.csv");
+    std::fs::write(&file, "external_id,name\nN1,Named\n").unwrap();
+    funnel(&db)
+        .args(["import", "customers"])
+        .arg(&file)
+        .env("FUNNEL_USER_NAME", "Ana Souza")
+        .env("USER", "mallory")
+        .assert()
+        .success();
+    let out = funnel(&db)
+        .args(["audit", "--user", "Ana Souza", "--format", "json"])
+        .output()
+        .unwrap();
+    let entries: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &entries.as_array().unwrap()[0];
+    assert_eq!(first["display_name"], "Ana Souza");
+    let account = first["os_user"].as_str().unwrap();
+    assert_ne!(
+        account, "mallory",
+        "the account comes from the uid, not $USER"
+    );
+    assert_ne!(account, "Ana Souza");
+    funnel(&db)
+        .args(["audit", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{account} (Ana Souza)")));
 }
 
 #[test]

@@ -105,7 +105,10 @@ fn mutate(input: &[u8], other: &[u8], seed: u64, n: usize) -> Vec<u8> {
             }
             3 => {
                 // Repeat the line the position falls in.
-                let start = out[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                let start = out[..at]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
                 let end = out[at..]
                     .iter()
                     .position(|&b| b == b'\n')
@@ -166,7 +169,9 @@ fn assert_sound(store: &Store) -> Result<(), String> {
         })
         .unwrap();
     if check != "ok" || broken > 0 {
-        return Err(format!("database unsound: {check}, {broken} broken references"));
+        return Err(format!(
+            "database unsound: {check}, {broken} broken references"
+        ));
     }
     Ok(())
 }
@@ -271,7 +276,7 @@ where
         let mut runner =
             TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
         let result = runner.run(&strategy, |v| {
-            case(v).map_err(|e| proptest::test_runner::TestCaseError::fail(e))
+            case(v).map_err(proptest::test_runner::TestCaseError::fail)
         });
         match result {
             Ok(()) => {}
@@ -294,9 +299,9 @@ where
 fn failure_path(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fuzz-failures");
     std::fs::create_dir_all(&dir).unwrap();
-    let hash = bytes
-        .iter()
-        .fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let hash = bytes.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
     let path = dir.join(format!("{hash:016x}-{name}"));
     std::fs::write(&path, bytes).unwrap();
     path
@@ -337,7 +342,10 @@ fn the_mapping_parser_and_mapped_imports_survive_mutated_mappings() {
     let n = mappings.len();
     let build = |(i, seed, k): (usize, u64, usize)| {
         let (name, bytes) = &mappings[i % n];
-        (name.clone(), mutate(bytes, &mappings[(i + 1) % n].1, seed, k))
+        (
+            name.clone(),
+            mutate(bytes, &mappings[(i + 1) % n].1, seed, k),
+        )
     };
     let strategy = (0..n, any::<u64>(), 1usize..6, any::<u8>(), 0..files.len());
     let cases = fuzz_for(

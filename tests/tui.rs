@@ -905,6 +905,70 @@ fn a_form_never_overwrites_a_change_made_elsewhere_while_it_was_open() {
 }
 
 #[test]
+fn the_audit_screen_pages_back_through_the_trail_and_shows_before_and_after() {
+    let mut h = Harness::with(|store| {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.csv");
+        let mut text = String::from("external_id,name,city\n");
+        for i in 0..300 {
+            text.push_str(&format!("A{i},Audited {i},Lima\n"));
+        }
+        std::fs::write(&file, &text).unwrap();
+        let o = common::opts();
+        let import = |store: &mut Store| {
+            funnel::store::import::import_file(
+                store,
+                funnel::store::import::ImportKind::Customers,
+                &file,
+                &o,
+                &common::actor(),
+            )
+            .unwrap()
+        };
+        import(store);
+        // The same customers again, moved: one update entry each.
+        text = text.replace(",Lima", ",Cusco");
+        std::fs::write(&file, &text).unwrap();
+        assert_eq!(import(store).updated, 300);
+    });
+    let total: i64 = h
+        .store
+        .connection()
+        .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+        .unwrap();
+    assert!(total > 300, "{total}");
+    h.keys("7");
+    assert_eq!(h.app.screen, Screen::Audit);
+    assert_eq!(h.app.audit.rows.len(), funnel::tui::audit::AUDIT_PAGE);
+    assert!(!h.app.audit.complete);
+    // Newest first: the last update, with its row before and after on enter.
+    let newest = &h.app.audit.rows[0];
+    assert_eq!(
+        (newest.action.as_str(), newest.entity.as_str()),
+        ("update", "customer")
+    );
+    h.keys("enter");
+    let screen = h.screen(120, 40);
+    assert!(
+        screen.contains("before") && screen.contains("Lima") && screen.contains("Cusco"),
+        "{screen}"
+    );
+    // Going down reads the older pages, keyset by id, until the first entry.
+    for _ in 0..40 {
+        h.keys("G");
+    }
+    assert!(h.app.audit.complete);
+    assert_eq!(h.app.audit.rows.len() as i64, total);
+    let ids: Vec<i64> = h.app.audit.rows.iter().map(|e| e.id).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats"
+    );
+    h.keys("esc");
+    assert_eq!(h.app.screen, Screen::Dashboard);
+}
+
+#[test]
 fn forms_validate_at_the_field_and_save_through_the_app_layer() {
     let mut h = Harness::new(120, 400);
     h.keys("enter e");

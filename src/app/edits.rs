@@ -530,10 +530,7 @@ pub fn save(
 }
 
 /// The row a form edits as it is stored now: its version and the form's values.
-fn stored_values(
-    store: &Store,
-    kind: FormKind,
-) -> Result<Option<(i64, FieldValues)>, StoreError> {
+fn stored_values(store: &Store, kind: FormKind) -> Result<Option<(i64, FieldValues)>, StoreError> {
     Ok(match kind {
         FormKind::EditCustomer(id) => store
             .customer_detail(id)?

@@ -179,6 +179,24 @@ pub fn open(path: &Path) -> Result<Store, StoreError> {
     Store::open(path)
 }
 
+/// The name the audit shows beside the OS account: `$FUNNEL_USER_NAME`, else `user_name`
+/// in config.toml (`~/.config/funnel/config.toml` on Linux). Self-declared, so it is kept
+/// beside the account the process runs as, never instead of it.
+pub fn configure_user_name() {
+    let from_env = std::env::var("FUNNEL_USER_NAME")
+        .ok()
+        .filter(|n| !n.trim().is_empty());
+    let name = from_env.or_else(|| {
+        let dir = directories::ProjectDirs::from("", "", "funnel")?;
+        let text = std::fs::read_to_string(dir.config_dir().join("config.toml")).ok()?;
+        let table: toml::Table = text.parse().ok()?;
+        table.get("user_name")?.as_str().map(str::to_string)
+    });
+    if let Some(n) = name {
+        audit::set_display_name(&n);
+    }
+}
+
 /// Reads a mapping file, naming the file in any error.
 pub fn load_mapping(path: &Path) -> Result<Mapping, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;

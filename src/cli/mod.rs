@@ -151,7 +151,7 @@ pub enum Command {
         /// Only entries at or after this date (YYYY-MM-DD) or time.
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
-        /// Only entries by this OS account.
+        /// Only entries by this OS account (or display name).
         #[arg(long)]
         user: Option<String>,
         /// At most this many entries.
@@ -294,6 +294,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     let path = app::database_path(cli.db.clone()).map_err(anyhow::Error::msg)?;
     let format = default_format(cli.format);
     let today = app::resolve_today(cli.today.as_deref()).map_err(anyhow::Error::msg)?;
+    app::configure_user_name();
     let given = given_key(cli.key_file.as_deref())?;
     // `encrypt` opens the database as it is; the key given is the one to encrypt with.
     if !matches!(cli.command, Some(Command::Encrypt { .. })) {
@@ -879,6 +880,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 entity,
                 since,
                 user,
+                before_id: None,
                 limit,
             };
             let entries = match app::audit(&store, &filter) {
@@ -900,7 +902,10 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     t.rows.push(vec![
                         Cell::Int(e.id),
                         Cell::Text(e.at.clone()),
-                        Cell::Text(e.os_user.clone()),
+                        Cell::Text(match &e.display_name {
+                            Some(n) => format!("{} ({n})", e.os_user),
+                            None => e.os_user.clone(),
+                        }),
                         Cell::Text(e.action.clone()),
                         Cell::Text(e.entity.clone()),
                         Cell::Text(match e.entity_id_last {

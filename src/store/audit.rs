@@ -79,8 +79,21 @@ pub const ALL_ENTITIES: [Entity; 12] = [
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub os_user: String,
+    /// The name the user gave funnel, shown beside the account (never instead of it).
+    pub display_name: Option<String>,
     pub at: String,
     pub batch_id: Option<i64>,
+}
+
+static DISPLAY_NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the display name every audit entry of this process carries beside the OS account
+/// (from the front end's configuration). Control characters are dropped; empty is none.
+pub fn set_display_name(name: &str) {
+    let clean: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
+    if !clean.trim().is_empty() {
+        let _ = DISPLAY_NAME.set(clean.trim().to_string());
+    }
 }
 
 impl Actor {
@@ -88,6 +101,7 @@ impl Actor {
     pub fn current() -> Actor {
         Actor {
             os_user: os_user(),
+            display_name: DISPLAY_NAME.get().cloned(),
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             batch_id: None,
         }
@@ -156,8 +170,8 @@ pub fn record(
     note: Option<&str>,
 ) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO audit_log(at, os_user, action, entity, entity_id, before_json, after_json, batch_id, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit_log(at, os_user, action, entity, entity_id, before_json, after_json, batch_id, note, display_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         actor.at,
@@ -168,7 +182,8 @@ pub fn record(
         before,
         after,
         actor.batch_id,
-        note
+        note,
+        actor.display_name
     ])?;
     Ok(())
 }
@@ -502,9 +517,9 @@ pub fn revert_batch(
             .execute(&sql, [first, &last])
             .map_err(|e| referenced(e, entity, *first, batch_id))?;
         conn.execute(
-            "INSERT INTO audit_log(at, os_user, action, entity, entity_id, entity_id_last, batch_id, note)
-             VALUES (?1, ?2, 'delete', ?3, ?4, ?5, ?6, 'revert')",
-            params![undo.at, undo.os_user, entity.name(), first, last, batch_id],
+            "INSERT INTO audit_log(at, os_user, action, entity, entity_id, entity_id_last, batch_id, note, display_name)
+             VALUES (?1, ?2, 'delete', ?3, ?4, ?5, ?6, 'revert', ?7)",
+            params![undo.at, undo.os_user, entity.name(), first, last, batch_id, undo.display_name],
         )?;
         report.deleted += n;
     }
@@ -697,15 +712,16 @@ pub fn record_inserted_range(
     last: i64,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO audit_log(at, os_user, action, entity, entity_id, entity_id_last, batch_id)
-         VALUES (?1, ?2, 'insert', ?3, ?4, ?5, ?6)",
+        "INSERT INTO audit_log(at, os_user, action, entity, entity_id, entity_id_last, batch_id, display_name)
+         VALUES (?1, ?2, 'insert', ?3, ?4, ?5, ?6, ?7)",
         params![
             actor.at,
             actor.os_user,
             entity.name(),
             first,
             last,
-            actor.batch_id
+            actor.batch_id,
+            actor.display_name
         ],
     )?;
     Ok(())
@@ -753,9 +769,9 @@ pub fn check_version(
 /// Records a bulk action that is not one row (a demo load, a clear) as one audit entry.
 pub fn record_event(conn: &Connection, actor: &Actor, entity: &str, note: &str) -> Result<()> {
     conn.execute(
-        "INSERT INTO audit_log(at, os_user, action, entity, entity_id, before_json, after_json, batch_id, note)
-         VALUES (?1, ?2, 'insert', ?3, 0, NULL, NULL, NULL, ?4)",
-        params![actor.at, actor.os_user, entity, note],
+        "INSERT INTO audit_log(at, os_user, action, entity, entity_id, before_json, after_json, batch_id, note, display_name)
+         VALUES (?1, ?2, 'insert', ?3, 0, NULL, NULL, NULL, ?4, ?5)",
+        params![actor.at, actor.os_user, entity, note, actor.display_name],
     )?;
     Ok(())
 }
@@ -792,6 +808,8 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: String,
     pub os_user: String,
+    /// The name the user gave funnel, if any (self-declared; the account is `os_user`).
+    pub display_name: Option<String>,
     pub action: String,
     pub entity: String,
     pub entity_id: i64,
@@ -810,6 +828,8 @@ pub struct AuditFilter {
     /// Entries at or after this time (an ISO date or timestamp).
     pub since: Option<String>,
     pub user: Option<String>,
+    /// Only entries older than this one (the next page going back).
+    pub before_id: Option<i64>,
     pub limit: usize,
 }
 
@@ -818,27 +838,32 @@ impl crate::store::Store {
     pub fn audit_entries(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, at, os_user, action, entity, entity_id, entity_id_last, batch_id, note,
-                    before_json, after_json
+                    before_json, after_json, display_name
              FROM audit_log
              WHERE (?1 IS NULL OR entity = ?1) AND (?2 IS NULL OR at >= ?2)
-               AND (?3 IS NULL OR os_user = ?3)
+               AND (?3 IS NULL OR os_user = ?3 OR display_name = ?3)
+               AND (?5 IS NULL OR id < ?5)
              ORDER BY id DESC LIMIT ?4",
         )?;
-        let rows = stmt.query_map(params![f.entity, f.since, f.user, f.limit as i64], |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                os_user: r.get(2)?,
-                action: r.get(3)?,
-                entity: r.get(4)?,
-                entity_id: r.get(5)?,
-                entity_id_last: r.get(6)?,
-                batch_id: r.get(7)?,
-                note: r.get(8)?,
-                before: r.get(9)?,
-                after: r.get(10)?,
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![f.entity, f.since, f.user, f.limit as i64, f.before_id],
+            |r| {
+                Ok(AuditEntry {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    os_user: r.get(2)?,
+                    action: r.get(3)?,
+                    entity: r.get(4)?,
+                    entity_id: r.get(5)?,
+                    entity_id_last: r.get(6)?,
+                    batch_id: r.get(7)?,
+                    note: r.get(8)?,
+                    before: r.get(9)?,
+                    after: r.get(10)?,
+                    display_name: r.get(11)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

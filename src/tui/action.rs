@@ -70,4 +70,5 @@ actions! {
     ExportReport = "export_report",
     ViewAsOfData = "view_as_of_data",
     OpenSetup = "open_setup",
+    OpenAudit = "open_audit",
 }

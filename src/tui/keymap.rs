@@ -19,6 +19,7 @@ pub enum Context {
     Targets,
     Reports,
     Setup,
+    Audit,
 }
 
 impl Context {
@@ -32,9 +33,10 @@ impl Context {
             Context::Targets => "targets",
             Context::Reports => "reports",
             Context::Setup => "setup",
+            Context::Audit => "audit",
         }
     }
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 9] = [
         Context::Global,
         Context::Welcome,
         Context::Dashboard,
@@ -43,6 +45,7 @@ impl Context {
         Context::Targets,
         Context::Reports,
         Context::Setup,
+        Context::Audit,
     ];
 
     fn from_name(s: &str) -> Option<Context> {
@@ -236,6 +239,18 @@ impl Keymap {
                     OpenSetup,
                     &["6"],
                     "Setup screen: teams, reps, products, stages",
+                ),
+                b(
+                    Dashboard,
+                    OpenAudit,
+                    &["7"],
+                    "Audit screen: who changed what, when",
+                ),
+                b(
+                    Audit,
+                    Open,
+                    &["enter"],
+                    "show the entry's row before and after",
                 ),
                 b(Setup, NextPane, &["tab", "l", "right"], "next tab"),
                 b(Setup, PrevPane, &["backtab", "h", "left"], "previous tab"),

@@ -3,6 +3,7 @@
 //! models run on a worker thread; the screen is redrawn only when something changed.
 
 pub mod action;
+pub mod audit;
 pub mod keymap;
 pub mod setup;
 pub mod state;

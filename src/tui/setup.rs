@@ -143,12 +143,7 @@ impl App {
                 s.tab = s.tab.step(if action == Action::NextPane { 1 } else { -1 });
                 s.selected = 0;
             }
-            Action::MoveDown => s.selected = (s.selected + 1).min(last),
-            Action::MoveUp => s.selected = s.selected.saturating_sub(1),
-            Action::Top => s.selected = 0,
-            Action::Bottom => s.selected = last,
-            Action::HalfPageDown => s.selected = (s.selected + 10).min(last),
-            Action::HalfPageUp => s.selected = s.selected.saturating_sub(10),
+            _ if super::state::move_in_list(&mut s.selected, last, action) => {}
             Action::Add => self.popup = Some(Popup::Form(s.new_form())),
             Action::Edit | Action::Open => match s.edit_form() {
                 Some(f) => self.popup = Some(Popup::Form(f)),

@@ -30,6 +30,8 @@ pub enum Screen {
     Setup,
     /// Every report: run one, break it down, export it.
     Reports,
+    /// The audit trail, newest first.
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +99,21 @@ pub struct Form {
     /// After such a refusal: (field, the value stored now) where it differs from the form's.
     /// Saving again keeps the form's values; ctrl-t takes these.
     pub theirs: Vec<(String, String)>,
+}
+
+/// Moves a list selection (`last` is the last index) for the movement keys; whether the
+/// action was one.
+pub(super) fn move_in_list(selected: &mut usize, last: usize, action: Action) -> bool {
+    *selected = match action {
+        Action::MoveDown => (*selected + 1).min(last),
+        Action::MoveUp => selected.saturating_sub(1),
+        Action::Top => 0,
+        Action::Bottom => last,
+        Action::HalfPageDown => (*selected + 10).min(last),
+        Action::HalfPageUp => selected.saturating_sub(10),
+        _ => return false,
+    };
+    true
 }
 
 impl Form {
@@ -327,6 +344,7 @@ pub struct App {
     pub targets: TargetsScreen,
     pub reports: ReportsScreen,
     pub setup: super::setup::SetupScreen,
+    pub audit: super::audit::AuditScreen,
     /// Open the edit form once the customer view has loaded.
     edit_when_loaded: bool,
     pub pending: Vec<Key>,
@@ -388,6 +406,7 @@ impl App {
             },
             reports: ReportsScreen::default(),
             setup: Default::default(),
+            audit: Default::default(),
             edit_when_loaded: false,
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),
@@ -410,6 +429,7 @@ impl App {
             Screen::Targets => Context::Targets,
             Screen::Reports => Context::Reports,
             Screen::Setup => Context::Setup,
+            Screen::Audit => Context::Audit,
             Screen::Forecast => Context::Dashboard,
         }
     }
@@ -701,6 +721,11 @@ impl App {
                 return out;
             }
         }
+        if self.screen == Screen::Audit {
+            if let Some(out) = self.audit_action(action) {
+                return out;
+            }
+        }
         match action {
             Action::Quit => {
                 self.quit = true;
@@ -728,7 +753,8 @@ impl App {
                     | Screen::Targets
                     | Screen::Forecast
                     | Screen::Reports
-                    | Screen::Setup => self.screen = Screen::Dashboard,
+                    | Screen::Setup
+                    | Screen::Audit => self.screen = Screen::Dashboard,
                     _ => {}
                 }
                 Vec::new()
@@ -989,6 +1015,7 @@ impl App {
                 Vec::new()
             }
             Action::OpenSetup => self.open_setup(),
+            Action::OpenAudit => self.open_audit(),
             Action::OpenReports => {
                 self.screen = Screen::Reports;
                 Vec::new()
@@ -1370,6 +1397,10 @@ impl App {
             }
             Reply::Setup(r) => {
                 self.on_setup(r);
+                Vec::new()
+            }
+            Reply::Audit { before_id, page } => {
+                self.on_audit(before_id, page);
                 Vec::new()
             }
             Reply::FormSaved(Ok(msg)) => {

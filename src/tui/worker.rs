@@ -42,6 +42,10 @@ pub enum Request {
     Recompute,
     /// The organisation for the Setup screen.
     Setup,
+    /// A page of the audit trail, newest first, older than `before_id`.
+    Audit {
+        before_id: Option<i64>,
+    },
     /// View everything as of another day (the last day with data, or back to today).
     SetToday(NaiveDate),
     CustomerDetail {
@@ -107,6 +111,7 @@ impl Request {
             | Request::Propose { .. }
             | Request::SaveProposal(_)
             | Request::ExportReport { .. }
+            | Request::Audit { .. }
             | Request::SetToday(_) => return None,
         })
     }
@@ -115,6 +120,10 @@ impl Request {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     Setup(Result<crate::domain::setup::Organisation, String>),
+    Audit {
+        before_id: Option<i64>,
+        page: Result<Vec<crate::store::audit::AuditEntry>, String>,
+    },
     Opened {
         empty: bool,
     },
@@ -195,6 +204,17 @@ pub fn handle(
         Request::Setup => send(Reply::Setup(
             app::organisation(store).map_err(|e| e.to_string()),
         )),
+        Request::Audit { before_id } => {
+            let filter = crate::store::audit::AuditFilter {
+                before_id,
+                limit: super::audit::AUDIT_PAGE,
+                ..Default::default()
+            };
+            send(Reply::Audit {
+                before_id,
+                page: app::audit(store, &filter).map_err(|e| e.to_string()),
+            });
+        }
         Request::Targets { period, metric } => {
             let rows = app::targets::list(store, Some(period), None, Some(metric), today)
                 .map_err(|e| e.to_string());

@@ -18,6 +18,7 @@ pub fn today() -> chrono::NaiveDate {
 pub fn actor() -> Actor {
     Actor {
         os_user: "tester".into(),
+        display_name: None,
         at: "2026-11-22T10:00:00Z".into(),
         batch_id: None,
     }

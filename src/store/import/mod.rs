@@ -187,67 +187,166 @@ fn looks_like_trailer(rec: &csv::StringRecord, width: usize) -> bool {
         && filled.len() <= width / 2 + 1
 }
 
-/// Physical line numbers from byte offsets. The csv reader's own line count skips the
-/// newlines inside quoted fields and blank lines, so it cannot be shown to users.
-struct LineCounter<'a> {
-    bytes: &'a [u8],
-    offset: usize,
-    line: u64,
+/// Longest record (one CSV row with all its fields) an import reads. Past it the file is
+/// refused, naming the line, so that memory stays bounded whatever the file is (a binary
+/// file, /dev/zero, a quote left open near the top of a large export).
+pub const MAX_RECORD: u64 = 8 << 20;
+/// Longest field: a longer one is refused with its line and column.
+pub const MAX_FIELD: usize = 1 << 20;
+
+/// Where the line breaks (CR and LF) of the file are, from the bytes read so far but not
+/// yet passed by a record: shared between the file's reader and the line counter.
+type Breaks = std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<(u64, u8)>>>;
+
+/// Where the CSV state machine is, as the csv reader will parse it (quotes only open at
+/// the start of a field; a doubled quote inside quotes is a quote).
+#[derive(Clone, Copy, PartialEq)]
+enum Lexer {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
 }
 
-impl<'a> LineCounter<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
+/// An import file read as a stream: a UTF-8 byte-order mark dropped, the line breaks noted
+/// for line numbers, and each record's length bounded by `MAX_RECORD`.
+pub(crate) struct Source {
+    inner: std::io::BufReader<std::fs::File>,
+    pos: u64,
+    line: u64,
+    record_line: u64,
+    record_len: u64,
+    state: Lexer,
+    breaks: Breaks,
+}
+
+impl Source {
+    fn open(path: &Path) -> Result<Source, ImportError> {
+        use std::io::BufRead;
+        let err = |e: std::io::Error| ImportError::File {
+            file: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut inner =
+            std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(err)?);
+        if inner.fill_buf().map_err(err)?.starts_with(b"\xEF\xBB\xBF") {
+            inner.consume(3);
+        }
+        Ok(Source {
+            inner,
+            pos: 0,
+            line: 1,
+            record_line: 1,
+            record_len: 0,
+            state: Lexer::FieldStart,
+            breaks: Breaks::default(),
+        })
+    }
+
+    fn lines(&self) -> LineCounter {
         LineCounter {
-            bytes,
-            offset: 0,
+            breaks: self.breaks.clone(),
             line: 1,
         }
     }
+}
 
-    /// The line on which the record the reader reports at `offset` begins. The reader's
-    /// offset can point at the previous record's terminator or at blank lines before the
-    /// record, so those are skipped first (a record never starts with CR or LF).
-    fn line_at(&mut self, offset: u64) -> u64 {
-        let mut offset = (offset as usize).min(self.bytes.len());
-        while offset < self.bytes.len() && matches!(self.bytes[offset], b'\r' | b'\n') {
-            offset += 1;
+impl std::io::Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut breaks = self.breaks.borrow_mut();
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let at = self.pos + i as u64;
+            if b == b'\r' || b == b'\n' {
+                breaks.push_back((at, b));
+            }
+            self.state = match (self.state, b) {
+                (Lexer::Quoted, b'"') => Lexer::QuoteInQuoted,
+                (Lexer::Quoted, _) => Lexer::Quoted,
+                (Lexer::QuoteInQuoted, b'"') => Lexer::Quoted,
+                (Lexer::FieldStart, b'"') => Lexer::Quoted,
+                (_, b',') => Lexer::FieldStart,
+                (_, b'\n') => {
+                    self.line += 1;
+                    self.record_line = self.line;
+                    self.record_len = 0;
+                    self.state = Lexer::FieldStart;
+                    continue;
+                }
+                _ => Lexer::Unquoted,
+            };
+            if b == b'\n' {
+                self.line += 1;
+            }
+            self.record_len += 1;
+            if self.record_len > MAX_RECORD {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "line {}: a record longer than {} MiB: not a CSV file, or a quote opened and never closed",
+                        self.record_line,
+                        MAX_RECORD >> 20
+                    ),
+                ));
+            }
         }
-        if offset < self.offset {
-            self.offset = 0;
-            self.line = 1;
-        }
-        self.line += self.bytes[self.offset..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        self.offset = offset;
-        self.line
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
-fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+/// Physical line numbers from byte offsets. The csv reader's own line count skips the
+/// newlines inside quoted fields and blank lines, so it cannot be shown to users.
+struct LineCounter {
+    breaks: Breaks,
+    line: u64,
+}
+
+impl LineCounter {
+    /// The line on which the record the reader reports at `offset` begins. The reader's
+    /// offset can point at the previous record's terminator or at blank lines before the
+    /// record, so those are skipped first (a record never starts with CR or LF). Offsets
+    /// come in order; the breaks before them are forgotten.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut breaks = self.breaks.borrow_mut();
+        let mut offset = offset;
+        loop {
+            while let Some(&(at, b)) = breaks.front() {
+                if at >= offset {
+                    break;
+                }
+                if b == b'\n' {
+                    self.line += 1;
+                }
+                breaks.pop_front();
+            }
+            match breaks.front() {
+                Some(&(at, _)) if at == offset => offset += 1,
+                _ => return self.line,
+            }
+        }
+    }
+}
+
+fn reader(source: Source) -> csv::Reader<Source> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(bytes)
+        .from_reader(source)
 }
 
-/// Reads a file for import, dropping a UTF-8 byte-order mark.
-fn read_file(path: &Path) -> Result<Vec<u8>, ImportError> {
-    let bytes = std::fs::read(path).map_err(|e| ImportError::File {
-        file: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(rest) => rest.to_vec(),
-        None => bytes,
-    })
+/// A field over `MAX_FIELD`: (its column index, its length).
+fn oversized(rec: &csv::StringRecord) -> Option<(usize, usize)> {
+    rec.iter()
+        .enumerate()
+        .find(|(_, f)| f.len() > MAX_FIELD)
+        .map(|(i, f)| (i, f.len()))
 }
 
 /// Settles day/month order from the file: any date that can only be read one way decides
 /// for all; if the file contradicts itself the import stops.
 fn settle_date_order(
-    bytes: &[u8],
+    path: &Path,
     layout: &Layout,
     kind: ImportKind,
     file: &str,
@@ -263,10 +362,11 @@ fn settle_date_order(
         return Ok(None);
     }
     let (mut day_first, mut month_first) = (None, None);
-    let mut rdr = reader(bytes);
+    let source = Source::open(path)?;
+    let mut lines = source.lines();
+    let mut rdr = reader(source);
     let mut rec = csv::StringRecord::new();
     let mut first = true;
-    let mut lines = LineCounter::new(bytes);
     while rdr.read_record(&mut rec).unwrap_or(false) {
         if std::mem::take(&mut first) {
             continue;
@@ -320,8 +420,9 @@ pub fn import_file(
             )));
         }
     }
-    let bytes = read_file(path)?;
-    let mut rdr = reader(&bytes);
+    let source = Source::open(path)?;
+    let lines = source.lines();
+    let mut rdr = reader(source);
     let mut rec = csv::StringRecord::new();
     let header_ok = rdr
         .read_record(&mut rec)
@@ -342,7 +443,7 @@ pub fn import_file(
     let date_format = match (&opts.date_format, &layout.date_format) {
         (Some(f), _) => f.clone(),
         (None, Some(text)) => DateFormat::from_user(text).map_err(file_err)?,
-        (None, None) => DateFormat::Auto(settle_date_order(&bytes, &layout, kind, &file)?),
+        (None, None) => DateFormat::Auto(settle_date_order(path, &layout, kind, &file)?),
     };
 
     // A large import touches many index pages; without room for them SQLite spills dirty
@@ -356,7 +457,7 @@ pub fn import_file(
         kind,
         &file,
         rdr,
-        &bytes,
+        lines,
         &layout,
         &date_format,
         opts,
@@ -372,8 +473,8 @@ fn import_rows(
     store: &mut Store,
     kind: ImportKind,
     file: &str,
-    mut rdr: csv::Reader<&[u8]>,
-    bytes: &[u8],
+    mut rdr: csv::Reader<Source>,
+    mut lines: LineCounter,
     layout: &Layout,
     date_format: &DateFormat,
     opts: &ImportOptions,
@@ -421,11 +522,18 @@ fn import_rows(
         // Rows that look like an export's trailer are held back until a data row shows
         // they were not at the end after all.
         let mut held: Vec<(u64, csv::StringRecord)> = Vec::new();
-        let mut lines = LineCounter::new(bytes);
         loop {
             let more = match rdr.read_record(&mut rec) {
                 Ok(more) => more,
                 Err(e) => {
+                    if let csv::ErrorKind::Io(io) = e.kind() {
+                        // The file cannot be read on (or is not a CSV file): nothing of it
+                        // is imported.
+                        return Err(ImportError::File {
+                            file: file.clone(),
+                            reason: io.to_string(),
+                        });
+                    }
                     let line = lines.line_at(e.position().map(|p| p.byte()).unwrap_or(0));
                     report.rejected += 1;
                     report.errors.push(RowError {
@@ -446,6 +554,22 @@ fn import_rows(
                 continue;
             }
             let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
+            if let Some((column, len)) = oversized(&rec) {
+                report.rejected += 1;
+                report.errors.push(RowError {
+                    line,
+                    column: layout
+                        .headers
+                        .get(column)
+                        .cloned()
+                        .unwrap_or_else(|| format!("column {}", column + 1)),
+                    reason: format!(
+                        "a value of {len} bytes, longer than the {} MiB a field may hold",
+                        MAX_FIELD >> 20
+                    ),
+                });
+                continue;
+            }
             if looks_like_trailer(&rec, width) {
                 held.push((line, rec.clone()));
                 continue;
@@ -783,8 +907,9 @@ pub struct SeriesData {
 pub fn read_series(path: &Path) -> Result<(Vec<SeriesData>, Vec<RowError>), ImportError> {
     use crate::domain::Period;
     let file = path.display().to_string();
-    let bytes = read_file(path)?;
-    let mut rdr = reader(&bytes);
+    let source = Source::open(path)?;
+    let mut lines = source.lines();
+    let mut rdr = reader(source);
     let mut rec = csv::StringRecord::new();
     let file_err = |reason: String| ImportError::File {
         file: file.clone(),
@@ -806,7 +931,6 @@ pub fn read_series(path: &Path) -> Result<(Vec<SeriesData>, Vec<RowError>), Impo
             reason: "the header must name the columns series, period and value".into(),
         });
     };
-    let mut lines = LineCounter::new(&bytes);
     let mut errors = Vec::new();
     let mut order: Vec<String> = Vec::new();
     let mut points: std::collections::HashMap<
@@ -818,6 +942,9 @@ pub fn read_series(path: &Path) -> Result<(Vec<SeriesData>, Vec<RowError>), Impo
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    return Err(file_err(io.to_string()));
+                }
                 let line = lines.line_at(e.position().map(|p| p.byte()).unwrap_or(0));
                 errors.push(RowError {
                     line,
@@ -826,6 +953,18 @@ pub fn read_series(path: &Path) -> Result<(Vec<SeriesData>, Vec<RowError>), Impo
                 });
                 continue;
             }
+        }
+        if let Some((column, len)) = oversized(&rec) {
+            let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
+            errors.push(RowError {
+                line,
+                column: format!("column {}", column + 1),
+                reason: format!(
+                    "a value of {len} bytes, longer than the {} MiB a field may hold",
+                    MAX_FIELD >> 20
+                ),
+            });
+            continue;
         }
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue;

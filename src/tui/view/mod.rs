@@ -1,5 +1,6 @@
 //! Drawing: reads the state, does no I/O. Each part is a function of (state, frame, area).
 
+mod audit;
 mod customers;
 mod dashboard;
 mod detail;
@@ -61,6 +62,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Forecast => forecast::render(app, frame, body),
         Screen::Reports => reports::render(app, frame, body),
         Screen::Setup => setup::render(app, frame, body),
+        Screen::Audit => audit::render(app, frame, body),
     }
     render_status(app, frame, status);
     render_footer(app, frame, footer);
@@ -79,6 +81,7 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Forecast => "forecast",
         Screen::Reports => "reports",
         Screen::Setup => "setup",
+        Screen::Audit => "audit",
     };
     let mut spans = vec![
         Span::styled(" funnel ", t.selected),
@@ -168,6 +171,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
         ],
         Screen::Reports => vec![Open, CycleBreakdown, ExportReport, Back, Help, Quit],
         Screen::Setup => vec![NextPane, Add, Edit, Back, Help, Quit],
+        Screen::Audit => vec![MoveDown, Open, Refresh, Back, Help, Quit],
         Screen::Forecast => vec![MoveDown, Recompute, Back, Help, Quit],
         Screen::Pipeline => vec![
             NextPane,
