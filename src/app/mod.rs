@@ -179,6 +179,12 @@ pub fn open(path: &Path) -> Result<Store, StoreError> {
     Store::open(path)
 }
 
+/// The schema version of a database whose upgrade on opening will take a while (a
+/// minute or so at a million deals), for a front end to say so first.
+pub fn slow_upgrade_pending(path: &Path) -> Option<i64> {
+    crate::store::db::slow_upgrade_pending(path)
+}
+
 /// The name the audit shows beside the OS account: `$FUNNEL_USER_NAME`, else `user_name`
 /// in config.toml (`~/.config/funnel/config.toml` on Linux). Self-declared, so it is kept
 /// beside the account the process runs as, never instead of it.

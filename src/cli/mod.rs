@@ -309,6 +309,12 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             app::set_key(k).map_err(anyhow::Error::msg)?;
         }
     }
+    if let Some(v) = app::slow_upgrade_pending(&path) {
+        eprintln!(
+            "funnel: upgrading {} from schema {v}: its tables are rebuilt so that ids are never reused (once; about a minute per million deals)",
+            path.display()
+        );
+    }
     let mut store = app::open(&path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

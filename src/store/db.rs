@@ -391,6 +391,24 @@ pub fn damage_marker(path: &Path) -> PathBuf {
     PathBuf::from(format!("{}.damaged", path.display()))
 }
 
+/// The schema version of the funnel database at `path` when opening it will rebuild its
+/// tables (an upgrade across migration 005, about a minute per million deals), so that
+/// the front end can say so first. `None` when not, or when it cannot tell.
+pub fn slow_upgrade_pending(path: &Path) -> Option<i64> {
+    if !path.is_file() {
+        return None;
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    super::crypto::unlock(&conn, path, false).ok()?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .ok()?;
+    let deals: i64 = conn
+        .query_row("SELECT count(*) FROM deals", [], |r| r.get(0))
+        .ok()?;
+    (version > 0 && version <= REBUILD_MIGRATION as i64 && deals > 100_000).then_some(version)
+}
+
 /// Marks the database at `path` damaged (see `Store::mark_damaged`), for a caller that
 /// no longer holds the store.
 pub fn mark_damaged_at(path: &Path, why: &str) {

@@ -47,7 +47,7 @@ pub struct Writer<'c> {
     pub fields: &'static [(&'static str, bool, &'static [&'static str])],
     /// External ids (as 64-bit hashes, to keep a million of them small) this file has
     /// written, with their line.
-    pub ids_in_file: HashMap<u64, u64>,
+    pub ids_in_file: HashMap<u64, u32>,
     /// Customer names this file wrote, with the line (a second row with the name is
     /// reported with both lines).
     names_in_file: HashMap<String, u64>,
