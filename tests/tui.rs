@@ -1279,6 +1279,64 @@ fn data_that_ended_long_ago_is_said_and_viewed_as_of_its_last_day() {
 }
 
 #[test]
+fn setup_forms_never_overwrite_a_change_made_elsewhere_either() {
+    let mut h = Harness::with(import_opportunities);
+    h.keys("6 l");
+    assert_eq!(h.app.setup.tab, funnel::tui::setup::Tab::Reps);
+    h.keys("e");
+    let rep = h.app.setup.data.as_ref().unwrap().reps[0].clone();
+    // Another process gives the rep an email while the form is open.
+    let mut other = Store::open(&h._dir.path().join("tui.db")).unwrap();
+    let mut values: Vec<(String, String)> = funnel::app::edits::rep_values(&rep)
+        .into_iter()
+        .map(|(f, v)| (f.to_string(), v))
+        .collect();
+    values.iter_mut().find(|(f, _)| f == "email").unwrap().1 = "new@example.com".into();
+    funnel::app::edits::save(
+        &mut other,
+        funnel::app::edits::FormKind::Rep(Some(rep.id)),
+        &values,
+        Some(&funnel::app::edits::Base::new(
+            rep.version,
+            &funnel::app::edits::rep_values(&rep),
+        )),
+        common::today(),
+        &common::actor(),
+    )
+    .unwrap();
+    // This form changes the capacity: refused, the email shown as it is now.
+    h.keys("tab tab");
+    h.clear_field();
+    h.keys("0.5 ctrl-s");
+    assert!(h
+        .form()
+        .error_for("email")
+        .is_some_and(|e| e.contains("now 'new@example.com'")));
+    let email = |h: &Harness| -> Option<String> {
+        h.store
+            .connection()
+            .query_row("SELECT email FROM reps WHERE id = ?1", [rep.id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    assert_eq!(email(&h).as_deref(), Some("new@example.com"));
+    h.keys("ctrl-t ctrl-s");
+    assert!(h.app.popup.is_none());
+    let capacity: f64 = h
+        .store
+        .connection()
+        .query_row("SELECT capacity FROM reps WHERE id = ?1", [rep.id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(
+        (email(&h).as_deref(), capacity),
+        (Some("new@example.com"), 0.5)
+    );
+}
+
+#[test]
 fn setup_adds_and_edits_the_organisation_with_audit() {
     let mut h = Harness::with(import_opportunities);
     h.keys("6");

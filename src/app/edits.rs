@@ -5,6 +5,7 @@ use crate::domain::date::{parse_date, DateFormat};
 use crate::domain::records::{
     check_email, ActivityRecord, ContactRecord, CustomerRecord, CustomerRef,
 };
+use crate::domain::setup::{ProductRow, RepRow, StageRow, TeamRow};
 use crate::domain::{parse_amount, ActivityKind, CustomerStatus, Segment};
 use crate::store::audit::Actor;
 use crate::store::customers::{ContactLine, CustomerDetail};
@@ -404,6 +405,50 @@ pub fn contact_values(c: &ContactLine) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A team's values as its Setup form shows them.
+pub fn team_values(t: &TeamRow) -> FieldValues {
+    let text = |o: &Option<String>| o.clone().unwrap_or_default();
+    vec![
+        ("name", t.name.clone()),
+        ("parent", text(&t.parent)),
+        ("external_id", text(&t.external_id)),
+    ]
+}
+
+/// A rep's values as its Setup form shows them.
+pub fn rep_values(r: &RepRow) -> FieldValues {
+    let text = |o: &Option<String>| o.clone().unwrap_or_default();
+    vec![
+        ("name", r.name.clone()),
+        ("team", text(&r.team)),
+        ("capacity", format!("{}", r.capacity)),
+        ("active", if r.active { "yes" } else { "no" }.into()),
+        ("email", text(&r.email)),
+        ("external_id", text(&r.external_id)),
+    ]
+}
+
+/// A product's values as its Setup form shows them.
+pub fn product_values(p: &ProductRow) -> FieldValues {
+    vec![
+        ("sku", p.sku.clone()),
+        ("name", p.name.clone()),
+        ("family", p.family.clone().unwrap_or_default()),
+        ("list_price", p.list_price.to_string()),
+    ]
+}
+
+/// A stage's values as its Setup form shows them.
+pub fn stage_values(s: &StageRow) -> FieldValues {
+    vec![
+        ("name", s.name.clone()),
+        ("kind", s.kind.as_str().into()),
+        ("probability", format!("{}", s.probability)),
+        ("position", s.position.to_string()),
+        ("category", s.category.as_str().into()),
+    ]
+}
+
 /// A deal's values as its edit form shows them.
 pub fn deal_values(c: &DealCard) -> Vec<(&'static str, String)> {
     vec![
@@ -545,6 +590,34 @@ fn stored_values(store: &Store, kind: FormKind) -> Result<Option<(i64, FieldValu
                 .map(|c| (c.version, contact_values(c)))
         }),
         FormKind::EditDeal(id) => store.deal_card(id)?.map(|c| (c.version, deal_values(&c))),
+        FormKind::Team(Some(id)) => {
+            let o = store.organisation()?;
+            o.teams
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| (t.version, team_values(t)))
+        }
+        FormKind::Rep(Some(id)) => {
+            let o = store.organisation()?;
+            o.reps
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| (r.version, rep_values(r)))
+        }
+        FormKind::Product(Some(id)) => {
+            let o = store.organisation()?;
+            o.products
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| (p.version, product_values(p)))
+        }
+        FormKind::Stage(Some(id)) => {
+            let o = store.organisation()?;
+            o.stages
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| (s.version, stage_values(s)))
+        }
         _ => None,
     })
 }
@@ -563,7 +636,7 @@ fn save_at(
     };
     match kind {
         FormKind::Team(_) | FormKind::Rep(_) | FormKind::Product(_) | FormKind::Stage(_) => {
-            save_organisation(store, kind, v, actor).map_err(SaveError::Fields)
+            save_organisation(store, kind, v, version, actor)
         }
         FormKind::NewCustomer | FormKind::EditCustomer(_) => {
             let days = v.text("contact_every_days");
@@ -806,8 +879,9 @@ fn save_organisation(
     store: &mut Store,
     kind: FormKind,
     mut v: Values,
+    version: Option<i64>,
     actor: &Actor,
-) -> Result<String, FormErrors> {
+) -> Result<String, SaveError> {
     use crate::domain::records::{ProductRecord, RepRecord, StageRecord, TeamRecord};
     use crate::domain::setup::{parse_capacity, parse_probability};
     match kind {
@@ -818,9 +892,9 @@ fn save_organisation(
                 parent: v.text("parent"),
             };
             if !v.errors.is_empty() {
-                return Err(v.errors);
+                return Err(v.errors.into());
             }
-            store.save_team(id, &r, actor).map_err(store_errors)?;
+            store.save_team(id, version, &r, actor)?;
             Ok(format!("saved team {}", r.name))
         }
         FormKind::Rep(id) => {
@@ -846,9 +920,9 @@ fn save_organisation(
                 active,
             };
             if !v.errors.is_empty() {
-                return Err(v.errors);
+                return Err(v.errors.into());
             }
-            store.save_rep(id, &r, actor).map_err(store_errors)?;
+            store.save_rep(id, version, &r, actor)?;
             Ok(format!("saved rep {}", r.name))
         }
         FormKind::Product(id) => {
@@ -873,9 +947,9 @@ fn save_organisation(
                 list_price,
             };
             if !v.errors.is_empty() {
-                return Err(v.errors);
+                return Err(v.errors.into());
             }
-            store.save_product(id, &r, actor).map_err(store_errors)?;
+            store.save_product(id, version, &r, actor)?;
             Ok(format!("saved product {}", r.sku))
         }
         FormKind::Stage(id) => {
@@ -906,11 +980,11 @@ fn save_organisation(
                 category: v.parse::<crate::domain::ForecastCategory>("category"),
             };
             if !v.errors.is_empty() {
-                return Err(v.errors);
+                return Err(v.errors.into());
             }
-            store.save_stage(id, &r, actor).map_err(store_errors)?;
+            store.save_stage(id, version, &r, actor)?;
             Ok(format!("saved stage {}", r.name))
         }
-        _ => Err(vec![(String::new(), "not an organisation form".into())]),
+        _ => Err(vec![(String::new(), "not an organisation form".into())].into()),
     }
 }

@@ -11,6 +11,8 @@ pub struct TeamRow {
     /// Depth in the team tree (0 for a top team), for indenting.
     pub depth: usize,
     pub reps: i64,
+    /// The row's version when read (its newest audit entry).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -22,6 +24,8 @@ pub struct RepRow {
     pub team: Option<String>,
     pub capacity: f64,
     pub active: bool,
+    /// The row's version when read (its newest audit entry).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -31,6 +35,8 @@ pub struct ProductRow {
     pub name: String,
     pub family: Option<String>,
     pub list_price: Money,
+    /// The row's version when read (its newest audit entry).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -42,6 +48,8 @@ pub struct StageRow {
     pub position: i64,
     pub category: ForecastCategory,
     pub deals: i64,
+    /// The row's version when read (its newest audit entry).
+    pub version: i64,
 }
 
 /// Everything the Setup screen shows.

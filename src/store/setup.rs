@@ -26,7 +26,8 @@ impl Store {
         let teams: Vec<TeamRow> = {
             let mut stmt = conn.prepare(
                 "SELECT t.id, t.external_id, t.name, p.name,
-                        (SELECT count(*) FROM reps r WHERE r.team_id = t.id), t.parent_id
+                        (SELECT count(*) FROM reps r WHERE r.team_id = t.id), t.parent_id,
+                        (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'team' AND a.entity_id = t.id)
                  FROM teams t LEFT JOIN teams p ON p.id = t.parent_id ORDER BY t.name COLLATE NOCASE",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -38,6 +39,7 @@ impl Store {
                         parent: r.get(3)?,
                         depth: 0,
                         reps: r.get(4)?,
+                        version: r.get(6)?,
                     },
                     r.get::<_, Option<i64>>(5)?,
                 ))
@@ -47,7 +49,8 @@ impl Store {
         };
         let reps = {
             let mut stmt = conn.prepare(
-                "SELECT r.id, r.external_id, r.name, r.email, t.name, r.capacity, r.active
+                "SELECT r.id, r.external_id, r.name, r.email, t.name, r.capacity, r.active,
+                        (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'rep' AND a.entity_id = r.id)
                  FROM reps r LEFT JOIN teams t ON t.id = r.team_id ORDER BY r.name COLLATE NOCASE",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -59,13 +62,15 @@ impl Store {
                     team: r.get(4)?,
                     capacity: r.get(5)?,
                     active: r.get(6)?,
+                    version: r.get(7)?,
                 })
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         let products = {
             let mut stmt = conn.prepare(
-                "SELECT id, sku, name, family, list_price_cents FROM products ORDER BY sku COLLATE NOCASE",
+                "SELECT p.id, p.sku, p.name, p.family, p.list_price_cents, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'product' AND a.entity_id = p.id)
+                 FROM products p ORDER BY p.sku COLLATE NOCASE",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(ProductRow {
@@ -74,6 +79,7 @@ impl Store {
                     name: r.get(2)?,
                     family: r.get(3)?,
                     list_price: Money(r.get(4)?),
+                    version: r.get(5)?,
                 })
             })?;
             rows.collect::<rusqlite::Result<_>>()?
@@ -81,7 +87,8 @@ impl Store {
         let stages = {
             let mut stmt = conn.prepare(
                 "SELECT s.id, s.name, s.kind, s.probability, s.position, s.forecast_category,
-                        (SELECT count(*) FROM deals d WHERE d.stage_id = s.id)
+                        (SELECT count(*) FROM deals d WHERE d.stage_id = s.id),
+                        (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'stage' AND a.entity_id = s.id)
                  FROM stages s ORDER BY s.position, s.id",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -95,6 +102,7 @@ impl Store {
                     position: r.get(4)?,
                     category: category.parse().unwrap_or(ForecastCategory::Pipeline),
                     deals: r.get(6)?,
+                    version: r.get(7)?,
                 })
             })?;
             rows.collect::<rusqlite::Result<_>>()?
@@ -109,8 +117,17 @@ impl Store {
 
     /// Adds (`id` None) or edits a team. The parent is named by name or external id; a
     /// parent at or below the team itself is refused.
-    pub fn save_team(&mut self, id: Option<i64>, r: &TeamRecord, actor: &Actor) -> Result<i64> {
+    pub fn save_team(
+        &mut self,
+        id: Option<i64>,
+        version: Option<i64>,
+        r: &TeamRecord,
+        actor: &Actor,
+    ) -> Result<i64> {
         let tx = self.begin()?;
+        if let Some(id) = id {
+            super::audit::check_version(&tx, Entity::Team, id, version)?;
+        }
         unique(&tx, "teams", "name", &r.name, id, "name", "team")?;
         if let Some(e) = &r.external_id {
             unique(&tx, "teams", "external_id", e, id, "external_id", "team")?;
@@ -153,8 +170,17 @@ impl Store {
     }
 
     /// Adds or edits a rep; the team is named by name or external id.
-    pub fn save_rep(&mut self, id: Option<i64>, r: &RepRecord, actor: &Actor) -> Result<i64> {
+    pub fn save_rep(
+        &mut self,
+        id: Option<i64>,
+        version: Option<i64>,
+        r: &RepRecord,
+        actor: &Actor,
+    ) -> Result<i64> {
         let tx = self.begin()?;
+        if let Some(id) = id {
+            super::audit::check_version(&tx, Entity::Rep, id, version)?;
+        }
         unique(&tx, "reps", "name", &r.name, id, "name", "rep")?;
         if let Some(e) = &r.external_id {
             unique(&tx, "reps", "external_id", e, id, "external_id", "rep")?;
@@ -206,10 +232,14 @@ impl Store {
     pub fn save_product(
         &mut self,
         id: Option<i64>,
+        version: Option<i64>,
         r: &ProductRecord,
         actor: &Actor,
     ) -> Result<i64> {
         let tx = self.begin()?;
+        if let Some(id) = id {
+            super::audit::check_version(&tx, Entity::Product, id, version)?;
+        }
         unique(&tx, "products", "sku", &r.sku, id, "sku", "product")?;
         let name = r.name.clone().unwrap_or_else(|| r.sku.clone());
         let price = r.list_price.map(|p| p.cents()).unwrap_or(0);
@@ -228,8 +258,17 @@ impl Store {
 
     /// Adds or edits a stage. A won stage has probability 1 and a lost one 0; an open
     /// stage needs its probability; a stage with deals in it keeps its kind.
-    pub fn save_stage(&mut self, id: Option<i64>, r: &StageRecord, actor: &Actor) -> Result<i64> {
+    pub fn save_stage(
+        &mut self,
+        id: Option<i64>,
+        version: Option<i64>,
+        r: &StageRecord,
+        actor: &Actor,
+    ) -> Result<i64> {
         let tx = self.begin()?;
+        if let Some(id) = id {
+            super::audit::check_version(&tx, Entity::Stage, id, version)?;
+        }
         unique(&tx, "stages", "name", &r.name, id, "name", "stage")?;
         if let Some(me) = id {
             let (kind, deals): (String, i64) = tx

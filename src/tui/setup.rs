@@ -59,57 +59,23 @@ impl SetupScreen {
     /// The form that edits the selected row, prefilled; `None` when there is none.
     fn edit_form(&self) -> Option<Form> {
         let d = self.data.as_ref()?;
-        let text = |o: &Option<String>| o.clone().unwrap_or_default();
+        use crate::app::edits::{product_values, rep_values, stage_values, team_values};
         Some(match self.tab {
             Tab::Teams => {
                 let t = d.teams.get(self.selected)?;
-                Form::new(
-                    FormKind::Team(Some(t.id)),
-                    &[
-                        ("name", t.name.clone()),
-                        ("parent", text(&t.parent)),
-                        ("external_id", text(&t.external_id)),
-                    ],
-                )
+                Form::new(FormKind::Team(Some(t.id)), &team_values(t)).at_version(t.version)
             }
             Tab::Reps => {
                 let r = d.reps.get(self.selected)?;
-                Form::new(
-                    FormKind::Rep(Some(r.id)),
-                    &[
-                        ("name", r.name.clone()),
-                        ("team", text(&r.team)),
-                        ("capacity", format!("{}", r.capacity)),
-                        ("active", if r.active { "yes" } else { "no" }.into()),
-                        ("email", text(&r.email)),
-                        ("external_id", text(&r.external_id)),
-                    ],
-                )
+                Form::new(FormKind::Rep(Some(r.id)), &rep_values(r)).at_version(r.version)
             }
             Tab::Products => {
                 let p = d.products.get(self.selected)?;
-                Form::new(
-                    FormKind::Product(Some(p.id)),
-                    &[
-                        ("sku", p.sku.clone()),
-                        ("name", p.name.clone()),
-                        ("family", text(&p.family)),
-                        ("list_price", p.list_price.to_string()),
-                    ],
-                )
+                Form::new(FormKind::Product(Some(p.id)), &product_values(p)).at_version(p.version)
             }
             Tab::Stages => {
                 let s = d.stages.get(self.selected)?;
-                Form::new(
-                    FormKind::Stage(Some(s.id)),
-                    &[
-                        ("name", s.name.clone()),
-                        ("kind", s.kind.as_str().into()),
-                        ("probability", format!("{}", s.probability)),
-                        ("position", s.position.to_string()),
-                        ("category", s.category.as_str().into()),
-                    ],
-                )
+                Form::new(FormKind::Stage(Some(s.id)), &stage_values(s)).at_version(s.version)
             }
         })
     }
