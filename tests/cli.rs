@@ -991,6 +991,37 @@ fn imports_stream_and_refuse_oversized_fields_and_endless_records() {
 }
 
 #[test]
+fn target_revisions_are_shown_and_exported_in_money_not_cents() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    funnel(&db)
+        .args(["targets", "set", "--period", "2027-01", "--company", "250000", "--reason", "plan"])
+        .assert()
+        .success();
+    let id: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT id FROM targets", [], |r| r.get(0))
+        .unwrap();
+    funnel(&db)
+        .args(["targets", "revise", &id.to_string(), "260000", "--reason", "hire"])
+        .assert()
+        .success();
+    let history = funnel(&db)
+        .args(["targets", "history", &id.to_string(), "--format", "csv"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(history.stdout).unwrap();
+    assert!(text.contains("250000.00") && text.contains("260000.00"), "{text}");
+    assert!(!text.contains("25000000"), "{text}");
+    let export = funnel(&db)
+        .args(["export", "target_revisions"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(export.stdout).unwrap();
+    assert!(text.contains("won_revenue,250000.00,260000.00"), "{text}");
+}
+
+#[test]
 fn doctor_finds_a_ledger_out_of_step() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());

@@ -1121,6 +1121,24 @@ fn forms_validate_at_the_field_and_save_through_the_app_layer() {
 }
 
 #[test]
+fn explaining_before_any_model_was_learned_ends_its_task() {
+    let mut h = Harness::new(120, 400);
+    h.keys("2 enter");
+    assert_eq!(h.app.screen, Screen::Pipeline);
+    h.keys("x");
+    assert!(
+        matches!(&h.app.popup, Some(Popup::Explain { body: Some(_), .. })),
+        "{:?}",
+        h.app.popup
+    );
+    assert_eq!(h.app.task, None, "the learning task ended with the answer");
+    h.keys("esc R");
+    assert_eq!(h.app.task, None);
+    let status = h.app.status.clone().unwrap_or_default().0;
+    assert!(!status.contains("busy") && !status.is_empty(), "{status}");
+}
+
+#[test]
 fn deals_are_added_and_edited_on_the_pipeline() {
     let mut h = Harness::new(120, 400);
     let customer: String = h

@@ -259,17 +259,27 @@ pub fn run(
                 "revision",
                 "changed_at",
                 "changed_by",
+                "metric",
                 "old",
                 "new",
                 "reason",
             ]);
             for r in revs {
+                // Revenue is kept in cents: shown as money; counts as they are.
+                let value = |v: i64| {
+                    if r.metric.is_money() {
+                        Cell::Money(Money(v))
+                    } else {
+                        Cell::Int(v)
+                    }
+                };
                 t.rows.push(vec![
                     Cell::Int(r.id),
                     Cell::Text(r.changed_at),
                     Cell::Text(r.changed_by),
-                    r.old_value.map(Cell::Int).unwrap_or(Cell::Null),
-                    Cell::Int(r.new_value),
+                    Cell::Text(r.metric.as_str().into()),
+                    r.old_value.map(value).unwrap_or(Cell::Null),
+                    value(r.new_value),
                     Cell::Text(r.reason),
                 ]);
             }

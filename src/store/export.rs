@@ -121,9 +121,16 @@ fn spec(kind: &str) -> Option<Spec> {
                   JOIN stages t ON t.id = sc.to_stage_id ORDER BY sc.deal_id, sc.changed_on, t.kind <> 'open', t.position, sc.id",
         },
         "target_revisions" => Spec {
-            columns: &["target_id", "old_value", "new_value", "changed_at", "changed_by", "reason"],
+            columns: &["target_id", "metric", "old_value", "new_value", "changed_at", "changed_by", "reason"],
             money: &[],
-            sql: "SELECT target_id, old_value, new_value, changed_at, changed_by, reason FROM target_revisions ORDER BY id",
+            // Revenue targets are kept in cents: written as money, counts as they are.
+            sql: "SELECT v.target_id, t.metric,
+                    CASE WHEN t.metric = 'won_revenue' AND v.old_value IS NOT NULL
+                         THEN printf('%.2f', v.old_value / 100.0) ELSE v.old_value END,
+                    CASE WHEN t.metric = 'won_revenue'
+                         THEN printf('%.2f', v.new_value / 100.0) ELSE v.new_value END,
+                    v.changed_at, v.changed_by, v.reason
+                  FROM target_revisions v JOIN targets t ON t.id = v.target_id ORDER BY v.id",
         },
         "import_batches" => Spec {
             columns: &["id", "kind", "file", "vendor", "created_at", "os_user", "inserted", "updated", "rejected", "reverted_at"],

@@ -27,6 +27,8 @@ pub struct TargetRow {
 pub struct Revision {
     pub id: i64,
     pub target_id: i64,
+    /// What the target measures: the values are cents for revenue, counts otherwise.
+    pub metric: TargetMetric,
     pub old_value: Option<i64>,
     pub new_value: i64,
     pub changed_at: String,
@@ -217,13 +219,17 @@ impl Store {
     /// Every revision of a target, oldest first.
     pub fn target_revisions(&self, id: i64) -> Result<Vec<Revision>> {
         let mut stmt = self.connection().prepare_cached(
-            "SELECT id, target_id, old_value, new_value, changed_at, changed_by, reason
-             FROM target_revisions WHERE target_id = ?1 ORDER BY id",
+            "SELECT v.id, v.target_id, v.old_value, v.new_value, v.changed_at, v.changed_by, v.reason,
+                    t.metric
+             FROM target_revisions v JOIN targets t ON t.id = v.target_id
+             WHERE v.target_id = ?1 ORDER BY v.id",
         )?;
         let rows = stmt.query_map([id], |r| {
+            let metric: String = r.get(7)?;
             Ok(Revision {
                 id: r.get(0)?,
                 target_id: r.get(1)?,
+                metric: metric.parse().unwrap_or(TargetMetric::WonRevenue),
                 old_value: r.get(2)?,
                 new_value: r.get(3)?,
                 changed_at: r.get(4)?,

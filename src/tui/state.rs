@@ -1575,6 +1575,11 @@ impl App {
                 Vec::new()
             }
             Reply::Explanation(result) => {
+                // Learning the model first showed as a task: the answer ends it (else the
+                // status bar stays on it and nothing else may start).
+                if self.task.as_ref().is_some_and(|t| t.name == "explain") {
+                    self.task = None;
+                }
                 if let Some(Popup::Explain { deal_id, body, .. }) = &mut self.popup {
                     match result {
                         Ok(x) if x.deal_id == *deal_id => *body = Some(x),
