@@ -995,7 +995,16 @@ fn target_revisions_are_shown_and_exported_in_money_not_cents() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("t.db");
     funnel(&db)
-        .args(["targets", "set", "--period", "2027-01", "--company", "250000", "--reason", "plan"])
+        .args([
+            "targets",
+            "set",
+            "--period",
+            "2027-01",
+            "--company",
+            "250000",
+            "--reason",
+            "plan",
+        ])
         .assert()
         .success();
     let id: i64 = rusqlite::Connection::open(&db)
@@ -1003,7 +1012,14 @@ fn target_revisions_are_shown_and_exported_in_money_not_cents() {
         .query_row("SELECT id FROM targets", [], |r| r.get(0))
         .unwrap();
     funnel(&db)
-        .args(["targets", "revise", &id.to_string(), "260000", "--reason", "hire"])
+        .args([
+            "targets",
+            "revise",
+            &id.to_string(),
+            "260000",
+            "--reason",
+            "hire",
+        ])
         .assert()
         .success();
     let history = funnel(&db)
@@ -1011,7 +1027,10 @@ fn target_revisions_are_shown_and_exported_in_money_not_cents() {
         .output()
         .unwrap();
     let text = String::from_utf8(history.stdout).unwrap();
-    assert!(text.contains("250000.00") && text.contains("260000.00"), "{text}");
+    assert!(
+        text.contains("250000.00") && text.contains("260000.00"),
+        "{text}"
+    );
     assert!(!text.contains("25000000"), "{text}");
     let export = funnel(&db)
         .args(["export", "target_revisions"])
@@ -1019,6 +1038,34 @@ fn target_revisions_are_shown_and_exported_in_money_not_cents() {
         .unwrap();
     let text = String::from_utf8(export.stdout).unwrap();
     assert!(text.contains("won_revenue,250000.00,260000.00"), "{text}");
+}
+
+#[test]
+fn a_file_cut_short_inside_a_quoted_field_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let file = dir.path().join("cut.csv");
+    std::fs::write(
+        &file,
+        "external_id,name,city\nC1,Acme,Lima\nC2,\"Cut Short Ltd,Qui",
+    )
+    .unwrap();
+    for extra in [&[][..], &["--skip-invalid"][..], &["--dry-run"][..]] {
+        funnel(&db)
+            .args(["import", "customers"])
+            .args(extra)
+            .arg(&file)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(
+                "cut.csv:3: the file ends inside a quoted field",
+            ));
+    }
+    let n: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
 }
 
 #[test]

@@ -99,6 +99,7 @@ impl Harness {
                 "tab" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
                 "bs" => KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
                 "ctrl-d" => KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
+                "ctrl-u" => KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL),
                 "ctrl-c" => KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
                 "ctrl-s" => KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL),
                 "ctrl-t" => KeyEvent::new(KeyCode::Char('t'), KeyModifiers::CONTROL),
@@ -1136,6 +1137,40 @@ fn explaining_before_any_model_was_learned_ends_its_task() {
     assert_eq!(h.app.task, None);
     let status = h.app.status.clone().unwrap_or_default().0;
     assert!(!status.contains("busy") && !status.is_empty(), "{status}");
+}
+
+#[test]
+fn movement_keys_on_other_screens_leave_the_customer_list_alone() {
+    let mut h = Harness::new(120, 400);
+    let before = (h.app.customers.selected, h.app.customers.gen);
+    for (open, screen) in [
+        ("3 enter", Screen::Targets),
+        ("4 enter", Screen::Forecast),
+        ("5", Screen::Reports),
+    ] {
+        h.keys(open);
+        assert_eq!(h.app.screen, screen);
+        h.keys("G ctrl-d ctrl-u g g G");
+        assert_eq!(
+            (h.app.customers.selected, h.app.customers.gen),
+            before,
+            "{screen:?} moved the hidden customer list"
+        );
+        h.keys("esc");
+    }
+    // The Reports screen's own list: G picks the last report.
+    h.keys("5 G");
+    assert_eq!(
+        h.app.reports.selected,
+        funnel::app::reports::REPORTS.len() - 1
+    );
+    h.keys("esc");
+    // A customer's detail: the keys move among its contacts, not the list behind it.
+    h.keys("1 enter enter");
+    assert_eq!(h.app.screen, Screen::Detail);
+    let before = (h.app.customers.selected, h.app.customers.gen);
+    h.keys("G ctrl-d g g");
+    assert_eq!((h.app.customers.selected, h.app.customers.gen), before);
 }
 
 #[test]

@@ -916,29 +916,6 @@ impl App {
                 self.customers.filter.status = cycle(&STATUSES, &self.customers.filter.status);
                 self.reload_customers()
             }
-            Action::MoveDown if self.screen == Screen::Forecast => {
-                let n = self
-                    .dashboard
-                    .as_ref()
-                    .and_then(|d| d.forecast.as_ref())
-                    .map(|r| r.series.len())
-                    .unwrap_or(0);
-                self.forecast_sel = (self.forecast_sel + 1).min(n.saturating_sub(1));
-                Vec::new()
-            }
-            Action::MoveUp if self.screen == Screen::Forecast => {
-                self.forecast_sel = self.forecast_sel.saturating_sub(1);
-                Vec::new()
-            }
-            Action::MoveDown if self.screen == Screen::Targets => {
-                let n = self.targets.rows.len();
-                self.targets.selected = (self.targets.selected + 1).min(n.saturating_sub(1));
-                Vec::new()
-            }
-            Action::MoveUp if self.screen == Screen::Targets => {
-                self.targets.selected = self.targets.selected.saturating_sub(1);
-                Vec::new()
-            }
             Action::PrevPeriod | Action::NextPeriod => {
                 let p = self.targets.period;
                 self.targets.period = if action == Action::NextPeriod {
@@ -1020,32 +997,6 @@ impl App {
                 self.screen = Screen::Reports;
                 Vec::new()
             }
-            Action::MoveDown if self.screen == Screen::Reports => {
-                let n = crate::app::reports::REPORTS.len();
-                self.reports.selected = (self.reports.selected + 1).min(n - 1);
-                self.reports.scroll = 0;
-                Vec::new()
-            }
-            Action::MoveUp if self.screen == Screen::Reports => {
-                self.reports.selected = self.reports.selected.saturating_sub(1);
-                self.reports.scroll = 0;
-                Vec::new()
-            }
-            Action::HalfPageDown if self.screen == Screen::Reports => {
-                let n = self
-                    .reports
-                    .report
-                    .as_ref()
-                    .map(|r| r.table.rows.len())
-                    .unwrap_or(0);
-                self.reports.scroll =
-                    (self.reports.scroll + self.half_page()).min(n.saturating_sub(1));
-                Vec::new()
-            }
-            Action::HalfPageUp if self.screen == Screen::Reports => {
-                self.reports.scroll = self.reports.scroll.saturating_sub(self.half_page());
-                Vec::new()
-            }
             Action::CycleBreakdown => {
                 let i = BREAKDOWNS
                     .iter()
@@ -1064,15 +1015,6 @@ impl App {
                     report: Box::new(r.clone()),
                     by: self.reports.by.map(str::to_string),
                 }]
-            }
-            Action::MoveDown if self.screen == Screen::Detail => {
-                let n = self.detail.as_ref().map(|d| d.contacts.len()).unwrap_or(0);
-                self.contact_sel = (self.contact_sel + 1).min(n.saturating_sub(1));
-                Vec::new()
-            }
-            Action::MoveUp if self.screen == Screen::Detail => {
-                self.contact_sel = self.contact_sel.saturating_sub(1);
-                Vec::new()
             }
             Action::FilterOwner | Action::FilterRegion => {
                 let owner = action == Action::FilterOwner;
@@ -1093,6 +1035,22 @@ impl App {
             | Action::AddContact
             | Action::EditContact
             | Action::LogActivity => self.open_form(action),
+            // Screens with a list of their own move it; only the customer list (its screen
+            // and the dashboard's pane) pages through the database.
+            Action::MoveDown
+            | Action::MoveUp
+            | Action::Top
+            | Action::Bottom
+            | Action::HalfPageDown
+            | Action::HalfPageUp
+                if matches!(
+                    self.screen,
+                    Screen::Forecast | Screen::Targets | Screen::Detail | Screen::Reports
+                ) =>
+            {
+                self.move_on_screen(action);
+                Vec::new()
+            }
             Action::MoveDown if self.screen == Screen::Pipeline => self.board_move(1),
             Action::MoveUp if self.screen == Screen::Pipeline => self.board_move(-1),
             Action::HalfPageDown if self.screen == Screen::Pipeline => {
@@ -1208,6 +1166,52 @@ impl App {
                     false,
                 )
             }
+        }
+    }
+
+    /// A movement key on a screen with a list of its own (never the customer list).
+    fn move_on_screen(&mut self, action: Action) {
+        match self.screen {
+            Screen::Forecast => {
+                let n = self
+                    .dashboard
+                    .as_ref()
+                    .and_then(|d| d.forecast.as_ref())
+                    .map(|r| r.series.len())
+                    .unwrap_or(0);
+                move_in_list(&mut self.forecast_sel, n.saturating_sub(1), action);
+            }
+            Screen::Targets => {
+                let n = self.targets.rows.len();
+                move_in_list(&mut self.targets.selected, n.saturating_sub(1), action);
+            }
+            Screen::Detail => {
+                let n = self.detail.as_ref().map(|d| d.contacts.len()).unwrap_or(0);
+                move_in_list(&mut self.contact_sel, n.saturating_sub(1), action);
+            }
+            Screen::Reports => match action {
+                // Half pages scroll the report; the others pick a report.
+                Action::HalfPageDown => {
+                    let n = self
+                        .reports
+                        .report
+                        .as_ref()
+                        .map(|r| r.table.rows.len())
+                        .unwrap_or(0);
+                    self.reports.scroll =
+                        (self.reports.scroll + self.half_page()).min(n.saturating_sub(1));
+                }
+                Action::HalfPageUp => {
+                    self.reports.scroll = self.reports.scroll.saturating_sub(self.half_page());
+                }
+                _ => {
+                    let last = crate::app::reports::REPORTS.len() - 1;
+                    if move_in_list(&mut self.reports.selected, last, action) {
+                        self.reports.scroll = 0;
+                    }
+                }
+            },
+            _ => {}
         }
     }
 

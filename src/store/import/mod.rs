@@ -218,6 +218,9 @@ pub(crate) struct Source {
     record_len: u64,
     state: Lexer,
     breaks: Breaks,
+    /// Set at the end of the file when it ends inside a quoted field: the line the field's
+    /// record began on.
+    open_quote: std::rc::Rc<std::cell::Cell<Option<u64>>>,
 }
 
 impl Source {
@@ -240,6 +243,7 @@ impl Source {
             record_len: 0,
             state: Lexer::FieldStart,
             breaks: Breaks::default(),
+            open_quote: Default::default(),
         })
     }
 
@@ -247,6 +251,7 @@ impl Source {
         LineCounter {
             breaks: self.breaks.clone(),
             line: 1,
+            open_quote: self.open_quote.clone(),
         }
     }
 }
@@ -254,6 +259,9 @@ impl Source {
 impl std::io::Read for Source {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if n == 0 && self.state == Lexer::Quoted && !buf.is_empty() {
+            self.open_quote.set(Some(self.record_line));
+        }
         let mut breaks = self.breaks.borrow_mut();
         for (i, &b) in buf[..n].iter().enumerate() {
             let at = self.pos + i as u64;
@@ -300,9 +308,16 @@ impl std::io::Read for Source {
 struct LineCounter {
     breaks: Breaks,
     line: u64,
+    open_quote: std::rc::Rc<std::cell::Cell<Option<u64>>>,
 }
 
 impl LineCounter {
+    /// After the whole file was read: the line of a record whose quoted field the file
+    /// ends inside (a file cut short, or a quote never closed).
+    fn ended_inside_quotes(&self) -> Option<u64> {
+        self.open_quote.get()
+    }
+
     /// The line on which the record the reader reports at `offset` begins. The reader's
     /// offset can point at the previous record's terminator or at blank lines before the
     /// record, so those are skipped first (a record never starts with CR or LF). Offsets
@@ -606,6 +621,13 @@ fn import_rows(
                 process(&h, l, &ctx, &mut writer, &mut report)?;
             }
             process(&rec, line, &ctx, &mut writer, &mut report)?;
+        }
+        if let Some(line) = lines.ended_inside_quotes() {
+            return Err(ImportError::Line {
+                file: file.clone(),
+                line,
+                reason: "the file ends inside a quoted field that begins on this line: it was cut short, or a quote was never closed; nothing was imported".into(),
+            });
         }
         report.ignored_lines = held.iter().map(|(l, _)| *l).collect();
         let late = writer.finish()?;
