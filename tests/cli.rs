@@ -34,13 +34,30 @@ fn demo_db(dir: &Path) -> std::path::PathBuf {
 #[test]
 fn empty_database_summary_points_to_demo_and_import() {
     let dir = tempfile::tempdir().unwrap();
-    funnel(&dir.path().join("new.db"))
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains("The database is empty")
-                .and(predicate::str::contains("funnel demo")),
-        );
+    let db = dir.path().join("new.db");
+    // A command that only reads never creates a database (a mistyped --db would make an
+    // empty one and print empty tables): it names the path.
+    for args in [
+        &[][..],
+        &["pipeline"][..],
+        &["export", "deals"][..],
+        &["doctor"][..],
+    ] {
+        funnel(&db)
+            .args(args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("new.db: no such database"));
+    }
+    assert!(!db.exists(), "nothing created");
+    // Commands that need no database run without one.
+    funnel(&db).args(["report", "--list"]).assert().success();
+    assert!(!db.exists());
+    funnel::store::Store::open(&db).unwrap();
+    funnel(&db).assert().success().stdout(
+        predicate::str::contains("The database is empty")
+            .and(predicate::str::contains("funnel demo")),
+    );
 }
 
 #[test]
@@ -76,9 +93,13 @@ fn demo_refuses_a_non_empty_database_without_force() {
 fn db_comes_from_the_environment_when_no_flag() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("env.db");
+    let file = dir.path().join("c.csv");
+    std::fs::write(&file, "external_id,name\nE1,From The Environment\n").unwrap();
     Command::cargo_bin("funnel")
         .unwrap()
         .env("FUNNEL_DB", &db)
+        .args(["import", "customers"])
+        .arg(&file)
         .assert()
         .success();
     assert!(db.exists());
@@ -275,7 +296,7 @@ fn bad_files_are_clear_errors() {
 fn refuses_newer_schema_foreign_and_non_sqlite_files() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("n.db");
-    funnel(&db).assert().success();
+    funnel::store::Store::open(&db).unwrap();
     rusqlite::Connection::open(&db)
         .unwrap()
         .pragma_update(None, "user_version", 99)
@@ -389,7 +410,10 @@ fn new_database_is_private_to_its_owner() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("p.db");
-    funnel(&db).assert().success();
+    funnel(&db)
+        .args(["targets", "set", "--period", "2027-01", "--company", "1000"])
+        .assert()
+        .success();
     assert_eq!(
         std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
         0o600

@@ -137,6 +137,7 @@ fn an_import_killed_at_any_moment_leaves_all_or_nothing() {
     for (n, delay_ms) in [5u64, 40, 120, 300, 700, 1500].into_iter().enumerate() {
         let db = dir.path().join(format!("k{n}.db"));
         // The database exists (with its schema) before the import starts.
+        drop(funnel::store::Store::open(&db).unwrap());
         assert!(funnel(&db).arg("doctor").status().unwrap().success());
         let mut child = funnel(&db)
             .args(["import", "customers"])

@@ -721,6 +721,33 @@ fn owner_and_region_filters_narrow_the_list() {
 }
 
 #[test]
+fn the_binary_asks_before_creating_a_database_in_a_terminal() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("typo.db");
+    let bin = env!("CARGO_BIN_EXE_funnel");
+    let cmd = format!("exec {bin} --db {}", db.display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the script command (util-linux) runs the binary in a pty");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"n\n").unwrap();
+    stdin.flush().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Create a new one there?"), "{text}");
+    assert!(text.contains("nothing created"), "{text}");
+    assert!(!db.exists(), "a mistyped --db makes no database");
+}
+
+#[test]
 fn the_binary_shows_the_dashboard_in_a_terminal_and_exits_cleanly() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();

@@ -179,6 +179,11 @@ pub fn open(path: &Path) -> Result<Store, StoreError> {
     Store::open(path)
 }
 
+/// A private database in memory, for commands that need none of their own.
+pub fn open_in_memory() -> Result<Store, StoreError> {
+    Store::open_in_memory()
+}
+
 /// The schema version of a database whose upgrade on opening will take a while (a
 /// minute or so at a million deals), for a front end to say so first.
 pub fn slow_upgrade_pending(path: &Path) -> Option<i64> {

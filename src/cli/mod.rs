@@ -214,6 +214,51 @@ pub enum Command {
     },
 }
 
+/// What a command needs of the database file.
+enum Need {
+    /// Nothing (`report --list`, `forecast --series FILE`).
+    None,
+    /// An existing database: a missing file is an error naming the path, never a new,
+    /// empty database that would then print empty tables.
+    Existing,
+    /// May create it (demo, import, setting a target, restore).
+    Create,
+    /// The TUI: asks before creating one.
+    Ask,
+}
+
+fn database_need(command: &Option<Command>) -> Need {
+    match command {
+        None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => Need::Ask,
+        None => Need::Existing,
+        Some(Command::Report { list: true, .. })
+        | Some(Command::Forecast {
+            series: Some(_), ..
+        }) => Need::None,
+        Some(Command::Import { kind, .. }) if kind != "revert" => Need::Create,
+        Some(Command::Demo { .. }) | Some(Command::Restore { .. }) => Need::Create,
+        Some(Command::Targets {
+            command: targets::TargetsCommand::Set { .. },
+        }) => Need::Create,
+        Some(_) => Need::Existing,
+    }
+}
+
+/// Asks on the terminal whether to create a new database at `path` (Enter says yes).
+fn confirm_new_database(path: &Path) -> anyhow::Result<bool> {
+    use std::io::BufRead;
+    eprint!(
+        "funnel: there is no database at {}. Create a new one there? [Y/n] ",
+        path.display()
+    );
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_lowercase().as_str(),
+        "" | "y" | "yes"
+    ))
+}
+
 /// The key given for the database: `--key-file` / `$FUNNEL_KEY_FILE`, else `$FUNNEL_KEY`.
 fn given_key(key_file: Option<&Path>) -> anyhow::Result<Option<String>> {
     if let Some(f) = key_file {
@@ -315,7 +360,24 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             path.display()
         );
     }
-    let mut store = app::open(&path)?;
+    let missing = std::fs::symlink_metadata(&path).is_err();
+    let mut store = match database_need(&cli.command) {
+        Need::None => app::open_in_memory()?,
+        Need::Existing if missing => {
+            anyhow::bail!(
+                "{}: no such database (give --db PATH or set FUNNEL_DB; `funnel demo` or `funnel import` create one)",
+                path.display()
+            );
+        }
+        Need::Ask if missing => {
+            if !confirm_new_database(&path)? {
+                eprintln!("funnel: nothing created");
+                return Ok(0);
+            }
+            app::open(&path)?
+        }
+        _ => app::open(&path)?,
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
