@@ -1093,6 +1093,53 @@ fn a_file_cut_short_inside_a_quoted_field_is_refused() {
 }
 
 #[test]
+fn evaluating_and_explaining_scores_write_nothing_and_speak_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let runs = || -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM model_runs", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = runs();
+    let out = funnel(&db)
+        .args(["score", "--evaluate", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["base_rate_log_loss"].as_f64().is_some(), "{v}");
+    assert_eq!(v["reliability"].as_array().unwrap().len(), 10);
+    assert_eq!(v["learners"].as_array().unwrap().len(), 2);
+    let deal: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT d.external_id FROM deals d JOIN stages s ON s.id = d.stage_id WHERE s.kind = 'open' ORDER BY d.id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = funnel(&db)
+        .args(["score", "--explain", &deal, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!v["factors"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(runs(), before, "reading wrote no model run");
+    funnel(&db)
+        .args(["score", "--format", "csv"])
+        .assert()
+        .success();
+    assert_eq!(runs(), before + 1, "scoring stores one");
+}
+
+#[test]
 fn doctor_finds_a_ledger_out_of_step() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());

@@ -743,8 +743,17 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             output::write_table(&mut out, &t, format)?;
         }
         Some(Command::Score { evaluate, explain }) => {
-            let (run, scored) =
-                crate::app::scoring::recompute(&mut store, today).map_err(anyhow::Error::msg)?;
+            // Evaluating or explaining only reads: the model is learned, not stored.
+            let (run, scored) = if evaluate || explain.is_some() {
+                let scored =
+                    crate::app::scoring::score(&store, today).map_err(anyhow::Error::msg)?;
+                (None, scored)
+            } else {
+                let (run, scored) = crate::app::scoring::recompute(&mut store, today)
+                    .map_err(anyhow::Error::msg)?;
+                (Some(run), scored)
+            };
+            let _ = run;
             if evaluate {
                 let t = &scored.trained;
                 let mut m = Table::new(&["learner", "holdout_deals", "auc", "brier", "log_loss"]);
@@ -757,11 +766,40 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                         Cell::Real(round4(x.log_loss)),
                     ]);
                 }
+                let mut r =
+                    Table::new(&["predicted", "mean_predicted", "observed_win_rate", "deals"]);
+                for (i, (p, o, c)) in t.logistic.reliability.iter().enumerate() {
+                    r.rows.push(vec![
+                        Cell::Text(format!("{}-{}%", i * 10, i * 10 + 10)),
+                        if *c > 0 { Cell::Ratio(*p) } else { Cell::Null },
+                        if *c > 0 { Cell::Ratio(*o) } else { Cell::Null },
+                        Cell::Int(*c as i64),
+                    ]);
+                }
+                if format == Format::Json {
+                    let table_json = |t: &Table| -> serde_json::Value {
+                        let mut buf = Vec::new();
+                        output::write_table(&mut buf, t, Format::Json).ok();
+                        serde_json::from_slice(&buf).unwrap_or(serde_json::Value::Null)
+                    };
+                    let v = serde_json::json!({
+                        "trained_snapshots": t.train,
+                        "calibration_snapshots": t.calibration,
+                        "holdout_deals": t.logistic.n,
+                        "learners": table_json(&m),
+                        "base_rate_log_loss": round4(t.base_log_loss),
+                        "model_used": t.useful(),
+                        "reliability": table_json(&r),
+                    });
+                    serde_json::to_writer_pretty(&mut out, &v)?;
+                    writeln!(out)?;
+                    return Ok(0);
+                }
                 if format == Format::Table {
                     writeln!(
                         out,
-                        "model run {run}: trained on {} snapshots of closed deals, calibrated on {}, tested on the {} most recent \
-                         (time-ordered)\n",
+                        "trained on {} snapshots of closed deals, calibrated on {}, tested on the {} most recent \
+                         (time-ordered); not stored (`funnel score` or `recompute` stores scores)\n",
                         t.train, t.calibration, t.logistic.n
                     )?;
                 }
@@ -781,16 +819,6 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                         out,
                         "\nreliability of the calibrated logistic model on the holdout"
                     )?;
-                    let mut r =
-                        Table::new(&["predicted", "mean_predicted", "observed_win_rate", "deals"]);
-                    for (i, (p, o, c)) in t.logistic.reliability.iter().enumerate() {
-                        r.rows.push(vec![
-                            Cell::Text(format!("{}-{}%", i * 10, i * 10 + 10)),
-                            if *c > 0 { Cell::Ratio(*p) } else { Cell::Null },
-                            if *c > 0 { Cell::Ratio(*o) } else { Cell::Null },
-                            Cell::Int(*c as i64),
-                        ]);
-                    }
                     output::write_table(&mut out, &r, format)?;
                 }
                 return Ok(0);
@@ -799,6 +827,32 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 let Some(x) = crate::app::scoring::explain_deal(&scored, &which) else {
                     anyhow::bail!("no open deal '{which}' (give its external id or id; closed deals are not scored)");
                 };
+                if format != Format::Table {
+                    let mut t = Table::new(&["factor", "log_odds", "effect"]);
+                    for (text, c, effect) in &x.factors {
+                        t.rows.push(vec![
+                            Cell::Text(text.clone()),
+                            Cell::Real(round4(*c)),
+                            Cell::Text((*effect).into()),
+                        ]);
+                    }
+                    if format == Format::Json {
+                        let mut buf = Vec::new();
+                        output::write_table(&mut buf, &t, Format::Json)?;
+                        let factors: serde_json::Value = serde_json::from_slice(&buf)?;
+                        let v = serde_json::json!({
+                            "deal_id": x.deal_id,
+                            "headline": x.headline,
+                            "factors": factors,
+                            "note": x.note,
+                        });
+                        serde_json::to_writer_pretty(&mut out, &v)?;
+                        writeln!(out)?;
+                    } else {
+                        output::write_table(&mut out, &t, format)?;
+                    }
+                    return Ok(0);
+                }
                 // The explanation quotes the deal's own data: printed terminal-safe.
                 let safe = |s: &str| crate::domain::table::terminal_safe(s).into_owned();
                 writeln!(out, "{}\n", safe(&x.headline))?;
