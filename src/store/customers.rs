@@ -88,13 +88,17 @@ pub enum PageDirection {
 fn where_clause(f: &CustomerFilter, params: &mut Vec<Value>) -> String {
     let mut parts = Vec::new();
     if !f.search.trim().is_empty() {
-        params.push(Value::Text(format!(
-            "%{}%",
-            f.search.trim().replace(['%', '_'], "")
-        )));
+        // The text is searched for as typed: %, _ and \ match themselves.
+        let escaped = f
+            .search
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        params.push(Value::Text(format!("%{escaped}%")));
         let n = params.len();
         parts.push(format!(
-            "(c.name LIKE ?{n} OR c.email LIKE ?{n} OR c.city LIKE ?{n})"
+            "(c.name LIKE ?{n} ESCAPE '\\' OR c.email LIKE ?{n} ESCAPE '\\' OR c.city LIKE ?{n} ESCAPE '\\')"
         ));
     }
     let mut exact = |expr: &str, v: &Option<String>| {
@@ -191,6 +195,33 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_finds_percent_underscore_and_backslash_as_typed() {
+        let store = Store::open_in_memory().unwrap();
+        for name in ["foo_bar", "fooXbar", "50% off", "500 off", "C:\\data", "C:data"] {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO customers(name, created_on) VALUES (?1, '2025-01-01')",
+                    [name],
+                )
+                .unwrap();
+        }
+        let count = |text: &str| {
+            store
+                .count_customers(&CustomerFilter {
+                    search: text.into(),
+                    ..Default::default()
+                })
+                .unwrap()
+        };
+        assert_eq!(count("foo_bar"), 1);
+        assert_eq!(count("_"), 1);
+        assert_eq!(count("50%"), 1);
+        assert_eq!(count("C:\\"), 1);
+        assert_eq!(count("off"), 2);
+    }
 
     #[test]
     fn keyset_pages_walk_the_whole_list_both_ways() {
