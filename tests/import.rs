@@ -723,3 +723,52 @@ fn values_the_schema_would_refuse_are_refused_by_validation_first() {
         );
     }
 }
+
+#[test]
+fn a_customer_keeps_one_primary_contact() {
+    let mut db = with_customers();
+    let r = db.import_text(
+        Contacts,
+        "external_id,customer_external_id,name,is_primary\nK1,C1,First Boss,yes\nK2,C1,Second Boss,yes\nK3,C2,Other Firm,yes\n",
+        &opts(),
+    );
+    assert!(r.committed, "{:?}", r.errors);
+    let primaries = |db: &Db| -> Vec<String> {
+        db.store
+            .connection()
+            .prepare("SELECT external_id FROM contacts WHERE is_primary = 1 ORDER BY external_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(primaries(&db), ["K2", "K3"], "the later one of C1's");
+    // A form that adds a primary contact: it becomes the one.
+    let customer: i64 = db.scalar("SELECT id FROM customers WHERE external_id = 'C1'");
+    let values: Vec<(String, String)> = [("name", "Third Boss"), ("is_primary", "yes")]
+        .iter()
+        .map(|(f, v)| (f.to_string(), v.to_string()))
+        .collect();
+    funnel::app::edits::save(
+        &mut db.store,
+        funnel::app::edits::FormKind::NewContact {
+            customer_id: customer,
+        },
+        &values,
+        None,
+        today(),
+        &actor(),
+    )
+    .unwrap();
+    let c1: i64 = db.scalar(
+        "SELECT count(*) FROM contacts k JOIN customers c ON c.id = k.customer_id
+         WHERE c.external_id = 'C1' AND k.is_primary = 1",
+    );
+    assert_eq!(c1, 1);
+    let demoted: i64 = db.scalar(
+        "SELECT count(*) FROM audit_log WHERE entity = 'contact' AND action = 'update'
+         AND before_json LIKE '%\"is_primary\":1%'",
+    );
+    assert!(demoted >= 2, "each demotion audited ({demoted})");
+}

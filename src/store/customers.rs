@@ -199,7 +199,9 @@ mod tests {
     #[test]
     fn search_finds_percent_underscore_and_backslash_as_typed() {
         let store = Store::open_in_memory().unwrap();
-        for name in ["foo_bar", "fooXbar", "50% off", "500 off", "C:\\data", "C:data"] {
+        for name in [
+            "foo_bar", "fooXbar", "50% off", "500 off", "C:\\data", "C:data",
+        ] {
             store
                 .conn
                 .execute(

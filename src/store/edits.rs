@@ -208,6 +208,28 @@ pub fn write_customer(
 }
 
 /// A screen's edit: every write audited.
+/// A customer has one primary contact: when `keep` becomes it, the others stop being it
+/// (each change audited).
+pub(crate) fn demote_other_primaries(
+    conn: &Connection,
+    actor: &Actor,
+    customer_id: i64,
+    keep: i64,
+) -> Result<()> {
+    let others: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM contacts WHERE customer_id = ?1 AND is_primary = 1 AND id <> ?2",
+        )?
+        .query_map(params![customer_id, keep], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in others {
+        let before = audit::row_json(conn, Entity::Contact, id)?;
+        conn.execute("UPDATE contacts SET is_primary = 0 WHERE id = ?1", [id])?;
+        audit::record_if_changed(conn, actor, Entity::Contact, id, before)?;
+    }
+    Ok(())
+}
+
 fn write_one(
     conn: &Connection,
     actor: &Actor,
@@ -330,6 +352,9 @@ impl Store {
                 ],
             )?,
         };
+        if r.is_primary {
+            demote_other_primaries(&tx, actor, customer_id, id)?;
+        }
         tx.commit()?;
         Ok(id)
     }

@@ -698,8 +698,11 @@ impl<'c> Writer<'c> {
             r.phone,
             r.is_primary
         ];
-        let (_, outcome) =
+        let (id, outcome) =
             self.upsert(Entity::Contact, existing, &edits::CONTACT_COLUMNS, values)?;
+        if r.is_primary {
+            edits::demote_other_primaries(self.conn, &self.actor, customer, id)?;
+        }
         Ok(Ok(outcome))
     }
 
