@@ -288,7 +288,7 @@ fn bad_files_are_clear_errors() {
         .arg("--mapping")
         .arg(&mapping)
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains("m.toml"));
 }
 
@@ -1137,6 +1137,45 @@ fn evaluating_and_explaining_scores_write_nothing_and_speak_json() {
         .assert()
         .success();
     assert_eq!(runs(), before + 1, "scoring stores one");
+}
+
+#[test]
+fn every_usage_error_exits_2_and_unused_flags_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let series = dir.path().join("s.csv");
+    std::fs::write(&series, "series,period,value\na,2024-01,1\n").unwrap();
+    let cases: &[&[&str]] = &[
+        &["targets", "list", "--period", "2026-13"],
+        &["targets", "set", "--period", "nope", "--company", "5"],
+        &["targets", "set", "--period", "2027-01", "5"],
+        &["forecast", "--period", "decade"],
+        &["import", "revert", "abc"],
+        &["report", "funnel", "--by", "rep"],
+        &["report", "velocity", "--period", "2026-Q1"],
+        &["report", "win-rates", "--period", "2026-13"],
+        &["forecast", "accuracy", "--by", "team"],
+        &["export", "deals", "--format", "table"],
+    ];
+    for args in cases {
+        let out = funnel(&db).args(*args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stderr.is_empty(), "{args:?} says why");
+    }
+    let out = funnel(&db)
+        .args(["forecast", "--by", "team", "--series"])
+        .arg(&series)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--by team is for forecasts of the database")
+    );
 }
 
 #[test]

@@ -238,6 +238,9 @@ pub struct ImportRequest<'a> {
 pub enum AppError {
     #[error("{0}")]
     Usage(String),
+    /// A file given alongside (a mapping) that cannot be used: bad input, not bad usage.
+    #[error("{0}")]
+    Input(String),
     #[error(transparent)]
     Import(#[from] ImportError),
     #[error(transparent)]
@@ -249,7 +252,7 @@ pub fn import(store: &mut Store, req: &ImportRequest) -> Result<ImportReport, Ap
         .mapping
         .map(load_mapping)
         .transpose()
-        .map_err(AppError::Usage)?;
+        .map_err(AppError::Input)?;
     let date_format = req
         .date_format
         .map(DateFormat::from_user)

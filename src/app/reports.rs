@@ -22,6 +22,19 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("leaderboard", "reps against their won-revenue targets: attainment, pace, gap, projection"),
 ];
 
+/// Whether report `name` breaks down by a field (`--by`).
+pub fn takes_breakdown(name: &str) -> bool {
+    matches!(name, "deal-stats" | "win-rates")
+}
+
+/// Whether report `name` is bounded by a period (`--period`).
+pub fn takes_period(name: &str) -> bool {
+    matches!(
+        name,
+        "deal-stats" | "win-rates" | "correlations" | "leaderboard"
+    )
+}
+
 /// Fields reports break down by.
 pub const BREAKDOWNS: &[&str] = &["rep", "team", "product", "region", "source", "segment"];
 
@@ -69,6 +82,16 @@ pub fn run(
         if !BREAKDOWNS.contains(&b) {
             return Err(format!("--by '{b}': use one of {}", BREAKDOWNS.join(", ")));
         }
+        if !takes_breakdown(name) {
+            return Err(format!(
+                "report {name} has no breakdown: --by goes with deal-stats and win-rates"
+            ));
+        }
+    }
+    if period.is_some() && !takes_period(name) {
+        return Err(format!(
+            "report {name} does not take --period (it works from the stage history as of today): --period goes with deal-stats, win-rates, correlations and leaderboard"
+        ));
     }
     let (from, to, window) = match period {
         Some(p) => (p.start(), p.end_exclusive(), format!("deals closed in {p}")),

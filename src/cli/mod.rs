@@ -166,12 +166,12 @@ pub enum Command {
         /// A CSV of monthly series: series,period (YYYY-MM),value.
         #[arg(long, value_name = "FILE")]
         series: Option<PathBuf>,
-        /// Break the database's won revenue down by company, team, rep or product.
-        #[arg(long, default_value = "company")]
-        by: String,
-        /// month or quarter.
-        #[arg(long, default_value = "month")]
-        period: String,
+        /// Break the database's won revenue down by company (default), team, rep or product.
+        #[arg(long)]
+        by: Option<String>,
+        /// month (default) or quarter.
+        #[arg(long)]
+        period: Option<String>,
         /// Periods to forecast (default 12 months or 4 quarters).
         #[arg(long)]
         horizon: Option<usize>,
@@ -279,6 +279,24 @@ fn prompt_key(prompt: &str) -> anyhow::Result<Option<String>> {
     Ok(Some(key))
 }
 
+/// A mistake in how a command was called (a flag's value, a flag the command does not
+/// use, an argument of the wrong kind): exit status 2, like clap's own usage errors.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// A usage error (exit status 2) with this message.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Usage(message.into()))
+}
+
 /// Whether the error is the database giving up on a lock after the busy timeout.
 fn busy(e: &anyhow::Error) -> bool {
     e.chain().any(crate::store::db::is_busy)
@@ -296,6 +314,13 @@ pub fn run() -> i32 {
     let db_path = app::database_path(cli.db.clone()).ok();
     match execute(cli) {
         Ok(code) => code,
+        Err(e) if e.chain().any(|c| c.downcast_ref::<Usage>().is_some()) => {
+            eprintln!(
+                "funnel: {}",
+                crate::domain::table::terminal_safe(&format!("{e:#}"))
+            );
+            2
+        }
         Err(e) if e.chain().any(crate::store::db::is_corrupt) => {
             // Whatever read hit the damage, no later command may write into the file.
             if let Some(p) = &db_path {
@@ -337,6 +362,7 @@ fn default_format(explicit: Option<Format>) -> Format {
 
 fn execute(cli: Cli) -> anyhow::Result<i32> {
     let path = app::database_path(cli.db.clone()).map_err(anyhow::Error::msg)?;
+    let explicit_format = cli.format;
     let format = default_format(cli.format);
     let today = app::resolve_today(cli.today.as_deref()).map_err(anyhow::Error::msg)?;
     app::configure_user_name();
@@ -482,11 +508,11 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             cascade,
         }) => {
             if cascade && kind != "revert" {
-                anyhow::bail!("--cascade goes with `import revert BATCH`");
+                return Err(usage("--cascade goes with `import revert BATCH`"));
             }
             if kind == "revert" {
                 let batch: i64 = file.parse().map_err(|_| {
-                    anyhow::anyhow!("import revert: '{file}' is not a batch number")
+                    usage(format!("import revert: '{file}' is not a batch number (`funnel export import_batches` lists them)"))
                 })?;
                 let (r, backup) = app::revert_import(&mut store, batch, cascade)?;
                 if let Some(b) = &backup {
@@ -551,6 +577,11 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             force,
             raw,
         }) => match &output {
+            _ if matches!(explicit_format, Some(Format::Table | Format::Markdown)) => {
+                return Err(usage(
+                    "export writes CSV (re-importable) or JSON: give --format csv or --format json",
+                ));
+            }
             Some(p) => {
                 let mut file = outfile::OutFile::create(p, &path, force)?;
                 let n = export(&store, &kind, &mut file, format, raw)?;
@@ -606,6 +637,27 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             horizon,
             method,
         }) => {
+            if series.is_some() || what.is_some() {
+                // These forecast the database's revenue; a file or the accuracy table has
+                // nothing for them to do.
+                if let Some(b) = &by {
+                    return Err(usage(format!(
+                        "forecast: --by {b} is for forecasts of the database's revenue, not {}",
+                        if series.is_some() {
+                            "--series"
+                        } else {
+                            "accuracy"
+                        }
+                    )));
+                }
+                if period.is_some() && series.is_some() {
+                    return Err(usage(
+                        "forecast: --period is for forecasts of the database's revenue; a --series file is monthly",
+                    ));
+                }
+            }
+            let by = by.unwrap_or_else(|| "company".into());
+            let period = period.unwrap_or_else(|| "month".into());
             let Some(method) = crate::app::forecast::Method::parse(&method) else {
                 let names: Vec<&str> = crate::app::forecast::Method::ALL
                     .iter()

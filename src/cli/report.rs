@@ -37,7 +37,7 @@ pub fn run(
     let name = name.unwrap_or_default();
     let period = period
         .as_deref()
-        .map(|p| Period::parse(p).map_err(|e| anyhow::anyhow!("--period: {e}")))
+        .map(|p| Period::parse(p).map_err(|e| super::usage(format!("--period: {e}"))))
         .transpose()?;
     let r = match reports::run(store, &name, by.as_deref(), period, today) {
         Ok(r) => r,

@@ -68,12 +68,14 @@ pub enum TargetsCommand {
 }
 
 fn period_arg(p: &str) -> anyhow::Result<Period> {
-    Period::parse(p).map_err(|e| anyhow::anyhow!("--period: {e}"))
+    Period::parse(p).map_err(|e| super::usage(format!("--period: {e}")))
 }
 
 fn metric_arg(m: &str) -> anyhow::Result<TargetMetric> {
     m.parse().map_err(|_| {
-        anyhow::anyhow!("--metric '{m}': use won_revenue, won_deals, activities or new_customers")
+        super::usage(format!(
+            "--metric '{m}': use won_revenue, won_deals, activities or new_customers"
+        ))
     })
 }
 
@@ -104,8 +106,9 @@ pub fn run(
             let scope = scope
                 .as_deref()
                 .map(|s| {
-                    s.parse::<TargetScope>()
-                        .map_err(|_| anyhow::anyhow!("--scope '{s}': use company, team or rep"))
+                    s.parse::<TargetScope>().map_err(|_| {
+                        super::usage(format!("--scope '{s}': use company, team or rep"))
+                    })
                 })
                 .transpose()?;
             let metric = metric.as_deref().map(metric_arg).transpose()?;
@@ -180,10 +183,14 @@ pub fn run(
                 (true, _, _) => (TargetScope::Company, None),
                 (false, Some(t), None) => (TargetScope::Team, Some(t)),
                 (false, None, Some(r)) => (TargetScope::Rep, Some(r)),
-                _ => anyhow::bail!("say whose target it is: --company, --team NAME or --rep NAME"),
+                _ => {
+                    return Err(super::usage(
+                        "say whose target it is: --company, --team NAME or --rep NAME",
+                    ))
+                }
             };
             let value = targets::parse_value(metric, &amount)
-                .map_err(|e| anyhow::anyhow!("amount: {e}"))?;
+                .map_err(|e| super::usage(format!("amount: {e}")))?;
             let (id, old) = targets::set(
                 store,
                 scope,
@@ -225,7 +232,7 @@ pub fn run(
                 anyhow::bail!("there is no target {id} (`funnel targets list` shows the ids)");
             };
             let value = targets::parse_value(row.metric, &amount)
-                .map_err(|e| anyhow::anyhow!("amount: {e}"))?;
+                .map_err(|e| super::usage(format!("amount: {e}")))?;
             let old = targets::revise(store, id, value, &reason)?;
             let show = |v: i64| targets::format_value(row.metric, v);
             if old == value {
@@ -293,11 +300,15 @@ pub fn run(
             save,
         } => {
             let Some(m) = Method::parse(&method) else {
-                anyhow::bail!("--method '{method}': use goal, performance or resource");
+                return Err(super::usage(format!(
+                    "--method '{method}': use goal, performance or resource"
+                )));
             };
             let period = period_arg(&period)?;
             if !growth.is_finite() || growth <= -100.0 {
-                anyhow::bail!("--growth {growth}: give a percentage above -100");
+                return Err(super::usage(format!(
+                    "--growth {growth}: give a percentage above -100"
+                )));
             }
             let p = targets::propose(store, m, period, growth, today)?;
             if format == Format::Table || format == Format::Markdown {

@@ -246,6 +246,8 @@ pub fn handle(
             ));
         }
         Request::Report { name, by } => {
+            // The screen's breakdown applies to the reports that have one.
+            let by = by.filter(|_| app::reports::takes_breakdown(&name));
             send(Reply::Report(
                 app::reports::run(store, &name, by.as_deref(), None, today).map(Box::new),
             ));
