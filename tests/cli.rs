@@ -154,7 +154,7 @@ fn pipeline_in_every_format() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
     let stages = v["stages"].as_array().unwrap();
-    let total: i64 = stages.iter().map(|s| s["count"].as_i64().unwrap()).sum();
+    let total: i64 = stages.iter().map(|s| s["deals"].as_i64().unwrap()).sum();
     assert_eq!(
         total, 1001,
         "1000 deals and the demo's one planted mega deal"
@@ -1176,6 +1176,57 @@ fn every_usage_error_exits_2_and_unused_flags_are_refused() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--by team is for forecasts of the database")
     );
+}
+
+#[test]
+fn format_is_honoured_by_commands_that_otherwise_print_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = funnel(&db)
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    };
+    let list = json(&["report", "--list"]);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        funnel::app::reports::REPORTS.len()
+    );
+    assert_eq!(list[0]["name"], "funnel");
+    let set = json(&[
+        "targets",
+        "set",
+        "--period",
+        "2031-01",
+        "--company",
+        "250000",
+    ]);
+    assert_eq!(set[0]["change"], "set");
+    assert_eq!(set[0]["new"], 250000.0, "money, not cents");
+    let id = set[0]["target"].as_i64().unwrap().to_string();
+    let revised = json(&["targets", "revise", &id, "260000", "--reason", "hire"]);
+    assert_eq!(revised[0]["change"], "revised");
+    assert_eq!(revised[0]["old"], 250000.0);
+    let recompute = json(&["recompute"]);
+    assert!(
+        recompute[0]["forecast_run"].as_i64().is_some(),
+        "{recompute}"
+    );
+    // Without --format, a sentence (also when piped).
+    funnel(&db)
+        .args(["targets", "revise", &id, "270000", "--reason", "again"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("revised from"));
 }
 
 #[test]

@@ -415,7 +415,14 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         }
         None => print_summary(&mut out, &store, &path, format)?,
         Some(Command::Targets { command }) => {
-            return targets::run(&mut store, command, today, format, &mut out);
+            return targets::run(
+                &mut store,
+                command,
+                today,
+                format,
+                explicit_format,
+                &mut out,
+            );
         }
         Some(Command::Report {
             name,
@@ -423,7 +430,17 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             by,
             period,
         }) => {
-            return report::run(&store, name, list, by, period, today, format, &mut out);
+            return report::run(
+                &store,
+                name,
+                list,
+                by,
+                period,
+                today,
+                format,
+                explicit_format,
+                &mut out,
+            );
         }
         Some(Command::Demo {
             seed,
@@ -604,6 +621,35 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     }
                 }
             })?;
+            if let Some(f) = explicit_format.filter(|f| *f != Format::Table) {
+                let mut t = Table::new(&[
+                    "forecast_run",
+                    "model_run",
+                    "open_deals_scored",
+                    "holdout_auc",
+                    "model_used",
+                    "note",
+                ]);
+                let (model_run, scored, auc, used) = match &r.model {
+                    Some((run, s)) => (
+                        Cell::Int(*run),
+                        Cell::Int(s.open.len() as i64),
+                        Cell::Real(round4(s.trained.logistic.auc)),
+                        s.trained.useful(),
+                    ),
+                    None => (Cell::Null, Cell::Int(0), Cell::Null, false),
+                };
+                t.rows.push(vec![
+                    Cell::Int(r.forecast_run),
+                    model_run,
+                    scored,
+                    auc,
+                    Cell::Text(if used { "yes" } else { "no" }.into()),
+                    r.not_scored.clone().map(Cell::Text).unwrap_or(Cell::Null),
+                ]);
+                output::write_table(&mut out, &t, f)?;
+                return Ok(0);
+            }
             writeln!(
                 out,
                 "stored forecast run {} (company and teams, monthly)",
@@ -1152,12 +1198,12 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             "stage": s.stage,
                             "kind": s.kind,
                             "probability": s.probability,
-                            "count": s.count,
+                            "deals": s.count,
                             "value": s.value.units(),
                             "weighted_value": s.weighted_value.units(),
                             "conversion": by_stage.get(s.stage.as_str()).and_then(|r| r.conversion.rate()),
                             "median_days": by_stage.get(s.stage.as_str()).and_then(|r| r.median_days),
-                            "p90_days": by_stage.get(s.stage.as_str()).and_then(|r| r.p90_days),
+                            "p90_days": by_stage.get(s.stage.as_str()).and_then(|r| r.p90_days).map(|d| (d * 10.0).round() / 10.0),
                             "stale_after_days": by_stage.get(s.stage.as_str()).and_then(|r| r.stale_after),
                             "stale_deals": by_stage.get(s.stage.as_str()).map(|r| r.stale_now),
                         })).collect::<Vec<_>>(),
@@ -1171,7 +1217,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             "weakest_team": fa.weakest_team,
                         },
                         "open": {
-                            "count": f.open_count,
+                            "deals": f.open_count,
                             "value": f.open_value.units(),
                             "weighted_value": f.open_weighted_value.units(),
                         },
@@ -1602,7 +1648,18 @@ fn print_summary(
 ) -> anyhow::Result<()> {
     let s = app::summary(store)?;
     if format == Format::Json {
-        serde_json::to_writer_pretty(&mut *out, &s)?;
+        // Money in units, as every other JSON output gives it.
+        let mut v = serde_json::to_value(&s)?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("open_pipeline_cents");
+            o.remove("revenue_cents");
+            o.insert(
+                "open_pipeline".into(),
+                Money(s.open_pipeline_cents).units().into(),
+            );
+            o.insert("revenue".into(), Money(s.revenue_cents).units().into());
+        }
+        serde_json::to_writer_pretty(&mut *out, &v)?;
         writeln!(out)?;
         return Ok(());
     }

@@ -16,8 +16,23 @@ pub fn run(
     period: Option<String>,
     today: NaiveDate,
     format: Format,
+    explicit: Option<Format>,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
+    if let (true, Some(f)) = (list, explicit.filter(|f| *f != Format::Table)) {
+        let mut t = crate::domain::Table::new(&["name", "description", "by", "period"]);
+        for (n, d) in reports::REPORTS {
+            let yes = |b: bool| crate::domain::Cell::Text(if b { "yes" } else { "no" }.into());
+            t.rows.push(vec![
+                crate::domain::Cell::Text((*n).into()),
+                crate::domain::Cell::Text((*d).into()),
+                yes(reports::takes_breakdown(n)),
+                yes(reports::takes_period(n)),
+            ]);
+        }
+        output::write_table(out, &t, f)?;
+        return Ok(0);
+    }
     if list || name.is_none() {
         let width = reports::REPORTS
             .iter()

@@ -79,6 +79,66 @@ fn metric_arg(m: &str) -> anyhow::Result<TargetMetric> {
     })
 }
 
+/// What setting or revising a target did: a sentence on a terminal, else one row
+/// (target, whose, period, metric, old, new, change, reason) in the format asked for.
+#[allow(clippy::too_many_arguments)]
+fn write_change(
+    out: &mut dyn Write,
+    format: Option<Format>,
+    id: i64,
+    who: &str,
+    period: &str,
+    metric: TargetMetric,
+    old: Option<i64>,
+    new: i64,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let change = match old {
+        Some(o) if o == new => "unchanged",
+        Some(_) => "revised",
+        None => "set",
+    };
+    let Some(format) = format.filter(|f| *f != Format::Table) else {
+        let show = |v: i64| targets::format_value(metric, v);
+        let what = format!("target {id} ({who} {period} {})", metric.as_str());
+        match old {
+            Some(o) if o == new => {
+                writeln!(out, "{what} unchanged at {}: nothing written", show(new))?
+            }
+            Some(o) => writeln!(
+                out,
+                "{what} revised from {} to {}: {reason}",
+                show(o),
+                show(new)
+            )?,
+            None => writeln!(out, "{what} set to {}", show(new))?,
+        }
+        return Ok(());
+    };
+    let value = |v: i64| {
+        if metric.is_money() {
+            Cell::Money(Money(v))
+        } else {
+            Cell::Int(v)
+        }
+    };
+    let mut t = Table::new(&[
+        "target", "whose", "period", "metric", "old", "new", "change", "reason",
+    ]);
+    t.rows.push(vec![
+        Cell::Int(id),
+        Cell::Text(who.into()),
+        Cell::Text(period.into()),
+        Cell::Text(metric.as_str().into()),
+        old.map(value).unwrap_or(Cell::Null),
+        value(new),
+        Cell::Text(change.into()),
+        Cell::Text(reason.into()),
+    ]);
+    output::write_table(out, &t, format)?;
+    Ok(())
+}
+
 fn value_cell(metric: TargetMetric, v: f64) -> Cell {
     if metric.is_money() {
         Cell::Money(Money(v.round() as i64))
@@ -89,11 +149,14 @@ fn value_cell(metric: TargetMetric, v: f64) -> Cell {
     }
 }
 
+/// `format` is for the tables (list, history, proposals); `explicit` is the --format the
+/// user gave, for what is otherwise a sentence (set, revise).
 pub fn run(
     store: &mut Store,
     cmd: TargetsCommand,
     today: NaiveDate,
     format: Format,
+    explicit: Option<Format>,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
     match cmd {
@@ -200,31 +263,18 @@ pub fn run(
                 value,
                 &reason,
             )?;
-            let show = |v: i64| targets::format_value(metric, v);
-            match old {
-                Some(o) if o == value => writeln!(
-                    out,
-                    "target {id} ({} {period} {}) unchanged at {}",
-                    name.as_deref().unwrap_or("company"),
-                    metric.as_str(),
-                    show(value)
-                )?,
-                Some(o) => writeln!(
-                    out,
-                    "target {id} ({} {period} {}) revised from {} to {}",
-                    name.as_deref().unwrap_or("company"),
-                    metric.as_str(),
-                    show(o),
-                    show(value)
-                )?,
-                None => writeln!(
-                    out,
-                    "target {id} ({} {period} {}) set to {}",
-                    name.as_deref().unwrap_or("company"),
-                    metric.as_str(),
-                    show(value)
-                )?,
-            }
+            let who = name.unwrap_or_else(|| "company".into());
+            write_change(
+                out,
+                explicit,
+                id,
+                &who,
+                &period.to_string(),
+                metric,
+                old,
+                value,
+                &reason,
+            )?;
             Ok(0)
         }
         TargetsCommand::Revise { id, amount, reason } => {
@@ -234,26 +284,16 @@ pub fn run(
             let value = targets::parse_value(row.metric, &amount)
                 .map_err(|e| super::usage(format!("amount: {e}")))?;
             let old = targets::revise(store, id, value, &reason)?;
-            let show = |v: i64| targets::format_value(row.metric, v);
-            if old == value {
-                writeln!(
-                    out,
-                    "target {id} ({} {} {}) unchanged at {}: nothing written",
-                    row.name,
-                    row.period,
-                    row.metric.as_str(),
-                    show(value)
-                )?;
-                return Ok(0);
-            }
-            writeln!(
+            write_change(
                 out,
-                "target {id} ({} {} {}) revised from {} to {}: {reason}",
-                row.name,
-                row.period,
-                row.metric.as_str(),
-                show(old),
-                show(value)
+                explicit,
+                id,
+                &row.name,
+                &row.period.to_string(),
+                row.metric,
+                Some(old),
+                value,
+                &reason,
             )?;
             Ok(0)
         }
