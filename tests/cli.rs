@@ -1230,6 +1230,45 @@ fn format_is_honoured_by_commands_that_otherwise_print_a_sentence() {
 }
 
 #[test]
+fn an_ad_hoc_forecast_never_replaces_the_dashboards() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let recompute = funnel(&db)
+        .args(["recompute", "--format", "json", "--today", "2026-11-22"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&recompute.stdout).unwrap();
+    let dashboard_run = v[0]["forecast_run"].as_i64().unwrap();
+    for args in [
+        &["forecast", "--by", "team", "--today", "2026-06-30"][..],
+        &["forecast", "--by", "team", "--today", "2026-11-22"][..],
+        &["forecast", "--by", "rep"][..],
+    ] {
+        funnel(&db)
+            .args(args)
+            .args(["--format", "csv"])
+            .assert()
+            .success();
+    }
+    let store = funnel::store::Store::open(&db).unwrap();
+    let shown = funnel::app::dashboard::load(&store, today)
+        .unwrap()
+        .forecast
+        .unwrap();
+    assert_eq!(
+        shown.id, dashboard_run,
+        "the recompute's run, not the newest ad-hoc one"
+    );
+    // Viewing a day before any recompute: no forecast rather than one made for later.
+    let earlier = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    assert!(funnel::app::dashboard::load(&store, earlier)
+        .unwrap()
+        .forecast
+        .is_none());
+}
+
+#[test]
 fn doctor_finds_a_ledger_out_of_step() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());

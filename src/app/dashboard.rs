@@ -102,7 +102,7 @@ pub fn data_ends(store: &Store, today: NaiveDate) -> Result<Option<NaiveDate>, S
 pub fn load(store: &Store, today: NaiveDate) -> Result<Dashboard, StoreError> {
     let period = Period::month_of(today);
     let (targets, order) = targets(store, today, period)?;
-    let mut forecast = store.latest_forecast_run(super::forecast::LEVEL)?;
+    let mut forecast = store.dashboard_forecast_run(super::forecast::LEVEL, &today.to_string())?;
     if let Some(run) = &mut forecast {
         // The company first, then the teams in tree order, as on the Targets pane.
         let rank = |key: &str| order.iter().position(|n| n == key).unwrap_or(usize::MAX);

@@ -159,7 +159,7 @@ pub fn run(
 ) -> Result<i64, StoreError> {
     let prepared = prepare(store, level, quarterly, horizon, method, today, progress)?;
     progress("saving", 0.95);
-    let id = store.save_forecast_run(&prepared.as_new())?;
+    let id = store.save_forecast_run(&prepared.as_new(false))?;
     progress("done", 1.0);
     Ok(id)
 }
@@ -174,11 +174,15 @@ pub struct PreparedRun {
     note: String,
     created_at: String,
     series: Vec<ForecastSeries>,
+    as_of: String,
 }
 
 impl PreparedRun {
-    pub fn as_new(&self) -> NewForecastRun<'_> {
+    /// The run to store; `for_dashboard` when a recompute made it.
+    pub fn as_new(&self, for_dashboard: bool) -> NewForecastRun<'_> {
         NewForecastRun {
+            for_dashboard,
+            as_of: &self.as_of,
             level: self.level,
             period_kind: self.period_kind,
             horizon: self.horizon,
@@ -303,6 +307,7 @@ pub fn prepare(
         ),
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         series,
+        as_of: today.to_string(),
     })
 }
 
@@ -339,7 +344,7 @@ pub fn recompute_all(
     };
     progress("saving", 0.95);
     let new_scores = scored.as_ref().map(super::scoring::new_scores);
-    let (forecast_run, model_run) = store.save_recompute(&run.as_new(), new_scores.as_ref())?;
+    let (forecast_run, model_run) = store.save_recompute(&run.as_new(true), new_scores.as_ref())?;
     progress("done", 1.0);
     Ok(Recomputed {
         forecast_run,

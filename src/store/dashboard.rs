@@ -43,6 +43,10 @@ pub struct NewForecastRun<'a> {
     pub note: &'a str,
     pub created_at: &'a str,
     pub series: &'a [ForecastSeries],
+    /// Made by a recompute for the dashboard (not an ad-hoc `funnel forecast`).
+    pub for_dashboard: bool,
+    /// The day the run was made for (YYYY-MM-DD).
+    pub as_of: &'a str,
 }
 
 impl Store {
@@ -223,15 +227,17 @@ impl Store {
 fn insert_forecast_run(tx: &rusqlite::Connection, run: &NewForecastRun) -> Result<i64> {
     {
         tx.execute(
-            "INSERT INTO forecast_runs(created_at, level, period_kind, horizon, last_actual, note)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO forecast_runs(created_at, level, period_kind, horizon, last_actual, note, for_dashboard, as_of)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 run.created_at,
                 run.level,
                 run.period_kind,
                 run.horizon as i64,
                 run.last_actual,
-                run.note
+                run.note,
+                run.for_dashboard,
+                run.as_of
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -253,17 +259,20 @@ fn insert_forecast_run(tx: &rusqlite::Connection, run: &NewForecastRun) -> Resul
 }
 
 impl Store {
-    /// The newest stored run at a level (e.g. "team"), with its series.
-    pub fn latest_forecast_run(&self, level: &str) -> Result<Option<ForecastRun>> {
-        let head: Option<(i64, String, String, Option<String>)> = self
+    /// The dashboard's forecast: the newest run a recompute made at `level` for a day no
+    /// later than `today` (the one for `today` when there is one), with its series.
+    pub fn dashboard_forecast_run(&self, level: &str, today: &str) -> Result<Option<ForecastRun>> {
+        let id: Option<i64> = self
             .conn
             .query_row(
-                "SELECT id, created_at, last_actual, note FROM forecast_runs WHERE level = ?1 ORDER BY id DESC LIMIT 1",
-                [level],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                "SELECT id FROM forecast_runs
+                 WHERE level = ?1 AND for_dashboard = 1 AND (as_of IS NULL OR as_of <= ?2)
+                 ORDER BY as_of DESC, id DESC LIMIT 1",
+                params![level, today],
+                |r| r.get(0),
             )
             .optional()?;
-        let Some((id, _, _, _)) = head else {
+        let Some(id) = id else {
             return Ok(None);
         };
         self.load_run(id, level)

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_audit_append_only.sql"),
     include_str!("migrations/005_ids_never_reused.sql"),
     include_str!("migrations/006_audit_display_name.sql"),
+    include_str!("migrations/007_dashboard_forecast.sql"),
 ];
 
 /// The migration (an index into `MIGRATIONS`) that rebuilds the user-data tables with
