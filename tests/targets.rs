@@ -416,7 +416,7 @@ fn targets_commands_through_the_binary_in_every_format() {
     cli(&db)
         .args(["targets", "set", "--period", "2027-13", "--company", "5000"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains(
             "--period: '2027-13' is not a period",
         ));
@@ -493,6 +493,7 @@ fn targets_commands_through_the_binary_in_every_format() {
     assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
     // Without reps there is nothing to propose, and it says so.
     let empty = dir.path().join("empty.db");
+    drop(funnel::store::Store::open(&empty).unwrap());
     cli(&empty)
         .args([
             "targets", "propose", "--method", "goal", "--period", "2027-Q1",
@@ -505,7 +506,7 @@ fn targets_commands_through_the_binary_in_every_format() {
             "targets", "propose", "--method", "guess", "--period", "2027-Q1",
         ])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains(
             "use goal, performance or resource",
         ));

@@ -1201,6 +1201,33 @@ fn movement_keys_on_other_screens_leave_the_customer_list_alone() {
 }
 
 #[test]
+fn labels_say_what_they_mean() {
+    let mut h = Harness::new(120, 400);
+    // A deal is named as the screens name it, not by row id.
+    h.keys("2 enter W");
+    let status = h.app.status.clone().unwrap().0;
+    assert!(
+        status.starts_with("D-") && status.contains("marked won"),
+        "{status}"
+    );
+    // The list view's column is days in the stage.
+    h.keys("v");
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("In stage"), "{screen}");
+    h.keys("esc");
+    // A period without targets has no pace to show.
+    h.keys("3 enter");
+    for _ in 0..30 {
+        h.keys("]");
+    }
+    let screen = h.screen(120, 40);
+    assert!(
+        screen.contains("no targets") && !screen.contains("pace 0%"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn deals_are_added_and_edited_on_the_pipeline() {
     let mut h = Harness::new(120, 400);
     let customer: String = h

@@ -544,8 +544,9 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 } else {
                     write!(
                         out,
-                        "reverted import batch {batch}: {} rows removed, {} rows restored",
-                        r.deleted, r.restored
+                        "reverted import batch {batch}: {} removed, {} restored",
+                        plural(r.deleted, "row"),
+                        plural(r.restored, "row")
                     )?;
                     if cascade {
                         write!(
@@ -925,7 +926,8 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 let Some(x) = crate::app::scoring::explain_deal(&scored, &which) else {
                     anyhow::bail!("no open deal '{which}' (give its external id or id; closed deals are not scored)");
                 };
-                if format != Format::Table {
+                // A sentence and its reasons, unless a format was asked for.
+                if let Some(format) = explicit_format.filter(|f| *f != Format::Table) {
                     let mut t = Table::new(&["factor", "log_odds", "effect"]);
                     for (text, c, effect) in &x.factors {
                         t.rows.push(vec![
@@ -1154,6 +1156,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     "foreign keys",
                     match h.foreign_key_violations {
                         0 => "ok".into(),
+                        1 => "1 row points at nothing".into(),
                         n => format!("{n} rows point at nothing"),
                     },
                 ));
@@ -1527,8 +1530,15 @@ fn print_import(
         };
         writeln!(
             out,
-            "{} {}{}: {} rows: {} inserted, {} updated, {} unchanged, {} rejected ({what})",
-            r.kind, r.file, source, r.rows, r.inserted, r.updated, r.unchanged, r.rejected
+            "{} {}{}: {}: {} inserted, {} updated, {} unchanged, {} rejected ({what})",
+            r.kind,
+            r.file,
+            source,
+            plural(r.rows, "row"),
+            r.inserted,
+            r.updated,
+            r.unchanged,
+            r.rejected
         )?;
         if !r.created.is_empty() {
             let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();

@@ -33,8 +33,9 @@ macro_rules! vocabulary {
                 match norm.as_str() {
                     $($text $(| $alias)* => Ok($name::$variant),)+
                     _ => Err(format!(
-                        "'{}' is not a {}: use one of {}",
+                        "'{}' is not {} {}: use one of {}",
                         s.trim(),
+                        if $what.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
                         $what,
                         [$($text),+].join(", ")
                     )),
@@ -114,6 +115,14 @@ impl TargetMetric {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_use_the_right_article() {
+        let e = "chat".parse::<ActivityKind>().unwrap_err();
+        assert!(e.starts_with("'chat' is not an activity kind"), "{e}");
+        let e = "huge".parse::<Segment>().unwrap_err();
+        assert!(e.starts_with("'huge' is not a segment"), "{e}");
+    }
 
     #[test]
     fn parses_spellings_and_aliases() {

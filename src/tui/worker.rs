@@ -360,7 +360,19 @@ pub fn handle(
                 crate::store::deals::Move::Lost(r) => format!("marked lost ({r})"),
             };
             let result = app::board::move_deal(store, deal_id, &to, today)
-                .map(|_| format!("deal {deal_id} {what}"))
+                .map(|_| {
+                    // Named as the screens and exports name it (D-0005225), not by row id.
+                    let name = store
+                        .deal_card(deal_id)
+                        .ok()
+                        .flatten()
+                        .map(|c| match c.external_id {
+                            Some(e) => format!("{e} {}", c.name),
+                            None => c.name,
+                        })
+                        .unwrap_or_else(|| format!("deal {deal_id}"));
+                    format!("{name} {what}")
+                })
                 .map_err(|e| e.to_string());
             send(Reply::Moved(result));
         }

@@ -147,7 +147,10 @@ fn render_targets(app: &App, frame: &mut Frame, area: Rect) {
         .unwrap_or(7)
         .min(20)
         .min(width / 3);
-    let tail_w = 17;
+    // " 35% gap 202.8k" where it fits beside a bar of at least 3; else just " 35%" (never
+    // a number cut short).
+    let wide = width >= name_w + 1 + 3 + 17;
+    let tail_w = if wide { 17 } else { 5 };
     let bar_w = width.saturating_sub(name_w + 1 + tail_w).clamp(3, 50);
     let pace_at = ((p.pace * bar_w as f64).round() as usize).min(bar_w.saturating_sub(1));
     let mut lines = vec![Line::from(Span::styled(
@@ -183,8 +186,10 @@ fn render_targets(app: &App, frame: &mut Frame, area: Rect) {
             spans.push(Span::styled(ch, style));
         }
         let label = match (ratio, g.gap()) {
+            (Some(r), _) if !wide => format!(" {:>3.0}%", r * 100.0),
+            (None, _) if !wide => " —".to_string(),
             (Some(r), Some(gap)) if gap.cents() > 0 => {
-                format!(" {:>4.0}% -{}", r * 100.0, compact(gap))
+                format!(" {:>4.0}% gap {}", r * 100.0, compact(gap))
             }
             (Some(r), _) => format!(" {:>4.0}% done", r * 100.0),
             (None, _) => format!(" {} no target", compact(g.actual)),

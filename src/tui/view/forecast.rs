@@ -42,7 +42,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border)
-        .title(Span::styled(" series · next 6 months ", t.title));
+        .title(Span::styled(
+            format!(
+                " series · next {} ",
+                match run.series.first().map(|s| s.points.len()).unwrap_or(0) {
+                    1 => "month".to_string(),
+                    n => format!("{n} months"),
+                }
+            ),
+            t.title,
+        ));
     let inner_h = block.inner(list).height as usize;
     let skip = app.forecast_sel.saturating_sub(inner_h.saturating_sub(1));
     frame.render_widget(

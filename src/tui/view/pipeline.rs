@@ -173,13 +173,13 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(14),
             Constraint::Length(8),
             Constraint::Length(10),
-            Constraint::Length(6),
+            Constraint::Length(8),
             Constraint::Fill(2),
         ],
     )
     .header(
         Row::new([
-            "", "Deal", "Customer", "Stage", "Amount", "Close", "Age", "Owner",
+            "", "Deal", "Customer", "Stage", "Amount", "Close", "In stage", "Owner",
         ])
         .style(t.muted),
     )

@@ -56,13 +56,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let [l, s] = Layout::vertical([Constraint::Min(4), Constraint::Length(2)]).areas(area);
         (l, s)
     };
-    let pace = s.rows.first().map(|r| r.standing.pace).unwrap_or(0.0);
-    let title = format!(
-        " {} · {} · pace {:.0}% ",
-        s.period,
-        s.metric.as_str(),
-        pace * 100.0
-    );
+    // Pace is where attainment should be by today; without targets there is none.
+    let title = match s.rows.first() {
+        Some(r) => format!(
+            " {} · {} · pace {:.0}% ",
+            s.period,
+            s.metric.as_str(),
+            r.standing.pace * 100.0
+        ),
+        None => format!(" {} · {} · no targets ", s.period, s.metric.as_str()),
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.focus)
