@@ -1269,6 +1269,33 @@ fn an_ad_hoc_forecast_never_replaces_the_dashboards() {
 }
 
 #[test]
+fn the_dashboard_and_pipeline_show_one_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let out = funnel(&db)
+        .args(["pipeline", "--format", "json", "--today", "2026-11-22"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let store = funnel::store::Store::open(&db).unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let dashboard = funnel::app::dashboard::conversions(&store, today).unwrap();
+    let mut compared = 0;
+    for s in v["stages"].as_array().unwrap() {
+        if let Some(c) = s["conversion"].as_f64() {
+            let name = s["stage"].as_str().unwrap();
+            assert!(
+                (dashboard[name] - c).abs() < 1e-9,
+                "{name}: {} vs {c}",
+                dashboard[name]
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 3, "{v}");
+}
+
+#[test]
 fn doctor_finds_a_ledger_out_of_step() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());

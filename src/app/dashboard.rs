@@ -240,29 +240,10 @@ pub(super) fn team_order(
     out
 }
 
-/// Conversion from each open stage to the next (won after the last open stage): entries
-/// into the next stage per entry into this one over the last 12 months, by stage name.
-/// Loaded after the first frame, since it reads a year of stage history.
+/// Each open stage's conversion, the same measure `funnel pipeline` and the funnel report
+/// show (advanced / (advanced + lost) in the cohort of deals created in the twelve months
+/// before the last 90 days), by stage name. Loaded after the first frame, since it reads a
+/// year of stage history.
 pub fn conversions(store: &Store, today: NaiveDate) -> Result<HashMap<String, f64>, StoreError> {
-    let stages = store.stages()?;
-    let entries = store.stage_entries_since(&iso(today - chrono::Duration::days(365)))?;
-    let count = |id: i64| entries.get(&id).copied().unwrap_or(0);
-    let won: i64 = stages
-        .iter()
-        .filter(|s| s.kind == StageKind::Won)
-        .map(|s| count(s.id))
-        .sum();
-    let open: Vec<_> = stages
-        .iter()
-        .filter(|s| s.kind == StageKind::Open)
-        .collect();
-    let mut out = HashMap::new();
-    for (i, s) in open.iter().enumerate() {
-        let here = count(s.id);
-        let next = open.get(i + 1).map(|n| count(n.id)).unwrap_or(won);
-        if here > 0 {
-            out.insert(s.name.clone(), next as f64 / here as f64);
-        }
-    }
-    Ok(out)
+    super::funnel::stage_conversions(store, today)
 }

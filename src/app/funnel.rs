@@ -85,6 +85,33 @@ pub fn thresholds(store: &Store, today: NaiveDate) -> Result<HashMap<i64, f64>, 
         .collect())
 }
 
+/// Each open stage's conversion (advanced / (advanced + lost)) in the cohort of deals
+/// created in the twelve months ending `MATURITY_DAYS` ago: the measure `funnel pipeline`
+/// and the funnel report call conversion, by stage name.
+pub fn stage_conversions(
+    store: &Store,
+    today: NaiveDate,
+) -> Result<HashMap<String, f64>, StoreError> {
+    let stages = store.stages()?;
+    let (open, index) = stage_index(store)?;
+    let end = today - Duration::days(MATURITY_DAYS);
+    let (paths, _) = store.deal_paths(
+        &iso(end - Duration::days(365)),
+        &iso(end),
+        &index,
+        &HashMap::new(),
+        MAX_DEALS,
+    )?;
+    Ok(open
+        .iter()
+        .zip(conversions(&paths, open.len()))
+        .filter_map(|(id, c)| {
+            let name = stages.iter().find(|s| s.id == *id)?.name.clone();
+            Some((name, c.rate()?))
+        })
+        .collect())
+}
+
 /// Open stage ids in order, and the index of every open (0..k) and won (k) stage.
 fn stage_index(store: &Store) -> Result<(Vec<i64>, HashMap<i64, usize>), StoreError> {
     let stages = store.stages()?;

@@ -75,9 +75,9 @@ fn render_funnel(app: &App, frame: &mut Frame, area: Rect) {
         .unwrap_or(1)
         .max(1);
     let head = if show_weighted {
-        format!("{:>5} {:>7} {:>7} {:>6}", "deals", "value", "wtd", "→next")
+        format!("{:>5} {:>7} {:>7} {:>6}", "deals", "value", "wtd", "conv")
     } else {
-        format!("{:>5} {:>7} {:>6}", "deals", "value", "→next")
+        format!("{:>5} {:>7} {:>6}", "deals", "value", "conv")
     };
     let mut lines = vec![Line::from(Span::styled(
         format!("{:name_w$} {:bar_w$}{head}", "stage", ""),
