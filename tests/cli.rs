@@ -1296,6 +1296,57 @@ fn the_dashboard_and_pipeline_show_one_conversion() {
 }
 
 #[test]
+fn projections_come_with_their_p10_to_p90_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let out = funnel(&db)
+        .args([
+            "targets",
+            "list",
+            "--period",
+            "2026-11",
+            "--format",
+            "json",
+            "--today",
+            "2026-11-22",
+        ])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut ranged = 0;
+    for r in rows.as_array().unwrap() {
+        if let (Some(lo), Some(p), Some(hi)) = (
+            r["projected_p10"].as_f64(),
+            r["projected"].as_f64(),
+            r["projected_p90"].as_f64(),
+        ) {
+            assert!(lo <= p + 1e-9 && p <= hi + 1e-9, "{r}");
+            ranged += 1;
+        }
+    }
+    assert!(ranged > 0, "{rows}");
+    let report = funnel(&db)
+        .args([
+            "report",
+            "leaderboard",
+            "--format",
+            "csv",
+            "--today",
+            "2026-11-22",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(report.stdout).unwrap();
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with("projected,projected_p10,projected_p90"),
+        "{text}"
+    );
+}
+
+#[test]
 fn doctor_finds_a_ledger_out_of_step() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());

@@ -98,6 +98,10 @@ pub struct Standing {
     /// (actual + the Monte Carlo median of what the pipeline adds, else its weighted
     /// value) / target.
     pub projected: Option<f64>,
+    /// The same with the simulation's 10th and 90th percentiles: how far one large deal
+    /// can swing the projection (`None` without a simulation).
+    pub projected_p10: Option<f64>,
+    pub projected_p90: Option<f64>,
     /// The share of the open pipeline in the period that must be won to close the gap;
     /// above 1 it cannot be closed from the current pipeline.
     pub required_win_rate: Option<f64>,
@@ -105,16 +109,19 @@ pub struct Standing {
 
 /// Attainment, pace, gap, coverage, projection and the required win rate of one target.
 /// `open` and `weighted` are the open pipeline expected in the period and its weighted
-/// value, `p50` the simulated median of what it adds (`None` for metrics without a
-/// pipeline: activities, new customers; their projection is the run rate, actual / pace).
+/// value, `sim` the simulated 10th, 50th and 90th percentiles of what it adds (`None` for
+/// metrics without a pipeline: activities, new customers; their projection is the run
+/// rate, actual / pace).
 pub fn standing(
     actual: f64,
     target: f64,
     pace: f64,
     open: Option<f64>,
     weighted: Option<f64>,
-    p50: Option<f64>,
+    sim: Option<(f64, f64, f64)>,
 ) -> Standing {
+    let p50 = sim.map(|s| s.1);
+    let share = |add: f64| (target > 0.0).then(|| (actual + add) / target);
     let gap = (target - actual).max(0.0);
     let attainment = (target > 0.0).then(|| actual / target);
     let coverage = match weighted {
@@ -138,6 +145,8 @@ pub fn standing(
         gap,
         coverage,
         projected,
+        projected_p10: sim.and_then(|s| share(s.0)),
+        projected_p90: sim.and_then(|s| share(s.2)),
         required_win_rate,
     }
 }
@@ -248,8 +257,18 @@ mod tests {
         assert_eq!(s.projected, Some(0.85));
         assert_eq!(s.required_win_rate, Some(0.5));
         // With a simulated median of what the pipeline adds, the projection uses it.
-        let m = standing(400.0, 1000.0, 0.5, Some(1200.0), Some(450.0), Some(300.0));
+        let m = standing(
+            400.0,
+            1000.0,
+            0.5,
+            Some(1200.0),
+            Some(450.0),
+            Some((0.0, 300.0, 5100.0)),
+        );
         assert_eq!(m.projected, Some(0.7));
+        // One large deal: the median leaves it out, the 90th percentile has it.
+        assert_eq!((m.projected_p10, m.projected_p90), (Some(0.4), Some(5.5)));
+        assert_eq!(s.projected_p10, None, "no simulation, no range");
         assert_eq!(
             m.coverage,
             Some(0.75),

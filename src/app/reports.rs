@@ -425,6 +425,8 @@ pub fn run(
                 "pace",
                 "gap",
                 "projected",
+                "projected_p10",
+                "projected_p90",
             ]);
             for (i, r) in rows.iter().enumerate() {
                 let s = &r.standing;
@@ -437,6 +439,8 @@ pub fn run(
                     Cell::Ratio(s.pace),
                     Cell::Money(Money(s.gap.round() as i64)),
                     ratio(s.projected),
+                    ratio(s.projected_p10),
+                    ratio(s.projected_p90),
                 ]);
             }
             if rows.is_empty() {

@@ -1,8 +1,10 @@
 //! Targets: set, revise, list with attainment, and propose three ways. Shared by the CLI
 //! and the TUI.
 
+/// Where a target stands (attainment, pace, gap, coverage, projection with its range).
+pub use crate::analytics::targets::Standing;
 use crate::analytics::targets::{
-    month_weights, performance_based, roll_up, seasonal_pace, split, standing, Standing,
+    month_weights, performance_based, roll_up, seasonal_pace, split, standing,
 };
 use crate::domain::date::iso;
 use crate::domain::{Period, TargetMetric, TargetScope};
@@ -282,10 +284,13 @@ fn pipeline_keyed(
     Ok(PipelineKeyed {
         open: roll(tree, &open),
         weighted: roll(tree, &weighted),
-        p50: keys
+        sim: keys
             .into_iter()
             .zip(per_key)
-            .map(|(k, v)| (k, crate::analytics::stats::quantile(&v, 0.5).unwrap_or(0.0)))
+            .map(|(k, v)| {
+                let q = |p: f64| crate::analytics::stats::quantile(&v, p).unwrap_or(0.0);
+                (k, (q(0.1), q(0.5), q(0.9)))
+            })
             .collect(),
     })
 }
@@ -364,15 +369,15 @@ pub fn list(
         } else {
             pace(p, &[1.0; 12], today)
         };
-        let (open, weighted, p50) = match pipe {
+        let (open, weighted, sim) = match pipe {
             Some(pk) => (
                 Some(pk.open.get(&key).copied().unwrap_or(0.0)),
                 Some(pk.weighted.get(&key).copied().unwrap_or(0.0)),
-                Some(pk.p50.get(&key).copied().unwrap_or(0.0)),
+                Some(pk.sim.get(&key).copied().unwrap_or((0.0, 0.0, 0.0))),
             ),
             None => (None, None, None),
         };
-        let standing = standing(actual, t.value as f64, share, open, weighted, p50);
+        let standing = standing(actual, t.value as f64, share, open, weighted, sim);
         // One level down: the reps of a team and its direct sub-teams; the company's
         // top-level teams.
         let mismatch = below
@@ -433,8 +438,8 @@ type MonthlyByRep = (Vec<Period>, HashMap<String, Vec<f64>>);
 struct PipelineKeyed {
     open: HashMap<String, f64>,
     weighted: HashMap<String, f64>,
-    /// Monte Carlo median of what the pipeline adds.
-    p50: HashMap<String, f64>,
+    /// Monte Carlo 10th, 50th and 90th percentiles of what the pipeline adds.
+    sim: HashMap<String, (f64, f64, f64)>,
 }
 
 fn pipeline(
@@ -452,7 +457,7 @@ fn pipeline(
         return Ok(Some(PipelineKeyed {
             open: HashMap::new(),
             weighted: HashMap::new(),
-            p50: HashMap::new(),
+            sim: HashMap::new(),
         }));
     }
     Ok(Some(pipeline_keyed(

@@ -189,6 +189,8 @@ pub fn run(
                 "gap",
                 "coverage",
                 "projected",
+                "projected_p10",
+                "projected_p90",
                 "required_win_rate",
                 "children_sum",
             ]);
@@ -210,6 +212,8 @@ pub fn run(
                         .map(|c| Cell::Real((c * 100.0).round() / 100.0))
                         .unwrap_or(Cell::Null),
                     s.projected.map(Cell::Ratio).unwrap_or(Cell::Null),
+                    s.projected_p10.map(Cell::Ratio).unwrap_or(Cell::Null),
+                    s.projected_p90.map(Cell::Ratio).unwrap_or(Cell::Null),
                     s.required_win_rate.map(Cell::Ratio).unwrap_or(Cell::Null),
                     r.mismatch
                         .map(|v| value_cell(m, v as f64))

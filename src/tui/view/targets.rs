@@ -26,6 +26,21 @@ fn amount(r: &TargetStatus, v: f64) -> String {
 }
 
 /// An attainment bar `width` wide with `│` where the pace is.
+/// The projection with its P10–P90 range when simulated: "70% (P10–P90 40–550%)", or
+/// "70% (40–550%)" where room is short.
+fn projection(st: &crate::app::targets::Standing, short: bool) -> String {
+    match (st.projected, st.projected_p10, st.projected_p90) {
+        (Some(p), Some(lo), Some(hi)) if (hi - lo).abs() >= 0.005 => format!(
+            "{:.0}% ({}{:.0}–{:.0}%)",
+            p * 100.0,
+            if short { "" } else { "P10–P90 " },
+            lo * 100.0,
+            hi * 100.0
+        ),
+        (p, _, _) => pct(p),
+    }
+}
+
 fn gauge(attainment: f64, pace: f64, width: usize) -> String {
     let filled = ((attainment.clamp(0.0, 1.0)) * width as f64).round() as usize;
     let marker = ((pace.clamp(0.0, 1.0)) * width as f64).round() as usize;
@@ -169,7 +184,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 st.coverage
                     .map(|c| format!("{c:.2}x"))
                     .unwrap_or_else(|| "-".into()),
-                pct(st.projected),
+                projection(st, true),
                 pct(st.required_win_rate),
                 r.mismatch
                     .map(|m| format!(" · ≠ sum below {}", amount(r, m as f64)))
@@ -221,7 +236,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 .map(|c| format!("{c:.2}x the gap in weighted pipeline"))
                 .unwrap_or_else(|| "-".into()),
         ));
-        lines.push(kv("projected", pct(st.projected)));
+        lines.push(kv("projected", projection(st, false)));
         lines.push(kv(
             "win rate needed",
             st.required_win_rate
