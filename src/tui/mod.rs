@@ -87,6 +87,12 @@ pub fn run(db: &Path, theme_flag: Option<&str>, today: chrono::NaiveDate) -> any
     };
     let (theme, theme_warning) =
         choose_theme(theme_flag, config.as_deref()).map_err(anyhow::Error::msg)?;
+    // 24-bit colour only where the terminal says it shows it; else the 256-colour palette.
+    let theme = if theme::truecolor(std::env::var("COLORTERM").ok().as_deref()) {
+        theme
+    } else {
+        theme.to_256()
+    };
     let mut app = App::new(
         keymap,
         theme,

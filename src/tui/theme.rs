@@ -134,6 +134,33 @@ impl Theme {
         })
     }
 
+    /// The same theme for a terminal that shows 256 colours: every 24-bit colour becomes
+    /// the nearest of the xterm palette (terminals that do not announce 24-bit colour in
+    /// `COLORTERM`, such as tmux with `tmux-256color`, would otherwise show them wrongly).
+    pub fn to_256(&self) -> Theme {
+        let map = |s: Style| Style {
+            fg: s.fg.map(nearest_256),
+            bg: s.bg.map(nearest_256),
+            ..s
+        };
+        Theme {
+            name: self.name.clone(),
+            base: map(self.base),
+            muted: map(self.muted),
+            accent: map(self.accent),
+            title: map(self.title),
+            border: map(self.border),
+            focus: map(self.focus),
+            selected: map(self.selected),
+            danger: map(self.danger),
+            warning: map(self.warning),
+            won: map(self.won),
+            lost: map(self.lost),
+            forecast: map(self.forecast),
+            bar: map(self.bar),
+        }
+    }
+
     /// A theme by name: the user's `themes/NAME.toml` in the config directory first, then
     /// the built-in ones.
     pub fn load(name: &str, user_dir: Option<&Path>) -> Result<Theme, String> {
@@ -159,9 +186,71 @@ impl Theme {
     }
 }
 
+/// Whether the terminal announces 24-bit colour (`COLORTERM=truecolor` or `24bit`).
+pub fn truecolor(colorterm: Option<&str>) -> bool {
+    colorterm.is_some_and(|c| {
+        let c = c.to_ascii_lowercase();
+        c == "truecolor" || c == "24bit"
+    })
+}
+
+/// The xterm-256 colour nearest to a 24-bit one (the 6x6x6 cube or the grey ramp, which
+/// ever is closer); other colours as they are.
+pub fn nearest_256(c: Color) -> Color {
+    let Color::Rgb(r, g, b) = c else { return c };
+    let level = |v: u8| -> (u8, u8) {
+        // The cube's levels are 0, 95, 135, 175, 215, 255.
+        const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
+        let i = LEVELS
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, l)| (**l as i32 - v as i32).abs())
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        (i as u8, LEVELS[i])
+    };
+    let (ri, rv) = level(r);
+    let (gi, gv) = level(g);
+    let (bi, bv) = level(b);
+    let dist = |x: (u8, u8, u8)| {
+        let d = |a: u8, b: u8| (a as i32 - b as i32).pow(2);
+        d(x.0, r) + d(x.1, g) + d(x.2, b)
+    };
+    let cube = 16 + 36 * ri + 6 * gi + bi;
+    let mean = (r as u32 + g as u32 + b as u32) / 3;
+    let grey_i = ((mean.saturating_sub(8)) / 10).min(23) as u8;
+    let grey_v = 8 + 10 * grey_i;
+    if dist((grey_v, grey_v, grey_v)) < dist((rv, gv, bv)) {
+        Color::Indexed(232 + grey_i)
+    } else {
+        Color::Indexed(cube)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_truecolor_themes_use_the_256_palette() {
+        assert!(truecolor(Some("truecolor")) && truecolor(Some("24BIT")));
+        assert!(!truecolor(None) && !truecolor(Some("")));
+        assert_eq!(nearest_256(Color::Rgb(255, 0, 0)), Color::Indexed(196));
+        assert_eq!(nearest_256(Color::Rgb(0, 0, 0)), Color::Indexed(16));
+        assert_eq!(nearest_256(Color::Rgb(128, 128, 128)), Color::Indexed(244));
+        assert_eq!(nearest_256(Color::Reset), Color::Reset);
+        for (name, _) in BUILT_IN {
+            let t = Theme::load(name, None).unwrap().to_256();
+            for s in [t.base, t.muted, t.selected, t.bar, t.focus] {
+                for c in [s.fg, s.bg].into_iter().flatten() {
+                    assert!(!matches!(c, Color::Rgb(..)), "{name}: {c:?}");
+                }
+            }
+        }
+        // The light theme paints its own background rather than trusting the terminal's.
+        let light = Theme::load("light", None).unwrap();
+        assert!(matches!(light.base.bg, Some(Color::Rgb(..))));
+    }
 
     #[test]
     fn built_in_themes_parse() {
