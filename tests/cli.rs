@@ -1347,6 +1347,58 @@ fn projections_come_with_their_p10_to_p90_range() {
 }
 
 #[test]
+fn completions_man_page_and_config_need_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("none.db");
+    for (shell, marker) in [
+        ("bash", "_funnel()"),
+        ("zsh", "#compdef funnel"),
+        ("fish", "complete -c funnel"),
+    ] {
+        funnel(&db)
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(marker));
+    }
+    funnel(&db)
+        .arg("man")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(".TH funnel").and(predicate::str::contains("import")));
+    let home = dir.path().join("home");
+    let config = home.join(".config/funnel");
+    std::fs::create_dir_all(&config).unwrap();
+    let run = |args: &[&str]| {
+        let mut c = funnel(&db);
+        c.args(args)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"));
+        c
+    };
+    run(&["config", "path"]).assert().success().stdout(
+        predicate::str::contains("funnel/config.toml").and(predicate::str::contains("none.db")),
+    );
+    std::fs::write(
+        config.join("config.toml"),
+        "theme = \"light\"\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    run(&["config", "check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "unknown key 'colour' (known: theme, user_name)",
+        ));
+    // Every other command says so too, and goes on.
+    run(&["report", "--list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("unknown key 'colour'"));
+    assert!(!db.exists());
+}
+
+#[test]
 fn doctor_finds_a_ledger_out_of_step() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());

@@ -190,6 +190,53 @@ pub fn slow_upgrade_pending(path: &Path) -> Option<i64> {
     crate::store::db::slow_upgrade_pending(path)
 }
 
+/// The files funnel reads its configuration from.
+pub struct ConfigFiles {
+    pub config: PathBuf,
+    pub keymap: PathBuf,
+    pub themes: PathBuf,
+}
+
+/// Where the configuration lives (`~/.config/funnel/` on Linux).
+pub fn config_files() -> ConfigFiles {
+    let dir = directories::ProjectDirs::from("", "", "funnel")
+        .map(|d| d.config_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."));
+    ConfigFiles {
+        config: dir.join("config.toml"),
+        keymap: dir.join("keymap.toml"),
+        themes: dir.join("themes"),
+    }
+}
+
+/// The keys config.toml may hold.
+pub const CONFIG_KEYS: &[&str] = &["theme", "user_name"];
+
+/// What is wrong with config.toml, each as `FILE: …` (none when it is sound or absent).
+pub fn config_problems() -> Vec<String> {
+    let path = config_files().config;
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => return vec![format!("{}: {e}", path.display())],
+    };
+    let mut out = Vec::new();
+    for (key, value) in &table {
+        if !CONFIG_KEYS.contains(&key.as_str()) {
+            out.push(format!(
+                "{}: unknown key '{key}' (known: {})",
+                path.display(),
+                CONFIG_KEYS.join(", ")
+            ));
+        } else if !value.is_str() {
+            out.push(format!("{}: {key}: must be a string", path.display()));
+        }
+    }
+    out
+}
+
 /// The name the audit shows beside the OS account: `$FUNNEL_USER_NAME`, else `user_name`
 /// in config.toml (`~/.config/funnel/config.toml` on Linux). Self-declared, so it is kept
 /// beside the account the process runs as, never instead of it.

@@ -45,12 +45,16 @@ pub struct Cli {
 pub enum Command {
     /// Fill the database with realistic, deterministic demo data.
     Demo {
+        /// Seed of the generator: the same seed and --as-of give the same data.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// How many customers.
         #[arg(long, default_value_t = 2000)]
         customers: usize,
+        /// How many deals (open, won and lost).
         #[arg(long, default_value_t = 10000)]
         deals: usize,
+        /// Months of history up to --as-of.
         #[arg(long, default_value_t = 36)]
         months: u32,
         /// Replace the data in a non-empty database.
@@ -203,6 +207,20 @@ pub enum Command {
     /// Recompute and store the forecasts (company and teams, monthly) and the open deals'
     /// win probabilities, with progress.
     Recompute,
+    /// Print a completion script for a shell: bash, zsh, fish, elvish or powershell
+    /// (e.g. `funnel completions bash > ~/.local/share/bash-completion/completions/funnel`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), made from these definitions (`funnel man | man -l -`).
+    Man,
+    /// Where funnel keeps its configuration, and whether config.toml is sound.
+    Config {
+        /// `path`: the files funnel reads; `check`: report unknown keys and bad values.
+        #[arg(value_parser = ["path", "check"])]
+        what: String,
+    },
     /// Win probability of open deals, learned from closed deals.
     Score {
         /// Print the holdout's AUC, Brier score, log loss and reliability table.
@@ -234,7 +252,10 @@ fn database_need(command: &Option<Command>) -> Need {
         Some(Command::Report { list: true, .. })
         | Some(Command::Forecast {
             series: Some(_), ..
-        }) => Need::None,
+        })
+        | Some(Command::Completions { .. })
+        | Some(Command::Man)
+        | Some(Command::Config { .. }) => Need::None,
         Some(Command::Import { kind, .. }) if kind != "revert" => Need::Create,
         Some(Command::Demo { .. }) | Some(Command::Restore { .. }) => Need::Create,
         Some(Command::Targets {
@@ -366,6 +387,11 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     let format = default_format(cli.format);
     let today = app::resolve_today(cli.today.as_deref()).map_err(anyhow::Error::msg)?;
     app::configure_user_name();
+    if !matches!(cli.command, Some(Command::Config { .. })) {
+        for p in app::config_problems() {
+            eprintln!("funnel: {p}");
+        }
+    }
     let given = given_key(cli.key_file.as_deref())?;
     // `encrypt` opens the database as it is; the key given is the one to encrypt with.
     if !matches!(cli.command, Some(Command::Encrypt { .. })) {
@@ -1002,6 +1028,33 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     "… {} more open deals (use --format csv or json for all)",
                     rows.len() - limit
                 )?;
+            }
+        }
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "funnel", &mut out);
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+        }
+        Some(Command::Config { what }) => {
+            let files = app::config_files();
+            if what == "path" {
+                writeln!(out, "config   {}", files.config.display())?;
+                writeln!(out, "keymap   {}", files.keymap.display())?;
+                writeln!(out, "themes   {}", files.themes.display())?;
+                writeln!(out, "database {}", path.display())?;
+            } else {
+                let problems = app::config_problems();
+                if problems.is_empty() {
+                    writeln!(out, "{}: ok", files.config.display())?;
+                } else {
+                    for p in &problems {
+                        writeln!(out, "{p}")?;
+                    }
+                    return Ok(1);
+                }
             }
         }
         Some(Command::Encrypt { output }) => {

@@ -162,27 +162,71 @@ impl Theme {
     }
 
     /// A theme by name: the user's `themes/NAME.toml` in the config directory first, then
-    /// the built-in ones.
+    /// the built-in ones. A theme with `inherits = "dark"` (or another theme's name) names
+    /// only the roles it changes; the rest come from its parent.
     pub fn load(name: &str, user_dir: Option<&Path>) -> Result<Theme, String> {
-        if let Some(dir) = user_dir {
-            let p = dir.join(format!("{name}.toml"));
-            if p.exists() {
-                let text =
-                    std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-                return Theme::parse(&p.display().to_string(), &text);
+        let (file, text) = theme_text(name, user_dir)?;
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| format!("{file}: {e}"))?;
+        let mut seen = vec![name.to_string()];
+        while let Some(parent) = table.remove("inherits") {
+            let parent = parent
+                .as_str()
+                .ok_or_else(|| format!("{file}: inherits: must be a theme's name"))?
+                .to_string();
+            if seen.contains(&parent) {
+                return Err(format!(
+                    "{file}: inherits: '{parent}' leads back to itself ({})",
+                    seen.join(" -> ")
+                ));
             }
+            let (pfile, ptext) =
+                theme_text(&parent, user_dir).map_err(|e| format!("{file}: inherits: {e}"))?;
+            let mut ptable: toml::Table = ptext
+                .parse()
+                .map_err(|e: toml::de::Error| format!("{pfile}: {e}"))?;
+            let own = table
+                .remove("colors")
+                .and_then(|c| c.as_table().cloned())
+                .unwrap_or_default();
+            let mut colors = ptable
+                .remove("colors")
+                .and_then(|c| c.as_table().cloned())
+                .unwrap_or_default();
+            colors.extend(own);
+            table.insert("colors".into(), toml::Value::Table(colors));
+            if let Some(next) = ptable.remove("inherits") {
+                table.insert("inherits".into(), next);
+            }
+            seen.push(parent);
         }
-        match BUILT_IN.iter().find(|(n, _)| *n == name) {
-            Some((n, text)) => Theme::parse(&format!("themes/{n}.toml"), text),
-            None => Err(format!(
-                "no theme named '{name}' (built in: {})",
-                BUILT_IN
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+        if !table.contains_key("name") {
+            table.insert("name".into(), toml::Value::String(name.into()));
         }
+        Theme::parse(&file, &table.to_string())
+    }
+}
+
+/// A theme's file name and text: the user's own first, then the built-in ones.
+fn theme_text(name: &str, user_dir: Option<&Path>) -> Result<(String, String), String> {
+    if let Some(dir) = user_dir {
+        let p = dir.join(format!("{name}.toml"));
+        if p.exists() {
+            let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            return Ok((p.display().to_string(), text));
+        }
+    }
+    match BUILT_IN.iter().find(|(n, _)| *n == name) {
+        Some((n, text)) => Ok((format!("themes/{n}.toml"), text.to_string())),
+        None => Err(format!(
+            "no theme named '{name}' (built in: {})",
+            BUILT_IN
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 
@@ -279,6 +323,29 @@ mod tests {
         assert!(Theme::load("nope", None)
             .unwrap_err()
             .contains("built in: dark, light, high-contrast"));
+    }
+
+    #[test]
+    fn a_theme_names_only_what_it_changes_and_inherits_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("mine.toml"),
+            "name = \"mine\"\ninherits = \"dark\"\n[colors]\ndanger = \"#ff0000\"\n",
+        )
+        .unwrap();
+        let mine = Theme::load("mine", Some(dir.path())).unwrap();
+        let dark = Theme::load("dark", None).unwrap();
+        assert_eq!(mine.danger.fg, Some(Color::Rgb(255, 0, 0)));
+        assert_eq!((mine.base, mine.bar), (dark.base, dark.bar));
+        std::fs::write(
+            dir.path().join("loop.toml"),
+            "inherits = \"loop\"\n[colors]\n",
+        )
+        .unwrap();
+        let e = Theme::load("loop", Some(dir.path())).unwrap_err();
+        assert!(e.contains("leads back to itself"), "{e}");
+        let e = Theme::load("mine", None).unwrap_err();
+        assert!(e.contains("no theme named 'mine'"), "{e}");
     }
 
     #[test]
