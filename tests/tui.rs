@@ -103,6 +103,12 @@ impl Harness {
                 "ctrl-c" => KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
                 "ctrl-s" => KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL),
                 "ctrl-t" => KeyEvent::new(KeyCode::Char('t'), KeyModifiers::CONTROL),
+                "ctrl-w" => KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL),
+                "ctrl-a" => KeyEvent::new(KeyCode::Char('a'), KeyModifiers::CONTROL),
+                "home" => KeyEvent::new(KeyCode::Home, KeyModifiers::NONE),
+                "end" => KeyEvent::new(KeyCode::End, KeyModifiers::NONE),
+                "left" => KeyEvent::new(KeyCode::Left, KeyModifiers::NONE),
+                "del" => KeyEvent::new(KeyCode::Delete, KeyModifiers::NONE),
                 "space" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE),
                 s => {
                     let mut out = Vec::new();
@@ -994,6 +1000,46 @@ fn the_audit_screen_pages_back_through_the_trail_and_shows_before_and_after() {
     );
     h.keys("esc");
     assert_eq!(h.app.screen, Screen::Dashboard);
+}
+
+#[test]
+fn form_fields_edit_like_a_shell_line() {
+    let mut h = Harness::new(60, 200);
+    h.keys("enter e");
+    let name = h.form().values[0].clone();
+    // Entering a prefilled field selects it: a movement key keeps the text.
+    h.keys("home Z");
+    assert_eq!(h.form().values[0], format!("Z{name}"));
+    h.keys("ctrl-a del end");
+    assert_eq!(h.form().values[0], name);
+    // Typing into a freshly entered field replaces what was there.
+    h.keys("tab tab tab tab tab tab");
+    let city_at = h
+        .form()
+        .kind
+        .fields()
+        .iter()
+        .position(|f| f.name == "city")
+        .unwrap();
+    assert_eq!(h.form().focus, city_at);
+    h.keys("New space York space City ctrl-w");
+    assert_eq!(h.form().values[city_at], "New York ");
+    // A field's error goes as soon as its value is edited.
+    let email_at = h
+        .form()
+        .kind
+        .fields()
+        .iter()
+        .position(|f| f.name == "email")
+        .unwrap();
+    h.keys("tab tab");
+    assert_eq!(h.form().focus, email_at);
+    h.keys("nope ctrl-s");
+    assert!(h.form().error_for("email").is_some());
+    h.keys("end @x.example");
+    assert!(h.form().error_for("email").is_none());
+    h.keys("ctrl-s");
+    assert!(h.app.popup.is_none(), "saved");
 }
 
 #[test]

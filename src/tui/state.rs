@@ -99,6 +99,8 @@ pub struct Form {
     /// After such a refusal: (field, the value stored now) where it differs from the form's.
     /// Saving again keeps the form's values; ctrl-t takes these.
     pub theirs: Vec<(String, String)>,
+    /// The focused field's cursor.
+    pub cursor: super::line::Cursor,
 }
 
 /// Moves a list selection (`last` is the last index) for the movement keys; whether the
@@ -137,7 +139,21 @@ impl Form {
             saving: false,
             base: None,
             theirs: Vec::new(),
+            cursor: super::line::Cursor::default(),
         }
+        .focused(0)
+    }
+
+    /// Moves the focus to field `i`, the cursor at its end with its text selected.
+    pub fn focused(mut self, i: usize) -> Form {
+        self.focus_on(i);
+        self
+    }
+
+    fn focus_on(&mut self, i: usize) {
+        self.focus = i.min(self.values.len().saturating_sub(1));
+        self.cursor =
+            super::line::Cursor::enter(self.values.get(self.focus).map_or("", |v| v.as_str()));
     }
 
     /// The form of an existing row read at `version`, showing what it was prefilled with.
@@ -521,6 +537,16 @@ impl App {
                             base: form.base.clone(),
                         }];
                     }
+                    let field = form.kind.fields()[form.focus].name;
+                    match super::line::apply(&mut form.values[form.focus], &mut form.cursor, &k) {
+                        super::line::Edit::Changed => {
+                            // The field's error goes once its value is edited.
+                            form.errors.retain(|(f, _)| f != field);
+                            return Vec::new();
+                        }
+                        super::line::Edit::Moved => return Vec::new(),
+                        super::line::Edit::Ignored => {}
+                    }
                     match k.code {
                         KeyCode::Esc => self.popup = None,
                         KeyCode::Char('t') if k.ctrl && !form.theirs.is_empty() => {
@@ -532,13 +558,11 @@ impl App {
                             ));
                         }
                         KeyCode::Tab | KeyCode::Down | KeyCode::Enter => {
-                            form.focus = (form.focus + 1).min(last)
+                            form.focus_on((form.focus + 1).min(last))
                         }
-                        KeyCode::BackTab | KeyCode::Up => form.focus = form.focus.saturating_sub(1),
-                        KeyCode::Backspace => {
-                            form.values[form.focus].pop();
+                        KeyCode::BackTab | KeyCode::Up => {
+                            form.focus_on(form.focus.saturating_sub(1))
                         }
-                        KeyCode::Char(c) if !k.ctrl => form.values[form.focus].push(c),
                         _ => {}
                     }
                     Vec::new()
@@ -1472,7 +1496,7 @@ impl App {
                         .iter()
                         .position(|f| errors.iter().any(|(n, _)| n == f.name))
                     {
-                        form.focus = i;
+                        form.focus_on(i);
                     }
                     form.errors = errors;
                 }

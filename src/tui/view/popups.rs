@@ -61,20 +61,26 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             for (i, (spec, value)) in form.kind.fields().iter().zip(&form.values).enumerate() {
                 let focused = i == form.focus;
                 let label = format!("{}{}", spec.label, if spec.required { " *" } else { "" });
-                let mut spans = vec![
-                    Span::styled(
-                        format!("{label:>label_w$} "),
-                        if focused { t.focus } else { t.muted },
-                    ),
-                    Span::styled(
-                        if focused {
-                            format!("{value}▏")
-                        } else {
-                            value.clone()
-                        },
-                        if focused { t.accent } else { t.base },
-                    ),
-                ];
+                let mut spans = vec![Span::styled(
+                    format!("{label:>label_w$} "),
+                    if focused { t.focus } else { t.muted },
+                )];
+                if focused && form.cursor.selected {
+                    // Selected: typing replaces it.
+                    spans.push(Span::styled(value.clone(), t.selected));
+                    spans.push(Span::styled("▏", t.accent));
+                } else if focused {
+                    let at = value
+                        .char_indices()
+                        .nth(form.cursor.at)
+                        .map_or(value.len(), |(i, _)| i);
+                    spans.push(Span::styled(
+                        format!("{}▏{}", &value[..at], &value[at..]),
+                        t.accent,
+                    ));
+                } else {
+                    spans.push(Span::styled(value.clone(), t.base));
+                }
                 if let Some(e) = form.error_for(spec.name) {
                     spans.push(Span::styled(format!("  ✗ {e}"), t.danger));
                 } else if focused && !spec.hint.is_empty() {
@@ -83,19 +89,23 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 lines.push(Line::from(spans));
             }
             lines.push(Line::default());
-            lines.push(Line::from(Span::styled(
-                if form.saving {
-                    "saving…"
-                } else {
-                    "tab/↓ next · shift-tab/↑ back · enter on the last field or ctrl-s saves · esc cancels"
-                },
-                t.muted,
-            )));
+            // The keys, in short lines so that none is cut on a narrow terminal.
+            let help: &[&str] = if form.saving {
+                &["saving…"]
+            } else {
+                &[
+                    "tab/↓ next · ↑ back · ctrl-s saves · esc cancels",
+                    "←/→ home end · ctrl-a/e/u/k/w edit the line",
+                ]
+            };
+            for h in help {
+                lines.push(Line::from(Span::styled(*h, t.muted)));
+            }
             // A form taller than the popup scrolls to keep the focused field in view
             // (with the key help below it).
             let inner_h = rect.height.saturating_sub(2) as usize;
             let focus_line = form.focus + usize::from(form.error_for("").is_some());
-            let skip = (focus_line + 3).saturating_sub(inner_h);
+            let skip = (focus_line + 2 + help.len()).saturating_sub(inner_h);
             let lines = lines.into_iter().skip(skip).collect();
             (format!(" {} ", form.kind.title()), lines)
         }
