@@ -140,6 +140,29 @@ pub fn run(db: &Path, theme_flag: Option<&str>, today: chrono::NaiveDate) -> any
     result
 }
 
+/// Restores the terminal, stops the process (SIGTSTP, as the shell's ctrl-z would), and
+/// takes the terminal again when the shell resumes it.
+fn suspend(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
+    ratatui::restore();
+    // SAFETY: raising a signal on our own process; the default action stops it until
+    // SIGCONT, after which execution continues here.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    // Raw mode and the alternate screen again (a new terminal would ask for the cursor
+    // position, and the input thread would take the answer).
+    ratatui::crossterm::terminal::enable_raw_mode()?;
+    ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::terminal::EnterAlternateScreen,
+        ratatui::crossterm::terminal::Clear(ratatui::crossterm::terminal::ClearType::All)
+    )?;
+    // ratatui draws only what changed since its last frame: a blank frame first, so that
+    // the next one is drawn whole (`Terminal::clear` would ask for the cursor position).
+    terminal.draw(|_| {})?;
+    Ok(())
+}
+
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
@@ -178,6 +201,16 @@ fn event_loop(
         }
         for e in batch {
             let out = match e {
+                // ctrl-z: give the terminal back and stop, as a shell job does; `fg` resumes.
+                Event::Term(TermEvent::Key(k))
+                    if k.code == ratatui::crossterm::event::KeyCode::Char('z')
+                        && k.modifiers
+                            .contains(ratatui::crossterm::event::KeyModifiers::CONTROL) =>
+                {
+                    suspend(terminal)?;
+                    dirty = true;
+                    continue;
+                }
                 Event::Term(TermEvent::Key(k)) => app.handle_key(k),
                 Event::Term(TermEvent::Resize(w, h)) => {
                     app.resize(w, h);
