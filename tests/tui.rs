@@ -437,7 +437,7 @@ fn pipeline_board_moves_wins_and_loses_deals_through_the_app_layer() {
     // Won puts the deal in the ledger, dated today.
     let (_, card) = h.app.pipeline.selected().unwrap();
     let won_id = card.id;
-    h.keys("W");
+    h.keys("W y");
     let order: (String, i64) = h
         .store
         .connection()
@@ -1247,10 +1247,110 @@ fn movement_keys_on_other_screens_leave_the_customer_list_alone() {
 }
 
 #[test]
+fn winning_asks_first_and_u_takes_back_the_last_action() {
+    let mut h = Harness::new(120, 400);
+    let count = |h: &Harness, sql: &str| -> i64 {
+        h.store
+            .connection()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let orders = count(&h, "SELECT count(*) FROM orders");
+    h.keys("2 enter");
+    let (_, card) = h.app.pipeline.selected().unwrap();
+    let (deal, stage_sql) = (
+        card.id,
+        format!("SELECT stage_id FROM deals WHERE id = {}", card.id),
+    );
+    let stage = count(&h, &stage_sql);
+    h.keys("W");
+    assert!(matches!(h.app.popup, Some(Popup::Confirm { .. })));
+    h.keys("n");
+    assert_eq!(
+        count(&h, "SELECT count(*) FROM orders"),
+        orders,
+        "no: nothing written"
+    );
+    h.keys("W y");
+    assert_eq!(count(&h, "SELECT count(*) FROM orders"), orders + 1);
+    assert_ne!(count(&h, &stage_sql), stage);
+    // u: the deal is back in its stage and its order out of the ledger.
+    h.keys("u");
+    let status = h.app.status.clone().unwrap().0;
+    assert!(
+        status.starts_with("undone:") && status.contains("marked won"),
+        "{status}"
+    );
+    assert_eq!(count(&h, "SELECT count(*) FROM orders"), orders);
+    assert_eq!(count(&h, &stage_sql), stage);
+    let history = count(
+        &h,
+        &format!("SELECT count(*) FROM stage_changes WHERE deal_id = {deal} AND changed_on = '2026-11-22'"),
+    );
+    assert_eq!(history, 0, "the won stage change went too");
+    h.keys("u");
+    assert!(h.app.status.clone().unwrap().0.contains("nothing to undo"));
+    // A form save is undone too; a change made since by someone else refuses the undo.
+    h.keys("esc 1 enter enter e");
+    let id = h.app.detail.as_ref().unwrap().id;
+    let city_at = h
+        .form()
+        .kind
+        .fields()
+        .iter()
+        .position(|f| f.name == "city")
+        .unwrap();
+    for _ in 0..city_at {
+        h.keys("tab");
+    }
+    let city = |h: &Harness| -> String {
+        h.store
+            .connection()
+            .query_row(
+                "SELECT coalesce(city, '') FROM customers WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let original = city(&h);
+    h.keys("Undoville ctrl-s");
+    assert_eq!(city(&h), "Undoville");
+    h.keys("u");
+    assert_eq!(city(&h), original, "undone");
+    // Saved again, then changed by another process: u refuses and changes nothing.
+    h.keys("e");
+    for _ in 0..city_at {
+        h.keys("tab");
+    }
+    h.keys("Twiceville ctrl-s");
+    let mut other = Store::open(&h._dir.path().join("tui.db")).unwrap();
+    let d = other.customer_detail(id).unwrap().unwrap();
+    let mut values: Vec<(String, String)> = funnel::app::edits::customer_values(&d)
+        .into_iter()
+        .map(|(f, v)| (f.to_string(), v))
+        .collect();
+    values.iter_mut().find(|(f, _)| f == "phone").unwrap().1 = "+1 555 0199".into();
+    funnel::app::edits::save(
+        &mut other,
+        funnel::app::edits::FormKind::EditCustomer(id),
+        &values,
+        None,
+        common::today(),
+        &common::actor(),
+    )
+    .unwrap();
+    h.keys("u");
+    let status = h.app.status.clone().unwrap();
+    assert!(status.1 && status.0.contains("changed since"), "{status:?}");
+    assert_eq!(city(&h), "Twiceville");
+}
+
+#[test]
 fn labels_say_what_they_mean() {
     let mut h = Harness::new(120, 400);
     // A deal is named as the screens name it, not by row id.
-    h.keys("2 enter W");
+    h.keys("2 enter W y");
     let status = h.app.status.clone().unwrap().0;
     assert!(
         status.starts_with("D-") && status.contains("marked won"),

@@ -111,6 +111,19 @@ pub fn convert(store: Store, key: Option<&str>, note: &str) -> Result<(), StoreE
     store.convert_in_place(key, note, &Actor::current())
 }
 
+/// The newest audit entry's id, to mark where an action's entries begin and end.
+pub fn audit_high_water(store: &Store) -> Result<i64, StoreError> {
+    audit::high_water(store.connection())
+}
+
+/// Takes back one action (the audit entries `from`+1..=`to`), in one transaction.
+pub fn undo(store: &mut Store, from: i64, to: i64) -> Result<usize, StoreError> {
+    let tx = store.begin()?;
+    let n = audit::undo_range(&tx, from, to, &Actor::current())?;
+    tx.commit()?;
+    Ok(n)
+}
+
 /// The audit trail, newest first; `entity` is checked against the entities funnel audits.
 pub fn audit(
     store: &Store,

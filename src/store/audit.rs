@@ -530,6 +530,127 @@ pub fn revert_batch(
     Ok(report)
 }
 
+/// The newest audit entry's id (0 when there is none): taken before and after an action,
+/// the entries between are the action's, which `undo_range` can take back.
+pub fn high_water(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT coalesce(max(id), 0) FROM audit_log", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// Takes back the changes audited in entries `from`+1..=`to` (one action of a user: a
+/// form saved, a deal moved, won or lost), newest first, from their before images: rows
+/// it inserted are removed, rows it changed or removed are put back, so the ledger and the
+/// stage history follow. Refused, changing nothing, when a later entry touched one of those
+/// rows or a later row hangs on one it inserted. Each step is audited (note `undo`). The
+/// caller runs this inside a transaction. Returns how many rows were put back or removed.
+pub fn undo_range(conn: &Connection, from: i64, to: i64, actor: &Actor) -> Result<usize> {
+    type Entry = (i64, String, String, i64, Option<i64>, Option<String>);
+    let entries: Vec<Entry> = conn
+        .prepare(
+            "SELECT id, action, entity, entity_id, entity_id_last, before_json FROM audit_log
+             WHERE id > ?1 AND id <= ?2 ORDER BY id DESC",
+        )?
+        .query_map([from, to], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut inserted = Vec::new();
+    for (id, action, entity, entity_id, last, _) in &entries {
+        let Some(e) = Entity::from_name(entity) else {
+            continue; // a whole-database event: nothing to take back
+        };
+        if last.is_some() {
+            return Err(StoreError::Invalid(format!(
+                "audit entry {id} is an import's; `funnel import revert` undoes imports"
+            )));
+        }
+        let later: Option<i64> = conn.query_row(
+            "SELECT min(id) FROM audit_log WHERE entity = ?1 AND entity_id = ?2 AND id > ?3",
+            params![entity, entity_id, to],
+            |r| r.get(0),
+        )?;
+        if let Some(l) = later {
+            return Err(StoreError::Invalid(format!(
+                "cannot undo: {entity} {entity_id} was changed since (audit entry {l})"
+            )));
+        }
+        if action == "insert" {
+            inserted.push((e, *entity_id, *entity_id));
+        }
+    }
+    let hanging = dependants(conn, &inserted)?;
+    if !hanging.is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "cannot undo: rows written since depend on rows it created: {}",
+            hanging.join(", ")
+        )));
+    }
+    let undo = Actor {
+        batch_id: None,
+        ..actor.clone()
+    };
+    let mut n = 0;
+    for (id, action, entity, entity_id, _, before) in &entries {
+        let Some(e) = Entity::from_name(entity) else {
+            continue;
+        };
+        let current = row_json(conn, e, *entity_id)?;
+        if action == "insert" {
+            if let Some(cur) = &current {
+                conn.execute(
+                    &format!("DELETE FROM {} WHERE id = ?1", e.table()),
+                    [entity_id],
+                )?;
+                record(
+                    conn,
+                    &undo,
+                    Action::Delete,
+                    e,
+                    *entity_id,
+                    Some(cur),
+                    None,
+                    Some("undo"),
+                )?;
+                n += 1;
+            }
+            continue;
+        }
+        let Some(before) = before else {
+            return Err(StoreError::Invalid(format!(
+                "audit entry {id} has no before image to put back"
+            )));
+        };
+        restore_row(conn, e, *entity_id, before)?;
+        let act = if current.is_some() {
+            Action::Update
+        } else {
+            Action::Insert
+        };
+        record(
+            conn,
+            &undo,
+            act,
+            e,
+            *entity_id,
+            current.as_deref(),
+            Some(before),
+            Some("undo"),
+        )?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// What becomes of a row whose parent is removed by a cascading revert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tie {

@@ -71,4 +71,5 @@ actions! {
     ViewAsOfData = "view_as_of_data",
     OpenSetup = "open_setup",
     OpenAudit = "open_audit",
+    Undo = "undo",
 }

@@ -221,6 +221,12 @@ impl Keymap {
                 b(Global, HalfPageUp, &["ctrl-u", "pageup"], "half a page up"),
                 b(Global, Back, &["esc"], "back / close"),
                 b(Global, Refresh, &["ctrl-r"], "reload data"),
+                b(
+                    Global,
+                    Undo,
+                    &["u"],
+                    "undo the last edit, move, won or lost of this session",
+                ),
                 b(Welcome, LoadDemo, &["d"], "load demo data"),
                 b(Dashboard, NextPane, &["tab", "l", "right"], "next pane"),
                 b(

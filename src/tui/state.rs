@@ -82,6 +82,11 @@ pub enum Popup {
         owner: bool,
         input: String,
     },
+    /// A yes/no question before an action that is hard to take back by hand.
+    Confirm {
+        question: String,
+        request: Box<Request>,
+    },
 }
 
 /// An add or edit form: one text field per field of the edit, errors shown at the field.
@@ -613,6 +618,20 @@ impl App {
                     }
                     Vec::new()
                 }
+                Popup::Confirm { request, .. } => match k.code {
+                    KeyCode::Char('y') | KeyCode::Enter => {
+                        let r = (**request).clone();
+                        self.popup = None;
+                        self.status = Some(("saving…".into(), false));
+                        vec![r]
+                    }
+                    KeyCode::Char('n') | KeyCode::Esc => {
+                        self.popup = None;
+                        self.status = Some(("nothing changed".into(), false));
+                        Vec::new()
+                    }
+                    _ => Vec::new(),
+                },
                 Popup::LostReason { deal_id, input, .. } => match edit_text(input, &k) {
                     TextKey::Cancel => {
                         self.popup = None;
@@ -1017,6 +1036,10 @@ impl App {
             }
             Action::OpenSetup => self.open_setup(),
             Action::OpenAudit => self.open_audit(),
+            Action::Undo => {
+                self.status = Some(("undoing…".into(), false));
+                vec![Request::Undo]
+            }
             Action::OpenReports => {
                 self.screen = Screen::Reports;
                 Vec::new()
@@ -1131,8 +1154,19 @@ impl App {
                     deal_id: card.id,
                     to: crate::store::deals::Move::Won,
                 };
-                self.status = Some((format!("marking {} won…", card.name), false));
-                vec![req]
+                self.popup = Some(Popup::Confirm {
+                    question: format!(
+                        "Mark {}{} ({}) won? It closes today and its order goes into the ledger (u undoes it).",
+                        card.external_id
+                            .as_deref()
+                            .map(|e| format!("{e} "))
+                            .unwrap_or_default(),
+                        card.name,
+                        card.amount
+                    ),
+                    request: Box::new(req),
+                });
+                Vec::new()
             }
             Action::Explain => {
                 let Some((_, card)) = self.pipeline.selected() else {
@@ -1425,6 +1459,18 @@ impl App {
             }
             Reply::Setup(r) => {
                 self.on_setup(r);
+                Vec::new()
+            }
+            Reply::Undone(Ok(msg)) => {
+                // What changed is reloaded as after a save (the board too).
+                let mut out = self.on_reply(Reply::FormSaved(Ok(msg)));
+                if self.screen != Screen::Pipeline && self.pipeline.board.is_some() {
+                    out.push(Request::Board);
+                }
+                out
+            }
+            Reply::Undone(Err(e)) => {
+                self.status = Some((e, true));
                 Vec::new()
             }
             Reply::Audit { before_id, page } => {

@@ -42,6 +42,8 @@ pub enum Request {
     Recompute,
     /// The organisation for the Setup screen.
     Setup,
+    /// Takes back the last edit, move, won or lost of this session.
+    Undo,
     /// A page of the audit trail, newest first, older than `before_id`.
     Audit {
         before_id: Option<i64>,
@@ -112,6 +114,7 @@ impl Request {
             | Request::SaveProposal(_)
             | Request::ExportReport { .. }
             | Request::Audit { .. }
+            | Request::Undo
             | Request::SetToday(_) => return None,
         })
     }
@@ -120,6 +123,8 @@ impl Request {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     Setup(Result<crate::domain::setup::Organisation, String>),
+    /// What `u` took back, or why it could not.
+    Undone(Result<String, String>),
     Audit {
         before_id: Option<i64>,
         page: Result<Vec<crate::store::audit::AuditEntry>, String>,
@@ -169,8 +174,23 @@ pub enum Reply {
 #[derive(Default)]
 pub struct Cache {
     scored: Option<app::scoring::Scored>,
+    /// The session's edits, moves, wins and losses, newest last: the audit entries each
+    /// wrote (after, up to] and what it was, for `u`.
+    undo: Vec<(i64, i64, String)>,
     /// The day the screens are viewed as of, when the user moved it (`SetToday`).
     as_of: Option<NaiveDate>,
+}
+
+/// Keeps an action that wrote something on the undo list: the audit entries it wrote and
+/// what it did (its message).
+fn remember<E>(store: &Store, cache: &mut Cache, before: i64, result: &Result<String, E>) {
+    if let Ok(what) = result {
+        if let Ok(after) = app::audit_high_water(store) {
+            if after > before {
+                cache.undo.push((before, after, what.clone()));
+            }
+        }
+    }
 }
 
 /// Runs one request against the store, sending replies (progress, then the result).
@@ -186,6 +206,7 @@ pub fn handle(
         *cache = Cache {
             scored: None,
             as_of: Some(d),
+            undo: std::mem::take(&mut cache.undo),
         };
         return;
     }
@@ -196,6 +217,7 @@ pub fn handle(
             | Request::MoveDeal { .. }
             | Request::SaveForm { .. }
             | Request::SaveProposal(_)
+            | Request::Undo
     ) {
         cache.scored = None;
     }
@@ -359,6 +381,7 @@ pub fn handle(
                 crate::store::deals::Move::Won => "marked won".to_string(),
                 crate::store::deals::Move::Lost(r) => format!("marked lost ({r})"),
             };
+            let before = app::audit_high_water(store).unwrap_or(0);
             let result = app::board::move_deal(store, deal_id, &to, today)
                 .map(|_| {
                     // Named as the screens and exports name it (D-0005225), not by row id.
@@ -374,17 +397,35 @@ pub fn handle(
                     format!("{name} {what}")
                 })
                 .map_err(|e| e.to_string());
+            remember(store, cache, before, &result);
             send(Reply::Moved(result));
         }
         Request::SaveForm { kind, values, base } => {
-            send(Reply::FormSaved(app::edits::save(
+            let before = app::audit_high_water(store).unwrap_or(0);
+            let result = app::edits::save(
                 store,
                 kind,
                 &values,
                 base.as_ref(),
                 today,
                 &Actor::current(),
-            )));
+            );
+            remember(store, cache, before, &result);
+            send(Reply::FormSaved(result));
+        }
+        Request::Undo => {
+            let result = match cache.undo.pop() {
+                None => Err("nothing to undo in this session".to_string()),
+                Some((from, to, what)) => match app::undo(store, from, to) {
+                    Ok(_) => Ok(format!("undone: {what}")),
+                    Err(e) => {
+                        // Kept, so that the user can undo what came in between first.
+                        cache.undo.push((from, to, what));
+                        Err(e.to_string())
+                    }
+                },
+            };
+            send(Reply::Undone(result));
         }
         Request::Conversions => {
             send(Reply::Conversions(

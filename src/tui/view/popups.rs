@@ -109,6 +109,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             let lines = lines.into_iter().skip(skip).collect();
             (format!(" {} ", form.kind.title()), lines)
         }
+        Popup::Confirm { question, .. } => {
+            let lines = vec![
+                Line::from(Span::styled(question.clone(), t.base)),
+                Line::default(),
+                Line::from(Span::styled("y/enter: yes · n/esc: no", t.muted)),
+            ];
+            (" confirm ".to_string(), lines)
+        }
         Popup::Filter { owner, input } => {
             let what = if *owner {
                 "owner (a rep's exact name)"
