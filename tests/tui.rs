@@ -1347,6 +1347,37 @@ fn winning_asks_first_and_u_takes_back_the_last_action() {
 }
 
 #[test]
+fn help_scrolls_and_the_mouse_wheel_moves_lists() {
+    let mut h = Harness::new(60, 200);
+    h.keys("?");
+    let first = h.screen(60, 16);
+    assert!(first.contains("scroll"), "{first}");
+    for _ in 0..5 {
+        let r = h
+            .app
+            .handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+        h.run(r);
+    }
+    assert!(matches!(h.app.popup, Some(Popup::Help { scroll: 5, .. })));
+    assert_ne!(h.screen(60, 16), first, "the keys moved up");
+    h.keys("esc");
+    // The wheel moves the customer list like ↓, and does nothing over a popup.
+    h.keys("1");
+    let before = h.app.customers.selected;
+    let r = h
+        .app
+        .handle_mouse(ratatui::crossterm::event::MouseEventKind::ScrollDown);
+    h.run(r);
+    assert_eq!(h.app.customers.selected, before + 1);
+    h.keys("?");
+    let r = h
+        .app
+        .handle_mouse(ratatui::crossterm::event::MouseEventKind::ScrollDown);
+    h.run(r);
+    assert_eq!(h.app.customers.selected, before + 1);
+}
+
+#[test]
 fn labels_say_what_they_mean() {
     let mut h = Harness::new(120, 400);
     // A deal is named as the screens name it, not by row id.

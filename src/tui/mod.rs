@@ -135,7 +135,16 @@ pub fn run(db: &Path, theme_flag: Option<&str>, today: chrono::NaiveDate) -> any
     // try_init enters the alternate screen and installs a panic hook that restores the
     // terminal before the panic message is printed.
     let mut terminal = ratatui::try_init()?;
+    // The wheel scrolls lists (shift-drag still selects text in most terminals).
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::EnableMouseCapture
+    );
     let result = event_loop(&mut terminal, &mut app, &inbox, &requests);
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::DisableMouseCapture
+    );
     ratatui::restore();
     result
 }
@@ -143,6 +152,10 @@ pub fn run(db: &Path, theme_flag: Option<&str>, today: chrono::NaiveDate) -> any
 /// Restores the terminal, stops the process (SIGTSTP, as the shell's ctrl-z would), and
 /// takes the terminal again when the shell resumes it.
 fn suspend(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
+    let _ = ratatui::crossterm::execute!(
+        std::io::stdout(),
+        ratatui::crossterm::event::DisableMouseCapture
+    );
     ratatui::restore();
     // SAFETY: raising a signal on our own process; the default action stops it until
     // SIGCONT, after which execution continues here.
@@ -155,7 +168,8 @@ fn suspend(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
     ratatui::crossterm::execute!(
         std::io::stdout(),
         ratatui::crossterm::terminal::EnterAlternateScreen,
-        ratatui::crossterm::terminal::Clear(ratatui::crossterm::terminal::ClearType::All)
+        ratatui::crossterm::terminal::Clear(ratatui::crossterm::terminal::ClearType::All),
+        ratatui::crossterm::event::EnableMouseCapture
     )?;
     // ratatui draws only what changed since its last frame: a blank frame first, so that
     // the next one is drawn whole (`Terminal::clear` would ask for the cursor position).
@@ -212,6 +226,7 @@ fn event_loop(
                     continue;
                 }
                 Event::Term(TermEvent::Key(k)) => app.handle_key(k),
+                Event::Term(TermEvent::Mouse(m)) => app.handle_mouse(m.kind),
                 Event::Term(TermEvent::Resize(w, h)) => {
                     app.resize(w, h);
                     Vec::new()

@@ -53,6 +53,8 @@ impl Pane {
 pub enum Popup {
     Help {
         filter: String,
+        /// Lines scrolled past (↑/↓, page up/down) when the list does not fit.
+        scroll: usize,
     },
     Palette {
         input: String,
@@ -510,14 +512,22 @@ impl App {
         }
         if let Some(popup) = &mut self.popup {
             return match popup {
-                Popup::Help { filter } => {
+                Popup::Help { filter, scroll } => {
                     match k.code {
                         KeyCode::Esc | KeyCode::Enter => self.popup = None,
                         KeyCode::Char('?') if filter.is_empty() => self.popup = None,
                         KeyCode::Backspace => {
                             filter.pop();
+                            *scroll = 0;
                         }
-                        KeyCode::Char(c) if !k.ctrl => filter.push(c),
+                        KeyCode::Down => *scroll += 1,
+                        KeyCode::Up => *scroll = scroll.saturating_sub(1),
+                        KeyCode::PageDown => *scroll += 10,
+                        KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+                        KeyCode::Char(c) if !k.ctrl => {
+                            filter.push(c);
+                            *scroll = 0;
+                        }
                         _ => {}
                     }
                     Vec::new()
@@ -777,6 +787,7 @@ impl App {
             Action::Help => {
                 self.popup = Some(Popup::Help {
                     filter: String::new(),
+                    scroll: 0,
                 });
                 Vec::new()
             }
@@ -1224,6 +1235,23 @@ impl App {
                     false,
                 )
             }
+        }
+    }
+
+    /// The mouse: the wheel moves the list of the screen (or the board) like ↑/↓; other
+    /// mouse events, and the wheel over a popup, do nothing.
+    pub fn handle_mouse(
+        &mut self,
+        kind: ratatui::crossterm::event::MouseEventKind,
+    ) -> Vec<Request> {
+        use ratatui::crossterm::event::MouseEventKind;
+        if self.popup.is_some() {
+            return Vec::new();
+        }
+        match kind {
+            MouseEventKind::ScrollDown => self.update(Action::MoveDown),
+            MouseEventKind::ScrollUp => self.update(Action::MoveUp),
+            _ => Vec::new(),
         }
     }
 

@@ -24,7 +24,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
     frame.render_widget(Clear, rect);
     let (title, lines) = match popup {
-        Popup::Help { filter } => {
+        Popup::Help { filter, scroll } => {
             let f = filter.to_lowercase();
             let mut lines = vec![Line::from(vec![
                 Span::styled("filter: ", t.muted),
@@ -40,9 +40,24 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     Span::styled(desc.to_string(), t.base),
                 ]));
             }
+            // The filter line stays; the keys below it scroll when they do not fit.
+            let room = (rect.height as usize).saturating_sub(2);
+            let total = lines.len();
+            let skip = (*scroll).min(total.saturating_sub(room));
+            let more = total.saturating_sub(1 + skip) > room.saturating_sub(1);
+            let mut shown = vec![lines[0].clone()];
+            shown.extend(lines.into_iter().skip(1 + skip));
             (
-                format!(" keys: {} (esc closes) ", app.context().name()),
-                lines,
+                format!(
+                    " keys: {} (esc closes{}) ",
+                    app.context().name(),
+                    if more || skip > 0 {
+                        " · ↑/↓ scroll"
+                    } else {
+                        ""
+                    }
+                ),
+                shown,
             )
         }
         Popup::Form(form) => {
