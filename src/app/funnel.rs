@@ -64,15 +64,7 @@ pub struct Analysis {
 
 /// The stale threshold of each open stage id, as the analysis computes it.
 pub fn thresholds(store: &Store, today: NaiveDate) -> Result<HashMap<i64, f64>, StoreError> {
-    let (open, index) = stage_index(store)?;
-    let end = today - Duration::days(MATURITY_DAYS);
-    let (paths, _) = store.deal_paths(
-        &iso(end - Duration::days(365)),
-        &iso(end),
-        &index,
-        &HashMap::new(),
-        MAX_DEALS,
-    )?;
+    let (open, paths) = cohort_paths(store, today)?;
     Ok(open
         .iter()
         .zip(stale_thresholds(
@@ -93,6 +85,23 @@ pub fn stage_conversions(
     today: NaiveDate,
 ) -> Result<HashMap<String, f64>, StoreError> {
     let stages = store.stages()?;
+    let (open, paths) = cohort_paths(store, today)?;
+    Ok(open
+        .iter()
+        .zip(conversions(&paths, open.len()))
+        .filter_map(|(id, c)| {
+            let name = stages.iter().find(|s| s.id == *id)?.name.clone();
+            Some((name, c.rate()?))
+        })
+        .collect())
+}
+
+/// The open stage ids in order and the stage paths of the cohort: deals created in the
+/// twelve months ending `MATURITY_DAYS` before `today`.
+fn cohort_paths(
+    store: &Store,
+    today: NaiveDate,
+) -> Result<(Vec<i64>, Vec<crate::analytics::funnel::DealPath>), StoreError> {
     let (open, index) = stage_index(store)?;
     let end = today - Duration::days(MATURITY_DAYS);
     let (paths, _) = store.deal_paths(
@@ -102,14 +111,7 @@ pub fn stage_conversions(
         &HashMap::new(),
         MAX_DEALS,
     )?;
-    Ok(open
-        .iter()
-        .zip(conversions(&paths, open.len()))
-        .filter_map(|(id, c)| {
-            let name = stages.iter().find(|s| s.id == *id)?.name.clone();
-            Some((name, c.rate()?))
-        })
-        .collect())
+    Ok((open, paths))
 }
 
 /// Open stage ids in order, and the index of every open (0..k) and won (k) stage.

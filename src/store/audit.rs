@@ -390,23 +390,7 @@ pub fn revert_batch(
             }
         )));
     }
-    type Entry = (i64, String, String, i64, Option<i64>, Option<String>);
-    let entries: Vec<Entry> = conn
-        .prepare(
-            "SELECT id, action, entity, entity_id, entity_id_last, before_json FROM audit_log
-             WHERE batch_id = ?1 AND note IS NULL ORDER BY id DESC",
-        )?
-        .query_map([batch_id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let entries = entries_newest_first(conn, "batch_id = ?1 AND note IS NULL", params![batch_id])?;
     let undo = Actor {
         batch_id: Some(batch_id),
         ..actor.clone()
@@ -530,6 +514,35 @@ pub fn revert_batch(
     Ok(report)
 }
 
+/// An audit entry as a revert or an undo replays it: (id, action, entity, entity id,
+/// last id of a range, before image).
+type Entry = (i64, String, String, i64, Option<i64>, Option<String>);
+
+/// The audit entries matching `filter` (an SQL condition on `params`), newest first.
+fn entries_newest_first(
+    conn: &Connection,
+    filter: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Entry>> {
+    let sql = format!(
+        "SELECT id, action, entity, entity_id, entity_id_last, before_json FROM audit_log
+         WHERE {filter} ORDER BY id DESC"
+    );
+    Ok(conn
+        .prepare(&sql)?
+        .query_map(params, |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 /// The newest audit entry's id (0 when there is none): taken before and after an action,
 /// the entries between are the action's, which `undo_range` can take back.
 pub fn high_water(conn: &Connection) -> Result<i64> {
@@ -547,23 +560,7 @@ pub fn high_water(conn: &Connection) -> Result<i64> {
 /// rows or a later row hangs on one it inserted. Each step is audited (note `undo`). The
 /// caller runs this inside a transaction. Returns how many rows were put back or removed.
 pub fn undo_range(conn: &Connection, from: i64, to: i64, actor: &Actor) -> Result<usize> {
-    type Entry = (i64, String, String, i64, Option<i64>, Option<String>);
-    let entries: Vec<Entry> = conn
-        .prepare(
-            "SELECT id, action, entity, entity_id, entity_id_last, before_json FROM audit_log
-             WHERE id > ?1 AND id <= ?2 ORDER BY id DESC",
-        )?
-        .query_map([from, to], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let entries = entries_newest_first(conn, "id > ?1 AND id <= ?2", params![from, to])?;
     let mut inserted = Vec::new();
     for (id, action, entity, entity_id, last, _) in &entries {
         let Some(e) = Entity::from_name(entity) else {
