@@ -358,6 +358,64 @@ fn oversized(rec: &csv::StringRecord) -> Option<(usize, usize)> {
         .map(|(i, f)| (i, f.len()))
 }
 
+/// The field that identifies a row in the file: a product's SKU, else the external id.
+fn key_field(kind: ImportKind) -> &'static str {
+    if kind == ImportKind::Products {
+        "sku"
+    } else {
+        "external_id"
+    }
+}
+
+/// The external ids (or SKUs) that occur more than once in the file, as 64-bit hashes,
+/// with the line of their first occurrence. A streamed pass keeps (hash, line) pairs in
+/// one vector, sorted and dropped before the import starts (16 bytes a row, instead of a
+/// hash map of every id held through the whole import); the import then holds only the
+/// repeated keys, usually none. A hash stands for the id: two different ids of one file
+/// share one with a chance of about 1 in 10^7 at a million rows, and then the second is
+/// refused (a false alarm writes nothing; it can never overwrite).
+fn repeated_keys(
+    path: &Path,
+    layout: &Layout,
+    kind: ImportKind,
+) -> Result<HashMap<u64, u32>, ImportError> {
+    let field = key_field(kind);
+    if !layout.fields.contains_key(field) && !layout.defaults.contains_key(field) {
+        return Ok(HashMap::new());
+    }
+    let source = Source::open(path)?;
+    let mut lines = source.lines();
+    let mut rdr = reader(source);
+    let mut rec = csv::StringRecord::new();
+    let mut pairs: Vec<(u64, u32)> = Vec::new();
+    let mut first = true;
+    // Unreadable records stop the pass: the import reports them.
+    while rdr.read_record(&mut rec).unwrap_or(false) {
+        if std::mem::take(&mut first) || rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
+        let view = RowView {
+            record: &rec,
+            layout,
+        };
+        if let Some(id) = view.get(field) {
+            pairs.push((
+                fnv1a(id.as_bytes()),
+                u32::try_from(line).unwrap_or(u32::MAX),
+            ));
+        }
+    }
+    pairs.sort_unstable();
+    let mut out = HashMap::new();
+    for w in pairs.windows(2) {
+        if w[0].0 == w[1].0 {
+            out.entry(w[0].0).or_insert(w[0].1);
+        }
+    }
+    Ok(out)
+}
+
 /// Settles day/month order from the file: any date that can only be read one way decides
 /// for all; if the file contradicts itself the import stops.
 fn settle_date_order(
@@ -468,12 +526,14 @@ pub fn import_file(
         "PRAGMA cache_size = -{}; PRAGMA foreign_keys = OFF",
         import_cache_kib()
     ))?;
+    let repeated = repeated_keys(path, &layout, kind)?;
     let result = import_rows(
         store,
         kind,
         &file,
         rdr,
         lines,
+        repeated,
         &layout,
         &date_format,
         opts,
@@ -484,17 +544,17 @@ pub fn import_file(
     result
 }
 
-/// The page cache an import works with, in KiB: `$FUNNEL_IMPORT_CACHE_MIB` MiB, else 64
-/// MiB, or 256 MiB for an encrypted database. Measured at a million deals: a plain import
-/// at 64 MiB is as fast as at 256 MiB (45-47 s against 44.6 s) at 155 MiB peak instead of
-/// 367; 16 MiB holds the peak to 104 MiB but takes 71 s. An encrypted one pays for every
-/// page that leaves the cache (decrypted again when read back), so 64 MiB takes 71-74 s
-/// where 256 MiB takes as long as plain.
+/// The page cache an import works with, in KiB: `$FUNNEL_IMPORT_CACHE_MIB` MiB, else 48
+/// MiB, or 256 MiB for an encrypted database. Measured at a million deals (see the
+/// README): a plain import at 48 MiB takes as long as at 64 or 256 MiB (45-50 s) and
+/// peaks at 85 MiB; 16 MiB takes 71 s. An encrypted one pays for every page that leaves
+/// the cache (decrypted again when read back), so 64 MiB takes 71-74 s where 256 MiB
+/// takes about as long as plain.
 fn import_cache_kib() -> u64 {
     let default = if super::crypto::key().is_some() {
         256
     } else {
-        64
+        48
     };
     std::env::var("FUNNEL_IMPORT_CACHE_MIB")
         .ok()
@@ -511,6 +571,7 @@ fn import_rows(
     file: &str,
     mut rdr: csv::Reader<Source>,
     mut lines: LineCounter,
+    repeated: HashMap<u64, u32>,
     layout: &Layout,
     date_format: &DateFormat,
     opts: &ImportOptions,
@@ -551,6 +612,7 @@ fn import_rows(
             layout.stages.clone(),
         )?;
         writer.fields = layout::canonical_fields(kind);
+        writer.repeated_keys = repeated;
         if kind == ImportKind::Deals {
             writer.create_pipeline()?;
         }
@@ -753,17 +815,14 @@ fn process(
     };
     // One row per record: a second row with the same external id (or sku) is refused with
     // both lines, rather than silently overwriting the first.
-    let key_field = if kind == ImportKind::Products {
-        "sku"
-    } else {
-        "external_id"
-    };
+    let key_field = key_field(kind);
     if let Some(id) = view.get(key_field) {
         // A 64-bit hash stands for the id: two different ids in one file share one with a
         // chance of about 1 in 10^7 at a million rows, and then the second is refused (a
         // false alarm writes nothing; it can never overwrite).
         let key = fnv1a(id.as_bytes());
-        if let Some(first) = writer.ids_in_file.get(&key) {
+        let first = writer.repeated_keys.get(&key).map(|&l| u64::from(l));
+        if let Some(first) = first.filter(|&f| f != line) {
             reject(
                 report,
                 vec![FieldError {
@@ -775,9 +834,6 @@ fn process(
             );
             return Ok(());
         }
-        writer
-            .ids_in_file
-            .insert(key, u32::try_from(line).unwrap_or(u32::MAX));
     }
     let mut b = Builder::new(&view, dates);
     writer.line = line;

@@ -45,9 +45,9 @@ pub struct Writer<'c> {
     pub given: u64,
     /// The canonical fields of the kind being imported.
     pub fields: &'static [(&'static str, bool, &'static [&'static str])],
-    /// External ids (as 64-bit hashes, to keep a million of them small) this file has
-    /// written, with their line.
-    pub ids_in_file: HashMap<u64, u32>,
+    /// The external ids (or SKUs) that occur more than once in the file, as 64-bit
+    /// hashes, with the line of their first occurrence (see `import::repeated_keys`).
+    pub repeated_keys: HashMap<u64, u32>,
     /// Customer names this file wrote, with the line (a second row with the name is
     /// reported with both lines).
     names_in_file: HashMap<String, u64>,
@@ -155,7 +155,7 @@ impl<'c> Writer<'c> {
             line: 0,
             given: 0,
             fields: &[],
-            ids_in_file: HashMap::new(),
+            repeated_keys: HashMap::new(),
             names_in_file: HashMap::new(),
             pending_parents: Vec::new(),
             history_deals: Vec::new(),
