@@ -125,6 +125,32 @@ fn render_board(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// The list view's columns: title, how it is sized, the least width it is shown at, and
+/// the order in which whole columns go when the terminal is narrow (0: never).
+const LIST_COLUMNS: [(&str, Constraint, u16, u8); 8] = [
+    ("", Constraint::Length(2), 2, 0),
+    ("Deal", Constraint::Fill(3), 16, 0),
+    ("Customer", Constraint::Fill(3), 16, 4),
+    ("Stage", Constraint::Length(14), 14, 5),
+    ("Amount", Constraint::Length(8), 8, 0),
+    ("Close", Constraint::Length(10), 10, 3),
+    ("In stage", Constraint::Length(8), 8, 2),
+    ("Owner", Constraint::Fill(2), 12, 1),
+];
+
+/// Which of `LIST_COLUMNS` fit in `width` (whole columns dropped, never cut).
+fn list_columns(width: u16) -> Vec<usize> {
+    let mut keep: Vec<usize> = (0..LIST_COLUMNS.len()).collect();
+    let need = |keep: &[usize]| -> u16 { keep.iter().map(|&i| LIST_COLUMNS[i].2 + 1).sum::<u16>() };
+    for order in 1..=5 {
+        if need(&keep) <= width {
+            break;
+        }
+        keep.retain(|&i| LIST_COLUMNS[i].3 != order);
+    }
+    keep
+}
+
 fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let board = app.pipeline.board.as_ref().expect("checked by caller");
@@ -134,6 +160,7 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
         .pipeline
         .list_row
         .saturating_sub(visible.saturating_sub(1));
+    let keep = list_columns(area.width.saturating_sub(2));
     let rows: Vec<Row> = flat
         .iter()
         .enumerate()
@@ -147,7 +174,7 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
                 if late { "!" } else { " " },
                 if stuck { "⧗" } else { " " }
             );
-            Row::new(vec![
+            let cells = [
                 Cell::from(mark),
                 Cell::from(card.name.clone()),
                 Cell::from(card.customer.clone()),
@@ -156,7 +183,14 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
                 Cell::from(card.expected_close.clone().unwrap_or_default()),
                 Cell::from(Line::from(format!("{age}d")).right_aligned()),
                 Cell::from(card.owner.clone().unwrap_or_default()),
-            ])
+            ];
+            Row::new(
+                cells
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(c, _)| keep.contains(c))
+                    .map(|(_, cell)| cell),
+            )
             .style(if i == app.pipeline.list_row {
                 t.selected
             } else {
@@ -164,33 +198,35 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
             })
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(2),
-            Constraint::Fill(3),
-            Constraint::Fill(3),
-            Constraint::Length(14),
-            Constraint::Length(8),
-            Constraint::Length(10),
-            Constraint::Length(8),
-            Constraint::Fill(2),
-        ],
-    )
-    .header(
-        Row::new([
-            "", "Deal", "Customer", "Stage", "Amount", "Close", "In stage", "Owner",
-        ])
-        .style(t.muted),
-    )
-    .block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.focus)
-            .title(Span::styled(
-                format!(" Open deals ({} loaded) ", flat.len()),
-                t.focus,
-            )),
-    );
+    let hidden: Vec<String> = (0..LIST_COLUMNS.len())
+        .filter(|c| !keep.contains(c))
+        .map(|c| LIST_COLUMNS[c].0.to_lowercase())
+        .collect();
+    let table = Table::new(rows, keep.iter().map(|&c| LIST_COLUMNS[c].1))
+        .header(Row::new(keep.iter().map(|&c| LIST_COLUMNS[c].0)).style(t.muted))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.focus)
+                .title(Span::styled(
+                    {
+                        // The hidden columns named where the title has room, else counted.
+                        let named =
+                            format!(" Open deals ({}) · no {} ", flat.len(), hidden.join(", "));
+                        if hidden.is_empty() {
+                            format!(" Open deals ({} loaded) ", flat.len())
+                        } else if named.chars().count() + 2 <= area.width as usize {
+                            named
+                        } else {
+                            format!(
+                                " Open deals ({}) · {} columns hidden ",
+                                flat.len(),
+                                hidden.len()
+                            )
+                        }
+                    },
+                    t.focus,
+                )),
+        );
     frame.render_widget(table, area);
 }
