@@ -404,10 +404,14 @@ pub fn slow_upgrade_pending(path: &Path) -> Option<i64> {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .ok()?;
+    // Every command asks: the deals are counted only when the upgrade is due.
+    if version < 1 || version > REBUILD_MIGRATION as i64 {
+        return None;
+    }
     let deals: i64 = conn
         .query_row("SELECT count(*) FROM deals", [], |r| r.get(0))
         .ok()?;
-    (version > 0 && version <= REBUILD_MIGRATION as i64 && deals > 100_000).then_some(version)
+    (deals > 100_000).then_some(version)
 }
 
 /// Marks the database at `path` damaged (see `Store::mark_damaged`), for a caller that

@@ -75,20 +75,6 @@ fn checked_copy(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// The number of rows of each user-data table, to compare a converted copy with its source.
-fn row_counts(conn: &Connection) -> Result<Vec<i64>> {
-    super::audit::ALL_ENTITIES
-        .iter()
-        .map(|e| {
-            Ok(
-                conn.query_row(&format!("SELECT count(*) FROM {}", e.table()), [], |r| {
-                    r.get(0)
-                })?,
-            )
-        })
-        .collect()
-}
-
 /// Copies a database file and its write-ahead log byte for byte (mode 0600), for a
 /// damaged database that SQLite cannot copy.
 fn copy_files_as_they_are(db: &Path, dest: &Path) -> Result<()> {
@@ -210,7 +196,7 @@ impl Store {
             let check = integrity(&copy)?;
             if check != ["ok"]
                 || version(&copy)? != version(&self.conn)?
-                || row_counts(&copy)? != row_counts(&self.conn)?
+                || super::db::data_counts(&copy)? != super::db::data_counts(&self.conn)?
             {
                 return Err(StoreError::Invalid(format!(
                     "{}: the converted copy does not match the database ({}); nothing was changed",
