@@ -1798,3 +1798,77 @@ fn demo_force_keeps_a_rolling_backup_of_what_it_replaces() {
     let oldest = backups.iter().min().unwrap();
     funnel(oldest).arg("doctor").assert().success();
 }
+
+#[test]
+fn delete_says_what_would_go_and_needs_yes_and_force_for_revenue() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let count = |sql: &str| -> i64 {
+        funnel::store::Store::open(&db)
+            .unwrap()
+            .connection()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let paying: String = funnel::store::Store::open(&db)
+        .unwrap()
+        .connection()
+        .query_row(
+            "SELECT c.external_id FROM customers c JOIN orders o ON o.customer_id = c.id ORDER BY c.id LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let customers = count("SELECT count(*) FROM customers");
+    funnel(&db)
+        .args(["delete", "customer", &paying])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("would delete customer")
+                .and(predicate::str::contains("refused without --force"))
+                .and(predicate::str::contains("add --yes")),
+        );
+    funnel(&db)
+        .args(["delete", "customer", &paying, "--yes"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("revenue ledger").and(predicate::str::contains("--force")),
+        );
+    assert_eq!(count("SELECT count(*) FROM customers"), customers);
+    funnel(&db)
+        .args([
+            "--format", "json", "delete", "customer", &paying, "--yes", "--force",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"deleted\": true"));
+    assert_eq!(count("SELECT count(*) FROM customers"), customers - 1);
+    funnel(&db)
+        .args(["delete", "customer", &paying])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("'{paying}'")));
+    funnel(&db).args(["delete", "team", "1"]).assert().code(2);
+    // Merge: a dry run, then the merge; the ledger keeps its total.
+    let revenue = count("SELECT sum(amount_cents) FROM orders");
+    funnel(&db)
+        .args(["merge", "C-000002", "C-000003"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("would merge").and(predicate::str::contains("add --yes")));
+    assert_eq!(count("SELECT count(*) FROM customers"), customers - 1);
+    funnel(&db)
+        .args(["merge", "C-000002", "C-000003", "--yes"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("merged customer"));
+    assert_eq!(count("SELECT count(*) FROM customers"), customers - 2);
+    assert_eq!(count("SELECT sum(amount_cents) FROM orders"), revenue);
+    funnel(&db)
+        .args(["merge", "C-000002", "C-000002"])
+        .assert()
+        .code(2);
+    funnel(&db).args(["doctor"]).assert().success();
+}

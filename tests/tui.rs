@@ -1718,3 +1718,115 @@ fn setup_adds_and_edits_the_organisation_with_audit() {
         insta::assert_snapshot!(format!("setup_stages_{w}x{hgt}"), h.screen(w, hgt));
     }
 }
+
+#[test]
+fn rows_are_deleted_after_asking_and_customers_merged_from_the_screens() {
+    let mut h = Harness::new(60, 300);
+    let count = |h: &Harness, sql: &str| -> i64 {
+        h.store
+            .connection()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    // A deal on the board: D asks with what goes with it, n keeps it, y deletes it, u
+    // puts it back.
+    h.keys("2 enter");
+    let (_, card) = h.app.pipeline.selected().unwrap();
+    let deal = card.id;
+    let alive = format!("SELECT count(*) FROM deals WHERE id = {deal}");
+    h.keys("D");
+    match &h.app.popup {
+        Some(Popup::Confirm {
+            question, strong, ..
+        }) => {
+            assert!(question.starts_with("Delete deal "), "{question}");
+            assert!(question.contains("stage change"), "{question}");
+            assert!(!strong);
+        }
+        other => panic!("{other:?}"),
+    }
+    h.keys("n");
+    assert_eq!(count(&h, &alive), 1);
+    h.keys("D y");
+    assert_eq!(count(&h, &alive), 0);
+    assert!(h.app.status.clone().unwrap().0.starts_with("deleted deal "));
+    h.keys("u");
+    assert_eq!(count(&h, &alive), 1, "undone");
+
+    // A customer with revenue: only F deletes it.
+    h.keys("esc 1 enter");
+    let paying = h
+        .app
+        .customers
+        .rows
+        .iter()
+        .position(|r| {
+            count(
+                &h,
+                &format!("SELECT count(*) FROM orders WHERE customer_id = {}", r.id),
+            ) > 0
+        })
+        .unwrap();
+    for _ in 0..paying {
+        h.keys("j");
+    }
+    let id = h.app.customers.selected_row().unwrap().id;
+    let alive = format!("SELECT count(*) FROM customers WHERE id = {id}");
+    h.keys("D");
+    assert!(matches!(
+        h.app.popup,
+        Some(Popup::Confirm { strong: true, .. })
+    ));
+    h.keys("y");
+    assert!(
+        h.app.popup.is_some(),
+        "y does not delete a customer with revenue"
+    );
+    assert_eq!(count(&h, &alive), 1);
+    h.keys("F");
+    assert_eq!(count(&h, &alive), 0);
+    h.keys("u");
+    assert_eq!(count(&h, &alive), 1);
+
+    // The customer view: tab moves to the timeline, D deletes the activity.
+    h.keys("enter");
+    let d = h.app.detail.clone().unwrap();
+    assert_eq!(d.id, id);
+    h.keys("tab j");
+    let activity = d.activities[1].id;
+    h.keys("D y");
+    assert_eq!(
+        count(
+            &h,
+            &format!("SELECT count(*) FROM activities WHERE id = {activity}")
+        ),
+        0
+    );
+    // M merges this customer into another, named in a form; the view goes back to the list.
+    let (other, other_ext): (i64, String) = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT id, external_id FROM customers WHERE id <> ?1 ORDER BY id LIMIT 1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let revenue = count(&h, "SELECT sum(amount_cents) FROM orders");
+    h.keys("M");
+    h.keys("Nobody-at-all ctrl-s");
+    assert!(h.form().error_for("into").is_some());
+    h.clear_field();
+    h.keys(&other_ext);
+    h.keys("ctrl-s");
+    assert!(h.app.popup.is_none(), "{:?}", h.app.popup);
+    assert_eq!(count(&h, &alive), 0);
+    assert_eq!(h.app.screen, Screen::Customers);
+    assert_eq!(count(&h, "SELECT sum(amount_cents) FROM orders"), revenue);
+    assert!(
+        count(
+            &h,
+            &format!("SELECT count(*) FROM orders WHERE customer_id = {other}")
+        ) > 0
+    );
+}

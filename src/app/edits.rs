@@ -40,6 +40,8 @@ pub enum FormKind {
     Rep(Option<i64>),
     Product(Option<i64>),
     Stage(Option<i64>),
+    /// Merges customer `id` into the customer the form names.
+    MergeCustomer(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,9 +234,17 @@ const STAGE: &[FieldSpec] = &[
     ),
 ];
 
+const MERGE: &[FieldSpec] = &[f(
+    "into",
+    "Merge into",
+    true,
+    "the customer that stays: name or external id",
+)];
+
 impl FormKind {
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
+            FormKind::MergeCustomer(_) => MERGE,
             FormKind::NewCustomer | FormKind::EditCustomer(_) => CUSTOMER,
             FormKind::NewContact { .. } | FormKind::EditContact { .. } => CONTACT,
             FormKind::Activity { .. } => ACTIVITY,
@@ -270,6 +280,7 @@ impl FormKind {
             FormKind::Product(Some(_)) => "edit product",
             FormKind::Stage(None) => "new stage",
             FormKind::Stage(Some(_)) => "edit stage",
+            FormKind::MergeCustomer(_) => "merge into another customer",
         }
     }
 }
@@ -741,6 +752,34 @@ fn save_at(
                 Some(d) => format!("logged the {kind}; follow-up call due {d}"),
                 None => format!("logged the {kind}"),
             })
+        }
+        FormKind::MergeCustomer(gone) => {
+            let into = v.required("into");
+            if !v.errors.is_empty() {
+                return Err(v.errors.into());
+            }
+            let keep = store
+                .find_row(crate::store::audit::Entity::Customer, &into)
+                .map_err(|e| vec![("into".to_string(), e.to_string())])?;
+            if keep == gone {
+                return Err(vec![("into".to_string(), "that is this customer".to_string())].into());
+            }
+            let m = store.merge_customers(keep, gone, actor)?;
+            let moved: Vec<String> = m
+                .moved
+                .iter()
+                .map(|(t, n)| crate::store::remove::count_of(*n, t))
+                .collect();
+            Ok(format!(
+                "merged {} into {}{}",
+                m.removed,
+                m.kept,
+                if moved.is_empty() {
+                    String::new()
+                } else {
+                    format!(": moved {}", moved.join(", "))
+                }
+            ))
         }
         FormKind::ProposeTargets => {
             // Never saved directly: the worker turns it into a proposal to review.

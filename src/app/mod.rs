@@ -384,3 +384,38 @@ pub fn export(
 ) -> Result<usize, AppError> {
     Ok(store.export(kind, header, row)?)
 }
+
+pub use crate::store::audit::Entity;
+pub use crate::store::remove::{count_of, MergeOutcome, RemovalPlan};
+
+/// What deleting a customer, contact, deal or activity would take with it (reads only).
+pub fn removal_plan(store: &Store, entity: Entity, id: i64) -> Result<RemovalPlan, StoreError> {
+    store.removal_plan(entity, id)
+}
+
+/// Deletes a customer, contact, deal or activity with what belongs to it, audited; a row
+/// the revenue ledger depends on only with `force`.
+pub fn remove(
+    store: &mut Store,
+    entity: Entity,
+    id: i64,
+    force: bool,
+) -> Result<RemovalPlan, StoreError> {
+    store.remove(entity, id, force, &Actor::current())
+}
+
+/// Merges customer `gone` into `keep` (see `Store::merge_customers`).
+pub fn merge_customers(
+    store: &mut Store,
+    keep: i64,
+    gone: i64,
+) -> Result<MergeOutcome, StoreError> {
+    store.merge_customers(keep, gone, &Actor::current())
+}
+
+/// A row named the way people name it: its external id (C-000012, or the other
+/// system's), its name (customers and deals), or its row id. Several rows of one name
+/// are refused with a hint to use the external id.
+pub fn find_row(store: &Store, entity: Entity, text: &str) -> Result<i64, StoreError> {
+    store.find_row(entity, text)
+}

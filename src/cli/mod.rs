@@ -41,6 +41,26 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// A row `funnel delete` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RowKind {
+    Customer,
+    Contact,
+    Deal,
+    Activity,
+}
+
+impl RowKind {
+    fn entity(self) -> app::Entity {
+        match self {
+            RowKind::Customer => app::Entity::Customer,
+            RowKind::Contact => app::Entity::Contact,
+            RowKind::Deal => app::Entity::Deal,
+            RowKind::Activity => app::Entity::Activity,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Fill the database with realistic, deterministic demo data.
@@ -161,6 +181,36 @@ pub enum Command {
         /// At most this many entries.
         #[arg(long, default_value_t = 100)]
         limit: usize,
+    },
+    /// Delete a customer, contact, deal or activity with what belongs to it (a customer's
+    /// contacts, deals, activities and orders; a deal's stage history and order), every row
+    /// audited. Without --yes nothing is written: it says what would go.
+    Delete {
+        /// What to delete.
+        #[arg(value_enum)]
+        kind: RowKind,
+        /// The row: its external id (C-000012, D-0005225, …), its name (customers,
+        /// contacts, deals) or its row id.
+        row: String,
+        /// Delete even when the revenue ledger holds its orders (their revenue leaves
+        /// targets, forecasts and reports).
+        #[arg(long)]
+        force: bool,
+        /// Delete; without it nothing is written.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Merge customer GONE into customer KEEP: GONE's contacts, deals, activities and
+    /// orders move to KEEP, fields KEEP leaves empty take GONE's values, GONE is deleted;
+    /// every row audited. Without --yes nothing is written: it says what would happen.
+    Merge {
+        /// The customer that stays (external id, name or row id).
+        keep: String,
+        /// The customer merged into it and deleted.
+        gone: String,
+        /// Merge; without it nothing is written.
+        #[arg(long)]
+        yes: bool,
     },
     /// Revenue forecasts. With --series FILE: forecasts a long-format CSV of monthly
     /// series (series,period,value) and prints series,period,forecast,lo,hi,model.
@@ -1137,6 +1187,111 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 file.display(),
                 aside.display()
             )?;
+        }
+        Some(Command::Delete {
+            kind,
+            row,
+            force,
+            yes,
+        }) => {
+            let entity = kind.entity();
+            let id = app::find_row(&store, entity, &row)?;
+            let planned = app::removal_plan(&store, entity, id)?;
+            if let (Some(w), true, false) = (planned.ledger_warning(), yes, force) {
+                anyhow::bail!(
+                    "delete: not deleted: {w}. Add --force to delete it anyway (`funnel merge` keeps the revenue when it is a duplicate customer)"
+                );
+            }
+            let plan = if yes {
+                app::remove(&mut store, entity, id, force)?
+            } else {
+                planned
+            };
+            let warning = plan.ledger_warning();
+            if format == Format::Json {
+                let with: serde_json::Map<String, serde_json::Value> = plan
+                    .with
+                    .iter()
+                    .map(|(t, n)| (t.to_string(), (*n).into()))
+                    .collect();
+                let v = serde_json::json!({
+                    "deleted": yes,
+                    "entity": entity.name(),
+                    "id": id,
+                    "label": plan.label,
+                    "with": with,
+                    "ledger_orders": plan.ledger.map(|l| l.0),
+                    "ledger_revenue": plan.ledger.map(|l| l.1.to_string()),
+                });
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+            } else if yes {
+                writeln!(out, "deleted {} (audited)", plan.describe())?;
+            } else {
+                writeln!(out, "would delete {}", plan.describe())?;
+                if let Some(w) = &warning {
+                    writeln!(out, "refused without --force: {w}")?;
+                }
+                writeln!(out, "nothing was deleted: add --yes to delete")?;
+            }
+        }
+        Some(Command::Merge { keep, gone, yes }) => {
+            let keep_id = app::find_row(&store, app::Entity::Customer, &keep)?;
+            let gone_id = app::find_row(&store, app::Entity::Customer, &gone)?;
+            if keep_id == gone_id {
+                return Err(usage(format!(
+                    "merge: '{keep}' and '{gone}' are the same customer"
+                )));
+            }
+            if !yes {
+                let plan = app::removal_plan(&store, app::Entity::Customer, gone_id)?;
+                let kept = app::removal_plan(&store, app::Entity::Customer, keep_id)?;
+                writeln!(
+                    out,
+                    "would merge {} into {}: its {} move over and it is deleted",
+                    plan.label,
+                    kept.label,
+                    if plan.with.is_empty() {
+                        "fields".to_string()
+                    } else {
+                        plan.with
+                            .iter()
+                            .filter(|(t, _)| *t != "stage_changes")
+                            .map(|(t, n)| app::count_of(*n, t))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                )?;
+                writeln!(out, "nothing was merged: add --yes to merge")?;
+            } else {
+                let m = app::merge_customers(&mut store, keep_id, gone_id)?;
+                let moved: Vec<String> =
+                    m.moved.iter().map(|(t, n)| app::count_of(*n, t)).collect();
+                if format == Format::Json {
+                    let v = serde_json::json!({
+                        "kept": m.kept, "removed": m.removed,
+                        "moved": m.moved.iter().map(|(t, n)| (t.to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
+                        "filled": m.filled,
+                    });
+                    writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                } else {
+                    writeln!(
+                        out,
+                        "merged {} into {}: moved {}{} (audited)",
+                        m.removed,
+                        m.kept,
+                        if moved.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            moved.join(", ")
+                        },
+                        if m.filled.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; filled {}", m.filled.join(", "))
+                        }
+                    )?;
+                }
+            }
         }
         Some(Command::Audit {
             entity,

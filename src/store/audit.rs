@@ -719,6 +719,7 @@ fn cascade_ranges(conn: &Connection, ranges: &[(Entity, i64, i64)], undo: &Actor
             &format!("BETWEEN {first} AND {last}"),
             ranges,
             undo,
+            "revert cascade",
         )?;
     }
     Ok(n)
@@ -730,6 +731,7 @@ fn cascade_from(
     parent_ids: &str,
     ranges: &[(Entity, i64, i64)],
     undo: &Actor,
+    note: &str,
 ) -> Result<usize> {
     let mut n = 0;
     for &(child, column, tie) in references(parent) {
@@ -748,7 +750,7 @@ fn cascade_from(
             };
             match tie {
                 Tie::Owned => {
-                    n += cascade_from(conn, child, &format!("= {id}"), ranges, undo)?;
+                    n += cascade_from(conn, child, &format!("= {id}"), ranges, undo, note)?;
                     conn.execute(
                         &format!("DELETE FROM {} WHERE id = ?1", child.table()),
                         [id],
@@ -761,7 +763,7 @@ fn cascade_from(
                         id,
                         Some(&before),
                         None,
-                        Some("revert cascade"),
+                        Some(note),
                     )?;
                 }
                 Tie::Linked => {
@@ -778,7 +780,7 @@ fn cascade_from(
                         id,
                         Some(&before),
                         after.as_deref(),
-                        Some("revert cascade"),
+                        Some(note),
                     )?;
                 }
             }
@@ -786,6 +788,87 @@ fn cascade_from(
         }
     }
     Ok(n)
+}
+
+/// Deletes one row and what belongs to it (a customer's contacts, deals and their stage
+/// history, activities and orders; a deal's stage history and order), unlinking rows that
+/// only point at it; every row audited with its before image under `note`. Returns how
+/// many rows it deleted or changed, the row itself included.
+pub fn remove_row(
+    conn: &Connection,
+    entity: Entity,
+    id: i64,
+    actor: &Actor,
+    note: &str,
+) -> Result<usize> {
+    let Some(before) = row_json(conn, entity, id)? else {
+        return Err(StoreError::Invalid(format!(
+            "there is no {} {id}",
+            entity.name()
+        )));
+    };
+    let n = cascade_from(conn, entity, &format!("= {id}"), &[], actor, note)?;
+    conn.execute(
+        &format!("DELETE FROM {} WHERE id = ?1", entity.table()),
+        [id],
+    )?;
+    record(
+        conn,
+        actor,
+        Action::Delete,
+        entity,
+        id,
+        Some(&before),
+        None,
+        Some(note),
+    )?;
+    Ok(n + 1)
+}
+
+/// How many rows of each table belong to row `id` of `entity` (and would go with it),
+/// as (table, count), deepest tables included, empty counts left out.
+pub fn owned_counts(
+    conn: &Connection,
+    entity: Entity,
+    id: i64,
+) -> Result<Vec<(&'static str, i64)>> {
+    let mut out: Vec<(&'static str, i64)> = Vec::new();
+    let mut add = |table: &'static str, n: i64| {
+        if n > 0 {
+            match out.iter_mut().find(|(t, _)| *t == table) {
+                Some(e) => e.1 += n,
+                None => out.push((table, n)),
+            }
+        }
+    };
+    for &(child, column, tie) in references(entity) {
+        if tie != Tie::Owned {
+            continue;
+        }
+        let n: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM {} WHERE {column} = ?1", child.table()),
+            [id],
+            |r| r.get(0),
+        )?;
+        add(child.table(), n);
+        // One level further down: a customer's deals own their stage history and orders.
+        for &(grand, gcolumn, gtie) in references(child) {
+            if gtie != Tie::Owned || (child == Entity::Deal && grand == Entity::Order) {
+                continue; // a customer's orders are counted once, directly
+            }
+            let n: i64 = conn.query_row(
+                &format!(
+                    "SELECT count(*) FROM {} WHERE {gcolumn} IN (SELECT id FROM {} WHERE {column} = ?1)",
+                    grand.table(),
+                    child.table()
+                ),
+                [id],
+                |r| r.get(0),
+            )?;
+            add(grand.table(), n);
+        }
+    }
+    Ok(out)
 }
 
 /// Rows outside `ranges` that point into them, as "N contacts (ids 5, 9, …)".

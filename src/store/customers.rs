@@ -325,15 +325,18 @@ pub type DealLine = (
     Option<String>,
     Option<String>,
 );
-/// An activity on the timeline: (done or due date, kind, subject, outcome, rep, done).
-pub type ActivityLine = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    bool,
-);
+/// An activity on the timeline.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ActivityLine {
+    pub id: i64,
+    /// Done on, or due on while not done.
+    pub date: String,
+    pub kind: String,
+    pub subject: Option<String>,
+    pub outcome: Option<String>,
+    pub rep: Option<String>,
+    pub done: bool,
+}
 
 /// Everything the customer detail view shows.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -434,11 +437,21 @@ impl Store {
         d.activities = self
             .conn
             .prepare_cached(
-                "SELECT coalesce(a.done_on, a.due_on), a.kind, a.subject, a.outcome, r.name, a.done_on IS NOT NULL
+                "SELECT coalesce(a.done_on, a.due_on), a.kind, a.subject, a.outcome, r.name, a.done_on IS NOT NULL, a.id
                  FROM activities a LEFT JOIN reps r ON r.id = a.rep_id WHERE a.customer_id = ?1
                  ORDER BY coalesce(a.done_on, a.due_on) DESC, a.id DESC LIMIT 40",
             )?
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+            .query_map([id], |r| {
+                Ok(ActivityLine {
+                    date: r.get(0)?,
+                    kind: r.get(1)?,
+                    subject: r.get(2)?,
+                    outcome: r.get(3)?,
+                    rep: r.get(4)?,
+                    done: r.get(5)?,
+                    id: r.get(6)?,
+                })
+            })?
             .collect::<rusqlite::Result<_>>()?;
         d.lifetime_revenue = Money(self.conn.query_row(
             "SELECT coalesce(sum(amount_cents), 0) FROM orders WHERE customer_id = ?1",

@@ -14,6 +14,7 @@ pub mod import;
 pub mod ledger;
 pub mod maintenance;
 pub mod queries;
+pub mod remove;
 pub mod reports;
 pub mod scoring;
 pub mod setup;

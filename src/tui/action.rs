@@ -72,4 +72,6 @@ actions! {
     OpenSetup = "open_setup",
     OpenAudit = "open_audit",
     Undo = "undo",
+    Delete = "delete",
+    Merge = "merge",
 }

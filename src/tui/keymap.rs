@@ -361,6 +361,31 @@ impl Keymap {
                     &["n"],
                     "log a call, visit, email, meeting or note",
                 ),
+                b(
+                    Customers,
+                    Delete,
+                    &["D"],
+                    "delete the customer (list) or the selected contact or activity (customer view)",
+                ),
+                b(
+                    Customers,
+                    Merge,
+                    &["M"],
+                    "merge the customer into another (a duplicate)",
+                ),
+                b(
+                    Customers,
+                    NextPane,
+                    &["tab"],
+                    "customer view: contacts or activity timeline",
+                ),
+                b(
+                    Customers,
+                    PrevPane,
+                    &["backtab"],
+                    "customer view: contacts or activity timeline",
+                ),
+                b(Pipeline, Delete, &["D"], "delete the deal"),
                 b(Pipeline, Add, &["a"], "add a deal"),
                 b(
                     Pipeline,

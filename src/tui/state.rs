@@ -88,6 +88,8 @@ pub enum Popup {
     Confirm {
         question: String,
         request: Box<Request>,
+        /// Only `F` confirms (a delete the revenue ledger depends on).
+        strong: bool,
     },
 }
 
@@ -362,6 +364,10 @@ pub struct App {
     pub pipeline: BoardState,
     /// Selected contact on the customer view.
     pub contact_sel: usize,
+    /// Selected activity on the customer view, and whether the timeline has the focus
+    /// (else the contacts).
+    pub activity_sel: usize,
+    pub timeline_focus: bool,
     /// Selected series on the forecast screen.
     pub forecast_sel: usize,
     pub targets: TargetsScreen,
@@ -418,6 +424,8 @@ impl App {
             detail_gen: 0,
             pipeline: BoardState::default(),
             contact_sel: 0,
+            activity_sel: 0,
+            timeline_focus: false,
             forecast_sel: 0,
             targets: TargetsScreen {
                 period: crate::domain::Period::month_of(today),
@@ -628,6 +636,30 @@ impl App {
                     }
                     Vec::new()
                 }
+                Popup::Confirm {
+                    strong: true,
+                    request,
+                    ..
+                } => match k.code {
+                    KeyCode::Char('F') => {
+                        let r = (**request).clone();
+                        self.popup = None;
+                        self.status = Some(("saving…".into(), false));
+                        vec![r]
+                    }
+                    KeyCode::Char('n') | KeyCode::Esc => {
+                        self.popup = None;
+                        self.status = Some(("nothing changed".into(), false));
+                        Vec::new()
+                    }
+                    _ => {
+                        self.status = Some((
+                            "this one needs F (capital) to go ahead, or n / esc".into(),
+                            true,
+                        ));
+                        Vec::new()
+                    }
+                },
                 Popup::Confirm { request, .. } => match k.code {
                     KeyCode::Char('y') | KeyCode::Enter => {
                         let r = (**request).clone();
@@ -870,6 +902,10 @@ impl App {
                 let mut r = vec![Request::Dashboard];
                 r.extend(self.reload_customers());
                 r
+            }
+            Action::NextPane | Action::PrevPane if self.screen == Screen::Detail => {
+                self.timeline_focus = !self.timeline_focus;
+                Vec::new()
             }
             Action::NextPane if self.screen == Screen::Reports => {
                 let n = self
@@ -1176,7 +1212,58 @@ impl App {
                         card.amount
                     ),
                     request: Box::new(req),
+                    strong: false,
                 });
+                Vec::new()
+            }
+            Action::Delete => {
+                use crate::app::Entity;
+                let target = match self.screen {
+                    Screen::Customers => self
+                        .customers
+                        .selected_row()
+                        .map(|r| (Entity::Customer, r.id)),
+                    Screen::Detail => self.detail.as_ref().and_then(|d| {
+                        if self.timeline_focus {
+                            d.activities
+                                .get(self.activity_sel)
+                                .map(|a| (Entity::Activity, a.id))
+                        } else {
+                            d.contacts
+                                .get(self.contact_sel)
+                                .map(|c| (Entity::Contact, c.id))
+                        }
+                    }),
+                    Screen::Pipeline => self.pipeline.selected().map(|(_, c)| (Entity::Deal, c.id)),
+                    _ => None,
+                };
+                match target {
+                    Some((entity, id)) => vec![Request::PlanRemoval { entity, id }],
+                    None => {
+                        self.status = Some(("nothing selected to delete".into(), false));
+                        Vec::new()
+                    }
+                }
+            }
+            Action::Merge => {
+                let gone = match self.screen {
+                    Screen::Detail => self.detail.as_ref().map(|d| (d.id, d.name.clone())),
+                    Screen::Customers => self
+                        .customers
+                        .selected_row()
+                        .map(|r| (r.id, r.name.clone())),
+                    _ => None,
+                };
+                if let Some((id, name)) = gone {
+                    self.popup = Some(Popup::Form(Form::new(
+                        crate::app::edits::FormKind::MergeCustomer(id),
+                        &[],
+                    )));
+                    self.status = Some((
+                        format!("merging {name}: name the customer that stays; ctrl-s merges (u undoes it)"),
+                        false,
+                    ));
+                }
                 Vec::new()
             }
             Action::Explain => {
@@ -1272,8 +1359,14 @@ impl App {
                 move_in_list(&mut self.targets.selected, n.saturating_sub(1), action);
             }
             Screen::Detail => {
-                let n = self.detail.as_ref().map(|d| d.contacts.len()).unwrap_or(0);
-                move_in_list(&mut self.contact_sel, n.saturating_sub(1), action);
+                let Some(d) = &self.detail else { return };
+                if self.timeline_focus {
+                    let n = d.activities.len();
+                    move_in_list(&mut self.activity_sel, n.saturating_sub(1), action);
+                } else {
+                    let n = d.contacts.len();
+                    move_in_list(&mut self.contact_sel, n.saturating_sub(1), action);
+                }
             }
             Screen::Reports => match action {
                 // Half pages scroll the report; the others pick a report.
@@ -1474,8 +1567,23 @@ impl App {
                     match detail {
                         Ok(d) => {
                             self.detail = d.map(|b| *b);
-                            let n = self.detail.as_ref().map(|d| d.contacts.len()).unwrap_or(0);
-                            self.contact_sel = self.contact_sel.min(n.saturating_sub(1));
+                            match &self.detail {
+                                Some(d) => {
+                                    let last = |n: usize| n.saturating_sub(1);
+                                    self.contact_sel = self.contact_sel.min(last(d.contacts.len()));
+                                    self.activity_sel =
+                                        self.activity_sel.min(last(d.activities.len()));
+                                }
+                                None if self.screen == Screen::Detail => {
+                                    // Deleted or merged away (here or elsewhere).
+                                    self.screen = Screen::Customers;
+                                    if self.status.as_ref().is_none_or(|s| s.1) {
+                                        self.status =
+                                            Some(("that customer no longer exists".into(), true));
+                                    }
+                                }
+                                None => {}
+                            }
                         }
                         Err(e) => self.status = Some((e, true)),
                     }
@@ -1497,6 +1605,35 @@ impl App {
                 }
                 out
             }
+            Reply::RemovalPlan(Ok(plan)) => {
+                let mut question = format!("Delete {}?", plan.describe());
+                if let Some(w) = plan.ledger_warning() {
+                    question.push_str(&format!(" Careful: {w}."));
+                    if plan.entity == crate::app::Entity::Customer {
+                        question.push_str(
+                            " A duplicate customer is better merged (M): its revenue stays.",
+                        );
+                    }
+                    question.push_str(" F deletes anyway.");
+                } else {
+                    question.push_str(" (u undoes it)");
+                }
+                self.popup = Some(Popup::Confirm {
+                    question,
+                    strong: plan.ledger.is_some(),
+                    request: Box::new(Request::Remove {
+                        entity: plan.entity,
+                        id: plan.id,
+                        force: plan.ledger.is_some(),
+                    }),
+                });
+                Vec::new()
+            }
+            Reply::RemovalPlan(Err(e)) | Reply::Removed(Err(e)) => {
+                self.status = Some((e, true));
+                Vec::new()
+            }
+            Reply::Removed(Ok(msg)) => self.on_reply(Reply::Undone(Ok(msg))),
             Reply::Undone(Err(e)) => {
                 self.status = Some((e, true));
                 Vec::new()

@@ -81,6 +81,16 @@ pub enum Request {
         values: Vec<(String, String)>,
     },
     SaveProposal(Box<app::targets::Proposal>),
+    /// What deleting a row would take with it, to ask before deleting.
+    PlanRemoval {
+        entity: app::Entity,
+        id: i64,
+    },
+    Remove {
+        entity: app::Entity,
+        id: i64,
+        force: bool,
+    },
     Report {
         name: String,
         by: Option<String>,
@@ -112,6 +122,8 @@ impl Request {
             | Request::SaveForm { .. }
             | Request::Propose { .. }
             | Request::SaveProposal(_)
+            | Request::PlanRemoval { .. }
+            | Request::Remove { .. }
             | Request::ExportReport { .. }
             | Request::Audit { .. }
             | Request::Undo
@@ -125,6 +137,8 @@ pub enum Reply {
     Setup(Result<crate::domain::setup::Organisation, String>),
     /// What `u` took back, or why it could not.
     Undone(Result<String, String>),
+    RemovalPlan(Result<app::RemovalPlan, String>),
+    Removed(Result<String, String>),
     Audit {
         before_id: Option<i64>,
         page: Result<Vec<crate::store::audit::AuditEntry>, String>,
@@ -217,6 +231,7 @@ pub fn handle(
             | Request::MoveDeal { .. }
             | Request::SaveForm { .. }
             | Request::SaveProposal(_)
+            | Request::Remove { .. }
             | Request::Undo
     ) {
         cache.scored = None;
@@ -412,6 +427,17 @@ pub fn handle(
             );
             remember(store, cache, before, &result);
             send(Reply::FormSaved(result));
+        }
+        Request::PlanRemoval { entity, id } => send(Reply::RemovalPlan(
+            app::removal_plan(store, entity, id).map_err(|e| e.to_string()),
+        )),
+        Request::Remove { entity, id, force } => {
+            let before = app::audit_high_water(store).unwrap_or(0);
+            let result = app::remove(store, entity, id, force)
+                .map(|p| format!("deleted {}", p.describe()))
+                .map_err(|e| e.to_string());
+            remember(store, cache, before, &result);
+            send(Reply::Removed(result));
         }
         Request::Undo => {
             let result = match cache.undo.pop() {

@@ -69,15 +69,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
     let block = pane_block(
         app,
-        format!(" Contacts ({}) · j/k select ", d.contacts.len()),
-        true,
+        format!(" Contacts ({}) ", d.contacts.len()),
+        !app.timeline_focus,
     );
     let lines: Vec<Line> = d
         .contacts
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let style = if i == app.contact_sel {
+            let style = if i == app.contact_sel && !app.timeline_focus {
                 t.selected
             } else {
                 t.base
@@ -132,20 +132,37 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), orders);
 
-    let block = pane_block(app, " Activity timeline ".to_string(), false);
+    let block = pane_block(
+        app,
+        " Activity timeline (tab) ".to_string(),
+        app.timeline_focus,
+    );
+    // Keep the selected activity in view.
+    let rows = timeline.height.saturating_sub(2) as usize;
+    let skip = (app.activity_sel + 1).saturating_sub(rows.max(1));
     let lines: Vec<Line> = d
         .activities
         .iter()
-        .map(|(date, kind, subject, outcome, rep, done)| {
+        .enumerate()
+        .skip(skip)
+        .map(|(i, a)| {
+            let chosen = app.timeline_focus && i == app.activity_sel;
             Line::from(vec![
-                Span::styled(format!("{date} "), if *done { t.muted } else { t.warning }),
-                Span::styled(format!("{kind:<8}"), t.accent),
-                Span::styled(format!("{} ", opt(subject)), t.base),
+                Span::styled(if chosen { "▸ " } else { "  " }, t.accent),
                 Span::styled(
-                    if *done {
-                        format!("{} · {}", opt(outcome), opt(rep))
+                    format!("{} ", a.date),
+                    if a.done { t.muted } else { t.warning },
+                ),
+                Span::styled(format!("{:<8}", a.kind), t.accent),
+                Span::styled(
+                    format!("{} ", opt(&a.subject)),
+                    if chosen { t.selected } else { t.base },
+                ),
+                Span::styled(
+                    if a.done {
+                        format!("{} · {}", opt(&a.outcome), opt(&a.rep))
                     } else {
-                        format!("due · {}", opt(rep))
+                        format!("due · {}", opt(&a.rep))
                     },
                     t.muted,
                 ),

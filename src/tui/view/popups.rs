@@ -124,11 +124,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             let lines = lines.into_iter().skip(skip).collect();
             (format!(" {} ", form.kind.title()), lines)
         }
-        Popup::Confirm { question, .. } => {
+        Popup::Confirm {
+            question, strong, ..
+        } => {
+            let keys = if *strong {
+                "F: yes, anyway · n/esc: no"
+            } else {
+                "y/enter: yes · n/esc: no"
+            };
             let lines = vec![
                 Line::from(Span::styled(question.clone(), t.base)),
                 Line::default(),
-                Line::from(Span::styled("y/enter: yes · n/esc: no", t.muted)),
+                Line::from(Span::styled(keys, t.muted)),
             ];
             (" confirm ".to_string(), lines)
         }
