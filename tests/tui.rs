@@ -1830,3 +1830,122 @@ fn rows_are_deleted_after_asking_and_customers_merged_from_the_screens() {
         ) > 0
     );
 }
+
+#[test]
+fn pickers_complete_names_and_every_field_error_shows_at_once() {
+    let mut h = Harness::new(60, 300);
+    let one = |h: &Harness, sql: &str| -> String {
+        h.store
+            .connection()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let customer = one(
+        &h,
+        "SELECT name FROM customers ORDER BY length(name) DESC LIMIT 1",
+    );
+    let product = one(&h, "SELECT name FROM products ORDER BY id LIMIT 1");
+    let rep = one(&h, "SELECT name FROM reps ORDER BY id LIMIT 1");
+    // Every problem of a form in one round: a bad amount, an unknown customer, an unknown
+    // owner and an unknown product.
+    h.keys("2 enter a");
+    h.keys("Picked-deal tab");
+    h.keys("Nobody-Ltd-xyz tab");
+    assert_eq!(
+        h.form().focus,
+        2,
+        "no suggestion was highlighted: tab moved on"
+    );
+    h.keys("lots tab tab");
+    h.keys("ZZ-no-product tab tab");
+    h.keys("Nobody-Rep-xyz ctrl-s");
+    let f = h.form();
+    for field in ["customer", "amount", "product", "owner"] {
+        assert!(f.error_for(field).is_some(), "{field}: {:?}", f.errors);
+    }
+    h.keys("esc");
+
+    // A customer by a few of its letters: suggestions come from the database as typed,
+    // the best highlighted, tab takes it.
+    h.keys("a Picked-deal tab");
+    let letters: String = customer
+        .split_whitespace()
+        .map(|w| w.chars().next().unwrap())
+        .collect::<String>()
+        .to_lowercase();
+    h.keys(&letters);
+    let pick = h.form().pick.clone().expect("suggestions");
+    assert!(pick.matches.contains(&customer), "{pick:?} for {letters}");
+    while h.form().pick.as_ref().unwrap().matches[h.form().pick.as_ref().unwrap().chosen.unwrap()]
+        != customer
+    {
+        h.keys("ctrl-n");
+    }
+    h.keys("tab");
+    assert_eq!(h.form().values[1], customer);
+    h.keys("12000 tab tab");
+    // The product by part of its name; the owner from the reps.
+    let part: String = product.chars().take(4).collect::<String>().to_lowercase();
+    h.keys(&part);
+    assert_eq!(h.form().pick.as_ref().unwrap().chosen, Some(0));
+    h.keys("tab");
+    assert!(
+        h.form().values[4].eq_ignore_ascii_case(&product)
+            || h.form().values[4].to_lowercase().contains(&part),
+        "{:?}",
+        h.form().values
+    );
+    h.keys("tab");
+    let rep_part: String = rep.split_whitespace().next().unwrap().to_string();
+    h.keys(&rep_part);
+    h.keys("tab ctrl-s");
+    assert!(h.app.popup.is_none(), "{:?}", h.app.popup);
+    let saved = one(
+        &h,
+        "SELECT c.name || '|' || coalesce(p.name, '') || '|' || coalesce(r.name, '') FROM deals d
+           JOIN customers c ON c.id = d.customer_id LEFT JOIN products p ON p.id = d.product_id
+           LEFT JOIN reps r ON r.id = d.owner_rep_id WHERE d.name = 'Picked-deal'",
+    );
+    let parts: Vec<&str> = saved.split('|').collect();
+    assert_eq!(parts[0], customer);
+    assert!(!parts[1].is_empty(), "{saved}");
+    assert!(parts[2].starts_with(&rep_part), "{saved}");
+}
+
+#[test]
+fn text_and_popup_keys_come_from_the_keymap() {
+    let mut h = Harness::new(60, 300);
+    h.app.keymap = Keymap::with_overrides(
+        "[text]\nkill_word = \"ctrl-b\"\ncursor_left = \"left\"\n[question]\nconfirm = \"j\"\ncancel = [\"esc\", \"x\"]\n",
+    )
+    .unwrap();
+    h.keys("/");
+    h.keys("acme space corp");
+    let ctrl_b = KeyEvent::new(KeyCode::Char('b'), KeyModifiers::CONTROL);
+    let r = h.app.handle_key(ctrl_b);
+    h.run(r);
+    assert_eq!(h.app.customers.filter.search, "acme ");
+    // `?` lists the popup and text keys too, as remapped.
+    h.keys("enter ?");
+    assert!(matches!(h.app.popup, Some(Popup::Help { .. })));
+    h.keys("word");
+    let help = h.screen(100, 60);
+    assert!(
+        help.contains("in text fields") && help.contains("ctrl-b"),
+        "{help}"
+    );
+    h.keys("esc");
+    // The question's keys: j says yes here, y does not.
+    h.keys("esc 2 enter W y");
+    assert!(
+        matches!(h.app.popup, Some(Popup::Confirm { .. })),
+        "{:?} {:?} {:?}",
+        h.app.screen,
+        h.app.popup,
+        h.app.status
+    );
+    let screen = h.screen(100, 30);
+    assert!(screen.contains("j: yes"), "{screen}");
+    h.keys("x");
+    assert!(h.app.popup.is_none());
+}

@@ -50,6 +50,31 @@ pub struct FieldSpec {
     pub label: &'static str,
     pub required: bool,
     pub hint: &'static str,
+    /// Where the field's suggestions come from, if it has a picker.
+    pub pick: Option<Pick>,
+}
+
+/// The values a form field picks from (fuzzy completion as the user types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pick {
+    Rep,
+    Team,
+    /// A target's team or rep.
+    TeamOrRep,
+    /// Customers matching what is typed, looked up as it is typed (there may be 100k).
+    Customer,
+    Product,
+    /// Regions in use; a new one may be typed (nothing is preselected).
+    Region,
+    OpenStage,
+    Fixed(&'static [&'static str]),
+}
+
+impl Pick {
+    /// Whether the value must be one of the options (the best match is preselected).
+    pub fn strict(self) -> bool {
+        self != Pick::Region
+    }
 }
 
 const fn f(
@@ -63,16 +88,48 @@ const fn f(
         label,
         required,
         hint,
+        pick: None,
     }
 }
 
+/// A field with a picker.
+const fn p(
+    name: &'static str,
+    label: &'static str,
+    required: bool,
+    hint: &'static str,
+    pick: Pick,
+) -> FieldSpec {
+    FieldSpec {
+        name,
+        label,
+        required,
+        hint,
+        pick: Some(pick),
+    }
+}
+
+const YES_NO: Pick = Pick::Fixed(&["yes", "no"]);
+
 const CUSTOMER: &[FieldSpec] = &[
     f("name", "Name", true, ""),
-    f("owner", "Owner (rep)", false, "a rep's name"),
-    f("segment", "Segment", false, "smb, mid_market, enterprise"),
-    f("status", "Status", false, "prospect, active, churned"),
+    p("owner", "Owner (rep)", false, "a rep's name", Pick::Rep),
+    p(
+        "segment",
+        "Segment",
+        false,
+        "smb, mid_market, enterprise",
+        Pick::Fixed(&["smb", "mid_market", "enterprise"]),
+    ),
+    p(
+        "status",
+        "Status",
+        false,
+        "prospect, active, churned",
+        Pick::Fixed(&["prospect", "active", "churned"]),
+    ),
     f("industry", "Industry", false, ""),
-    f("region", "Region", false, ""),
+    p("region", "Region", false, "", Pick::Region),
     f("city", "City", false, ""),
     f("country", "Country", false, ""),
     f("email", "Email", false, ""),
@@ -96,15 +153,21 @@ const CONTACT: &[FieldSpec] = &[
     f("title", "Title", false, ""),
     f("email", "Email", false, ""),
     f("phone", "Phone", false, ""),
-    f("is_primary", "Primary contact", false, "yes or no"),
+    p("is_primary", "Primary contact", false, "yes or no", YES_NO),
 ];
 
 const ACTIVITY: &[FieldSpec] = &[
-    f("kind", "Kind", true, "call, visit, email, meeting, note"),
+    p(
+        "kind",
+        "Kind",
+        true,
+        "call, visit, email, meeting, note",
+        Pick::Fixed(&["call", "visit", "email", "meeting", "note"]),
+    ),
     f("subject", "Subject", false, ""),
     f("done_on", "Done on", true, "YYYY-MM-DD"),
     f("outcome", "Outcome", false, ""),
-    f("rep", "Rep", false, "a rep's name"),
+    p("rep", "Rep", false, "a rep's name", Pick::Rep),
     f(
         "follow_up",
         "Follow up on",
@@ -115,34 +178,55 @@ const ACTIVITY: &[FieldSpec] = &[
 
 const NEW_DEAL: &[FieldSpec] = &[
     f("name", "Deal", true, ""),
-    f("customer", "Customer", true, "name or external id"),
+    p(
+        "customer",
+        "Customer",
+        true,
+        "name or external id",
+        Pick::Customer,
+    ),
     f("amount", "Amount", true, "e.g. 12,500.00"),
-    f("stage", "Stage", true, "an open stage"),
+    p("stage", "Stage", true, "an open stage", Pick::OpenStage),
+    p(
+        "product",
+        "Product",
+        false,
+        "name or SKU (the order's product when won)",
+        Pick::Product,
+    ),
     f("expected_close", "Expected close", false, "YYYY-MM-DD"),
-    f("owner", "Owner (rep)", false, "a rep's name"),
+    p("owner", "Owner (rep)", false, "a rep's name", Pick::Rep),
 ];
 
 const EDIT_DEAL: &[FieldSpec] = &[
     f("name", "Deal", true, ""),
     f("amount", "Amount", true, "e.g. 12,500.00"),
     f("expected_close", "Expected close", false, "YYYY-MM-DD"),
-    f("owner", "Owner (rep)", false, "a rep's name"),
+    p("owner", "Owner (rep)", false, "a rep's name", Pick::Rep),
 ];
 
 const SET_TARGET: &[FieldSpec] = &[
-    f("scope", "Scope", true, "company, team or rep"),
-    f(
+    p(
+        "scope",
+        "Scope",
+        true,
+        "company, team or rep",
+        Pick::Fixed(&["company", "team", "rep"]),
+    ),
+    p(
         "name",
         "Team or rep",
         false,
         "the name (not for the company)",
+        Pick::TeamOrRep,
     ),
     f("period", "Period", true, "2026-03, 2026-Q1 or 2026"),
-    f(
+    p(
         "metric",
         "Metric",
         true,
         "won_revenue, won_deals, activities, new_customers",
+        Pick::Fixed(&["won_revenue", "won_deals", "activities", "new_customers"]),
     ),
     f(
         "amount",
@@ -164,7 +248,13 @@ const REVISE_TARGET: &[FieldSpec] = &[
 ];
 
 const PROPOSE_TARGETS: &[FieldSpec] = &[
-    f("method", "Method", true, "goal, performance or resource"),
+    p(
+        "method",
+        "Method",
+        true,
+        "goal, performance or resource",
+        Pick::Fixed(&["goal", "performance", "resource"]),
+    ),
     f("period", "Period", true, "2026-03, 2026-Q1 or 2026"),
     f(
         "growth",
@@ -176,11 +266,12 @@ const PROPOSE_TARGETS: &[FieldSpec] = &[
 
 const TEAM: &[FieldSpec] = &[
     f("name", "Team", true, ""),
-    f(
+    p(
         "parent",
         "Parent team",
         false,
         "a team's name; empty for a top team",
+        Pick::Team,
     ),
     f(
         "external_id",
@@ -192,14 +283,14 @@ const TEAM: &[FieldSpec] = &[
 
 const REP: &[FieldSpec] = &[
     f("name", "Rep", true, ""),
-    f("team", "Team", false, "a team's name"),
+    p("team", "Team", false, "a team's name", Pick::Team),
     f(
         "capacity",
         "Capacity",
         false,
         "1 is one full-time seller (default 1)",
     ),
-    f("active", "Active", false, "yes or no (default yes)"),
+    p("active", "Active", false, "yes or no (default yes)", YES_NO),
     f("email", "Email", false, ""),
     f(
         "external_id",
@@ -218,7 +309,13 @@ const PRODUCT: &[FieldSpec] = &[
 
 const STAGE: &[FieldSpec] = &[
     f("name", "Stage", true, ""),
-    f("kind", "Kind", true, "open, won or lost"),
+    p(
+        "kind",
+        "Kind",
+        true,
+        "open, won or lost",
+        Pick::Fixed(&["open", "won", "lost"]),
+    ),
     f(
         "probability",
         "Win probability",
@@ -226,19 +323,21 @@ const STAGE: &[FieldSpec] = &[
         "0 to 1 or a percentage; won 1, lost 0",
     ),
     f("position", "Order", false, "a whole number; default last"),
-    f(
+    p(
         "category",
         "Forecast category",
         false,
         "pipeline, best_case, commit, closed, omitted",
+        Pick::Fixed(&["pipeline", "best_case", "commit", "closed", "omitted"]),
     ),
 ];
 
-const MERGE: &[FieldSpec] = &[f(
+const MERGE: &[FieldSpec] = &[p(
     "into",
     "Merge into",
     true,
     "the customer that stays: name or external id",
+    Pick::Customer,
 )];
 
 impl FormKind {
@@ -643,7 +742,7 @@ fn save_at(
 ) -> Result<String, SaveError> {
     let mut v = Values {
         values,
-        errors: Vec::new(),
+        errors: reference_errors(store, kind, values)?,
     };
     match kind {
         FormKind::Team(_) | FormKind::Rep(_) | FormKind::Product(_) | FormKind::Stage(_) => {
@@ -899,6 +998,7 @@ fn save_at(
                 } else {
                     None
                 },
+                product: v.text("product"),
             };
             if !v.errors.is_empty() {
                 return Err(v.errors.into());
@@ -1026,4 +1126,76 @@ fn save_organisation(
         }
         _ => Err(vec![(String::new(), "not an organisation form".into())].into()),
     }
+}
+
+/// Picker fields naming a rep, team, product, open stage or customer that does not exist:
+/// found with the field's other problems, so that a form shows every error at once.
+fn reference_errors(
+    store: &Store,
+    kind: FormKind,
+    values: &[(String, String)],
+) -> Result<FormErrors, StoreError> {
+    let mut lists = None;
+    let mut out = Vec::new();
+    for spec in kind.fields() {
+        let Some(pick) = spec.pick else { continue };
+        let Some(value) = values
+            .iter()
+            .find(|(n, _)| n == spec.name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+        else {
+            continue;
+        };
+        if pick == Pick::Customer {
+            if let Err(e) = store.find_row(crate::store::audit::Entity::Customer, value) {
+                out.push((spec.name.to_string(), e.to_string()));
+            }
+            continue;
+        }
+        if lists.is_none() {
+            lists = Some(store.pick_lists()?);
+        }
+        let Some(l) = &lists else { continue };
+        let (names, what): (Vec<&Vec<String>>, &str) = match pick {
+            Pick::Rep => (vec![&l.reps], "rep"),
+            Pick::Team => (vec![&l.teams], "team"),
+            Pick::TeamOrRep => (vec![&l.teams, &l.reps], "team or rep"),
+            Pick::Product => (vec![&l.products, &l.product_skus], "product (name or SKU)"),
+            Pick::OpenStage => (vec![&l.open_stages], "open stage"),
+            // Checked by the field's own parsing, or free text.
+            Pick::Fixed(_) | Pick::Region | Pick::Customer => continue,
+        };
+        if !names
+            .iter()
+            .any(|list| list.iter().any(|n| n.eq_ignore_ascii_case(value)))
+        {
+            out.push((spec.name.to_string(), format!("no {what} named '{value}'")));
+        }
+    }
+    Ok(out)
+}
+
+/// The options of every picker but the customer one, by kind (see `Pick`).
+pub fn pick_options(
+    store: &Store,
+) -> Result<std::collections::HashMap<Pick, Vec<String>>, StoreError> {
+    let l = store.pick_lists()?;
+    let mut team_or_rep = l.teams.clone();
+    team_or_rep.extend(l.reps.iter().cloned());
+    Ok([
+        (Pick::Rep, l.reps),
+        (Pick::Team, l.teams),
+        (Pick::TeamOrRep, team_or_rep),
+        (Pick::Product, l.products),
+        (Pick::Region, l.regions),
+        (Pick::OpenStage, l.open_stages),
+    ]
+    .into_iter()
+    .collect())
+}
+
+/// Customers a customer picker may offer for what is typed (their names).
+pub fn customer_suggestions(store: &Store, text: &str) -> Result<Vec<String>, StoreError> {
+    store.customer_names_like(text, 200)
 }

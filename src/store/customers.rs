@@ -461,3 +461,62 @@ impl Store {
         Ok(Some(d))
     }
 }
+
+/// The names a form's pickers choose from (small lists: the organisation and the regions
+/// in use).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PickLists {
+    pub reps: Vec<String>,
+    pub teams: Vec<String>,
+    pub products: Vec<String>,
+    pub product_skus: Vec<String>,
+    pub regions: Vec<String>,
+    pub open_stages: Vec<String>,
+}
+
+impl Store {
+    /// See `PickLists`. Regions come from the region index (distinct values, no scan of
+    /// the customers).
+    pub fn pick_lists(&self) -> Result<PickLists> {
+        let names = |sql: &str| -> Result<Vec<String>> {
+            Ok(self
+                .conn
+                .prepare_cached(sql)?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        };
+        Ok(PickLists {
+            reps: names("SELECT name FROM reps ORDER BY active DESC, name")?,
+            teams: names("SELECT name FROM teams ORDER BY name")?,
+            products: names("SELECT name FROM products ORDER BY name")?,
+            product_skus: names("SELECT sku FROM products ORDER BY sku")?,
+            regions: names(
+                "SELECT DISTINCT region FROM customers WHERE region IS NOT NULL ORDER BY region LIMIT 500",
+            )?,
+            open_stages: names("SELECT name FROM stages WHERE kind = 'open' ORDER BY position, id")?,
+        })
+    }
+
+    /// Up to `limit` customer names holding the characters of `text` in order (what a
+    /// fuzzy picker can match), shortest first.
+    pub fn customer_names_like(&self, text: &str, limit: usize) -> Result<Vec<String>> {
+        let mut pattern = String::from("%");
+        for c in text.trim().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+            pattern.push('%');
+        }
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT name FROM customers WHERE name LIKE ?1 ESCAPE '\\' OR external_id = ?2
+                 ORDER BY length(name), name LIMIT ?3",
+            )?
+            .query_map(rusqlite::params![pattern, text.trim(), limit as i64], |r| {
+                r.get(0)
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+}

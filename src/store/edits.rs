@@ -252,6 +252,8 @@ pub struct DealFields {
     pub expected_close: Option<NaiveDate>,
     /// Stage by name (new deals only; an open stage).
     pub stage: Option<String>,
+    /// Product by name or SKU (new deals only).
+    pub product: Option<String>,
 }
 
 impl Store {
@@ -507,6 +509,18 @@ impl Store {
                     Some(_) => return Err(field("stage", "a new deal starts in an open stage")),
                     None => return Err(field("stage", format!("no stage named '{stage_name}'"))),
                 };
+                let product: Option<i64> = match f.product.as_deref() {
+                    None => None,
+                    Some(p) => Some(
+                        tx.query_row(
+                            "SELECT id FROM products WHERE sku = ?1 OR name = ?1 COLLATE NOCASE ORDER BY sku = ?1 DESC LIMIT 1",
+                            [p],
+                            |r| r.get(0),
+                        )
+                        .optional()?
+                        .ok_or_else(|| field("product", format!("no product named '{p}' (or with that SKU)")))?,
+                    ),
+                };
                 let day = iso(today);
                 let id = write_one(
                     &tx,
@@ -523,6 +537,7 @@ impl Store {
                         "created_on",
                         "stage_entered_on",
                         "expected_close",
+                        "product_id",
                     ],
                     params![
                         readable_id(&tx, Entity::Deal)?,
@@ -533,7 +548,8 @@ impl Store {
                         stage,
                         day,
                         day,
-                        f.expected_close.map(iso)
+                        f.expected_close.map(iso),
+                        product
                     ],
                 )?;
                 write_one(

@@ -20,6 +20,14 @@ pub enum Context {
     Reports,
     Setup,
     Audit,
+    /// Inside a form (with `Text` for the focused field).
+    Form,
+    /// Every text field: forms, search, filters, the palette, reasons.
+    Text,
+    /// Lists and filters in popups: help, palette, proposals, explanations.
+    Popup,
+    /// A yes/no question.
+    Question,
 }
 
 impl Context {
@@ -34,9 +42,23 @@ impl Context {
             Context::Reports => "reports",
             Context::Setup => "setup",
             Context::Audit => "audit",
+            Context::Form => "form",
+            Context::Text => "text",
+            Context::Popup => "popup",
+            Context::Question => "question",
         }
     }
-    pub const ALL: [Context; 9] = [
+
+    /// Contexts of popups and text fields: single keys, no global fallback (a `q` typed
+    /// into a field is text, not quit).
+    pub fn is_popup(self) -> bool {
+        matches!(
+            self,
+            Context::Form | Context::Text | Context::Popup | Context::Question
+        )
+    }
+
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::Welcome,
         Context::Dashboard,
@@ -46,6 +68,10 @@ impl Context {
         Context::Reports,
         Context::Setup,
         Context::Audit,
+        Context::Form,
+        Context::Text,
+        Context::Popup,
+        Context::Question,
     ];
 
     fn from_name(s: &str) -> Option<Context> {
@@ -102,6 +128,7 @@ impl Key {
             "home" => KeyCode::Home,
             "end" => KeyCode::End,
             "backspace" => KeyCode::Backspace,
+            "delete" => KeyCode::Delete,
             f if f.len() > 1 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => KeyCode::F(
                 f[1..]
                     .parse()
@@ -138,6 +165,7 @@ impl fmt::Display for Key {
             KeyCode::Home => f.write_str("home"),
             KeyCode::End => f.write_str("end"),
             KeyCode::Backspace => f.write_str("backspace"),
+            KeyCode::Delete => f.write_str("delete"),
             KeyCode::F(n) => write!(f, "f{n}"),
             other => write!(f, "{other:?}"),
         }
@@ -386,6 +414,67 @@ impl Keymap {
                     "customer view: contacts or activity timeline",
                 ),
                 b(Pipeline, Delete, &["D"], "delete the deal"),
+                b(Text, CursorLeft, &["left", "ctrl-b"], "cursor left"),
+                b(Text, CursorRight, &["right", "ctrl-f"], "cursor right"),
+                b(Text, LineStart, &["home", "ctrl-a"], "start of the line"),
+                b(Text, LineEnd, &["end", "ctrl-e"], "end of the line"),
+                b(
+                    Text,
+                    DeleteBack,
+                    &["backspace", "ctrl-h"],
+                    "delete the character before the cursor",
+                ),
+                b(
+                    Text,
+                    DeleteForward,
+                    &["delete", "ctrl-d"],
+                    "delete the character under the cursor",
+                ),
+                b(Text, KillToStart, &["ctrl-u"], "delete to the start"),
+                b(Text, KillToEnd, &["ctrl-k"], "delete to the end"),
+                b(Text, KillWord, &["ctrl-w"], "delete the word before the cursor"),
+                b(Form, Submit, &["ctrl-s"], "save the form"),
+                b(
+                    Form,
+                    Confirm,
+                    &["enter"],
+                    "next field (takes the picked suggestion); on the last field, save",
+                ),
+                b(
+                    Form,
+                    NextField,
+                    &["tab", "down"],
+                    "next field (takes the picked suggestion)",
+                ),
+                b(Form, PrevField, &["backtab", "up"], "previous field"),
+                b(
+                    Form,
+                    PickNext,
+                    &["ctrl-n"],
+                    "next suggestion of a picker (owner, team, customer, product, region, …)",
+                ),
+                b(Form, PickPrev, &["ctrl-p"], "previous suggestion"),
+                b(
+                    Form,
+                    TakeTheirs,
+                    &["ctrl-t"],
+                    "after a conflict: take the values stored elsewhere",
+                ),
+                b(Form, Cancel, &["esc"], "close the form without saving"),
+                b(Popup, Confirm, &["enter"], "run / apply / close"),
+                b(Popup, Cancel, &["esc"], "close"),
+                b(Popup, MoveDown, &["down", "ctrl-n"], "down"),
+                b(Popup, MoveUp, &["up", "ctrl-p"], "up"),
+                b(Popup, HalfPageDown, &["pagedown"], "a page down"),
+                b(Popup, HalfPageUp, &["pageup"], "a page up"),
+                b(Question, Confirm, &["y", "enter"], "yes"),
+                b(
+                    Question,
+                    ConfirmAnyway,
+                    &["F"],
+                    "yes, anyway (a delete the revenue ledger depends on)",
+                ),
+                b(Question, Cancel, &["n", "esc"], "no"),
                 b(Pipeline, Add, &["a"], "add a deal"),
                 b(
                     Pipeline,
@@ -445,7 +534,10 @@ impl Keymap {
         let mut map = Keymap::defaults();
         for (ctx_name, entries) in &table {
             let context = Context::from_name(ctx_name).ok_or_else(|| {
-                format!("[{ctx_name}]: no such screen (use global, welcome, dashboard, customers, pipeline, targets, reports)")
+                format!(
+                    "[{ctx_name}]: no such screen (use {})",
+                    Context::ALL.map(|c| c.name()).join(", ")
+                )
             })?;
             let entries = entries
                 .as_table()
@@ -503,6 +595,36 @@ impl Keymap {
     /// Refuses two actions on the same keys in one context, and a chord that another
     /// binding's keys begin (it could never be typed).
     pub fn validate(&self) -> Result<(), String> {
+        for b in self.bindings.iter().filter(|b| b.context.is_popup()) {
+            if let Some(k) = b.keys.iter().find(|k| k.len() > 1) {
+                return Err(format!(
+                    "[{}] {}: '{}': popups and text fields take single keys, not chords",
+                    b.context.name(),
+                    b.action.name(),
+                    chord_text(k)
+                ));
+            }
+        }
+        // A form's field and a popup's filter line read keys through two contexts at once.
+        for (a, b) in [
+            (Context::Form, Context::Text),
+            (Context::Popup, Context::Text),
+        ] {
+            for x in self.bindings.iter().filter(|x| x.context == a) {
+                for y in self.bindings.iter().filter(|y| y.context == b) {
+                    if let Some(k) = x.keys.iter().find(|k| y.keys.contains(k)) {
+                        return Err(format!(
+                            "'{}' is bound to both [{}] {} and [{}] {} (they apply together)",
+                            chord_text(k),
+                            a.name(),
+                            x.action.name(),
+                            b.name(),
+                            y.action.name()
+                        ));
+                    }
+                }
+            }
+        }
         for ctx in Context::ALL {
             let mut seen: Vec<(&Chord, Action)> = Vec::new();
             for b in self.bindings.iter().filter(|b| b.context == ctx) {
@@ -548,7 +670,7 @@ impl Keymap {
             .collect();
         let taken: Vec<&Chord> = own.iter().flat_map(|b| b.keys.iter()).collect();
         let mut out = own.clone();
-        if context != Context::Global {
+        if context != Context::Global && !context.is_popup() {
             out.extend(
                 self.bindings
                     .iter()
@@ -578,6 +700,24 @@ impl Keymap {
         } else {
             Lookup::None
         }
+    }
+
+    /// The action one key press asks for in a popup or text context (no chords there).
+    pub fn action_in(&self, context: Context, k: &Key) -> Option<Action> {
+        match self.lookup(context, std::slice::from_ref(k)) {
+            Lookup::Action(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Every key of an action in a context, as `y/enter`, for hints.
+    pub fn keys_for(&self, context: Context, action: Action) -> String {
+        self.active(context)
+            .into_iter()
+            .filter(|b| b.action == action)
+            .flat_map(|b| b.keys.iter().map(chord_text))
+            .collect::<Vec<_>>()
+            .join("/")
     }
 
     /// The first key of an action in a context, for hints.
@@ -655,10 +795,45 @@ mod tests {
             Lookup::Action(Action::NextPane)
         );
         assert_eq!(
-            m.lookup(Context::Customers, &keys("tab")),
+            m.lookup(Context::Targets, &keys("tab")),
             Lookup::None,
             "per-screen bindings"
         );
+        // Popups and text fields: their own keys only, no global fallback (q is text).
+        assert_eq!(m.action_in(Context::Text, &Key::parse("q").unwrap()), None);
+        assert_eq!(
+            m.action_in(Context::Text, &Key::parse("ctrl-w").unwrap()),
+            Some(Action::KillWord)
+        );
+        assert_eq!(
+            m.action_in(Context::Question, &Key::parse("F").unwrap()),
+            Some(Action::ConfirmAnyway)
+        );
+    }
+
+    #[test]
+    fn popup_and_text_keys_are_remapped_and_checked_like_the_others() {
+        let m = Keymap::with_overrides(
+            "[text]\nkill_word = \"alt-backspace\"\n[form]\nsubmit = [\"ctrl-s\", \"f2\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.action_in(Context::Text, &Key::parse("alt-backspace").unwrap()),
+            Some(Action::KillWord)
+        );
+        assert_eq!(
+            m.action_in(Context::Text, &Key::parse("ctrl-w").unwrap()),
+            None
+        );
+        assert_eq!(
+            m.action_in(Context::Form, &Key::parse("f2").unwrap()),
+            Some(Action::Submit)
+        );
+        // A form key that a text field also reads would be ambiguous: refused.
+        let err = Keymap::with_overrides("[form]\nsubmit = \"ctrl-w\"\n").unwrap_err();
+        assert!(err.contains("ctrl-w") && err.contains("kill_word"), "{err}");
+        let err = Keymap::with_overrides("[popup]\nconfirm = \"g g\"\n").unwrap_err();
+        assert!(err.contains("single keys"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the end, ctrl-w removes the word before it. A field entered with text in it starts
 //! selected, so typing replaces the text and a movement key keeps it.
 
+use super::action::Action;
 use super::keymap::Key;
 use ratatui::crossterm::event::KeyCode;
 
@@ -38,8 +39,9 @@ fn byte(text: &str, at: usize) -> usize {
     text.char_indices().nth(at).map_or(text.len(), |(i, _)| i)
 }
 
-/// Applies a key to `text` at `cur`.
-pub fn apply(text: &mut String, cur: &mut Cursor, k: &Key) -> Edit {
+/// Applies a key to `text` at `cur`: `action` is what the keymap's text context makes of
+/// it (`None`: a plain character is typed, anything else is not a line key).
+pub fn apply(text: &mut String, cur: &mut Cursor, k: &Key, action: Option<Action>) -> Edit {
     let len = text.chars().count();
     cur.at = cur.at.min(len);
     let replace_selection = |text: &mut String, cur: &mut Cursor| {
@@ -49,15 +51,20 @@ pub fn apply(text: &mut String, cur: &mut Cursor, k: &Key) -> Edit {
             cur.selected = false;
         }
     };
-    match (k.code, k.ctrl) {
-        (KeyCode::Char(c), false) => {
-            replace_selection(text, cur);
-            let at = byte(text, cur.at);
-            text.insert(at, c);
-            cur.at += 1;
-            Edit::Changed
-        }
-        (KeyCode::Backspace, _) => {
+    let Some(action) = action else {
+        return match k.code {
+            KeyCode::Char(c) if !k.ctrl && !k.alt => {
+                replace_selection(text, cur);
+                let at = byte(text, cur.at);
+                text.insert(at, c);
+                cur.at += 1;
+                Edit::Changed
+            }
+            _ => Edit::Ignored,
+        };
+    };
+    match action {
+        Action::DeleteBack => {
             if cur.selected {
                 replace_selection(text, cur);
                 return Edit::Changed;
@@ -70,7 +77,7 @@ pub fn apply(text: &mut String, cur: &mut Cursor, k: &Key) -> Edit {
             cur.at -= 1;
             Edit::Changed
         }
-        (KeyCode::Delete, _) => {
+        Action::DeleteForward => {
             if cur.selected {
                 replace_selection(text, cur);
                 return Edit::Changed;
@@ -82,34 +89,34 @@ pub fn apply(text: &mut String, cur: &mut Cursor, k: &Key) -> Edit {
             }
             Edit::Moved
         }
-        (KeyCode::Left, _) => {
+        Action::CursorLeft => {
             cur.selected = false;
             cur.at = cur.at.saturating_sub(1);
             Edit::Moved
         }
-        (KeyCode::Right, _) => {
+        Action::CursorRight => {
             cur.selected = false;
             cur.at = (cur.at + 1).min(len);
             Edit::Moved
         }
-        (KeyCode::Home, _) | (KeyCode::Char('a'), true) => {
+        Action::LineStart => {
             cur.selected = false;
             cur.at = 0;
             Edit::Moved
         }
-        (KeyCode::End, _) | (KeyCode::Char('e'), true) => {
+        Action::LineEnd => {
             cur.selected = false;
             cur.at = len;
             Edit::Moved
         }
-        (KeyCode::Char('u'), true) => {
+        Action::KillToStart => {
             let at = if cur.selected { len } else { cur.at };
             let cut = byte(text, at);
             text.replace_range(..cut, "");
             *cur = Cursor::default();
             Edit::Changed
         }
-        (KeyCode::Char('k'), true) => {
+        Action::KillToEnd => {
             if cur.selected {
                 replace_selection(text, cur);
             } else {
@@ -118,7 +125,7 @@ pub fn apply(text: &mut String, cur: &mut Cursor, k: &Key) -> Edit {
             }
             Edit::Changed
         }
-        (KeyCode::Char('w'), true) => {
+        Action::KillWord => {
             if cur.selected {
                 replace_selection(text, cur);
                 return Edit::Changed;
@@ -140,9 +147,36 @@ pub fn apply(text: &mut String, cur: &mut Cursor, k: &Key) -> Edit {
     }
 }
 
+/// A one-line text input with its cursor (search, filters, the palette, reasons).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Input {
+    pub text: String,
+    pub cursor: Cursor,
+}
+
+/// The text with the cursor drawn in it.
+impl std::fmt::Display for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (before, after) = self.split();
+        write!(f, "{before}▏{after}")
+    }
+}
+
+impl Input {
+    pub fn apply(&mut self, k: &Key, action: Option<Action>) -> Edit {
+        apply(&mut self.text, &mut self.cursor, k, action)
+    }
+
+    /// The text before and after the cursor, for drawing it.
+    pub fn split(&self) -> (&str, &str) {
+        self.text.split_at(byte(&self.text, self.cursor.at))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::keymap::{Context, Keymap};
 
     fn key(code: KeyCode, ctrl: bool) -> Key {
         Key {
@@ -155,8 +189,9 @@ mod tests {
     fn typed(text: &str, keys: &[Key]) -> (String, Cursor) {
         let mut t = text.to_string();
         let mut c = Cursor::enter(text);
+        let map = Keymap::defaults();
         for k in keys {
-            apply(&mut t, &mut c, k);
+            apply(&mut t, &mut c, k, map.action_in(Context::Text, k));
         }
         (t, c)
     }

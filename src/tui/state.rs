@@ -5,9 +5,13 @@ use super::action::Action;
 use super::keymap::{self, Context, Key, Keymap, Lookup};
 use super::theme::Theme;
 use super::worker::{Anchor, Reply, Request};
+
+mod picker;
+mod popup_keys;
 use crate::app::dashboard::Dashboard;
 use crate::store::customers::{Cursor, CustomerFilter, CustomerRow, CustomerSort, PageDirection};
 use chrono::NaiveDate;
+pub use picker::Picker;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,19 +56,19 @@ impl Pane {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
     Help {
-        filter: String,
+        filter: super::line::Input,
         /// Lines scrolled past (↑/↓, page up/down) when the list does not fit.
         scroll: usize,
     },
     Palette {
-        input: String,
+        input: super::line::Input,
         selected: usize,
     },
     /// Asking why a deal was lost before closing it.
     LostReason {
         deal_id: i64,
         deal: String,
-        input: String,
+        input: super::line::Input,
     },
     /// A target proposal to review: `enter` saves it, `esc` drops it.
     Proposal {
@@ -82,7 +86,7 @@ pub enum Popup {
     /// A one-line filter value for the customer list: owner or region.
     Filter {
         owner: bool,
-        input: String,
+        input: super::line::Input,
     },
     /// A yes/no question before an action that is hard to take back by hand.
     Confirm {
@@ -110,6 +114,8 @@ pub struct Form {
     pub theirs: Vec<(String, String)>,
     /// The focused field's cursor.
     pub cursor: super::line::Cursor,
+    /// Suggestions for the focused field, when it is a picker with something to suggest.
+    pub pick: Option<Picker>,
 }
 
 /// Moves a list selection (`last` is the last index) for the movement keys; whether the
@@ -149,6 +155,7 @@ impl Form {
             base: None,
             theirs: Vec::new(),
             cursor: super::line::Cursor::default(),
+            pick: None,
         }
         .focused(0)
     }
@@ -328,6 +335,8 @@ pub struct CustomerList {
     pub gen: u64,
     pub loading: bool,
     pub editing_search: bool,
+    /// The search line's cursor while it is edited.
+    pub search_cursor: super::line::Cursor,
 }
 
 impl CustomerList {
@@ -374,6 +383,12 @@ pub struct App {
     pub reports: ReportsScreen,
     pub setup: super::setup::SetupScreen,
     pub audit: super::audit::AuditScreen,
+    /// The options of the forms' pickers (`None` until loaded; dropped after a save,
+    /// which may have added a rep, team, product, stage or region).
+    pub pick_lists: Option<std::collections::HashMap<crate::app::edits::Pick, Vec<String>>>,
+    pick_lists_pending: bool,
+    /// The text a customer picker last asked about, and the names found for it.
+    pick_customers: (String, Vec<String>),
     /// Open the edit form once the customer view has loaded.
     edit_when_loaded: bool,
     pub pending: Vec<Key>,
@@ -425,6 +440,9 @@ impl App {
             pipeline: BoardState::default(),
             contact_sel: 0,
             activity_sel: 0,
+            pick_lists: None,
+            pick_lists_pending: false,
+            pick_customers: Default::default(),
             timeline_focus: false,
             forecast_sel: 0,
             targets: TargetsScreen {
@@ -510,6 +528,15 @@ impl App {
 
     /// A key press: popup first, then a text field, then the screen's keymap.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Request> {
+        let had_form = matches!(self.popup, Some(Popup::Form(_)));
+        let mut out = self.key_inner(key);
+        if !had_form && matches!(self.popup, Some(Popup::Form(_))) {
+            out.extend(self.sync_picker());
+        }
+        out
+    }
+
+    fn key_inner(&mut self, key: KeyEvent) -> Vec<Request> {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
@@ -518,246 +545,11 @@ impl App {
             self.quit = true;
             return Vec::new();
         }
-        if let Some(popup) = &mut self.popup {
-            return match popup {
-                Popup::Help { filter, scroll } => {
-                    match k.code {
-                        KeyCode::Esc | KeyCode::Enter => self.popup = None,
-                        KeyCode::Char('?') if filter.is_empty() => self.popup = None,
-                        KeyCode::Backspace => {
-                            filter.pop();
-                            *scroll = 0;
-                        }
-                        KeyCode::Down => *scroll += 1,
-                        KeyCode::Up => *scroll = scroll.saturating_sub(1),
-                        KeyCode::PageDown => *scroll += 10,
-                        KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-                        KeyCode::Char(c) if !k.ctrl => {
-                            filter.push(c);
-                            *scroll = 0;
-                        }
-                        _ => {}
-                    }
-                    Vec::new()
-                }
-                Popup::Form(form) => {
-                    if form.saving {
-                        return Vec::new();
-                    }
-                    let last = form.values.len().saturating_sub(1);
-                    let submit = (k.ctrl && k.code == KeyCode::Char('s'))
-                        || (k.code == KeyCode::Enter && form.focus == last);
-                    if submit {
-                        form.saving = true;
-                        if form.kind == crate::app::edits::FormKind::ProposeTargets {
-                            return vec![Request::Propose {
-                                values: form.submission(),
-                            }];
-                        }
-                        return vec![Request::SaveForm {
-                            kind: form.kind,
-                            values: form.submission(),
-                            base: form.base.clone(),
-                        }];
-                    }
-                    let field = form.kind.fields()[form.focus].name;
-                    match super::line::apply(&mut form.values[form.focus], &mut form.cursor, &k) {
-                        super::line::Edit::Changed => {
-                            // The field's error goes once its value is edited.
-                            form.errors.retain(|(f, _)| f != field);
-                            return Vec::new();
-                        }
-                        super::line::Edit::Moved => return Vec::new(),
-                        super::line::Edit::Ignored => {}
-                    }
-                    match k.code {
-                        KeyCode::Esc => self.popup = None,
-                        KeyCode::Char('t') if k.ctrl && !form.theirs.is_empty() => {
-                            form.take_theirs();
-                            self.status = Some((
-                                "took the stored values; ctrl-s saves (or esc leaves it as stored)"
-                                    .into(),
-                                false,
-                            ));
-                        }
-                        KeyCode::Tab | KeyCode::Down | KeyCode::Enter => {
-                            form.focus_on((form.focus + 1).min(last))
-                        }
-                        KeyCode::BackTab | KeyCode::Up => {
-                            form.focus_on(form.focus.saturating_sub(1))
-                        }
-                        _ => {}
-                    }
-                    Vec::new()
-                }
-                Popup::Filter { owner, input } => match edit_text(input, &k) {
-                    TextKey::Cancel => {
-                        self.popup = None;
-                        Vec::new()
-                    }
-                    TextKey::Submit => {
-                        let value = Some(input.trim().to_string()).filter(|v| !v.is_empty());
-                        if *owner {
-                            self.customers.filter.owner = value;
-                        } else {
-                            self.customers.filter.region = value;
-                        }
-                        self.popup = None;
-                        self.reload_customers()
-                    }
-                    TextKey::Edited => Vec::new(),
-                },
-                Popup::Proposal {
-                    proposal,
-                    scroll,
-                    saving,
-                } => {
-                    match k.code {
-                        _ if *saving => {}
-                        KeyCode::Esc => {
-                            self.popup = None;
-                            self.status = Some(("proposal dropped: nothing saved".into(), false));
-                        }
-                        KeyCode::Enter => {
-                            *saving = true;
-                            return vec![Request::SaveProposal(proposal.clone())];
-                        }
-                        KeyCode::Char('j') | KeyCode::Down => {
-                            *scroll = (*scroll + 1).min(proposal.rows.len().saturating_sub(1))
-                        }
-                        KeyCode::Char('k') | KeyCode::Up => *scroll = scroll.saturating_sub(1),
-                        _ => {}
-                    }
-                    Vec::new()
-                }
-                Popup::Explain { .. } => {
-                    if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('x')) {
-                        self.popup = None;
-                    }
-                    Vec::new()
-                }
-                Popup::Confirm {
-                    strong: true,
-                    request,
-                    ..
-                } => match k.code {
-                    KeyCode::Char('F') => {
-                        let r = (**request).clone();
-                        self.popup = None;
-                        self.status = Some(("saving…".into(), false));
-                        vec![r]
-                    }
-                    KeyCode::Char('n') | KeyCode::Esc => {
-                        self.popup = None;
-                        self.status = Some(("nothing changed".into(), false));
-                        Vec::new()
-                    }
-                    _ => {
-                        self.status = Some((
-                            "this one needs F (capital) to go ahead, or n / esc".into(),
-                            true,
-                        ));
-                        Vec::new()
-                    }
-                },
-                Popup::Confirm { request, .. } => match k.code {
-                    KeyCode::Char('y') | KeyCode::Enter => {
-                        let r = (**request).clone();
-                        self.popup = None;
-                        self.status = Some(("saving…".into(), false));
-                        vec![r]
-                    }
-                    KeyCode::Char('n') | KeyCode::Esc => {
-                        self.popup = None;
-                        self.status = Some(("nothing changed".into(), false));
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
-                },
-                Popup::LostReason { deal_id, input, .. } => match edit_text(input, &k) {
-                    TextKey::Cancel => {
-                        self.popup = None;
-                        Vec::new()
-                    }
-                    TextKey::Submit => {
-                        let reason = input.trim().to_string();
-                        if reason.is_empty() {
-                            self.status =
-                                Some(("a lost deal needs a reason (esc cancels)".into(), true));
-                            return Vec::new();
-                        }
-                        let deal_id = *deal_id;
-                        self.popup = None;
-                        self.status = Some(("saving…".into(), false));
-                        vec![Request::MoveDeal {
-                            deal_id,
-                            to: crate::store::deals::Move::Lost(reason),
-                        }]
-                    }
-                    TextKey::Edited => Vec::new(),
-                },
-                Popup::Palette { input, selected } => match k.code {
-                    KeyCode::Esc => {
-                        self.popup = None;
-                        Vec::new()
-                    }
-                    KeyCode::Enter => {
-                        let at = *selected;
-                        let choice = self.palette_matches().get(at).map(|m| m.0);
-                        self.popup = None;
-                        match choice {
-                            Some(a) => self.update(a),
-                            None => Vec::new(),
-                        }
-                    }
-                    KeyCode::Down | KeyCode::Tab => {
-                        *selected += 1;
-                        let n = self.palette_matches().len();
-                        if let Some(Popup::Palette { selected, .. }) = &mut self.popup {
-                            *selected = (*selected).min(n.saturating_sub(1));
-                        }
-                        Vec::new()
-                    }
-                    KeyCode::Up | KeyCode::BackTab => {
-                        *selected = selected.saturating_sub(1);
-                        Vec::new()
-                    }
-                    KeyCode::Backspace => {
-                        input.pop();
-                        *selected = 0;
-                        Vec::new()
-                    }
-                    KeyCode::Char(c) if !k.ctrl => {
-                        input.push(c);
-                        *selected = 0;
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
-                },
-            };
+        if self.popup.is_some() {
+            return self.popup_key(k);
         }
         if self.customers.editing_search {
-            match k.code {
-                KeyCode::Enter => self.customers.editing_search = false,
-                KeyCode::Esc => {
-                    self.customers.editing_search = false;
-                    if !self.customers.filter.search.is_empty() {
-                        self.customers.filter.search.clear();
-                        return self.reload_customers();
-                    }
-                }
-                KeyCode::Backspace => {
-                    self.customers.filter.search.pop();
-                    return self.reload_customers();
-                }
-                // Inside a text field every character is text, `j` included.
-                KeyCode::Char(c) if !k.ctrl => {
-                    self.customers.filter.search.push(c);
-                    return self.reload_customers();
-                }
-                _ => {}
-            }
-            return Vec::new();
+            return self.search_key(k);
         }
         self.pending.push(k);
         match self.keymap.lookup(self.context(), &self.pending) {
@@ -771,7 +563,7 @@ impl App {
                 let retry = self.pending.len() > 1;
                 self.pending.clear();
                 if retry {
-                    return self.handle_key(key);
+                    return self.key_inner(key);
                 }
                 Vec::new()
             }
@@ -781,7 +573,7 @@ impl App {
     /// Palette entries matching the input, best first: (action, keys, description).
     pub fn palette_matches(&self) -> Vec<(Action, String, &'static str)> {
         let input = match &self.popup {
-            Some(Popup::Palette { input, .. }) => input.to_lowercase(),
+            Some(Popup::Palette { input, .. }) => input.text.to_lowercase(),
             _ => String::new(),
         };
         let mut scored: Vec<(i64, Action, String, &'static str)> =
@@ -816,16 +608,35 @@ impl App {
                 self.quit = true;
                 Vec::new()
             }
+            // Keys of text fields and popups, handled there.
+            Action::CursorLeft
+            | Action::CursorRight
+            | Action::LineStart
+            | Action::LineEnd
+            | Action::DeleteBack
+            | Action::DeleteForward
+            | Action::KillToStart
+            | Action::KillToEnd
+            | Action::KillWord
+            | Action::Submit
+            | Action::NextField
+            | Action::PrevField
+            | Action::TakeTheirs
+            | Action::Confirm
+            | Action::ConfirmAnyway
+            | Action::Cancel
+            | Action::PickNext
+            | Action::PickPrev => Vec::new(),
             Action::Help => {
                 self.popup = Some(Popup::Help {
-                    filter: String::new(),
+                    filter: Default::default(),
                     scroll: 0,
                 });
                 Vec::new()
             }
             Action::Palette => {
                 self.popup = Some(Popup::Palette {
-                    input: String::new(),
+                    input: Default::default(),
                     selected: 0,
                 });
                 Vec::new()
@@ -988,6 +799,10 @@ impl App {
             Action::Search => {
                 self.screen = Screen::Customers;
                 self.customers.editing_search = true;
+                self.customers.search_cursor = super::line::Cursor {
+                    at: self.customers.filter.search.chars().count(),
+                    selected: false,
+                };
                 Vec::new()
             }
             Action::ClearFilter => {
@@ -1120,7 +935,10 @@ impl App {
                 };
                 self.popup = Some(Popup::Filter {
                     owner,
-                    input: current.clone().unwrap_or_default(),
+                    input: super::line::Input {
+                        cursor: super::line::Cursor::enter(current.as_deref().unwrap_or("")),
+                        text: current.clone().unwrap_or_default(),
+                    },
                 });
                 Vec::new()
             }
@@ -1284,7 +1102,7 @@ impl App {
                 self.popup = Some(Popup::LostReason {
                     deal_id: card.id,
                     deal: card.name.clone(),
-                    input: String::new(),
+                    input: Default::default(),
                 });
                 Vec::new()
             }
@@ -1588,7 +1406,9 @@ impl App {
                         Err(e) => self.status = Some((e, true)),
                     }
                     if std::mem::take(&mut self.edit_when_loaded) && self.detail.is_some() {
-                        return self.open_form(Action::Edit);
+                        let mut out = self.open_form(Action::Edit);
+                        out.extend(self.sync_picker());
+                        return out;
                     }
                 }
                 Vec::new()
@@ -1604,6 +1424,21 @@ impl App {
                     out.push(Request::Board);
                 }
                 out
+            }
+            Reply::PickLists(lists) => {
+                self.pick_lists_pending = false;
+                match lists {
+                    Ok(l) => self.pick_lists = Some(l),
+                    Err(e) => self.status = Some((format!("suggestions: {e}"), true)),
+                }
+                self.sync_picker()
+            }
+            Reply::PickCustomers { text, names } => {
+                if self.pick_customers.0 == text {
+                    self.pick_customers.1 = names;
+                    return self.sync_picker();
+                }
+                Vec::new()
             }
             Reply::RemovalPlan(Ok(plan)) => {
                 let mut question = format!("Delete {}?", plan.describe());
@@ -1644,6 +1479,8 @@ impl App {
             }
             Reply::FormSaved(Ok(msg)) => {
                 self.popup = None;
+                // A save may have added a rep, team, product, stage or region.
+                self.pick_lists = None;
                 self.status = Some((msg, false));
                 let mut out = vec![Request::Dashboard];
                 match self.screen {
@@ -1933,32 +1770,6 @@ impl App {
                 }
             }
         }
-    }
-}
-
-/// What a key did to a one-line text field.
-enum TextKey {
-    Submit,
-    Cancel,
-    /// Typed, deleted, or ignored.
-    Edited,
-}
-
-/// Applies a key to a text field: enter submits, esc cancels, every other character is
-/// text (so `j` is the letter j), backspace deletes.
-fn edit_text(input: &mut String, k: &Key) -> TextKey {
-    match k.code {
-        KeyCode::Enter => TextKey::Submit,
-        KeyCode::Esc => TextKey::Cancel,
-        KeyCode::Backspace => {
-            input.pop();
-            TextKey::Edited
-        }
-        KeyCode::Char(c) if !k.ctrl => {
-            input.push(c);
-            TextKey::Edited
-        }
-        _ => TextKey::Edited,
     }
 }
 

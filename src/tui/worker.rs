@@ -81,6 +81,12 @@ pub enum Request {
         values: Vec<(String, String)>,
     },
     SaveProposal(Box<app::targets::Proposal>),
+    /// The options of a form's pickers.
+    PickLists,
+    /// Customers matching what is typed into a customer picker.
+    PickCustomers {
+        text: String,
+    },
     /// What deleting a row would take with it, to ask before deleting.
     PlanRemoval {
         entity: app::Entity,
@@ -118,6 +124,8 @@ impl Request {
             Request::Targets { .. } => 9,
             Request::Report { .. } => 10,
             Request::Setup => 11,
+            Request::PickCustomers { .. } => 12,
+            Request::PickLists => 13,
             Request::MoveDeal { .. }
             | Request::SaveForm { .. }
             | Request::Propose { .. }
@@ -138,6 +146,11 @@ pub enum Reply {
     /// What `u` took back, or why it could not.
     Undone(Result<String, String>),
     RemovalPlan(Result<app::RemovalPlan, String>),
+    PickLists(Result<std::collections::HashMap<app::edits::Pick, Vec<String>>, String>),
+    PickCustomers {
+        text: String,
+        names: Vec<String>,
+    },
     Removed(Result<String, String>),
     Audit {
         before_id: Option<i64>,
@@ -427,6 +440,13 @@ pub fn handle(
             );
             remember(store, cache, before, &result);
             send(Reply::FormSaved(result));
+        }
+        Request::PickLists => send(Reply::PickLists(
+            app::edits::pick_options(store).map_err(|e| e.to_string()),
+        )),
+        Request::PickCustomers { text } => {
+            let names = app::edits::customer_suggestions(store, &text).unwrap_or_default();
+            send(Reply::PickCustomers { text, names })
         }
         Request::PlanRemoval { entity, id } => send(Reply::RemovalPlan(
             app::removal_plan(store, entity, id).map_err(|e| e.to_string()),

@@ -103,7 +103,11 @@ pub fn render_screen(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(" search: ", t.muted),
         Span::styled(
             if c.editing_search {
-                format!("{}▏", c.filter.search)
+                crate::tui::line::Input {
+                    text: c.filter.search.clone(),
+                    cursor: c.search_cursor,
+                }
+                .to_string()
             } else {
                 c.filter.search.clone()
             },

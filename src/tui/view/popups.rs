@@ -23,22 +23,50 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let height = area.height.saturating_sub(2).min(24);
     let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
     frame.render_widget(Clear, rect);
+    // The popup keys as the keymap has them (remappable like every other key).
+    let popup_keys = |a| app.keymap.keys_for(keymap::Context::Popup, a);
+    use crate::tui::action::Action as A;
+    let (ok, no) = (popup_keys(A::Confirm), popup_keys(A::Cancel));
+    let first = |a| {
+        app.keymap
+            .key_for(keymap::Context::Popup, a)
+            .unwrap_or_default()
+    };
+    let (down, up) = (first(A::MoveDown), first(A::MoveUp));
     let (title, lines) = match popup {
         Popup::Help { filter, scroll } => {
-            let f = filter.to_lowercase();
+            let f = filter.text.to_lowercase();
             let mut lines = vec![Line::from(vec![
                 Span::styled("filter: ", t.muted),
-                Span::styled(format!("{filter}▏"), t.accent),
+                Span::styled(format!("{filter}"), t.accent),
             ])];
-            for (keys, action, desc) in keymap::describe(&app.keymap, app.context()) {
-                let text = format!("{keys} {} {desc}", action.name());
-                if !f.is_empty() && !text.to_lowercase().contains(&f) {
-                    continue;
+            // This screen's keys, then those of forms, text fields, popups and questions.
+            let sections = [
+                (None, app.context()),
+                (Some("in forms"), keymap::Context::Form),
+                (Some("in text fields"), keymap::Context::Text),
+                (Some("in popups"), keymap::Context::Popup),
+                (Some("in questions"), keymap::Context::Question),
+            ];
+            for (heading, context) in sections {
+                let mut rows = Vec::new();
+                for (keys, action, desc) in keymap::describe(&app.keymap, context) {
+                    let text = format!("{keys} {} {desc}", action.name());
+                    if !f.is_empty() && !text.to_lowercase().contains(&f) {
+                        continue;
+                    }
+                    rows.push(Line::from(vec![
+                        Span::styled(format!("{keys:>16}  "), t.accent),
+                        Span::styled(desc.to_string(), t.base),
+                    ]));
                 }
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{keys:>16}  "), t.accent),
-                    Span::styled(desc.to_string(), t.base),
-                ]));
+                if let (Some(h), false) = (heading, rows.is_empty()) {
+                    lines.push(Line::from(Span::styled(
+                        format!("{:>16}  ", format!("— {h}")),
+                        t.muted,
+                    )));
+                }
+                lines.extend(rows);
             }
             // The filter line stays; the keys below it scroll when they do not fit.
             let room = (rect.height as usize).saturating_sub(2);
@@ -49,12 +77,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             shown.extend(lines.into_iter().skip(1 + skip));
             (
                 format!(
-                    " keys: {} (esc closes{}) ",
+                    " keys: {} ({no} closes{}) ",
                     app.context().name(),
                     if more || skip > 0 {
-                        " · ↑/↓ scroll"
+                        format!(" · {down}/{up} scroll")
                     } else {
-                        ""
+                        String::new()
                     }
                 ),
                 shown,
@@ -98,6 +126,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 }
                 if let Some(e) = form.error_for(spec.name) {
                     spans.push(Span::styled(format!("  ✗ {e}"), t.danger));
+                } else if let (true, Some(p)) = (focused, &form.pick) {
+                    // The picker's suggestions, the highlighted one marked.
+                    spans.push(Span::styled("  ", t.muted));
+                    for (j, m) in p.matches.iter().enumerate() {
+                        if j > 0 {
+                            spans.push(Span::styled(" · ", t.muted));
+                        }
+                        spans.push(if p.chosen == Some(j) {
+                            Span::styled(format!("▸{m}"), t.selected)
+                        } else {
+                            Span::styled(m.clone(), t.muted)
+                        });
+                    }
                 } else if focused && !spec.hint.is_empty() {
                     spans.push(Span::styled(format!("  {}", spec.hint), t.muted));
                 }
@@ -105,16 +146,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             }
             lines.push(Line::default());
             // The keys, in short lines so that none is cut on a narrow terminal.
-            let help: &[&str] = if form.saving {
-                &["saving…"]
+            let help: Vec<String> = if form.saving {
+                vec!["saving…".into()]
             } else {
-                &[
-                    "tab/↓ next · ↑ back · ctrl-s saves · esc cancels",
-                    "←/→ home end · ctrl-a/e/u/k/w edit the line",
-                ]
+                form_keys(app, form.pick.is_some())
             };
-            for h in help {
-                lines.push(Line::from(Span::styled(*h, t.muted)));
+            for h in &help {
+                lines.push(Line::from(Span::styled(h.clone(), t.muted)));
             }
             // A form taller than the popup scrolls to keep the focused field in view
             // (with the key help below it).
@@ -127,11 +165,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Popup::Confirm {
             question, strong, ..
         } => {
-            let keys = if *strong {
-                "F: yes, anyway · n/esc: no"
-            } else {
-                "y/enter: yes · n/esc: no"
-            };
+            let q = keymap::Context::Question;
+            let keys = format!(
+                "{}: yes{} · {}: no",
+                app.keymap.keys_for(
+                    q,
+                    if *strong {
+                        A::ConfirmAnyway
+                    } else {
+                        A::Confirm
+                    }
+                ),
+                if *strong { ", anyway" } else { "" },
+                app.keymap.keys_for(q, A::Cancel)
+            );
             let lines = vec![
                 Line::from(Span::styled(question.clone(), t.base)),
                 Line::default(),
@@ -150,11 +197,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Line::default(),
                 Line::from(vec![
                     Span::styled("> ", t.muted),
-                    Span::styled(format!("{input}▏"), t.accent),
+                    Span::styled(format!("{input}"), t.accent),
                 ]),
                 Line::default(),
                 Line::from(Span::styled(
-                    "enter applies (empty clears), esc cancels",
+                    format!("{ok} applies (empty clears), {no} cancels"),
                     t.muted,
                 )),
             ];
@@ -186,9 +233,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::default());
             lines.push(Line::from(Span::styled(
                 if *saving {
-                    "saving…"
+                    "saving…".to_string()
                 } else {
-                    "enter saves every row (kept as revisions) · j/k scroll · esc drops it"
+                    format!("{ok} saves every row (kept as revisions) · {down}/{up} scroll · {no} drops it")
                 },
                 t.muted,
             )));
@@ -232,7 +279,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 }
             }
             lines.push(Line::default());
-            lines.push(Line::from(Span::styled("esc closes", t.muted)));
+            lines.push(Line::from(Span::styled(format!("{no} closes"), t.muted)));
             (format!(" why: {deal} "), lines)
         }
         Popup::LostReason { deal, input, .. } => {
@@ -241,17 +288,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Line::default(),
                 Line::from(vec![
                     Span::styled("reason: ", t.muted),
-                    Span::styled(format!("{input}▏"), t.accent),
+                    Span::styled(format!("{input}"), t.accent),
                 ]),
                 Line::default(),
-                Line::from(Span::styled("enter saves, esc cancels", t.muted)),
+                Line::from(Span::styled(format!("{ok} saves, {no} cancels"), t.muted)),
             ];
             (" mark lost ".to_string(), lines)
         }
         Popup::Palette { input, selected } => {
             let mut lines = vec![Line::from(vec![
                 Span::styled(": ", t.accent),
-                Span::styled(format!("{input}▏"), t.base),
+                Span::styled(format!("{input}"), t.base),
             ])];
             for (i, (action, keys, desc)) in app.palette_matches().into_iter().enumerate() {
                 let style = if i == *selected { t.selected } else { t.base };
@@ -260,10 +307,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     style,
                 )]));
             }
-            (
-                " command palette (enter runs, esc closes) ".to_string(),
-                lines,
-            )
+            (format!(" command palette ({ok} runs, {no} closes) "), lines)
         }
     };
     let block = Block::default()
@@ -279,4 +323,39 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         paragraph
     };
     frame.render_widget(paragraph, rect);
+}
+
+/// A form's key help from the keymap (so a remapped key shows as it is), in short lines
+/// that fit a narrow terminal.
+fn form_keys(app: &App, picking: bool) -> Vec<String> {
+    use crate::tui::action::Action as A;
+    use crate::tui::keymap::Context as C;
+    let k = |c: C, a: A| app.keymap.key_for(c, a).unwrap_or_else(|| "-".into());
+    let mut out = vec![format!(
+        "{} next · {} back · {} saves · {} cancels",
+        k(C::Form, A::NextField),
+        k(C::Form, A::PrevField),
+        k(C::Form, A::Submit),
+        k(C::Form, A::Cancel)
+    )];
+    if picking {
+        out.push(format!(
+            "{}/{} pick a suggestion · {} takes it",
+            k(C::Form, A::PickNext),
+            k(C::Form, A::PickPrev),
+            k(C::Form, A::NextField)
+        ));
+    } else {
+        out.push(format!(
+            "{}/{} {} {} · {} {} {} edit the line",
+            k(C::Text, A::CursorLeft),
+            k(C::Text, A::CursorRight),
+            k(C::Text, A::LineStart),
+            k(C::Text, A::LineEnd),
+            k(C::Text, A::KillToStart),
+            k(C::Text, A::KillToEnd),
+            k(C::Text, A::KillWord)
+        ));
+    }
+    out
 }
