@@ -143,6 +143,7 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
 
 /// Key hints from the keymap: the same list that feeds help and the palette.
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
+    use super::action::Action;
     use super::action::Action::*;
     let t = &app.theme;
     let ctx = app.context();
@@ -194,17 +195,65 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             Help,
         ],
     };
-    let mut spans = Vec::new();
-    for a in wanted {
-        if let Some(k) = app.keymap.key_for(ctx, a) {
-            spans.push(Span::styled(format!(" {k} "), t.accent));
-            spans.push(Span::styled(
-                format!("{} ", a.name().replace('_', " ")),
-                t.muted,
-            ));
+    // `? help` and `q quit` always show: the other hints go from the right until the
+    // rest fits, so that none is cut in the middle.
+    let mut wanted = wanted;
+    for must in [Help, Quit] {
+        if !wanted.contains(&must) {
+            wanted.push(must);
         }
     }
+    let mut items: Vec<(Action, String, String)> = wanted
+        .into_iter()
+        .filter_map(|a| {
+            let k = app.keymap.key_for(ctx, a)?;
+            Some((
+                a,
+                format!(" {k} "),
+                format!("{} ", a.name().replace('_', " ")),
+            ))
+        })
+        .collect();
+    let width = |items: &[(Action, String, String)]| -> usize {
+        items
+            .iter()
+            .map(|(_, k, l)| k.chars().count() + l.chars().count())
+            .sum()
+    };
+    while width(&items) > area.width as usize {
+        match items
+            .iter()
+            .rposition(|(a, _, _)| !matches!(a, Help | Quit | Back))
+            .or_else(|| items.iter().position(|(a, _, _)| *a == Back))
+        {
+            Some(i) => {
+                items.remove(i);
+            }
+            None => break,
+        }
+    }
+    let spans: Vec<Span> = items
+        .into_iter()
+        .flat_map(|(_, k, l)| [Span::styled(k, t.accent), Span::styled(l, t.muted)])
+        .collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Phrases laid out in lines of `width`, joined by " · ", a line breaking only between
+/// phrases (a phrase longer than a line has one to itself), so that no label is parted
+/// from its number.
+pub fn phrase_lines(phrases: &[String], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for p in phrases {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 3 + p.chars().count() <= width => {
+                line.push_str(" · ");
+                line.push_str(p);
+            }
+            _ => lines.push(p.clone()),
+        }
+    }
+    lines
 }
 
 fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
@@ -271,4 +320,28 @@ pub fn pane_block<'a>(app: &App, title: String, focused: bool) -> Block<'a> {
         .borders(Borders::ALL)
         .border_style(if focused { t.focus } else { t.border })
         .title(Span::styled(title, if focused { t.focus } else { t.title }))
+}
+
+#[cfg(test)]
+mod phrase_tests {
+    use super::phrase_lines;
+
+    #[test]
+    fn phrases_break_between_not_inside() {
+        let p: Vec<String> = [
+            "Company: pace 73%",
+            "coverage 0.45x",
+            "win rate needed 163%",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            phrase_lines(&p, 40),
+            vec!["Company: pace 73% · coverage 0.45x", "win rate needed 163%"]
+        );
+        assert_eq!(phrase_lines(&p, 200).len(), 1);
+        // A phrase longer than the line keeps a line to itself.
+        assert_eq!(phrase_lines(&p, 5).len(), 3);
+    }
 }

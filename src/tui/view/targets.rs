@@ -175,28 +175,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
     if !wide {
         // The selected target's coverage, projection and needed win rate, under the list.
-        let line = s.rows.get(s.selected).map(|r| {
+        let lines = s.rows.get(s.selected).map(|r| {
             let st = &r.standing;
-            format!(
-                "{}: pace {:.0}% · coverage {} · projected {} · win rate needed {}{}",
-                r.target.name,
-                st.pace * 100.0,
-                st.coverage
-                    .map(|c| format!("{c:.2}x"))
-                    .unwrap_or_else(|| "-".into()),
-                projection(st, true),
-                pct(st.required_win_rate),
-                r.mismatch
-                    .map(|m| format!(" · ≠ sum below {}", amount(r, m as f64)))
-                    .unwrap_or_default()
-            )
+            let mut phrases = vec![
+                format!("{}: pace {:.0}%", r.target.name, st.pace * 100.0),
+                format!(
+                    "coverage {}",
+                    st.coverage
+                        .map(|c| format!("{c:.2}x"))
+                        .unwrap_or_else(|| "-".into())
+                ),
+                format!("projected {}", projection(st, true)),
+                format!("win rate needed {}", pct(st.required_win_rate)),
+            ];
+            if let Some(m) = r.mismatch {
+                phrases.push(format!("≠ sum below {}", amount(r, m as f64)));
+            }
+            super::phrase_lines(&phrases, side.width as usize)
         });
-        frame.render_widget(
-            Paragraph::new(line.unwrap_or_default())
-                .style(t.muted)
-                .wrap(ratatui::widgets::Wrap { trim: true }),
-            side,
-        );
+        let lines: Vec<Line> = lines
+            .unwrap_or_default()
+            .into_iter()
+            .map(Line::from)
+            .collect();
+        frame.render_widget(Paragraph::new(lines).style(t.muted), side);
         return;
     }
     let [detail, board] =
