@@ -10,7 +10,9 @@ use funnel::tui::state::{App, Pane, Popup, Screen};
 use funnel::tui::theme::Theme;
 use funnel::tui::worker::{self, Reply, Request};
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::Terminal;
 
 struct Harness {
@@ -84,6 +86,16 @@ impl Harness {
                 requests.extend(self.app.on_reply(reply));
             }
         }
+    }
+
+    fn mouse(&mut self, kind: MouseEventKind, column: u16, row: u16) {
+        let r = self.app.handle_mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        });
+        self.run(r);
     }
 
     fn reply(&mut self, r: Reply) {
@@ -1371,16 +1383,10 @@ fn help_scrolls_and_the_mouse_wheel_moves_lists() {
     // The wheel moves the customer list like ↓, and does nothing over a popup.
     h.keys("1");
     let before = h.app.customers.selected;
-    let r = h
-        .app
-        .handle_mouse(ratatui::crossterm::event::MouseEventKind::ScrollDown);
-    h.run(r);
+    h.mouse(MouseEventKind::ScrollDown, 0, 0);
     assert_eq!(h.app.customers.selected, before + 1);
     h.keys("?");
-    let r = h
-        .app
-        .handle_mouse(ratatui::crossterm::event::MouseEventKind::ScrollDown);
-    h.run(r);
+    h.mouse(MouseEventKind::ScrollDown, 0, 0);
     assert_eq!(h.app.customers.selected, before + 1);
 }
 
@@ -1955,4 +1961,48 @@ fn text_and_popup_keys_come_from_the_keymap() {
     assert!(screen.contains("j: yes"), "{screen}");
     h.keys("x");
     assert!(h.app.popup.is_none());
+}
+
+#[test]
+fn a_click_selects_the_row_or_pane_under_it() {
+    let mut h = Harness::new(60, 300);
+    let click = MouseEventKind::Down(MouseButton::Left);
+    // Dashboard: a click in the funnel pane (top right) focuses it.
+    let screen = h.screen(120, 40);
+    // The screen's text quotes each line: columns count characters after the quote.
+    let locate = |screen: &str, needle: &str| -> (u16, u16) {
+        screen
+            .lines()
+            .enumerate()
+            .find_map(|(y, l)| {
+                l.find(needle)
+                    .map(|b| (l[..b].chars().count() as u16 - 1, y as u16))
+            })
+            .unwrap()
+    };
+    let (col, row) = locate(&screen, "2 Funnel");
+    h.mouse(click, col + 4, row + 2);
+    assert_eq!(h.app.pane, Pane::Funnel);
+    // The customer list: a click on the fourth row selects it; the keys go on from there.
+    h.keys("1 enter");
+    let screen = h.screen(120, 40);
+    let y = screen
+        .lines()
+        .position(|l| l.contains("Name") && l.contains("Owner"))
+        .unwrap() as u16;
+    h.mouse(click, 10, y + 4);
+    assert_eq!(h.app.customers.selected, 3);
+    h.keys("j");
+    assert_eq!(h.app.customers.selected, 4);
+    // Below the last row: nothing changes.
+    h.mouse(click, 10, 39);
+    assert_eq!(h.app.customers.selected, 4);
+    // The board: a click on the second card of the third column.
+    h.keys("esc 2 enter");
+    let screen = h.screen(120, 40);
+    let third = &h.app.pipeline.board.as_ref().unwrap().columns[2].name;
+    let (col, top) = locate(&screen, &format!(" {third} · "));
+    h.mouse(click, col + 2, top + 1 + 3);
+    assert_eq!(h.app.pipeline.column, 2);
+    assert_eq!(h.app.pipeline.rows[2], 1);
 }

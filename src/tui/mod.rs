@@ -226,7 +226,7 @@ fn event_loop(
                     continue;
                 }
                 Event::Term(TermEvent::Key(k)) => app.handle_key(k),
-                Event::Term(TermEvent::Mouse(m)) => app.handle_mouse(m.kind),
+                Event::Term(TermEvent::Mouse(m)) => app.handle_mouse(m),
                 Event::Term(TermEvent::Resize(w, h)) => {
                     app.resize(w, h);
                     Vec::new()

@@ -213,6 +213,32 @@ impl Form {
     }
 }
 
+/// What a mouse click on a drawn area selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HitTarget {
+    /// A dashboard pane (a click focuses it).
+    Pane(Pane),
+    Customers,
+    /// A stage column of the board.
+    BoardColumn(usize),
+    PipelineList,
+    Targets,
+    Reports,
+    Contacts,
+    Timeline,
+}
+
+/// An area the last frame drew a list in: a click on its `n`th line selects row
+/// `first + n` (for a card board, `first + n / per_row`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub area: ratatui::layout::Rect,
+    pub target: HitTarget,
+    pub first: usize,
+    /// Lines per row (3 for a board card, 1 for a list row; 0: the area is a pane).
+    pub per_row: u16,
+}
+
 /// The targets screen's state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetsScreen {
@@ -405,6 +431,8 @@ pub struct App {
     pub size: (u16, u16),
     /// Spinner frame, advanced while work is pending.
     pub tick: usize,
+    /// Where the last frame drew its lists, for mouse clicks (filled while drawing).
+    pub hits: std::cell::RefCell<Vec<Hit>>,
 }
 
 const SEGMENTS: [Option<&str>; 4] = [None, Some("smb"), Some("mid_market"), Some("enterprise")];
@@ -466,6 +494,7 @@ impl App {
             quit: false,
             size: (120, 40),
             tick: 0,
+            hits: Default::default(),
         }
     }
 
@@ -1145,18 +1174,109 @@ impl App {
 
     /// The mouse: the wheel moves the list of the screen (or the board) like ↑/↓; other
     /// mouse events, and the wheel over a popup, do nothing.
-    pub fn handle_mouse(
-        &mut self,
-        kind: ratatui::crossterm::event::MouseEventKind,
-    ) -> Vec<Request> {
-        use ratatui::crossterm::event::MouseEventKind;
+    pub fn handle_mouse(&mut self, m: ratatui::crossterm::event::MouseEvent) -> Vec<Request> {
+        use ratatui::crossterm::event::{MouseButton, MouseEventKind};
         if self.popup.is_some() {
             return Vec::new();
         }
-        match kind {
+        match m.kind {
             MouseEventKind::ScrollDown => self.update(Action::MoveDown),
             MouseEventKind::ScrollUp => self.update(Action::MoveUp),
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.click(m.column, m.row);
+                Vec::new()
+            }
             _ => Vec::new(),
+        }
+    }
+
+    /// Records where a list was drawn (see `Hit`).
+    pub fn hit(&self, area: ratatui::layout::Rect, target: HitTarget, first: usize, per_row: u16) {
+        self.hits.borrow_mut().push(Hit {
+            area,
+            target,
+            first,
+            per_row,
+        });
+    }
+
+    /// A left click: selects the row (or focuses the pane) under it, as the keys would.
+    fn click(&mut self, x: u16, y: u16) {
+        let at = ratatui::layout::Position { x, y };
+        let Some(h) = self
+            .hits
+            .borrow()
+            .iter()
+            .rev()
+            .find(|h| h.area.contains(at))
+            .copied()
+        else {
+            return;
+        };
+        let index = match h.per_row {
+            0 => 0,
+            n => h.first + ((y - h.area.y) / n) as usize,
+        };
+        let within = |i: usize, n: usize| (i < n).then_some(i);
+        match h.target {
+            HitTarget::Pane(p) => self.pane = p,
+            HitTarget::Customers => {
+                if self.screen == Screen::Dashboard {
+                    self.pane = Pane::Customers;
+                }
+                let c = &mut self.customers;
+                if index >= c.first && index < c.first + c.rows.len() {
+                    c.selected = index;
+                }
+            }
+            HitTarget::BoardColumn(i) => {
+                self.pipeline.column = i;
+                let n = self
+                    .pipeline
+                    .board
+                    .as_ref()
+                    .and_then(|b| b.columns.get(i))
+                    .map_or(0, |c| c.cards.len());
+                if let (Some(row), Some(slot)) = (within(index, n), self.pipeline.rows.get_mut(i)) {
+                    *slot = row;
+                }
+            }
+            HitTarget::PipelineList => {
+                if let Some(i) = within(index, self.pipeline.flat().len()) {
+                    self.pipeline.list_row = i;
+                }
+            }
+            HitTarget::Targets => {
+                if let Some(i) = within(index, self.targets.rows.len()) {
+                    self.targets.selected = i;
+                }
+            }
+            HitTarget::Reports => {
+                if let Some(i) = within(index, crate::app::reports::REPORTS.len()) {
+                    if i != self.reports.selected {
+                        self.reports.selected = i;
+                        self.reports.scroll = 0;
+                    }
+                }
+            }
+            HitTarget::Contacts | HitTarget::Timeline => {
+                let timeline = h.target == HitTarget::Timeline;
+                self.timeline_focus = timeline;
+                let n = self.detail.as_ref().map_or(0, |d| {
+                    if timeline {
+                        d.activities.len()
+                    } else {
+                        d.contacts.len()
+                    }
+                });
+                if let Some(i) = within(index, n) {
+                    if timeline {
+                        self.activity_sel = i;
+                    } else {
+                        self.contact_sel = i;
+                    }
+                }
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! The customer list: only the visible rows are built, from the window the state holds.
 
 use super::{compact, pane_block};
-use crate::tui::state::{App, Screen};
+use crate::tui::state::{App, HitTarget, Screen};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
@@ -29,6 +29,17 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
     let top = c.selected.saturating_sub(visible.saturating_sub(1));
     let top = top.max(c.first).min(c.selected);
     let start = top.saturating_sub(c.first);
+    // Rows start under the header line.
+    app.hit(
+        Rect {
+            y: inner.y + 1,
+            height: inner.height.saturating_sub(1),
+            ..inner
+        },
+        HitTarget::Customers,
+        top,
+        1,
+    );
     let rows: Vec<Row> = c
         .rows
         .iter()

@@ -15,6 +15,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
     let [targets, forecast] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    for (rect, pane) in [
+        (customers, Pane::Customers),
+        (funnel, Pane::Funnel),
+        (targets, Pane::Targets),
+        (forecast, Pane::Forecast),
+    ] {
+        app.hit(rect, crate::tui::state::HitTarget::Pane(pane), 0, 0);
+    }
     super::customers::render_list(app, frame, customers, app.pane == Pane::Customers, false);
     render_funnel(app, frame, funnel);
     render_targets(app, frame, targets);

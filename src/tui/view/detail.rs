@@ -72,6 +72,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         format!(" Contacts ({}) ", d.contacts.len()),
         !app.timeline_focus,
     );
+    app.hit(
+        block.inner(contacts),
+        crate::tui::state::HitTarget::Contacts,
+        0,
+        1,
+    );
     let lines: Vec<Line> = d
         .contacts
         .iter()
@@ -140,6 +146,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     // Keep the selected activity in view.
     let rows = timeline.height.saturating_sub(2) as usize;
     let skip = (app.activity_sel + 1).saturating_sub(rows.max(1));
+    app.hit(
+        block.inner(timeline),
+        crate::tui::state::HitTarget::Timeline,
+        skip,
+        1,
+    );
     let lines: Vec<Line> = d
         .activities
         .iter()

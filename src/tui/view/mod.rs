@@ -27,6 +27,7 @@ const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
 pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
     let t = &app.theme;
+    app.hits.borrow_mut().clear();
     frame.render_widget(Block::default().style(t.base), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!(

@@ -85,6 +85,12 @@ fn render_board(app: &App, frame: &mut Frame, area: Rect) {
         let fits = (inner.height as usize / per_card).max(1);
         let selected = *app.pipeline.rows.get(i).unwrap_or(&0);
         let first = selected.saturating_sub(fits - 1);
+        app.hit(
+            inner,
+            crate::tui::state::HitTarget::BoardColumn(i),
+            first,
+            per_card as u16,
+        );
         let w = inner.width as usize;
         let mut lines = Vec::new();
         for (j, card) in col.cards.iter().enumerate().skip(first).take(fits) {
@@ -161,6 +167,18 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
         .list_row
         .saturating_sub(visible.saturating_sub(1));
     let keep = list_columns(area.width.saturating_sub(2));
+    // Inside the border, under the header line.
+    app.hit(
+        Rect {
+            x: area.x + 1,
+            y: area.y + 2,
+            width: area.width.saturating_sub(2),
+            height: visible as u16,
+        },
+        crate::tui::state::HitTarget::PipelineList,
+        first,
+        1,
+    );
     let rows: Vec<Row> = flat
         .iter()
         .enumerate()

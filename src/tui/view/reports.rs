@@ -14,6 +14,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let s = &app.reports;
     let [list, body] =
         Layout::horizontal([Constraint::Length(18), Constraint::Min(20)]).areas(area);
+    app.hit(
+        Rect {
+            x: list.x + 1,
+            y: list.y + 1,
+            width: list.width.saturating_sub(2),
+            height: list.height.saturating_sub(2),
+        },
+        crate::tui::state::HitTarget::Reports,
+        0,
+        1,
+    );
     let items: Vec<Line> = REPORTS
         .iter()
         .enumerate()

@@ -104,6 +104,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     } else {
         let visible = list.height.saturating_sub(3) as usize;
         let first = s.selected.saturating_sub(visible.saturating_sub(1));
+        app.hit(
+            Rect {
+                x: list.x + 1,
+                y: list.y + 2,
+                width: list.width.saturating_sub(2),
+                height: visible as u16,
+            },
+            crate::tui::state::HitTarget::Targets,
+            first,
+            1,
+        );
         let bar_w = 12;
         // Columns that fit: the gauge goes first on a narrow screen, then the gap and the
         // projection; the name and the numbers stay whole.
