@@ -40,42 +40,6 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
         top,
         1,
     );
-    let rows: Vec<Row> = c
-        .rows
-        .iter()
-        .enumerate()
-        .skip(start)
-        .take(visible)
-        .map(|(i, r)| {
-            let mut cells = vec![Cell::from(r.name.clone())];
-            if medium {
-                cells.push(Cell::from(r.owner.clone().unwrap_or_default()));
-                let segment = r.segment.as_deref().unwrap_or_default();
-                cells.push(Cell::from(match (wide, segment) {
-                    (false, "mid_market") => "mid".to_string(),
-                    (false, "enterprise") => "ent".to_string(),
-                    _ => segment.replace('_', " "),
-                }));
-            }
-            if wide {
-                cells.push(Cell::from(r.status.clone()));
-                cells.push(Cell::from(r.city.clone().unwrap_or_default()));
-            }
-            cells.push(Cell::from(
-                Line::from(compact(r.open_pipeline)).right_aligned(),
-            ));
-            cells.push(Cell::from(
-                r.last_contact.clone().unwrap_or_else(|| "-".into()),
-            ));
-            let style = if c.first + i == c.selected && (focused || app.screen == Screen::Customers)
-            {
-                t.selected
-            } else {
-                t.base
-            };
-            Row::new(cells).style(style)
-        })
-        .collect();
     let mut header = vec!["Name"];
     let mut widths = vec![Constraint::Fill(3)];
     if medium {
@@ -89,8 +53,60 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
         header.extend(["Status", "City"]);
         widths.extend([Constraint::Length(9), Constraint::Fill(1)]);
     }
-    header.extend(["Pipeline", "Last contact"]);
-    widths.extend([Constraint::Length(9), Constraint::Length(12)]);
+    // A narrow pane keeps the name readable: the last contact goes first.
+    let show_last = inner.width >= 40;
+    header.push("Pipeline");
+    widths.push(Constraint::Length(9));
+    if show_last {
+        header.push("Last contact");
+        widths.push(Constraint::Length(12));
+    }
+    // Each column's width, to clip names whole-word with "…" instead of cutting them.
+    let col_w: Vec<usize> = Layout::horizontal(widths.clone())
+        .spacing(1)
+        .split(inner)
+        .iter()
+        .map(|r| r.width as usize)
+        .collect();
+    let fit = |text: &str, col: usize| super::clip(text, col_w.get(col).copied().unwrap_or(0));
+    let rows: Vec<Row> = c
+        .rows
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(visible)
+        .map(|(i, r)| {
+            let mut cells = vec![Cell::from(fit(&r.name, 0))];
+            if medium {
+                cells.push(Cell::from(fit(r.owner.as_deref().unwrap_or_default(), 1)));
+                let segment = r.segment.as_deref().unwrap_or_default();
+                cells.push(Cell::from(match (wide, segment) {
+                    (false, "mid_market") => "mid".to_string(),
+                    (false, "enterprise") => "ent".to_string(),
+                    _ => segment.replace('_', " "),
+                }));
+            }
+            if wide {
+                cells.push(Cell::from(r.status.clone()));
+                cells.push(Cell::from(fit(r.city.as_deref().unwrap_or_default(), 4)));
+            }
+            cells.push(Cell::from(
+                Line::from(compact(r.open_pipeline)).right_aligned(),
+            ));
+            if show_last {
+                cells.push(Cell::from(
+                    r.last_contact.clone().unwrap_or_else(|| "-".into()),
+                ));
+            }
+            let style = if c.first + i == c.selected && (focused || app.screen == Screen::Customers)
+            {
+                t.selected
+            } else {
+                t.base
+            };
+            Row::new(cells).style(style)
+        })
+        .collect();
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(t.muted))
         .column_spacing(1);

@@ -58,22 +58,24 @@ fn render_funnel(app: &App, frame: &mut Frame, area: Rect) {
     };
     let f = &d.funnel;
     let width = inner.width as usize;
-    let name_w = f
+    let longest = f
         .stages
         .iter()
-        .map(|s| s.name.chars().count())
+        .map(|s| super::cols(&s.name))
         .max()
         .unwrap_or(5)
-        .min(16)
-        .min(width / 3);
-    // Columns drop as the pane narrows: the bar shrinks first, then weighted value goes.
+        .min(16);
+    // Columns drop whole as the pane narrows: the bar shrinks first, then weighted value
+    // goes, then conversion; a stage name keeps at least 6 columns (clipped with "…").
     let numbers_full = 6 + 8 + 8 + 7; // deals, value, weighted, conversion, with spaces
-    let show_weighted = width >= name_w + 1 + numbers_full;
-    let numbers = if show_weighted {
-        numbers_full
-    } else {
-        numbers_full - 8
+    let show_weighted = width >= 6 + 1 + numbers_full;
+    let show_conv = width >= 6 + 1 + numbers_full - 8;
+    let numbers = match (show_weighted, show_conv) {
+        (true, _) => numbers_full,
+        (false, true) => numbers_full - 8,
+        (false, false) => numbers_full - 15,
     };
+    let name_w = longest.min(width.saturating_sub(numbers + 1)).max(1);
     let bar_w = width.saturating_sub(name_w + 1 + numbers).min(40);
     let max = f
         .stages
@@ -82,10 +84,10 @@ fn render_funnel(app: &App, frame: &mut Frame, area: Rect) {
         .max()
         .unwrap_or(1)
         .max(1);
-    let head = if show_weighted {
-        format!("{:>5} {:>7} {:>7} {:>6}", "deals", "value", "wtd", "conv")
-    } else {
-        format!("{:>5} {:>7} {:>6}", "deals", "value", "conv")
+    let head = match (show_weighted, show_conv) {
+        (true, _) => format!("{:>5} {:>7} {:>7} {:>6}", "deals", "value", "wtd", "conv"),
+        (false, true) => format!("{:>5} {:>7} {:>6}", "deals", "value", "conv"),
+        (false, false) => format!("{:>5} {:>7}", "deals", "value"),
     };
     let mut lines = vec![Line::from(Span::styled(
         format!("{:name_w$} {:bar_w$}{head}", "stage", ""),
@@ -94,24 +96,25 @@ fn render_funnel(app: &App, frame: &mut Frame, area: Rect) {
     for s in &f.stages {
         let filled =
             (((s.value.cents() as f64 / max as f64) * bar_w as f64).round() as usize).min(bar_w);
-        let name: String = s.name.chars().take(name_w).collect();
+        let name = super::clip(&s.name, name_w);
+        let name_pad = name_w.saturating_sub(super::cols(&name));
         let conv = s
             .conversion
             .map(|c| format!("{:.0}%", c * 100.0))
             .unwrap_or_else(|| "-".into());
-        let numbers = if show_weighted {
-            format!(
+        let numbers = match (show_weighted, show_conv) {
+            (true, _) => format!(
                 "{:>5} {:>7} {:>7} {:>6}",
                 s.count,
                 compact(s.value),
                 compact(s.weighted),
                 conv
-            )
-        } else {
-            format!("{:>5} {:>7} {:>6}", s.count, compact(s.value), conv)
+            ),
+            (false, true) => format!("{:>5} {:>7} {:>6}", s.count, compact(s.value), conv),
+            (false, false) => format!("{:>5} {:>7}", s.count, compact(s.value)),
         };
         lines.push(Line::from(vec![
-            Span::styled(format!("{name:name_w$} "), t.base),
+            Span::styled(format!("{name}{} ", " ".repeat(name_pad)), t.base),
             Span::styled("█".repeat(filled), t.bar),
             Span::styled(" ".repeat(bar_w - filled), t.base),
             Span::styled(numbers, t.base),
@@ -162,12 +165,19 @@ fn render_targets(app: &App, frame: &mut Frame, area: Rect) {
     let bar_w = width.saturating_sub(name_w + 1 + tail_w).clamp(3, 50);
     let pace_at = ((p.pace * bar_w as f64).round() as usize).min(bar_w.saturating_sub(1));
     let mut lines = vec![Line::from(Span::styled(
-        format!("│ = pace: {:.0}% of the month gone", p.pace * 100.0),
+        super::clip(
+            &format!("│ = pace: {:.0}% of the month gone", p.pace * 100.0),
+            width,
+        ),
         t.muted,
     ))];
     for g in &p.gauges {
         let indent = "  ".repeat(g.depth.saturating_sub(1));
-        let name: String = format!("{indent}{}", g.name).chars().take(name_w).collect();
+        let name = super::clip(&format!("{indent}{}", g.name), name_w);
+        let name = format!(
+            "{name}{}",
+            " ".repeat(name_w.saturating_sub(super::cols(&name)))
+        );
         let ratio = g.attainment();
         // The bar is clamped to full; the label carries the real percentage.
         let filled = ((ratio.unwrap_or(0.0).clamp(0.0, 1.0)) * bar_w as f64).round() as usize;
@@ -226,11 +236,11 @@ fn render_forecast(app: &App, frame: &mut Frame, area: Rect) {
         .and_then(|r| r.series.first())
         .map(|s| s.model.clone())
         .unwrap_or_default();
-    let block = pane_block(
-        app,
-        format!(" 4 Forecast  monthly revenue · {model} "),
-        focused,
+    let title = super::clip(
+        &format!(" 4 Forecast  monthly revenue · {model}"),
+        (area.width as usize).saturating_sub(3),
     );
+    let block = pane_block(app, format!("{title} "), focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(d) = &app.dashboard else {
@@ -254,18 +264,21 @@ fn render_forecast(app: &App, frame: &mut Frame, area: Rect) {
     let tail_w = if show_range { 24 } else { 8 };
     let spark_w = width.saturating_sub(name_w + 1 + tail_w).max(horizon + 1);
     let hist_w = spark_w.saturating_sub(horizon).clamp(1, 24);
-    let mut lines = vec![Line::from(vec![
-        Span::styled(format!("to {} ", run.last_actual), t.muted),
-        Span::styled(format!("+{horizon} months forecast"), t.forecast),
-        Span::styled(
-            if show_range {
-                ": total, 80% range"
-            } else {
-                ": total"
-            },
-            t.muted,
-        ),
-    ])];
+    let mut lines = vec![super::clip_line(
+        Line::from(vec![
+            Span::styled(format!("to {} ", run.last_actual), t.muted),
+            Span::styled(format!("+{horizon} months forecast"), t.forecast),
+            Span::styled(
+                if show_range {
+                    ": total, 80% range"
+                } else {
+                    ": total"
+                },
+                t.muted,
+            ),
+        ]),
+        width,
+    )];
     let rows = inner.height.saturating_sub(1) as usize;
     for s in run.series.iter().take(rows) {
         let hist: Vec<f64> = s
@@ -284,7 +297,11 @@ fn render_forecast(app: &App, frame: &mut Frame, area: Rect) {
             .fold(0.0f64, f64::max)
             .max(1.0);
         let level = |v: f64| BLOCKS[((v.max(0.0) / max) * 7.0).round() as usize];
-        let name: String = s.key.chars().take(name_w).collect();
+        let name = super::clip(&s.key, name_w);
+        let name = format!(
+            "{name}{}",
+            " ".repeat(name_w.saturating_sub(super::cols(&name)))
+        );
         let total: f64 = fut.iter().sum();
         let lo: f64 = s.points.iter().map(|p| p.2).sum();
         let hi: f64 = s.points.iter().map(|p| p.3).sum();

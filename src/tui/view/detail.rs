@@ -58,6 +58,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ),
         ]),
     ];
+    // Label-value pairs that do not fit whole are left out (the edit form has them all).
+    let w = head.width as usize;
+    let head_lines: Vec<Line> = head_lines.into_iter().map(|l| whole_pairs(l, w)).collect();
     frame.render_widget(Paragraph::new(head_lines), head);
 
     let [left, right] =
@@ -95,6 +98,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
+    let w = contacts.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = lines.into_iter().map(|l| super::clip_line(l, w)).collect();
     frame.render_widget(Paragraph::new(lines).block(block), contacts);
 
     let block = pane_block(app, format!(" Deals ({}) ", d.deals.len()), false);
@@ -119,6 +124,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
+    let w = deals.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = lines.into_iter().map(|l| super::clip_line(l, w)).collect();
     frame.render_widget(Paragraph::new(lines).block(block), deals);
 
     let block = pane_block(app, format!(" Orders (last {}) ", d.orders.len()), false);
@@ -136,6 +143,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
+    let w = orders.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = lines.into_iter().map(|l| super::clip_line(l, w)).collect();
     frame.render_widget(Paragraph::new(lines).block(block), orders);
 
     let block = pane_block(
@@ -181,5 +190,27 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
+    let w = timeline.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = lines.into_iter().map(|l| super::clip_line(l, w)).collect();
     frame.render_widget(Paragraph::new(lines).block(block), timeline);
+}
+
+/// A line of (label, value) span pairs keeping the pairs that fit whole in `width`; a
+/// first pair too long for it is clipped with "…".
+fn whole_pairs(line: Line<'static>, width: usize) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    let all = line.spans;
+    for pair in all.chunks(2) {
+        let w: usize = pair.iter().map(|s| super::cols(&s.content)).sum();
+        if used + w > width {
+            if spans.is_empty() {
+                return super::clip_line(Line::from(pair.to_vec()), width);
+            }
+            break;
+        }
+        used += w;
+        spans.extend(pair.iter().cloned());
+    }
+    Line::from(spans)
 }

@@ -28,9 +28,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .enumerate()
         .map(|(i, s)| {
             let total: f64 = s.points.iter().map(|p| p.1).sum();
-            let name: String = s.key.chars().take(18).collect();
+            let name = super::clip(&s.key, 18);
+            let pad = " ".repeat(18usize.saturating_sub(super::cols(&name)));
             Line::from(Span::styled(
-                format!("{name:<18} {:>9}", compact_units(total)),
+                format!("{name}{pad} {:>9}", compact_units(total)),
                 if i == app.forecast_sel {
                     t.selected
                 } else {
@@ -185,14 +186,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .map(|b| format!("{b:.2} (3 rolling origins)"))
             .unwrap_or_else(|| "— (too little history to hold out)".into())
     );
+    // Whole periods only; the model and the note wrap at words.
+    let w = table.width as usize;
+    let lines = vec![
+        super::whole_spans(Line::from(periods), w),
+        super::whole_spans(Line::from(values), w),
+        super::whole_spans(Line::from(ranges), w),
+        Line::from(Span::styled(model, t.base)),
+        Line::from(Span::styled(note, t.muted)),
+    ];
     frame.render_widget(
-        Paragraph::new(vec![
-            Line::from(periods),
-            Line::from(values),
-            Line::from(ranges),
-            Line::from(Span::styled(model, t.base)),
-            Line::from(Span::styled(note, t.muted)),
-        ]),
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
         table,
     );
 }

@@ -346,3 +346,94 @@ mod phrase_tests {
         assert_eq!(phrase_lines(&p, 5).len(), 3);
     }
 }
+
+/// Display columns of a text (CJK and emoji take two).
+pub fn cols(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` in at most `width` columns: whole when it fits; else cut after the last whole
+/// word that leaves room for "…" (a first word longer than that is cut inside), and the
+/// "…" says so. Never a silent cut.
+pub fn clip(text: &str, width: usize) -> String {
+    if cols(text) <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let room = width - 1;
+    let mut end = 0;
+    let mut used = 0;
+    let mut last_space = None;
+    for (i, c) in text.char_indices() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        if c == ' ' {
+            last_space = Some(i);
+        }
+        used += w;
+        end = i + c.len_utf8();
+    }
+    // Whole words when that keeps at least half the room.
+    let cut = match last_space {
+        Some(s) if cols(&text[..s]) * 2 >= room => s,
+        _ => end,
+    };
+    format!("{}…", text[..cut].trim_end())
+}
+
+/// A line of spans clipped to `width` columns like `clip`, keeping each span's style.
+pub fn clip_line(line: Line<'static>, width: usize) -> Line<'static> {
+    let total: usize = line.spans.iter().map(|s| cols(&s.content)).sum();
+    if total <= width {
+        return line;
+    }
+    let mut left = width;
+    let mut spans = Vec::new();
+    for s in line.spans {
+        let w = cols(&s.content);
+        if w < left {
+            left -= w;
+            spans.push(s);
+            continue;
+        }
+        // This span takes the rest of the room (at least the "…").
+        let text = clip(&s.content, left.max(1));
+        spans.push(Span::styled(text, s.style));
+        break;
+    }
+    Line::from(spans)
+}
+
+/// The spans of a line that fit whole in `width` columns, from the left: a number or a
+/// date that would be cut is left out instead.
+pub fn whole_spans(line: Line<'static>, width: usize) -> Line<'static> {
+    let mut used = 0;
+    let spans: Vec<Span<'static>> = line
+        .spans
+        .into_iter()
+        .take_while(|s| {
+            used += cols(&s.content);
+            used <= width
+        })
+        .collect();
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::{clip, cols};
+
+    #[test]
+    fn clips_at_words_and_says_so() {
+        assert_eq!(clip("Alpine Clinics Spa", 40), "Alpine Clinics Spa");
+        assert_eq!(clip("Alpine Clinics Spa", 16), "Alpine Clinics…");
+        assert_eq!(clip("Implementation Services", 12), "Implementat…");
+        assert_eq!(clip("東京 Electronics", 6), "東京…");
+        assert!(cols(&clip("東京東京東京", 5)) <= 5);
+        assert_eq!(clip("abc", 0), "");
+    }
+}

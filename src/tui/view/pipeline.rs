@@ -32,31 +32,45 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let [legend, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-    let legend_line = Line::from(vec![
-        Span::styled(" ! ", t.danger),
-        Span::styled("past expected close   ", t.muted),
-        Span::styled(" ⧗ ", t.warning),
-        Span::styled(
-            if !app.pipeline.stuck_learned {
-                "stuck (learning thresholds…)".to_string()
-            } else if app.pipeline.stuck.is_empty() {
+    let stuck = if !app.pipeline.stuck_learned {
+        "stuck (learning thresholds…)".to_string()
+    } else if app.pipeline.stuck.is_empty() {
+        format!(
+            "stuck: not enough history (a stage needs {} won deals through it)",
+            crate::app::funnel::MIN_STAYS
+        )
+    } else {
+        "stuck: longer in the stage than 80% of deals that went on to win".to_string()
+    };
+    let short_stuck = if app.pipeline.stuck_learned && app.pipeline.stuck.is_empty() {
+        "stuck: not enough history"
+    } else {
+        "stuck in its stage"
+    };
+    let legend_for = |stuck: String, showing: bool| {
+        let mut spans = vec![
+            Span::styled(" ! ", t.danger),
+            Span::styled("past expected close   ", t.muted),
+            Span::styled(" ⧗ ", t.warning),
+            Span::styled(stuck, t.muted),
+        ];
+        if showing {
+            spans.push(Span::styled(
                 format!(
-                    "stuck: not enough history (a stage needs {} won deals through it)",
-                    crate::app::funnel::MIN_STAYS
-                )
-            } else {
-                "stuck: longer in the stage than 80% of deals that went on to win".to_string()
-            },
-            t.muted,
-        ),
-        Span::styled(
-            format!(
-                "   showing the largest {} per stage",
-                crate::app::board::CARDS_PER_STAGE
-            ),
-            t.muted,
-        ),
-    ]);
+                    "   showing the largest {} per stage",
+                    crate::app::board::CARDS_PER_STAGE
+                ),
+                t.muted,
+            ));
+        }
+        Line::from(spans)
+    };
+    // Whole phrases only: the longest legend that fits.
+    let w = legend.width as usize;
+    let legend_line = [legend_for(stuck.clone(), true), legend_for(stuck, false)]
+        .into_iter()
+        .find(|l| super::cols(&l.to_string()) <= w)
+        .unwrap_or_else(|| super::whole_spans(legend_for(short_stuck.to_string(), false), w));
     frame.render_widget(Paragraph::new(legend_line), legend);
     if app.pipeline.list {
         render_list(app, frame, body);
@@ -76,7 +90,12 @@ fn render_board(app: &App, frame: &mut Frame, area: Rect) {
             .borders(Borders::ALL)
             .border_style(if focused { t.focus } else { t.border })
             .title(Span::styled(
-                format!(" {} · {} · {} ", col.name, col.count, compact(col.value)),
+                column_title(
+                    &col.name,
+                    col.count,
+                    compact(col.value),
+                    rect.width as usize,
+                ),
                 if focused { t.focus } else { t.title },
             ));
         let inner = block.inner(*rect);
@@ -97,32 +116,37 @@ fn render_board(app: &App, frame: &mut Frame, area: Rect) {
             let (late, stuck, age) = flags(app, col.stage_id, card);
             let sel = focused && j == selected;
             let style = if sel { t.selected } else { t.base };
-            let name: String = card.name.chars().take(w.saturating_sub(2)).collect();
-            let customer: String = card.customer.chars().take(w).collect();
-            let mut first_line = vec![Span::styled(format!("{name:w$}"), style)];
+            let name = super::clip(&card.name, w.saturating_sub(2));
+            let customer = super::clip(&card.customer, w);
+            let pad =
+                |s: &str, n: usize| format!("{s}{}", " ".repeat(n.saturating_sub(super::cols(s))));
+            let mut first_line = vec![Span::styled(pad(&name, w), style)];
             if late || stuck {
                 first_line = vec![
                     Span::styled(if late { "!" } else { " " }, t.danger),
                     Span::styled(if stuck { "⧗" } else { " " }, t.warning),
-                    Span::styled(format!("{:w2$}", name, w2 = w.saturating_sub(2)), style),
+                    Span::styled(pad(&name, w.saturating_sub(2)), style),
                 ];
             }
             lines.push(Line::from(first_line));
             lines.push(Line::from(Span::styled(customer, t.muted)));
-            lines.push(Line::from(vec![
-                Span::styled(format!("{:>8} ", compact(card.amount)), t.accent),
-                Span::styled(
-                    card.expected_close.clone().unwrap_or_default(),
-                    if late { t.danger } else { t.muted },
-                ),
-                Span::styled(format!(" {age}d"), if stuck { t.warning } else { t.muted }),
-                Span::styled(
-                    card.win_probability
-                        .map(|p| format!(" {:.0}%", p * 100.0))
-                        .unwrap_or_default(),
-                    t.won,
-                ),
-            ]));
+            lines.push(super::whole_spans(
+                Line::from(vec![
+                    Span::styled(format!("{:>8} ", compact(card.amount)), t.accent),
+                    Span::styled(
+                        card.expected_close.clone().unwrap_or_default(),
+                        if late { t.danger } else { t.muted },
+                    ),
+                    Span::styled(format!(" {age}d"), if stuck { t.warning } else { t.muted }),
+                    Span::styled(
+                        card.win_probability
+                            .map(|p| format!(" {:.0}%", p * 100.0))
+                            .unwrap_or_default(),
+                        t.won,
+                    ),
+                ]),
+                w,
+            ));
         }
         if col.cards.is_empty() {
             lines.push(Line::from(Span::styled("no deals", t.muted)));
@@ -167,6 +191,25 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
         .list_row
         .saturating_sub(visible.saturating_sub(1));
     let keep = list_columns(area.width.saturating_sub(2));
+    // The width each kept column gets, to clip text whole-word with "…".
+    let inner = Rect {
+        x: area.x + 1,
+        width: area.width.saturating_sub(2),
+        ..area
+    };
+    let widths: Vec<usize> = Layout::horizontal(keep.iter().map(|&c| LIST_COLUMNS[c].1))
+        .spacing(1)
+        .split(inner)
+        .iter()
+        .map(|r| r.width as usize)
+        .collect();
+    let fit = |text: &str, column: usize| {
+        let w = keep
+            .iter()
+            .position(|&c| c == column)
+            .map_or(0, |i| widths[i]);
+        super::clip(text, w)
+    };
     // Inside the border, under the header line.
     app.hit(
         Rect {
@@ -194,13 +237,13 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
             );
             let cells = [
                 Cell::from(mark),
-                Cell::from(card.name.clone()),
-                Cell::from(card.customer.clone()),
-                Cell::from(stage.name.clone()),
+                Cell::from(fit(&card.name, 1)),
+                Cell::from(fit(&card.customer, 2)),
+                Cell::from(fit(&stage.name, 3)),
                 Cell::from(Line::from(compact(card.amount)).right_aligned()),
                 Cell::from(card.expected_close.clone().unwrap_or_default()),
                 Cell::from(Line::from(format!("{age}d")).right_aligned()),
-                Cell::from(card.owner.clone().unwrap_or_default()),
+                Cell::from(fit(card.owner.as_deref().unwrap_or_default(), 7)),
             ];
             Row::new(
                 cells
@@ -247,4 +290,18 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
                 )),
         );
     frame.render_widget(table, area);
+}
+
+/// A stage column's title in `width` (border included): name, count and value when they
+/// fit, then fewer parts, whole; a name longer than the column is clipped with "…".
+fn column_title(name: &str, count: i64, value: String, width: usize) -> String {
+    let room = width.saturating_sub(2);
+    [
+        format!(" {name} · {count} · {value} "),
+        format!(" {name} · {count} "),
+        format!(" {name} "),
+    ]
+    .into_iter()
+    .find(|t| super::cols(t) <= room)
+    .unwrap_or_else(|| super::clip(name, room))
 }

@@ -50,7 +50,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .borders(Borders::ALL)
         .border_style(t.border)
         .title(Span::styled(
-            format!(" {name}{by} · enter runs · b breakdown · e export "),
+            // The key hints go whole when the title does not fit.
+            [
+                format!(" {name}{by} · enter runs · b breakdown · e export "),
+                format!(" {name}{by} · enter runs "),
+                format!(" {name}{by} "),
+            ]
+            .into_iter()
+            .find(|t| super::cols(t) + 2 <= body.width as usize)
+            .unwrap_or_else(|| {
+                super::clip(
+                    &format!("{name}{by}"),
+                    (body.width as usize).saturating_sub(2),
+                )
+            }),
             t.title,
         ));
     let Some(r) = s.report.as_ref() else {
