@@ -100,13 +100,9 @@ const fn p(
     hint: &'static str,
     pick: Pick,
 ) -> FieldSpec {
-    FieldSpec {
-        name,
-        label,
-        required,
-        hint,
-        pick: Some(pick),
-    }
+    let mut spec = f(name, label, required, hint);
+    spec.pick = Some(pick);
+    spec
 }
 
 const YES_NO: Pick = Pick::Fixed(&["yes", "no"]);

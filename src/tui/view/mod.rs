@@ -347,6 +347,17 @@ mod phrase_tests {
     }
 }
 
+/// The rows of a bordered table with a header line: `visible` lines inside the border,
+/// under the header (where a click lands on a row).
+pub fn table_rows(boxed: Rect, visible: usize) -> Rect {
+    Rect {
+        x: boxed.x + 1,
+        y: boxed.y + 2,
+        width: boxed.width.saturating_sub(2),
+        height: visible as u16,
+    }
+}
+
 /// Display columns of a text (CJK and emoji take two).
 pub fn cols(text: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(text)

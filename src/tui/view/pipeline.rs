@@ -212,12 +212,7 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     };
     // Inside the border, under the header line.
     app.hit(
-        Rect {
-            x: area.x + 1,
-            y: area.y + 2,
-            width: area.width.saturating_sub(2),
-            height: visible as u16,
-        },
+        super::table_rows(area, visible),
         crate::tui::state::HitTarget::PipelineList,
         first,
         1,

@@ -105,12 +105,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let visible = list.height.saturating_sub(3) as usize;
         let first = s.selected.saturating_sub(visible.saturating_sub(1));
         app.hit(
-            Rect {
-                x: list.x + 1,
-                y: list.y + 2,
-                width: list.width.saturating_sub(2),
-                height: visible as u16,
-            },
+            super::table_rows(list, visible),
             crate::tui::state::HitTarget::Targets,
             first,
             1,
