@@ -1872,3 +1872,73 @@ fn delete_says_what_would_go_and_needs_yes_and_force_for_revenue() {
         .code(2);
     funnel(&db).args(["doctor"]).assert().success();
 }
+
+#[test]
+fn pipeline_analyses_are_kept_per_data_version_and_any_write_refreshes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let run = || {
+        let out = funnel(&db)
+            .env("FUNNEL_TODAY", "2026-11-22")
+            .args(["--format", "json", "pipeline"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run();
+    let kept: i64 = funnel::store::Store::open(&db)
+        .unwrap()
+        .connection()
+        .query_row("SELECT count(*) FROM analysis_cache", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 1);
+    // Read back, byte for byte the same (floats included).
+    assert_eq!(run(), first);
+    // A write (any, through funnel) makes the next read compute again.
+    let (deal, stage): (String, String) = funnel::store::Store::open(&db)
+        .unwrap()
+        .connection()
+        .query_row(
+            "SELECT d.external_id, s.name FROM deals d JOIN stages s ON s.id = d.stage_id
+             WHERE s.kind = 'open' ORDER BY d.id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let deals_in = |json: &str| -> i64 {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        v["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == stage.as_str())
+            .unwrap()["deals"]
+            .as_i64()
+            .unwrap()
+    };
+    funnel(&db)
+        .args(["delete", "deal", &deal, "--yes"])
+        .assert()
+        .success();
+    let after = run();
+    assert_eq!(deals_in(&after), deals_in(&first) - 1);
+    // Another day is another analysis.
+    let other = funnel(&db)
+        .env("FUNNEL_TODAY", "2026-10-01")
+        .args(["--format", "json", "pipeline"])
+        .output()
+        .unwrap();
+    assert_ne!(String::from_utf8(other.stdout).unwrap(), after);
+    // A read-only database still answers (it just cannot keep the result).
+    let mut perms = std::fs::metadata(&db).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&db, perms).unwrap();
+    if std::fs::OpenOptions::new().write(true).open(&db).is_err() {
+        funnel(&db)
+            .env("FUNNEL_TODAY", "2026-09-01")
+            .args(["pipeline"])
+            .assert()
+            .success();
+    }
+}

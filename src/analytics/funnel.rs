@@ -36,7 +36,7 @@ impl DealPath {
 }
 
 /// Conversion out of one open stage for a cohort of deals.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Conversion {
     /// Deals that reached this stage (or went past it).
     pub reached: usize,
@@ -145,7 +145,7 @@ pub fn stale_thresholds(
 
 /// Sales velocity: expected revenue per day from the open pipeline,
 /// open deals × win rate × average won size ÷ average cycle length in days.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Velocity {
     pub open_deals: usize,
     pub win_rate: f64,

@@ -26,7 +26,7 @@ pub struct Window {
     pub closed: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowResult {
     pub name: String,
     pub closed: f64,

@@ -12,7 +12,7 @@ pub struct StageInput<'a> {
     pub value: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StageRow {
     pub stage: String,
     pub kind: StageKind,
@@ -23,7 +23,7 @@ pub struct StageRow {
     pub weighted_value: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FunnelSummary {
     pub stages: Vec<StageRow>,
     pub open_count: i64,

@@ -49,8 +49,11 @@ pub fn load(store: &Store) -> Result<Board, StoreError> {
 /// 80th percentile of the days that deals which went on to win spent in that stage, from
 /// the stage history of the analysis cohort), so the board and `funnel report
 /// stale-deals` agree. Stages with fewer than 20 such stays get no threshold.
+/// Kept per data version (a year of stage history is read to learn them).
 pub fn stuck_thresholds(store: &Store, today: NaiveDate) -> Result<HashMap<i64, f64>, StoreError> {
-    super::funnel::thresholds(store, today)
+    super::cache::cached(store, "stuck_thresholds", today, || {
+        super::funnel::thresholds(store, today)
+    })
 }
 
 pub fn move_deal(

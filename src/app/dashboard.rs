@@ -244,6 +244,9 @@ pub(super) fn team_order(
 /// show (advanced / (advanced + lost) in the cohort of deals created in the twelve months
 /// before the last 90 days), by stage name. Loaded after the first frame, since it reads a
 /// year of stage history.
+/// Kept per data version (a year of stage history is read to work them out).
 pub fn conversions(store: &Store, today: NaiveDate) -> Result<HashMap<String, f64>, StoreError> {
-    super::funnel::stage_conversions(store, today)
+    super::cache::cached(store, "conversions", today, || {
+        super::funnel::stage_conversions(store, today)
+    })
 }

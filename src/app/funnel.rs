@@ -22,7 +22,7 @@ pub const MIN_STAYS: usize = 20;
 /// The share of winners' time in a stage past which an open deal counts as stale.
 pub const STALE_QUANTILE: f64 = 0.8;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StageRow {
     pub stage_id: i64,
     pub name: String,
@@ -35,14 +35,14 @@ pub struct StageRow {
     pub stale_now: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bottleneck {
     pub stage: String,
     pub before: f64,
     pub now: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Analysis {
     /// The cohort: deals created in [from, to).
     pub cohort_from: String,

@@ -2,6 +2,7 @@
 //! analytics and write results back, each write audited.
 
 pub mod board;
+pub mod cache;
 pub mod dashboard;
 pub mod demo;
 pub mod edits;
@@ -369,6 +370,30 @@ pub fn pipeline(store: &Store) -> Result<FunnelSummary, AppError> {
         })
         .collect();
     Ok(pipeline::summarize(&inputs))
+}
+
+/// What `funnel pipeline` shows: the stage table, the funnel analysis (conversion, time
+/// in stage, staleness, velocity, bottleneck) and the pipeline forecast.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PipelineReport {
+    pub stages: FunnelSummary,
+    pub funnel: funnel::Analysis,
+    pub forecast: pipeline_forecast::PipelineForecast,
+}
+
+/// The pipeline report for `today`, kept per data version (see `cache`): computing it
+/// reads every deal's stage history; reading it back is a single row.
+pub fn pipeline_report(
+    store: &Store,
+    today: chrono::NaiveDate,
+) -> Result<PipelineReport, AppError> {
+    cache::cached(store, "pipeline", today, || {
+        Ok::<_, AppError>(PipelineReport {
+            stages: pipeline(store)?,
+            funnel: funnel::analyze(store, today)?,
+            forecast: pipeline_forecast::load(store, today)?,
+        })
+    })
 }
 
 pub fn summary(store: &Store) -> Result<Summary, AppError> {

@@ -8,7 +8,7 @@ use crate::store::{Store, StoreError};
 use chrono::NaiveDate;
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CategoryRow {
     pub period: String,
     pub closed: Money,
@@ -44,7 +44,7 @@ impl CategoryRow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PipelineForecast {
     /// Open value times stage probability, by month of expected close (overdue deals in
     /// the current month), for this month and the next five.
@@ -64,7 +64,7 @@ pub struct PipelineForecast {
 /// Open deals without an expected close date. They are not overdue and belong to no
 /// month's weighted pipeline or category; the simulation draws their close from the time
 /// won deals took from their stage to the win (when there is history for it).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UnknownClose {
     pub deals: usize,
     pub value: Money,

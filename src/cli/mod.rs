@@ -1396,8 +1396,8 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Some(Command::Pipeline) => {
-            let f = app::pipeline(&store)?;
-            let fa = crate::app::funnel::analyze(&store, today)?;
+            let report = app::pipeline_report(&store, today)?;
+            let (f, fa) = (&report.stages, &report.funnel);
             let by_stage: std::collections::HashMap<&str, &crate::app::funnel::StageRow> =
                 fa.stages.iter().map(|s| (s.name.as_str(), s)).collect();
             let rich = matches!(format, Format::Table | Format::Markdown);
@@ -1432,7 +1432,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             "value": f.open_value.units(),
                             "weighted_value": f.open_weighted_value.units(),
                         },
-                        "forecast": crate::app::pipeline_forecast::load(&store, today)?,
+                        "forecast": &report.forecast,
                     }),
                 )?;
                 writeln!(out)?;
@@ -1545,7 +1545,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                             crate::app::funnel::MIN_STAYS
                         )?;
                     }
-                    let pf = crate::app::pipeline_forecast::load(&store, today)?;
+                    let pf = &report.forecast;
                     if !pf.no_slip_history.is_empty() {
                         writeln!(
                             out,

@@ -25,6 +25,14 @@ impl serde::Serialize for Money {
     }
 }
 
+/// Read back from a number of currency units (to the nearest cent).
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let units = f64::deserialize(d)?;
+        Ok(Money((units * 100.0).round() as i64))
+    }
+}
+
 impl fmt::Display for Money {
     /// Decimal currency units with two decimals and no grouping: `1250.50`, `-3.05`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -178,6 +186,15 @@ fn strip_currency_code(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_round_trips_to_the_cent() {
+        for cents in [0i64, 1, 10, 99, 123_456_789, -7_200_000, 224_191_876_000] {
+            let m = Money(cents);
+            let back: Money = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+            assert_eq!(back, m);
+        }
+    }
 
     #[test]
     fn reads_the_forms_exports_use() {

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_ids_never_reused.sql"),
     include_str!("migrations/006_audit_display_name.sql"),
     include_str!("migrations/007_dashboard_forecast.sql"),
+    include_str!("migrations/008_analysis_cache.sql"),
 ];
 
 /// The migration (an index into `MIGRATIONS`) that rebuilds the user-data tables with
@@ -445,7 +446,7 @@ impl Store {
         let _ = std::fs::remove_file(damage_marker(&self.path));
     }
 
-    fn refuse_if_damaged(&self) -> Result<()> {
+    pub(crate) fn refuse_if_damaged(&self) -> Result<()> {
         match std::fs::read_to_string(damage_marker(&self.path)) {
             Ok(why) => Err(StoreError::Damaged {
                 path: self.path.clone(),

@@ -7,7 +7,7 @@ use rusqlite::params;
 use std::collections::HashMap;
 
 /// An open deal with how long it has sat in its stage.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenInStage {
     pub id: i64,
     pub external_id: Option<String>,

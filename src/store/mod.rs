@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod cache;
 pub mod crypto;
 pub mod customers;
 pub mod dashboard;
