@@ -2006,3 +2006,66 @@ fn a_click_selects_the_row_or_pane_under_it() {
     assert_eq!(h.app.pipeline.column, 2);
     assert_eq!(h.app.pipeline.rows[2], 1);
 }
+
+#[test]
+fn paging_is_answered_while_a_recompute_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lanes.db");
+    drop(demo_store_at(&path, 300, 3000));
+    let (to_worker, requests) = std::sync::mpsc::channel();
+    let (events, replies) = std::sync::mpsc::channel::<Reply>();
+    fn same(r: Reply) -> Reply {
+        r
+    }
+    let worker = worker::spawn(path, common::today(), requests, events, same);
+    assert!(matches!(
+        replies.recv().unwrap(),
+        Reply::Opened { empty: false }
+    ));
+    to_worker.send(Request::Recompute).unwrap();
+    // Once the recompute is under way, a page of customers is asked for…
+    loop {
+        if let Reply::Progress {
+            task: "recompute", ..
+        } = replies.recv().unwrap()
+        {
+            break;
+        }
+    }
+    to_worker
+        .send(Request::Customers {
+            gen: 1,
+            filter: CustomerFilter::default(),
+            sort: funnel::store::customers::CustomerSort::default(),
+            cursor: None,
+            direction: funnel::store::customers::PageDirection::Forward,
+            limit: 20,
+            anchor: worker::Anchor::Replace { first_index: 0 },
+            count: false,
+        })
+        .unwrap();
+    // …and comes back before the recompute is done: the two run on separate lanes.
+    let mut order = Vec::new();
+    while order.len() < 2 {
+        match replies.recv().unwrap() {
+            Reply::Customers { .. } => order.push("customers"),
+            Reply::TaskDone {
+                task: "recompute",
+                result,
+            } => {
+                assert!(result.is_ok(), "{result:?}");
+                order.push("recompute")
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(order, ["customers", "recompute"]);
+    drop(to_worker);
+    worker.join().unwrap();
+}
+
+fn demo_store_at(path: &std::path::Path, customers: usize, deals: usize) -> Store {
+    let mut store = Store::open(path).unwrap();
+    fill_demo(&mut store, customers, deals);
+    store
+}

@@ -107,7 +107,29 @@ pub enum Request {
     },
 }
 
+/// Which worker thread runs a request: long jobs (learning, recomputing, reports, the
+/// demo) run beside the quick ones, so that paging and search never wait behind them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Interactive,
+    Background,
+}
+
 impl Request {
+    pub fn lane(&self) -> Lane {
+        match self {
+            Request::LoadDemo
+            | Request::Recompute
+            | Request::Conversions
+            | Request::StuckThresholds
+            | Request::Explain { .. }
+            | Request::Report { .. }
+            | Request::ExportReport { .. }
+            | Request::Propose { .. } => Lane::Background,
+            _ => Lane::Interactive,
+        }
+    }
+
     /// Requests of the same kind replace each other in the queue.
     /// `None` for requests that never replace another (every deal move is kept).
     fn kind(&self) -> Option<u8> {
@@ -200,7 +222,9 @@ pub enum Reply {
 /// explaining a deal does not relearn it (dropped whenever the data changes).
 #[derive(Default)]
 pub struct Cache {
-    scored: Option<app::scoring::Scored>,
+    /// The learned model and the data version it was learned on (the other lane may have
+    /// written since: a model of older data is learned again).
+    scored: Option<(String, app::scoring::Scored)>,
     /// The session's edits, moves, wins and losses, newest last: the audit entries each
     /// wrote (after, up to] and what it was, for `u`.
     undo: Vec<(i64, i64, String)>,
@@ -310,6 +334,10 @@ pub fn handle(
             ));
         }
         Request::Explain { deal_id } => {
+            let version = store.data_version().unwrap_or_default();
+            if cache.scored.as_ref().is_some_and(|(v, _)| *v != version) {
+                cache.scored = None;
+            }
             if cache.scored.is_none() {
                 send(Reply::Progress {
                     task: "explain",
@@ -317,7 +345,7 @@ pub fn handle(
                     done: 0.1,
                 });
                 match app::scoring::score(store, today) {
-                    Ok(s) => cache.scored = Some(s),
+                    Ok(s) => cache.scored = Some((version, s)),
                     Err(e) => {
                         send(Reply::Explanation(Err(format!(
                             "win probabilities cannot be learned here: {e}"
@@ -329,7 +357,7 @@ pub fn handle(
             let x = cache
                 .scored
                 .as_ref()
-                .and_then(|s| app::scoring::explain_deal(s, &deal_id.to_string()))
+                .and_then(|(_, s)| app::scoring::explain_deal(s, &deal_id.to_string()))
                 .map(Box::new)
                 .ok_or_else(|| "that deal is not open any more".to_string());
             send(Reply::Explanation(x));
@@ -509,7 +537,7 @@ pub fn handle(
                                 "forecast run {id} stored; model run {run} is no better than the base rate, so deals keep stage probabilities"
                             )
                         };
-                        cache.scored = Some(s);
+                        cache.scored = Some((store.data_version().unwrap_or_default(), s));
                         msg
                     }
                     (None, why) => format!(
@@ -535,33 +563,81 @@ pub fn spawn<E: Send + 'static>(
     wrap: fn(Reply) -> E,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let mut store = match Store::open(&path) {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = events.send(wrap(Reply::Dashboard(Err(e.to_string()))));
+        // The interactive lane opens the database first (it may create or migrate it and
+        // says whether it is empty); the background lane opens its own connection after.
+        let (to_quick, quick) = std::sync::mpsc::channel::<Request>();
+        let (to_slow, slow) = std::sync::mpsc::channel::<Request>();
+        let (opened_tx, opened_rx) = std::sync::mpsc::channel::<bool>();
+        let quick_events = events.clone();
+        let quick_path = path.clone();
+        let interactive = std::thread::spawn(move || {
+            let store = match Store::open(&quick_path) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = quick_events.send(wrap(Reply::Dashboard(Err(e.to_string()))));
+                    return;
+                }
+            };
+            let empty = store.is_empty().unwrap_or(false);
+            let _ = opened_tx.send(true);
+            if quick_events.send(wrap(Reply::Opened { empty })).is_err() {
                 return;
             }
-        };
-        let empty = store.is_empty().unwrap_or(false);
-        let mut cache = Cache::default();
-        if events.send(wrap(Reply::Opened { empty })).is_err() {
-            return;
-        }
-        while let Ok(first) = requests.recv() {
-            // Take everything queued; keep only the newest request of each kind.
-            let mut queue = vec![first];
-            while let Ok(more) = requests.try_recv() {
-                if let Some(kind) = more.kind() {
-                    queue.retain(|q| q.kind() != Some(kind));
+            serve(store, quick, today, &quick_events, wrap);
+        });
+        let slow_events = events.clone();
+        let background = std::thread::spawn(move || {
+            if opened_rx.recv().is_err() {
+                return; // the database did not open: the interactive lane said why
+            }
+            match Store::open(&path) {
+                Ok(store) => serve(store, slow, today, &slow_events, wrap),
+                Err(e) => {
+                    let _ = slow_events.send(wrap(Reply::Dashboard(Err(e.to_string()))));
                 }
-                queue.push(more);
             }
-            for req in queue {
-                let mut send = |r: Reply| {
-                    let _ = events.send(wrap(r));
-                };
-                handle(&mut store, &mut cache, req, today, &mut send);
+        });
+        // Route each request to its lane; a new day goes to both.
+        while let Ok(req) = requests.recv() {
+            let sent = match (&req, req.lane()) {
+                (Request::SetToday(_), _) => {
+                    to_slow.send(req.clone()).is_ok() && to_quick.send(req).is_ok()
+                }
+                (_, Lane::Background) => to_slow.send(req).is_ok(),
+                (_, Lane::Interactive) => to_quick.send(req).is_ok(),
+            };
+            if !sent {
+                break;
             }
         }
+        drop((to_quick, to_slow));
+        let _ = interactive.join();
+        let _ = background.join();
     })
+}
+
+/// One lane: runs its requests in order, keeping only the newest of each kind queued.
+fn serve<E>(
+    mut store: Store,
+    requests: Receiver<Request>,
+    today: NaiveDate,
+    events: &Sender<E>,
+    wrap: fn(Reply) -> E,
+) {
+    let mut cache = Cache::default();
+    while let Ok(first) = requests.recv() {
+        let mut queue = vec![first];
+        while let Ok(more) = requests.try_recv() {
+            if let Some(kind) = more.kind() {
+                queue.retain(|q| q.kind() != Some(kind));
+            }
+            queue.push(more);
+        }
+        for req in queue {
+            let mut send = |r: Reply| {
+                let _ = events.send(wrap(r));
+            };
+            handle(&mut store, &mut cache, req, today, &mut send);
+        }
+    }
 }
