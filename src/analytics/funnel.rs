@@ -3,37 +3,7 @@
 //! learned stale-deal thresholds. Pure functions; days are plain day numbers.
 
 use super::stats::quantile;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Open,
-    Won,
-    Lost,
-}
-
-/// One deal's path through the funnel. Stage indices: the open stages in order `0..k`,
-/// `k` for won; entries into a lost stage are not listed (the outcome says it).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DealPath {
-    pub created: i64,
-    /// (stage index, day entered), in time order.
-    pub entries: Vec<(usize, i64)>,
-    pub outcome: Outcome,
-    pub closed: Option<i64>,
-    pub amount: f64,
-    /// The owner's group (a team index) when the caller compares groups.
-    pub group: Option<usize>,
-}
-
-impl DealPath {
-    /// The furthest stage reached: `k` when won.
-    fn furthest(&self, k: usize) -> Option<usize> {
-        if self.outcome == Outcome::Won {
-            return Some(k);
-        }
-        self.entries.iter().map(|e| e.0).filter(|s| *s < k).max()
-    }
-}
+pub use crate::domain::funnel::{DealPath, Outcome};
 
 /// Conversion out of one open stage for a cohort of deals.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

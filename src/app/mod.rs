@@ -85,9 +85,7 @@ pub fn restore(store: &mut Store, src: &Path) -> Result<std::path::PathBuf, Stor
     let aside =
         std::path::PathBuf::from(format!("{}.before-restore-{stamp}", store.path().display()));
     store.restore_from(src, &aside)?;
-    let tx = store.begin()?;
-    audit::record_event(
-        &tx,
+    store.log_event(
         &Actor::current(),
         "database",
         &format!(
@@ -96,7 +94,6 @@ pub fn restore(store: &mut Store, src: &Path) -> Result<std::path::PathBuf, Stor
             aside.display()
         ),
     )?;
-    tx.commit().map_err(StoreError::from)?;
     Ok(aside)
 }
 
@@ -114,15 +111,12 @@ pub fn convert(store: Store, key: Option<&str>, note: &str) -> Result<(), StoreE
 
 /// The newest audit entry's id, to mark where an action's entries begin and end.
 pub fn audit_high_water(store: &Store) -> Result<i64, StoreError> {
-    audit::high_water(store.connection())
+    store.audit_high_water()
 }
 
 /// Takes back one action (the audit entries `from`+1..=`to`), in one transaction.
 pub fn undo(store: &mut Store, from: i64, to: i64) -> Result<usize, StoreError> {
-    let tx = store.begin()?;
-    let n = audit::undo_range(&tx, from, to, &Actor::current())?;
-    tx.commit()?;
-    Ok(n)
+    store.undo_range(from, to, &Actor::current())
 }
 
 /// The audit trail, newest first; `entity` is checked against the entities funnel audits.
@@ -350,9 +344,7 @@ pub fn revert_import(
     } else {
         None
     };
-    let tx = store.begin()?;
-    let report = audit::revert_batch(&tx, batch, &Actor::current(), cascade)?;
-    tx.commit().map_err(StoreError::from)?;
+    let report = store.revert_batch(batch, &Actor::current(), cascade)?;
     Ok((report, backup))
 }
 
@@ -443,4 +435,57 @@ pub fn merge_customers(
 /// are refused with a hint to use the external id.
 pub fn find_row(store: &Store, entity: Entity, text: &str) -> Result<i64, StoreError> {
     store.find_row(entity, text)
+}
+
+/// The database the front ends hold and hand to the use cases (they call nothing on it
+/// themselves: every read and write goes through a function of `app`).
+pub type Db = Store;
+
+pub use crate::store::db::{is_busy, is_corrupt, BUSY_TIMEOUT_SECS};
+pub use crate::store::mark_damaged_at;
+
+/// A page of the customer list (keyset paging: see `domain::customers::Cursor`).
+pub fn customer_page(
+    store: &Store,
+    filter: &crate::domain::customers::CustomerFilter,
+    sort: crate::domain::customers::CustomerSort,
+    cursor: Option<&crate::domain::customers::Cursor>,
+    direction: crate::domain::customers::PageDirection,
+    limit: usize,
+) -> Result<Vec<crate::domain::customers::CustomerRow>, StoreError> {
+    store.customer_page(filter, sort, cursor, direction, limit)
+}
+
+/// How many customers the filter matches.
+pub fn count_customers(
+    store: &Store,
+    filter: &crate::domain::customers::CustomerFilter,
+) -> Result<i64, StoreError> {
+    store.count_customers(filter)
+}
+
+/// One customer with contacts, deals, orders and activities.
+pub fn customer_detail(
+    store: &Store,
+    id: i64,
+) -> Result<Option<crate::domain::customers::CustomerDetail>, StoreError> {
+    store.customer_detail(id)
+}
+
+/// One deal as its board card shows it.
+pub fn deal_card(
+    store: &Store,
+    id: i64,
+) -> Result<Option<crate::domain::deals::DealCard>, StoreError> {
+    store.deal_card(id)
+}
+
+/// Whether the database holds no customers and no deals yet.
+pub fn is_empty(store: &Store) -> Result<bool, StoreError> {
+    store.is_empty()
+}
+
+/// Changes whenever the data the analyses read may have changed (see `cache`).
+pub fn data_version(store: &Store) -> Result<String, StoreError> {
+    store.data_version()
 }

@@ -883,3 +883,16 @@ pub fn save_proposal(store: &mut Store, p: &Proposal) -> Result<usize, StoreErro
     }
     Ok(p.rows.len())
 }
+
+/// One target as stored, if there is one with that id.
+pub fn target(store: &Store, id: i64) -> Result<Option<TargetRow>, StoreError> {
+    store.target(id)
+}
+
+/// A target's revisions, oldest first: old and new value, who, when, why.
+pub fn revisions(
+    store: &Store,
+    id: i64,
+) -> Result<Vec<crate::domain::targets::Revision>, StoreError> {
+    store.target_revisions(id)
+}

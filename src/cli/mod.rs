@@ -6,9 +6,9 @@ pub mod report;
 pub mod targets;
 
 use crate::app::{self, demo, AppError, ImportRequest};
+use crate::domain::audit::Actor;
+use crate::domain::import::ImportKind;
 use crate::domain::{Cell, Money, Table};
-use crate::store::audit::Actor;
-use crate::store::import::ImportKind;
 use clap::{Parser, Subcommand};
 use output::Format;
 use std::io::{IsTerminal, Write};
@@ -370,7 +370,7 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 
 /// Whether the error is the database giving up on a lock after the busy timeout.
 fn busy(e: &anyhow::Error) -> bool {
-    e.chain().any(crate::store::db::is_busy)
+    e.chain().any(crate::app::is_busy)
 }
 
 /// Runs the command line; returns the process exit status.
@@ -392,10 +392,10 @@ pub fn run() -> i32 {
             );
             2
         }
-        Err(e) if e.chain().any(crate::store::db::is_corrupt) => {
+        Err(e) if e.chain().any(crate::app::is_corrupt) => {
             // Whatever read hit the damage, no later command may write into the file.
             if let Some(p) = &db_path {
-                crate::store::mark_damaged_at(p, &format!("{e:#}"));
+                crate::app::mark_damaged_at(p, &format!("{e:#}"));
             }
             eprintln!(
                 "funnel: {}\nfunnel: the database is damaged: writes are refused until `funnel doctor` passes or `funnel restore BACKUP` puts back a backup",
@@ -408,7 +408,7 @@ pub fn run() -> i32 {
         Err(e) if busy(&e) => {
             eprintln!(
                 "funnel: the database is busy: another funnel has been writing to it for more than {} s; nothing was written, try again",
-                crate::store::db::BUSY_TIMEOUT_SECS
+                crate::app::BUSY_TIMEOUT_SECS
             );
             1
         }
@@ -1041,7 +1041,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 }
                 return Ok(0);
             }
-            let mut rows: Vec<&(crate::store::scoring::DealFacts, f64)> =
+            let mut rows: Vec<&(crate::domain::scoring::DealFacts, f64)> =
                 scored.open.iter().collect();
             rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
             let limit = if format == Format::Table {
@@ -1306,7 +1306,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                     return Ok(2);
                 }
             }
-            let filter = crate::store::audit::AuditFilter {
+            let filter = crate::domain::audit::AuditFilter {
                 entity,
                 since,
                 user,
@@ -1636,7 +1636,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
 }
 
 fn export(
-    store: &crate::store::Store,
+    store: &crate::app::Db,
     kind: &str,
     sink: &mut dyn Write,
     format: Format,
@@ -1701,7 +1701,7 @@ fn export(
 
 fn print_import(
     out: &mut dyn Write,
-    r: &crate::store::import::ImportReport,
+    r: &crate::domain::import::ImportReport,
     format: Format,
 ) -> anyhow::Result<i32> {
     // Bad rows fail the import (and a dry run of it) unless --skip-invalid was given.
@@ -1822,7 +1822,7 @@ fn plural(n: usize, word: &str) -> String {
 
 /// Row errors grouped by column and reason (quoted values and numbers set aside), most
 /// frequent first: (count, column, the first reason, its line).
-fn group_errors(errors: &[crate::store::import::RowError]) -> Vec<(usize, String, String, u64)> {
+fn group_errors(errors: &[crate::domain::import::RowError]) -> Vec<(usize, String, String, u64)> {
     let shape = |reason: &str| {
         let mut out = String::new();
         let mut quoted = false;
@@ -1860,7 +1860,7 @@ fn group_errors(errors: &[crate::store::import::RowError]) -> Vec<(usize, String
 
 fn print_summary(
     out: &mut dyn Write,
-    store: &crate::store::Store,
+    store: &crate::app::Db,
     path: &std::path::Path,
     format: Format,
 ) -> anyhow::Result<()> {

@@ -2,8 +2,8 @@
 
 use super::output::{self, Format};
 use crate::app::reports;
+use crate::app::Db as Store;
 use crate::domain::Period;
-use crate::store::Store;
 use chrono::NaiveDate;
 use std::io::Write;
 

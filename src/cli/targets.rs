@@ -2,8 +2,8 @@
 
 use super::output::{self, Format};
 use crate::app::targets::{self, Method};
+use crate::app::Db as Store;
 use crate::domain::{Cell, Money, Period, Table, TargetMetric, TargetScope};
-use crate::store::Store;
 use chrono::NaiveDate;
 use clap::Subcommand;
 use std::io::Write;
@@ -282,7 +282,7 @@ pub fn run(
             Ok(0)
         }
         TargetsCommand::Revise { id, amount, reason } => {
-            let Some(row) = store.target(id)? else {
+            let Some(row) = crate::app::targets::target(store, id)? else {
                 anyhow::bail!("there is no target {id} (`funnel targets list` shows the ids)");
             };
             let value = targets::parse_value(row.metric, &amount)
@@ -302,7 +302,7 @@ pub fn run(
             Ok(0)
         }
         TargetsCommand::History { id } => {
-            let revs = store.target_revisions(id)?;
+            let revs = crate::app::targets::revisions(store, id)?;
             if revs.is_empty() {
                 anyhow::bail!("there is no target {id} (`funnel targets list` shows the ids)");
             }

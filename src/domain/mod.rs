@@ -1,12 +1,19 @@
 //! Plain types and validation of the sales model. No I/O.
 
+pub mod audit;
+pub mod customers;
 pub mod date;
+pub mod deals;
+pub mod funnel;
+pub mod import;
 pub mod kinds;
 pub mod money;
 pub mod period;
 pub mod records;
+pub mod scoring;
 pub mod setup;
 pub mod table;
+pub mod targets;
 
 pub use kinds::*;
 pub use money::{parse_amount, Money};

@@ -2,17 +2,9 @@
 //! over 100k customers only ever reads the rows it shows.
 
 use super::db::{Result, Store};
+pub use crate::domain::customers::*;
 use crate::domain::Money;
 use rusqlite::types::Value;
-
-/// Which column the list is ordered by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CustomerSort {
-    #[default]
-    Name,
-    Created,
-    City,
-}
 
 impl CustomerSort {
     fn key_sql(self) -> &'static str {
@@ -29,60 +21,6 @@ impl CustomerSort {
             CustomerSort::City => "coalesce(c.city, '')",
         }
     }
-    pub fn next(self) -> CustomerSort {
-        match self {
-            CustomerSort::Name => CustomerSort::Created,
-            CustomerSort::Created => CustomerSort::City,
-            CustomerSort::City => CustomerSort::Name,
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            CustomerSort::Name => "name",
-            CustomerSort::Created => "created",
-            CustomerSort::City => "city",
-        }
-    }
-}
-
-/// What the list shows: a search over name, email and city, and exact-match filters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CustomerFilter {
-    pub search: String,
-    pub owner: Option<String>,
-    pub segment: Option<String>,
-    pub status: Option<String>,
-    pub region: Option<String>,
-}
-
-/// One line of the customer list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CustomerRow {
-    pub id: i64,
-    pub name: String,
-    pub owner: Option<String>,
-    pub segment: Option<String>,
-    pub status: String,
-    pub city: Option<String>,
-    pub open_pipeline: Money,
-    pub last_contact: Option<String>,
-    /// The value of the sort column, for the next page's keyset.
-    pub sort_key: String,
-}
-
-/// Where a page starts: after (or before) this row in the list order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub sort_key: String,
-    pub id: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageDirection {
-    /// Rows after the cursor (or from the start).
-    Forward,
-    /// Rows before the cursor (or from the end), returned in list order.
-    Backward,
 }
 
 fn where_clause(f: &CustomerFilter, params: &mut Vec<Value>) -> String {
@@ -189,6 +127,148 @@ impl Store {
             rows.reverse();
         }
         Ok(rows)
+    }
+}
+
+impl Store {
+    /// One customer with their contacts, recent deals, orders and activity timeline.
+    pub fn customer_detail(&self, id: i64) -> Result<Option<CustomerDetail>> {
+        use rusqlite::OptionalExtension;
+        let head = self
+            .conn
+            .query_row(
+                "SELECT c.id, c.external_id, c.name, r.name, c.industry, c.segment, c.region, c.city, c.country,
+                   c.email, c.phone, c.status, c.contact_every_days, c.created_on,
+                   (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'customer' AND a.entity_id = c.id)
+                 FROM customers c LEFT JOIN reps r ON r.id = c.owner_rep_id WHERE c.id = ?1",
+                [id],
+                |r| {
+                    Ok(CustomerDetail {
+                        id: r.get(0)?,
+                        external_id: r.get(1)?,
+                        name: r.get(2)?,
+                        owner: r.get(3)?,
+                        industry: r.get(4)?,
+                        segment: r.get(5)?,
+                        region: r.get(6)?,
+                        city: r.get(7)?,
+                        country: r.get(8)?,
+                        email: r.get(9)?,
+                        phone: r.get(10)?,
+                        status: r.get(11)?,
+                        contact_every_days: r.get(12)?,
+                        created_on: r.get(13)?,
+                        version: r.get(14)?,
+                        ..Default::default()
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut d) = head else { return Ok(None) };
+        d.contacts = self
+            .conn
+            .prepare_cached("SELECT k.id, k.name, k.title, k.email, k.phone, k.is_primary, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'contact' AND a.entity_id = k.id) FROM contacts k WHERE k.customer_id = ?1 ORDER BY k.is_primary DESC, k.id")?
+            .query_map([id], |r| {
+                Ok(ContactLine {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    title: r.get(2)?,
+                    email: r.get(3)?,
+                    phone: r.get(4)?,
+                    primary: r.get(5)?,
+                    version: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        d.deals = self
+            .conn
+            .prepare_cached(
+                "SELECT d.name, s.name, s.kind, d.amount_cents, d.expected_close, d.closed_on FROM deals d
+                 JOIN stages s ON s.id = d.stage_id WHERE d.customer_id = ?1
+                 ORDER BY s.kind = 'open' DESC, coalesce(d.closed_on, d.expected_close) DESC, d.id DESC LIMIT 50",
+            )?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, Money(r.get(3)?), r.get(4)?, r.get(5)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        d.orders = self
+            .conn
+            .prepare_cached(
+                "SELECT o.ordered_on, o.amount_cents, p.name FROM orders o LEFT JOIN products p ON p.id = o.product_id
+                 WHERE o.customer_id = ?1 ORDER BY o.ordered_on DESC, o.id DESC LIMIT 30",
+            )?
+            .query_map([id], |r| Ok((r.get(0)?, Money(r.get(1)?), r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        d.activities = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(a.done_on, a.due_on), a.kind, a.subject, a.outcome, r.name, a.done_on IS NOT NULL, a.id
+                 FROM activities a LEFT JOIN reps r ON r.id = a.rep_id WHERE a.customer_id = ?1
+                 ORDER BY coalesce(a.done_on, a.due_on) DESC, a.id DESC LIMIT 40",
+            )?
+            .query_map([id], |r| {
+                Ok(ActivityLine {
+                    date: r.get(0)?,
+                    kind: r.get(1)?,
+                    subject: r.get(2)?,
+                    outcome: r.get(3)?,
+                    rep: r.get(4)?,
+                    done: r.get(5)?,
+                    id: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        d.lifetime_revenue = Money(self.conn.query_row(
+            "SELECT coalesce(sum(amount_cents), 0) FROM orders WHERE customer_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?);
+        Ok(Some(d))
+    }
+}
+
+impl Store {
+    /// See `PickLists`. Regions come from the region index (distinct values, no scan of
+    /// the customers).
+    pub fn pick_lists(&self) -> Result<PickLists> {
+        let names = |sql: &str| -> Result<Vec<String>> {
+            Ok(self
+                .conn
+                .prepare_cached(sql)?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        };
+        Ok(PickLists {
+            reps: names("SELECT name FROM reps ORDER BY active DESC, name")?,
+            teams: names("SELECT name FROM teams ORDER BY name")?,
+            products: names("SELECT name FROM products ORDER BY name")?,
+            product_skus: names("SELECT sku FROM products ORDER BY sku")?,
+            regions: names(
+                "SELECT DISTINCT region FROM customers WHERE region IS NOT NULL ORDER BY region LIMIT 500",
+            )?,
+            open_stages: names("SELECT name FROM stages WHERE kind = 'open' ORDER BY position, id")?,
+        })
+    }
+
+    /// Up to `limit` customer names holding the characters of `text` in order (what a
+    /// fuzzy picker can match), shortest first.
+    pub fn customer_names_like(&self, text: &str, limit: usize) -> Result<Vec<String>> {
+        let mut pattern = String::from("%");
+        for c in text.trim().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+            pattern.push('%');
+        }
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT name FROM customers WHERE name LIKE ?1 ESCAPE '\\' OR external_id = ?2
+                 ORDER BY length(name), name LIMIT ?3",
+            )?
+            .query_map(rusqlite::params![pattern, text.trim(), limit as i64], |r| {
+                r.get(0)
+            })?
+            .collect::<rusqlite::Result<_>>()?)
     }
 }
 
@@ -300,223 +380,5 @@ mod tests {
             )
             .unwrap();
         assert!(page.iter().all(|r| r.city.as_deref() == Some("Paris")));
-    }
-}
-
-/// A contact on the detail view.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ContactLine {
-    pub id: i64,
-    pub name: String,
-    pub title: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub primary: bool,
-    /// The row's version when read (see `audit::row_version`).
-    pub version: i64,
-}
-
-/// A deal on the detail view: (name, stage, stage kind, amount, expected close, closed on).
-pub type DealLine = (
-    String,
-    String,
-    String,
-    Money,
-    Option<String>,
-    Option<String>,
-);
-/// An activity on the timeline.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ActivityLine {
-    pub id: i64,
-    /// Done on, or due on while not done.
-    pub date: String,
-    pub kind: String,
-    pub subject: Option<String>,
-    pub outcome: Option<String>,
-    pub rep: Option<String>,
-    pub done: bool,
-}
-
-/// Everything the customer detail view shows.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CustomerDetail {
-    pub id: i64,
-    pub external_id: Option<String>,
-    pub name: String,
-    pub owner: Option<String>,
-    pub industry: Option<String>,
-    pub segment: Option<String>,
-    pub region: Option<String>,
-    pub city: Option<String>,
-    pub country: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub status: String,
-    pub contact_every_days: Option<i64>,
-    pub created_on: String,
-    /// The row's version when read (see `audit::row_version`).
-    pub version: i64,
-    pub contacts: Vec<ContactLine>,
-    /// (name, stage, stage kind, amount, expected close, closed on), newest first.
-    pub deals: Vec<DealLine>,
-    /// (date, amount, product), newest first.
-    pub orders: Vec<(String, Money, Option<String>)>,
-    /// (done or due date, kind, subject, outcome, rep, done), newest first.
-    pub activities: Vec<ActivityLine>,
-    pub lifetime_revenue: Money,
-}
-
-impl Store {
-    /// One customer with their contacts, recent deals, orders and activity timeline.
-    pub fn customer_detail(&self, id: i64) -> Result<Option<CustomerDetail>> {
-        use rusqlite::OptionalExtension;
-        let head = self
-            .conn
-            .query_row(
-                "SELECT c.id, c.external_id, c.name, r.name, c.industry, c.segment, c.region, c.city, c.country,
-                   c.email, c.phone, c.status, c.contact_every_days, c.created_on,
-                   (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'customer' AND a.entity_id = c.id)
-                 FROM customers c LEFT JOIN reps r ON r.id = c.owner_rep_id WHERE c.id = ?1",
-                [id],
-                |r| {
-                    Ok(CustomerDetail {
-                        id: r.get(0)?,
-                        external_id: r.get(1)?,
-                        name: r.get(2)?,
-                        owner: r.get(3)?,
-                        industry: r.get(4)?,
-                        segment: r.get(5)?,
-                        region: r.get(6)?,
-                        city: r.get(7)?,
-                        country: r.get(8)?,
-                        email: r.get(9)?,
-                        phone: r.get(10)?,
-                        status: r.get(11)?,
-                        contact_every_days: r.get(12)?,
-                        created_on: r.get(13)?,
-                        version: r.get(14)?,
-                        ..Default::default()
-                    })
-                },
-            )
-            .optional()?;
-        let Some(mut d) = head else { return Ok(None) };
-        d.contacts = self
-            .conn
-            .prepare_cached("SELECT k.id, k.name, k.title, k.email, k.phone, k.is_primary, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'contact' AND a.entity_id = k.id) FROM contacts k WHERE k.customer_id = ?1 ORDER BY k.is_primary DESC, k.id")?
-            .query_map([id], |r| {
-                Ok(ContactLine {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    title: r.get(2)?,
-                    email: r.get(3)?,
-                    phone: r.get(4)?,
-                    primary: r.get(5)?,
-                    version: r.get(6)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        d.deals = self
-            .conn
-            .prepare_cached(
-                "SELECT d.name, s.name, s.kind, d.amount_cents, d.expected_close, d.closed_on FROM deals d
-                 JOIN stages s ON s.id = d.stage_id WHERE d.customer_id = ?1
-                 ORDER BY s.kind = 'open' DESC, coalesce(d.closed_on, d.expected_close) DESC, d.id DESC LIMIT 50",
-            )?
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, Money(r.get(3)?), r.get(4)?, r.get(5)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        d.orders = self
-            .conn
-            .prepare_cached(
-                "SELECT o.ordered_on, o.amount_cents, p.name FROM orders o LEFT JOIN products p ON p.id = o.product_id
-                 WHERE o.customer_id = ?1 ORDER BY o.ordered_on DESC, o.id DESC LIMIT 30",
-            )?
-            .query_map([id], |r| Ok((r.get(0)?, Money(r.get(1)?), r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        d.activities = self
-            .conn
-            .prepare_cached(
-                "SELECT coalesce(a.done_on, a.due_on), a.kind, a.subject, a.outcome, r.name, a.done_on IS NOT NULL, a.id
-                 FROM activities a LEFT JOIN reps r ON r.id = a.rep_id WHERE a.customer_id = ?1
-                 ORDER BY coalesce(a.done_on, a.due_on) DESC, a.id DESC LIMIT 40",
-            )?
-            .query_map([id], |r| {
-                Ok(ActivityLine {
-                    date: r.get(0)?,
-                    kind: r.get(1)?,
-                    subject: r.get(2)?,
-                    outcome: r.get(3)?,
-                    rep: r.get(4)?,
-                    done: r.get(5)?,
-                    id: r.get(6)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        d.lifetime_revenue = Money(self.conn.query_row(
-            "SELECT coalesce(sum(amount_cents), 0) FROM orders WHERE customer_id = ?1",
-            [id],
-            |r| r.get(0),
-        )?);
-        Ok(Some(d))
-    }
-}
-
-/// The names a form's pickers choose from (small lists: the organisation and the regions
-/// in use).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PickLists {
-    pub reps: Vec<String>,
-    pub teams: Vec<String>,
-    pub products: Vec<String>,
-    pub product_skus: Vec<String>,
-    pub regions: Vec<String>,
-    pub open_stages: Vec<String>,
-}
-
-impl Store {
-    /// See `PickLists`. Regions come from the region index (distinct values, no scan of
-    /// the customers).
-    pub fn pick_lists(&self) -> Result<PickLists> {
-        let names = |sql: &str| -> Result<Vec<String>> {
-            Ok(self
-                .conn
-                .prepare_cached(sql)?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?)
-        };
-        Ok(PickLists {
-            reps: names("SELECT name FROM reps ORDER BY active DESC, name")?,
-            teams: names("SELECT name FROM teams ORDER BY name")?,
-            products: names("SELECT name FROM products ORDER BY name")?,
-            product_skus: names("SELECT sku FROM products ORDER BY sku")?,
-            regions: names(
-                "SELECT DISTINCT region FROM customers WHERE region IS NOT NULL ORDER BY region LIMIT 500",
-            )?,
-            open_stages: names("SELECT name FROM stages WHERE kind = 'open' ORDER BY position, id")?,
-        })
-    }
-
-    /// Up to `limit` customer names holding the characters of `text` in order (what a
-    /// fuzzy picker can match), shortest first.
-    pub fn customer_names_like(&self, text: &str, limit: usize) -> Result<Vec<String>> {
-        let mut pattern = String::from("%");
-        for c in text.trim().chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-            pattern.push('%');
-        }
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT name FROM customers WHERE name LIKE ?1 ESCAPE '\\' OR external_id = ?2
-                 ORDER BY length(name), name LIMIT ?3",
-            )?
-            .query_map(rusqlite::params![pattern, text.trim(), limit as i64], |r| {
-                r.get(0)
-            })?
-            .collect::<rusqlite::Result<_>>()?)
     }
 }

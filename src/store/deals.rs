@@ -5,40 +5,11 @@ use super::audit::{self, Actor, Entity};
 use super::db::{Result, Store, StoreError};
 use super::ledger::{self, DealForLedger};
 use crate::domain::date::iso;
+pub use crate::domain::deals::*;
 use crate::domain::{Money, StageKind};
 use chrono::NaiveDate;
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
-
-/// One card on the board.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DealCard {
-    pub id: i64,
-    pub external_id: Option<String>,
-    pub name: String,
-    pub customer: String,
-    pub owner: Option<String>,
-    pub amount: Money,
-    pub expected_close: Option<String>,
-    pub stage_entered_on: String,
-    /// Learned win probability, once `funnel score` or a recompute has run.
-    pub win_probability: Option<f64>,
-    /// The row's version when read (see `audit::row_version`).
-    pub version: i64,
-}
-
-/// An open deal for the pipeline forecast: (cents, stage id, expected close, learned win
-/// probability if scored).
-/// (cents, stage id, expected close, learned win probability, owner rep id).
-pub type OpenDealRow = (i64, i64, Option<String>, Option<f64>, Option<i64>);
-
-/// Where a deal is moved to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Move {
-    Stage(i64),
-    Won,
-    Lost(String),
-}
 
 /// A board card from a row of the card queries' columns.
 fn card(r: &rusqlite::Row) -> rusqlite::Result<DealCard> {

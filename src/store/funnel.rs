@@ -2,22 +2,10 @@
 //! numbers, read in two passes (deals, then their stage changes through the deal index).
 
 use super::db::{Result, Store};
-use crate::analytics::funnel::{DealPath, Outcome};
+pub use crate::domain::funnel::OpenInStage;
+use crate::domain::funnel::{DealPath, Outcome};
 use rusqlite::params;
 use std::collections::HashMap;
-
-/// An open deal with how long it has sat in its stage.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OpenInStage {
-    pub id: i64,
-    pub external_id: Option<String>,
-    pub name: String,
-    pub customer: String,
-    pub owner: Option<String>,
-    pub stage_id: i64,
-    pub amount_cents: i64,
-    pub days_in_stage: i64,
-}
 
 /// The day number the paths use for a date: SQLite's `CAST(julianday(d) AS INTEGER)`.
 pub fn day_number(d: chrono::NaiveDate) -> i64 {

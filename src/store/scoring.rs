@@ -2,28 +2,10 @@
 //! history and activity dates, every owner's closed deals; and where scores are kept.
 
 use super::db::{Result, Store};
+pub use crate::domain::scoring::DealFacts;
 use chrono::NaiveDate;
 use rusqlite::params;
 use std::collections::HashMap;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct DealFacts {
-    pub id: i64,
-    pub external_id: Option<String>,
-    pub name: String,
-    pub customer: String,
-    pub owner_id: Option<i64>,
-    pub owner: Option<String>,
-    pub amount_cents: i64,
-    pub created_on: NaiveDate,
-    pub closed_on: Option<NaiveDate>,
-    /// `Some(true)` won, `Some(false)` lost, `None` open.
-    pub outcome: Option<bool>,
-    pub stage: String,
-    pub segment: Option<String>,
-    pub source: Option<String>,
-    pub product: Option<String>,
-}
 
 fn date(s: Option<String>) -> Option<NaiveDate> {
     s.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())

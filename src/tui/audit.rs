@@ -6,7 +6,7 @@
 use super::action::Action;
 use super::state::{App, Screen};
 use super::worker::Request;
-use crate::store::audit::AuditEntry;
+use crate::domain::audit::AuditEntry;
 
 /// Entries read per page.
 pub const AUDIT_PAGE: usize = 200;

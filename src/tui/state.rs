@@ -9,7 +9,7 @@ use super::worker::{Anchor, Reply, Request};
 mod picker;
 mod popup_keys;
 use crate::app::dashboard::Dashboard;
-use crate::store::customers::{Cursor, CustomerFilter, CustomerRow, CustomerSort, PageDirection};
+use crate::domain::customers::{Cursor, CustomerFilter, CustomerRow, CustomerSort, PageDirection};
 use chrono::NaiveDate;
 pub use picker::Picker;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
@@ -295,8 +295,8 @@ pub struct BoardState {
 
 impl BoardState {
     /// Every loaded card with its column, largest first (the list view's order).
-    pub fn flat(&self) -> Vec<(usize, &crate::store::deals::DealCard)> {
-        let mut all: Vec<(usize, &crate::store::deals::DealCard)> = self
+    pub fn flat(&self) -> Vec<(usize, &crate::domain::deals::DealCard)> {
+        let mut all: Vec<(usize, &crate::domain::deals::DealCard)> = self
             .board
             .iter()
             .flat_map(|b| b.columns.iter().enumerate())
@@ -307,7 +307,7 @@ impl BoardState {
     }
 
     /// The selected card and its column.
-    pub fn selected(&self) -> Option<(usize, &crate::store::deals::DealCard)> {
+    pub fn selected(&self) -> Option<(usize, &crate::domain::deals::DealCard)> {
         if self.list {
             return self.flat().get(self.list_row).copied();
         }
@@ -394,7 +394,7 @@ pub struct App {
     pub dashboard: Option<Dashboard>,
     pub dashboard_error: Option<String>,
     pub customers: CustomerList,
-    pub detail: Option<crate::store::customers::CustomerDetail>,
+    pub detail: Option<crate::domain::customers::CustomerDetail>,
     detail_gen: u64,
     pub pipeline: BoardState,
     /// Selected contact on the customer view.
@@ -1023,7 +1023,7 @@ impl App {
                     Some(to) => {
                         let req = Request::MoveDeal {
                             deal_id: card.id,
-                            to: crate::store::deals::Move::Stage(to.stage_id),
+                            to: crate::domain::deals::Move::Stage(to.stage_id),
                         };
                         self.status =
                             Some((format!("moving {} to {}…", card.name, to.name), false));
@@ -1046,7 +1046,7 @@ impl App {
                 };
                 let req = Request::MoveDeal {
                     deal_id: card.id,
-                    to: crate::store::deals::Move::Won,
+                    to: crate::domain::deals::Move::Won,
                 };
                 self.popup = Some(Popup::Confirm {
                     question: format!(

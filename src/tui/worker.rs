@@ -4,11 +4,11 @@
 
 use crate::app;
 use crate::app::dashboard::Dashboard;
-use crate::store::audit::Actor;
-use crate::store::customers::{
+use crate::app::Db as Store;
+use crate::domain::audit::Actor;
+use crate::domain::customers::{
     Cursor, CustomerDetail, CustomerFilter, CustomerRow, CustomerSort, PageDirection,
 };
-use crate::store::Store;
 use chrono::NaiveDate;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
@@ -59,7 +59,7 @@ pub enum Request {
     StuckThresholds,
     MoveDeal {
         deal_id: i64,
-        to: crate::store::deals::Move,
+        to: crate::domain::deals::Move,
     },
     SaveForm {
         kind: app::edits::FormKind,
@@ -176,7 +176,7 @@ pub enum Reply {
     Removed(Result<String, String>),
     Audit {
         before_id: Option<i64>,
-        page: Result<Vec<crate::store::audit::AuditEntry>, String>,
+        page: Result<Vec<crate::domain::audit::AuditEntry>, String>,
     },
     Opened {
         empty: bool,
@@ -279,7 +279,7 @@ pub fn handle(
             app::organisation(store).map_err(|e| e.to_string()),
         )),
         Request::Audit { before_id } => {
-            let filter = crate::store::audit::AuditFilter {
+            let filter = crate::domain::audit::AuditFilter {
                 before_id,
                 limit: super::audit::AUDIT_PAGE,
                 ..Default::default()
@@ -334,7 +334,7 @@ pub fn handle(
             ));
         }
         Request::Explain { deal_id } => {
-            let version = store.data_version().unwrap_or_default();
+            let version = app::data_version(store).unwrap_or_default();
             if cache.scored.as_ref().is_some_and(|(v, _)| *v != version) {
                 cache.scored = None;
             }
@@ -378,11 +378,10 @@ pub fn handle(
             anchor,
             count,
         } => {
-            let rows = store
-                .customer_page(&filter, sort, cursor.as_ref(), direction, limit)
+            let rows = app::customer_page(store, &filter, sort, cursor.as_ref(), direction, limit)
                 .map_err(|e| e.to_string());
             let total = if count {
-                store.count_customers(&filter).ok()
+                app::count_customers(store, &filter).ok()
             } else {
                 None
             };
@@ -433,16 +432,15 @@ pub fn handle(
         }
         Request::MoveDeal { deal_id, to } => {
             let what = match &to {
-                crate::store::deals::Move::Stage(_) => "moved".to_string(),
-                crate::store::deals::Move::Won => "marked won".to_string(),
-                crate::store::deals::Move::Lost(r) => format!("marked lost ({r})"),
+                crate::domain::deals::Move::Stage(_) => "moved".to_string(),
+                crate::domain::deals::Move::Won => "marked won".to_string(),
+                crate::domain::deals::Move::Lost(r) => format!("marked lost ({r})"),
             };
             let before = app::audit_high_water(store).unwrap_or(0);
             let result = app::board::move_deal(store, deal_id, &to, today)
                 .map(|_| {
                     // Named as the screens and exports name it (D-0005225), not by row id.
-                    let name = store
-                        .deal_card(deal_id)
+                    let name = app::deal_card(store, deal_id)
                         .ok()
                         .flatten()
                         .map(|c| match c.external_id {
@@ -507,8 +505,7 @@ pub fn handle(
             ));
         }
         Request::CustomerDetail { gen, id } => {
-            let detail = store
-                .customer_detail(id)
+            let detail = app::customer_detail(store, id)
                 .map(|d| d.map(Box::new))
                 .map_err(|e| e.to_string());
             send(Reply::CustomerDetail { gen, detail });
@@ -537,7 +534,7 @@ pub fn handle(
                                 "forecast run {id} stored; model run {run} is no better than the base rate, so deals keep stage probabilities"
                             )
                         };
-                        cache.scored = Some((store.data_version().unwrap_or_default(), s));
+                        cache.scored = Some((app::data_version(store).unwrap_or_default(), s));
                         msg
                     }
                     (None, why) => format!(
@@ -571,14 +568,14 @@ pub fn spawn<E: Send + 'static>(
         let quick_events = events.clone();
         let quick_path = path.clone();
         let interactive = std::thread::spawn(move || {
-            let store = match Store::open(&quick_path) {
+            let store = match app::open(&quick_path) {
                 Ok(s) => s,
                 Err(e) => {
                     let _ = quick_events.send(wrap(Reply::Dashboard(Err(e.to_string()))));
                     return;
                 }
             };
-            let empty = store.is_empty().unwrap_or(false);
+            let empty = app::is_empty(&store).unwrap_or(false);
             let _ = opened_tx.send(true);
             if quick_events.send(wrap(Reply::Opened { empty })).is_err() {
                 return;
@@ -590,7 +587,7 @@ pub fn spawn<E: Send + 'static>(
             if opened_rx.recv().is_err() {
                 return; // the database did not open: the interactive lane said why
             }
-            match Store::open(&path) {
+            match app::open(&path) {
                 Ok(store) => serve(store, slow, today, &slow_events, wrap),
                 Err(e) => {
                     let _ = slow_events.send(wrap(Reply::Dashboard(Err(e.to_string()))));

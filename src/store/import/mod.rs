@@ -6,6 +6,7 @@ pub mod rows;
 pub mod write;
 
 use crate::domain::date::{order_evidence, DateFormat, DayMonthOrder, OrderEvidence};
+pub use crate::domain::import::{ImportKind, ImportReport, RowError};
 use crate::store::audit::Actor;
 use crate::store::db::{Store, StoreError};
 use chrono::NaiveDate;
@@ -14,77 +15,6 @@ use rows::{Builder, FieldError, RowView};
 use std::collections::HashMap;
 use std::path::Path;
 use write::{Outcome, Writer};
-
-/// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportKind {
-    Customers,
-    Contacts,
-    Deals,
-    Activities,
-    Orders,
-    Targets,
-    Teams,
-    Reps,
-    Products,
-    Stages,
-    StageChanges,
-}
-
-impl ImportKind {
-    pub const ALL: [ImportKind; 11] = [
-        ImportKind::Customers,
-        ImportKind::Contacts,
-        ImportKind::Deals,
-        ImportKind::Activities,
-        ImportKind::Orders,
-        ImportKind::Targets,
-        ImportKind::Teams,
-        ImportKind::Reps,
-        ImportKind::Products,
-        ImportKind::Stages,
-        ImportKind::StageChanges,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImportKind::Customers => "customers",
-            ImportKind::Contacts => "contacts",
-            ImportKind::Deals => "deals",
-            ImportKind::Activities => "activities",
-            ImportKind::Orders => "orders",
-            ImportKind::Targets => "targets",
-            ImportKind::Teams => "teams",
-            ImportKind::Reps => "reps",
-            ImportKind::Products => "products",
-            ImportKind::Stages => "stages",
-            ImportKind::StageChanges => "stage_changes",
-        }
-    }
-    /// The kinds, as the CLI lists them.
-    pub fn names() -> String {
-        let names: Vec<&str> = ImportKind::ALL.iter().map(|k| k.as_str()).collect();
-        names.join(", ")
-    }
-    pub fn parse(s: &str) -> Option<ImportKind> {
-        ImportKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-    fn date_fields(self) -> &'static [&'static str] {
-        match self {
-            ImportKind::Customers => &["created_on"],
-            ImportKind::Contacts
-            | ImportKind::Targets
-            | ImportKind::Teams
-            | ImportKind::Products
-            | ImportKind::Stages => &[],
-            ImportKind::Reps => &["hired_on"],
-            ImportKind::StageChanges => &["entered_on"],
-            ImportKind::Deals => &["created_on", "expected_close", "closed_on"],
-            ImportKind::Activities => &["due_on", "done_on"],
-            ImportKind::Orders => &["ordered_on"],
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -101,42 +31,22 @@ pub struct ImportOptions {
     pub today: Option<NaiveDate>,
 }
 
-/// One reported problem: `FILE:LINE: column: reason`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RowError {
-    pub line: u64,
-    pub column: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ImportReport {
-    pub file: String,
-    pub kind: String,
-    /// `funnel` for the canonical format, else the vendor or mapping.
-    pub vendor: String,
-    pub batch_id: Option<i64>,
-    pub rows: usize,
-    pub inserted: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub rejected: usize,
-    pub errors: Vec<RowError>,
-    /// Entities made by `--create-missing`, as "kind: name".
-    pub created: Vec<String>,
-    /// Trailer lines a report export appended, skipped.
-    pub ignored_lines: Vec<u64>,
-    pub ignored_columns: Vec<String>,
-    /// Rows that took a mapping default, by field.
-    pub defaulted: std::collections::BTreeMap<String, usize>,
-    /// Amounts rounded to the cent (`--round`).
-    pub rounded: usize,
-    /// Deals given a stage history inferred from their dates.
-    pub inferred_histories: usize,
-    pub dry_run: bool,
-    pub skip_invalid: bool,
-    /// Whether anything was written.
-    pub committed: bool,
+impl ImportKind {
+    fn date_fields(self) -> &'static [&'static str] {
+        match self {
+            ImportKind::Customers => &["created_on"],
+            ImportKind::Contacts
+            | ImportKind::Targets
+            | ImportKind::Teams
+            | ImportKind::Products
+            | ImportKind::Stages => &[],
+            ImportKind::Reps => &["hired_on"],
+            ImportKind::StageChanges => &["entered_on"],
+            ImportKind::Deals => &["created_on", "expected_close", "closed_on"],
+            ImportKind::Activities => &["due_on", "done_on"],
+            ImportKind::Orders => &["ordered_on"],
+        }
+    }
 }
 
 /// A problem with the file as a whole: nothing was written.

@@ -161,7 +161,7 @@ impl App {
                     self.status = Some(("saving…".into(), false));
                     vec![Request::MoveDeal {
                         deal_id,
-                        to: crate::store::deals::Move::Lost(reason),
+                        to: crate::domain::deals::Move::Lost(reason),
                     }]
                 }
                 _ => {

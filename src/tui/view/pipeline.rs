@@ -4,7 +4,7 @@
 
 use super::compact;
 use crate::app::board::{days_in_stage, overdue};
-use crate::store::deals::DealCard;
+use crate::domain::deals::DealCard;
 use crate::tui::state::App;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
