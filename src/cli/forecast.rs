@@ -1,0 +1,180 @@
+//! `funnel forecast`: of the database, of a series file, and their accuracy.
+
+use super::*;
+
+/// `funnel forecast`.
+pub(super) fn forecast(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
+    let Ctx {
+        store,
+        mut out,
+        format,
+        today,
+        ..
+    } = ctx;
+    let Command::Forecast {
+        what,
+        series,
+        by,
+        period,
+        horizon,
+        method,
+    } = command
+    else {
+        unreachable!("execute routes only Forecast here")
+    };
+    if series.is_some() || what.is_some() {
+        // These forecast the database's revenue; a file or the accuracy table has
+        // nothing for them to do.
+        if let Some(b) = &by {
+            return Err(usage(format!(
+                "forecast: --by {b} is for forecasts of the database's revenue, not {}",
+                if series.is_some() {
+                    "--series"
+                } else {
+                    "accuracy"
+                }
+            )));
+        }
+        if period.is_some() && series.is_some() {
+            return Err(usage(
+                    "forecast: --period is for forecasts of the database's revenue; a --series file is monthly",
+                ));
+        }
+    }
+    let by = by.unwrap_or_else(|| "company".into());
+    let period = period.unwrap_or_else(|| "month".into());
+    let Some(method) = crate::app::forecast::Method::parse(&method) else {
+        let names: Vec<&str> = crate::app::forecast::Method::ALL
+            .iter()
+            .map(|m| m.name())
+            .collect();
+        eprintln!(
+            "funnel: forecast: --method '{method}': use one of {}",
+            names.join(", ")
+        );
+        return Ok(2);
+    };
+    let quarterly = match period.as_str() {
+        "month" => false,
+        "quarter" => true,
+        other => {
+            eprintln!("funnel: forecast: --period '{other}': use month or quarter");
+            return Ok(2);
+        }
+    };
+    let horizon = horizon.unwrap_or(if quarterly { 4 } else { 12 });
+    if horizon == 0 || horizon > 120 {
+        eprintln!("funnel: forecast: --horizon must be from 1 to 120");
+        return Ok(2);
+    }
+    match what.as_deref() {
+        Some("accuracy") => {
+            let rows = crate::app::forecast::accuracy(store, today)?;
+            let mut t = Table::new(&[
+                "run",
+                "created_at",
+                "level",
+                "period",
+                "series",
+                "points",
+                "mase",
+                "wape",
+            ]);
+            for a in rows {
+                t.rows.push(vec![
+                    Cell::Int(a.run_id),
+                    Cell::Text(a.created_at),
+                    Cell::Text(a.level),
+                    Cell::Text(a.period_kind),
+                    Cell::Int(a.series as i64),
+                    Cell::Int(a.points as i64),
+                    a.mase.map(|v| Cell::Real(round4(v))).unwrap_or(Cell::Null),
+                    a.wape.map(Cell::Ratio).unwrap_or(Cell::Null),
+                ]);
+            }
+            output::write_table(&mut out, &t, format)?;
+            return Ok(0);
+        }
+        Some(other) => {
+            eprintln!("funnel: forecast: '{other}' is not known: use `funnel forecast accuracy`");
+            return Ok(2);
+        }
+        None => {}
+    }
+    let Some(file) = series else {
+        let Some(level) = crate::app::forecast::Level::parse(&by) else {
+            eprintln!("funnel: forecast: --by '{by}': use company, team, rep or product");
+            return Ok(2);
+        };
+        let id = crate::app::forecast::run(
+            store,
+            level,
+            quarterly,
+            horizon,
+            method,
+            today,
+            &mut |_, _| {},
+        )?;
+        let run = store
+            .forecast_run(id)?
+            .ok_or_else(|| anyhow::anyhow!("run {id} vanished"))?;
+        let mut t = Table::new(&["series", "period", "forecast", "lo", "hi", "model"]);
+        for s in &run.series {
+            for (p, v, lo, hi) in &s.points {
+                t.rows.push(vec![
+                    Cell::Text(s.key.clone()),
+                    Cell::Text(p.clone()),
+                    Cell::Money(crate::domain::Money::from_units(*v)),
+                    Cell::Money(crate::domain::Money::from_units(lo.max(0.0))),
+                    Cell::Money(crate::domain::Money::from_units(*hi)),
+                    Cell::Text(s.model.clone()),
+                ]);
+            }
+        }
+        output::write_table(&mut out, &t, format)?;
+        let season = if quarterly { 4 } else { 12 };
+        for s in run.series.iter().filter(|s| s.history.len() < 2 * season) {
+            eprintln!(
+                "{}: {} {} of history from {}; seasonal methods need {}, so the forecast is {}",
+                s.key,
+                s.history.len(),
+                if quarterly { "quarters" } else { "months" },
+                s.history.first().map(|h| h.0.as_str()).unwrap_or("-"),
+                2 * season,
+                s.model
+            );
+        }
+        eprintln!("stored as forecast run {id}; `funnel forecast accuracy` compares runs with what happened");
+        return Ok(0);
+    };
+    let (forecasts, errors) = crate::app::forecast::forecast_file(&file, horizon, method)?;
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{}:{}: {}: {}", file.display(), e.line, e.column, e.reason);
+        }
+        return Ok(1);
+    }
+    for f in forecasts.iter().filter(|f| f.filled > 0) {
+        eprintln!(
+            "{}: series {}: {} missing months filled by linear interpolation",
+            file.display(),
+            f.key,
+            f.filled
+        );
+    }
+    let mut t = Table::new(&["series", "period", "forecast", "lo", "hi", "model"]);
+    for f in &forecasts {
+        for (p, v, lo, hi) in &f.points {
+            t.rows.push(vec![
+                Cell::Text(f.key.clone()),
+                Cell::Text(p.to_string()),
+                Cell::Real(round4(*v)),
+                Cell::Real(round4(*lo)),
+                Cell::Real(round4(*hi)),
+                Cell::Text(f.method.to_string()),
+            ]);
+        }
+    }
+    output::write_table(&mut out, &t, format)?;
+    Ok(0)
+}

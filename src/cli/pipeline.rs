@@ -1,0 +1,309 @@
+//! `funnel pipeline`: the funnel by stage, its analysis and the pipeline forecast.
+
+use super::*;
+
+/// `funnel pipeline`.
+pub(super) fn pipeline(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
+    let Ctx {
+        store,
+        mut out,
+        format,
+        today,
+        ..
+    } = ctx;
+    let Command::Pipeline = command else {
+        unreachable!("execute routes only Pipeline here")
+    };
+    let report = app::pipeline_report(store, today)?;
+    let fa = &report.funnel;
+    let by_stage: std::collections::HashMap<&str, &crate::app::funnel::StageRow> =
+        fa.stages.iter().map(|s| (s.name.as_str(), s)).collect();
+    let rich = matches!(format, Format::Table | Format::Markdown);
+    if format == Format::Json {
+        write_json(out, &report, &by_stage)?;
+        return Ok(0);
+    }
+    write_stages(&mut out, &report, &by_stage, format)?;
+    if rich {
+        write_analysis(&mut out, store, &report, today)?;
+        write_forecast(&mut out, &report, format)?;
+    }
+    Ok(0)
+}
+
+type ByStage<'a> = std::collections::HashMap<&'a str, &'a crate::app::funnel::StageRow>;
+
+/// The whole report as one JSON document.
+fn write_json(
+    mut out: &mut dyn Write,
+    report: &app::PipelineReport,
+    by_stage: &ByStage,
+) -> anyhow::Result<()> {
+    let (f, fa) = (&report.stages, &report.funnel);
+    serde_json::to_writer_pretty(
+        &mut out,
+        &serde_json::json!({
+            "stages": f.stages.iter().map(|s| serde_json::json!({
+                "stage": s.stage,
+                "kind": s.kind,
+                "probability": s.probability,
+                "deals": s.count,
+                "value": s.value.units(),
+                "weighted_value": s.weighted_value.units(),
+                "conversion": by_stage.get(s.stage.as_str()).and_then(|r| r.conversion.rate()),
+                "median_days": by_stage.get(s.stage.as_str()).and_then(|r| r.median_days),
+                "p90_days": by_stage.get(s.stage.as_str()).and_then(|r| r.p90_days).map(|d| (d * 10.0).round() / 10.0),
+                "stale_after_days": by_stage.get(s.stage.as_str()).and_then(|r| r.stale_after),
+                "stale_deals": by_stage.get(s.stage.as_str()).map(|r| r.stale_now),
+            })).collect::<Vec<_>>(),
+            "funnel": {
+                "cohort_from": fa.cohort_from,
+                "cohort_to": fa.cohort_to,
+                "cohort_deals": fa.cohort_deals,
+                "sample_every": fa.sample_every,
+                "velocity": fa.velocity,
+                "bottleneck": fa.bottleneck,
+                "weakest_team": fa.weakest_team,
+            },
+            "open": {
+                "deals": f.open_count,
+                "value": f.open_value.units(),
+                "weighted_value": f.open_weighted_value.units(),
+            },
+            "forecast": &report.forecast,
+        }),
+    )?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The stage table: counts, value, weighted value, conversion, days in stage, staleness.
+fn write_stages(
+    mut out: &mut dyn Write,
+    report: &app::PipelineReport,
+    by_stage: &ByStage,
+    format: Format,
+) -> anyhow::Result<()> {
+    let (f, fa) = (&report.stages, &report.funnel);
+    let rich = matches!(format, Format::Table | Format::Markdown);
+    let mut t = Table::new(&[
+        "stage",
+        "kind",
+        "probability",
+        "deals",
+        "value",
+        "weighted_value",
+        "conversion",
+        "median_days",
+        "p90_days",
+        "stale_after_days",
+        "stale_deals",
+    ]);
+    let opt = |v: Option<f64>| v.map(|x| Cell::Real(round4(x))).unwrap_or(Cell::Null);
+    for s in &f.stages {
+        let r = by_stage.get(s.stage.as_str());
+        t.rows.push(vec![
+            Cell::Text(s.stage.clone()),
+            Cell::Text(s.kind.to_string()),
+            Cell::Ratio(s.probability),
+            Cell::Int(s.count),
+            Cell::Money(s.value),
+            Cell::Money(s.weighted_value),
+            r.and_then(|r| r.conversion.rate())
+                .map(Cell::Ratio)
+                .unwrap_or(Cell::Null),
+            opt(r.and_then(|r| r.median_days)),
+            opt(r.and_then(|r| r.p90_days)),
+            opt(r.and_then(|r| r.stale_after)),
+            r.map(|r| Cell::Int(r.stale_now as i64))
+                .unwrap_or(Cell::Null),
+        ]);
+    }
+    if rich {
+        t.rows.push(vec![
+            Cell::Text("open pipeline".into()),
+            Cell::Text(String::new()),
+            Cell::Null,
+            Cell::Int(f.open_count),
+            Cell::Money(f.open_value),
+            Cell::Money(f.open_weighted_value),
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Int(fa.stale.len() as i64),
+        ]);
+    }
+    output::write_table(&mut out, &t, format)?;
+    Ok(())
+}
+
+/// Under the table on a terminal: the cohort, velocity, bottleneck and what could not be learned.
+fn write_analysis(
+    out: &mut dyn Write,
+    store: &app::Db,
+    report: &app::PipelineReport,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
+    let fa = &report.funnel;
+    writeln!(
+            out,
+            "\nconversion: of {} deals created {} to {}{}, advanced / (advanced + lost) per stage, from the stage history; \
+             stale after: 80th percentile of the days winners spent in the stage (`funnel report stale-deals` lists them)",
+            fa.cohort_deals, fa.cohort_from, fa.cohort_to,
+            if fa.sample_every > 1 { format!(" (every {}th deal)", fa.sample_every) } else { String::new() }
+        )?;
+    if let Some(v) = &fa.velocity {
+        writeln!(
+                out,
+                "velocity: {} open deals x {:.1}% win rate x {} average won / {:.0}-day cycle = {} a day",
+                v.open_deals,
+                v.win_rate * 100.0,
+                crate::domain::Money::from_units(v.average_won),
+                v.cycle_days,
+                crate::domain::Money::from_units(v.per_day)
+            )?;
+    }
+    match &fa.bottleneck {
+        Some(b) => writeln!(
+            out,
+            "bottleneck: {} converts {:.1}% in the recent cohort against {:.1}% before",
+            b.stage,
+            b.now * 100.0,
+            b.before * 100.0
+        )?,
+        None => writeln!(
+            out,
+            "bottleneck: none (no stage converts worse than in the trailing cohort)"
+        )?,
+    }
+    if let Some((team, b)) = &fa.weakest_team {
+        writeln!(
+            out,
+            "weakest team: {team} converts {:.1}% at {} against {:.1}% for the rest",
+            b.now * 100.0,
+            b.stage,
+            b.before * 100.0
+        )?;
+    }
+    if let Some(end) = crate::app::dashboard::data_ends(store, today)? {
+        writeln!(
+                out,
+                "the data ends {end}: nothing closed in the {} days before {today}; give --today {end} to see it as of then",
+                crate::app::dashboard::STALE_DAYS
+            )?;
+    }
+    let unlearned: Vec<&str> = fa
+        .stages
+        .iter()
+        .filter(|s| s.stale_after.is_none())
+        .map(|s| s.name.as_str())
+        .collect();
+    if !unlearned.is_empty() {
+        writeln!(
+                out,
+                "stale thresholds: not enough history for {} (a stage needs {} stays of deals that went on to win)",
+                unlearned.join(", "),
+                crate::app::funnel::MIN_STAYS
+            )?;
+    }
+    Ok(())
+}
+
+/// The forecast categories by period and the Monte Carlo ranges.
+fn write_forecast(
+    mut out: &mut dyn Write,
+    report: &app::PipelineReport,
+    format: Format,
+) -> anyhow::Result<()> {
+    let pf = &report.forecast;
+    if !pf.no_slip_history.is_empty() {
+        writeln!(
+                out,
+                "close-date slips: not enough history for {} (no deal won from it in the last year): their expected close dates are taken as given",
+                pf.no_slip_history.join(", ")
+            )?;
+    }
+    writeln!(
+        out,
+        "\nweighted pipeline by expected close month (overdue deals count in this month)"
+    )?;
+    let mut w = Table::new(&["month", "weighted_value"]);
+    for (m, v) in &pf.weighted_by_month {
+        w.rows.push(vec![Cell::Text(m.clone()), Cell::Money(*v)]);
+    }
+    let u = &pf.unknown_close;
+    if u.deals > 0 {
+        w.rows.push(vec![
+            Cell::Text("close date unknown".into()),
+            Cell::Money(u.weighted),
+        ]);
+    }
+    output::write_table(&mut out, &w, format)?;
+    if u.deals > 0 {
+        writeln!(
+                out,
+                "close date unknown: {} open deal{} worth {} have no expected close; they are in no month or category{}",
+                u.deals,
+                if u.deals == 1 { "" } else { "s" },
+                crate::domain::Money(u.value.cents()),
+                if u.not_simulated > 0 {
+                    format!(
+                        "; {} of them are left out of the simulation (not enough history: no won deals from their stage in the last year)",
+                        u.not_simulated
+                    )
+                } else {
+                    "; the simulation draws their close from the time won deals took from their stage".into()
+                }
+            )?;
+    }
+    writeln!(out, "\nforecast categories by expected close (cumulative: closed, +commit, +best case, +pipeline)")?;
+    let mut c = Table::new(&[
+        "period",
+        "closed",
+        "commit",
+        "best_case",
+        "pipeline",
+        "to_commit",
+        "to_best_case",
+        "to_pipeline",
+    ]);
+    let unknown_row = (pf.unknown_close.deals > 0).then_some(&pf.unknown_close.categories);
+    for r in pf.categories.iter().chain(unknown_row) {
+        let cum = r.cumulative();
+        c.rows.push(vec![
+            Cell::Text(r.period.clone()),
+            Cell::Money(r.closed),
+            Cell::Money(r.commit),
+            Cell::Money(r.best_case),
+            Cell::Money(r.pipeline),
+            Cell::Money(cum[1]),
+            Cell::Money(cum[2]),
+            Cell::Money(cum[3]),
+        ]);
+    }
+    output::write_table(&mut out, &c, format)?;
+    writeln!(
+        out,
+        "\nMonte Carlo, {} runs: each open deal wins with its {} probability; close dates slip as \
+             that stage's deals did over the last year",
+        pf.runs,
+        if pf.learned_probabilities {
+            "learned win"
+        } else {
+            "stage"
+        }
+    )?;
+    let mut m = Table::new(&["period", "closed", "p10", "p50", "p90"]);
+    for r in &pf.simulation {
+        m.rows.push(vec![
+            Cell::Text(r.name.clone()),
+            Cell::Money(crate::domain::Money::from_units(r.closed)),
+            Cell::Money(crate::domain::Money::from_units(r.p10)),
+            Cell::Money(crate::domain::Money::from_units(r.p50)),
+            Cell::Money(crate::domain::Money::from_units(r.p90)),
+        ]);
+    }
+    output::write_table(&mut out, &m, format)?;
+    Ok(())
+}
