@@ -504,3 +504,11 @@ pub fn forecast_file(
         .collect();
     Ok((out, Vec::new()))
 }
+
+/// A stored forecast run with its series, if there is one with that id.
+pub fn stored_run(
+    store: &Store,
+    id: i64,
+) -> Result<Option<crate::store::dashboard::ForecastRun>, StoreError> {
+    store.forecast_run(id)
+}

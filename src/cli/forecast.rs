@@ -68,33 +68,7 @@ pub(super) fn forecast(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         return Ok(2);
     }
     match what.as_deref() {
-        Some("accuracy") => {
-            let rows = crate::app::forecast::accuracy(store, today)?;
-            let mut t = Table::new(&[
-                "run",
-                "created_at",
-                "level",
-                "period",
-                "series",
-                "points",
-                "mase",
-                "wape",
-            ]);
-            for a in rows {
-                t.rows.push(vec![
-                    Cell::Int(a.run_id),
-                    Cell::Text(a.created_at),
-                    Cell::Text(a.level),
-                    Cell::Text(a.period_kind),
-                    Cell::Int(a.series as i64),
-                    Cell::Int(a.points as i64),
-                    a.mase.map(|v| Cell::Real(round4(v))).unwrap_or(Cell::Null),
-                    a.wape.map(Cell::Ratio).unwrap_or(Cell::Null),
-                ]);
-            }
-            output::write_table(&mut out, &t, format)?;
-            return Ok(0);
-        }
+        Some("accuracy") => return write_accuracy(out, store, today, format),
         Some(other) => {
             eprintln!("funnel: forecast: '{other}' is not known: use `funnel forecast accuracy`");
             return Ok(2);
@@ -102,50 +76,7 @@ pub(super) fn forecast(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         None => {}
     }
     let Some(file) = series else {
-        let Some(level) = crate::app::forecast::Level::parse(&by) else {
-            eprintln!("funnel: forecast: --by '{by}': use company, team, rep or product");
-            return Ok(2);
-        };
-        let id = crate::app::forecast::run(
-            store,
-            level,
-            quarterly,
-            horizon,
-            method,
-            today,
-            &mut |_, _| {},
-        )?;
-        let run = store
-            .forecast_run(id)?
-            .ok_or_else(|| anyhow::anyhow!("run {id} vanished"))?;
-        let mut t = Table::new(&["series", "period", "forecast", "lo", "hi", "model"]);
-        for s in &run.series {
-            for (p, v, lo, hi) in &s.points {
-                t.rows.push(vec![
-                    Cell::Text(s.key.clone()),
-                    Cell::Text(p.clone()),
-                    Cell::Money(crate::domain::Money::from_units(*v)),
-                    Cell::Money(crate::domain::Money::from_units(lo.max(0.0))),
-                    Cell::Money(crate::domain::Money::from_units(*hi)),
-                    Cell::Text(s.model.clone()),
-                ]);
-            }
-        }
-        output::write_table(&mut out, &t, format)?;
-        let season = if quarterly { 4 } else { 12 };
-        for s in run.series.iter().filter(|s| s.history.len() < 2 * season) {
-            eprintln!(
-                "{}: {} {} of history from {}; seasonal methods need {}, so the forecast is {}",
-                s.key,
-                s.history.len(),
-                if quarterly { "quarters" } else { "months" },
-                s.history.first().map(|h| h.0.as_str()).unwrap_or("-"),
-                2 * season,
-                s.model
-            );
-        }
-        eprintln!("stored as forecast run {id}; `funnel forecast accuracy` compares runs with what happened");
-        return Ok(0);
+        return forecast_database(out, store, &by, quarterly, horizon, method, today, format);
     };
     let (forecasts, errors) = crate::app::forecast::forecast_file(&file, horizon, method)?;
     if !errors.is_empty() {
@@ -176,5 +107,98 @@ pub(super) fn forecast(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         }
     }
     output::write_table(&mut out, &t, format)?;
+    Ok(0)
+}
+
+/// Stored forecast runs against what happened: MASE and WAPE per level and run.
+fn write_accuracy(
+    mut out: &mut dyn Write,
+    store: &app::Db,
+    today: chrono::NaiveDate,
+    format: Format,
+) -> anyhow::Result<i32> {
+    let rows = crate::app::forecast::accuracy(store, today)?;
+    let mut t = Table::new(&[
+        "run",
+        "created_at",
+        "level",
+        "period",
+        "series",
+        "points",
+        "mase",
+        "wape",
+    ]);
+    for a in rows {
+        t.rows.push(vec![
+            Cell::Int(a.run_id),
+            Cell::Text(a.created_at),
+            Cell::Text(a.level),
+            Cell::Text(a.period_kind),
+            Cell::Int(a.series as i64),
+            Cell::Int(a.points as i64),
+            a.mase.map(|v| Cell::Real(round4(v))).unwrap_or(Cell::Null),
+            a.wape.map(Cell::Ratio).unwrap_or(Cell::Null),
+        ]);
+    }
+    output::write_table(&mut out, &t, format)?;
+    Ok(0)
+}
+
+/// A forecast of the database's revenue at one level, stored as a run and printed.
+#[allow(clippy::too_many_arguments)]
+fn forecast_database(
+    mut out: &mut dyn Write,
+    store: &mut app::Db,
+    by: &str,
+    quarterly: bool,
+    horizon: usize,
+    method: crate::app::forecast::Method,
+    today: chrono::NaiveDate,
+    format: Format,
+) -> anyhow::Result<i32> {
+    let Some(level) = crate::app::forecast::Level::parse(by) else {
+        eprintln!("funnel: forecast: --by '{by}': use company, team, rep or product");
+        return Ok(2);
+    };
+    let id = crate::app::forecast::run(
+        store,
+        level,
+        quarterly,
+        horizon,
+        method,
+        today,
+        &mut |_, _| {},
+    )?;
+    let run = crate::app::forecast::stored_run(store, id)?
+        .ok_or_else(|| anyhow::anyhow!("run {id} vanished"))?;
+    let mut t = Table::new(&["series", "period", "forecast", "lo", "hi", "model"]);
+    for s in &run.series {
+        for (p, v, lo, hi) in &s.points {
+            t.rows.push(vec![
+                Cell::Text(s.key.clone()),
+                Cell::Text(p.clone()),
+                Cell::Money(crate::domain::Money::from_units(*v)),
+                Cell::Money(crate::domain::Money::from_units(lo.max(0.0))),
+                Cell::Money(crate::domain::Money::from_units(*hi)),
+                Cell::Text(s.model.clone()),
+            ]);
+        }
+    }
+    output::write_table(&mut out, &t, format)?;
+    let season = if quarterly { 4 } else { 12 };
+    for s in run.series.iter().filter(|s| s.history.len() < 2 * season) {
+        eprintln!(
+            "{}: {} {} of history from {}; seasonal methods need {}, so the forecast is {}",
+            s.key,
+            s.history.len(),
+            if quarterly { "quarters" } else { "months" },
+            s.history.first().map(|h| h.0.as_str()).unwrap_or("-"),
+            2 * season,
+            s.model
+        );
+    }
+    eprintln!(
+        "stored as forecast run {id}; `funnel forecast accuracy` compares runs with what happened"
+    );
     Ok(0)
 }

@@ -441,6 +441,54 @@ fn default_format(explicit: Option<Format>) -> Format {
     })
 }
 
+/// Opens the database a command needs: asks for the key of an encrypted one, says so
+/// before a slow upgrade, refuses a missing file for commands that only read, asks before
+/// creating one for the TUI (`None`: the user said no) and uses a throwaway in-memory one
+/// for commands that need none.
+fn open_database(
+    command: &Option<Command>,
+    path: &Path,
+    given: Option<String>,
+) -> anyhow::Result<Option<app::Db>> {
+    // `encrypt` opens the database as it is; the key given is the one to encrypt with.
+    if !matches!(command, Some(Command::Encrypt { .. })) {
+        let key = match given {
+            Some(k) => Some(k),
+            None if app::looks_encrypted(path) => {
+                prompt_key(&format!("key for {}: ", path.display()))?
+            }
+            None => None,
+        };
+        if let Some(k) = key {
+            app::set_key(k).map_err(anyhow::Error::msg)?;
+        }
+    }
+    if let Some(v) = app::slow_upgrade_pending(path) {
+        eprintln!(
+            "funnel: upgrading {} from schema {v}: its tables are rebuilt so that ids are never reused (once; about a minute per million deals)",
+            path.display()
+        );
+    }
+    let missing = std::fs::symlink_metadata(path).is_err();
+    let store = match database_need(command) {
+        Need::None => app::open_in_memory()?,
+        Need::Existing if missing => {
+            anyhow::bail!(
+                "{}: no such database (give --db PATH or set FUNNEL_DB; `funnel demo` or `funnel import` create one)",
+                path.display()
+            );
+        }
+        Need::Ask if missing => {
+            if !confirm_new_database(path)? {
+                return Ok(None);
+            }
+            app::open(path)?
+        }
+        _ => app::open(path)?,
+    };
+    Ok(Some(store))
+}
+
 /// What a command module runs with.
 struct Ctx<'a> {
     store: &'a mut app::Db,
@@ -465,42 +513,9 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         }
     }
     let given = given_key(cli.key_file.as_deref())?;
-    // `encrypt` opens the database as it is; the key given is the one to encrypt with.
-    if !matches!(cli.command, Some(Command::Encrypt { .. })) {
-        let key = match given.clone() {
-            Some(k) => Some(k),
-            None if app::looks_encrypted(&path) => {
-                prompt_key(&format!("key for {}: ", path.display()))?
-            }
-            None => None,
-        };
-        if let Some(k) = key {
-            app::set_key(k).map_err(anyhow::Error::msg)?;
-        }
-    }
-    if let Some(v) = app::slow_upgrade_pending(&path) {
-        eprintln!(
-            "funnel: upgrading {} from schema {v}: its tables are rebuilt so that ids are never reused (once; about a minute per million deals)",
-            path.display()
-        );
-    }
-    let missing = std::fs::symlink_metadata(&path).is_err();
-    let mut store = match database_need(&cli.command) {
-        Need::None => app::open_in_memory()?,
-        Need::Existing if missing => {
-            anyhow::bail!(
-                "{}: no such database (give --db PATH or set FUNNEL_DB; `funnel demo` or `funnel import` create one)",
-                path.display()
-            );
-        }
-        Need::Ask if missing => {
-            if !confirm_new_database(&path)? {
-                eprintln!("funnel: nothing created");
-                return Ok(0);
-            }
-            app::open(&path)?
-        }
-        _ => app::open(&path)?,
+    let Some(mut store) = open_database(&cli.command, &path, given.clone())? else {
+        eprintln!("funnel: nothing created");
+        return Ok(0);
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -26,120 +26,10 @@ pub(super) fn score(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     };
     let _ = run;
     if evaluate {
-        let t = &scored.trained;
-        let mut m = Table::new(&["learner", "holdout_deals", "auc", "brier", "log_loss"]);
-        for (name, x) in crate::app::scoring::evaluation(&scored) {
-            m.rows.push(vec![
-                Cell::Text(name.into()),
-                Cell::Int(x.n as i64),
-                Cell::Real(round4(x.auc)),
-                Cell::Real(round4(x.brier)),
-                Cell::Real(round4(x.log_loss)),
-            ]);
-        }
-        let mut r = Table::new(&["predicted", "mean_predicted", "observed_win_rate", "deals"]);
-        for (i, (p, o, c)) in t.logistic.reliability.iter().enumerate() {
-            r.rows.push(vec![
-                Cell::Text(format!("{}-{}%", i * 10, i * 10 + 10)),
-                if *c > 0 { Cell::Ratio(*p) } else { Cell::Null },
-                if *c > 0 { Cell::Ratio(*o) } else { Cell::Null },
-                Cell::Int(*c as i64),
-            ]);
-        }
-        if format == Format::Json {
-            let table_json = |t: &Table| -> serde_json::Value {
-                let mut buf = Vec::new();
-                output::write_table(&mut buf, t, Format::Json).ok();
-                serde_json::from_slice(&buf).unwrap_or(serde_json::Value::Null)
-            };
-            let v = serde_json::json!({
-                "trained_snapshots": t.train,
-                "calibration_snapshots": t.calibration,
-                "holdout_deals": t.logistic.n,
-                "learners": table_json(&m),
-                "base_rate_log_loss": round4(t.base_log_loss),
-                "model_used": t.useful(),
-                "reliability": table_json(&r),
-            });
-            serde_json::to_writer_pretty(&mut out, &v)?;
-            writeln!(out)?;
-            return Ok(0);
-        }
-        if format == Format::Table {
-            writeln!(
-                    out,
-                    "trained on {} snapshots of closed deals, calibrated on {}, tested on the {} most recent \
-                     (time-ordered); not stored (`funnel score` or `recompute` stores scores)\n",
-                    t.train, t.calibration, t.logistic.n
-                )?;
-        }
-        output::write_table(&mut out, &m, format)?;
-        if format == Format::Table {
-            writeln!(
-                out,
-                "\nbase rate (always the training win rate): log loss {:.4}; {}",
-                t.base_log_loss,
-                if t.useful() {
-                    "the model beats it, so its scores are used"
-                } else {
-                    "the model does not beat it, so its scores are not used"
-                }
-            )?;
-            writeln!(
-                out,
-                "\nreliability of the calibrated logistic model on the holdout"
-            )?;
-            output::write_table(&mut out, &r, format)?;
-        }
-        return Ok(0);
+        return write_evaluation(out, &scored, format);
     }
     if let Some(which) = explain {
-        let Some(x) = crate::app::scoring::explain_deal(&scored, &which) else {
-            anyhow::bail!(
-                "no open deal '{which}' (give its external id or id; closed deals are not scored)"
-            );
-        };
-        // A sentence and its reasons, unless a format was asked for.
-        if let Some(format) = explicit_format.filter(|f| *f != Format::Table) {
-            let mut t = Table::new(&["factor", "log_odds", "effect"]);
-            for (text, c, effect) in &x.factors {
-                t.rows.push(vec![
-                    Cell::Text(text.clone()),
-                    Cell::Real(round4(*c)),
-                    Cell::Text((*effect).into()),
-                ]);
-            }
-            if format == Format::Json {
-                let mut buf = Vec::new();
-                output::write_table(&mut buf, &t, Format::Json)?;
-                let factors: serde_json::Value = serde_json::from_slice(&buf)?;
-                let v = serde_json::json!({
-                    "deal_id": x.deal_id,
-                    "headline": x.headline,
-                    "factors": factors,
-                    "note": x.note,
-                });
-                serde_json::to_writer_pretty(&mut out, &v)?;
-                writeln!(out)?;
-            } else {
-                output::write_table(&mut out, &t, format)?;
-            }
-            return Ok(0);
-        }
-        // The explanation quotes the deal's own data: printed terminal-safe.
-        let safe = |s: &str| crate::domain::table::terminal_safe(s).into_owned();
-        writeln!(out, "{}\n", safe(&x.headline))?;
-        writeln!(
-            out,
-            "what moves it, against an average deal (log-odds; + raises, - lowers the chance):"
-        )?;
-        for (text, c, effect) in &x.factors {
-            writeln!(out, "  {c:>+6.2}  {} — {}", safe(text), safe(effect))?;
-        }
-        if let Some(note) = &x.note {
-            writeln!(out, "\nnote: {}", safe(note))?;
-        }
-        return Ok(0);
+        return write_explanation(out, &scored, &which, explicit_format);
     }
     let mut rows: Vec<&(crate::domain::scoring::DealFacts, f64)> = scored.open.iter().collect();
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
@@ -177,6 +67,135 @@ pub(super) fn score(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
             "… {} more open deals (use --format csv or json for all)",
             rows.len() - limit
         )?;
+    }
+    Ok(0)
+}
+
+/// The holdout evaluation: each learner's AUC, Brier score and log loss, the base rate, the reliability table.
+fn write_evaluation(
+    mut out: &mut dyn Write,
+    scored: &crate::app::scoring::Scored,
+    format: Format,
+) -> anyhow::Result<i32> {
+    let t = &scored.trained;
+    let mut m = Table::new(&["learner", "holdout_deals", "auc", "brier", "log_loss"]);
+    for (name, x) in crate::app::scoring::evaluation(scored) {
+        m.rows.push(vec![
+            Cell::Text(name.into()),
+            Cell::Int(x.n as i64),
+            Cell::Real(round4(x.auc)),
+            Cell::Real(round4(x.brier)),
+            Cell::Real(round4(x.log_loss)),
+        ]);
+    }
+    let mut r = Table::new(&["predicted", "mean_predicted", "observed_win_rate", "deals"]);
+    for (i, (p, o, c)) in t.logistic.reliability.iter().enumerate() {
+        r.rows.push(vec![
+            Cell::Text(format!("{}-{}%", i * 10, i * 10 + 10)),
+            if *c > 0 { Cell::Ratio(*p) } else { Cell::Null },
+            if *c > 0 { Cell::Ratio(*o) } else { Cell::Null },
+            Cell::Int(*c as i64),
+        ]);
+    }
+    if format == Format::Json {
+        let table_json = |t: &Table| -> serde_json::Value {
+            let mut buf = Vec::new();
+            output::write_table(&mut buf, t, Format::Json).ok();
+            serde_json::from_slice(&buf).unwrap_or(serde_json::Value::Null)
+        };
+        let v = serde_json::json!({
+            "trained_snapshots": t.train,
+            "calibration_snapshots": t.calibration,
+            "holdout_deals": t.logistic.n,
+            "learners": table_json(&m),
+            "base_rate_log_loss": round4(t.base_log_loss),
+            "model_used": t.useful(),
+            "reliability": table_json(&r),
+        });
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    if format == Format::Table {
+        writeln!(
+                out,
+                "trained on {} snapshots of closed deals, calibrated on {}, tested on the {} most recent \
+                 (time-ordered); not stored (`funnel score` or `recompute` stores scores)\n",
+                t.train, t.calibration, t.logistic.n
+            )?;
+    }
+    output::write_table(&mut out, &m, format)?;
+    if format == Format::Table {
+        writeln!(
+            out,
+            "\nbase rate (always the training win rate): log loss {:.4}; {}",
+            t.base_log_loss,
+            if t.useful() {
+                "the model beats it, so its scores are used"
+            } else {
+                "the model does not beat it, so its scores are not used"
+            }
+        )?;
+        writeln!(
+            out,
+            "\nreliability of the calibrated logistic model on the holdout"
+        )?;
+        output::write_table(&mut out, &r, format)?;
+    }
+    Ok(0)
+}
+
+/// Why one open deal has its win probability: each factor in log-odds and in words.
+fn write_explanation(
+    mut out: &mut dyn Write,
+    scored: &crate::app::scoring::Scored,
+    which: &str,
+    explicit_format: Option<Format>,
+) -> anyhow::Result<i32> {
+    let Some(x) = crate::app::scoring::explain_deal(scored, which) else {
+        anyhow::bail!(
+            "no open deal '{which}' (give its external id or id; closed deals are not scored)"
+        );
+    };
+    // A sentence and its reasons, unless a format was asked for.
+    if let Some(format) = explicit_format.filter(|f| *f != Format::Table) {
+        let mut t = Table::new(&["factor", "log_odds", "effect"]);
+        for (text, c, effect) in &x.factors {
+            t.rows.push(vec![
+                Cell::Text(text.clone()),
+                Cell::Real(round4(*c)),
+                Cell::Text((*effect).into()),
+            ]);
+        }
+        if format == Format::Json {
+            let mut buf = Vec::new();
+            output::write_table(&mut buf, &t, Format::Json)?;
+            let factors: serde_json::Value = serde_json::from_slice(&buf)?;
+            let v = serde_json::json!({
+                "deal_id": x.deal_id,
+                "headline": x.headline,
+                "factors": factors,
+                "note": x.note,
+            });
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        } else {
+            output::write_table(&mut out, &t, format)?;
+        }
+        return Ok(0);
+    }
+    // The explanation quotes the deal's own data: printed terminal-safe.
+    let safe = |s: &str| crate::domain::table::terminal_safe(s).into_owned();
+    writeln!(out, "{}\n", safe(&x.headline))?;
+    writeln!(
+        out,
+        "what moves it, against an average deal (log-odds; + raises, - lowers the chance):"
+    )?;
+    for (text, c, effect) in &x.factors {
+        writeln!(out, "  {c:>+6.2}  {} — {}", safe(text), safe(effect))?;
+    }
+    if let Some(note) = &x.note {
+        writeln!(out, "\nnote: {}", safe(note))?;
     }
     Ok(0)
 }

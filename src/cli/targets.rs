@@ -164,77 +164,7 @@ pub fn run(
             period,
             scope,
             metric,
-        } => {
-            let period = period.as_deref().map(period_arg).transpose()?;
-            let scope = scope
-                .as_deref()
-                .map(|s| {
-                    s.parse::<TargetScope>().map_err(|_| {
-                        super::usage(format!("--scope '{s}': use company, team or rep"))
-                    })
-                })
-                .transpose()?;
-            let metric = metric.as_deref().map(metric_arg).transpose()?;
-            let rows = targets::list(store, period, scope, metric, today)?;
-            let mut t = Table::new(&[
-                "id",
-                "period",
-                "scope",
-                "name",
-                "metric",
-                "target",
-                "actual",
-                "attainment",
-                "pace",
-                "gap",
-                "coverage",
-                "projected",
-                "projected_p10",
-                "projected_p90",
-                "required_win_rate",
-                "children_sum",
-            ]);
-            for r in &rows {
-                let m = r.target.metric;
-                let s = &r.standing;
-                t.rows.push(vec![
-                    Cell::Int(r.target.id),
-                    Cell::Text(r.target.period.clone()),
-                    Cell::Text(r.target.scope.as_str().into()),
-                    Cell::Text(r.target.name.clone()),
-                    Cell::Text(m.as_str().into()),
-                    value_cell(m, s.target),
-                    value_cell(m, s.actual),
-                    s.attainment.map(Cell::Ratio).unwrap_or(Cell::Null),
-                    Cell::Ratio(s.pace),
-                    value_cell(m, s.gap),
-                    s.coverage
-                        .map(|c| Cell::Real((c * 100.0).round() / 100.0))
-                        .unwrap_or(Cell::Null),
-                    s.projected.map(Cell::Ratio).unwrap_or(Cell::Null),
-                    s.projected_p10.map(Cell::Ratio).unwrap_or(Cell::Null),
-                    s.projected_p90.map(Cell::Ratio).unwrap_or(Cell::Null),
-                    s.required_win_rate.map(Cell::Ratio).unwrap_or(Cell::Null),
-                    r.mismatch
-                        .map(|v| value_cell(m, v as f64))
-                        .unwrap_or(Cell::Null),
-                ]);
-            }
-            output::write_table(out, &t, format)?;
-            let mismatches = rows.iter().filter(|r| r.mismatch.is_some()).count();
-            if mismatches > 0 {
-                eprintln!(
-                    "{mismatches} target(s) differ from the sum of the targets one level down (children_sum): \
-                     a team's reps and sub-teams, the company's top-level teams"
-                );
-            }
-            if rows.is_empty() {
-                eprintln!(
-                    "no targets match; `funnel targets set` or `funnel targets propose` makes some"
-                );
-            }
-            Ok(0)
-        }
+        } => list(store, period, scope, metric, today, format, out),
         TargetsCommand::Set {
             period,
             company,
@@ -342,46 +272,137 @@ pub fn run(
             period,
             growth,
             save,
-        } => {
-            let Some(m) = Method::parse(&method) else {
-                return Err(super::usage(format!(
-                    "--method '{method}': use goal, performance or resource"
-                )));
-            };
-            let period = period_arg(&period)?;
-            if !growth.is_finite() || growth <= -100.0 {
-                return Err(super::usage(format!(
-                    "--growth {growth}: give a percentage above -100"
-                )));
-            }
-            let p = targets::propose(store, m, period, growth, today)?;
-            if format == Format::Table || format == Format::Markdown {
-                writeln!(
-                    out,
-                    "{} proposal for {}: {}\n",
-                    p.method, p.period, p.summary
-                )?;
-            }
-            let mut t = Table::new(&["scope", "name", "proposed", "rationale"]);
-            for r in &p.rows {
-                t.rows.push(vec![
-                    Cell::Text(r.scope.as_str().into()),
-                    Cell::Text(r.name.clone()),
-                    Cell::Money(Money(r.value_cents)),
-                    Cell::Text(r.rationale.clone()),
-                ]);
-            }
-            output::write_table(out, &t, format)?;
-            if save {
-                let n = targets::save_proposal(store, &p)?;
-                eprintln!(
-                    "saved {n} won_revenue targets for {} (revisions keep the old values)",
-                    p.period
-                );
-            } else {
-                eprintln!("not saved: review, then run again with --save");
-            }
-            Ok(0)
-        }
+        } => propose(store, method, period, growth, save, today, format, out),
     }
+}
+
+/// `funnel targets list`: every target with where it stands.
+fn list(
+    store: &mut Store,
+    period: Option<String>,
+    scope: Option<String>,
+    metric: Option<String>,
+    today: NaiveDate,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let period = period.as_deref().map(period_arg).transpose()?;
+    let scope = scope
+        .as_deref()
+        .map(|s| {
+            s.parse::<TargetScope>()
+                .map_err(|_| super::usage(format!("--scope '{s}': use company, team or rep")))
+        })
+        .transpose()?;
+    let metric = metric.as_deref().map(metric_arg).transpose()?;
+    let rows = targets::list(store, period, scope, metric, today)?;
+    let mut t = Table::new(&[
+        "id",
+        "period",
+        "scope",
+        "name",
+        "metric",
+        "target",
+        "actual",
+        "attainment",
+        "pace",
+        "gap",
+        "coverage",
+        "projected",
+        "projected_p10",
+        "projected_p90",
+        "required_win_rate",
+        "children_sum",
+    ]);
+    for r in &rows {
+        let m = r.target.metric;
+        let s = &r.standing;
+        t.rows.push(vec![
+            Cell::Int(r.target.id),
+            Cell::Text(r.target.period.clone()),
+            Cell::Text(r.target.scope.as_str().into()),
+            Cell::Text(r.target.name.clone()),
+            Cell::Text(m.as_str().into()),
+            value_cell(m, s.target),
+            value_cell(m, s.actual),
+            s.attainment.map(Cell::Ratio).unwrap_or(Cell::Null),
+            Cell::Ratio(s.pace),
+            value_cell(m, s.gap),
+            s.coverage
+                .map(|c| Cell::Real((c * 100.0).round() / 100.0))
+                .unwrap_or(Cell::Null),
+            s.projected.map(Cell::Ratio).unwrap_or(Cell::Null),
+            s.projected_p10.map(Cell::Ratio).unwrap_or(Cell::Null),
+            s.projected_p90.map(Cell::Ratio).unwrap_or(Cell::Null),
+            s.required_win_rate.map(Cell::Ratio).unwrap_or(Cell::Null),
+            r.mismatch
+                .map(|v| value_cell(m, v as f64))
+                .unwrap_or(Cell::Null),
+        ]);
+    }
+    output::write_table(out, &t, format)?;
+    let mismatches = rows.iter().filter(|r| r.mismatch.is_some()).count();
+    if mismatches > 0 {
+        eprintln!(
+                "{mismatches} target(s) differ from the sum of the targets one level down (children_sum): \
+                 a team's reps and sub-teams, the company's top-level teams"
+            );
+    }
+    if rows.is_empty() {
+        eprintln!("no targets match; `funnel targets set` or `funnel targets propose` makes some");
+    }
+    Ok(0)
+}
+
+/// `funnel targets propose`: proposals with their rationale, saved only with --save.
+#[allow(clippy::too_many_arguments)]
+fn propose(
+    store: &mut Store,
+    method: String,
+    period: String,
+    growth: f64,
+    save: bool,
+    today: NaiveDate,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<i32> {
+    let Some(m) = Method::parse(&method) else {
+        return Err(super::usage(format!(
+            "--method '{method}': use goal, performance or resource"
+        )));
+    };
+    let period = period_arg(&period)?;
+    if !growth.is_finite() || growth <= -100.0 {
+        return Err(super::usage(format!(
+            "--growth {growth}: give a percentage above -100"
+        )));
+    }
+    let p = targets::propose(store, m, period, growth, today)?;
+    if format == Format::Table || format == Format::Markdown {
+        writeln!(
+            out,
+            "{} proposal for {}: {}\n",
+            p.method, p.period, p.summary
+        )?;
+    }
+    let mut t = Table::new(&["scope", "name", "proposed", "rationale"]);
+    for r in &p.rows {
+        t.rows.push(vec![
+            Cell::Text(r.scope.as_str().into()),
+            Cell::Text(r.name.clone()),
+            Cell::Money(Money(r.value_cents)),
+            Cell::Text(r.rationale.clone()),
+        ]);
+    }
+    output::write_table(out, &t, format)?;
+    if save {
+        let n = targets::save_proposal(store, &p)?;
+        eprintln!(
+            "saved {n} won_revenue targets for {} (revisions keep the old values)",
+            p.period
+        );
+    } else {
+        eprintln!("not saved: review, then run again with --save");
+    }
+    Ok(0)
 }

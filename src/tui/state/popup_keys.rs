@@ -169,39 +169,47 @@ impl App {
                     Vec::new()
                 }
             },
-            Popup::Palette { input, selected } => match m.popup {
-                Some(Action::Cancel) => {
-                    self.popup = None;
-                    Vec::new()
+            Popup::Palette { .. } => self.palette_key(&k, &m),
+        }
+    }
+
+    /// A key in the command palette: run, move, close, or edit its filter line.
+    fn palette_key(&mut self, k: &Key, m: &Meaning) -> Vec<Request> {
+        let Some(Popup::Palette { input, selected }) = &mut self.popup else {
+            return Vec::new();
+        };
+        match m.popup {
+            Some(Action::Cancel) => {
+                self.popup = None;
+                Vec::new()
+            }
+            Some(Action::Confirm) => {
+                let at = *selected;
+                let choice = self.palette_matches().get(at).map(|m| m.0);
+                self.popup = None;
+                match choice {
+                    Some(a) => self.update(a),
+                    None => Vec::new(),
                 }
-                Some(Action::Confirm) => {
-                    let at = *selected;
-                    let choice = self.palette_matches().get(at).map(|m| m.0);
-                    self.popup = None;
-                    match choice {
-                        Some(a) => self.update(a),
-                        None => Vec::new(),
-                    }
+            }
+            Some(Action::MoveDown) => {
+                *selected += 1;
+                let n = self.palette_matches().len();
+                if let Some(Popup::Palette { selected, .. }) = &mut self.popup {
+                    *selected = (*selected).min(n.saturating_sub(1));
                 }
-                Some(Action::MoveDown) => {
-                    *selected += 1;
-                    let n = self.palette_matches().len();
-                    if let Some(Popup::Palette { selected, .. }) = &mut self.popup {
-                        *selected = (*selected).min(n.saturating_sub(1));
-                    }
-                    Vec::new()
+                Vec::new()
+            }
+            Some(Action::MoveUp) => {
+                *selected = selected.saturating_sub(1);
+                Vec::new()
+            }
+            _ => {
+                if input.apply(k, m.text) == Edit::Changed {
+                    *selected = 0;
                 }
-                Some(Action::MoveUp) => {
-                    *selected = selected.saturating_sub(1);
-                    Vec::new()
-                }
-                _ => {
-                    if input.apply(&k, m.text) == Edit::Changed {
-                        *selected = 0;
-                    }
-                    Vec::new()
-                }
-            },
+                Vec::new()
+            }
         }
     }
 
