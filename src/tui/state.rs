@@ -6,8 +6,12 @@ use super::keymap::{self, Context, Key, Keymap, Lookup};
 use super::theme::Theme;
 use super::worker::{Anchor, Reply, Request};
 
+mod customers;
 mod picker;
+mod pipeline;
 mod popup_keys;
+mod reports;
+mod targets;
 use crate::app::dashboard::Dashboard;
 use crate::domain::customers::{Cursor, CustomerFilter, CustomerRow, CustomerSort, PageDirection};
 use chrono::NaiveDate;
@@ -622,15 +626,18 @@ impl App {
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Request> {
-        if self.screen == Screen::Setup {
-            if let Some(out) = self.setup_action(action) {
-                return out;
-            }
-        }
-        if self.screen == Screen::Audit {
-            if let Some(out) = self.audit_action(action) {
-                return out;
-            }
+        // The screen's own keys first (each screen's module), then the ones every screen has.
+        let own = match self.screen {
+            Screen::Setup => self.setup_action(action),
+            Screen::Audit => self.audit_action(action),
+            Screen::Pipeline => self.pipeline_action(action),
+            Screen::Targets => self.targets_action(action),
+            Screen::Reports => self.reports_action(action),
+            Screen::Customers | Screen::Detail | Screen::Dashboard => self.customers_action(action),
+            _ => None,
+        };
+        if let Some(out) = own {
+            return out;
         }
         match action {
             Action::Quit => {
@@ -743,38 +750,6 @@ impl App {
                 r.extend(self.reload_customers());
                 r
             }
-            Action::NextPane | Action::PrevPane if self.screen == Screen::Detail => {
-                self.timeline_focus = !self.timeline_focus;
-                Vec::new()
-            }
-            Action::NextPane if self.screen == Screen::Reports => {
-                let n = self
-                    .reports
-                    .report
-                    .as_ref()
-                    .map(|r| r.table.columns.len())
-                    .unwrap_or(0);
-                self.reports.col_offset = (self.reports.col_offset + 1).min(n.saturating_sub(2));
-                Vec::new()
-            }
-            Action::PrevPane if self.screen == Screen::Reports => {
-                self.reports.col_offset = self.reports.col_offset.saturating_sub(1);
-                Vec::new()
-            }
-            Action::NextPane if self.screen == Screen::Pipeline => {
-                let n = self
-                    .pipeline
-                    .board
-                    .as_ref()
-                    .map(|b| b.columns.len())
-                    .unwrap_or(0);
-                self.pipeline.column = (self.pipeline.column + 1).min(n.saturating_sub(1));
-                Vec::new()
-            }
-            Action::PrevPane if self.screen == Screen::Pipeline => {
-                self.pipeline.column = self.pipeline.column.saturating_sub(1);
-                Vec::new()
-            }
             Action::NextPane => {
                 self.pane = Pane::ALL[(self.pane.index() + 1) % 4];
                 Vec::new()
@@ -787,18 +762,6 @@ impl App {
             Action::PaneFunnel => self.focus(Pane::Funnel),
             Action::PaneTargets => self.focus(Pane::Targets),
             Action::PaneForecast => self.focus(Pane::Forecast),
-            Action::Open if self.screen == Screen::Reports => self.report_request(),
-            Action::Open if matches!(self.screen, Screen::Customers | Screen::Detail) => {
-                let Some(id) = self.customers.selected_row().map(|r| r.id) else {
-                    return Vec::new();
-                };
-                self.screen = Screen::Detail;
-                self.detail_gen += 1;
-                vec![Request::CustomerDetail {
-                    gen: self.detail_gen,
-                    id,
-                }]
-            }
             Action::Open => {
                 match self.pane {
                     Pane::Customers => {
@@ -825,106 +788,6 @@ impl App {
                     }
                 }
             }
-            Action::Search => {
-                self.screen = Screen::Customers;
-                self.customers.editing_search = true;
-                self.customers.search_cursor = super::line::Cursor {
-                    at: self.customers.filter.search.chars().count(),
-                    selected: false,
-                };
-                Vec::new()
-            }
-            Action::ClearFilter => {
-                self.customers.filter = CustomerFilter::default();
-                self.reload_customers()
-            }
-            Action::CycleSort => {
-                self.customers.sort = self.customers.sort.next();
-                self.reload_customers()
-            }
-            Action::FilterSegment => {
-                self.customers.filter.segment = cycle(&SEGMENTS, &self.customers.filter.segment);
-                self.reload_customers()
-            }
-            Action::FilterStatus => {
-                self.customers.filter.status = cycle(&STATUSES, &self.customers.filter.status);
-                self.reload_customers()
-            }
-            Action::PrevPeriod | Action::NextPeriod => {
-                let p = self.targets.period;
-                self.targets.period = if action == Action::NextPeriod {
-                    p.next()
-                } else {
-                    p.back(1)
-                };
-                self.targets.selected = 0;
-                self.targets_request()
-            }
-            Action::CyclePeriodKind => {
-                use crate::domain::Period;
-                let today = self.today;
-                self.targets.period = match self.targets.period {
-                    Period::Month { .. } => Period::quarter_of(today),
-                    Period::Quarter { .. } => Period::Year {
-                        year: chrono::Datelike::year(&today),
-                    },
-                    Period::Year { .. } => Period::month_of(today),
-                };
-                self.targets.selected = 0;
-                self.targets_request()
-            }
-            Action::CycleMetric => {
-                let i = METRICS
-                    .iter()
-                    .position(|m| *m == self.targets.metric)
-                    .unwrap_or(0);
-                self.targets.metric = METRICS[(i + 1) % METRICS.len()];
-                self.targets.selected = 0;
-                self.targets_request()
-            }
-            Action::SetTarget => {
-                use crate::app::edits::FormKind;
-                let sel = self.targets.rows.get(self.targets.selected);
-                let mut prefill = vec![
-                    ("period", self.targets.period.to_string()),
-                    ("metric", self.targets.metric.as_str().to_string()),
-                    ("reason", "set in funnel".to_string()),
-                ];
-                if let Some(r) = sel {
-                    prefill.push(("scope", r.target.scope.as_str().to_string()));
-                    if r.target.scope != crate::domain::TargetScope::Company {
-                        prefill.push(("name", r.target.name.clone()));
-                    }
-                } else {
-                    prefill.push(("scope", "company".to_string()));
-                }
-                self.popup = Some(Popup::Form(Form::new(FormKind::SetTarget, &prefill)));
-                Vec::new()
-            }
-            Action::ReviseTarget => {
-                let Some(r) = self.targets.rows.get(self.targets.selected) else {
-                    self.status = Some(("no target selected: `s` sets one".into(), true));
-                    return Vec::new();
-                };
-                let shown = crate::app::targets::format_value(r.target.metric, r.target.value);
-                self.popup = Some(Popup::Form(Form::new(
-                    crate::app::edits::FormKind::ReviseTarget(r.target.id),
-                    &[("amount", shown)],
-                )));
-                Vec::new()
-            }
-            Action::ProposeTargets => {
-                let next = self.targets.period.next();
-                self.popup = Some(Popup::Form(Form::new(
-                    crate::app::edits::FormKind::ProposeTargets,
-                    &[
-                        ("method", "goal".to_string()),
-                        ("period", next.to_string()),
-                        ("growth", "10".to_string()),
-                    ],
-                )));
-                Vec::new()
-            }
             Action::OpenSetup => self.open_setup(),
             Action::OpenAudit => self.open_audit(),
             Action::Undo => {
@@ -933,42 +796,6 @@ impl App {
             }
             Action::OpenReports => {
                 self.screen = Screen::Reports;
-                Vec::new()
-            }
-            Action::CycleBreakdown => {
-                let i = BREAKDOWNS
-                    .iter()
-                    .position(|b| *b == self.reports.by)
-                    .unwrap_or(0);
-                self.reports.by = BREAKDOWNS[(i + 1) % BREAKDOWNS.len()];
-                self.report_request()
-            }
-            Action::ExportReport => {
-                let Some(r) = &self.reports.report else {
-                    self.status = Some(("run a report first (enter)".into(), true));
-                    return Vec::new();
-                };
-                self.status = Some(("exporting…".into(), false));
-                vec![Request::ExportReport {
-                    report: Box::new(r.clone()),
-                    by: self.reports.by.map(str::to_string),
-                }]
-            }
-            Action::FilterOwner | Action::FilterRegion => {
-                let owner = action == Action::FilterOwner;
-                self.screen = Screen::Customers;
-                let current = if owner {
-                    &self.customers.filter.owner
-                } else {
-                    &self.customers.filter.region
-                };
-                self.popup = Some(Popup::Filter {
-                    owner,
-                    input: super::line::Input {
-                        cursor: super::line::Cursor::enter(current.as_deref().unwrap_or("")),
-                        text: current.clone().unwrap_or_default(),
-                    },
-                });
                 Vec::new()
             }
             Action::Add
@@ -990,77 +817,6 @@ impl App {
                 ) =>
             {
                 self.move_on_screen(action);
-                Vec::new()
-            }
-            Action::MoveDown if self.screen == Screen::Pipeline => self.board_move(1),
-            Action::MoveUp if self.screen == Screen::Pipeline => self.board_move(-1),
-            Action::HalfPageDown if self.screen == Screen::Pipeline => {
-                self.board_move(self.half_page() as i64)
-            }
-            Action::HalfPageUp if self.screen == Screen::Pipeline => {
-                self.board_move(-(self.half_page() as i64))
-            }
-            Action::Top if self.screen == Screen::Pipeline => self.board_move(i64::MIN / 2),
-            Action::Bottom if self.screen == Screen::Pipeline => self.board_move(i64::MAX / 2),
-            Action::ToggleView => {
-                self.pipeline.list = !self.pipeline.list;
-                Vec::new()
-            }
-            Action::StageForward | Action::StageBack => {
-                let forward = action == Action::StageForward;
-                let Some((col, card)) = self.pipeline.selected() else {
-                    return Vec::new();
-                };
-                let Some(board) = &self.pipeline.board else {
-                    return Vec::new();
-                };
-                let target = if forward {
-                    col + 1
-                } else {
-                    col.wrapping_sub(1)
-                };
-                match board.columns.get(target) {
-                    Some(to) => {
-                        let req = Request::MoveDeal {
-                            deal_id: card.id,
-                            to: crate::domain::deals::Move::Stage(to.stage_id),
-                        };
-                        self.status =
-                            Some((format!("moving {} to {}…", card.name, to.name), false));
-                        vec![req]
-                    }
-                    None => {
-                        let hint = if forward {
-                            "it is in the last open stage: W marks it won"
-                        } else {
-                            "it is in the first stage"
-                        };
-                        self.status = Some((hint.into(), false));
-                        Vec::new()
-                    }
-                }
-            }
-            Action::MarkWon => {
-                let Some((_, card)) = self.pipeline.selected() else {
-                    return Vec::new();
-                };
-                let req = Request::MoveDeal {
-                    deal_id: card.id,
-                    to: crate::domain::deals::Move::Won,
-                };
-                self.popup = Some(Popup::Confirm {
-                    question: format!(
-                        "Mark {}{} ({}) won? It closes today and its order goes into the ledger (u undoes it).",
-                        card.external_id
-                            .as_deref()
-                            .map(|e| format!("{e} "))
-                            .unwrap_or_default(),
-                        card.name,
-                        card.amount
-                    ),
-                    request: Box::new(req),
-                    strong: false,
-                });
                 Vec::new()
             }
             Action::Delete => {
@@ -1091,49 +847,6 @@ impl App {
                         Vec::new()
                     }
                 }
-            }
-            Action::Merge => {
-                let gone = match self.screen {
-                    Screen::Detail => self.detail.as_ref().map(|d| (d.id, d.name.clone())),
-                    Screen::Customers => self
-                        .customers
-                        .selected_row()
-                        .map(|r| (r.id, r.name.clone())),
-                    _ => None,
-                };
-                if let Some((id, name)) = gone {
-                    self.popup = Some(Popup::Form(Form::new(
-                        crate::app::edits::FormKind::MergeCustomer(id),
-                        &[],
-                    )));
-                    self.status = Some((
-                        format!("merging {name}: name the customer that stays; ctrl-s merges (u undoes it)"),
-                        false,
-                    ));
-                }
-                Vec::new()
-            }
-            Action::Explain => {
-                let Some((_, card)) = self.pipeline.selected() else {
-                    return Vec::new();
-                };
-                self.popup = Some(Popup::Explain {
-                    deal_id: card.id,
-                    deal: card.name.clone(),
-                    body: None,
-                });
-                vec![Request::Explain { deal_id: card.id }]
-            }
-            Action::MarkLost => {
-                let Some((_, card)) = self.pipeline.selected() else {
-                    return Vec::new();
-                };
-                self.popup = Some(Popup::LostReason {
-                    deal_id: card.id,
-                    deal: card.name.clone(),
-                    input: Default::default(),
-                });
-                Vec::new()
             }
             Action::MoveDown => self.move_selection(1),
             Action::MoveUp => self.move_selection(-1),
@@ -1169,6 +882,8 @@ impl App {
                     false,
                 )
             }
+            // A screen's own key reaching another screen (through the palette) does nothing.
+            _ => Vec::new(),
         }
     }
 
