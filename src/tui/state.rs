@@ -217,6 +217,9 @@ impl Form {
     }
 }
 
+/// One part of the screens' reply handling: its replies taken, any other given back.
+type ReplyPart = fn(&mut App, Reply) -> Result<Vec<Request>, Reply>;
+
 /// What a mouse click on a drawn area selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HitTarget {
@@ -1214,40 +1217,22 @@ impl App {
     }
 
     pub fn on_reply(&mut self, reply: Reply) -> Vec<Request> {
-        match reply {
-            Reply::CustomerDetail { gen, detail } => {
-                if gen == self.detail_gen {
-                    match detail {
-                        Ok(d) => {
-                            self.detail = d.map(|b| *b);
-                            match &self.detail {
-                                Some(d) => {
-                                    let last = |n: usize| n.saturating_sub(1);
-                                    self.contact_sel = self.contact_sel.min(last(d.contacts.len()));
-                                    self.activity_sel =
-                                        self.activity_sel.min(last(d.activities.len()));
-                                }
-                                None if self.screen == Screen::Detail => {
-                                    // Deleted or merged away (here or elsewhere).
-                                    self.screen = Screen::Customers;
-                                    if self.status.as_ref().is_none_or(|s| s.1) {
-                                        self.status =
-                                            Some(("that customer no longer exists".into(), true));
-                                    }
-                                }
-                                None => {}
-                            }
-                        }
-                        Err(e) => self.status = Some((e, true)),
-                    }
-                    if std::mem::take(&mut self.edit_when_loaded) && self.detail.is_some() {
-                        let mut out = self.open_form(Action::Edit);
-                        out.extend(self.sync_picker());
-                        return out;
-                    }
-                }
-                Vec::new()
+        // Each part of the screens takes its own replies; the rest are everyone's.
+        let parts: [ReplyPart; 5] = [
+            App::customers_reply,
+            App::pipeline_reply,
+            App::targets_reply,
+            App::reports_reply,
+            App::picker_reply,
+        ];
+        let mut reply = reply;
+        for part in parts {
+            match part(self, reply) {
+                Ok(out) => return out,
+                Err(r) => reply = r,
             }
+        }
+        match reply {
             Reply::Setup(r) => {
                 self.on_setup(r);
                 Vec::new()
@@ -1259,21 +1244,6 @@ impl App {
                     out.push(Request::Board);
                 }
                 out
-            }
-            Reply::PickLists(lists) => {
-                self.pick_lists_pending = false;
-                match lists {
-                    Ok(l) => self.pick_lists = Some(l),
-                    Err(e) => self.status = Some((format!("suggestions: {e}"), true)),
-                }
-                self.sync_picker()
-            }
-            Reply::PickCustomers { text, names } => {
-                if self.pick_customers.0 == text {
-                    self.pick_customers.1 = names;
-                    return self.sync_picker();
-                }
-                Vec::new()
             }
             Reply::RemovalPlan(Ok(plan)) => {
                 let mut question = format!("Delete {}?", plan.describe());
@@ -1413,100 +1383,6 @@ impl App {
                 }
                 out
             }
-            Reply::Board(Ok(b)) => {
-                self.pipeline.board = Some(*b);
-                self.pipeline.clamp();
-                Vec::new()
-            }
-            Reply::Board(Err(e)) | Reply::StuckThresholds(Err(e)) => {
-                self.status = Some((e, true));
-                Vec::new()
-            }
-            Reply::StuckThresholds(Ok(t)) => {
-                self.pipeline.stuck = t;
-                self.pipeline.stuck_learned = true;
-                Vec::new()
-            }
-            Reply::Moved(Ok(msg)) => {
-                self.status = Some((msg, false));
-                vec![Request::Board, Request::Dashboard]
-            }
-            Reply::Targets {
-                period,
-                metric,
-                rows,
-            } => {
-                // A reply for a period or metric the user has moved away from is stale.
-                if period == self.targets.period && metric == self.targets.metric {
-                    self.targets.loading = false;
-                    match rows {
-                        Ok(r) => {
-                            self.targets.selected =
-                                self.targets.selected.min(r.len().saturating_sub(1));
-                            self.targets.rows = r;
-                            self.targets.error = None;
-                        }
-                        Err(e) => self.targets.error = Some(e),
-                    }
-                }
-                Vec::new()
-            }
-            Reply::Proposal(Ok(p)) => {
-                self.popup = Some(Popup::Proposal {
-                    proposal: p,
-                    scroll: 0,
-                    saving: false,
-                });
-                Vec::new()
-            }
-            Reply::Proposal(Err(errors)) => {
-                if let Some(Popup::Form(form)) = &mut self.popup {
-                    form.saving = false;
-                    form.errors = errors;
-                }
-                Vec::new()
-            }
-            Reply::Report(result) => {
-                self.reports.loading = false;
-                match result {
-                    Ok(r) => {
-                        self.reports.report = Some(*r);
-                        self.reports.scroll = 0;
-                        self.reports.col_offset = 0;
-                    }
-                    Err(e) => self.status = Some((e, true)),
-                }
-                Vec::new()
-            }
-            Reply::Exported(result) => {
-                self.status = Some(match result {
-                    Ok(m) => (m, false),
-                    Err(e) => (format!("export failed: {e}"), true),
-                });
-                Vec::new()
-            }
-            Reply::Explanation(result) => {
-                // Learning the model first showed as a task: the answer ends it (else the
-                // status bar stays on it and nothing else may start).
-                if self.task.as_ref().is_some_and(|t| t.name == "explain") {
-                    self.task = None;
-                }
-                if let Some(Popup::Explain { deal_id, body, .. }) = &mut self.popup {
-                    match result {
-                        Ok(x) if x.deal_id == *deal_id => *body = Some(x),
-                        Ok(_) => {}
-                        Err(e) => {
-                            self.popup = None;
-                            self.status = Some((e, true));
-                        }
-                    }
-                }
-                Vec::new()
-            }
-            Reply::Moved(Err(e)) => {
-                self.status = Some((e, true));
-                Vec::new()
-            }
             Reply::Conversions(Ok(c)) => {
                 if let Some(d) = &mut self.dashboard {
                     for s in &mut d.funnel.stages {
@@ -1522,59 +1398,6 @@ impl App {
             Reply::Dashboard(Err(e)) => {
                 self.dashboard_error = Some(e.clone());
                 self.status = Some((e, true));
-                Vec::new()
-            }
-            Reply::Customers {
-                gen,
-                anchor,
-                rows,
-                total,
-            } => {
-                if gen != self.customers.gen {
-                    return Vec::new(); // stale: a newer request is on its way
-                }
-                let c = &mut self.customers;
-                c.loading = false;
-                if let Some(t) = total {
-                    c.total = Some(t);
-                }
-                let rows = match rows {
-                    Ok(r) => r,
-                    Err(e) => {
-                        self.status = Some((e, true));
-                        return Vec::new();
-                    }
-                };
-                match anchor {
-                    Anchor::Replace { first_index } => {
-                        c.first = first_index;
-                        c.rows = rows;
-                    }
-                    Anchor::Append => {
-                        c.rows.extend(rows);
-                        if c.rows.len() > WINDOW {
-                            let drop = c.rows.len() - WINDOW;
-                            c.rows.drain(..drop);
-                            c.first += drop;
-                        }
-                    }
-                    Anchor::Prepend => {
-                        let n = rows.len();
-                        let mut joined = rows;
-                        joined.append(&mut c.rows);
-                        c.rows = joined;
-                        c.first = c.first.saturating_sub(n);
-                        c.rows.truncate(WINDOW);
-                    }
-                }
-                if c.total.is_none() {
-                    c.total = Some(c.rows.len() as i64);
-                }
-                let last = c.last_index();
-                c.selected = c.selected.min(last).max(c.first.min(last));
-                if c.selected >= c.first + c.rows.len() && !c.rows.is_empty() {
-                    c.selected = c.first + c.rows.len() - 1;
-                }
                 Vec::new()
             }
             Reply::Progress { task, phase, done } => {
@@ -1604,6 +1427,8 @@ impl App {
                     }
                 }
             }
+            // Taken above by the part of the screens they belong to.
+            _ => Vec::new(),
         }
     }
 }

@@ -88,3 +88,98 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// The worker's replies for this part of the screens; any other reply is given back.
+    pub(super) fn customers_reply(&mut self, reply: Reply) -> Result<Vec<Request>, Reply> {
+        Ok(match reply {
+            Reply::CustomerDetail { gen, detail } => {
+                if gen == self.detail_gen {
+                    match detail {
+                        Ok(d) => {
+                            self.detail = d.map(|b| *b);
+                            match &self.detail {
+                                Some(d) => {
+                                    let last = |n: usize| n.saturating_sub(1);
+                                    self.contact_sel = self.contact_sel.min(last(d.contacts.len()));
+                                    self.activity_sel =
+                                        self.activity_sel.min(last(d.activities.len()));
+                                }
+                                None if self.screen == Screen::Detail => {
+                                    // Deleted or merged away (here or elsewhere).
+                                    self.screen = Screen::Customers;
+                                    if self.status.as_ref().is_none_or(|s| s.1) {
+                                        self.status =
+                                            Some(("that customer no longer exists".into(), true));
+                                    }
+                                }
+                                None => {}
+                            }
+                        }
+                        Err(e) => self.status = Some((e, true)),
+                    }
+                    if std::mem::take(&mut self.edit_when_loaded) && self.detail.is_some() {
+                        let mut out = self.open_form(Action::Edit);
+                        out.extend(self.sync_picker());
+                        return Ok(out);
+                    }
+                }
+                Vec::new()
+            }
+            Reply::Customers {
+                gen,
+                anchor,
+                rows,
+                total,
+            } => {
+                if gen != self.customers.gen {
+                    return Ok(Vec::new()); // stale: a newer request is on its way
+                }
+                let c = &mut self.customers;
+                c.loading = false;
+                if let Some(t) = total {
+                    c.total = Some(t);
+                }
+                let rows = match rows {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.status = Some((e, true));
+                        return Ok(Vec::new());
+                    }
+                };
+                match anchor {
+                    Anchor::Replace { first_index } => {
+                        c.first = first_index;
+                        c.rows = rows;
+                    }
+                    Anchor::Append => {
+                        c.rows.extend(rows);
+                        if c.rows.len() > WINDOW {
+                            let drop = c.rows.len() - WINDOW;
+                            c.rows.drain(..drop);
+                            c.first += drop;
+                        }
+                    }
+                    Anchor::Prepend => {
+                        let n = rows.len();
+                        let mut joined = rows;
+                        joined.append(&mut c.rows);
+                        c.rows = joined;
+                        c.first = c.first.saturating_sub(n);
+                        c.rows.truncate(WINDOW);
+                    }
+                }
+                if c.total.is_none() {
+                    c.total = Some(c.rows.len() as i64);
+                }
+                let last = c.last_index();
+                c.selected = c.selected.min(last).max(c.first.min(last));
+                if c.selected >= c.first + c.rows.len() && !c.rows.is_empty() {
+                    c.selected = c.first + c.rows.len() - 1;
+                }
+                Vec::new()
+            }
+            other => return Err(other),
+        })
+    }
+}

@@ -4,7 +4,7 @@
 //! one of the options (all but region) highlight the best match as soon as something is
 //! typed; a region may be new, so nothing is highlighted until asked.
 
-use super::{fuzzy_score, App, Form, Popup, Request};
+use super::{fuzzy_score, App, Form, Popup, Reply, Request};
 use crate::app::edits::Pick;
 
 /// How many suggestions a picker shows.
@@ -116,6 +116,30 @@ impl App {
         };
         form.pick = rank(kind, &text, &options);
         out
+    }
+}
+
+impl App {
+    /// The worker's replies for this part of the screens; any other reply is given back.
+    pub(super) fn picker_reply(&mut self, reply: Reply) -> Result<Vec<Request>, Reply> {
+        Ok(match reply {
+            Reply::PickLists(lists) => {
+                self.pick_lists_pending = false;
+                match lists {
+                    Ok(l) => self.pick_lists = Some(l),
+                    Err(e) => self.status = Some((format!("suggestions: {e}"), true)),
+                }
+                self.sync_picker()
+            }
+            Reply::PickCustomers { text, names } => {
+                if self.pick_customers.0 == text {
+                    self.pick_customers.1 = names;
+                    return Ok(self.sync_picker());
+                }
+                Vec::new()
+            }
+            other => return Err(other),
+        })
     }
 }
 

@@ -117,3 +117,52 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// The worker's replies for this part of the screens; any other reply is given back.
+    pub(super) fn pipeline_reply(&mut self, reply: Reply) -> Result<Vec<Request>, Reply> {
+        Ok(match reply {
+            Reply::Board(Ok(b)) => {
+                self.pipeline.board = Some(*b);
+                self.pipeline.clamp();
+                Vec::new()
+            }
+            Reply::Board(Err(e)) | Reply::StuckThresholds(Err(e)) => {
+                self.status = Some((e, true));
+                Vec::new()
+            }
+            Reply::StuckThresholds(Ok(t)) => {
+                self.pipeline.stuck = t;
+                self.pipeline.stuck_learned = true;
+                Vec::new()
+            }
+            Reply::Moved(Ok(msg)) => {
+                self.status = Some((msg, false));
+                vec![Request::Board, Request::Dashboard]
+            }
+            Reply::Explanation(result) => {
+                // Learning the model first showed as a task: the answer ends it (else the
+                // status bar stays on it and nothing else may start).
+                if self.task.as_ref().is_some_and(|t| t.name == "explain") {
+                    self.task = None;
+                }
+                if let Some(Popup::Explain { deal_id, body, .. }) = &mut self.popup {
+                    match result {
+                        Ok(x) if x.deal_id == *deal_id => *body = Some(x),
+                        Ok(_) => {}
+                        Err(e) => {
+                            self.popup = None;
+                            self.status = Some((e, true));
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            Reply::Moved(Err(e)) => {
+                self.status = Some((e, true));
+                Vec::new()
+            }
+            other => return Err(other),
+        })
+    }
+}

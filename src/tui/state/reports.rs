@@ -44,3 +44,31 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// The worker's replies for this part of the screens; any other reply is given back.
+    pub(super) fn reports_reply(&mut self, reply: Reply) -> Result<Vec<Request>, Reply> {
+        Ok(match reply {
+            Reply::Report(result) => {
+                self.reports.loading = false;
+                match result {
+                    Ok(r) => {
+                        self.reports.report = Some(*r);
+                        self.reports.scroll = 0;
+                        self.reports.col_offset = 0;
+                    }
+                    Err(e) => self.status = Some((e, true)),
+                }
+                Vec::new()
+            }
+            Reply::Exported(result) => {
+                self.status = Some(match result {
+                    Ok(m) => (m, false),
+                    Err(e) => (format!("export failed: {e}"), true),
+                });
+                Vec::new()
+            }
+            other => return Err(other),
+        })
+    }
+}

@@ -85,3 +85,47 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// The worker's replies for this part of the screens; any other reply is given back.
+    pub(super) fn targets_reply(&mut self, reply: Reply) -> Result<Vec<Request>, Reply> {
+        Ok(match reply {
+            Reply::Targets {
+                period,
+                metric,
+                rows,
+            } => {
+                // A reply for a period or metric the user has moved away from is stale.
+                if period == self.targets.period && metric == self.targets.metric {
+                    self.targets.loading = false;
+                    match rows {
+                        Ok(r) => {
+                            self.targets.selected =
+                                self.targets.selected.min(r.len().saturating_sub(1));
+                            self.targets.rows = r;
+                            self.targets.error = None;
+                        }
+                        Err(e) => self.targets.error = Some(e),
+                    }
+                }
+                Vec::new()
+            }
+            Reply::Proposal(Ok(p)) => {
+                self.popup = Some(Popup::Proposal {
+                    proposal: p,
+                    scroll: 0,
+                    saving: false,
+                });
+                Vec::new()
+            }
+            Reply::Proposal(Err(errors)) => {
+                if let Some(Popup::Form(form)) = &mut self.popup {
+                    form.saving = false;
+                    form.errors = errors;
+                }
+                Vec::new()
+            }
+            other => return Err(other),
+        })
+    }
+}
