@@ -298,6 +298,77 @@ pub fn handle(
                 rows,
             });
         }
+        Request::Dashboard => {
+            let d = app::dashboard::load(store, today)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            send(Reply::Dashboard(d));
+        }
+        Request::Customers {
+            gen,
+            filter,
+            sort,
+            cursor,
+            direction,
+            limit,
+            anchor,
+            count,
+        } => {
+            let rows = app::customer_page(store, &filter, sort, cursor.as_ref(), direction, limit)
+                .map_err(|e| e.to_string());
+            let total = if count {
+                app::count_customers(store, &filter).ok()
+            } else {
+                None
+            };
+            send(Reply::Customers {
+                gen,
+                anchor,
+                rows,
+                total,
+            });
+        }
+        Request::Board => {
+            send(Reply::Board(
+                app::board::load(store)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
+            ));
+        }
+        Request::PickLists => send(Reply::PickLists(
+            app::edits::pick_options(store).map_err(|e| e.to_string()),
+        )),
+        Request::PickCustomers { text } => {
+            let names = app::edits::customer_suggestions(store, &text).unwrap_or_default();
+            send(Reply::PickCustomers { text, names })
+        }
+        Request::CustomerDetail { gen, id } => {
+            let detail = app::customer_detail(store, id)
+                .map(|d| d.map(Box::new))
+                .map_err(|e| e.to_string());
+            send(Reply::CustomerDetail { gen, detail });
+        }
+        req @ (Request::Propose { .. }
+        | Request::Report { .. }
+        | Request::ExportReport { .. }
+        | Request::Explain { .. }
+        | Request::LoadDemo
+        | Request::StuckThresholds
+        | Request::Conversions
+        | Request::Recompute) => handle_jobs(store, cache, req, today, send),
+        req => handle_writes(store, cache, req, today, send),
+    }
+}
+
+/// The long jobs (the background lane): learning, recomputing, reports, proposals, the demo.
+fn handle_jobs(
+    store: &mut Store,
+    cache: &mut Cache,
+    req: Request,
+    today: NaiveDate,
+    send: &mut dyn FnMut(Reply),
+) {
+    match req {
         Request::Propose { values } => {
             let result = app::edits::proposal_request(&values).and_then(|(m, p, g)| {
                 app::targets::propose(store, m, p, g, today)
@@ -305,19 +376,6 @@ pub fn handle(
                     .map_err(|e| vec![(String::new(), e.to_string())])
             });
             send(Reply::Proposal(result));
-        }
-        Request::SaveProposal(p) => {
-            let result = app::targets::save_proposal(store, &p)
-                .map(|n| {
-                    format!(
-                        "saved {n} {} targets for {} ({} method)",
-                        "won_revenue", p.period, p.method
-                    )
-                })
-                .map_err(|e| vec![(String::new(), e.to_string())]);
-            send(Reply::FormSaved(
-                result.map_err(app::edits::SaveError::Fields),
-            ));
         }
         Request::Report { name, by } => {
             // The screen's breakdown applies to the reports that have one.
@@ -362,36 +420,6 @@ pub fn handle(
                 .ok_or_else(|| "that deal is not open any more".to_string());
             send(Reply::Explanation(x));
         }
-        Request::Dashboard => {
-            let d = app::dashboard::load(store, today)
-                .map(Box::new)
-                .map_err(|e| e.to_string());
-            send(Reply::Dashboard(d));
-        }
-        Request::Customers {
-            gen,
-            filter,
-            sort,
-            cursor,
-            direction,
-            limit,
-            anchor,
-            count,
-        } => {
-            let rows = app::customer_page(store, &filter, sort, cursor.as_ref(), direction, limit)
-                .map_err(|e| e.to_string());
-            let total = if count {
-                app::count_customers(store, &filter).ok()
-            } else {
-                None
-            };
-            send(Reply::Customers {
-                gen,
-                anchor,
-                rows,
-                total,
-            });
-        }
         Request::LoadDemo => {
             let opts = app::demo::DemoOptions::new(today);
             let result =
@@ -418,97 +446,15 @@ pub fn handle(
                 result,
             });
         }
-        Request::Board => {
-            send(Reply::Board(
-                app::board::load(store)
-                    .map(Box::new)
-                    .map_err(|e| e.to_string()),
-            ));
-        }
         Request::StuckThresholds => {
             send(Reply::StuckThresholds(
                 app::board::stuck_thresholds(store, today).map_err(|e| e.to_string()),
             ));
         }
-        Request::MoveDeal { deal_id, to } => {
-            let what = match &to {
-                crate::domain::deals::Move::Stage(_) => "moved".to_string(),
-                crate::domain::deals::Move::Won => "marked won".to_string(),
-                crate::domain::deals::Move::Lost(r) => format!("marked lost ({r})"),
-            };
-            let before = app::audit_high_water(store).unwrap_or(0);
-            let result = app::board::move_deal(store, deal_id, &to, today)
-                .map(|_| {
-                    // Named as the screens and exports name it (D-0005225), not by row id.
-                    let name = app::deal_card(store, deal_id)
-                        .ok()
-                        .flatten()
-                        .map(|c| match c.external_id {
-                            Some(e) => format!("{e} {}", c.name),
-                            None => c.name,
-                        })
-                        .unwrap_or_else(|| format!("deal {deal_id}"));
-                    format!("{name} {what}")
-                })
-                .map_err(|e| e.to_string());
-            remember(store, cache, before, &result);
-            send(Reply::Moved(result));
-        }
-        Request::SaveForm { kind, values, base } => {
-            let before = app::audit_high_water(store).unwrap_or(0);
-            let result = app::edits::save(
-                store,
-                kind,
-                &values,
-                base.as_ref(),
-                today,
-                &Actor::current(),
-            );
-            remember(store, cache, before, &result);
-            send(Reply::FormSaved(result));
-        }
-        Request::PickLists => send(Reply::PickLists(
-            app::edits::pick_options(store).map_err(|e| e.to_string()),
-        )),
-        Request::PickCustomers { text } => {
-            let names = app::edits::customer_suggestions(store, &text).unwrap_or_default();
-            send(Reply::PickCustomers { text, names })
-        }
-        Request::PlanRemoval { entity, id } => send(Reply::RemovalPlan(
-            app::removal_plan(store, entity, id).map_err(|e| e.to_string()),
-        )),
-        Request::Remove { entity, id, force } => {
-            let before = app::audit_high_water(store).unwrap_or(0);
-            let result = app::remove(store, entity, id, force)
-                .map(|p| format!("deleted {}", p.describe()))
-                .map_err(|e| e.to_string());
-            remember(store, cache, before, &result);
-            send(Reply::Removed(result));
-        }
-        Request::Undo => {
-            let result = match cache.undo.pop() {
-                None => Err("nothing to undo in this session".to_string()),
-                Some((from, to, what)) => match app::undo(store, from, to) {
-                    Ok(_) => Ok(format!("undone: {what}")),
-                    Err(e) => {
-                        // Kept, so that the user can undo what came in between first.
-                        cache.undo.push((from, to, what));
-                        Err(e.to_string())
-                    }
-                },
-            };
-            send(Reply::Undone(result));
-        }
         Request::Conversions => {
             send(Reply::Conversions(
                 app::dashboard::conversions(store, today).map_err(|e| e.to_string()),
             ));
-        }
-        Request::CustomerDetail { gen, id } => {
-            let detail = app::customer_detail(store, id)
-                .map(|d| d.map(Box::new))
-                .map_err(|e| e.to_string());
-            send(Reply::CustomerDetail { gen, detail });
         }
         Request::Recompute => {
             // Forecasts and scores are stored together (one transaction) or not at all.
@@ -548,6 +494,95 @@ pub fn handle(
                 result,
             });
         }
+        _ => {}
+    }
+}
+
+/// The writes of the screens: moves, forms, deletes, undo, saved proposals; each one that wrote is remembered for `u`.
+fn handle_writes(
+    store: &mut Store,
+    cache: &mut Cache,
+    req: Request,
+    today: NaiveDate,
+    send: &mut dyn FnMut(Reply),
+) {
+    match req {
+        Request::SaveProposal(p) => {
+            let result = app::targets::save_proposal(store, &p)
+                .map(|n| {
+                    format!(
+                        "saved {n} {} targets for {} ({} method)",
+                        "won_revenue", p.period, p.method
+                    )
+                })
+                .map_err(|e| vec![(String::new(), e.to_string())]);
+            send(Reply::FormSaved(
+                result.map_err(app::edits::SaveError::Fields),
+            ));
+        }
+        Request::MoveDeal { deal_id, to } => {
+            let what = match &to {
+                crate::domain::deals::Move::Stage(_) => "moved".to_string(),
+                crate::domain::deals::Move::Won => "marked won".to_string(),
+                crate::domain::deals::Move::Lost(r) => format!("marked lost ({r})"),
+            };
+            let before = app::audit_high_water(store).unwrap_or(0);
+            let result = app::board::move_deal(store, deal_id, &to, today)
+                .map(|_| {
+                    // Named as the screens and exports name it (D-0005225), not by row id.
+                    let name = app::deal_card(store, deal_id)
+                        .ok()
+                        .flatten()
+                        .map(|c| match c.external_id {
+                            Some(e) => format!("{e} {}", c.name),
+                            None => c.name,
+                        })
+                        .unwrap_or_else(|| format!("deal {deal_id}"));
+                    format!("{name} {what}")
+                })
+                .map_err(|e| e.to_string());
+            remember(store, cache, before, &result);
+            send(Reply::Moved(result));
+        }
+        Request::SaveForm { kind, values, base } => {
+            let before = app::audit_high_water(store).unwrap_or(0);
+            let result = app::edits::save(
+                store,
+                kind,
+                &values,
+                base.as_ref(),
+                today,
+                &Actor::current(),
+            );
+            remember(store, cache, before, &result);
+            send(Reply::FormSaved(result));
+        }
+        Request::PlanRemoval { entity, id } => send(Reply::RemovalPlan(
+            app::removal_plan(store, entity, id).map_err(|e| e.to_string()),
+        )),
+        Request::Remove { entity, id, force } => {
+            let before = app::audit_high_water(store).unwrap_or(0);
+            let result = app::remove(store, entity, id, force)
+                .map(|p| format!("deleted {}", p.describe()))
+                .map_err(|e| e.to_string());
+            remember(store, cache, before, &result);
+            send(Reply::Removed(result));
+        }
+        Request::Undo => {
+            let result = match cache.undo.pop() {
+                None => Err("nothing to undo in this session".to_string()),
+                Some((from, to, what)) => match app::undo(store, from, to) {
+                    Ok(_) => Ok(format!("undone: {what}")),
+                    Err(e) => {
+                        // Kept, so that the user can undo what came in between first.
+                        cache.undo.push((from, to, what));
+                        Err(e.to_string())
+                    }
+                },
+            };
+            send(Reply::Undone(result));
+        }
+        _ => {}
     }
 }
 
