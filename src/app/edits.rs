@@ -745,109 +745,12 @@ fn save_at(
             save_organisation(store, kind, v, version, actor)
         }
         FormKind::NewCustomer | FormKind::EditCustomer(_) => {
-            let days = v.text("contact_every_days");
-            let contact_every_days = match days.as_deref().map(str::parse::<i64>) {
-                None => None,
-                Some(Ok(n)) if n > 0 => Some(n),
-                Some(_) => {
-                    v.fail("contact_every_days", "a whole number of days, at least 1");
-                    None
-                }
-            };
-            let r = CustomerRecord {
-                external_id: v.text("external_id"),
-                name: v.required("name"),
-                owner: v.text("owner"),
-                industry: v.text("industry"),
-                segment: v.parse::<Segment>("segment"),
-                region: v.text("region"),
-                city: v.text("city"),
-                country: v.text("country"),
-                email: v.email("email"),
-                phone: v.text("phone"),
-                status: v
-                    .parse::<CustomerStatus>("status")
-                    .unwrap_or(CustomerStatus::Prospect),
-                contact_every_days,
-                created_on: None,
-            };
-            if !v.errors.is_empty() {
-                return Err(v.errors.into());
-            }
-            let id = match kind {
-                FormKind::EditCustomer(id) => Some(id),
-                _ => None,
-            };
-            store.save_customer(id, version, &r, today, actor)?;
-            Ok(format!("saved customer {}", r.name))
+            save_customer_form(store, kind, v, version, today, actor)
         }
         FormKind::NewContact { customer_id } | FormKind::EditContact { customer_id, .. } => {
-            let primary = match v.text("is_primary").map(|s| s.to_lowercase()).as_deref() {
-                None | Some("no" | "n" | "false" | "0") => false,
-                Some("yes" | "y" | "true" | "1") => true,
-                Some(other) => {
-                    v.fail("is_primary", format!("'{other}' is not yes/no"));
-                    false
-                }
-            };
-            let r = ContactRecord {
-                external_id: None,
-                customer: CustomerRef::Name(String::new()),
-                name: v.required("name"),
-                title: v.text("title"),
-                email: v.email("email"),
-                phone: v.text("phone"),
-                is_primary: primary,
-            };
-            if !v.errors.is_empty() {
-                return Err(v.errors.into());
-            }
-            let id = match kind {
-                FormKind::EditContact { contact_id, .. } => Some(contact_id),
-                _ => None,
-            };
-            store.save_contact(id, version, customer_id, &r, actor)?;
-            Ok(format!("saved contact {}", r.name))
+            save_contact_form(store, kind, v, version, actor, customer_id)
         }
-        FormKind::Activity { customer_id } => {
-            if v.text("kind").is_none() {
-                v.fail("kind", "required");
-            }
-            let kind = v
-                .parse::<ActivityKind>("kind")
-                .unwrap_or(ActivityKind::Note);
-            let done_on = v.date("done_on");
-            if v.text("done_on").is_none() {
-                v.fail("done_on", "required");
-            }
-            let follow_up = v.date("follow_up");
-            if let (Some(d), Some(f)) = (done_on, follow_up) {
-                if f < d {
-                    v.fail("follow_up", "the follow-up is before the activity");
-                }
-            }
-            let r = ActivityRecord {
-                external_id: None,
-                customer: CustomerRef::Name(String::new()),
-                deal: None,
-                rep: v.text("rep"),
-                kind,
-                subject: v.text("subject"),
-                due_on: None,
-                done_on,
-                outcome: v.text("outcome"),
-            };
-            if !v.errors.is_empty() {
-                return Err(v.errors.into());
-            }
-            store
-                .log_activity(customer_id, &r, follow_up, actor)
-                .map_err(store_errors)?;
-            Ok(match follow_up {
-                Some(d) => format!("logged the {kind}; follow-up call due {d}"),
-                None => format!("logged the {kind}"),
-            })
-        }
+        FormKind::Activity { customer_id } => save_activity_form(store, v, actor, customer_id),
         FormKind::MergeCustomer(gone) => {
             let into = v.required("into");
             if !v.errors.is_empty() {
@@ -883,130 +786,270 @@ fn save_at(
                 "a proposal is reviewed before it is saved".into(),
             )]))
         }
-        FormKind::SetTarget | FormKind::ReviseTarget(_) => {
-            let reason = v.required("reason");
-            let amount = v.required("amount");
-            if let FormKind::ReviseTarget(id) = kind {
-                let metric = store
-                    .target(id)
-                    .map_err(store_errors)?
-                    .map(|t| t.metric)
-                    .ok_or_else(|| vec![(String::new(), format!("there is no target {id}"))])?;
-                let value = super::targets::parse_value(metric, &amount)
-                    .map_err(|e| v.fail("amount", e))
-                    .ok();
-                if !v.errors.is_empty() {
-                    return Err(v.errors.into());
-                }
-                let value = value.unwrap_or_default();
-                let old =
-                    super::targets::revise(store, id, value, &reason).map_err(store_errors)?;
-                if old == value {
-                    return Ok(format!("target {id} unchanged: nothing written"));
-                }
-                let show = |v| super::targets::format_value(metric, v);
-                return Ok(format!(
-                    "target {id} revised from {} to {}: {reason}",
-                    show(old),
-                    show(value)
-                ));
-            }
-            let scope = v.parse::<crate::domain::TargetScope>("scope");
-            if v.text("scope").is_none() {
-                v.fail("scope", "required");
-            }
-            let name = v.text("name");
-            if matches!(scope, Some(s) if s != crate::domain::TargetScope::Company)
-                && name.is_none()
-            {
-                v.fail("name", "required for a team or a rep");
-            }
-            let period = v.required("period");
-            let period = crate::domain::Period::parse(&period)
-                .map_err(|e| v.fail("period", e.to_string()))
-                .ok();
-            let metric = v.parse::<crate::domain::TargetMetric>("metric");
-            if v.text("metric").is_none() {
-                v.fail("metric", "required");
-            }
-            let value = metric.and_then(|m| {
-                super::targets::parse_value(m, &amount)
-                    .map_err(|e| v.fail("amount", e))
-                    .ok()
-            });
-            match (scope, period, metric, value) {
-                (Some(scope), Some(period), Some(metric), Some(value)) if v.errors.is_empty() => {
-                    let name = (scope != crate::domain::TargetScope::Company)
-                        .then_some(name.as_deref())
-                        .flatten();
-                    let (id, _) =
-                        super::targets::set(store, scope, name, period, metric, value, &reason)
-                            .map_err(|e| {
-                                // The store names the team or rep field; the form calls it "name".
-                                store_errors(e)
-                                    .into_iter()
-                                    .map(|(f, r)| match f.as_str() {
-                                        "team" | "rep" => ("name".to_string(), r),
-                                        "value" => ("amount".to_string(), r),
-                                        _ => (f, r),
-                                    })
-                                    .collect::<FormErrors>()
-                            })?;
-                    Ok(format!(
-                        "target {id} set: {} {period} {}",
-                        name.unwrap_or("company"),
-                        metric.as_str()
-                    ))
-                }
-                _ => Err(v.errors.into()),
-            }
-        }
+        FormKind::SetTarget | FormKind::ReviseTarget(_) => save_target_form(store, kind, v),
         FormKind::NewDeal | FormKind::EditDeal(_) => {
-            let amount = match v.text("amount") {
-                None => {
-                    v.fail("amount", "required");
-                    None
-                }
-                Some(a) => match parse_amount(&a) {
-                    Ok(m) if m.cents() >= 0 => Some(m),
-                    Ok(_) => {
-                        v.fail("amount", "cannot be negative");
-                        None
-                    }
-                    Err(e) => {
-                        v.fail("amount", e.to_string());
-                        None
-                    }
-                },
-            };
-            let fields = DealFields {
-                name: v.required("name"),
-                customer: if kind == FormKind::NewDeal {
-                    Some(v.required("customer"))
-                } else {
-                    None
-                },
-                owner: v.text("owner"),
-                amount: amount.unwrap_or_default(),
-                expected_close: v.date("expected_close"),
-                stage: if kind == FormKind::NewDeal {
-                    Some(v.required("stage"))
-                } else {
-                    None
-                },
-                product: v.text("product"),
-            };
-            if !v.errors.is_empty() {
-                return Err(v.errors.into());
-            }
-            let id = match kind {
-                FormKind::EditDeal(id) => Some(id),
-                _ => None,
-            };
-            store.save_deal(id, version, &fields, today, actor)?;
-            Ok(format!("saved deal {}", fields.name))
+            save_deal_form(store, kind, v, version, today, actor)
         }
     }
+}
+
+/// A customer form: the fields checked, then saved (new or at the version read).
+fn save_customer_form(
+    store: &mut Store,
+    kind: FormKind,
+    mut v: Values,
+    version: Option<i64>,
+    today: NaiveDate,
+    actor: &Actor,
+) -> Result<String, SaveError> {
+    let days = v.text("contact_every_days");
+    let contact_every_days = match days.as_deref().map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(n)) if n > 0 => Some(n),
+        Some(_) => {
+            v.fail("contact_every_days", "a whole number of days, at least 1");
+            None
+        }
+    };
+    let r = CustomerRecord {
+        external_id: v.text("external_id"),
+        name: v.required("name"),
+        owner: v.text("owner"),
+        industry: v.text("industry"),
+        segment: v.parse::<Segment>("segment"),
+        region: v.text("region"),
+        city: v.text("city"),
+        country: v.text("country"),
+        email: v.email("email"),
+        phone: v.text("phone"),
+        status: v
+            .parse::<CustomerStatus>("status")
+            .unwrap_or(CustomerStatus::Prospect),
+        contact_every_days,
+        created_on: None,
+    };
+    if !v.errors.is_empty() {
+        return Err(v.errors.into());
+    }
+    let id = match kind {
+        FormKind::EditCustomer(id) => Some(id),
+        _ => None,
+    };
+    store.save_customer(id, version, &r, today, actor)?;
+    Ok(format!("saved customer {}", r.name))
+}
+
+/// A contact form (one primary contact per customer).
+fn save_contact_form(
+    store: &mut Store,
+    kind: FormKind,
+    mut v: Values,
+    version: Option<i64>,
+    actor: &Actor,
+    customer_id: i64,
+) -> Result<String, SaveError> {
+    let primary = match v.text("is_primary").map(|s| s.to_lowercase()).as_deref() {
+        None | Some("no" | "n" | "false" | "0") => false,
+        Some("yes" | "y" | "true" | "1") => true,
+        Some(other) => {
+            v.fail("is_primary", format!("'{other}' is not yes/no"));
+            false
+        }
+    };
+    let r = ContactRecord {
+        external_id: None,
+        customer: CustomerRef::Name(String::new()),
+        name: v.required("name"),
+        title: v.text("title"),
+        email: v.email("email"),
+        phone: v.text("phone"),
+        is_primary: primary,
+    };
+    if !v.errors.is_empty() {
+        return Err(v.errors.into());
+    }
+    let id = match kind {
+        FormKind::EditContact { contact_id, .. } => Some(contact_id),
+        _ => None,
+    };
+    store.save_contact(id, version, customer_id, &r, actor)?;
+    Ok(format!("saved contact {}", r.name))
+}
+
+/// An activity form: logged, with the follow-up call it schedules.
+fn save_activity_form(
+    store: &mut Store,
+    mut v: Values,
+    actor: &Actor,
+    customer_id: i64,
+) -> Result<String, SaveError> {
+    if v.text("kind").is_none() {
+        v.fail("kind", "required");
+    }
+    let kind = v
+        .parse::<ActivityKind>("kind")
+        .unwrap_or(ActivityKind::Note);
+    let done_on = v.date("done_on");
+    if v.text("done_on").is_none() {
+        v.fail("done_on", "required");
+    }
+    let follow_up = v.date("follow_up");
+    if let (Some(d), Some(f)) = (done_on, follow_up) {
+        if f < d {
+            v.fail("follow_up", "the follow-up is before the activity");
+        }
+    }
+    let r = ActivityRecord {
+        external_id: None,
+        customer: CustomerRef::Name(String::new()),
+        deal: None,
+        rep: v.text("rep"),
+        kind,
+        subject: v.text("subject"),
+        due_on: None,
+        done_on,
+        outcome: v.text("outcome"),
+    };
+    if !v.errors.is_empty() {
+        return Err(v.errors.into());
+    }
+    store
+        .log_activity(customer_id, &r, follow_up, actor)
+        .map_err(store_errors)?;
+    Ok(match follow_up {
+        Some(d) => format!("logged the {kind}; follow-up call due {d}"),
+        None => format!("logged the {kind}"),
+    })
+}
+
+/// A set-target or revise-target form.
+fn save_target_form(store: &mut Store, kind: FormKind, mut v: Values) -> Result<String, SaveError> {
+    let reason = v.required("reason");
+    let amount = v.required("amount");
+    if let FormKind::ReviseTarget(id) = kind {
+        let metric = store
+            .target(id)
+            .map_err(store_errors)?
+            .map(|t| t.metric)
+            .ok_or_else(|| vec![(String::new(), format!("there is no target {id}"))])?;
+        let value = super::targets::parse_value(metric, &amount)
+            .map_err(|e| v.fail("amount", e))
+            .ok();
+        if !v.errors.is_empty() {
+            return Err(v.errors.into());
+        }
+        let value = value.unwrap_or_default();
+        let old = super::targets::revise(store, id, value, &reason).map_err(store_errors)?;
+        if old == value {
+            return Ok(format!("target {id} unchanged: nothing written"));
+        }
+        let show = |v| super::targets::format_value(metric, v);
+        return Ok(format!(
+            "target {id} revised from {} to {}: {reason}",
+            show(old),
+            show(value)
+        ));
+    }
+    let scope = v.parse::<crate::domain::TargetScope>("scope");
+    if v.text("scope").is_none() {
+        v.fail("scope", "required");
+    }
+    let name = v.text("name");
+    if matches!(scope, Some(s) if s != crate::domain::TargetScope::Company) && name.is_none() {
+        v.fail("name", "required for a team or a rep");
+    }
+    let period = v.required("period");
+    let period = crate::domain::Period::parse(&period)
+        .map_err(|e| v.fail("period", e.to_string()))
+        .ok();
+    let metric = v.parse::<crate::domain::TargetMetric>("metric");
+    if v.text("metric").is_none() {
+        v.fail("metric", "required");
+    }
+    let value = metric.and_then(|m| {
+        super::targets::parse_value(m, &amount)
+            .map_err(|e| v.fail("amount", e))
+            .ok()
+    });
+    match (scope, period, metric, value) {
+        (Some(scope), Some(period), Some(metric), Some(value)) if v.errors.is_empty() => {
+            let name = (scope != crate::domain::TargetScope::Company)
+                .then_some(name.as_deref())
+                .flatten();
+            let (id, _) = super::targets::set(store, scope, name, period, metric, value, &reason)
+                .map_err(|e| {
+                // The store names the team or rep field; the form calls it "name".
+                store_errors(e)
+                    .into_iter()
+                    .map(|(f, r)| match f.as_str() {
+                        "team" | "rep" => ("name".to_string(), r),
+                        "value" => ("amount".to_string(), r),
+                        _ => (f, r),
+                    })
+                    .collect::<FormErrors>()
+            })?;
+            Ok(format!(
+                "target {id} set: {} {period} {}",
+                name.unwrap_or("company"),
+                metric.as_str()
+            ))
+        }
+        _ => Err(v.errors.into()),
+    }
+}
+
+/// A new or edited deal.
+fn save_deal_form(
+    store: &mut Store,
+    kind: FormKind,
+    mut v: Values,
+    version: Option<i64>,
+    today: NaiveDate,
+    actor: &Actor,
+) -> Result<String, SaveError> {
+    let amount = match v.text("amount") {
+        None => {
+            v.fail("amount", "required");
+            None
+        }
+        Some(a) => match parse_amount(&a) {
+            Ok(m) if m.cents() >= 0 => Some(m),
+            Ok(_) => {
+                v.fail("amount", "cannot be negative");
+                None
+            }
+            Err(e) => {
+                v.fail("amount", e.to_string());
+                None
+            }
+        },
+    };
+    let fields = DealFields {
+        name: v.required("name"),
+        customer: if kind == FormKind::NewDeal {
+            Some(v.required("customer"))
+        } else {
+            None
+        },
+        owner: v.text("owner"),
+        amount: amount.unwrap_or_default(),
+        expected_close: v.date("expected_close"),
+        stage: if kind == FormKind::NewDeal {
+            Some(v.required("stage"))
+        } else {
+            None
+        },
+        product: v.text("product"),
+    };
+    if !v.errors.is_empty() {
+        return Err(v.errors.into());
+    }
+    let id = match kind {
+        FormKind::EditDeal(id) => Some(id),
+        _ => None,
+    };
+    store.save_deal(id, version, &fields, today, actor)?;
+    Ok(format!("saved deal {}", fields.name))
 }
 
 /// The Setup screen's forms: teams, reps, products and stages.
