@@ -392,6 +392,12 @@ pub fn run() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    // Aligned tables fit the terminal they are printed on (piped output is never cut).
+    if std::io::stdout().is_terminal() {
+        if let Ok((columns, _)) = ratatui::crossterm::terminal::size() {
+            output::set_terminal_columns(columns as usize);
+        }
+    }
     let db_path = app::database_path(cli.db.clone()).ok();
     match execute(cli) {
         Ok(code) => code,
