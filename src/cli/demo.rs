@@ -45,16 +45,12 @@ pub(super) fn demo(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
             );
         }
     }
-    let show = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
+    let progress = progress::Progress::new("demo");
     let report = app::demo::generate(store, &opts, &Actor::current(), &mut |phase, done| {
-        if show {
-            eprint!("\r\x1b[2K{:>3.0}% {phase}", done * 100.0);
-            if done >= 1.0 {
-                eprintln!();
-            }
-        }
+        progress.update(phase, done)
     })?;
+    drop(progress);
     if format == Format::Json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;

@@ -8,6 +8,7 @@ mod import;
 mod outfile;
 mod output;
 mod pipeline;
+mod progress;
 mod recompute;
 pub mod report;
 mod rows;

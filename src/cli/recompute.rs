@@ -14,16 +14,12 @@ pub(super) fn recompute(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     let Command::Recompute = command else {
         unreachable!("execute routes only Recompute here")
     };
-    let show = std::io::stderr().is_terminal();
+    let progress = progress::Progress::new("recompute");
     // Forecasts and scores are stored together or not at all.
     let r = crate::app::forecast::recompute_all(store, today, &mut |phase, done| {
-        if show {
-            eprint!("\r\x1b[2K{:>3.0}% {phase}", done * 100.0);
-            if done >= 1.0 {
-                eprintln!();
-            }
-        }
+        progress.update(phase, done)
     })?;
+    drop(progress);
     if let Some(f) = explicit_format.filter(|f| *f != Format::Table) {
         let mut t = Table::new(&[
             "forecast_run",
