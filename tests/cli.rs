@@ -1942,3 +1942,39 @@ fn pipeline_analyses_are_kept_per_data_version_and_any_write_refreshes_them() {
             .success();
     }
 }
+
+#[test]
+fn an_export_into_a_reader_that_stops_early_is_not_an_error() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    for format in ["csv", "json"] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("funnel"))
+            .args(["--db"])
+            .arg(&db)
+            .args(["--format", format, "export", "stage_changes"])
+            .env_remove("FUNNEL_DB")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `| head -1`: one line read, then the pipe closed.
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(!first.is_empty());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -421,7 +421,15 @@ pub fn run() -> i32 {
             1
         }
         // A closed pipe (`funnel export deals | head`) is the reader's choice, not an error.
-        Err(e) if e.chain().any(|c| c.to_string().contains("Broken pipe")) => 0,
+        // A reader that went away (`funnel export deals | head`) is not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            0
+        }
         Err(e) if busy(&e) => {
             eprintln!(
                 "funnel: the database is busy: another funnel has been writing to it for more than {} s; nothing was written, try again",
@@ -659,6 +667,14 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// A CSV writer's error as the io error it is (a closed pipe stays a closed pipe).
+fn csv_io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
 fn write_export(
     store: &crate::app::Db,
     kind: &str,
@@ -702,11 +718,7 @@ fn write_export(
             let n = app::export(
                 store,
                 kind,
-                &mut |h| {
-                    w.borrow_mut()
-                        .write_record(h)
-                        .map_err(std::io::Error::other)
-                },
+                &mut |h| w.borrow_mut().write_record(h).map_err(csv_io),
                 &mut |row| {
                     // Text that a spreadsheet would run as a formula is written as text.
                     w.borrow_mut()
@@ -714,7 +726,7 @@ fn write_export(
                             Cell::Text(t) if !raw => crate::domain::table::spreadsheet_safe(t),
                             other => other.to_text(),
                         }))
-                        .map_err(std::io::Error::other)
+                        .map_err(csv_io)
                 },
             )?;
             w.borrow_mut().flush()?;

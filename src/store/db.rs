@@ -67,6 +67,9 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Writing out what was read (an export to a file or a pipe) failed.
+    #[error("writing the export: {0}")]
+    Output(#[source] std::io::Error),
     #[error("{0}")]
     Invalid(String),
     #[error(

@@ -162,7 +162,7 @@ impl Store {
                 EXPORT_KINDS.join(", ")
             ))
         })?;
-        let io = |e: std::io::Error| StoreError::Invalid(format!("writing the export: {e}"));
+        let io = StoreError::Output;
         header(spec.columns).map_err(io)?;
         let money: Vec<bool> = spec
             .columns
