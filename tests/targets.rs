@@ -346,10 +346,17 @@ fn every_report_runs_and_unknown_ones_are_named() {
     }
     let w = reports::run(&db.store, "win-rates", Some("team"), None, common::today()).unwrap();
     assert_eq!(w.table.rows.len(), 1, "East only: {:?}", w.table.rows);
+    // Asked for wrongly: a usage error (exit 2 on the command line), naming the way out.
     let e = reports::run(&db.store, "nope", None, None, common::today()).unwrap_err();
-    assert!(e.contains("funnel report --list"), "{e}");
+    assert!(
+        matches!(&e, reports::ReportError::Usage(m) if m.contains("funnel report --list")),
+        "{e}"
+    );
     let e = reports::run(&db.store, "win-rates", Some("color"), None, common::today()).unwrap_err();
-    assert!(e.contains("--by 'color'"), "{e}");
+    assert!(
+        matches!(&e, reports::ReportError::Usage(m) if m.contains("--by 'color'")),
+        "{e}"
+    );
 }
 
 fn cli(db: &std::path::Path) -> Command {

@@ -69,6 +69,16 @@ fn real(v: Option<f64>) -> Cell {
         .unwrap_or(Cell::Null)
 }
 
+/// Why a report was not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The report was asked for wrongly (a name, a breakdown or a period it does not take).
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// Runs report `name`. `period` bounds the deals by close date (default: the last twelve
 /// months); the leaderboard's default is this month.
 pub fn run(
@@ -77,21 +87,24 @@ pub fn run(
     by: Option<&str>,
     period: Option<Period>,
     today: NaiveDate,
-) -> Result<Report, String> {
+) -> Result<Report, ReportError> {
     if let Some(b) = by {
         if !BREAKDOWNS.contains(&b) {
-            return Err(format!("--by '{b}': use one of {}", BREAKDOWNS.join(", ")));
+            return Err(ReportError::Usage(format!(
+                "--by '{b}': use one of {}",
+                BREAKDOWNS.join(", ")
+            )));
         }
         if !takes_breakdown(name) {
-            return Err(format!(
+            return Err(ReportError::Usage(format!(
                 "report {name} has no breakdown: --by goes with deal-stats and win-rates"
-            ));
+            )));
         }
     }
     if period.is_some() && !takes_period(name) {
-        return Err(format!(
+        return Err(ReportError::Usage(format!(
             "report {name} does not take --period (it works from the stage history as of today): --period goes with deal-stats, win-rates, correlations and leaderboard"
-        ));
+        )));
     }
     let (from, to, window) = match period {
         Some(p) => (p.start(), p.end_exclusive(), format!("deals closed in {p}")),
@@ -101,21 +114,20 @@ pub fn run(
             format!("deals closed in the 12 months to {today}"),
         ),
     };
-    let err = |e: crate::store::StoreError| e.to_string();
     let title = REPORTS
         .iter()
         .find(|r| r.0 == name)
         .map(|r| r.1.to_string())
         .ok_or_else(|| {
-            format!(
+            ReportError::Usage(format!(
                 "no report '{name}': `funnel report --list` names them ({})",
                 REPORTS.iter().map(|r| r.0).collect::<Vec<_>>().join(", ")
-            )
+            ))
         })?;
     let mut notes = Vec::new();
     let table = match name {
         "funnel" | "velocity" | "bottleneck" | "stale-deals" => {
-            let a = super::funnel::analyze(store, today).map_err(err)?;
+            let a = super::funnel::analyze(store, today)?;
             match name {
                 "funnel" => {
                     notes.push(format!(
@@ -193,7 +205,7 @@ pub fn run(
                     }
                     t
                 }
-                "bottleneck" => bottleneck_table(store, today, &mut notes).map_err(err)?,
+                "bottleneck" => bottleneck_table(store, today, &mut notes)?,
                 _ => {
                     let names: BTreeMap<i64, String> = a
                         .stages
@@ -236,9 +248,7 @@ pub fn run(
             }
         }
         "deal-stats" => {
-            let deals = store
-                .closed_deals(&iso(from), &iso(to), false)
-                .map_err(err)?;
+            let deals = store.closed_deals(&iso(from), &iso(to), false)?;
             notes.push(format!("{window}; size and discount of every closed deal, cycle time (created to closed) of won deals"));
             let by = by.unwrap_or("all");
             let mut groups: BTreeMap<String, Vec<&ClosedDeal>> = BTreeMap::new();
@@ -280,9 +290,7 @@ pub fn run(
             t
         }
         "win-rates" => {
-            let deals = store
-                .closed_deals(&iso(from), &iso(to), false)
-                .map_err(err)?;
+            let deals = store.closed_deals(&iso(from), &iso(to), false)?;
             let by = by.unwrap_or("rep");
             notes.push(format!("{window}, by {by}; win rate = won / (won + lost)"));
             let mut groups: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
@@ -324,9 +332,7 @@ pub fn run(
             t
         }
         "correlations" => {
-            let deals = store
-                .closed_deals(&iso(from), &iso(to), true)
-                .map_err(err)?;
+            let deals = store.closed_deals(&iso(from), &iso(to), true)?;
             notes.push(format!(
                 "{window}; Pearson correlation of each feature with winning (1 won, 0 lost): the point-biserial correlation. \
                  Cycle length is known only at the close, so it describes, it does not predict"
@@ -394,7 +400,7 @@ pub fn run(
             }
             t
         }
-        "anomalies" => anomalies(store, today, &mut notes).map_err(err)?,
+        "anomalies" => anomalies(store, today, &mut notes)?,
         "leaderboard" => {
             let p = period.unwrap_or_else(|| Period::month_of(today));
             let list = super::targets::list(
@@ -403,8 +409,7 @@ pub fn run(
                 Some(TargetScope::Rep),
                 Some(TargetMetric::WonRevenue),
                 today,
-            )
-            .map_err(err)?;
+            )?;
             notes.push(format!(
                 "reps' won-revenue targets for {p}, by attainment; pace is where attainment should be today (seasonal)"
             ));
@@ -448,7 +453,7 @@ pub fn run(
             }
             t
         }
-        _ => return Err(format!("no report '{name}'")),
+        _ => return Err(ReportError::Usage(format!("no report '{name}'"))),
     };
     Ok(Report {
         name: name.to_string(),

@@ -129,11 +129,19 @@ pub struct Scored {
     pub today: NaiveDate,
 }
 
+/// Why win probabilities could not be learned.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoringError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The data is too thin to learn from (the reason says what is missing).
+    #[error("{0}")]
+    Untrainable(String),
+}
+
 /// Learns from the newest closed deals and scores every open one.
-pub fn score(store: &Store, today: NaiveDate) -> Result<Scored, String> {
-    score_checked(store, today)
-        .map_err(|e| e.to_string())
-        .and_then(|r| r)
+pub fn score(store: &Store, today: NaiveDate) -> Result<Scored, ScoringError> {
+    score_checked(store, today)?.map_err(ScoringError::Untrainable)
 }
 
 /// Like [`score`], telling a failure of the database (the outer error) from data too thin
@@ -236,11 +244,9 @@ pub fn featurizer(store: &Store, deals: &[DealFacts]) -> Result<Featurizer, Stor
 }
 
 /// Scores and stores them with the model run; returns the run id.
-pub fn recompute(store: &mut Store, today: NaiveDate) -> Result<(i64, Scored), String> {
+pub fn recompute(store: &mut Store, today: NaiveDate) -> Result<(i64, Scored), ScoringError> {
     let s = score(store, today)?;
-    let id = store
-        .save_scores(&new_scores(&s))
-        .map_err(|e| e.to_string())?;
+    let id = store.save_scores(&new_scores(&s))?;
     Ok((id, s))
 }
 

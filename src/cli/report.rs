@@ -56,10 +56,12 @@ pub fn run(
         .transpose()?;
     let r = match reports::run(store, &name, by.as_deref(), period, today) {
         Ok(r) => r,
-        Err(e) => {
+        Err(reports::ReportError::Usage(e)) => {
             eprintln!("funnel: report: {e}");
             return Ok(2);
         }
+        // The database failing is not a usage error: exit 1 with the cause.
+        Err(e) => return Err(e.into()),
     };
     match format {
         Format::Table => {

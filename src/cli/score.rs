@@ -17,11 +17,10 @@ pub(super) fn score(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     };
     // Evaluating or explaining only reads: the model is learned, not stored.
     let (run, scored) = if evaluate || explain.is_some() {
-        let scored = crate::app::scoring::score(store, today).map_err(anyhow::Error::msg)?;
+        let scored = crate::app::scoring::score(store, today)?;
         (None, scored)
     } else {
-        let (run, scored) =
-            crate::app::scoring::recompute(store, today).map_err(anyhow::Error::msg)?;
+        let (run, scored) = crate::app::scoring::recompute(store, today)?;
         (Some(run), scored)
     };
     let _ = run;

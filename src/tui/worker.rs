@@ -381,7 +381,9 @@ fn handle_jobs(
             // The screen's breakdown applies to the reports that have one.
             let by = by.filter(|_| app::reports::takes_breakdown(&name));
             send(Reply::Report(
-                app::reports::run(store, &name, by.as_deref(), None, today).map(Box::new),
+                app::reports::run(store, &name, by.as_deref(), None, today)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
             ));
         }
         Request::ExportReport { report, by } => {
