@@ -3,10 +3,10 @@
 //! conversion and time-in-stage distributions, engagement that shows in recent activity and
 //! in winning, churn and repeat purchases, targets, and a few genuine anomalies.
 
+use crate::domain::audit::Actor;
+use crate::domain::bulk::{BulkSink, NewDeal, SinkError};
 use crate::domain::date::iso;
-use crate::store::audit::{self, Actor};
-use crate::store::bulk::{BulkWriter, DeferredIndexes, NewDeal};
-use crate::store::{db, Store, StoreError};
+use crate::store::{Store, StoreError};
 use chrono::{Datelike, Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -127,11 +127,14 @@ pub enum DemoError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Where the simulator writes failed (the database, for a load).
+    #[error("{0}")]
+    Sink(#[source] SinkError),
 }
 
-impl From<rusqlite::Error> for DemoError {
-    fn from(e: rusqlite::Error) -> Self {
-        DemoError::Store(StoreError::Sqlite(e))
+impl From<SinkError> for DemoError {
+    fn from(e: SinkError) -> Self {
+        DemoError::Sink(e)
     }
 }
 
@@ -202,17 +205,9 @@ fn quarter_end(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(next.year(), next.month(), 1).expect("valid") - Duration::days(1)
 }
 
-/// Fills the database. `progress` gets a phase name and a fraction done.
+/// Fills the database with the simulator's data in one bulk load. `progress` gets a phase
+/// name and a fraction done.
 pub fn generate(
-    store: &mut Store,
-    opts: &DemoOptions,
-    actor: &Actor,
-    progress: &mut dyn FnMut(&str, f64),
-) -> Result<DemoReport, DemoError> {
-    store.with_bulk_load(|store| fill(store, opts, actor, progress))?
-}
-
-fn fill(
     store: &mut Store,
     opts: &DemoOptions,
     actor: &Actor,
@@ -232,6 +227,27 @@ fn fill(
     {
         return Err(DemoError::NotEmpty(summary.customers));
     }
+    store.bulk_load(
+        opts.force.then_some("demo --force"),
+        actor,
+        progress,
+        |sink, progress| simulate(sink, opts, progress),
+        |report| {
+            format!(
+                "demo data loaded (seed {}, {} customers, {} deals, {} months to {})",
+                opts.seed, report.customers, report.deals, opts.months, opts.as_of
+            )
+        },
+    )
+}
+
+/// The simulator: writes a whole demo (organisation, customers, deals with their stage
+/// history, activities, orders, targets) through `w`, deterministically from the seed.
+pub fn simulate(
+    w: &dyn BulkSink,
+    opts: &DemoOptions,
+    progress: &mut dyn FnMut(&str, f64),
+) -> Result<DemoReport, DemoError> {
     let r: Reference = toml::from_str(REFERENCE)
         .map_err(|e| DemoError::Invalid(format!("data/demo.toml: {e}")))?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -240,28 +256,6 @@ fn fill(
     let months = opts.months as i32;
     let start = month_start(as_of, months - 1);
     let mut report = DemoReport::default();
-
-    let tx = store.begin()?;
-    if opts.force {
-        // Audited as what it does: every row of every kind it removes.
-        let counts = db::data_counts(&tx)?;
-        let removed: Vec<String> = counts
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(t, n)| format!("{n} {t}"))
-            .collect();
-        if !removed.is_empty() {
-            audit::record_event(
-                &tx,
-                actor,
-                "database",
-                &format!("demo --force removed {}", removed.join(", ")),
-            )?;
-        }
-        db::clear_all_data(&tx)?;
-    }
-    let deferred = DeferredIndexes::drop(&tx)?;
-    let w = BulkWriter::new(&tx);
 
     // Teams: a company root, one team per region, and two selling teams under each.
     progress("teams and reps", 0.0);
@@ -1049,25 +1043,5 @@ fn fill(
         }
     }
 
-    audit::record_event(
-        &tx,
-        actor,
-        "database",
-        &format!(
-            "demo data loaded (seed {}, {} customers, {} deals, {} months to {})",
-            opts.seed, report.customers, report.deals, opts.months, as_of
-        ),
-    )?;
-    progress("indexing", 0.97);
-    deferred.rebuild(&tx)?;
-    // Every reference above is an id an insert just returned, so the whole-database check
-    // (3 s at a million deals) runs in debug builds, which is where the tests run.
-    if cfg!(debug_assertions) {
-        progress("checking references", 0.98);
-        db::check_foreign_keys(&tx)?;
-    }
-    progress("saving", 0.99);
-    tx.commit()?;
-    progress("done", 1.0);
     Ok(report)
 }

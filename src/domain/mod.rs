@@ -1,6 +1,7 @@
 //! Plain types and validation of the sales model. No I/O.
 
 pub mod audit;
+pub mod bulk;
 pub mod customers;
 pub mod date;
 pub mod deals;

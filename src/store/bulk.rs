@@ -2,29 +2,13 @@
 //! transaction. Not audited row by row: the caller audits the load as one action.
 
 use super::db::Result;
+pub use crate::domain::bulk::{BulkSink, NewDeal, SinkResult};
 use rusqlite::{params, Connection};
 
 pub struct BulkWriter<'c> {
     conn: &'c Connection,
     /// The next activity id (0 until read), for readable external ids.
     next_activity: std::cell::Cell<i64>,
-}
-
-pub struct NewDeal<'a> {
-    pub external_id: &'a str,
-    pub name: &'a str,
-    pub customer_id: i64,
-    pub owner_rep_id: i64,
-    pub product_id: i64,
-    pub amount_cents: i64,
-    pub stage_id: i64,
-    pub created_on: &'a str,
-    pub stage_entered_on: &'a str,
-    pub expected_close: &'a str,
-    pub closed_on: Option<&'a str>,
-    pub source: &'a str,
-    pub lost_reason: Option<&'a str>,
-    pub discount_pct: f64,
 }
 
 impl<'c> BulkWriter<'c> {
@@ -296,5 +280,231 @@ impl DeferredIndexes {
         }
         conn.execute_batch("PRAGMA cache_size = -2000")?;
         Ok(())
+    }
+}
+
+/// The database as a bulk sink: each call is the writer's own insert.
+impl BulkSink for BulkWriter<'_> {
+    fn team(&self, name: &str, parent: Option<i64>) -> SinkResult<i64> {
+        Ok(BulkWriter::team(self, name, parent)?)
+    }
+    fn rep(
+        &self,
+        name: &str,
+        email: &str,
+        team: i64,
+        capacity: f64,
+        hired_on: &str,
+    ) -> SinkResult<i64> {
+        Ok(BulkWriter::rep(
+            self, name, email, team, capacity, hired_on,
+        )?)
+    }
+    fn product(
+        &self,
+        sku: &str,
+        name: &str,
+        family: &str,
+        list_price_cents: i64,
+    ) -> SinkResult<i64> {
+        Ok(BulkWriter::product(
+            self,
+            sku,
+            name,
+            family,
+            list_price_cents,
+        )?)
+    }
+    fn stage(
+        &self,
+        name: &str,
+        position: i64,
+        probability: f64,
+        kind: &str,
+        category: &str,
+    ) -> SinkResult<i64> {
+        Ok(BulkWriter::stage(
+            self,
+            name,
+            position,
+            probability,
+            kind,
+            category,
+        )?)
+    }
+    fn customer(
+        &self,
+        external_id: &str,
+        name: &str,
+        owner: i64,
+        industry: &str,
+        segment: &str,
+        region: &str,
+        city: &str,
+        country: &str,
+        email: &str,
+        phone: &str,
+        contact_every_days: i64,
+        created_on: &str,
+    ) -> SinkResult<i64> {
+        Ok(BulkWriter::customer(
+            self,
+            external_id,
+            name,
+            owner,
+            industry,
+            segment,
+            region,
+            city,
+            country,
+            email,
+            phone,
+            contact_every_days,
+            created_on,
+        )?)
+    }
+    fn set_customer_status(&self, id: i64, status: &str) -> SinkResult<()> {
+        Ok(BulkWriter::set_customer_status(self, id, status)?)
+    }
+    fn contact(
+        &self,
+        external_id: &str,
+        customer: i64,
+        name: &str,
+        title: &str,
+        email: &str,
+        primary: bool,
+    ) -> SinkResult<i64> {
+        Ok(BulkWriter::contact(
+            self,
+            external_id,
+            customer,
+            name,
+            title,
+            email,
+            primary,
+        )?)
+    }
+    fn deal(&self, d: &NewDeal) -> SinkResult<i64> {
+        Ok(BulkWriter::deal(self, d)?)
+    }
+    fn stage_change(&self, deal: i64, from: Option<i64>, to: i64, on: &str) -> SinkResult<()> {
+        Ok(BulkWriter::stage_change(self, deal, from, to, on)?)
+    }
+    fn activity(
+        &self,
+        customer: i64,
+        deal: Option<i64>,
+        rep: i64,
+        kind: &str,
+        subject: &str,
+        due_on: Option<&str>,
+        done_on: Option<&str>,
+        outcome: Option<&str>,
+    ) -> SinkResult<()> {
+        Ok(BulkWriter::activity(
+            self, customer, deal, rep, kind, subject, due_on, done_on, outcome,
+        )?)
+    }
+    fn order(
+        &self,
+        external_id: Option<&str>,
+        customer: i64,
+        deal: Option<i64>,
+        product: i64,
+        on: &str,
+        cents: i64,
+        quantity: i64,
+    ) -> SinkResult<()> {
+        Ok(BulkWriter::order(
+            self,
+            external_id,
+            customer,
+            deal,
+            product,
+            on,
+            cents,
+            quantity,
+        )?)
+    }
+    fn target(
+        &self,
+        scope: &str,
+        team: Option<i64>,
+        rep: Option<i64>,
+        period: &str,
+        metric: &str,
+        value: i64,
+    ) -> SinkResult<i64> {
+        Ok(BulkWriter::target(
+            self, scope, team, rep, period, metric, value,
+        )?)
+    }
+    fn target_revision(
+        &self,
+        target: i64,
+        old: Option<i64>,
+        new: i64,
+        at: &str,
+        by: &str,
+        reason: &str,
+    ) -> SinkResult<()> {
+        Ok(BulkWriter::target_revision(
+            self, target, old, new, at, by, reason,
+        )?)
+    }
+}
+
+impl super::Store {
+    /// Loads generated data in one transaction with the bulk-load settings: with
+    /// `replacing` (the action's name, such as "demo --force") every row is removed first
+    /// and audited as what it removed; the big tables' secondary indexes are dropped and
+    /// rebuilt after; references are checked in debug builds; the load is audited as
+    /// `describe` says. `fill` writes the rows through the sink; a failure anywhere rolls
+    /// everything back.
+    pub fn bulk_load<R, E: From<super::StoreError>>(
+        &mut self,
+        replacing: Option<&str>,
+        actor: &super::audit::Actor,
+        progress: &mut dyn FnMut(&str, f64),
+        fill: impl FnOnce(&dyn BulkSink, &mut dyn FnMut(&str, f64)) -> std::result::Result<R, E>,
+        describe: impl FnOnce(&R) -> String,
+    ) -> std::result::Result<R, E> {
+        self.with_bulk_load(|store| {
+            let tx = store.begin()?;
+            if let Some(action) = replacing {
+                let counts = super::db::data_counts(&tx)?;
+                let removed: Vec<String> = counts
+                    .iter()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(t, n)| format!("{n} {t}"))
+                    .collect();
+                if !removed.is_empty() {
+                    super::audit::record_event(
+                        &tx,
+                        actor,
+                        "database",
+                        &format!("{action} removed {}", removed.join(", ")),
+                    )?;
+                }
+                super::db::clear_all_data(&tx)?;
+            }
+            let deferred = DeferredIndexes::drop(&tx)?;
+            let w = BulkWriter::new(&tx);
+            let r = fill(&w, progress)?;
+            super::audit::record_event(&tx, actor, "database", &describe(&r))?;
+            progress("indexing", 0.97);
+            deferred.rebuild(&tx)?;
+            // Every reference is an id an insert just returned, so the whole-database check
+            // (3 s at a million deals) runs in debug builds, which is where the tests run.
+            if cfg!(debug_assertions) {
+                progress("checking references", 0.98);
+                super::db::check_foreign_keys(&tx)?;
+            }
+            progress("saving", 0.99);
+            tx.commit().map_err(super::StoreError::from)?;
+            progress("done", 1.0);
+            Ok(r)
+        })?
     }
 }
