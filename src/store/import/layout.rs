@@ -280,165 +280,55 @@ impl Layout {
     }
 }
 
-/// Detects a vendor export from its header row (deals only).
+/// The built-in vendor profiles, embedded: each a header check and a mapping written like
+/// a user's mapping file (`data/vendors/*.toml`).
+const VENDORS: [&str; 3] = [
+    include_str!("../../../data/vendors/hubspot.toml"),
+    include_str!("../../../data/vendors/salesforce.toml"),
+    include_str!("../../../data/vendors/pipedrive.toml"),
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Vendor {
+    name: String,
+    kind: String,
+    detect: Detect,
+    mapping: Mapping,
+}
+
+/// A file is the vendor's when it has every header of `all` and one of `any`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Detect {
+    all: Vec<String>,
+    #[serde(default)]
+    any: Vec<String>,
+}
+
+/// The vendor profiles, parsed once (they are checked by the tests, so a profile that does
+/// not parse cannot ship).
+fn vendors() -> &'static [Vendor] {
+    static PARSED: std::sync::OnceLock<Vec<Vendor>> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| {
+        VENDORS
+            .iter()
+            .filter_map(|text| toml::from_str::<Vendor>(text).ok())
+            .collect()
+    })
+}
+
+/// Detects a vendor export from its header row.
 pub fn detect_vendor(kind: ImportKind, headers: &[String]) -> Option<(&'static str, Mapping)> {
-    if kind != ImportKind::Deals {
-        return None;
-    }
     let has = |h: &str| headers.iter().any(|x| normalise(x) == normalise(h));
-    if has("Deal Stage") && has("Deal Name") && (has("Record ID") || has("Deal owner")) {
-        return Some(("hubspot", hubspot()));
-    }
-    if has("Opportunity Name") && has("Stage") && (has("Account Name") || has("Opportunity ID")) {
-        return Some(("salesforce", salesforce()));
-    }
-    if has("Deal - Title") && (has("Deal - Stage") || has("Deal - Status")) {
-        return Some(("pipedrive", pipedrive()));
-    }
-    None
-}
-
-fn stage(
-    name: &str,
-    kind: StageKind,
-    probability: f64,
-    position: i64,
-    category: ForecastCategory,
-) -> StageDef {
-    StageDef {
-        name: name.into(),
-        kind,
-        probability,
-        position: Some(position),
-        category: Some(category),
-    }
-}
-
-fn columns(pairs: &[(&str, &str)]) -> HashMap<String, Targets> {
-    pairs
+    vendors()
         .iter()
-        .map(|(a, b)| (a.to_string(), Targets::from(*b)))
-        .collect()
-}
-
-/// HubSpot's deal export ("Export view" of the Deals index) and its default sales pipeline.
-fn hubspot() -> Mapping {
-    use ForecastCategory::*;
-    use StageKind::*;
-    let stage_ids = [
-        ("appointmentscheduled", "Appointment Scheduled"),
-        ("qualifiedtobuy", "Qualified To Buy"),
-        ("presentationscheduled", "Presentation Scheduled"),
-        ("decisionmakerboughtin", "Decision Maker Bought-In"),
-        ("contractsent", "Contract Sent"),
-        ("closedwon", "Closed Won"),
-        ("closedlost", "Closed Lost"),
-    ];
-    Mapping {
-        vendor: Some("HubSpot".into()),
-        columns: columns(&[
-            ("Record ID", "external_id"),
-            ("Deal ID", "external_id"),
-            ("Deal Name", "name"),
-            ("Deal Stage", "stage"),
-            ("Amount", "amount"),
-            ("Close Date", "expected_close"),
-            ("Create Date", "created_on"),
-            ("Deal owner", "owner"),
-            ("Associated Company", "customer"),
-            ("Company name", "customer"),
-            ("Original Source Type", "source"),
-            ("Deal source", "source"),
-            ("Closed Lost Reason", "lost_reason"),
-        ]),
-        values: HashMap::from([(
-            "stage".to_string(),
-            stage_ids
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        )]),
-        stages: vec![
-            stage("Appointment Scheduled", Open, 0.2, 1, Pipeline),
-            stage("Qualified To Buy", Open, 0.4, 2, Pipeline),
-            stage("Presentation Scheduled", Open, 0.6, 3, BestCase),
-            stage("Decision Maker Bought-In", Open, 0.8, 4, BestCase),
-            stage("Contract Sent", Open, 0.9, 5, Commit),
-            stage("Closed Won", Won, 1.0, 6, Closed),
-            stage("Closed Lost", Lost, 0.0, 7, Omitted),
-        ],
-        ..Mapping::default()
-    }
-}
-
-/// Salesforce's opportunity report export ("Export Details") and its default stages.
-fn salesforce() -> Mapping {
-    use ForecastCategory::*;
-    use StageKind::*;
-    Mapping {
-        vendor: Some("Salesforce".into()),
-        columns: columns(&[
-            ("Opportunity ID", "external_id"),
-            ("Opportunity Name", "name"),
-            ("Account Name", "customer"),
-            ("Account ID", "customer_external_id"),
-            ("Opportunity Owner", "owner"),
-            ("Stage", "stage"),
-            ("Amount", "amount"),
-            ("Close Date", "expected_close"),
-            ("Created Date", "created_on"),
-            ("Lead Source", "source"),
-            ("Product Code", "product"),
-            ("Loss Reason", "lost_reason"),
-        ]),
-        stages: vec![
-            stage("Prospecting", Open, 0.1, 1, Pipeline),
-            stage("Qualification", Open, 0.1, 2, Pipeline),
-            stage("Needs Analysis", Open, 0.2, 3, Pipeline),
-            stage("Value Proposition", Open, 0.5, 4, Pipeline),
-            stage("Id. Decision Makers", Open, 0.6, 5, Pipeline),
-            stage("Perception Analysis", Open, 0.7, 6, Pipeline),
-            stage("Proposal/Price Quote", Open, 0.75, 7, BestCase),
-            stage("Negotiation/Review", Open, 0.9, 8, Commit),
-            stage("Closed Won", Won, 1.0, 9, Closed),
-            stage("Closed Lost", Lost, 0.0, 10, Omitted),
-        ],
-        ..Mapping::default()
-    }
-}
-
-/// Pipedrive's deals export (Deals list, "Export filter results") and its default pipeline.
-fn pipedrive() -> Mapping {
-    use ForecastCategory::*;
-    use StageKind::*;
-    Mapping {
-        vendor: Some("Pipedrive".into()),
-        columns: columns(&[
-            ("Deal - ID", "external_id"),
-            ("Deal - Title", "name"),
-            ("Deal - Value", "amount"),
-            ("Deal - Organization", "customer"),
-            ("Deal - Owner", "owner"),
-            ("Deal - Stage", "stage"),
-            ("Deal - Status", "status"),
-            ("Deal - Expected close date", "expected_close"),
-            ("Deal - Deal created", "created_on"),
-            ("Deal - Won time", "closed_on"),
-            ("Deal - Lost time", "closed_on"),
-            ("Deal - Lost reason", "lost_reason"),
-            ("Deal - Source channel", "source"),
-        ]),
-        stages: vec![
-            stage("Qualified", Open, 0.1, 1, Pipeline),
-            stage("Contact Made", Open, 0.2, 2, Pipeline),
-            stage("Demo Scheduled", Open, 0.4, 3, Pipeline),
-            stage("Proposal Made", Open, 0.6, 4, BestCase),
-            stage("Negotiations Started", Open, 0.8, 5, Commit),
-            stage("Won", Won, 1.0, 6, Closed),
-            stage("Lost", Lost, 0.0, 7, Omitted),
-        ],
-        ..Mapping::default()
-    }
+        .find(|v| {
+            v.kind == kind.as_str()
+                && v.detect.all.iter().all(|h| has(h))
+                && (v.detect.any.is_empty() || v.detect.any.iter().any(|h| has(h)))
+        })
+        .map(|v| (v.name.as_str(), v.mapping.clone()))
 }
 
 /// Resolves the layout of a file from its header row.
@@ -663,4 +553,39 @@ pub fn resolve(
         stages: m.stages,
         date_format: m.date_format,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_vendor_profile_parses_and_is_detected_by_its_own_headers() {
+        assert_eq!(vendors().len(), VENDORS.len(), "a profile failed to parse");
+        for text in VENDORS {
+            let v: Vendor = toml::from_str(text).unwrap();
+            let mut headers = v.detect.all.clone();
+            headers.extend(v.detect.any.first().cloned());
+            let kind = ImportKind::parse(&v.kind).unwrap();
+            let (name, mapping) = detect_vendor(kind, &headers).unwrap();
+            assert_eq!(name, v.name);
+            // Every stage a profile names for the `stage` values is one it can create.
+            for target in mapping
+                .values
+                .get("stage")
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
+                assert!(mapping.stages.iter().any(|s| &s.name == target), "{target}");
+            }
+            assert!(mapping.stages.iter().any(|s| s.kind == StageKind::Won));
+            assert!(mapping.stages.iter().any(|s| s.category.is_some()));
+        }
+        // Canonical headers are nobody's export.
+        let canonical: Vec<String> = ["external_id", "name", "stage", "amount"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(detect_vendor(ImportKind::Deals, &canonical).is_none());
+    }
 }
