@@ -125,334 +125,23 @@ pub fn run(
             ))
         })?;
     let mut notes = Vec::new();
+    let ctx = Ctx {
+        store,
+        name,
+        by,
+        period,
+        today,
+        from,
+        to,
+        window: &window,
+    };
     let table = match name {
-        "funnel" | "velocity" | "bottleneck" | "stale-deals" => {
-            let a = super::funnel::analyze(store, today)?;
-            match name {
-                "funnel" => {
-                    notes.push(format!(
-                        "cohort: {} deals created {} to {} (at least {} days old){}; conversion = advanced / (advanced + lost), deals still in the stage do not count",
-                        a.cohort_deals, a.cohort_from, a.cohort_to, super::funnel::MATURITY_DAYS,
-                        if a.sample_every > 1 { format!(", every {}th deal of the window", a.sample_every) } else { String::new() }
-                    ));
-                    let mut t = Table::new(&[
-                        "stage",
-                        "reached",
-                        "advanced",
-                        "lost",
-                        "still_open",
-                        "conversion",
-                        "median_days",
-                        "p90_days",
-                        "stale_after_days",
-                        "open_now",
-                        "stale_now",
-                    ]);
-                    for s in &a.stages {
-                        t.rows.push(vec![
-                            Cell::Text(s.name.clone()),
-                            Cell::Int(s.conversion.reached as i64),
-                            Cell::Int(s.conversion.advanced as i64),
-                            Cell::Int(s.conversion.lost as i64),
-                            Cell::Int(s.conversion.open as i64),
-                            ratio(s.conversion.rate()),
-                            real(s.median_days),
-                            real(s.p90_days),
-                            real(s.stale_after),
-                            Cell::Int(s.open_now),
-                            Cell::Int(s.stale_now as i64),
-                        ]);
-                    }
-                    if let Some(v) = &a.velocity {
-                        notes.push(format!(
-                            "velocity: {} open deals x {:.1}% win rate x {} average won / {:.0}-day cycle = {} a day, {} a month",
-                            v.open_deals, v.win_rate * 100.0, Money((v.average_won * 100.0).round() as i64),
-                            v.cycle_days, Money((v.per_day * 100.0).round() as i64),
-                            Money((v.per_day * 30.4 * 100.0).round() as i64)
-                        ));
-                    }
-                    match &a.bottleneck {
-                        Some(b) => notes.push(format!(
-                            "bottleneck: {} — conversion {:.1}% in the last six months' cohort against {:.1}% in the twelve months before",
-                            b.stage, b.now * 100.0, b.before * 100.0
-                        )),
-                        None => notes.push("bottleneck: no stage converts worse than in the trailing cohort".into()),
-                    }
-                    notes.push(weakest_team_note(&a));
-                    t
-                }
-                "velocity" => {
-                    let mut t = Table::new(&[
-                        "open_deals",
-                        "win_rate",
-                        "average_won",
-                        "cycle_days",
-                        "per_day",
-                        "per_month",
-                    ]);
-                    notes.push("win rate, average won size and cycle (created to won) from deals closed in the last 12 months".into());
-                    if let Some(v) = a.velocity {
-                        t.rows.push(vec![
-                            Cell::Int(v.open_deals as i64),
-                            Cell::Ratio(v.win_rate),
-                            Cell::Money(Money((v.average_won * 100.0).round() as i64)),
-                            real(Some(v.cycle_days)),
-                            Cell::Money(Money((v.per_day * 100.0).round() as i64)),
-                            Cell::Money(Money((v.per_day * 30.4 * 100.0).round() as i64)),
-                        ]);
-                    } else {
-                        notes.push("nothing won in the last 12 months".into());
-                    }
-                    t
-                }
-                "bottleneck" => bottleneck_table(store, today, &mut notes)?,
-                _ => {
-                    let names: BTreeMap<i64, String> = a
-                        .stages
-                        .iter()
-                        .map(|s| (s.stage_id, s.name.clone()))
-                        .collect();
-                    let limits: BTreeMap<i64, Option<f64>> = a
-                        .stages
-                        .iter()
-                        .map(|s| (s.stage_id, s.stale_after))
-                        .collect();
-                    notes.push(format!(
-                        "{} open deals past their stage's threshold (80th percentile of the days winners spent there), longest over first",
-                        a.stale.len()
-                    ));
-                    let mut t = Table::new(&[
-                        "deal",
-                        "name",
-                        "customer",
-                        "owner",
-                        "stage",
-                        "amount",
-                        "days_in_stage",
-                        "threshold_days",
-                    ]);
-                    for d in &a.stale {
-                        t.rows.push(vec![
-                            Cell::Text(d.external_id.clone().unwrap_or_else(|| d.id.to_string())),
-                            Cell::Text(d.name.clone()),
-                            Cell::Text(d.customer.clone()),
-                            d.owner.clone().map(Cell::Text).unwrap_or(Cell::Null),
-                            Cell::Text(names.get(&d.stage_id).cloned().unwrap_or_default()),
-                            Cell::Money(Money(d.amount_cents)),
-                            Cell::Int(d.days_in_stage),
-                            real(limits.get(&d.stage_id).copied().flatten()),
-                        ]);
-                    }
-                    t
-                }
-            }
-        }
-        "deal-stats" => {
-            let deals = store.closed_deals(&iso(from), &iso(to), false)?;
-            notes.push(format!("{window}; size and discount of every closed deal, cycle time (created to closed) of won deals"));
-            let by = by.unwrap_or("all");
-            let mut groups: BTreeMap<String, Vec<&ClosedDeal>> = BTreeMap::new();
-            for d in &deals {
-                groups.entry(group_of(d, by)).or_default().push(d);
-            }
-            let mut t = Table::new(&[
-                by, "measure", "count", "mean", "std", "min", "q25", "median", "q75", "q90", "max",
-            ]);
-            for (g, ds) in &groups {
-                let measures: [(&str, Vec<f64>); 3] = [
-                    (
-                        "deal_size",
-                        ds.iter().map(|d| d.amount_cents as f64 / 100.0).collect(),
-                    ),
-                    (
-                        "cycle_days",
-                        ds.iter()
-                            .filter(|d| d.won)
-                            .map(|d| d.cycle_days as f64)
-                            .collect(),
-                    ),
-                    ("discount_pct", ds.iter().map(|d| d.discount_pct).collect()),
-                ];
-                for (m, v) in measures {
-                    if let Some(s) = describe(&v) {
-                        let mut row = vec![
-                            Cell::Text(g.clone()),
-                            Cell::Text(m.into()),
-                            Cell::Int(s.count as i64),
-                        ];
-                        for x in [s.mean, s.std, s.min, s.q25, s.median, s.q75, s.q90, s.max] {
-                            row.push(real(Some(x)));
-                        }
-                        t.rows.push(row);
-                    }
-                }
-            }
-            t
-        }
-        "win-rates" => {
-            let deals = store.closed_deals(&iso(from), &iso(to), false)?;
-            let by = by.unwrap_or("rep");
-            notes.push(format!("{window}, by {by}; win rate = won / (won + lost)"));
-            let mut groups: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
-            for d in &deals {
-                let e = groups.entry(group_of(d, by)).or_default();
-                if d.won {
-                    e.0 += 1;
-                    e.2 += d.amount_cents;
-                } else {
-                    e.1 += 1;
-                }
-            }
-            let mut rows: Vec<(String, (i64, i64, i64))> = groups.into_iter().collect();
-            rows.sort_by(|a, b| b.1 .2.cmp(&a.1 .2).then(a.0.cmp(&b.0)));
-            let mut t = Table::new(&[
-                by,
-                "closed",
-                "won",
-                "lost",
-                "win_rate",
-                "won_revenue",
-                "average_won",
-            ]);
-            for (g, (w, l, rev)) in rows {
-                t.rows.push(vec![
-                    Cell::Text(g),
-                    Cell::Int(w + l),
-                    Cell::Int(w),
-                    Cell::Int(l),
-                    ratio((w + l > 0).then(|| w as f64 / (w + l) as f64)),
-                    Cell::Money(Money(rev)),
-                    if w > 0 {
-                        Cell::Money(Money(rev / w))
-                    } else {
-                        Cell::Null
-                    },
-                ]);
-            }
-            t
-        }
-        "correlations" => {
-            let deals = store.closed_deals(&iso(from), &iso(to), true)?;
-            notes.push(format!(
-                "{window}; Pearson correlation of each feature with winning (1 won, 0 lost): the point-biserial correlation. \
-                 Cycle length is known only at the close, so it describes, it does not predict"
-            ));
-            let won: Vec<f64> = deals.iter().map(|d| f64::from(u8::from(d.won))).collect();
-            let mut features: Vec<(String, Vec<f64>)> = vec![
-                (
-                    "log amount".into(),
-                    deals
-                        .iter()
-                        .map(|d| (d.amount_cents as f64 / 100.0).ln_1p())
-                        .collect(),
-                ),
-                (
-                    "discount %".into(),
-                    deals.iter().map(|d| d.discount_pct).collect(),
-                ),
-                (
-                    "activities on the deal".into(),
-                    deals.iter().map(|d| d.activities as f64).collect(),
-                ),
-                (
-                    "cycle days".into(),
-                    deals.iter().map(|d| d.cycle_days as f64).collect(),
-                ),
-            ];
-            for field in ["segment", "source", "product", "region"] {
-                let mut values: Vec<String> = deals.iter().map(|d| group_of(d, field)).collect();
-                values.sort();
-                values.dedup();
-                for v in values.into_iter().take(8) {
-                    features.push((
-                        format!("{field} is {v}"),
-                        deals
-                            .iter()
-                            .map(|d| f64::from(u8::from(group_of(d, field) == v)))
-                            .collect(),
-                    ));
-                }
-            }
-            let mut rows: Vec<(String, f64)> = features
-                .into_iter()
-                .filter_map(|(n, x)| correlation(&x, &won).map(|c| (n, c)))
-                .collect();
-            rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-            let mut t = Table::new(&["feature", "correlation", "deals", "reading"]);
-            for (n, c) in rows {
-                let strength = match c.abs() {
-                    a if a >= 0.5 => "strong",
-                    a if a >= 0.3 => "moderate",
-                    a if a >= 0.1 => "weak",
-                    _ => "negligible",
-                };
-                let dir = if c >= 0.0 {
-                    "goes with winning"
-                } else {
-                    "goes with losing"
-                };
-                t.rows.push(vec![
-                    Cell::Text(n),
-                    Cell::Real((c * 1000.0).round() / 1000.0),
-                    Cell::Int(deals.len() as i64),
-                    Cell::Text(format!("{strength}; {dir}")),
-                ]);
-            }
-            t
-        }
+        "funnel" | "velocity" | "bottleneck" | "stale-deals" => funnel_reports(&ctx, &mut notes)?,
+        "deal-stats" => deal_stats(&ctx, &mut notes)?,
+        "win-rates" => win_rates(&ctx, &mut notes)?,
+        "correlations" => correlations(&ctx, &mut notes)?,
         "anomalies" => anomalies(store, today, &mut notes)?,
-        "leaderboard" => {
-            let p = period.unwrap_or_else(|| Period::month_of(today));
-            let list = super::targets::list(
-                store,
-                Some(p),
-                Some(TargetScope::Rep),
-                Some(TargetMetric::WonRevenue),
-                today,
-            )?;
-            notes.push(format!(
-                "reps' won-revenue targets for {p}, by attainment; pace is where attainment should be today (seasonal)"
-            ));
-            let mut rows = list;
-            rows.sort_by(|a, b| {
-                b.standing
-                    .attainment
-                    .unwrap_or(-1.0)
-                    .total_cmp(&a.standing.attainment.unwrap_or(-1.0))
-                    .then(a.target.name.cmp(&b.target.name))
-            });
-            let mut t = Table::new(&[
-                "rank",
-                "rep",
-                "target",
-                "actual",
-                "attainment",
-                "pace",
-                "gap",
-                "projected",
-                "projected_p10",
-                "projected_p90",
-            ]);
-            for (i, r) in rows.iter().enumerate() {
-                let s = &r.standing;
-                t.rows.push(vec![
-                    Cell::Int(i as i64 + 1),
-                    Cell::Text(r.target.name.clone()),
-                    Cell::Money(Money(s.target.round() as i64)),
-                    Cell::Money(Money(s.actual.round() as i64)),
-                    ratio(s.attainment),
-                    Cell::Ratio(s.pace),
-                    Cell::Money(Money(s.gap.round() as i64)),
-                    ratio(s.projected),
-                    ratio(s.projected_p10),
-                    ratio(s.projected_p90),
-                ]);
-            }
-            if rows.is_empty() {
-                notes.push(format!("no rep has a won-revenue target for {p}"));
-            }
-            t
-        }
+        "leaderboard" => leaderboard(&ctx, &mut notes)?,
         _ => return Err(ReportError::Usage(format!("no report '{name}'"))),
     };
     Ok(Report {
@@ -460,6 +149,398 @@ pub fn run(
         title,
         notes,
         table,
+    })
+}
+
+/// What every report reads: the database, its name, breakdown and period, the day and the
+/// window of close dates (with its description).
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    store: &'a Store,
+    name: &'a str,
+    by: Option<&'a str>,
+    period: Option<Period>,
+    today: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
+    window: &'a str,
+}
+
+/// The funnel reports, from the stage history: funnel, velocity, bottleneck, stale deals.
+fn funnel_reports(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
+    let Ctx {
+        store, name, today, ..
+    } = *c;
+    Ok({
+        let a = super::funnel::analyze(store, today)?;
+        match name {
+            "funnel" => {
+                notes.push(format!(
+                        "cohort: {} deals created {} to {} (at least {} days old){}; conversion = advanced / (advanced + lost), deals still in the stage do not count",
+                        a.cohort_deals, a.cohort_from, a.cohort_to, super::funnel::MATURITY_DAYS,
+                        if a.sample_every > 1 { format!(", every {}th deal of the window", a.sample_every) } else { String::new() }
+                    ));
+                let mut t = Table::new(&[
+                    "stage",
+                    "reached",
+                    "advanced",
+                    "lost",
+                    "still_open",
+                    "conversion",
+                    "median_days",
+                    "p90_days",
+                    "stale_after_days",
+                    "open_now",
+                    "stale_now",
+                ]);
+                for s in &a.stages {
+                    t.rows.push(vec![
+                        Cell::Text(s.name.clone()),
+                        Cell::Int(s.conversion.reached as i64),
+                        Cell::Int(s.conversion.advanced as i64),
+                        Cell::Int(s.conversion.lost as i64),
+                        Cell::Int(s.conversion.open as i64),
+                        ratio(s.conversion.rate()),
+                        real(s.median_days),
+                        real(s.p90_days),
+                        real(s.stale_after),
+                        Cell::Int(s.open_now),
+                        Cell::Int(s.stale_now as i64),
+                    ]);
+                }
+                if let Some(v) = &a.velocity {
+                    notes.push(format!(
+                            "velocity: {} open deals x {:.1}% win rate x {} average won / {:.0}-day cycle = {} a day, {} a month",
+                            v.open_deals, v.win_rate * 100.0, Money((v.average_won * 100.0).round() as i64),
+                            v.cycle_days, Money((v.per_day * 100.0).round() as i64),
+                            Money((v.per_day * 30.4 * 100.0).round() as i64)
+                        ));
+                }
+                match &a.bottleneck {
+                        Some(b) => notes.push(format!(
+                            "bottleneck: {} — conversion {:.1}% in the last six months' cohort against {:.1}% in the twelve months before",
+                            b.stage, b.now * 100.0, b.before * 100.0
+                        )),
+                        None => notes.push("bottleneck: no stage converts worse than in the trailing cohort".into()),
+                    }
+                notes.push(weakest_team_note(&a));
+                t
+            }
+            "velocity" => {
+                let mut t = Table::new(&[
+                    "open_deals",
+                    "win_rate",
+                    "average_won",
+                    "cycle_days",
+                    "per_day",
+                    "per_month",
+                ]);
+                notes.push("win rate, average won size and cycle (created to won) from deals closed in the last 12 months".into());
+                if let Some(v) = a.velocity {
+                    t.rows.push(vec![
+                        Cell::Int(v.open_deals as i64),
+                        Cell::Ratio(v.win_rate),
+                        Cell::Money(Money((v.average_won * 100.0).round() as i64)),
+                        real(Some(v.cycle_days)),
+                        Cell::Money(Money((v.per_day * 100.0).round() as i64)),
+                        Cell::Money(Money((v.per_day * 30.4 * 100.0).round() as i64)),
+                    ]);
+                } else {
+                    notes.push("nothing won in the last 12 months".into());
+                }
+                t
+            }
+            "bottleneck" => bottleneck_table(store, today, notes)?,
+            _ => {
+                let names: BTreeMap<i64, String> = a
+                    .stages
+                    .iter()
+                    .map(|s| (s.stage_id, s.name.clone()))
+                    .collect();
+                let limits: BTreeMap<i64, Option<f64>> = a
+                    .stages
+                    .iter()
+                    .map(|s| (s.stage_id, s.stale_after))
+                    .collect();
+                notes.push(format!(
+                        "{} open deals past their stage's threshold (80th percentile of the days winners spent there), longest over first",
+                        a.stale.len()
+                    ));
+                let mut t = Table::new(&[
+                    "deal",
+                    "name",
+                    "customer",
+                    "owner",
+                    "stage",
+                    "amount",
+                    "days_in_stage",
+                    "threshold_days",
+                ]);
+                for d in &a.stale {
+                    t.rows.push(vec![
+                        Cell::Text(d.external_id.clone().unwrap_or_else(|| d.id.to_string())),
+                        Cell::Text(d.name.clone()),
+                        Cell::Text(d.customer.clone()),
+                        d.owner.clone().map(Cell::Text).unwrap_or(Cell::Null),
+                        Cell::Text(names.get(&d.stage_id).cloned().unwrap_or_default()),
+                        Cell::Money(Money(d.amount_cents)),
+                        Cell::Int(d.days_in_stage),
+                        real(limits.get(&d.stage_id).copied().flatten()),
+                    ]);
+                }
+                t
+            }
+        }
+    })
+}
+
+/// Deal statistics over the window, optionally broken down.
+fn deal_stats(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
+    let Ctx {
+        store,
+        by,
+        from,
+        to,
+        window,
+        ..
+    } = *c;
+    Ok({
+        let deals = store.closed_deals(&iso(from), &iso(to), false)?;
+        notes.push(format!("{window}; size and discount of every closed deal, cycle time (created to closed) of won deals"));
+        let by = by.unwrap_or("all");
+        let mut groups: BTreeMap<String, Vec<&ClosedDeal>> = BTreeMap::new();
+        for d in &deals {
+            groups.entry(group_of(d, by)).or_default().push(d);
+        }
+        let mut t = Table::new(&[
+            by, "measure", "count", "mean", "std", "min", "q25", "median", "q75", "q90", "max",
+        ]);
+        for (g, ds) in &groups {
+            let measures: [(&str, Vec<f64>); 3] = [
+                (
+                    "deal_size",
+                    ds.iter().map(|d| d.amount_cents as f64 / 100.0).collect(),
+                ),
+                (
+                    "cycle_days",
+                    ds.iter()
+                        .filter(|d| d.won)
+                        .map(|d| d.cycle_days as f64)
+                        .collect(),
+                ),
+                ("discount_pct", ds.iter().map(|d| d.discount_pct).collect()),
+            ];
+            for (m, v) in measures {
+                if let Some(s) = describe(&v) {
+                    let mut row = vec![
+                        Cell::Text(g.clone()),
+                        Cell::Text(m.into()),
+                        Cell::Int(s.count as i64),
+                    ];
+                    for x in [s.mean, s.std, s.min, s.q25, s.median, s.q75, s.q90, s.max] {
+                        row.push(real(Some(x)));
+                    }
+                    t.rows.push(row);
+                }
+            }
+        }
+        t
+    })
+}
+
+/// Win rates over the window, optionally broken down.
+fn win_rates(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
+    let Ctx {
+        store,
+        by,
+        from,
+        to,
+        window,
+        ..
+    } = *c;
+    Ok({
+        let deals = store.closed_deals(&iso(from), &iso(to), false)?;
+        let by = by.unwrap_or("rep");
+        notes.push(format!("{window}, by {by}; win rate = won / (won + lost)"));
+        let mut groups: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+        for d in &deals {
+            let e = groups.entry(group_of(d, by)).or_default();
+            if d.won {
+                e.0 += 1;
+                e.2 += d.amount_cents;
+            } else {
+                e.1 += 1;
+            }
+        }
+        let mut rows: Vec<(String, (i64, i64, i64))> = groups.into_iter().collect();
+        rows.sort_by(|a, b| b.1 .2.cmp(&a.1 .2).then(a.0.cmp(&b.0)));
+        let mut t = Table::new(&[
+            by,
+            "closed",
+            "won",
+            "lost",
+            "win_rate",
+            "won_revenue",
+            "average_won",
+        ]);
+        for (g, (w, l, rev)) in rows {
+            t.rows.push(vec![
+                Cell::Text(g),
+                Cell::Int(w + l),
+                Cell::Int(w),
+                Cell::Int(l),
+                ratio((w + l > 0).then(|| w as f64 / (w + l) as f64)),
+                Cell::Money(Money(rev)),
+                if w > 0 {
+                    Cell::Money(Money(rev / w))
+                } else {
+                    Cell::Null
+                },
+            ]);
+        }
+        t
+    })
+}
+
+/// What goes with winning: each factor's correlation with the outcome.
+fn correlations(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
+    let Ctx {
+        store,
+        from,
+        to,
+        window,
+        ..
+    } = *c;
+    Ok({
+        let deals = store.closed_deals(&iso(from), &iso(to), true)?;
+        notes.push(format!(
+                "{window}; Pearson correlation of each feature with winning (1 won, 0 lost): the point-biserial correlation. \
+                 Cycle length is known only at the close, so it describes, it does not predict"
+            ));
+        let won: Vec<f64> = deals.iter().map(|d| f64::from(u8::from(d.won))).collect();
+        let mut features: Vec<(String, Vec<f64>)> = vec![
+            (
+                "log amount".into(),
+                deals
+                    .iter()
+                    .map(|d| (d.amount_cents as f64 / 100.0).ln_1p())
+                    .collect(),
+            ),
+            (
+                "discount %".into(),
+                deals.iter().map(|d| d.discount_pct).collect(),
+            ),
+            (
+                "activities on the deal".into(),
+                deals.iter().map(|d| d.activities as f64).collect(),
+            ),
+            (
+                "cycle days".into(),
+                deals.iter().map(|d| d.cycle_days as f64).collect(),
+            ),
+        ];
+        for field in ["segment", "source", "product", "region"] {
+            let mut values: Vec<String> = deals.iter().map(|d| group_of(d, field)).collect();
+            values.sort();
+            values.dedup();
+            for v in values.into_iter().take(8) {
+                features.push((
+                    format!("{field} is {v}"),
+                    deals
+                        .iter()
+                        .map(|d| f64::from(u8::from(group_of(d, field) == v)))
+                        .collect(),
+                ));
+            }
+        }
+        let mut rows: Vec<(String, f64)> = features
+            .into_iter()
+            .filter_map(|(n, x)| correlation(&x, &won).map(|c| (n, c)))
+            .collect();
+        rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        let mut t = Table::new(&["feature", "correlation", "deals", "reading"]);
+        for (n, c) in rows {
+            let strength = match c.abs() {
+                a if a >= 0.5 => "strong",
+                a if a >= 0.3 => "moderate",
+                a if a >= 0.1 => "weak",
+                _ => "negligible",
+            };
+            let dir = if c >= 0.0 {
+                "goes with winning"
+            } else {
+                "goes with losing"
+            };
+            t.rows.push(vec![
+                Cell::Text(n),
+                Cell::Real((c * 1000.0).round() / 1000.0),
+                Cell::Int(deals.len() as i64),
+                Cell::Text(format!("{strength}; {dir}")),
+            ]);
+        }
+        t
+    })
+}
+
+/// Reps ranked by won revenue in the period (this month unless given).
+fn leaderboard(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
+    let Ctx {
+        store,
+        period,
+        today,
+        ..
+    } = *c;
+    Ok({
+        let p = period.unwrap_or_else(|| Period::month_of(today));
+        let list = super::targets::list(
+            store,
+            Some(p),
+            Some(TargetScope::Rep),
+            Some(TargetMetric::WonRevenue),
+            today,
+        )?;
+        notes.push(format!(
+                "reps' won-revenue targets for {p}, by attainment; pace is where attainment should be today (seasonal)"
+            ));
+        let mut rows = list;
+        rows.sort_by(|a, b| {
+            b.standing
+                .attainment
+                .unwrap_or(-1.0)
+                .total_cmp(&a.standing.attainment.unwrap_or(-1.0))
+                .then(a.target.name.cmp(&b.target.name))
+        });
+        let mut t = Table::new(&[
+            "rank",
+            "rep",
+            "target",
+            "actual",
+            "attainment",
+            "pace",
+            "gap",
+            "projected",
+            "projected_p10",
+            "projected_p90",
+        ]);
+        for (i, r) in rows.iter().enumerate() {
+            let s = &r.standing;
+            t.rows.push(vec![
+                Cell::Int(i as i64 + 1),
+                Cell::Text(r.target.name.clone()),
+                Cell::Money(Money(s.target.round() as i64)),
+                Cell::Money(Money(s.actual.round() as i64)),
+                ratio(s.attainment),
+                Cell::Ratio(s.pace),
+                Cell::Money(Money(s.gap.round() as i64)),
+                ratio(s.projected),
+                ratio(s.projected_p10),
+                ratio(s.projected_p90),
+            ]);
+        }
+        if rows.is_empty() {
+            notes.push(format!("no rep has a won-revenue target for {p}"));
+        }
+        t
     })
 }
 
