@@ -1,10 +1,11 @@
 //! The pipeline board: open deals by stage, with the deals that are overdue or stuck
 //! marked, and moving deals between stages.
 
+use crate::app::Db as Store;
 use crate::domain::{Money, StageKind};
 use crate::store::audit::Actor;
 use crate::store::deals::{DealCard, Move};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 

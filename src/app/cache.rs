@@ -2,7 +2,8 @@
 //! change computes and keeps them, later reads load them. Only results that depend on
 //! nothing but the data and the day go through here.
 
-use crate::store::{Store, StoreError};
+use crate::app::Db as Store;
+use crate::store::StoreError;
 use chrono::NaiveDate;
 use serde::{de::DeserializeOwned, Serialize};
 

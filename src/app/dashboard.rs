@@ -2,10 +2,11 @@
 //! target attainment by team with pace, and the latest stored forecast run.
 
 use crate::analytics::targets::{elapsed_share, roll_up};
+use crate::app::Db as Store;
 use crate::domain::date::iso;
 use crate::domain::{Money, Period, StageKind};
 use crate::store::dashboard::ForecastRun;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 

@@ -3,10 +3,11 @@
 //! conversion and time-in-stage distributions, engagement that shows in recent activity and
 //! in winning, churn and repeat purchases, targets, and a few genuine anomalies.
 
+use crate::app::Db as Store;
 use crate::domain::audit::Actor;
 use crate::domain::bulk::{BulkSink, NewDeal, SinkError};
 use crate::domain::date::iso;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::{Datelike, Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -227,18 +228,24 @@ pub fn generate(
     {
         return Err(DemoError::NotEmpty(summary.customers));
     }
-    store.bulk_load(
-        opts.force.then_some("demo --force"),
-        actor,
-        progress,
-        |sink, progress| simulate(sink, opts, progress),
-        |report| {
-            format!(
-                "demo data loaded (seed {}, {} customers, {} deals, {} months to {})",
-                opts.seed, report.customers, report.deals, opts.months, opts.as_of
-            )
-        },
-    )
+    let mut report = None;
+    store
+        .bulk_load_with(
+            opts.force.then_some("demo --force"),
+            actor,
+            progress,
+            &mut |sink, progress| {
+                let r = simulate(sink, opts, progress).map_err(SinkError::from)?;
+                let note = format!(
+                    "demo data loaded (seed {}, {} customers, {} deals, {} months to {})",
+                    opts.seed, r.customers, r.deals, opts.months, opts.as_of
+                );
+                report = Some(r);
+                Ok(note)
+            },
+        )
+        .map_err(DemoError::Sink)?;
+    report.ok_or_else(|| DemoError::Invalid("the demo load wrote nothing".into()))
 }
 
 /// The simulator: writes a whole demo (organisation, customers, deals with their stage

@@ -1,6 +1,7 @@
 //! Forms: which fields each edit has, validating what was typed into records (the same
 //! parsers as the import), and saving through the store with audit.
 
+use crate::app::Db as Store;
 use crate::domain::date::{parse_date, DateFormat};
 use crate::domain::records::{
     check_email, ActivityRecord, ContactRecord, CustomerRecord, CustomerRef,
@@ -11,7 +12,7 @@ use crate::store::audit::Actor;
 use crate::store::customers::{ContactLine, CustomerDetail};
 use crate::store::deals::DealCard;
 use crate::store::edits::DealFields;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::NaiveDate;
 
 /// What a form edits.

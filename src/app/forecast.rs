@@ -3,9 +3,10 @@
 
 use crate::analytics::targets::roll_up;
 pub use crate::analytics::ts::Method;
+use crate::app::Db as Store;
 use crate::domain::Period;
 use crate::store::dashboard::{ForecastSeries, NewForecastRun};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap};
 

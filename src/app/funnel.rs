@@ -5,10 +5,11 @@ use crate::analytics::funnel::{
     bottleneck, conversions, days_summary, stage_days, stale_thresholds, velocity, weakest_group,
     Conversion, DealPath, Velocity,
 };
+use crate::app::Db as Store;
 use crate::domain::date::iso;
 use crate::domain::StageKind;
 use crate::store::funnel::OpenInStage;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::{Duration, NaiveDate};
 use std::collections::HashMap;
 

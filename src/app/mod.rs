@@ -18,9 +18,13 @@ use crate::domain::date::DateFormat;
 use crate::domain::Cell;
 use crate::store::audit::{self, Actor, RevertReport};
 use crate::store::import::layout::Mapping;
-use crate::store::import::{self, ImportError, ImportKind, ImportOptions, ImportReport};
-use crate::store::{Store, StoreError, Summary};
+use crate::store::import::{ImportError, ImportKind, ImportOptions, ImportReport};
+use crate::store::{StoreError, Summary};
+
+/// The database the use cases run on: any backend (SQLite's `Store` today).
+pub type Db = dyn crate::store::backend::Backend;
 use std::path::{Path, PathBuf};
+use Db as Store;
 
 /// How many automatic backups of one kind are kept beside the database.
 pub const ROLLING_BACKUPS: usize = 3;
@@ -105,7 +109,7 @@ pub fn write_converted(store: &Store, dest: &Path, key: Option<&str>) -> Result<
 }
 
 /// Encrypts (`key`) or decrypts (`None`) the database file in place, audited as `note`.
-pub fn convert(store: Store, key: Option<&str>, note: &str) -> Result<(), StoreError> {
+pub fn convert(store: Box<Store>, key: Option<&str>, note: &str) -> Result<(), StoreError> {
     store.convert_in_place(key, note, &Actor::current())
 }
 
@@ -183,13 +187,14 @@ pub fn database_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
         })
 }
 
-pub fn open(path: &Path) -> Result<Store, StoreError> {
-    Store::open(path)
+/// Opens (creating or upgrading) the database at `path`: SQLite, the one backend so far.
+pub fn open(path: &Path) -> Result<Box<Store>, StoreError> {
+    Ok(Box::new(crate::store::Store::open(path)?))
 }
 
 /// A private database in memory, for commands that need none of their own.
-pub fn open_in_memory() -> Result<Store, StoreError> {
-    Store::open_in_memory()
+pub fn open_in_memory() -> Result<Box<Store>, StoreError> {
+    Ok(Box::new(crate::store::Store::open_in_memory()?))
 }
 
 /// The schema version of a database whose upgrade on opening will take a while (a
@@ -323,13 +328,7 @@ pub fn import(store: &mut Store, req: &ImportRequest) -> Result<ImportReport, Ap
         blank_clears: req.blank_clears,
         today: req.today,
     };
-    Ok(import::import_file(
-        store,
-        req.kind,
-        req.file,
-        &opts,
-        &Actor::current(),
-    )?)
+    Ok(store.import_file(req.kind, req.file, &opts, &Actor::current())?)
 }
 
 /// Undoes an import batch. With `cascade`, rows written later that depend on the batch's
@@ -436,10 +435,6 @@ pub fn merge_customers(
 pub fn find_row(store: &Store, entity: Entity, text: &str) -> Result<i64, StoreError> {
     store.find_row(entity, text)
 }
-
-/// The database the front ends hold and hand to the use cases (they call nothing on it
-/// themselves: every read and write goes through a function of `app`).
-pub type Db = Store;
 
 pub use crate::store::db::{is_busy, is_corrupt, BUSY_TIMEOUT_SECS};
 pub use crate::store::mark_damaged_at;

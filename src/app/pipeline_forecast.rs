@@ -2,9 +2,10 @@
 //! categories per period, and a Monte Carlo simulation of what closes.
 
 use crate::analytics::montecarlo::{simulate, OpenDeal, Window, WindowResult};
+use crate::app::Db as Store;
 use crate::domain::date::iso;
 use crate::domain::{ForecastCategory, Money, Period, StageKind};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 

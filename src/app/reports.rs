@@ -2,10 +2,10 @@
 //! Markdown) and the TUI's Reports screen.
 
 use crate::analytics::stats::{correlation, describe, robust_z};
+use crate::app::Db as Store;
 use crate::domain::date::iso;
 use crate::domain::{Cell, Money, Period, Table, TargetMetric, TargetScope};
 use crate::store::reports::ClosedDeal;
-use crate::store::Store;
 use chrono::{Duration, NaiveDate};
 use std::collections::BTreeMap;
 

@@ -4,8 +4,9 @@
 //! prediction date (least of all the outcome or the close date) leaks in.
 
 use crate::analytics::scoring::{train, Example, Metrics, Trained};
+use crate::app::Db as Store;
 use crate::store::scoring::DealFacts;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::NaiveDate;
 use std::collections::HashMap;
 

@@ -6,11 +6,12 @@ pub use crate::analytics::targets::Standing;
 use crate::analytics::targets::{
     month_weights, performance_based, roll_up, seasonal_pace, split, standing,
 };
+use crate::app::Db as Store;
 use crate::domain::date::iso;
 use crate::domain::{Period, TargetMetric, TargetScope};
 use crate::store::audit::Actor;
 use crate::store::targets::TargetRow;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::{Datelike, NaiveDate};
 use std::collections::HashMap;
 

@@ -464,7 +464,7 @@ fn open_database(
     command: &Option<Command>,
     path: &Path,
     given: Option<String>,
-) -> anyhow::Result<Option<app::Db>> {
+) -> anyhow::Result<Option<Box<app::Db>>> {
     // `encrypt` opens the database as it is; the key given is the one to encrypt with.
     if !matches!(command, Some(Command::Encrypt { .. })) {
         let key = match given {
@@ -538,7 +538,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     macro_rules! ctx {
         () => {
             Ctx {
-                store: &mut store,
+                store: &mut *store,
                 out: &mut out,
                 format,
                 explicit_format,
@@ -554,10 +554,10 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             drop(store);
             crate::tui::run(&path, cli.theme.as_deref(), today)?;
         }
-        None => print_summary(&mut out, &store, &path, format)?,
+        None => print_summary(&mut out, &*store, &path, format)?,
         Some(Command::Targets { command }) => {
             return targets::run(
-                &mut store,
+                &mut *store,
                 command,
                 today,
                 format,
@@ -572,7 +572,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             period,
         }) => {
             return report::run(
-                &store,
+                &*store,
                 name,
                 list,
                 by,
@@ -615,7 +615,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             };
             match output {
                 Some(o) => {
-                    app::write_converted(&store, &o, Some(&key))?;
+                    app::write_converted(&*store, &o, Some(&key))?;
                     writeln!(
                         out,
                         "wrote an encrypted copy to {} (checked); {} is unchanged",
@@ -641,7 +641,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             }
             match output {
                 Some(o) => {
-                    app::write_converted(&store, &o, None)?;
+                    app::write_converted(&*store, &o, None)?;
                     writeln!(
                         out,
                         "wrote a plain copy to {} (checked; mode 0600); {} is unchanged",

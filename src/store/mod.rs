@@ -1,6 +1,7 @@
 //! The SQLite store: schema, migrations, queries, CSV import and export. All SQL lives here.
 
 pub mod audit;
+pub mod backend;
 pub mod bulk;
 pub mod cache;
 pub mod crypto;

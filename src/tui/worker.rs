@@ -612,7 +612,7 @@ pub fn spawn<E: Send + 'static>(
                     return;
                 }
             };
-            let empty = app::is_empty(&store).unwrap_or(false);
+            let empty = app::is_empty(&*store).unwrap_or(false);
             let _ = opened_tx.send(true);
             if quick_events.send(wrap(Reply::Opened { empty })).is_err() {
                 return;
@@ -652,7 +652,7 @@ pub fn spawn<E: Send + 'static>(
 
 /// One lane: runs its requests in order, keeping only the newest of each kind queued.
 fn serve<E>(
-    mut store: Store,
+    mut store: Box<Store>,
     requests: Receiver<Request>,
     today: NaiveDate,
     events: &Sender<E>,
@@ -671,7 +671,7 @@ fn serve<E>(
             let mut send = |r: Reply| {
                 let _ = events.send(wrap(r));
             };
-            handle(&mut store, &mut cache, req, today, &mut send);
+            handle(&mut *store, &mut cache, req, today, &mut send);
         }
     }
 }
