@@ -1,0 +1,363 @@
+//! The store contract: what every backend must do, written against the traits of
+//! `store::backend` only (no SQL here). It runs on SQLite now; a second backend adds
+//! itself to `backends()` and must pass the same functions.
+
+mod common;
+use funnel::domain::audit::{AuditFilter, Entity};
+use funnel::domain::customers::{Cursor, CustomerFilter, CustomerSort, PageDirection};
+use funnel::domain::deals::Move;
+use funnel::domain::records::{CustomerRecord, RepRecord, StageRecord, TeamRecord};
+use funnel::domain::{CustomerStatus, ForecastCategory, StageKind, TargetMetric, TargetScope};
+use funnel::store::backend::Backend;
+use funnel::store::edits::DealFields;
+use funnel::store::StoreError;
+
+/// Every backend under test, fresh and empty, with what keeps it alive.
+fn backends() -> Vec<(&'static str, Box<dyn Backend>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = funnel::store::Store::open(&dir.path().join("contract.db")).unwrap();
+    vec![("sqlite", Box::new(sqlite), dir)]
+}
+
+fn customer(name: &str, city: &str) -> CustomerRecord {
+    CustomerRecord {
+        external_id: None,
+        name: name.into(),
+        owner: None,
+        industry: None,
+        segment: None,
+        region: Some("EMEA".into()),
+        city: Some(city.into()),
+        country: None,
+        email: None,
+        phone: None,
+        status: CustomerStatus::Active,
+        contact_every_days: None,
+        created_on: None,
+    }
+}
+
+/// Stages to move deals through: one open stage, won and lost (made if the backend starts
+/// without any).
+fn stages(db: &mut dyn Backend) -> (i64, i64) {
+    let actor = common::actor();
+    if db.stages().unwrap().is_empty() {
+        for (i, (name, kind, p)) in [
+            ("Talking", StageKind::Open, 0.3),
+            ("Won", StageKind::Won, 1.0),
+            ("Lost", StageKind::Lost, 0.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let r = StageRecord {
+                name: name.into(),
+                kind,
+                probability: Some(p),
+                position: Some(i as i64 + 1),
+                category: Some(ForecastCategory::Pipeline),
+            };
+            db.save_stage(None, None, &r, &actor).unwrap();
+        }
+    }
+    let all = db.stages().unwrap();
+    let open = all.iter().find(|s| s.kind == StageKind::Open).unwrap();
+    let won = all.iter().find(|s| s.kind == StageKind::Won).unwrap();
+    (open.id, won.id)
+}
+
+#[test]
+fn an_empty_backend_says_so() {
+    for (name, db, _keep) in backends() {
+        assert!(db.is_empty().unwrap(), "{name}");
+        assert_eq!(db.count_customers(&CustomerFilter::default()).unwrap(), 0);
+        let page = db
+            .customer_page(
+                &CustomerFilter::default(),
+                CustomerSort::Name,
+                None,
+                PageDirection::Forward,
+                10,
+            )
+            .unwrap();
+        assert!(page.is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn customers_are_saved_read_back_and_paged_by_keyset() {
+    for (name, mut db, _keep) in backends() {
+        let actor = common::actor();
+        for i in 0..25 {
+            let city = if i % 2 == 0 { "Paris" } else { "Lyon" };
+            db.save_customer(
+                None,
+                None,
+                &customer(&format!("Firm {i:02}"), city),
+                common::today(),
+                &actor,
+            )
+            .unwrap();
+        }
+        assert!(!db.is_empty().unwrap(), "{name}");
+        assert_eq!(db.count_customers(&CustomerFilter::default()).unwrap(), 25);
+        let paris = CustomerFilter {
+            search: "paris".into(),
+            ..Default::default()
+        };
+        assert_eq!(db.count_customers(&paris).unwrap(), 13, "{name}: search");
+        // Pages of 10 going forward cover every row once, in name order.
+        let mut seen = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let page = db
+                .customer_page(
+                    &CustomerFilter::default(),
+                    CustomerSort::Name,
+                    cursor.as_ref(),
+                    PageDirection::Forward,
+                    10,
+                )
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            let last = page.last().unwrap();
+            cursor = Some(Cursor {
+                sort_key: last.sort_key.clone(),
+                id: last.id,
+            });
+            seen.extend(page.into_iter().map(|r| r.name));
+        }
+        let expected: Vec<String> = (0..25).map(|i| format!("Firm {i:02}")).collect();
+        assert_eq!(seen, expected, "{name}");
+        // One customer by its name, then by id; a duplicate name is refused at the field.
+        let id = db.find_row(Entity::Customer, "firm 07").unwrap();
+        let d = db.customer_detail(id).unwrap().unwrap();
+        assert_eq!(
+            (d.name.as_str(), d.city.as_deref()),
+            ("Firm 07", Some("Lyon"))
+        );
+        let err = db
+            .save_customer(
+                None,
+                None,
+                &customer("Firm 07", "Nice"),
+                common::today(),
+                &actor,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Field { field: "name", .. }),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_save_on_a_stale_version_is_refused_and_the_trail_records_each_write() {
+    for (name, mut db, _keep) in backends() {
+        let actor = common::actor();
+        let before = db.audit_high_water().unwrap();
+        let id = db
+            .save_customer(
+                None,
+                None,
+                &customer("Versioned", "Rome"),
+                common::today(),
+                &actor,
+            )
+            .unwrap();
+        let v1 = db.customer_detail(id).unwrap().unwrap().version;
+        db.save_customer(
+            Some(id),
+            Some(v1),
+            &customer("Versioned", "Milan"),
+            common::today(),
+            &actor,
+        )
+        .unwrap();
+        // The form that read v1 is now stale.
+        let err = db
+            .save_customer(
+                Some(id),
+                Some(v1),
+                &customer("Versioned", "Turin"),
+                common::today(),
+                &actor,
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{name}: {err}");
+        assert_eq!(
+            db.customer_detail(id).unwrap().unwrap().city.as_deref(),
+            Some("Milan")
+        );
+        let entries = db
+            .audit_entries(&AuditFilter {
+                entity: Some("customer".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(
+            entries.iter().filter(|e| e.entity_id == id).count() >= 2,
+            "{name}"
+        );
+        // Undo takes the last change back.
+        let after = db.audit_high_water().unwrap();
+        assert!(after > before);
+        let v2 = db.customer_detail(id).unwrap().unwrap().version;
+        let mark = db.audit_high_water().unwrap();
+        db.save_customer(
+            Some(id),
+            Some(v2),
+            &customer("Versioned", "Naples"),
+            common::today(),
+            &actor,
+        )
+        .unwrap();
+        let to = db.audit_high_water().unwrap();
+        db.undo_range(mark, to, &actor).unwrap();
+        assert_eq!(
+            db.customer_detail(id).unwrap().unwrap().city.as_deref(),
+            Some("Milan"),
+            "{name}: undone"
+        );
+    }
+}
+
+#[test]
+fn deals_move_through_stages_and_are_deleted_with_their_history() {
+    for (name, mut db, _keep) in backends() {
+        let actor = common::actor();
+        let (open, _won) = stages(&mut *db);
+        let stage_name = db
+            .stages()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.id == open)
+            .unwrap()
+            .name;
+        db.save_customer(
+            None,
+            None,
+            &customer("Buyer", "Oslo"),
+            common::today(),
+            &actor,
+        )
+        .unwrap();
+        let fields = DealFields {
+            name: "Big one".into(),
+            customer: Some("Buyer".into()),
+            owner: None,
+            amount: funnel::domain::Money(1_000_000),
+            expected_close: None,
+            stage: Some(stage_name),
+            product: None,
+        };
+        let deal = db
+            .save_deal(None, None, &fields, common::today(), &actor)
+            .unwrap();
+        let card = db.deal_card(deal).unwrap().unwrap();
+        assert_eq!(card.amount.cents(), 1_000_000, "{name}");
+        assert_eq!(db.deals_in_stage(open, 10).unwrap().len(), 1);
+        assert_eq!(db.open_deals().unwrap().len(), 1);
+        db.move_deal(deal, &Move::Won, common::today(), &actor)
+            .unwrap();
+        assert!(
+            db.open_deals().unwrap().is_empty(),
+            "{name}: won is not open"
+        );
+        // A won deal holds its order: deleting it needs force, and then goes whole.
+        let plan = db.removal_plan(Entity::Deal, deal).unwrap();
+        assert!(plan.ledger.is_some(), "{name}");
+        assert!(db.remove(Entity::Deal, deal, false, &actor).is_err());
+        db.remove(Entity::Deal, deal, true, &actor).unwrap();
+        assert!(db.deal_card(deal).unwrap().is_none(), "{name}");
+    }
+}
+
+#[test]
+fn the_organisation_and_targets_round_trip() {
+    for (name, mut db, _keep) in backends() {
+        let actor = common::actor();
+        let team = TeamRecord {
+            external_id: None,
+            name: "North".into(),
+            parent: None,
+        };
+        db.save_team(None, None, &team, &actor).unwrap();
+        let rep = RepRecord {
+            external_id: None,
+            name: "Ada Lind".into(),
+            email: None,
+            team: Some("North".into()),
+            capacity: Some(1.0),
+            hired_on: None,
+            active: Some(true),
+        };
+        db.save_rep(None, None, &rep, &actor).unwrap();
+        let org = db.organisation().unwrap();
+        assert!(org.teams.iter().any(|t| t.name == "North"), "{name}");
+        assert!(org
+            .reps
+            .iter()
+            .any(|r| r.name == "Ada Lind" && r.team.as_deref() == Some("North")));
+        let (id, _) = db
+            .set_target(
+                TargetScope::Team,
+                Some("North"),
+                "2026-12",
+                TargetMetric::WonRevenue,
+                5_000_000,
+                "plan",
+                &actor,
+            )
+            .unwrap();
+        db.revise_target(id, 6_000_000, "new hire", &actor).unwrap();
+        let revisions = db.target_revisions(id).unwrap();
+        assert_eq!(revisions.len(), 2, "{name}: set and revised");
+        let row = db.target(id).unwrap().unwrap();
+        assert_eq!(row.name, "North");
+    }
+}
+
+#[test]
+fn the_data_version_moves_with_every_write_and_the_cache_keeps_by_it() {
+    for (name, mut db, _keep) in backends() {
+        let v0 = db.data_version().unwrap();
+        db.keep_analysis("probe", &v0, "{\"x\":1}");
+        assert_eq!(
+            db.cached_analysis("probe", &v0).unwrap().as_deref(),
+            Some("{\"x\":1}")
+        );
+        db.save_customer(
+            None,
+            None,
+            &customer("Writer", "Bern"),
+            common::today(),
+            &common::actor(),
+        )
+        .unwrap();
+        let v1 = db.data_version().unwrap();
+        assert_ne!(v0, v1, "{name}");
+        assert!(db.cached_analysis("probe", &v1).unwrap().is_none());
+        // Export streams a header and one row per customer.
+        let mut rows = 0;
+        let mut header = Vec::new();
+        db.export(
+            "customers",
+            &mut |h| {
+                header = h.iter().map(|s| s.to_string()).collect();
+                Ok(())
+            },
+            &mut |_| {
+                rows += 1;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(header.contains(&"name".to_string()), "{name}");
+        assert_eq!(rows, 1);
+    }
+}
