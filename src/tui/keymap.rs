@@ -215,307 +215,50 @@ pub enum Lookup {
     None,
 }
 
-fn b(context: Context, action: Action, keys: &[&str], description: &'static str) -> Binding {
-    Binding {
-        context,
-        action,
-        keys: keys
+/// The default keys, embedded (`data/keymap.toml`, one binding a line).
+const DEFAULTS: &str = include_str!("../../data/keymap.toml");
+
+#[derive(serde::Deserialize)]
+struct DefaultFile {
+    bindings: Vec<DefaultBinding>,
+}
+
+#[derive(serde::Deserialize)]
+struct DefaultBinding {
+    context: String,
+    action: String,
+    keys: Vec<String>,
+    about: String,
+}
+
+/// The embedded defaults, read once. The file is part of the binary and checked by the
+/// tests (every context, action and key in it must parse), so a failure here is a build
+/// that was never tested.
+fn default_bindings() -> &'static [Binding] {
+    static PARSED: std::sync::OnceLock<Vec<Binding>> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| {
+        let file: DefaultFile = toml::from_str(DEFAULTS).expect("data/keymap.toml parses");
+        let about: &'static [DefaultBinding] = Box::leak(file.bindings.into_boxed_slice());
+        about
             .iter()
-            .map(|k| parse_chord(k).expect("default keys parse"))
-            .collect(),
-        description,
-    }
+            .map(|d| Binding {
+                context: Context::from_name(&d.context).expect("a known context"),
+                action: Action::from_name(&d.action).expect("a known action"),
+                keys: d
+                    .keys
+                    .iter()
+                    .map(|k| parse_chord(k).expect("default keys parse"))
+                    .collect(),
+                description: d.about.as_str(),
+            })
+            .collect()
+    })
 }
 
 impl Keymap {
     pub fn defaults() -> Keymap {
-        use Action::*;
-        use Context::*;
         Keymap {
-            bindings: vec![
-                b(Global, Quit, &["q", "ctrl-c"], "quit"),
-                b(Global, Help, &["?"], "keys for this screen"),
-                b(Global, Palette, &[":"], "command palette"),
-                b(Global, MoveDown, &["j", "down"], "down"),
-                b(Global, MoveUp, &["k", "up"], "up"),
-                b(Global, Top, &["g g", "home"], "first row"),
-                b(Global, Bottom, &["G", "end"], "last row"),
-                b(
-                    Global,
-                    HalfPageDown,
-                    &["ctrl-d", "pagedown"],
-                    "half a page down",
-                ),
-                b(Global, HalfPageUp, &["ctrl-u", "pageup"], "half a page up"),
-                b(Global, Back, &["esc"], "back / close"),
-                b(Global, Refresh, &["ctrl-r"], "reload data"),
-                b(
-                    Global,
-                    Undo,
-                    &["u"],
-                    "undo the last edit, move, won or lost of this session",
-                ),
-                b(Welcome, LoadDemo, &["d"], "load demo data"),
-                b(Dashboard, NextPane, &["tab", "l", "right"], "next pane"),
-                b(
-                    Dashboard,
-                    PrevPane,
-                    &["backtab", "h", "left"],
-                    "previous pane",
-                ),
-                b(Dashboard, PaneCustomers, &["1"], "Customers pane"),
-                b(Dashboard, PaneFunnel, &["2"], "Funnel pane"),
-                b(Dashboard, PaneTargets, &["3"], "Targets pane"),
-                b(Dashboard, PaneForecast, &["4"], "Forecast pane"),
-                b(Dashboard, OpenReports, &["5"], "Reports screen"),
-                b(
-                    Dashboard,
-                    OpenSetup,
-                    &["6"],
-                    "Setup screen: teams, reps, products, stages",
-                ),
-                b(
-                    Dashboard,
-                    OpenAudit,
-                    &["7"],
-                    "Audit screen: who changed what, when",
-                ),
-                b(
-                    Audit,
-                    Open,
-                    &["enter"],
-                    "show the entry's row before and after",
-                ),
-                b(Setup, NextPane, &["tab", "l", "right"], "next tab"),
-                b(Setup, PrevPane, &["backtab", "h", "left"], "previous tab"),
-                b(Setup, Add, &["a"], "add a team, rep, product or stage"),
-                b(Setup, Edit, &["e", "enter"], "edit the selected row"),
-                b(Targets, PrevPeriod, &["[", "h", "left"], "previous period"),
-                b(Targets, NextPeriod, &["]", "l", "right"], "next period"),
-                b(Targets, CyclePeriodKind, &["p"], "month / quarter / year"),
-                b(
-                    Targets,
-                    CycleMetric,
-                    &["m"],
-                    "won revenue / won deals / activities / new customers",
-                ),
-                b(Targets, SetTarget, &["s"], "set a target"),
-                b(
-                    Targets,
-                    ReviseTarget,
-                    &["r"],
-                    "revise the selected target, with a reason",
-                ),
-                b(
-                    Targets,
-                    ProposeTargets,
-                    &["P"],
-                    "propose targets (goal, performance, resource) to review",
-                ),
-                b(Reports, Open, &["enter"], "run the selected report"),
-                b(
-                    Reports,
-                    NextPane,
-                    &["l", "right"],
-                    "scroll the columns right",
-                ),
-                b(Reports, PrevPane, &["h", "left"], "scroll the columns left"),
-                b(
-                    Reports,
-                    CycleBreakdown,
-                    &["b"],
-                    "break down by rep / team / product / region / source / segment",
-                ),
-                b(
-                    Reports,
-                    ExportReport,
-                    &["e"],
-                    "export the report as CSV and Markdown files",
-                ),
-                b(
-                    Dashboard,
-                    Open,
-                    &["enter"],
-                    "open the screen behind the pane",
-                ),
-                b(
-                    Dashboard,
-                    Recompute,
-                    &["R"],
-                    "recompute forecasts in the background",
-                ),
-                b(Dashboard, Search, &["/"], "search customers"),
-                b(
-                    Dashboard,
-                    ViewAsOfData,
-                    &["T"],
-                    "view as of the last day with data (again: back to today)",
-                ),
-                b(Customers, Open, &["enter"], "open the customer"),
-                b(Customers, Search, &["/"], "search name, email, city"),
-                b(Customers, ClearFilter, &["x"], "clear search and filters"),
-                b(
-                    Customers,
-                    CycleSort,
-                    &["s"],
-                    "sort by name / created / city",
-                ),
-                b(
-                    Customers,
-                    FilterSegment,
-                    &["f"],
-                    "filter by segment (cycles)",
-                ),
-                b(Customers, FilterStatus, &["t"], "filter by status (cycles)"),
-                b(Customers, Add, &["a"], "add a customer"),
-                b(Customers, FilterOwner, &["o"], "filter by owner (rep name)"),
-                b(Customers, FilterRegion, &["r"], "filter by region"),
-                b(Customers, Edit, &["e"], "edit the customer"),
-                b(
-                    Customers,
-                    AddContact,
-                    &["c"],
-                    "add a contact (customer view)",
-                ),
-                b(
-                    Customers,
-                    EditContact,
-                    &["E"],
-                    "edit the selected contact (customer view)",
-                ),
-                b(
-                    Customers,
-                    LogActivity,
-                    &["n"],
-                    "log a call, visit, email, meeting or note",
-                ),
-                b(
-                    Customers,
-                    Delete,
-                    &["D"],
-                    "delete the customer (list) or the selected contact or activity (customer view)",
-                ),
-                b(
-                    Customers,
-                    Merge,
-                    &["M"],
-                    "merge the customer into another (a duplicate)",
-                ),
-                b(
-                    Customers,
-                    NextPane,
-                    &["tab"],
-                    "customer view: contacts or activity timeline",
-                ),
-                b(
-                    Customers,
-                    PrevPane,
-                    &["backtab"],
-                    "customer view: contacts or activity timeline",
-                ),
-                b(Pipeline, Delete, &["D"], "delete the deal"),
-                b(Text, CursorLeft, &["left", "ctrl-b"], "cursor left"),
-                b(Text, CursorRight, &["right", "ctrl-f"], "cursor right"),
-                b(Text, LineStart, &["home", "ctrl-a"], "start of the line"),
-                b(Text, LineEnd, &["end", "ctrl-e"], "end of the line"),
-                b(
-                    Text,
-                    DeleteBack,
-                    &["backspace", "ctrl-h"],
-                    "delete the character before the cursor",
-                ),
-                b(
-                    Text,
-                    DeleteForward,
-                    &["delete", "ctrl-d"],
-                    "delete the character under the cursor",
-                ),
-                b(Text, KillToStart, &["ctrl-u"], "delete to the start"),
-                b(Text, KillToEnd, &["ctrl-k"], "delete to the end"),
-                b(Text, KillWord, &["ctrl-w"], "delete the word before the cursor"),
-                b(Form, Submit, &["ctrl-s"], "save the form"),
-                b(
-                    Form,
-                    Confirm,
-                    &["enter"],
-                    "next field (takes the picked suggestion); on the last field, save",
-                ),
-                b(
-                    Form,
-                    NextField,
-                    &["tab", "down"],
-                    "next field (takes the picked suggestion)",
-                ),
-                b(Form, PrevField, &["backtab", "up"], "previous field"),
-                b(
-                    Form,
-                    PickNext,
-                    &["ctrl-n"],
-                    "next suggestion of a picker (owner, team, customer, product, region, …)",
-                ),
-                b(Form, PickPrev, &["ctrl-p"], "previous suggestion"),
-                b(
-                    Form,
-                    TakeTheirs,
-                    &["ctrl-t"],
-                    "after a conflict: take the values stored elsewhere",
-                ),
-                b(Form, Cancel, &["esc"], "close the form without saving"),
-                b(Popup, Confirm, &["enter"], "run / apply / close"),
-                b(Popup, Cancel, &["esc"], "close"),
-                b(Popup, MoveDown, &["down", "ctrl-n"], "down"),
-                b(Popup, MoveUp, &["up", "ctrl-p"], "up"),
-                b(Popup, HalfPageDown, &["pagedown"], "a page down"),
-                b(Popup, HalfPageUp, &["pageup"], "a page up"),
-                b(Question, Confirm, &["y", "enter"], "yes"),
-                b(
-                    Question,
-                    ConfirmAnyway,
-                    &["F"],
-                    "yes, anyway (a delete the revenue ledger depends on)",
-                ),
-                b(Question, Cancel, &["n", "esc"], "no"),
-                b(Pipeline, Add, &["a"], "add a deal"),
-                b(
-                    Pipeline,
-                    Edit,
-                    &["e"],
-                    "edit the deal: name, amount, close date, owner",
-                ),
-                b(
-                    Pipeline,
-                    NextPane,
-                    &["l", "right", "tab"],
-                    "next stage column",
-                ),
-                b(
-                    Pipeline,
-                    PrevPane,
-                    &["h", "left", "backtab"],
-                    "previous stage column",
-                ),
-                b(
-                    Pipeline,
-                    StageForward,
-                    &[">"],
-                    "move the deal to the next stage",
-                ),
-                b(Pipeline, StageBack, &["<"], "move the deal back a stage"),
-                b(Pipeline, MarkWon, &["W"], "mark the deal won (today)"),
-                b(
-                    Pipeline,
-                    MarkLost,
-                    &["L"],
-                    "mark the deal lost, with a reason",
-                ),
-                b(Pipeline, ToggleView, &["v"], "board or list"),
-                b(
-                    Pipeline,
-                    Explain,
-                    &["x"],
-                    "why this win probability: each factor's effect",
-                ),
-            ],
+            bindings: default_bindings().to_vec(),
         }
     }
 
