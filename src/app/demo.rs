@@ -264,95 +264,17 @@ pub fn simulate(
     let start = month_start(as_of, months - 1);
     let mut report = DemoReport::default();
 
-    // Teams: a company root, one team per region, and two selling teams under each.
     progress("teams and reps", 0.0);
-    let root = w.team("Sales", None)?;
-    let mut leaf_teams: Vec<(i64, usize, bool)> = Vec::new(); // (id, region, enterprise)
-    let mut region_team_ids = Vec::new();
-    for (ri, region) in r.regions.iter().enumerate() {
-        let rid = w.team(&region.name, Some(root))?;
-        region_team_ids.push(rid);
-        for (suffix, ent) in [("Enterprise", true), ("Commercial", false)] {
-            leaf_teams.push((
-                w.team(&format!("{} {suffix}", region.name), Some(rid))?,
-                ri,
-                ent,
-            ));
-        }
-    }
+    let Org {
+        root,
+        leaf_teams,
+        region_team_ids,
+        reps,
+    } = organisation(w, &r, opts, &mut rng, &normal, start, months)?;
     report.teams = 1 + r.regions.len() * 3;
-
-    let n_reps = (opts.customers / 80).clamp(6, 400);
-    let mut reps: Vec<Rep> = Vec::with_capacity(n_reps);
-    let mut rep_names = std::collections::HashSet::new();
-    for i in 0..n_reps {
-        let team_leaf = i % leaf_teams.len();
-        let mut name = format!(
-            "{} {}",
-            pick(&mut rng, &r.first_names),
-            pick(&mut rng, &r.last_names)
-        );
-        while !rep_names.insert(name.clone()) {
-            name = format!(
-                "{} {}. {}",
-                pick(&mut rng, &r.first_names),
-                (b'A' + rng.random_range(0..26u8)) as char,
-                pick(&mut rng, &r.last_names)
-            );
-        }
-        let email = format!(
-            "{}@funnel-demo.example",
-            name.to_lowercase()
-                .replace(['.', '\''], "")
-                .replace(' ', ".")
-        );
-        let capacity = if rng.random::<f64>() < 0.1 { 0.5 } else { 1.0 };
-        let hired = if rng.random::<f64>() < 0.15 {
-            start + Duration::days(rng.random_range(0..(30 * months as i64).max(1)))
-        } else {
-            start - Duration::days(rng.random_range(60..2000))
-        };
-        let id = w.rep(
-            &name,
-            &email,
-            leaf_teams[team_leaf].0,
-            capacity,
-            &iso(hired),
-        )?;
-        reps.push(Rep {
-            id,
-            team_leaf,
-            region: leaf_teams[team_leaf].1,
-            skill: 0.35 * normal.sample(&mut rng),
-            size: (0.2 * normal.sample(&mut rng)).exp(),
-            activity: (0.4 * normal.sample(&mut rng)).exp(),
-        });
-    }
     report.reps = reps.len();
-
-    let mut product_ids = Vec::new();
-    for p in &r.products {
-        product_ids.push(w.product(&p.sku, &p.name, &p.family, (p.list_price * 100.0) as i64)?);
-    }
+    let (product_ids, stage_ids, won_stage, lost_stage) = catalogue(w, &r)?;
     report.products = product_ids.len();
-    let mut stage_ids = Vec::new();
-    for (i, s) in r.stages.iter().enumerate() {
-        stage_ids.push(w.stage(&s.name, i as i64 + 1, s.probability, "open", &s.category)?);
-    }
-    let won_stage = w.stage(
-        "Closed Won",
-        r.stages.len() as i64 + 1,
-        1.0,
-        "won",
-        "closed",
-    )?;
-    let lost_stage = w.stage(
-        "Closed Lost",
-        r.stages.len() as i64 + 2,
-        0.0,
-        "lost",
-        "omitted",
-    )?;
 
     // Customers, sorted by the day they were created so a deal can pick among those that
     // existed at the time.
@@ -926,10 +848,169 @@ pub fn simulate(
         w.set_customer_status(c.id, status)?;
     }
 
+    let org = Org {
+        root,
+        leaf_teams,
+        region_team_ids,
+        reps,
+    };
+    progress("targets", 0.95);
+    targets(
+        w,
+        &r,
+        &org,
+        &rep_revenue,
+        &mut rng,
+        &normal,
+        as_of,
+        months,
+        &mut report,
+    )?;
+    Ok(report)
+}
+
+/// The teams (a root, one per region, two selling teams under each) and their reps.
+struct Org {
+    root: i64,
+    /// (team id, region, enterprise)
+    leaf_teams: Vec<(i64, usize, bool)>,
+    region_team_ids: Vec<i64>,
+    reps: Vec<Rep>,
+}
+
+/// Writes the organisation: teams and reps with their skill, deal size and activity.
+#[allow(clippy::too_many_arguments)]
+fn organisation(
+    w: &dyn BulkSink,
+    r: &Reference,
+    opts: &DemoOptions,
+    rng: &mut ChaCha8Rng,
+    normal: &Normal<f64>,
+    start: NaiveDate,
+    months: i32,
+) -> Result<Org, DemoError> {
+    // Teams: a company root, one team per region, and two selling teams under each.
+    let root = w.team("Sales", None)?;
+    let mut leaf_teams: Vec<(i64, usize, bool)> = Vec::new(); // (id, region, enterprise)
+    let mut region_team_ids = Vec::new();
+    for (ri, region) in r.regions.iter().enumerate() {
+        let rid = w.team(&region.name, Some(root))?;
+        region_team_ids.push(rid);
+        for (suffix, ent) in [("Enterprise", true), ("Commercial", false)] {
+            leaf_teams.push((
+                w.team(&format!("{} {suffix}", region.name), Some(rid))?,
+                ri,
+                ent,
+            ));
+        }
+    }
+
+    let n_reps = (opts.customers / 80).clamp(6, 400);
+    let mut reps: Vec<Rep> = Vec::with_capacity(n_reps);
+    let mut rep_names = std::collections::HashSet::new();
+    for i in 0..n_reps {
+        let team_leaf = i % leaf_teams.len();
+        let mut name = format!(
+            "{} {}",
+            pick(rng, &r.first_names),
+            pick(rng, &r.last_names)
+        );
+        while !rep_names.insert(name.clone()) {
+            name = format!(
+                "{} {}. {}",
+                pick(rng, &r.first_names),
+                (b'A' + rng.random_range(0..26u8)) as char,
+                pick(rng, &r.last_names)
+            );
+        }
+        let email = format!(
+            "{}@funnel-demo.example",
+            name.to_lowercase()
+                .replace(['.', '\''], "")
+                .replace(' ', ".")
+        );
+        let capacity = if rng.random::<f64>() < 0.1 { 0.5 } else { 1.0 };
+        let hired = if rng.random::<f64>() < 0.15 {
+            start + Duration::days(rng.random_range(0..(30 * months as i64).max(1)))
+        } else {
+            start - Duration::days(rng.random_range(60..2000))
+        };
+        let id = w.rep(
+            &name,
+            &email,
+            leaf_teams[team_leaf].0,
+            capacity,
+            &iso(hired),
+        )?;
+        reps.push(Rep {
+            id,
+            team_leaf,
+            region: leaf_teams[team_leaf].1,
+            skill: 0.35 * normal.sample(rng),
+            size: (0.2 * normal.sample(rng)).exp(),
+            activity: (0.4 * normal.sample(rng)).exp(),
+        });
+    }
+    Ok(Org {
+        root,
+        leaf_teams,
+        region_team_ids,
+        reps,
+    })
+}
+
+/// The products and the stages (the open ones of the reference data, then won and lost).
+fn catalogue(w: &dyn BulkSink, r: &Reference) -> Result<(Vec<i64>, Vec<i64>, i64, i64), DemoError> {
+    let mut product_ids = Vec::new();
+    for p in &r.products {
+        product_ids.push(w.product(&p.sku, &p.name, &p.family, (p.list_price * 100.0) as i64)?);
+    }
+    let mut stage_ids = Vec::new();
+    for (i, s) in r.stages.iter().enumerate() {
+        stage_ids.push(w.stage(&s.name, i as i64 + 1, s.probability, "open", &s.category)?);
+    }
+    let won_stage = w.stage(
+        "Closed Won",
+        r.stages.len() as i64 + 1,
+        1.0,
+        "won",
+        "closed",
+    )?;
+    let lost_stage = w.stage(
+        "Closed Lost",
+        r.stages.len() as i64 + 2,
+        0.0,
+        "lost",
+        "omitted",
+    )?;
+    Ok((product_ids, stage_ids, won_stage, lost_stage))
+}
+
+/// The targets: each rep's monthly revenue target is the last half-year's average plus a
+/// stretch; quarters, teams and the company roll up; the current quarter's company
+/// target was revised once.
+#[allow(clippy::too_many_arguments)]
+fn targets(
+    w: &dyn BulkSink,
+    r: &Reference,
+    org: &Org,
+    rep_revenue: &HashMap<(usize, i32), i64>,
+    rng: &mut ChaCha8Rng,
+    normal: &Normal<f64>,
+    as_of: NaiveDate,
+    months: i32,
+    report: &mut DemoReport,
+) -> Result<(), DemoError> {
+    let Org {
+        root,
+        leaf_teams,
+        region_team_ids,
+        reps,
+    } = org;
+    let root = *root;
     // Targets: each rep's monthly revenue target is last half-year's average plus a 10%
     // stretch, with noise, so some reps beat it and some miss; quarters, teams and the
     // company roll up from the months.
-    progress("targets", 0.95);
     let mean_all: Vec<f64> = (0..reps.len())
         .map(|ri| {
             (0..months)
@@ -951,7 +1032,7 @@ pub fn simulate(
             } else {
                 mean_all[ri]
             };
-            let value = (base * 1.10 * (1.0 + 0.12 * normal.sample(&mut rng))).max(0.0);
+            let value = (base * 1.10 * (1.0 + 0.12 * normal.sample(rng))).max(0.0);
             let value = ((value / 100_000.0).round() * 100_000.0) as i64; // whole thousands
             let m = month_start(as_of, months - 1 - t);
             w.target(
@@ -1050,5 +1131,5 @@ pub fn simulate(
         }
     }
 
-    Ok(report)
+    Ok(())
 }
