@@ -691,153 +691,34 @@ pub fn simulate(
 
     // Anomaly: one enormous deal, won five months ago by a single rep.
     progress("repeat orders", 0.82);
-    let mega_month = month_start(as_of, 5.min(months - 1));
-    if let Some(ci) = customers
-        .iter()
-        .position(|c| r.segments[c.segment].name == "enterprise" && c.created < mega_month)
-    {
-        let owner = customers[ci].owner;
-        let cents = (r.products[0].list_price * 40.0 * 100.0) as i64;
-        let on = mega_month + Duration::days(20);
-        let created_on = on - Duration::days(120);
-        let deal = w.deal(&NewDeal {
-            external_id: "D-MEGA-1",
-            name: "Funnel Core – global rollout",
-            customer_id: customers[ci].id,
-            owner_rep_id: reps[owner].id,
-            product_id: product_ids[0],
-            amount_cents: cents,
-            stage_id: won_stage,
-            created_on: &iso(created_on),
-            stage_entered_on: &iso(on),
-            expected_close: &iso(on),
-            closed_on: Some(&iso(on)),
-            source: "Referral",
-            lost_reason: None,
-            discount_pct: 18.0,
-        })?;
-        w.stage_change(deal, None, stage_ids[0], &iso(created_on))?;
-        w.stage_change(deal, Some(stage_ids[0]), won_stage, &iso(on))?;
-        w.order(
-            None,
-            customers[ci].id,
-            Some(deal),
-            product_ids[0],
-            &iso(on),
-            cents,
-            1,
-        )?;
-        *rep_revenue.entry((owner, month_index(on))).or_default() += cents;
-        report.deals += 1;
-        report.won += 1;
-        report.orders += 1;
-        report.stage_changes += 2;
-        report.anomalies.push(format!(
-            "{}: deal D-MEGA-1, {} won by one rep, about 40 times a usual deal",
-            crate::domain::Period::month_of(on),
-            crate::domain::Money(cents)
-        ));
-    }
-
-    // Repeat purchases until the customer churns; seasonality by product.
-    let mut order_no = 0;
-    for ci in 0..customers.len() {
-        let Some(first) = customers[ci].first_win else {
-            continue;
-        };
-        let seg = &r.segments[customers[ci].segment];
-        let p = &r.products[customers[ci].product];
-        let life_years = Exp::new(seg.churn_per_year)
-            .map(|e| e.sample(&mut rng))
-            .unwrap_or(5.0);
-        let churn = first + Duration::days((life_years * 365.0) as i64);
-        let loyalty = (0.5 * normal.sample(&mut rng)).exp();
-        let mut m = month_start(first, -1);
-        while m <= as_of && m < churn {
-            let angle =
-                2.0 * std::f64::consts::PI * (m.month() as f64 - p.peak_month as f64) / 12.0;
-            let rate = seg.repeat_per_year / 12.0 * loyalty * (1.0 + p.season * angle.cos());
-            let k = Poisson::new(rate.max(1e-6))
-                .map(|x| x.sample(&mut rng) as usize)
-                .unwrap_or(0);
-            for _ in 0..k {
-                let on = (m + Duration::days(rng.random_range(0..28))).min(as_of);
-                if on >= churn {
-                    continue;
-                }
-                let cents =
-                    ((p.list_price * 0.15 * seg.size * (0.5 * normal.sample(&mut rng)).exp())
-                        .round()
-                        .max(20.0)
-                        * 100.0) as i64;
-                order_no += 1;
-                let qty = rng.random_range(1..=5);
-                w.order(
-                    Some(&format!("R-{order_no:07}")),
-                    customers[ci].id,
-                    None,
-                    product_ids[customers[ci].product],
-                    &iso(on),
-                    cents,
-                    qty,
-                )?;
-                *rep_revenue
-                    .entry((customers[ci].owner, month_index(on)))
-                    .or_default() += cents;
-                let c = &mut customers[ci];
-                c.last_order = Some(c.last_order.map_or(on, |l| l.max(on)));
-                report.orders += 1;
-            }
-            m = month_start(m, -1);
-        }
-    }
-    // Anomaly: a large refund three months ago.
-    if let Some(ci) = customers
-        .iter()
-        .position(|c| c.first_win.is_some_and(|f| f < month_start(as_of, 4)))
-    {
-        let on = month_start(as_of, 3.min(months - 1)) + Duration::days(9);
-        let cents = -(r.products[0].list_price * 6.0 * 100.0) as i64;
-        w.order(
-            Some("R-REFUND-1"),
-            customers[ci].id,
-            None,
-            product_ids[0],
-            &iso(on),
-            cents,
-            1,
-        )?;
-        *rep_revenue
-            .entry((customers[ci].owner, month_index(on)))
-            .or_default() += cents;
-        report.orders += 1;
-        report.anomalies.push(format!(
-            "{}: order R-REFUND-1, a refund of {}",
-            crate::domain::Period::month_of(on),
-            crate::domain::Money(-cents)
-        ));
-    }
-    // Anomaly: one rep logs 60 calls on a single day (a bulk data-entry session).
-    if let Some(rep) = reps.first() {
-        let day = as_of - Duration::days(40.min(window_days));
-        let ci = customers.iter().position(|c| c.owner == 0).unwrap_or(0);
-        for _ in 0..60 {
-            w.activity(
-                customers[ci].id,
-                None,
-                rep.id,
-                "call",
-                "Cold call",
-                None,
-                Some(&iso(day)),
-                Some("Left voicemail"),
-            )?;
-        }
-        report.activities += 60;
-        report
-            .anomalies
-            .push(format!("{day}: rep #{} logged 60 calls in one day", rep.id));
-    }
+    let sim = Sim {
+        w,
+        r: &r,
+        product_ids: &product_ids,
+        as_of,
+        months,
+    };
+    mega_deal(
+        &sim,
+        &customers,
+        &reps,
+        &stage_ids,
+        won_stage,
+        &month_index,
+        &mut rep_revenue,
+        &mut report,
+    )?;
+    repeat_orders(
+        &sim,
+        &mut customers,
+        &reps,
+        window_days,
+        &month_index,
+        &mut rep_revenue,
+        &mut rng,
+        &normal,
+        &mut report,
+    )?;
     progress("statuses", 0.9);
     for c in &customers {
         let status = match c.last_order {
@@ -910,11 +791,7 @@ fn organisation(
     let mut rep_names = std::collections::HashSet::new();
     for i in 0..n_reps {
         let team_leaf = i % leaf_teams.len();
-        let mut name = format!(
-            "{} {}",
-            pick(rng, &r.first_names),
-            pick(rng, &r.last_names)
-        );
+        let mut name = format!("{} {}", pick(rng, &r.first_names), pick(rng, &r.last_names));
         while !rep_names.insert(name.clone()) {
             name = format!(
                 "{} {}. {}",
@@ -1131,5 +1008,207 @@ fn targets(
         }
     }
 
+    Ok(())
+}
+
+/// What the phases after the deals share: where they write, the reference data, the
+/// products' ids, and the end and length of the history.
+struct Sim<'a> {
+    w: &'a dyn BulkSink,
+    r: &'a Reference,
+    product_ids: &'a [i64],
+    as_of: NaiveDate,
+    months: i32,
+}
+
+/// One enormous deal, won five months ago by a single rep (an anomaly to find).
+#[allow(clippy::too_many_arguments)]
+fn mega_deal(
+    sim: &Sim,
+    customers: &[Customer],
+    reps: &[Rep],
+    stage_ids: &[i64],
+    won_stage: i64,
+    month_index: &dyn Fn(NaiveDate) -> i32,
+    rep_revenue: &mut HashMap<(usize, i32), i64>,
+    report: &mut DemoReport,
+) -> Result<(), DemoError> {
+    let Sim {
+        w,
+        r,
+        product_ids,
+        as_of,
+        months,
+    } = *sim;
+    let mega_month = month_start(as_of, 5.min(months - 1));
+    if let Some(ci) = customers
+        .iter()
+        .position(|c| r.segments[c.segment].name == "enterprise" && c.created < mega_month)
+    {
+        let owner = customers[ci].owner;
+        let cents = (r.products[0].list_price * 40.0 * 100.0) as i64;
+        let on = mega_month + Duration::days(20);
+        let created_on = on - Duration::days(120);
+        let deal = w.deal(&NewDeal {
+            external_id: "D-MEGA-1",
+            name: "Funnel Core – global rollout",
+            customer_id: customers[ci].id,
+            owner_rep_id: reps[owner].id,
+            product_id: product_ids[0],
+            amount_cents: cents,
+            stage_id: won_stage,
+            created_on: &iso(created_on),
+            stage_entered_on: &iso(on),
+            expected_close: &iso(on),
+            closed_on: Some(&iso(on)),
+            source: "Referral",
+            lost_reason: None,
+            discount_pct: 18.0,
+        })?;
+        w.stage_change(deal, None, stage_ids[0], &iso(created_on))?;
+        w.stage_change(deal, Some(stage_ids[0]), won_stage, &iso(on))?;
+        w.order(
+            None,
+            customers[ci].id,
+            Some(deal),
+            product_ids[0],
+            &iso(on),
+            cents,
+            1,
+        )?;
+        *rep_revenue.entry((owner, month_index(on))).or_default() += cents;
+        report.deals += 1;
+        report.won += 1;
+        report.orders += 1;
+        report.stage_changes += 2;
+        report.anomalies.push(format!(
+            "{}: deal D-MEGA-1, {} won by one rep, about 40 times a usual deal",
+            crate::domain::Period::month_of(on),
+            crate::domain::Money(cents)
+        ));
+    }
+
+    Ok(())
+}
+
+/// Repeat purchases until each customer churns (seasonal by product), then two more
+/// anomalies: a large refund three months ago and a rep logging 60 calls in one day.
+#[allow(clippy::too_many_arguments)]
+fn repeat_orders(
+    sim: &Sim,
+    customers: &mut [Customer],
+    reps: &[Rep],
+    window_days: i64,
+    month_index: &dyn Fn(NaiveDate) -> i32,
+    rep_revenue: &mut HashMap<(usize, i32), i64>,
+    rng: &mut ChaCha8Rng,
+    normal: &Normal<f64>,
+    report: &mut DemoReport,
+) -> Result<(), DemoError> {
+    let Sim {
+        w,
+        r,
+        product_ids,
+        as_of,
+        months,
+    } = *sim;
+    // Repeat purchases until the customer churns; seasonality by product.
+    let mut order_no = 0;
+    for ci in 0..customers.len() {
+        let Some(first) = customers[ci].first_win else {
+            continue;
+        };
+        let seg = &r.segments[customers[ci].segment];
+        let p = &r.products[customers[ci].product];
+        let life_years = Exp::new(seg.churn_per_year)
+            .map(|e| e.sample(rng))
+            .unwrap_or(5.0);
+        let churn = first + Duration::days((life_years * 365.0) as i64);
+        let loyalty = (0.5 * normal.sample(rng)).exp();
+        let mut m = month_start(first, -1);
+        while m <= as_of && m < churn {
+            let angle =
+                2.0 * std::f64::consts::PI * (m.month() as f64 - p.peak_month as f64) / 12.0;
+            let rate = seg.repeat_per_year / 12.0 * loyalty * (1.0 + p.season * angle.cos());
+            let k = Poisson::new(rate.max(1e-6))
+                .map(|x| x.sample(rng) as usize)
+                .unwrap_or(0);
+            for _ in 0..k {
+                let on = (m + Duration::days(rng.random_range(0..28))).min(as_of);
+                if on >= churn {
+                    continue;
+                }
+                let cents = ((p.list_price * 0.15 * seg.size * (0.5 * normal.sample(rng)).exp())
+                    .round()
+                    .max(20.0)
+                    * 100.0) as i64;
+                order_no += 1;
+                let qty = rng.random_range(1..=5);
+                w.order(
+                    Some(&format!("R-{order_no:07}")),
+                    customers[ci].id,
+                    None,
+                    product_ids[customers[ci].product],
+                    &iso(on),
+                    cents,
+                    qty,
+                )?;
+                *rep_revenue
+                    .entry((customers[ci].owner, month_index(on)))
+                    .or_default() += cents;
+                let c = &mut customers[ci];
+                c.last_order = Some(c.last_order.map_or(on, |l| l.max(on)));
+                report.orders += 1;
+            }
+            m = month_start(m, -1);
+        }
+    }
+    // Anomaly: a large refund three months ago.
+    if let Some(ci) = customers
+        .iter()
+        .position(|c| c.first_win.is_some_and(|f| f < month_start(as_of, 4)))
+    {
+        let on = month_start(as_of, 3.min(months - 1)) + Duration::days(9);
+        let cents = -(r.products[0].list_price * 6.0 * 100.0) as i64;
+        w.order(
+            Some("R-REFUND-1"),
+            customers[ci].id,
+            None,
+            product_ids[0],
+            &iso(on),
+            cents,
+            1,
+        )?;
+        *rep_revenue
+            .entry((customers[ci].owner, month_index(on)))
+            .or_default() += cents;
+        report.orders += 1;
+        report.anomalies.push(format!(
+            "{}: order R-REFUND-1, a refund of {}",
+            crate::domain::Period::month_of(on),
+            crate::domain::Money(-cents)
+        ));
+    }
+    // Anomaly: one rep logs 60 calls on a single day (a bulk data-entry session).
+    if let Some(rep) = reps.first() {
+        let day = as_of - Duration::days(40.min(window_days));
+        let ci = customers.iter().position(|c| c.owner == 0).unwrap_or(0);
+        for _ in 0..60 {
+            w.activity(
+                customers[ci].id,
+                None,
+                rep.id,
+                "call",
+                "Cold call",
+                None,
+                Some(&iso(day)),
+                Some("Left voicemail"),
+            )?;
+        }
+        report.activities += 60;
+        report
+            .anomalies
+            .push(format!("{day}: rep #{} logged 60 calls in one day", rep.id));
+    }
     Ok(())
 }
