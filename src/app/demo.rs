@@ -279,118 +279,19 @@ pub fn simulate(
     // Customers, sorted by the day they were created so a deal can pick among those that
     // existed at the time.
     progress("customers", 0.02);
-    let region_cum = cumulative(r.regions.iter().map(|x| x.share));
-    let segment_cum = cumulative(r.segments.iter().map(|x| x.share));
     let window_days = (as_of - start).num_days().max(1);
-    let mut created: Vec<NaiveDate> = (0..opts.customers)
-        .map(|_| {
-            if rng.random::<f64>() < 0.55 {
-                start - Duration::days(rng.random_range(0..900))
-            } else {
-                start + Duration::days(rng.random_range(0..window_days))
-            }
-        })
-        .collect();
-    created.sort();
-    let reps_by_region: Vec<Vec<usize>> = (0..r.regions.len())
-        .map(|ri| (0..reps.len()).filter(|&i| reps[i].region == ri).collect())
-        .collect();
-    let mut customers: Vec<Customer> = Vec::with_capacity(opts.customers);
-    let mut propensity = Vec::with_capacity(opts.customers);
-    let mut names = std::collections::HashSet::new();
-    for (i, day) in created.iter().enumerate() {
-        let region = sample_cumulative(&mut rng, &region_cum);
-        let segment = sample_cumulative(&mut rng, &segment_cum);
-        let enterprise = r.segments[segment].name == "enterprise";
-        let candidates: Vec<usize> = reps_by_region[region]
-            .iter()
-            .copied()
-            .filter(|&ri| leaf_teams[reps[ri].team_leaf].2 == enterprise)
-            .collect();
-        let pool = if candidates.is_empty() {
-            &reps_by_region[region]
-        } else {
-            &candidates
-        };
-        let owner = if pool.is_empty() {
-            rng.random_range(0..reps.len())
-        } else {
-            *pick(&mut rng, pool)
-        };
-        let (city, country) = pick(&mut rng, &r.regions[region].cities).clone();
-        let mut name = format!(
-            "{} {} {}",
-            pick(&mut rng, &r.company_first),
-            pick(&mut rng, &r.company_second),
-            pick(&mut rng, &r.company_suffix)
-        );
-        if !names.insert(name.clone()) {
-            name = format!("{name} ({city})");
-            if !names.insert(name.clone()) {
-                name = format!("{name} #{}", i + 1);
-                names.insert(name.clone());
-            }
-        }
-        let slug: String = name
-            .to_lowercase()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(18)
-            .collect();
-        let seg = &r.segments[segment];
-        let id = w.customer(
-            &format!("C-{:06}", i + 1),
-            &name,
-            reps[owner].id,
-            pick_str(&mut rng, &r.industries),
-            &seg.name,
-            &r.regions[region].name,
-            &city,
-            &country,
-            &format!("info@{slug}.example"),
-            &format!(
-                "+{} {:03} {:04}",
-                rng.random_range(1..99),
-                rng.random_range(100..999),
-                rng.random_range(0..9999)
-            ),
-            seg.contact_every_days,
-            &iso(*day),
-        )?;
-        let n_contacts = rng.random_range(1..=3);
-        for k in 0..n_contacts {
-            let first = pick(&mut rng, &r.first_names);
-            let last = pick(&mut rng, &r.last_names);
-            w.contact(
-                &format!("P-{:06}-{}", i + 1, k + 1),
-                id,
-                &format!("{first} {last}"),
-                pick_str(&mut rng, &r.titles),
-                &format!(
-                    "{}.{}@{slug}.example",
-                    first.to_lowercase(),
-                    last.to_lowercase().replace(['\'', ' '], "")
-                ),
-                k == 0,
-            )?;
-            report.contacts += 1;
-        }
-        let seg_weight = match seg.name.as_str() {
-            "enterprise" => 2.0,
-            "mid_market" => 1.3,
-            _ => 1.0,
-        };
-        propensity.push(seg_weight * (normal.sample(&mut rng)).exp());
-        customers.push(Customer {
-            id,
-            created: *day,
-            segment,
-            owner,
-            first_win: None,
-            product: 0,
-            last_order: None,
-        });
-    }
+    let (mut customers, created, propensity) = make_customers(
+        w,
+        &r,
+        opts,
+        &mut rng,
+        &normal,
+        start,
+        window_days,
+        &reps,
+        &leaf_teams,
+        &mut report,
+    )?;
     report.customers = customers.len();
     let propensity_cum = cumulative(propensity.into_iter());
 
@@ -1211,4 +1112,137 @@ fn repeat_orders(
             .push(format!("{day}: rep #{} logged 60 calls in one day", rep.id));
     }
     Ok(())
+}
+
+/// The customers, their creation days (ascending) and their propensity to buy.
+type Clientele = (Vec<Customer>, Vec<NaiveDate>, Vec<f64>);
+
+/// The customers, in the order they were created (so that a deal can pick among those
+/// that existed at the time), each owned by a rep of its region and segment; their
+/// creation days and their propensity to buy.
+#[allow(clippy::too_many_arguments)]
+fn make_customers(
+    w: &dyn BulkSink,
+    r: &Reference,
+    opts: &DemoOptions,
+    rng: &mut ChaCha8Rng,
+    normal: &Normal<f64>,
+    start: NaiveDate,
+    window_days: i64,
+    reps: &[Rep],
+    leaf_teams: &[(i64, usize, bool)],
+    report: &mut DemoReport,
+) -> Result<Clientele, DemoError> {
+    let region_cum = cumulative(r.regions.iter().map(|x| x.share));
+    let segment_cum = cumulative(r.segments.iter().map(|x| x.share));
+    let mut created: Vec<NaiveDate> = (0..opts.customers)
+        .map(|_| {
+            if rng.random::<f64>() < 0.55 {
+                start - Duration::days(rng.random_range(0..900))
+            } else {
+                start + Duration::days(rng.random_range(0..window_days))
+            }
+        })
+        .collect();
+    created.sort();
+    let reps_by_region: Vec<Vec<usize>> = (0..r.regions.len())
+        .map(|ri| (0..reps.len()).filter(|&i| reps[i].region == ri).collect())
+        .collect();
+    let mut customers: Vec<Customer> = Vec::with_capacity(opts.customers);
+    let mut propensity = Vec::with_capacity(opts.customers);
+    let mut names = std::collections::HashSet::new();
+    for (i, day) in created.iter().enumerate() {
+        let region = sample_cumulative(rng, &region_cum);
+        let segment = sample_cumulative(rng, &segment_cum);
+        let enterprise = r.segments[segment].name == "enterprise";
+        let candidates: Vec<usize> = reps_by_region[region]
+            .iter()
+            .copied()
+            .filter(|&ri| leaf_teams[reps[ri].team_leaf].2 == enterprise)
+            .collect();
+        let pool = if candidates.is_empty() {
+            &reps_by_region[region]
+        } else {
+            &candidates
+        };
+        let owner = if pool.is_empty() {
+            rng.random_range(0..reps.len())
+        } else {
+            *pick(rng, pool)
+        };
+        let (city, country) = pick(rng, &r.regions[region].cities).clone();
+        let mut name = format!(
+            "{} {} {}",
+            pick(rng, &r.company_first),
+            pick(rng, &r.company_second),
+            pick(rng, &r.company_suffix)
+        );
+        if !names.insert(name.clone()) {
+            name = format!("{name} ({city})");
+            if !names.insert(name.clone()) {
+                name = format!("{name} #{}", i + 1);
+                names.insert(name.clone());
+            }
+        }
+        let slug: String = name
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(18)
+            .collect();
+        let seg = &r.segments[segment];
+        let id = w.customer(
+            &format!("C-{:06}", i + 1),
+            &name,
+            reps[owner].id,
+            pick_str(rng, &r.industries),
+            &seg.name,
+            &r.regions[region].name,
+            &city,
+            &country,
+            &format!("info@{slug}.example"),
+            &format!(
+                "+{} {:03} {:04}",
+                rng.random_range(1..99),
+                rng.random_range(100..999),
+                rng.random_range(0..9999)
+            ),
+            seg.contact_every_days,
+            &iso(*day),
+        )?;
+        let n_contacts = rng.random_range(1..=3);
+        for k in 0..n_contacts {
+            let first = pick(rng, &r.first_names);
+            let last = pick(rng, &r.last_names);
+            w.contact(
+                &format!("P-{:06}-{}", i + 1, k + 1),
+                id,
+                &format!("{first} {last}"),
+                pick_str(rng, &r.titles),
+                &format!(
+                    "{}.{}@{slug}.example",
+                    first.to_lowercase(),
+                    last.to_lowercase().replace(['\'', ' '], "")
+                ),
+                k == 0,
+            )?;
+            report.contacts += 1;
+        }
+        let seg_weight = match seg.name.as_str() {
+            "enterprise" => 2.0,
+            "mid_market" => 1.3,
+            _ => 1.0,
+        };
+        propensity.push(seg_weight * (normal.sample(rng)).exp());
+        customers.push(Customer {
+            id,
+            created: *day,
+            segment,
+            owner,
+            first_win: None,
+            product: 0,
+            last_order: None,
+        });
+    }
+    Ok((customers, created, propensity))
 }
