@@ -352,241 +352,40 @@ pub fn simulate(
     let mut changes: Vec<(Option<i64>, i64, NaiveDate)> = Vec::with_capacity(8);
     let mut ext = String::new();
     let mut deal_name = String::new();
+    let ctx = DealCtx {
+        w,
+        r: &r,
+        as_of,
+        cells: &cells,
+        cell_cum: &cell_cum,
+        created: &created,
+        kinds: &kinds,
+        subjects: &subjects,
+        outcomes: &outcomes,
+        propensity_cum: &propensity_cum,
+        source_cum: &source_cum,
+        month_index: &month_index,
+        normal: &normal,
+        reps: &reps,
+        stage_ids: &stage_ids,
+        product_ids: &product_ids,
+        won_stage,
+        lost_stage,
+    };
+    let mut st = DealState {
+        rng: &mut rng,
+        customers: &mut customers,
+        rep_revenue: &mut rep_revenue,
+        report: &mut report,
+        changes: &mut changes,
+        ext: &mut ext,
+        deal_name: &mut deal_name,
+    };
     for n in 0..n_deals {
         if n % 20_000 == 0 {
             progress("deals", 0.05 + 0.75 * n as f64 / n_deals.max(1) as f64);
         }
-        let (month, pi, _) = cells[sample_cumulative(&mut rng, &cell_cum)];
-        let month_days = (month_start(as_of, -1).min(month + Duration::days(31)) - month)
-            .num_days()
-            .clamp(1, 31);
-        let mut created_on = (month + Duration::days(rng.random_range(0..month_days))).min(as_of);
-        if month.month() != created_on.month() {
-            created_on = month;
-        }
-        let eligible = created.partition_point(|d| *d <= created_on).max(1);
-        let ci = sample_cumulative(&mut rng, &propensity_cum[..eligible]);
-        let created_on = created_on.max(customers[ci].created);
-        let seg = &r.segments[customers[ci].segment];
-        let rep = &reps[customers[ci].owner];
-        let product = &r.products[pi];
-        let engagement: f64 = normal.sample(&mut rng);
-        let si = sample_cumulative(&mut rng, &source_cum);
-        let shift = 1.2 * rep.skill + 0.45 * engagement + r.sources[si].2 + seg.win_shift;
-
-        changes.clear();
-        changes.push((None, stage_ids[0], created_on));
-        let mut day = created_on;
-        let mut outcome: Option<(bool, NaiveDate, Option<&str>)> = None;
-        let mut at_stage = 0;
-        for (i, st) in r.stages.iter().enumerate() {
-            at_stage = i;
-            let median = st.median_days * seg.cycle / rep.activity.powf(0.2);
-            let days = (median.ln() + 0.55 * normal.sample(&mut rng))
-                .exp()
-                .round()
-                .max(1.0) as i64;
-            let next = day + Duration::days(days);
-            if next > as_of {
-                break;
-            }
-            if rng.random::<f64>() < sigmoid(logit(st.advance) + shift) {
-                if i + 1 == r.stages.len() {
-                    let mut close = next;
-                    // Reps pull deals into the quarter they nearly made.
-                    let quarter_start =
-                        NaiveDate::from_ymd_opt(close.year(), (close.month0() / 3) * 3 + 1, 1)
-                            .expect("valid");
-                    let previous_end = quarter_start - Duration::days(1);
-                    if (close - previous_end).num_days() <= 10
-                        && previous_end > day
-                        && rng.random::<f64>() < 0.5
-                    {
-                        close = previous_end;
-                    }
-                    changes.push((Some(stage_ids[i]), won_stage, close));
-                    outcome = Some((true, close, None));
-                } else {
-                    changes.push((Some(stage_ids[i]), stage_ids[i + 1], next));
-                    day = next;
-                    continue;
-                }
-            } else {
-                let reason = pick(&mut rng, &st.lost_reasons).as_str();
-                changes.push((Some(stage_ids[i]), lost_stage, next));
-                outcome = Some((false, next, Some(reason)));
-            }
-            break;
-        }
-        let mut amount = product.list_price
-            * seg.size
-            * rep.size
-            * (product.sigma * normal.sample(&mut rng)).exp();
-        amount = ((amount / 10.0).round() * 10.0).max(100.0);
-        let cycle: f64 = r.stages.iter().map(|s| s.median_days).sum::<f64>() * seg.cycle;
-        let mut expected =
-            created_on + Duration::days((cycle * (0.8 + 0.5 * rng.random::<f64>())) as i64);
-        let (stage_id, closed_on, lost_reason) = match outcome {
-            Some((true, d, _)) => (won_stage, Some(d), None),
-            Some((false, d, reason)) => (lost_stage, Some(d), reason),
-            None => {
-                if expected < as_of && rng.random::<f64>() < 0.6 {
-                    expected = as_of + Duration::days(rng.random_range(7..60));
-                }
-                (stage_ids[at_stage], None, None)
-            }
-        };
-        let entered = changes.last().map(|c| c.2).unwrap_or(created_on);
-        let discount = {
-            let mut d = rng.random::<f64>() * 10.0;
-            if seg.name == "enterprise" {
-                d += 5.0;
-            }
-            if closed_on.is_some_and(|c| (quarter_end(c) - c).num_days() <= 10) {
-                d += 5.0;
-            }
-            (d * 10.0).round() / 10.0
-        };
-        ext.clear();
-        use std::fmt::Write;
-        let _ = write!(ext, "D-{:07}", n + 1);
-        deal_name.clear();
-        let _ = write!(
-            deal_name,
-            "{} – {}",
-            product.name,
-            if n % 3 == 0 {
-                "expansion"
-            } else {
-                "new business"
-            }
-        );
-        let created_s = iso(created_on);
-        let entered_s = iso(entered);
-        let expected_s = iso(expected);
-        let closed_s = closed_on.map(iso);
-        let deal_id = w.deal(&NewDeal {
-            external_id: &ext,
-            name: &deal_name,
-            customer_id: customers[ci].id,
-            owner_rep_id: rep.id,
-            product_id: product_ids[pi],
-            amount_cents: (amount * 100.0) as i64,
-            stage_id,
-            created_on: &created_s,
-            stage_entered_on: &entered_s,
-            expected_close: &expected_s,
-            closed_on: closed_s.as_deref(),
-            source: &r.sources[si].0,
-            lost_reason,
-            discount_pct: discount,
-        })?;
-        for (from, to, on) in &changes {
-            w.stage_change(deal_id, *from, *to, &iso(*on))?;
-        }
-        report.stage_changes += changes.len();
-
-        // Activities: busier reps and engaged buyers log more; won deals get a last meeting
-        // before signing, lost deals go quiet, open engaged deals have recent contact.
-        let end = closed_on.unwrap_or(as_of);
-        let life = (end - created_on).num_days().max(1);
-        let lambda = (1.4 * rep.activity * (0.35 * engagement).exp() * (life as f64 / 45.0).sqrt())
-            .min(12.0);
-        let count = Poisson::new(lambda.max(0.05))
-            .map(|p| p.sample(&mut rng) as usize)
-            .unwrap_or(0);
-        // Days after creation an activity can fall on: never past the close or today.
-        let days = (end - created_on).num_days().max(0);
-        let span = match outcome {
-            Some((false, _, _)) => (days as f64 * 0.7) as i64,
-            _ => days,
-        };
-        let customer_id = customers[ci].id;
-        for _ in 0..count {
-            let on = created_on + Duration::days(rng.random_range(0..=span));
-            w.activity(
-                customer_id,
-                Some(deal_id),
-                rep.id,
-                pick_str(&mut rng, &kinds),
-                pick_str(&mut rng, &subjects),
-                None,
-                Some(&iso(on)),
-                Some(pick_str(&mut rng, &outcomes)),
-            )?;
-        }
-        report.activities += count;
-        match outcome {
-            Some((true, close, _)) => {
-                let on = (close - Duration::days(rng.random_range(0..7))).max(created_on);
-                w.activity(
-                    customer_id,
-                    Some(deal_id),
-                    rep.id,
-                    "meeting",
-                    "Contract walkthrough",
-                    None,
-                    Some(&iso(on)),
-                    Some("Positive"),
-                )?;
-                report.activities += 1;
-                report.won += 1;
-                let cents = (amount * 100.0) as i64;
-                w.order(
-                    None,
-                    customer_id,
-                    Some(deal_id),
-                    product_ids[pi],
-                    &iso(close),
-                    cents,
-                    1,
-                )?;
-                report.orders += 1;
-                *rep_revenue
-                    .entry((customers[ci].owner, month_index(close)))
-                    .or_default() += cents;
-                let c = &mut customers[ci];
-                if c.first_win.is_none_or(|f| close < f) {
-                    c.first_win = Some(close);
-                    c.product = pi;
-                }
-                c.last_order = Some(c.last_order.map_or(close, |l| l.max(close)));
-            }
-            Some((false, _, _)) => report.lost += 1,
-            None => {
-                report.open += 1;
-                let mean = 30.0 * (-engagement).exp();
-                let ago = Exp::new(1.0 / mean)
-                    .map(|e| e.sample(&mut rng) as i64)
-                    .unwrap_or(30)
-                    .min(days);
-                w.activity(
-                    customer_id,
-                    Some(deal_id),
-                    rep.id,
-                    pick_str(&mut rng, &kinds),
-                    "Follow-up",
-                    None,
-                    Some(&iso(as_of - Duration::days(ago))),
-                    Some(pick_str(&mut rng, &outcomes)),
-                )?;
-                report.activities += 1;
-                if rng.random::<f64>() < 0.5 {
-                    let due = as_of + Duration::days(rng.random_range(-10..14));
-                    w.activity(
-                        customer_id,
-                        Some(deal_id),
-                        rep.id,
-                        "call",
-                        "Next step",
-                        Some(&iso(due)),
-                        None,
-                        None,
-                    )?;
-                    report.activities += 1;
-                }
-            }
-        }
+        one_deal(&ctx, &mut st, n)?;
     }
     report.deals = n_deals;
 
@@ -1245,4 +1044,304 @@ fn make_customers(
         });
     }
     Ok((customers, created, propensity))
+}
+
+/// What every deal is made from: the reference data, the months and products deals start
+/// in, the customers' creation days and propensity, the reps, stages and products.
+#[derive(Clone, Copy)]
+struct DealCtx<'a> {
+    w: &'a dyn BulkSink,
+    r: &'a Reference,
+    as_of: NaiveDate,
+    cells: &'a [(NaiveDate, usize, f64)],
+    cell_cum: &'a [f64],
+    created: &'a [NaiveDate],
+    kinds: &'a [&'a str],
+    subjects: &'a [&'a str],
+    outcomes: &'a [&'a str],
+    propensity_cum: &'a [f64],
+    source_cum: &'a [f64],
+    month_index: &'a dyn Fn(NaiveDate) -> i32,
+    normal: &'a Normal<f64>,
+    reps: &'a [Rep],
+    stage_ids: &'a [i64],
+    product_ids: &'a [i64],
+    won_stage: i64,
+    lost_stage: i64,
+}
+
+/// What making deals changes: the random stream, the customers (first win, last order),
+/// the revenue per rep and month, the report, and reused buffers.
+struct DealState<'a> {
+    rng: &'a mut ChaCha8Rng,
+    customers: &'a mut Vec<Customer>,
+    rep_revenue: &'a mut HashMap<(usize, i32), i64>,
+    report: &'a mut DemoReport,
+    changes: &'a mut Vec<(Option<i64>, i64, NaiveDate)>,
+    ext: &'a mut String,
+    deal_name: &'a mut String,
+}
+
+/// Deal number `n`: its customer, product, owner, amount and dates, its path through the
+/// stages with the stage history, its order when won, and the activities around it.
+fn one_deal(ctx: &DealCtx, st: &mut DealState, n: usize) -> Result<(), DemoError> {
+    let DealCtx {
+        w,
+        r,
+        as_of,
+        cells,
+        cell_cum,
+        created,
+        kinds,
+        subjects,
+        outcomes,
+        propensity_cum,
+        source_cum,
+        month_index,
+        normal,
+        reps,
+        stage_ids,
+        product_ids,
+        won_stage,
+        lost_stage,
+    } = *ctx;
+    let DealState {
+        rng,
+        customers,
+        rep_revenue,
+        report,
+        changes,
+        ext,
+        deal_name,
+    } = st;
+    let (month, pi, _) = cells[sample_cumulative(rng, cell_cum)];
+    let month_days = (month_start(as_of, -1).min(month + Duration::days(31)) - month)
+        .num_days()
+        .clamp(1, 31);
+    let mut created_on = (month + Duration::days(rng.random_range(0..month_days))).min(as_of);
+    if month.month() != created_on.month() {
+        created_on = month;
+    }
+    let eligible = created.partition_point(|d| *d <= created_on).max(1);
+    let ci = sample_cumulative(rng, &propensity_cum[..eligible]);
+    let created_on = created_on.max(customers[ci].created);
+    let seg = &r.segments[customers[ci].segment];
+    let rep = &reps[customers[ci].owner];
+    let product = &r.products[pi];
+    let engagement: f64 = normal.sample(rng);
+    let si = sample_cumulative(rng, source_cum);
+    let shift = 1.2 * rep.skill + 0.45 * engagement + r.sources[si].2 + seg.win_shift;
+
+    changes.clear();
+    changes.push((None, stage_ids[0], created_on));
+    let mut day = created_on;
+    let mut outcome: Option<(bool, NaiveDate, Option<&str>)> = None;
+    let mut at_stage = 0;
+    for (i, st) in r.stages.iter().enumerate() {
+        at_stage = i;
+        let median = st.median_days * seg.cycle / rep.activity.powf(0.2);
+        let days = (median.ln() + 0.55 * normal.sample(rng))
+            .exp()
+            .round()
+            .max(1.0) as i64;
+        let next = day + Duration::days(days);
+        if next > as_of {
+            break;
+        }
+        if rng.random::<f64>() < sigmoid(logit(st.advance) + shift) {
+            if i + 1 == r.stages.len() {
+                let mut close = next;
+                // Reps pull deals into the quarter they nearly made.
+                let quarter_start =
+                    NaiveDate::from_ymd_opt(close.year(), (close.month0() / 3) * 3 + 1, 1)
+                        .expect("valid");
+                let previous_end = quarter_start - Duration::days(1);
+                if (close - previous_end).num_days() <= 10
+                    && previous_end > day
+                    && rng.random::<f64>() < 0.5
+                {
+                    close = previous_end;
+                }
+                changes.push((Some(stage_ids[i]), won_stage, close));
+                outcome = Some((true, close, None));
+            } else {
+                changes.push((Some(stage_ids[i]), stage_ids[i + 1], next));
+                day = next;
+                continue;
+            }
+        } else {
+            let reason = pick(rng, &st.lost_reasons).as_str();
+            changes.push((Some(stage_ids[i]), lost_stage, next));
+            outcome = Some((false, next, Some(reason)));
+        }
+        break;
+    }
+    let mut amount =
+        product.list_price * seg.size * rep.size * (product.sigma * normal.sample(rng)).exp();
+    amount = ((amount / 10.0).round() * 10.0).max(100.0);
+    let cycle: f64 = r.stages.iter().map(|s| s.median_days).sum::<f64>() * seg.cycle;
+    let mut expected =
+        created_on + Duration::days((cycle * (0.8 + 0.5 * rng.random::<f64>())) as i64);
+    let (stage_id, closed_on, lost_reason) = match outcome {
+        Some((true, d, _)) => (won_stage, Some(d), None),
+        Some((false, d, reason)) => (lost_stage, Some(d), reason),
+        None => {
+            if expected < as_of && rng.random::<f64>() < 0.6 {
+                expected = as_of + Duration::days(rng.random_range(7..60));
+            }
+            (stage_ids[at_stage], None, None)
+        }
+    };
+    let entered = changes.last().map(|c| c.2).unwrap_or(created_on);
+    let discount = {
+        let mut d = rng.random::<f64>() * 10.0;
+        if seg.name == "enterprise" {
+            d += 5.0;
+        }
+        if closed_on.is_some_and(|c| (quarter_end(c) - c).num_days() <= 10) {
+            d += 5.0;
+        }
+        (d * 10.0).round() / 10.0
+    };
+    ext.clear();
+    use std::fmt::Write;
+    let _ = write!(ext, "D-{:07}", n + 1);
+    deal_name.clear();
+    let _ = write!(
+        deal_name,
+        "{} – {}",
+        product.name,
+        if n.is_multiple_of(3) {
+            "expansion"
+        } else {
+            "new business"
+        }
+    );
+    let created_s = iso(created_on);
+    let entered_s = iso(entered);
+    let expected_s = iso(expected);
+    let closed_s = closed_on.map(iso);
+    let deal_id = w.deal(&NewDeal {
+        external_id: ext,
+        name: deal_name,
+        customer_id: customers[ci].id,
+        owner_rep_id: rep.id,
+        product_id: product_ids[pi],
+        amount_cents: (amount * 100.0) as i64,
+        stage_id,
+        created_on: &created_s,
+        stage_entered_on: &entered_s,
+        expected_close: &expected_s,
+        closed_on: closed_s.as_deref(),
+        source: &r.sources[si].0,
+        lost_reason,
+        discount_pct: discount,
+    })?;
+    for (from, to, on) in changes.iter() {
+        w.stage_change(deal_id, *from, *to, &iso(*on))?;
+    }
+    report.stage_changes += changes.len();
+
+    // Activities: busier reps and engaged buyers log more; won deals get a last meeting
+    // before signing, lost deals go quiet, open engaged deals have recent contact.
+    let end = closed_on.unwrap_or(as_of);
+    let life = (end - created_on).num_days().max(1);
+    let lambda =
+        (1.4 * rep.activity * (0.35 * engagement).exp() * (life as f64 / 45.0).sqrt()).min(12.0);
+    let count = Poisson::new(lambda.max(0.05))
+        .map(|p| p.sample(rng) as usize)
+        .unwrap_or(0);
+    // Days after creation an activity can fall on: never past the close or today.
+    let days = (end - created_on).num_days().max(0);
+    let span = match outcome {
+        Some((false, _, _)) => (days as f64 * 0.7) as i64,
+        _ => days,
+    };
+    let customer_id = customers[ci].id;
+    for _ in 0..count {
+        let on = created_on + Duration::days(rng.random_range(0..=span));
+        w.activity(
+            customer_id,
+            Some(deal_id),
+            rep.id,
+            pick_str(rng, kinds),
+            pick_str(rng, subjects),
+            None,
+            Some(&iso(on)),
+            Some(pick_str(rng, outcomes)),
+        )?;
+    }
+    report.activities += count;
+    match outcome {
+        Some((true, close, _)) => {
+            let on = (close - Duration::days(rng.random_range(0..7))).max(created_on);
+            w.activity(
+                customer_id,
+                Some(deal_id),
+                rep.id,
+                "meeting",
+                "Contract walkthrough",
+                None,
+                Some(&iso(on)),
+                Some("Positive"),
+            )?;
+            report.activities += 1;
+            report.won += 1;
+            let cents = (amount * 100.0) as i64;
+            w.order(
+                None,
+                customer_id,
+                Some(deal_id),
+                product_ids[pi],
+                &iso(close),
+                cents,
+                1,
+            )?;
+            report.orders += 1;
+            *rep_revenue
+                .entry((customers[ci].owner, month_index(close)))
+                .or_default() += cents;
+            let c = &mut customers[ci];
+            if c.first_win.is_none_or(|f| close < f) {
+                c.first_win = Some(close);
+                c.product = pi;
+            }
+            c.last_order = Some(c.last_order.map_or(close, |l| l.max(close)));
+        }
+        Some((false, _, _)) => report.lost += 1,
+        None => {
+            report.open += 1;
+            let mean = 30.0 * (-engagement).exp();
+            let ago = Exp::new(1.0 / mean)
+                .map(|e| e.sample(rng) as i64)
+                .unwrap_or(30)
+                .min(days);
+            w.activity(
+                customer_id,
+                Some(deal_id),
+                rep.id,
+                pick_str(rng, kinds),
+                "Follow-up",
+                None,
+                Some(&iso(as_of - Duration::days(ago))),
+                Some(pick_str(rng, outcomes)),
+            )?;
+            report.activities += 1;
+            if rng.random::<f64>() < 0.5 {
+                let due = as_of + Duration::days(rng.random_range(-10..14));
+                w.activity(
+                    customer_id,
+                    Some(deal_id),
+                    rep.id,
+                    "call",
+                    "Next step",
+                    Some(&iso(due)),
+                    None,
+                    None,
+                )?;
+                report.activities += 1;
+            }
+        }
+    }
+    Ok(())
 }
