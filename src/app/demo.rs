@@ -206,6 +206,28 @@ fn quarter_end(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(next.year(), next.month(), 1).expect("valid") - Duration::days(1)
 }
 
+/// The kinds of activity logged around a deal (calls and emails more often).
+const ACTIVITY_KINDS: [&str; 7] = ["call", "call", "email", "email", "meeting", "visit", "note"];
+/// What activities are about.
+const SUBJECTS: [&str; 7] = [
+    "Intro call",
+    "Discovery",
+    "Demo",
+    "Follow-up",
+    "Pricing discussion",
+    "Check-in",
+    "Proposal review",
+];
+/// How activities went.
+const OUTCOMES: [&str; 6] = [
+    "Reached",
+    "Left voicemail",
+    "Positive",
+    "Needs follow-up",
+    "Sent material",
+    "Not interested now",
+];
+
 /// Fills the database with the simulator's data in one bulk load. `progress` gets a phase
 /// name and a fraction done.
 pub fn generate(
@@ -265,14 +287,9 @@ pub fn simulate(
     let mut report = DemoReport::default();
 
     progress("teams and reps", 0.0);
-    let Org {
-        root,
-        leaf_teams,
-        region_team_ids,
-        reps,
-    } = organisation(w, &r, opts, &mut rng, &normal, start, months)?;
+    let org = organisation(w, &r, opts, &mut rng, &normal, start, months)?;
     report.teams = 1 + r.regions.len() * 3;
-    report.reps = reps.len();
+    report.reps = org.reps.len();
     let (product_ids, stage_ids, won_stage, lost_stage) = catalogue(w, &r)?;
     report.products = product_ids.len();
 
@@ -288,60 +305,17 @@ pub fn simulate(
         &normal,
         start,
         window_days,
-        &reps,
-        &leaf_teams,
+        &org.reps,
+        &org.leaf_teams,
         &mut report,
     )?;
     report.customers = customers.len();
     let propensity_cum = cumulative(propensity.into_iter());
 
     // When deals start: per product growth and yearly seasonality, three months of lead-in.
-    let lead = 3;
-    let outage_month = months - 10;
-    let outage_product = r.products.iter().position(|p| p.sku == "MOBL");
-    let mut cells = Vec::new();
-    for t in -lead..months {
-        let m = month_start(as_of, months - 1 - t);
-        for (pi, p) in r.products.iter().enumerate() {
-            let angle =
-                2.0 * std::f64::consts::PI * (m.month() as f64 - p.peak_month as f64) / 12.0;
-            let mut weight =
-                p.weight * (1.0 + p.growth).powf(t as f64 / 12.0) * (1.0 + p.season * angle.cos());
-            if t == outage_month && Some(pi) == outage_product {
-                weight *= 0.08;
-            }
-            cells.push((m, pi, weight));
-        }
-    }
-    if outage_month >= 0 {
-        if let Some(pi) = outage_product {
-            report.anomalies.push(format!(
-                "{}: a supply outage cut new {} deals to a tenth",
-                crate::domain::Period::month_of(month_start(as_of, months - 1 - outage_month)),
-                r.products[pi].name
-            ));
-        }
-    }
+    let cells = deal_cells(&r, as_of, months, &mut report);
     let cell_cum = cumulative(cells.iter().map(|c| c.2));
     let source_cum = cumulative(r.sources.iter().map(|s| s.1));
-    let kinds = ["call", "call", "email", "email", "meeting", "visit", "note"];
-    let subjects = [
-        "Intro call",
-        "Discovery",
-        "Demo",
-        "Follow-up",
-        "Pricing discussion",
-        "Check-in",
-        "Proposal review",
-    ];
-    let outcomes = [
-        "Reached",
-        "Left voicemail",
-        "Positive",
-        "Needs follow-up",
-        "Sent material",
-        "Not interested now",
-    ];
 
     // Revenue and activity per (rep, month index) feed the targets.
     let mut rep_revenue: HashMap<(usize, i32), i64> = HashMap::new();
@@ -359,14 +333,14 @@ pub fn simulate(
         cells: &cells,
         cell_cum: &cell_cum,
         created: &created,
-        kinds: &kinds,
-        subjects: &subjects,
-        outcomes: &outcomes,
+        kinds: &ACTIVITY_KINDS,
+        subjects: &SUBJECTS,
+        outcomes: &OUTCOMES,
         propensity_cum: &propensity_cum,
         source_cum: &source_cum,
         month_index: &month_index,
         normal: &normal,
-        reps: &reps,
+        reps: &org.reps,
         stage_ids: &stage_ids,
         product_ids: &product_ids,
         won_stage,
@@ -401,7 +375,7 @@ pub fn simulate(
     mega_deal(
         &sim,
         &customers,
-        &reps,
+        &org.reps,
         &stage_ids,
         won_stage,
         &month_index,
@@ -411,7 +385,7 @@ pub fn simulate(
     repeat_orders(
         &sim,
         &mut customers,
-        &reps,
+        &org.reps,
         window_days,
         &month_index,
         &mut rep_revenue,
@@ -429,12 +403,6 @@ pub fn simulate(
         w.set_customer_status(c.id, status)?;
     }
 
-    let org = Org {
-        root,
-        leaf_teams,
-        region_team_ids,
-        reps,
-    };
     progress("targets", 0.95);
     targets(
         w,
@@ -1344,4 +1312,42 @@ fn one_deal(ctx: &DealCtx, st: &mut DealState, n: usize) -> Result<(), DemoError
         }
     }
     Ok(())
+}
+
+/// The (month, product, weight) cells deals start in: per-product growth and yearly
+/// seasonality over the history and three months of lead-in, with one planted supply
+/// outage (an anomaly the report lists).
+fn deal_cells(
+    r: &Reference,
+    as_of: NaiveDate,
+    months: i32,
+    report: &mut DemoReport,
+) -> Vec<(NaiveDate, usize, f64)> {
+    let lead = 3;
+    let outage_month = months - 10;
+    let outage_product = r.products.iter().position(|p| p.sku == "MOBL");
+    let mut cells = Vec::new();
+    for t in -lead..months {
+        let m = month_start(as_of, months - 1 - t);
+        for (pi, p) in r.products.iter().enumerate() {
+            let angle =
+                2.0 * std::f64::consts::PI * (m.month() as f64 - p.peak_month as f64) / 12.0;
+            let mut weight =
+                p.weight * (1.0 + p.growth).powf(t as f64 / 12.0) * (1.0 + p.season * angle.cos());
+            if t == outage_month && Some(pi) == outage_product {
+                weight *= 0.08;
+            }
+            cells.push((m, pi, weight));
+        }
+    }
+    if outage_month >= 0 {
+        if let Some(pi) = outage_product {
+            report.anomalies.push(format!(
+                "{}: a supply outage cut new {} deals to a tenth",
+                crate::domain::Period::month_of(month_start(as_of, months - 1 - outage_month)),
+                r.products[pi].name
+            ));
+        }
+    }
+    cells
 }
