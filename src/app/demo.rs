@@ -1060,27 +1060,24 @@ fn one_deal(ctx: &DealCtx, st: &mut DealState, n: usize) -> Result<(), DemoError
         cells,
         cell_cum,
         created,
-        kinds,
-        subjects,
-        outcomes,
         propensity_cum,
         source_cum,
-        month_index,
         normal,
         reps,
         stage_ids,
         product_ids,
         won_stage,
         lost_stage,
+        ..
     } = *ctx;
     let DealState {
         rng,
         customers,
-        rep_revenue,
         report,
         changes,
         ext,
         deal_name,
+        ..
     } = st;
     let (month, pi, _) = cells[sample_cumulative(rng, cell_cum)];
     let month_days = (month_start(as_of, -1).min(month + Duration::days(31)) - month)
@@ -1210,6 +1207,105 @@ fn one_deal(ctx: &DealCtx, st: &mut DealState, n: usize) -> Result<(), DemoError
     }
     report.stage_changes += changes.len();
 
+    around_deal(
+        ctx,
+        st,
+        &Made {
+            ci,
+            deal_id,
+            pi,
+            amount,
+            engagement,
+            created_on,
+            closed_on,
+            outcome,
+        },
+    )
+}
+
+/// The (month, product, weight) cells deals start in: per-product growth and yearly
+/// seasonality over the history and three months of lead-in, with one planted supply
+/// outage (an anomaly the report lists).
+fn deal_cells(
+    r: &Reference,
+    as_of: NaiveDate,
+    months: i32,
+    report: &mut DemoReport,
+) -> Vec<(NaiveDate, usize, f64)> {
+    let lead = 3;
+    let outage_month = months - 10;
+    let outage_product = r.products.iter().position(|p| p.sku == "MOBL");
+    let mut cells = Vec::new();
+    for t in -lead..months {
+        let m = month_start(as_of, months - 1 - t);
+        for (pi, p) in r.products.iter().enumerate() {
+            let angle =
+                2.0 * std::f64::consts::PI * (m.month() as f64 - p.peak_month as f64) / 12.0;
+            let mut weight =
+                p.weight * (1.0 + p.growth).powf(t as f64 / 12.0) * (1.0 + p.season * angle.cos());
+            if t == outage_month && Some(pi) == outage_product {
+                weight *= 0.08;
+            }
+            cells.push((m, pi, weight));
+        }
+    }
+    if outage_month >= 0 {
+        if let Some(pi) = outage_product {
+            report.anomalies.push(format!(
+                "{}: a supply outage cut new {} deals to a tenth",
+                crate::domain::Period::month_of(month_start(as_of, months - 1 - outage_month)),
+                r.products[pi].name
+            ));
+        }
+    }
+    cells
+}
+
+/// A deal as written, for what happens around it.
+struct Made<'a> {
+    ci: usize,
+    deal_id: i64,
+    pi: usize,
+    amount: f64,
+    engagement: f64,
+    created_on: NaiveDate,
+    closed_on: Option<NaiveDate>,
+    outcome: Option<(bool, NaiveDate, Option<&'a str>)>,
+}
+
+/// The activities around a deal (busier reps and engaged buyers log more; won deals get a
+/// last meeting before signing, lost deals go quiet, open engaged deals have recent
+/// contact and often a next step), and a won deal's order in the ledger.
+fn around_deal(ctx: &DealCtx, st: &mut DealState, d: &Made) -> Result<(), DemoError> {
+    let DealCtx {
+        w,
+        as_of,
+        kinds,
+        outcomes,
+        subjects,
+        month_index,
+        reps,
+        product_ids,
+        ..
+    } = *ctx;
+    let DealState {
+        rng,
+        customers,
+        rep_revenue,
+        report,
+        ..
+    } = st;
+    let Made {
+        ci,
+        deal_id,
+        pi,
+        amount,
+        engagement,
+        created_on,
+        closed_on,
+        outcome,
+    } = *d;
+    let rep = &reps[customers[ci].owner];
     // Activities: busier reps and engaged buyers log more; won deals get a last meeting
     // before signing, lost deals go quiet, open engaged deals have recent contact.
     let end = closed_on.unwrap_or(as_of);
@@ -1312,42 +1408,4 @@ fn one_deal(ctx: &DealCtx, st: &mut DealState, n: usize) -> Result<(), DemoError
         }
     }
     Ok(())
-}
-
-/// The (month, product, weight) cells deals start in: per-product growth and yearly
-/// seasonality over the history and three months of lead-in, with one planted supply
-/// outage (an anomaly the report lists).
-fn deal_cells(
-    r: &Reference,
-    as_of: NaiveDate,
-    months: i32,
-    report: &mut DemoReport,
-) -> Vec<(NaiveDate, usize, f64)> {
-    let lead = 3;
-    let outage_month = months - 10;
-    let outage_product = r.products.iter().position(|p| p.sku == "MOBL");
-    let mut cells = Vec::new();
-    for t in -lead..months {
-        let m = month_start(as_of, months - 1 - t);
-        for (pi, p) in r.products.iter().enumerate() {
-            let angle =
-                2.0 * std::f64::consts::PI * (m.month() as f64 - p.peak_month as f64) / 12.0;
-            let mut weight =
-                p.weight * (1.0 + p.growth).powf(t as f64 / 12.0) * (1.0 + p.season * angle.cos());
-            if t == outage_month && Some(pi) == outage_product {
-                weight *= 0.08;
-            }
-            cells.push((m, pi, weight));
-        }
-    }
-    if outage_month >= 0 {
-        if let Some(pi) = outage_product {
-            report.anomalies.push(format!(
-                "{}: a supply outage cut new {} deals to a tenth",
-                crate::domain::Period::month_of(month_start(as_of, months - 1 - outage_month)),
-                r.products[pi].name
-            ));
-        }
-    }
-    cells
 }
