@@ -1,6 +1,7 @@
 //! One customer: who they are, their contacts, deals, orders and activity timeline.
 
 use super::{compact, pane_block};
+use crate::domain::customers::CustomerDetail;
 use crate::tui::state::App;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -14,6 +15,44 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let [head, body] = Layout::vertical([Constraint::Length(5), Constraint::Min(0)]).areas(area);
+    render_head(app, d, frame, head);
+
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+    let [contacts, deals] =
+        Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(left);
+    let [orders, timeline] =
+        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(right);
+
+    render_contacts(app, d, frame, contacts);
+    render_deals(app, d, frame, deals);
+    render_orders(app, d, frame, orders);
+    render_timeline(app, d, frame, timeline);
+}
+
+/// A line of (label, value) span pairs keeping the pairs that fit whole in `width`; a
+/// first pair too long for it is clipped with "…".
+fn whole_pairs(line: Line<'static>, width: usize) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    let all = line.spans;
+    for pair in all.chunks(2) {
+        let w: usize = pair.iter().map(|s| super::cols(&s.content)).sum();
+        if used + w > width {
+            if spans.is_empty() {
+                return super::clip_line(Line::from(pair.to_vec()), width);
+            }
+            break;
+        }
+        used += w;
+        spans.extend(pair.iter().cloned());
+    }
+    Line::from(spans)
+}
+
+/// Who the customer is: name and id, owner, segment, status, place, contact details, revenue.
+fn render_head(app: &App, d: &CustomerDetail, frame: &mut Frame, head: Rect) {
+    let t = &app.theme;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let head_lines = vec![
         Line::from(vec![
@@ -62,14 +101,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let w = head.width as usize;
     let head_lines: Vec<Line> = head_lines.into_iter().map(|l| whole_pairs(l, w)).collect();
     frame.render_widget(Paragraph::new(head_lines), head);
+}
 
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
-    let [contacts, deals] =
-        Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(left);
-    let [orders, timeline] =
-        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(right);
-
+/// The contacts, the primary one starred, the selected one highlighted when the list has the focus.
+fn render_contacts(app: &App, d: &CustomerDetail, frame: &mut Frame, contacts: Rect) {
+    let t = &app.theme;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let block = pane_block(
         app,
         format!(" Contacts ({}) ", d.contacts.len()),
@@ -101,7 +138,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let w = contacts.width.saturating_sub(2) as usize;
     let lines: Vec<Line> = lines.into_iter().map(|l| super::clip_line(l, w)).collect();
     frame.render_widget(Paragraph::new(lines).block(block), contacts);
+}
 
+/// The customer's deals, newest first, coloured by outcome.
+fn render_deals(app: &App, d: &CustomerDetail, frame: &mut Frame, deals: Rect) {
+    let t = &app.theme;
     let block = pane_block(app, format!(" Deals ({}) ", d.deals.len()), false);
     let lines: Vec<Line> = d
         .deals
@@ -127,7 +168,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let w = deals.width.saturating_sub(2) as usize;
     let lines: Vec<Line> = lines.into_iter().map(|l| super::clip_line(l, w)).collect();
     frame.render_widget(Paragraph::new(lines).block(block), deals);
+}
 
+/// The latest orders (refunds in red).
+fn render_orders(app: &App, d: &CustomerDetail, frame: &mut Frame, orders: Rect) {
+    let t = &app.theme;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let block = pane_block(app, format!(" Orders (last {}) ", d.orders.len()), false);
     let lines: Vec<Line> = d
         .orders
@@ -146,7 +192,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let w = orders.width.saturating_sub(2) as usize;
     let lines: Vec<Line> = lines.into_iter().map(|l| super::clip_line(l, w)).collect();
     frame.render_widget(Paragraph::new(lines).block(block), orders);
+}
 
+/// The activity timeline, scrolled to keep the selected activity in view.
+fn render_timeline(app: &App, d: &CustomerDetail, frame: &mut Frame, timeline: Rect) {
+    let t = &app.theme;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let block = pane_block(
         app,
         " Activity timeline (tab) ".to_string(),
@@ -193,24 +244,4 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let w = timeline.width.saturating_sub(2) as usize;
     let lines: Vec<Line> = lines.into_iter().map(|l| super::clip_line(l, w)).collect();
     frame.render_widget(Paragraph::new(lines).block(block), timeline);
-}
-
-/// A line of (label, value) span pairs keeping the pairs that fit whole in `width`; a
-/// first pair too long for it is clipped with "…".
-fn whole_pairs(line: Line<'static>, width: usize) -> Line<'static> {
-    let mut spans: Vec<Span<'static>> = Vec::new();
-    let mut used = 0;
-    let all = line.spans;
-    for pair in all.chunks(2) {
-        let w: usize = pair.iter().map(|s| super::cols(&s.content)).sum();
-        if used + w > width {
-            if spans.is_empty() {
-                return super::clip_line(Line::from(pair.to_vec()), width);
-            }
-            break;
-        }
-        used += w;
-        spans.extend(pair.iter().cloned());
-    }
-    Line::from(spans)
 }

@@ -58,8 +58,6 @@ fn gauge(attainment: f64, pace: f64, width: usize) -> String {
 }
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let s = &app.targets;
     // Wide: the list with the selected target and the leaderboard beside it. Narrow: the
     // list alone, with the selected target's key numbers under it.
     let wide = area.width >= 100;
@@ -71,6 +69,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let [l, s] = Layout::vertical([Constraint::Min(4), Constraint::Length(2)]).areas(area);
         (l, s)
     };
+    render_list(app, frame, list);
+    if !wide {
+        render_key_numbers(app, frame, side);
+        return;
+    }
+    let [detail, board] =
+        Layout::vertical([Constraint::Length(11), Constraint::Min(3)]).areas(side);
+    render_selected(app, frame, detail);
+    render_leaderboard(app, frame, board);
+}
+
+/// The targets of the period and metric: target, actual, gauge at the pace, attainment, projection and gap; whole columns go on a narrow screen.
+fn render_list(app: &App, frame: &mut Frame, list: Rect) {
+    let t = &app.theme;
+    let s = &app.targets;
     // Pace is where attainment should be by today; without targets there is none.
     let title = match s.rows.first() {
         Some(r) => format!(
@@ -178,37 +191,43 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .block(block);
         frame.render_widget(table, list);
     }
+}
 
-    if !wide {
-        // The selected target's coverage, projection and needed win rate, under the list.
-        let lines = s.rows.get(s.selected).map(|r| {
-            let st = &r.standing;
-            let mut phrases = vec![
-                format!("{}: pace {:.0}%", r.target.name, st.pace * 100.0),
-                format!(
-                    "coverage {}",
-                    st.coverage
-                        .map(|c| format!("{c:.2}x"))
-                        .unwrap_or_else(|| "-".into())
-                ),
-                format!("projected {}", projection(st, true)),
-                format!("win rate needed {}", pct(st.required_win_rate)),
-            ];
-            if let Some(m) = r.mismatch {
-                phrases.push(format!("≠ sum below {}", amount(r, m as f64)));
-            }
-            super::phrase_lines(&phrases, side.width as usize)
-        });
-        let lines: Vec<Line> = lines
-            .unwrap_or_default()
-            .into_iter()
-            .map(Line::from)
-            .collect();
-        frame.render_widget(Paragraph::new(lines).style(t.muted), side);
-        return;
-    }
-    let [detail, board] =
-        Layout::vertical([Constraint::Length(11), Constraint::Min(3)]).areas(side);
+/// On a narrow screen, under the list: the selected target's pace, coverage, projection and needed win rate, broken between phrases.
+fn render_key_numbers(app: &App, frame: &mut Frame, side: Rect) {
+    let t = &app.theme;
+    let s = &app.targets;
+    // The selected target's coverage, projection and needed win rate, under the list.
+    let lines = s.rows.get(s.selected).map(|r| {
+        let st = &r.standing;
+        let mut phrases = vec![
+            format!("{}: pace {:.0}%", r.target.name, st.pace * 100.0),
+            format!(
+                "coverage {}",
+                st.coverage
+                    .map(|c| format!("{c:.2}x"))
+                    .unwrap_or_else(|| "-".into())
+            ),
+            format!("projected {}", projection(st, true)),
+            format!("win rate needed {}", pct(st.required_win_rate)),
+        ];
+        if let Some(m) = r.mismatch {
+            phrases.push(format!("≠ sum below {}", amount(r, m as f64)));
+        }
+        super::phrase_lines(&phrases, side.width as usize)
+    });
+    let lines: Vec<Line> = lines
+        .unwrap_or_default()
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(t.muted), side);
+}
+
+/// On a wide screen: the selected target in full.
+fn render_selected(app: &App, frame: &mut Frame, detail: Rect) {
+    let t = &app.theme;
+    let s = &app.targets;
     let mut lines = Vec::new();
     if let Some(r) = s.rows.get(s.selected) {
         let st = &r.standing;
@@ -274,6 +293,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ),
         detail,
     );
+}
+
+/// On a wide screen: the reps by attainment.
+fn render_leaderboard(app: &App, frame: &mut Frame, board: Rect) {
+    let t = &app.theme;
+    let s = &app.targets;
     let mut reps: Vec<&TargetStatus> = s
         .rows
         .iter()
