@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod customers;
 pub mod date;
 pub mod deals;
+pub mod forecasts;
 pub mod funnel;
 pub mod import;
 pub mod kinds;

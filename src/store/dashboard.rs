@@ -2,6 +2,7 @@
 //! the team tree, targets, monthly revenue by team, and stored forecast runs.
 
 use super::db::{Result, Store};
+pub use crate::domain::forecasts::{ForecastRun, ForecastSeries};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 
@@ -10,28 +11,6 @@ pub struct Team {
     pub id: i64,
     pub name: String,
     pub parent_id: Option<i64>,
-}
-
-/// A stored forecast run with its series.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ForecastRun {
-    pub id: i64,
-    pub created_at: String,
-    pub level: String,
-    pub last_actual: String,
-    pub note: Option<String>,
-    pub series: Vec<ForecastSeries>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ForecastSeries {
-    pub key: String,
-    pub model: String,
-    pub backtest_mase: Option<f64>,
-    /// (period, value) of the actuals, oldest first.
-    pub history: Vec<(String, f64)>,
-    /// (period, forecast, lo, hi), in order.
-    pub points: Vec<(String, f64, f64, f64)>,
 }
 
 /// A run to store.

@@ -2,6 +2,7 @@
 //! its 80% interval, with the method named and the points listed.
 
 use super::compact_units;
+use crate::domain::forecasts::{ForecastRun, ForecastSeries};
 use crate::tui::state::App;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -22,6 +23,19 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     };
     let [list, main] = Layout::horizontal([Constraint::Length(30), Constraint::Min(0)]).areas(area);
+    render_series_list(app, run, frame, list);
+    let Some(s) = run.series.get(app.forecast_sel) else {
+        return;
+    };
+    let [chart_area, table] =
+        Layout::vertical([Constraint::Min(8), Constraint::Length(5)]).areas(main);
+    render_chart(app, run, s, frame, chart_area);
+    render_points(app, run, s, frame, table);
+}
+
+/// Every series of the run with its forecast total, the selected one highlighted and kept in view.
+fn render_series_list(app: &App, run: &ForecastRun, frame: &mut Frame, list: Rect) {
+    let t = &app.theme;
     let lines: Vec<Line> = run
         .series
         .iter()
@@ -59,12 +73,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>()).block(block),
         list,
     );
+}
 
-    let Some(s) = run.series.get(app.forecast_sel) else {
-        return;
-    };
-    let [chart_area, table] =
-        Layout::vertical([Constraint::Min(8), Constraint::Length(5)]).areas(main);
+/// One series as a chart: its actuals, the forecast and the 80% range.
+fn render_chart(
+    app: &App,
+    run: &ForecastRun,
+    s: &ForecastSeries,
+    frame: &mut Frame,
+    chart_area: Rect,
+) {
+    let t = &app.theme;
     let history: Vec<(f64, f64)> = s
         .history
         .iter()
@@ -158,6 +177,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 ]),
         );
     frame.render_widget(chart, chart_area);
+}
+
+/// Under the chart: the forecast points with their ranges (whole periods only), the model and its backtest, the run's note.
+fn render_points(app: &App, run: &ForecastRun, s: &ForecastSeries, frame: &mut Frame, table: Rect) {
+    let t = &app.theme;
     let periods: Vec<Span> = s
         .points
         .iter()
