@@ -2,7 +2,7 @@
 //! its notes and its table (rows with ctrl-d/ctrl-u, columns with h/l), exportable as CSV and
 //! Markdown.
 
-use crate::app::reports::REPORTS;
+use crate::app::reports::{Report, REPORTS};
 use crate::tui::state::App;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -14,36 +14,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let s = &app.reports;
     let [list, body] =
         Layout::horizontal([Constraint::Length(18), Constraint::Min(20)]).areas(area);
-    app.hit(
-        Rect {
-            x: list.x + 1,
-            y: list.y + 1,
-            width: list.width.saturating_sub(2),
-            height: list.height.saturating_sub(2),
-        },
-        crate::tui::state::HitTarget::Reports,
-        0,
-        1,
-    );
-    let items: Vec<Line> = REPORTS
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| {
-            Line::from(Span::styled(
-                format!(" {name}"),
-                if i == s.selected { t.selected } else { t.base },
-            ))
-        })
-        .collect();
-    frame.render_widget(
-        Paragraph::new(items).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(t.focus)
-                .title(Span::styled(" reports ", t.focus)),
-        ),
-        list,
-    );
+    render_list(app, frame, list);
     let (name, about) = REPORTS[s.selected.min(REPORTS.len() - 1)];
     let by = s.by.map(|b| format!(" by {b}")).unwrap_or_default();
     let block = Block::default()
@@ -97,6 +68,50 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let [top, table_area] =
         Layout::vertical([Constraint::Length(note_h), Constraint::Min(1)]).areas(inner);
     frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: true }), top);
+    render_table(app, r, frame, table_area);
+}
+
+/// Every report by name, the selected one highlighted.
+fn render_list(app: &App, frame: &mut Frame, list: Rect) {
+    let t = &app.theme;
+    let s = &app.reports;
+    app.hit(
+        Rect {
+            x: list.x + 1,
+            y: list.y + 1,
+            width: list.width.saturating_sub(2),
+            height: list.height.saturating_sub(2),
+        },
+        crate::tui::state::HitTarget::Reports,
+        0,
+        1,
+    );
+    let items: Vec<Line> = REPORTS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            Line::from(Span::styled(
+                format!(" {name}"),
+                if i == s.selected { t.selected } else { t.base },
+            ))
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(items).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.focus)
+                .title(Span::styled(" reports ", t.focus)),
+        ),
+        list,
+    );
+}
+
+/// The report's table: whole columns only, from the scroll offset, as many as fit; rows
+/// from the row offset.
+fn render_table(app: &App, r: &Report, frame: &mut Frame, table_area: Rect) {
+    let t = &app.theme;
+    let s = &app.reports;
     let texts: Vec<Vec<String>> = r
         .table
         .rows
