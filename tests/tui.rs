@@ -2069,3 +2069,14 @@ fn demo_store_at(path: &std::path::Path, customers: usize, deals: usize) -> Stor
     fill_demo(&mut store, customers, deals);
     store
 }
+
+#[test]
+fn keys_shared_with_the_dashboard_work_on_the_forecast_screen() {
+    let mut h = Harness::new(60, 300);
+    h.keys("4 enter");
+    assert_eq!(h.app.screen, Screen::Forecast);
+    // `/` searches customers from here as from the dashboard (they share a keymap).
+    h.keys("/");
+    assert_eq!(h.app.screen, Screen::Customers);
+    assert!(h.app.customers.editing_search);
+}

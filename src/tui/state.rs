@@ -7,6 +7,7 @@ use super::theme::Theme;
 use super::worker::{Anchor, Reply, Request};
 
 mod customers;
+mod dashboard;
 mod picker;
 mod pipeline;
 mod popup_keys;
@@ -636,7 +637,10 @@ impl App {
             Screen::Pipeline => self.pipeline_action(action),
             Screen::Targets => self.targets_action(action),
             Screen::Reports => self.reports_action(action),
-            Screen::Customers | Screen::Detail | Screen::Dashboard => self.customers_action(action),
+            Screen::Customers | Screen::Detail => self.customers_action(action),
+            Screen::Dashboard | Screen::Forecast => self
+                .customers_action(action)
+                .or_else(|| self.dashboard_action(action)),
             _ => None,
         };
         if let Some(out) = own {
@@ -704,50 +708,6 @@ impl App {
                 vec![Request::LoadDemo]
             }
             Action::LoadDemo => Vec::new(),
-            Action::ViewAsOfData => {
-                let ends = self.dashboard.as_ref().and_then(|d| d.data_ends);
-                let to = match ends {
-                    _ if self.today != self.real_today => self.real_today,
-                    Some(d) => d,
-                    None => {
-                        self.status = Some((
-                            "the data is current: something closed in the last 90 days".into(),
-                            false,
-                        ));
-                        return Vec::new();
-                    }
-                };
-                self.today = to;
-                self.targets.period = crate::domain::Period::month_of(to);
-                self.pipeline.stuck.clear();
-                self.pipeline.stuck_learned = false;
-                self.status = Some((
-                    if to == self.real_today {
-                        format!("back to today, {to}")
-                    } else {
-                        format!("viewing as of {to}, the last day with data (T: back to today)")
-                    },
-                    false,
-                ));
-                let mut out = vec![Request::SetToday(to), Request::Dashboard];
-                if matches!(self.screen, Screen::Pipeline) {
-                    out.push(Request::Board);
-                    out.push(Request::StuckThresholds);
-                }
-                out
-            }
-            Action::Recompute => {
-                if self.task.is_some() {
-                    self.status = Some(("a background task is already running".into(), false));
-                    return Vec::new();
-                }
-                self.task = Some(Task {
-                    name: "recompute",
-                    phase: "starting".into(),
-                    done: 0.0,
-                });
-                vec![Request::Recompute]
-            }
             Action::Refresh => {
                 let mut r = vec![Request::Dashboard];
                 r.extend(self.reload_customers());
@@ -760,36 +720,6 @@ impl App {
             Action::PrevPane => {
                 self.pane = Pane::ALL[(self.pane.index() + 3) % 4];
                 Vec::new()
-            }
-            Action::PaneCustomers => self.focus(Pane::Customers),
-            Action::PaneFunnel => self.focus(Pane::Funnel),
-            Action::PaneTargets => self.focus(Pane::Targets),
-            Action::PaneForecast => self.focus(Pane::Forecast),
-            Action::Open => {
-                match self.pane {
-                    Pane::Customers => {
-                        self.screen = Screen::Customers;
-                        Vec::new()
-                    }
-                    Pane::Funnel => {
-                        self.screen = Screen::Pipeline;
-                        // Thresholds read a year of stage history (seconds at a million
-                        // deals): learned once per session, in the background.
-                        let mut out = vec![Request::Board];
-                        if !self.pipeline.stuck_learned {
-                            out.push(Request::StuckThresholds);
-                        }
-                        out
-                    }
-                    Pane::Targets => {
-                        self.screen = Screen::Targets;
-                        self.targets_request()
-                    }
-                    Pane::Forecast => {
-                        self.screen = Screen::Forecast;
-                        Vec::new()
-                    }
-                }
             }
             Action::OpenSetup => self.open_setup(),
             Action::OpenAudit => self.open_audit(),
