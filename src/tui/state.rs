@@ -1148,7 +1148,8 @@ impl App {
 
     pub fn on_reply(&mut self, reply: Reply) -> Vec<Request> {
         // Each part of the screens takes its own replies; the rest are everyone's.
-        let parts: [ReplyPart; 5] = [
+        let parts: [ReplyPart; 6] = [
+            App::dashboard_reply,
             App::customers_reply,
             App::pipeline_reply,
             App::targets_reply,
@@ -1283,51 +1284,6 @@ impl App {
                     }
                     form.errors = errors;
                 }
-                Vec::new()
-            }
-            Reply::Opened { empty } => {
-                if empty {
-                    self.screen = Screen::Welcome;
-                    Vec::new()
-                } else {
-                    self.screen = Screen::Dashboard;
-                    let mut r = vec![Request::Dashboard];
-                    r.extend(self.reload_customers());
-                    r
-                }
-            }
-            Reply::Dashboard(Ok(d)) => {
-                let needs_forecast = d.forecast.is_none() && self.task.is_none();
-                self.dashboard = Some(*d);
-                self.dashboard_error = None;
-                // Conversion reads a year of stage history: it follows the first frame.
-                let mut out = vec![Request::Conversions];
-                if needs_forecast {
-                    // No stored forecast yet: make the first one now, in the background.
-                    self.task = Some(Task {
-                        name: "recompute",
-                        phase: "starting".into(),
-                        done: 0.0,
-                    });
-                    out.push(Request::Recompute);
-                }
-                out
-            }
-            Reply::Conversions(Ok(c)) => {
-                if let Some(d) = &mut self.dashboard {
-                    for s in &mut d.funnel.stages {
-                        s.conversion = c.get(&s.name).copied();
-                    }
-                }
-                Vec::new()
-            }
-            Reply::Conversions(Err(e)) => {
-                self.status = Some((e, true));
-                Vec::new()
-            }
-            Reply::Dashboard(Err(e)) => {
-                self.dashboard_error = Some(e.clone());
-                self.status = Some((e, true));
                 Vec::new()
             }
             Reply::Progress { task, phase, done } => {

@@ -85,3 +85,58 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// The dashboard's replies (its data, the stage conversions, the database opened);
+    /// any other reply is given back.
+    pub(super) fn dashboard_reply(&mut self, reply: Reply) -> Result<Vec<Request>, Reply> {
+        Ok(match reply {
+            Reply::Opened { empty } => {
+                if empty {
+                    self.screen = Screen::Welcome;
+                    Vec::new()
+                } else {
+                    self.screen = Screen::Dashboard;
+                    let mut r = vec![Request::Dashboard];
+                    r.extend(self.reload_customers());
+                    r
+                }
+            }
+            Reply::Dashboard(Ok(d)) => {
+                let needs_forecast = d.forecast.is_none() && self.task.is_none();
+                self.dashboard = Some(*d);
+                self.dashboard_error = None;
+                // Conversion reads a year of stage history: it follows the first frame.
+                let mut out = vec![Request::Conversions];
+                if needs_forecast {
+                    // No stored forecast yet: make the first one now, in the background.
+                    self.task = Some(Task {
+                        name: "recompute",
+                        phase: "starting".into(),
+                        done: 0.0,
+                    });
+                    out.push(Request::Recompute);
+                }
+                out
+            }
+            Reply::Conversions(Ok(c)) => {
+                if let Some(d) = &mut self.dashboard {
+                    for s in &mut d.funnel.stages {
+                        s.conversion = c.get(&s.name).copied();
+                    }
+                }
+                Vec::new()
+            }
+            Reply::Conversions(Err(e)) => {
+                self.status = Some((e, true));
+                Vec::new()
+            }
+            Reply::Dashboard(Err(e)) => {
+                self.dashboard_error = Some(e.clone());
+                self.status = Some((e, true));
+                Vec::new()
+            }
+            other => return Err(other),
+        })
+    }
+}
