@@ -11,6 +11,7 @@ mod dashboard;
 mod picker;
 mod pipeline;
 mod popup_keys;
+mod removal;
 mod reports;
 mod targets;
 use crate::app::dashboard::Dashboard;
@@ -752,69 +753,13 @@ impl App {
                 self.move_on_screen(action);
                 Vec::new()
             }
-            Action::Delete => {
-                use crate::app::Entity;
-                let target = match self.screen {
-                    Screen::Customers => self
-                        .customers
-                        .selected_row()
-                        .map(|r| (Entity::Customer, r.id)),
-                    Screen::Detail => self.detail.as_ref().and_then(|d| {
-                        if self.timeline_focus {
-                            d.activities
-                                .get(self.activity_sel)
-                                .map(|a| (Entity::Activity, a.id))
-                        } else {
-                            d.contacts
-                                .get(self.contact_sel)
-                                .map(|c| (Entity::Contact, c.id))
-                        }
-                    }),
-                    Screen::Pipeline => self.pipeline.selected().map(|(_, c)| (Entity::Deal, c.id)),
-                    _ => None,
-                };
-                match target {
-                    Some((entity, id)) => vec![Request::PlanRemoval { entity, id }],
-                    None => {
-                        self.status = Some(("nothing selected to delete".into(), false));
-                        Vec::new()
-                    }
-                }
-            }
+            Action::Delete => self.delete_selected(),
             Action::MoveDown => self.move_selection(1),
             Action::MoveUp => self.move_selection(-1),
             Action::HalfPageDown => self.move_selection(self.half_page() as i64),
             Action::HalfPageUp => self.move_selection(-(self.half_page() as i64)),
-            Action::Top => {
-                self.customers.selected = 0;
-                if self.customers.first == 0 && !self.customers.rows.is_empty() {
-                    return Vec::new();
-                }
-                self.customer_request(
-                    None,
-                    PageDirection::Forward,
-                    Anchor::Replace { first_index: 0 },
-                    false,
-                )
-            }
-            Action::Bottom => {
-                let Some(total) = self.customers.total else {
-                    return Vec::new();
-                };
-                let last = (total.max(1) - 1) as usize;
-                self.customers.selected = last;
-                let loaded_to = self.customers.first + self.customers.rows.len();
-                if loaded_to == total as usize {
-                    return Vec::new();
-                }
-                let first_index = (total as usize).saturating_sub(PAGE);
-                self.customer_request(
-                    None,
-                    PageDirection::Backward,
-                    Anchor::Replace { first_index },
-                    false,
-                )
-            }
+            Action::Top => self.customers_top(),
+            Action::Bottom => self.customers_bottom(),
             // A screen's own key reaching another screen (through the palette) does nothing.
             _ => Vec::new(),
         }
@@ -1148,7 +1093,8 @@ impl App {
 
     pub fn on_reply(&mut self, reply: Reply) -> Vec<Request> {
         // Each part of the screens takes its own replies; the rest are everyone's.
-        let parts: [ReplyPart; 6] = [
+        let parts: [ReplyPart; 7] = [
+            App::removal_reply,
             App::dashboard_reply,
             App::customers_reply,
             App::pipeline_reply,
@@ -1176,35 +1122,6 @@ impl App {
                 }
                 out
             }
-            Reply::RemovalPlan(Ok(plan)) => {
-                let mut question = format!("Delete {}?", plan.describe());
-                if let Some(w) = plan.ledger_warning() {
-                    question.push_str(&format!(" Careful: {w}."));
-                    if plan.entity == crate::app::Entity::Customer {
-                        question.push_str(
-                            " A duplicate customer is better merged (M): its revenue stays.",
-                        );
-                    }
-                    question.push_str(" F deletes anyway.");
-                } else {
-                    question.push_str(" (u undoes it)");
-                }
-                self.popup = Some(Popup::Confirm {
-                    question,
-                    strong: plan.ledger.is_some(),
-                    request: Box::new(Request::Remove {
-                        entity: plan.entity,
-                        id: plan.id,
-                        force: plan.ledger.is_some(),
-                    }),
-                });
-                Vec::new()
-            }
-            Reply::RemovalPlan(Err(e)) | Reply::Removed(Err(e)) => {
-                self.status = Some((e, true));
-                Vec::new()
-            }
-            Reply::Removed(Ok(msg)) => self.on_reply(Reply::Undone(Ok(msg))),
             Reply::Undone(Err(e)) => {
                 self.status = Some((e, true));
                 Vec::new()

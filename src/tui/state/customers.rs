@@ -183,3 +183,39 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// The first customer of the list (the first page is loaded when it is not).
+    pub(super) fn customers_top(&mut self) -> Vec<Request> {
+        self.customers.selected = 0;
+        if self.customers.first == 0 && !self.customers.rows.is_empty() {
+            return Vec::new();
+        }
+        self.customer_request(
+            None,
+            PageDirection::Forward,
+            Anchor::Replace { first_index: 0 },
+            false,
+        )
+    }
+
+    /// The last customer of the list (the last page is loaded when it is not).
+    pub(super) fn customers_bottom(&mut self) -> Vec<Request> {
+        let Some(total) = self.customers.total else {
+            return Vec::new();
+        };
+        let last = (total.max(1) - 1) as usize;
+        self.customers.selected = last;
+        let loaded_to = self.customers.first + self.customers.rows.len();
+        if loaded_to == total as usize {
+            return Vec::new();
+        }
+        let first_index = (total as usize).saturating_sub(PAGE);
+        self.customer_request(
+            None,
+            PageDirection::Backward,
+            Anchor::Replace { first_index },
+            false,
+        )
+    }
+}
