@@ -642,176 +642,22 @@ pub fn propose(
         .filter(|&i| months[i] >= data_start)
         .collect();
     let mut rep_values: Vec<(i64, String)> = Vec::new();
+    let basis = Basis {
+        sellers: &sellers,
+        months: &months,
+        history: &history,
+        covered: &covered,
+        period,
+        today,
+        growth_pct,
+        n_months,
+        factor: &factor,
+        data_start,
+    };
     let summary = match method {
-        Method::Goal => {
-            // Forecast each rep's monthly revenue up to the period's end; the company
-            // figure is the sum, times the growth goal, split by share of the forecast.
-            let last = *months.last().expect("60 months");
-            let months_ahead: Vec<Period> = period.months();
-            let horizon = months_ahead
-                .iter()
-                .map(|m| month_distance(last, *m))
-                .max()
-                .unwrap_or(0)
-                .max(1) as usize;
-            let mut per_rep = Vec::new();
-            for s in &sellers {
-                let all = history.get(&s.name).cloned().unwrap_or_default();
-                // The forecast fits the last 36 months (from where the data begins).
-                let from = all
-                    .len()
-                    .saturating_sub(36)
-                    .max(covered.first().copied().unwrap_or(0));
-                let y = all[from.min(all.len())..].to_vec();
-                let f = if y.iter().any(|v| *v != 0.0) {
-                    let start = y.iter().position(|v| *v != 0.0).unwrap_or(0);
-                    crate::analytics::ts::auto(&y[start..], 12, horizon)
-                        .points
-                        .iter()
-                        .map(|p| p.forecast)
-                        .collect::<Vec<f64>>()
-                } else {
-                    vec![0.0; horizon]
-                };
-                let total: f64 = months_ahead
-                    .iter()
-                    .filter_map(|m| {
-                        let d = month_distance(last, *m);
-                        (d >= 1).then(|| f.get(d as usize - 1).copied().unwrap_or(0.0))
-                    })
-                    .sum();
-                per_rep.push(total);
-            }
-            let forecast: f64 = per_rep.iter().sum();
-            // Whole currency units: the goal and every part, adding up exactly.
-            let goal = (forecast * (1.0 + growth_pct / 100.0) / 100.0).round() as i64 * 100;
-            let parts: Vec<i64> = split(goal / 100, &per_rep)
-                .into_iter()
-                .map(|v| v * 100)
-                .collect();
-            for ((s, f), v) in sellers.iter().zip(&per_rep).zip(parts) {
-                let share = if forecast > 0.0 { f / forecast } else { 0.0 };
-                rep_values.push((
-                    v,
-                    format!(
-                        "{:.1}% of the forecast ({} of {})",
-                        share * 100.0,
-                        crate::domain::Money(f.round() as i64),
-                        crate::domain::Money(forecast.round() as i64),
-                    ),
-                ));
-                let _ = s;
-            }
-            format!(
-                "forecast of won revenue for {period} (automatic ETS + Theta per rep, from 36 months) \
-                 {} × (1 + {growth_pct}% growth goal) = {}, split by each rep's share of the forecast",
-                crate::domain::Money(forecast.round() as i64),
-                crate::domain::Money(goal)
-            )
-        }
-        Method::Performance => {
-            // The same kind of period, the last four of them, newest weighted most.
-            // The last four complete periods of the same kind before today (not before the
-            // target period, which may lie in the future), inside the data.
-            let this = match period {
-                Period::Month { .. } => Period::month_of(today),
-                Period::Quarter { .. } => Period::quarter_of(today),
-                Period::Year { .. } => Period::Year { year: today.year() },
-            };
-            let lookback: Vec<Period> = (1..=4)
-                .rev()
-                .map(|i| this.back(i))
-                .filter(|p| p.start() >= data_start.start())
-                .collect();
-            if lookback.is_empty() {
-                return Err(StoreError::Invalid(format!(
-                    "not enough history for a performance proposal for {period}: it needs at least one complete {} of won revenue, and the data begins in {data_start}",
-                    match period {
-                        Period::Month { .. } => "month",
-                        Period::Quarter { .. } => "quarter",
-                        Period::Year { .. } => "year",
-                    }
-                )));
-            }
-            let target_factor = factor(period);
-            for s in &sellers {
-                let y = history.get(&s.name);
-                let hist: Vec<(f64, f64)> = lookback
-                    .iter()
-                    .map(|p| {
-                        let total: f64 = p
-                            .months()
-                            .iter()
-                            .filter_map(|m| months.iter().position(|x| x == m))
-                            .map(|i| y.map(|v| v[i]).unwrap_or(0.0))
-                            .sum();
-                        (total, factor(*p))
-                    })
-                    .collect();
-                let v = (performance_based(&hist, target_factor) / 100.0).round() as i64 * 100;
-                let text = hist
-                    .iter()
-                    .zip(&lookback)
-                    .map(|((v, _), p)| format!("{p} {}", crate::domain::Money(v.round() as i64)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                rep_values.push((
-                    v,
-                    format!("history {text}; seasonal factor of {period} {target_factor:.2}"),
-                ));
-            }
-            format!(
-                "each rep's won revenue in the last {} complete periods like {period}, weighted 1, 2, … \
-                 toward the newest, each divided by its seasonal factor and put on {period}'s",
-                lookback.len()
-            )
-        }
-        Method::Resource => {
-            // Revenue per unit of capacity over the last 12 months the data covers, per team.
-            let last12: Vec<usize> = covered.iter().rev().take(12).rev().copied().collect();
-            if last12.is_empty() {
-                return Err(StoreError::Invalid(format!(
-                    "not enough history for a resource proposal: it needs at least one complete month of won revenue before {}, and the data begins in {data_start}",
-                    Period::month_of(today)
-                )));
-            }
-            let span = last12.len() as f64;
-            let mut team_rev: HashMap<Option<i64>, f64> = HashMap::new();
-            let mut team_cap: HashMap<Option<i64>, f64> = HashMap::new();
-            for s in &sellers {
-                let rev: f64 = history
-                    .get(&s.name)
-                    .map(|v| last12.iter().map(|i| v[*i]).sum())
-                    .unwrap_or(0.0);
-                *team_rev.entry(s.team).or_default() += rev;
-                *team_cap.entry(s.team).or_default() += s.capacity;
-            }
-            let season = factor(period);
-            for s in &sellers {
-                let cap = team_cap.get(&s.team).copied().unwrap_or(0.0);
-                let per_unit_month = if cap > 0.0 {
-                    team_rev.get(&s.team).copied().unwrap_or(0.0) / cap / span
-                } else {
-                    0.0
-                };
-                let v =
-                    (s.capacity * per_unit_month * n_months * season / 100.0).round() as i64 * 100;
-                rep_values.push((
-                    v,
-                    format!(
-                        "capacity {:.2} × team's {} per capacity-month × {} months × season {:.2}",
-                        s.capacity,
-                        crate::domain::Money(per_unit_month.round() as i64),
-                        n_months,
-                        season
-                    ),
-                ));
-            }
-            format!(
-                "each rep's capacity times their team's won revenue per unit of capacity over the last \
-                 {span} months with data, for the {n_months} months of {period}, adjusted for the season"
-            )
-        }
+        Method::Goal => goal(&basis, &mut rep_values)?,
+        Method::Performance => performance(&basis, &mut rep_values)?,
+        Method::Resource => resource(&basis, &mut rep_values)?,
     };
     if rep_values.iter().all(|(v, _)| *v == 0) {
         return Err(StoreError::Invalid(format!(
@@ -896,4 +742,230 @@ pub fn revisions(
     id: i64,
 ) -> Result<Vec<crate::domain::targets::Revision>, StoreError> {
     store.target_revisions(id)
+}
+
+/// What every proposal method starts from: the sellers, their monthly revenue, the
+/// months the data covers, the period and its seasonal factor.
+#[derive(Clone, Copy)]
+struct Basis<'a> {
+    sellers: &'a [Seller],
+    months: &'a [Period],
+    history: &'a HashMap<String, Vec<f64>>,
+    covered: &'a [usize],
+    period: Period,
+    today: NaiveDate,
+    growth_pct: f64,
+    n_months: f64,
+    factor: &'a dyn Fn(Period) -> f64,
+    data_start: Period,
+}
+
+/// The goal method: each rep's forecast to the period's end, the company's sum times the growth goal, split by share of the forecast.
+fn goal(b: &Basis, rep_values: &mut Vec<(i64, String)>) -> Result<String, StoreError> {
+    let Basis {
+        sellers,
+        months,
+        history,
+        covered,
+        period,
+        growth_pct,
+        ..
+    } = *b;
+    Ok({
+        // Forecast each rep's monthly revenue up to the period's end; the company
+        // figure is the sum, times the growth goal, split by share of the forecast.
+        let last = *months.last().expect("60 months");
+        let months_ahead: Vec<Period> = period.months();
+        let horizon = months_ahead
+            .iter()
+            .map(|m| month_distance(last, *m))
+            .max()
+            .unwrap_or(0)
+            .max(1) as usize;
+        let mut per_rep = Vec::new();
+        for s in sellers {
+            let all = history.get(&s.name).cloned().unwrap_or_default();
+            // The forecast fits the last 36 months (from where the data begins).
+            let from = all
+                .len()
+                .saturating_sub(36)
+                .max(covered.first().copied().unwrap_or(0));
+            let y = all[from.min(all.len())..].to_vec();
+            let f = if y.iter().any(|v| *v != 0.0) {
+                let start = y.iter().position(|v| *v != 0.0).unwrap_or(0);
+                crate::analytics::ts::auto(&y[start..], 12, horizon)
+                    .points
+                    .iter()
+                    .map(|p| p.forecast)
+                    .collect::<Vec<f64>>()
+            } else {
+                vec![0.0; horizon]
+            };
+            let total: f64 = months_ahead
+                .iter()
+                .filter_map(|m| {
+                    let d = month_distance(last, *m);
+                    (d >= 1).then(|| f.get(d as usize - 1).copied().unwrap_or(0.0))
+                })
+                .sum();
+            per_rep.push(total);
+        }
+        let forecast: f64 = per_rep.iter().sum();
+        // Whole currency units: the goal and every part, adding up exactly.
+        let goal = (forecast * (1.0 + growth_pct / 100.0) / 100.0).round() as i64 * 100;
+        let parts: Vec<i64> = split(goal / 100, &per_rep)
+            .into_iter()
+            .map(|v| v * 100)
+            .collect();
+        for ((s, f), v) in sellers.iter().zip(&per_rep).zip(parts) {
+            let share = if forecast > 0.0 { f / forecast } else { 0.0 };
+            rep_values.push((
+                v,
+                format!(
+                    "{:.1}% of the forecast ({} of {})",
+                    share * 100.0,
+                    crate::domain::Money(f.round() as i64),
+                    crate::domain::Money(forecast.round() as i64),
+                ),
+            ));
+            let _ = s;
+        }
+        format!(
+                "forecast of won revenue for {period} (automatic ETS + Theta per rep, from 36 months) \
+                 {} × (1 + {growth_pct}% growth goal) = {}, split by each rep's share of the forecast",
+                crate::domain::Money(forecast.round() as i64),
+                crate::domain::Money(goal)
+            )
+    })
+}
+
+/// The performance method: the last four periods of the same kind, newest weighted most, each put on the period's season.
+fn performance(b: &Basis, rep_values: &mut Vec<(i64, String)>) -> Result<String, StoreError> {
+    let Basis {
+        sellers,
+        months,
+        history,
+        period,
+        today,
+        factor,
+        data_start,
+        ..
+    } = *b;
+    Ok({
+        // The same kind of period, the last four of them, newest weighted most.
+        // The last four complete periods of the same kind before today (not before the
+        // target period, which may lie in the future), inside the data.
+        let this = match period {
+            Period::Month { .. } => Period::month_of(today),
+            Period::Quarter { .. } => Period::quarter_of(today),
+            Period::Year { .. } => Period::Year { year: today.year() },
+        };
+        let lookback: Vec<Period> = (1..=4)
+            .rev()
+            .map(|i| this.back(i))
+            .filter(|p| p.start() >= data_start.start())
+            .collect();
+        if lookback.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                    "not enough history for a performance proposal for {period}: it needs at least one complete {} of won revenue, and the data begins in {data_start}",
+                    match period {
+                        Period::Month { .. } => "month",
+                        Period::Quarter { .. } => "quarter",
+                        Period::Year { .. } => "year",
+                    }
+                )));
+        }
+        let target_factor = factor(period);
+        for s in sellers {
+            let y = history.get(&s.name);
+            let hist: Vec<(f64, f64)> = lookback
+                .iter()
+                .map(|p| {
+                    let total: f64 = p
+                        .months()
+                        .iter()
+                        .filter_map(|m| months.iter().position(|x| x == m))
+                        .map(|i| y.map(|v| v[i]).unwrap_or(0.0))
+                        .sum();
+                    (total, factor(*p))
+                })
+                .collect();
+            let v = (performance_based(&hist, target_factor) / 100.0).round() as i64 * 100;
+            let text = hist
+                .iter()
+                .zip(&lookback)
+                .map(|((v, _), p)| format!("{p} {}", crate::domain::Money(v.round() as i64)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            rep_values.push((
+                v,
+                format!("history {text}; seasonal factor of {period} {target_factor:.2}"),
+            ));
+        }
+        format!(
+                "each rep's won revenue in the last {} complete periods like {period}, weighted 1, 2, … \
+                 toward the newest, each divided by its seasonal factor and put on {period}'s",
+                lookback.len()
+            )
+    })
+}
+
+/// The resource method: revenue per unit of capacity over the last 12 covered months, per team, times each rep's capacity.
+fn resource(b: &Basis, rep_values: &mut Vec<(i64, String)>) -> Result<String, StoreError> {
+    let Basis {
+        sellers,
+        history,
+        covered,
+        period,
+        today,
+        n_months,
+        factor,
+        data_start,
+        ..
+    } = *b;
+    Ok({
+        // Revenue per unit of capacity over the last 12 months the data covers, per team.
+        let last12: Vec<usize> = covered.iter().rev().take(12).rev().copied().collect();
+        if last12.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                    "not enough history for a resource proposal: it needs at least one complete month of won revenue before {}, and the data begins in {data_start}",
+                    Period::month_of(today)
+                )));
+        }
+        let span = last12.len() as f64;
+        let mut team_rev: HashMap<Option<i64>, f64> = HashMap::new();
+        let mut team_cap: HashMap<Option<i64>, f64> = HashMap::new();
+        for s in sellers {
+            let rev: f64 = history
+                .get(&s.name)
+                .map(|v| last12.iter().map(|i| v[*i]).sum())
+                .unwrap_or(0.0);
+            *team_rev.entry(s.team).or_default() += rev;
+            *team_cap.entry(s.team).or_default() += s.capacity;
+        }
+        let season = factor(period);
+        for s in sellers {
+            let cap = team_cap.get(&s.team).copied().unwrap_or(0.0);
+            let per_unit_month = if cap > 0.0 {
+                team_rev.get(&s.team).copied().unwrap_or(0.0) / cap / span
+            } else {
+                0.0
+            };
+            let v = (s.capacity * per_unit_month * n_months * season / 100.0).round() as i64 * 100;
+            rep_values.push((
+                v,
+                format!(
+                    "capacity {:.2} × team's {} per capacity-month × {} months × season {:.2}",
+                    s.capacity,
+                    crate::domain::Money(per_unit_month.round() as i64),
+                    n_months,
+                    season
+                ),
+            ));
+        }
+        format!(
+                "each rep's capacity times their team's won revenue per unit of capacity over the last \
+                 {span} months with data, for the {n_months} months of {period}, adjusted for the season"
+            )
+    })
 }
