@@ -85,39 +85,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             proposal,
             scroll,
             saving,
-        } => {
-            let mut lines = vec![
-                Line::from(Span::styled(proposal.summary.clone(), t.accent)),
-                Line::default(),
-            ];
-            for r in proposal.rows.iter().skip(*scroll) {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{:<8}", r.scope.as_str()), t.muted),
-                    Span::styled(format!("{:<22}", r.name), t.base),
-                    Span::styled(
-                        format!("{:>12}  ", crate::domain::Money(r.value_cents)),
-                        t.accent,
-                    ),
-                    Span::styled(r.rationale.clone(), t.muted),
-                ]));
-            }
-            // The keys stay in view: the list above scrolls, this line does not.
-            let inner_h = rect.height.saturating_sub(2) as usize;
-            lines.truncate(inner_h.saturating_sub(2));
-            lines.push(Line::default());
-            lines.push(Line::from(Span::styled(
-                if *saving {
-                    "saving…".to_string()
-                } else {
-                    format!("{ok} saves every row (kept as revisions) · {down}/{up} scroll · {no} drops it")
-                },
-                t.muted,
-            )));
-            (
-                format!(" {} proposal for {} ", proposal.method, proposal.period),
-                lines,
-            )
-        }
+        } => proposal_popup(app, proposal, *scroll, *saving, rect, &ok, &no, &down, &up),
         Popup::Explain { deal, body, .. } => explain(app, deal, body.as_deref(), &no),
         Popup::LostReason { deal, input, .. } => {
             let lines = vec![
@@ -389,4 +357,52 @@ fn explain<'a>(
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(format!("{no} closes"), t.muted)));
     (format!(" why: {deal} "), lines)
+}
+
+/// A target proposal to review: its summary, a row per target with its rationale, and the
+/// keys (kept in view while the rows scroll).
+#[allow(clippy::too_many_arguments)]
+fn proposal_popup<'a>(
+    app: &'a App,
+    proposal: &'a crate::app::targets::Proposal,
+    scroll: usize,
+    saving: bool,
+    rect: Rect,
+    ok: &str,
+    no: &str,
+    down: &str,
+    up: &str,
+) -> (String, Vec<Line<'a>>) {
+    let t = &app.theme;
+    let mut lines = vec![
+        Line::from(Span::styled(proposal.summary.clone(), t.accent)),
+        Line::default(),
+    ];
+    for r in proposal.rows.iter().skip(scroll) {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<8}", r.scope.as_str()), t.muted),
+            Span::styled(format!("{:<22}", r.name), t.base),
+            Span::styled(
+                format!("{:>12}  ", crate::domain::Money(r.value_cents)),
+                t.accent,
+            ),
+            Span::styled(r.rationale.clone(), t.muted),
+        ]));
+    }
+    // The keys stay in view: the list above scrolls, this line does not.
+    let inner_h = rect.height.saturating_sub(2) as usize;
+    lines.truncate(inner_h.saturating_sub(2));
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        if saving {
+            "saving…".to_string()
+        } else {
+            format!("{ok} saves every row (kept as revisions) · {down}/{up} scroll · {no} drops it")
+        },
+        t.muted,
+    )));
+    (
+        format!(" {} proposal for {} ", proposal.method, proposal.period),
+        lines,
+    )
 }
