@@ -1097,50 +1097,7 @@ fn one_deal(ctx: &DealCtx, st: &mut DealState, n: usize) -> Result<(), DemoError
     let si = sample_cumulative(rng, source_cum);
     let shift = 1.2 * rep.skill + 0.45 * engagement + r.sources[si].2 + seg.win_shift;
 
-    changes.clear();
-    changes.push((None, stage_ids[0], created_on));
-    let mut day = created_on;
-    let mut outcome: Option<(bool, NaiveDate, Option<&str>)> = None;
-    let mut at_stage = 0;
-    for (i, st) in r.stages.iter().enumerate() {
-        at_stage = i;
-        let median = st.median_days * seg.cycle / rep.activity.powf(0.2);
-        let days = (median.ln() + 0.55 * normal.sample(rng))
-            .exp()
-            .round()
-            .max(1.0) as i64;
-        let next = day + Duration::days(days);
-        if next > as_of {
-            break;
-        }
-        if rng.random::<f64>() < sigmoid(logit(st.advance) + shift) {
-            if i + 1 == r.stages.len() {
-                let mut close = next;
-                // Reps pull deals into the quarter they nearly made.
-                let quarter_start =
-                    NaiveDate::from_ymd_opt(close.year(), (close.month0() / 3) * 3 + 1, 1)
-                        .expect("valid");
-                let previous_end = quarter_start - Duration::days(1);
-                if (close - previous_end).num_days() <= 10
-                    && previous_end > day
-                    && rng.random::<f64>() < 0.5
-                {
-                    close = previous_end;
-                }
-                changes.push((Some(stage_ids[i]), won_stage, close));
-                outcome = Some((true, close, None));
-            } else {
-                changes.push((Some(stage_ids[i]), stage_ids[i + 1], next));
-                day = next;
-                continue;
-            }
-        } else {
-            let reason = pick(rng, &st.lost_reasons).as_str();
-            changes.push((Some(stage_ids[i]), lost_stage, next));
-            outcome = Some((false, next, Some(reason)));
-        }
-        break;
-    }
+    let (outcome, at_stage) = walk_stages(ctx, rng, changes, created_on, seg, rep, shift);
     let mut amount =
         product.list_price * seg.size * rep.size * (product.sigma * normal.sample(rng)).exp();
     amount = ((amount / 10.0).round() * 10.0).max(100.0);
@@ -1408,4 +1365,77 @@ fn around_deal(ctx: &DealCtx, st: &mut DealState, d: &Made) -> Result<(), DemoEr
         }
     }
     Ok(())
+}
+
+/// How a deal ended: won (true) or lost, on which day, and why it was lost.
+type Ending<'r> = (bool, NaiveDate, Option<&'r str>);
+
+/// A deal's path through the open stages from its creation: each stay lognormal around
+/// the stage's median (slower for less active reps), each step won or lost by the stage's
+/// odds shifted by the rep's skill, the buyer's engagement and the source; the moves go
+/// into `changes`. Returns how it ended (won or lost, when, why) if it did, and the stage
+/// it reached.
+fn walk_stages<'r>(
+    ctx: &DealCtx<'r>,
+    rng: &mut ChaCha8Rng,
+    changes: &mut Vec<(Option<i64>, i64, NaiveDate)>,
+    created_on: NaiveDate,
+    seg: &SegmentRef,
+    rep: &Rep,
+    shift: f64,
+) -> (Option<Ending<'r>>, usize) {
+    let DealCtx {
+        r,
+        as_of,
+        normal,
+        stage_ids,
+        won_stage,
+        lost_stage,
+        ..
+    } = *ctx;
+    changes.clear();
+    changes.push((None, stage_ids[0], created_on));
+    let mut day = created_on;
+    let mut outcome: Option<(bool, NaiveDate, Option<&str>)> = None;
+    let mut at_stage = 0;
+    for (i, st) in r.stages.iter().enumerate() {
+        at_stage = i;
+        let median = st.median_days * seg.cycle / rep.activity.powf(0.2);
+        let days = (median.ln() + 0.55 * normal.sample(rng))
+            .exp()
+            .round()
+            .max(1.0) as i64;
+        let next = day + Duration::days(days);
+        if next > as_of {
+            break;
+        }
+        if rng.random::<f64>() < sigmoid(logit(st.advance) + shift) {
+            if i + 1 == r.stages.len() {
+                let mut close = next;
+                // Reps pull deals into the quarter they nearly made.
+                let quarter_start =
+                    NaiveDate::from_ymd_opt(close.year(), (close.month0() / 3) * 3 + 1, 1)
+                        .expect("valid");
+                let previous_end = quarter_start - Duration::days(1);
+                if (close - previous_end).num_days() <= 10
+                    && previous_end > day
+                    && rng.random::<f64>() < 0.5
+                {
+                    close = previous_end;
+                }
+                changes.push((Some(stage_ids[i]), won_stage, close));
+                outcome = Some((true, close, None));
+            } else {
+                changes.push((Some(stage_ids[i]), stage_ids[i + 1], next));
+                day = next;
+                continue;
+            }
+        } else {
+            let reason = pick(rng, &st.lost_reasons).as_str();
+            changes.push((Some(stage_ids[i]), lost_stage, next));
+            outcome = Some((false, next, Some(reason)));
+        }
+        break;
+    }
+    (outcome, at_stage)
 }
