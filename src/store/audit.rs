@@ -251,65 +251,7 @@ pub fn revert_batch(
     actor: &Actor,
     cascade: bool,
 ) -> Result<RevertReport> {
-    let reverted: Option<Option<String>> = conn
-        .query_row(
-            "SELECT reverted_at FROM import_batches WHERE id = ?1",
-            [batch_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match reverted {
-        None => {
-            return Err(StoreError::Invalid(format!(
-                "there is no import batch {batch_id}"
-            )))
-        }
-        Some(Some(at)) if at.starts_with("removed") => {
-            return Err(StoreError::Invalid(format!(
-                "import batch {batch_id} cannot be reverted: its rows were {at}"
-            )))
-        }
-        Some(Some(at)) => {
-            return Err(StoreError::Invalid(format!(
-                "import batch {batch_id} was already reverted at {at}"
-            )))
-        }
-        Some(None) => {}
-    }
-    let conflicts: Vec<(String, i64, i64)> = conn
-        .prepare(
-            "SELECT DISTINCT a1.entity, a2.entity_id, a2.id FROM audit_log a1
-             JOIN audit_log a2 ON a2.entity = a1.entity
-               AND a2.entity_id BETWEEN a1.entity_id AND coalesce(a1.entity_id_last, a1.entity_id)
-               AND a2.id > a1.id
-             LEFT JOIN import_batches b ON b.id = a2.batch_id
-             WHERE a1.batch_id = ?1 AND a1.note IS NULL
-               AND (a2.batch_id IS NULL OR (a2.batch_id <> ?1 AND b.reverted_at IS NULL))
-               AND NOT (?2 AND a1.action = 'insert')
-             LIMIT 5",
-        )?
-        // With cascade, rows the batch created go whatever happened to them later (each
-        // such row is audited with its last state below); rows it updated are still put
-        // back only when nothing changed them since.
-        .query_map(params![batch_id, cascade], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    if !conflicts.is_empty() {
-        let list: Vec<String> = conflicts
-            .iter()
-            .map(|(e, id, audit)| format!("{e} {id} (audit entry {audit})"))
-            .collect();
-        return Err(StoreError::Invalid(format!(
-            "cannot revert import batch {batch_id}: rows it wrote were changed later: {}; revert or undo those changes first{}",
-            list.join(", "),
-            if cascade {
-                ""
-            } else {
-                " (or give --cascade if the rows were created by this batch: they go with everything written on them, each audited)"
-            }
-        )));
-    }
+    check_revertible(conn, batch_id, cascade)?;
     let entries = entries_newest_first(conn, "batch_id = ?1 AND note IS NULL", params![batch_id])?;
     let undo = Actor {
         batch_id: Some(batch_id),
@@ -432,6 +374,72 @@ pub fn revert_batch(
         params![batch_id, actor.at],
     )?;
     Ok(report)
+}
+
+/// Refuses a batch that does not exist, was reverted already, or whose rows were changed
+/// since by something else (naming the rows; with `cascade` only changes it cannot carry
+/// along): a revert must not undo later work.
+fn check_revertible(conn: &Connection, batch_id: i64, cascade: bool) -> Result<()> {
+    let reverted: Option<Option<String>> = conn
+        .query_row(
+            "SELECT reverted_at FROM import_batches WHERE id = ?1",
+            [batch_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match reverted {
+        None => {
+            return Err(StoreError::Invalid(format!(
+                "there is no import batch {batch_id}"
+            )))
+        }
+        Some(Some(at)) if at.starts_with("removed") => {
+            return Err(StoreError::Invalid(format!(
+                "import batch {batch_id} cannot be reverted: its rows were {at}"
+            )))
+        }
+        Some(Some(at)) => {
+            return Err(StoreError::Invalid(format!(
+                "import batch {batch_id} was already reverted at {at}"
+            )))
+        }
+        Some(None) => {}
+    }
+    let conflicts: Vec<(String, i64, i64)> = conn
+        .prepare(
+            "SELECT DISTINCT a1.entity, a2.entity_id, a2.id FROM audit_log a1
+             JOIN audit_log a2 ON a2.entity = a1.entity
+               AND a2.entity_id BETWEEN a1.entity_id AND coalesce(a1.entity_id_last, a1.entity_id)
+               AND a2.id > a1.id
+             LEFT JOIN import_batches b ON b.id = a2.batch_id
+             WHERE a1.batch_id = ?1 AND a1.note IS NULL
+               AND (a2.batch_id IS NULL OR (a2.batch_id <> ?1 AND b.reverted_at IS NULL))
+               AND NOT (?2 AND a1.action = 'insert')
+             LIMIT 5",
+        )?
+        // With cascade, rows the batch created go whatever happened to them later (each
+        // such row is audited with its last state below); rows it updated are still put
+        // back only when nothing changed them since.
+        .query_map(params![batch_id, cascade], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if !conflicts.is_empty() {
+        let list: Vec<String> = conflicts
+            .iter()
+            .map(|(e, id, audit)| format!("{e} {id} (audit entry {audit})"))
+            .collect();
+        return Err(StoreError::Invalid(format!(
+            "cannot revert import batch {batch_id}: rows it wrote were changed later: {}; revert or undo those changes first{}",
+            list.join(", "),
+            if cascade {
+                ""
+            } else {
+                " (or give --cascade if the rows were created by this batch: they go with everything written on them, each audited)"
+            }
+        )));
+    }
+    Ok(())
 }
 
 /// An audit entry as a revert or an undo replays it: (id, action, entity, entity id,
