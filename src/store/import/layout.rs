@@ -371,97 +371,9 @@ pub fn resolve(
     let mapped: HashMap<String, &Targets> = mapping
         .map(|m| m.columns.iter().map(|(k, v)| (normalise(k), v)).collect())
         .unwrap_or_default();
-    let known = || {
-        specs
-            .iter()
-            .map(|(f, _, _)| *f)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let column_of = |name: &str| headers.iter().position(|h| normalise(h) == normalise(name));
     if let Some(m) = mapping {
-        let mut keys: Vec<(&String, &Targets)> = m.columns.iter().collect();
-        keys.sort_by(|a, b| a.0.cmp(b.0));
-        for (column, targets) in keys {
-            for target in targets.fields() {
-                if field_of(target).is_none() {
-                    return Err(format!(
-                        "mapping [columns] '{column}' names field '{target}', which {} do not have; fields are: {}",
-                        kind.as_str(),
-                        known()
-                    ));
-                }
-            }
-            // A built-in profile lists every spelling a vendor uses; a user's mapping
-            // names the columns of its file, so a key the file lacks is a typo.
-            if !builtin && column_of(column).is_none() {
-                return Err(format!(
-                    "mapping [columns] '{column}': the file has no such column (found: {})",
-                    headers.join(", ")
-                ));
-            }
-        }
-        let mut defaults: Vec<(&String, &String)> = m.defaults.iter().collect();
-        defaults.sort();
-        for (field, value) in defaults {
-            if field_of(field).is_none() {
-                return Err(format!(
-                    "mapping [defaults] '{field}': {} have no such field; fields are: {}",
-                    kind.as_str(),
-                    known()
-                ));
-            }
-            if value == LIST_PRICE
-                && !(field_of(field) == Some("amount")
-                    && matches!(kind, ImportKind::Deals | ImportKind::Orders))
-            {
-                return Err(format!(
-                    "mapping [defaults] '{field}': '{LIST_PRICE}' is a default for the amount of deals and orders only"
-                ));
-            }
-        }
-        for st in &m.stages {
-            let at = format!("mapping [[stages]] '{}'", st.name);
-            if st.name.trim().is_empty() {
-                return Err("mapping [[stages]]: a stage needs a name".into());
-            }
-            if !st.probability.is_finite() || !(0.0..=1.0).contains(&st.probability) {
-                return Err(format!(
-                    "{at}: probability {} is not between 0 and 1",
-                    st.probability
-                ));
-            }
-            match (st.kind, st.probability) {
-                (StageKind::Won, p) if p != 1.0 => {
-                    return Err(format!("{at}: a won stage has probability 1, not {p}"))
-                }
-                (StageKind::Lost, p) if p != 0.0 => {
-                    return Err(format!("{at}: a lost stage has probability 0, not {p}"))
-                }
-                _ => {}
-            }
-            if st.position.is_some_and(|p| p < 0) {
-                return Err(format!("{at}: position must be 0 or more"));
-            }
-        }
-        if let Some(b) = m.blank.as_deref() {
-            if b != "clears" && b != "keeps" {
-                return Err(format!(
-                    "mapping blank = '{b}': use \"keeps\" (an empty cell leaves the stored value) or \"clears\""
-                ));
-            }
-        }
-        if !m.stage_dates.is_empty() && kind != ImportKind::Deals {
-            return Err("mapping [stage_dates] is for deals only".into());
-        }
-        for (stage, column) in &m.stage_dates {
-            if column_of(column).is_none() {
-                return Err(format!(
-                    "mapping [stage_dates] '{stage}': the file has no column '{column}' (found: {})",
-                    headers.join(", ")
-                ));
-            }
-        }
+        check_mapping(kind, headers, m, builtin)?;
     }
     for (i, h) in headers.iter().enumerate() {
         let targets: Vec<&'static str> = match mapped.get(&normalise(h)) {
@@ -553,6 +465,116 @@ pub fn resolve(
         stages: m.stages,
         date_format: m.date_format,
     })
+}
+
+/// A mapping's own mistakes, each named: a column or default naming a field the kind
+/// does not have, a user's column the file lacks, `product.list_price` off an amount,
+/// impossible stages, a bad `blank`, stage dates off deals or naming missing columns.
+fn check_mapping(
+    kind: ImportKind,
+    headers: &[String],
+    m: &Mapping,
+    builtin: bool,
+) -> Result<(), String> {
+    let specs = canonical_fields(kind);
+    let field_of = |name: &str| -> Option<&'static str> {
+        let n = normalise(name);
+        specs
+            .iter()
+            .find(|(f, _, aliases)| *f == n || aliases.contains(&n.as_str()))
+            .map(|(f, _, _)| *f)
+    };
+    let known = || {
+        specs
+            .iter()
+            .map(|(f, _, _)| *f)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let column_of = |name: &str| headers.iter().position(|h| normalise(h) == normalise(name));
+    let mut keys: Vec<(&String, &Targets)> = m.columns.iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(b.0));
+    for (column, targets) in keys {
+        for target in targets.fields() {
+            if field_of(target).is_none() {
+                return Err(format!(
+                    "mapping [columns] '{column}' names field '{target}', which {} do not have; fields are: {}",
+                    kind.as_str(),
+                    known()
+                ));
+            }
+        }
+        // A built-in profile lists every spelling a vendor uses; a user's mapping
+        // names the columns of its file, so a key the file lacks is a typo.
+        if !builtin && column_of(column).is_none() {
+            return Err(format!(
+                "mapping [columns] '{column}': the file has no such column (found: {})",
+                headers.join(", ")
+            ));
+        }
+    }
+    let mut defaults: Vec<(&String, &String)> = m.defaults.iter().collect();
+    defaults.sort();
+    for (field, value) in defaults {
+        if field_of(field).is_none() {
+            return Err(format!(
+                "mapping [defaults] '{field}': {} have no such field; fields are: {}",
+                kind.as_str(),
+                known()
+            ));
+        }
+        if value == LIST_PRICE
+            && !(field_of(field) == Some("amount")
+                && matches!(kind, ImportKind::Deals | ImportKind::Orders))
+        {
+            return Err(format!(
+                "mapping [defaults] '{field}': '{LIST_PRICE}' is a default for the amount of deals and orders only"
+            ));
+        }
+    }
+    for st in &m.stages {
+        let at = format!("mapping [[stages]] '{}'", st.name);
+        if st.name.trim().is_empty() {
+            return Err("mapping [[stages]]: a stage needs a name".into());
+        }
+        if !st.probability.is_finite() || !(0.0..=1.0).contains(&st.probability) {
+            return Err(format!(
+                "{at}: probability {} is not between 0 and 1",
+                st.probability
+            ));
+        }
+        match (st.kind, st.probability) {
+            (StageKind::Won, p) if p != 1.0 => {
+                return Err(format!("{at}: a won stage has probability 1, not {p}"))
+            }
+            (StageKind::Lost, p) if p != 0.0 => {
+                return Err(format!("{at}: a lost stage has probability 0, not {p}"))
+            }
+            _ => {}
+        }
+        if st.position.is_some_and(|p| p < 0) {
+            return Err(format!("{at}: position must be 0 or more"));
+        }
+    }
+    if let Some(b) = m.blank.as_deref() {
+        if b != "clears" && b != "keeps" {
+            return Err(format!(
+                "mapping blank = '{b}': use \"keeps\" (an empty cell leaves the stored value) or \"clears\""
+            ));
+        }
+    }
+    if !m.stage_dates.is_empty() && kind != ImportKind::Deals {
+        return Err("mapping [stage_dates] is for deals only".into());
+    }
+    for (stage, column) in &m.stage_dates {
+        if column_of(column).is_none() {
+            return Err(format!(
+                "mapping [stage_dates] '{stage}': the file has no column '{column}' (found: {})",
+                headers.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
