@@ -807,107 +807,41 @@ impl<'c> Writer<'c> {
         let deal_id;
         match existing {
             None => {
-                let history = self.infer_history(stage_id, kind, created_on, closed_on, &dated)?;
-                let entered = history.last().map(|h| h.1).unwrap_or(created_on);
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO deals(external_id, name, customer_id, owner_rep_id, product_id, amount_cents,
-                           stage_id, created_on, stage_entered_on, expected_close, closed_on, source, lost_reason,
-                           discount_pct)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                    )?
-                    .execute(params![
-                        r.external_id,
-                        r.name,
+                deal_id = self.insert_deal(
+                    r,
+                    &NewDealRow {
                         customer,
                         owner,
                         product,
                         amount_cents,
                         stage_id,
-                        iso(created_on),
-                        iso(entered),
-                        r.expected_close.map(iso),
-                        closed_on.map(iso),
-                        r.source,
-                        lost_reason,
-                        r.discount_pct
-                    ])?;
-                deal_id = self.conn.last_insert_rowid();
-                // A file without stage history: the history is inferred from the deal's
-                // dates and marked so (real history imported later replaces it). It is
-                // deleted with the deal, so a revert of the insert takes it too.
-                let mut from: Option<i64> = None;
-                for (stage, on) in &history {
-                    self.conn
-                        .prepare_cached(
-                            "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on, inferred)
-                             VALUES (?1, ?2, ?3, ?4, 1)",
-                        )?
-                        .execute(params![deal_id, from, stage, iso(*on)])?;
-                    from = Some(*stage);
-                }
-                self.inferred_histories += 1;
+                        kind,
+                        created_on,
+                        closed_on,
+                        lost_reason: lost_reason.as_deref(),
+                    },
+                    &dated,
+                )?;
                 outcome = Outcome::Inserted;
             }
             Some((id, old_stage, old_entered, _, _)) => {
                 deal_id = id;
-                let entered = if old_stage == stage_id {
-                    old_entered
-                } else {
-                    let on = closed_on.unwrap_or(self.today);
-                    self.conn
-                        .prepare_cached(
-                            "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on) VALUES (?1, ?2, ?3, ?4)",
-                        )?
-                        .execute(params![id, old_stage, stage_id, iso(on)])?;
-                    iso(on)
-                };
-                // Only what the file gives changes; the stage and what follows from it
-                // (entry date, close date, a lost reason that no longer applies) always.
-                let reopened = kind != StageKind::Lost;
-                let update = |c: &str| match c {
-                    "stage_id" | "stage_entered_on" | "closed_on" => true,
-                    "lost_reason" => reopened || self.field_given(c),
-                    "amount_cents" => r.amount_from_list_price || self.field_given(c),
-                    _ => self.field_given(c),
-                };
-                (_, outcome) = edits::write_row_keeping(
-                    self.conn,
-                    &self.actor,
-                    Entity::Deal,
-                    Some(id),
-                    &[
-                        "name",
-                        "customer_id",
-                        "owner_rep_id",
-                        "product_id",
-                        "amount_cents",
-                        "stage_id",
-                        "created_on",
-                        "stage_entered_on",
-                        "expected_close",
-                        "closed_on",
-                        "source",
-                        "lost_reason",
-                        "discount_pct",
-                    ],
-                    params![
-                        r.name,
+                outcome = self.update_deal(
+                    r,
+                    id,
+                    old_stage,
+                    old_entered,
+                    &NewDealRow {
                         customer,
                         owner,
                         product,
                         amount_cents,
                         stage_id,
-                        iso(created_on),
-                        entered,
-                        r.expected_close.map(iso),
-                        closed_on.map(iso),
-                        r.source,
-                        lost_reason,
-                        r.discount_pct
-                    ],
-                    false,
-                    &update,
+                        kind,
+                        created_on,
+                        closed_on,
+                        lost_reason: lost_reason.as_deref(),
+                    },
                 )?;
             }
         }
@@ -926,6 +860,153 @@ impl<'c> Writer<'c> {
             false,
         )?;
         Ok(Ok(outcome))
+    }
+
+    /// Updates deal `id` from the file: only what the file gives changes, but the stage and
+    /// what follows from it (entry date, close date, a lost reason that no longer applies)
+    /// always; a new stage is a recorded stage change.
+    fn update_deal(
+        &mut self,
+        r: &DealRecord,
+        id: i64,
+        old_stage: i64,
+        old_entered: String,
+        d: &NewDealRow,
+    ) -> Result<Outcome> {
+        let NewDealRow {
+            customer,
+            owner,
+            product,
+            amount_cents,
+            stage_id,
+            kind,
+            created_on,
+            closed_on,
+            lost_reason,
+        } = *d;
+        let outcome;
+        let entered = if old_stage == stage_id {
+            old_entered
+        } else {
+            let on = closed_on.unwrap_or(self.today);
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![id, old_stage, stage_id, iso(on)])?;
+            iso(on)
+        };
+        // Only what the file gives changes; the stage and what follows from it
+        // (entry date, close date, a lost reason that no longer applies) always.
+        let reopened = kind != StageKind::Lost;
+        let update = |c: &str| match c {
+            "stage_id" | "stage_entered_on" | "closed_on" => true,
+            "lost_reason" => reopened || self.field_given(c),
+            "amount_cents" => r.amount_from_list_price || self.field_given(c),
+            _ => self.field_given(c),
+        };
+        (_, outcome) = edits::write_row_keeping(
+            self.conn,
+            &self.actor,
+            Entity::Deal,
+            Some(id),
+            &[
+                "name",
+                "customer_id",
+                "owner_rep_id",
+                "product_id",
+                "amount_cents",
+                "stage_id",
+                "created_on",
+                "stage_entered_on",
+                "expected_close",
+                "closed_on",
+                "source",
+                "lost_reason",
+                "discount_pct",
+            ],
+            params![
+                r.name,
+                customer,
+                owner,
+                product,
+                amount_cents,
+                stage_id,
+                iso(created_on),
+                entered,
+                r.expected_close.map(iso),
+                closed_on.map(iso),
+                r.source,
+                lost_reason,
+                r.discount_pct
+            ],
+            false,
+            &update,
+        )?;
+        Ok(outcome)
+    }
+
+    /// Inserts a new deal with its stage history: the dates the file gives, else inferred
+    /// from the deal's own dates and marked so (real history imported later replaces it;
+    /// a revert of the insert takes it with the deal). Returns the new id.
+    fn insert_deal(
+        &mut self,
+        r: &DealRecord,
+        d: &NewDealRow,
+        dated: &[(i64, NaiveDate)],
+    ) -> Result<i64> {
+        let NewDealRow {
+            customer,
+            owner,
+            product,
+            amount_cents,
+            stage_id,
+            kind,
+            created_on,
+            closed_on,
+            lost_reason,
+        } = *d;
+        let history = self.infer_history(stage_id, kind, created_on, closed_on, dated)?;
+        let entered = history.last().map(|h| h.1).unwrap_or(created_on);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO deals(external_id, name, customer_id, owner_rep_id, product_id, amount_cents,
+                   stage_id, created_on, stage_entered_on, expected_close, closed_on, source, lost_reason,
+                   discount_pct)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?
+            .execute(params![
+                r.external_id,
+                r.name,
+                customer,
+                owner,
+                product,
+                amount_cents,
+                stage_id,
+                iso(created_on),
+                iso(entered),
+                r.expected_close.map(iso),
+                closed_on.map(iso),
+                r.source,
+                lost_reason,
+                r.discount_pct
+            ])?;
+        let deal_id = self.conn.last_insert_rowid();
+        // A file without stage history: the history is inferred from the deal's
+        // dates and marked so (real history imported later replaces it). It is
+        // deleted with the deal, so a revert of the insert takes it too.
+        let mut from: Option<i64> = None;
+        for (stage, on) in &history {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO stage_changes(deal_id, from_stage_id, to_stage_id, changed_on, inferred)
+                     VALUES (?1, ?2, ?3, ?4, 1)",
+                )?
+                .execute(params![deal_id, from, stage, iso(*on)])?;
+            from = Some(*stage);
+        }
+        self.inferred_histories += 1;
+        Ok(deal_id)
     }
 
     pub fn activity(
@@ -1128,4 +1209,18 @@ fn customer_field(r: &CustomerRef) -> &'static str {
 /// The largest id ever handed out in the entity's table (ids are never reused).
 fn max_id(conn: &Connection, entity: Entity) -> Result<i64> {
     Ok(crate::store::db::next_id(conn, entity.table())? - 1)
+}
+
+/// A new deal's row as resolved from the file (references looked up, dates settled).
+#[derive(Clone, Copy)]
+struct NewDealRow<'a> {
+    customer: i64,
+    owner: Option<i64>,
+    product: Option<i64>,
+    amount_cents: i64,
+    stage_id: i64,
+    kind: StageKind,
+    created_on: NaiveDate,
+    closed_on: Option<NaiveDate>,
+    lost_reason: Option<&'a str>,
 }
