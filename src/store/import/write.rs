@@ -803,46 +803,27 @@ impl<'c> Writer<'c> {
             None
         };
         let is_new = existing.is_none();
+        let row = NewDealRow {
+            customer,
+            owner,
+            product,
+            amount_cents,
+            stage_id,
+            kind,
+            created_on,
+            closed_on,
+            lost_reason: lost_reason.as_deref(),
+        };
         let outcome;
         let deal_id;
         match existing {
             None => {
-                deal_id = self.insert_deal(
-                    r,
-                    &NewDealRow {
-                        customer,
-                        owner,
-                        product,
-                        amount_cents,
-                        stage_id,
-                        kind,
-                        created_on,
-                        closed_on,
-                        lost_reason: lost_reason.as_deref(),
-                    },
-                    &dated,
-                )?;
+                deal_id = self.insert_deal(r, &row, &dated)?;
                 outcome = Outcome::Inserted;
             }
             Some((id, old_stage, old_entered, _, _)) => {
                 deal_id = id;
-                outcome = self.update_deal(
-                    r,
-                    id,
-                    old_stage,
-                    old_entered,
-                    &NewDealRow {
-                        customer,
-                        owner,
-                        product,
-                        amount_cents,
-                        stage_id,
-                        kind,
-                        created_on,
-                        closed_on,
-                        lost_reason: lost_reason.as_deref(),
-                    },
-                )?;
+                outcome = self.update_deal(r, id, old_stage, old_entered, &row)?;
             }
         }
         ledger::sync_order(
