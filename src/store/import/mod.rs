@@ -759,66 +759,7 @@ fn process(
                     && (layout.blank_clears || view.raw(f.0).is_some())
         })
         .fold(0u64, |bits, (i, _)| bits | (1 << i));
-    let written = match kind {
-        ImportKind::Customers => {
-            let r = rows::customer(&mut b);
-            let given = view.get("status").is_some();
-            b.finish(r).map(|r| writer.customer(&r, given))
-        }
-        ImportKind::Contacts => {
-            let mut r = rows::contact(&mut b);
-            if r.external_id.is_none() {
-                r.external_id = Some(content_key(&view, kind, &mut writer.keys_seen));
-            }
-            b.finish(r).map(|r| writer.contact(&r))
-        }
-        ImportKind::Deals => {
-            let mut r = rows::deal(&mut b);
-            if r.0.external_id.is_none() {
-                r.0.external_id = Some(content_key(&view, kind, &mut writer.keys_seen));
-            }
-            b.finish(r).map(|(r, status)| writer.deal(&r, status))
-        }
-        ImportKind::Activities => {
-            let mut r = rows::activity(&mut b);
-            if r.external_id.is_none() {
-                r.external_id = Some(content_key(&view, kind, &mut writer.keys_seen));
-            }
-            b.finish(r).map(|r| writer.activity(&r))
-        }
-        ImportKind::Orders => {
-            let mut r = rows::order(&mut b);
-            // A won deal's order is found through its deal.
-            if r.external_id.is_none() && r.deal.is_none() {
-                r.external_id = Some(content_key(&view, kind, &mut writer.keys_seen));
-            }
-            b.finish(r).map(|r| writer.order(&r))
-        }
-        ImportKind::Targets => {
-            let r = rows::target(&mut b);
-            b.finish(r).map(|r| writer.target(&r, reason))
-        }
-        ImportKind::Teams => {
-            let r = rows::team(&mut b);
-            b.finish(r).map(|r| writer.team(&r))
-        }
-        ImportKind::Reps => {
-            let r = rows::rep(&mut b);
-            b.finish(r).map(|r| writer.rep(&r))
-        }
-        ImportKind::Products => {
-            let r = rows::product(&mut b);
-            b.finish(r).map(|r| writer.product(&r))
-        }
-        ImportKind::Stages => {
-            let r = rows::stage(&mut b);
-            b.finish(r).map(|r| writer.stage_row(&r))
-        }
-        ImportKind::StageChanges => {
-            let r = rows::stage_change(&mut b);
-            b.finish(r).map(|r| writer.stage_change(&r))
-        }
-    };
+    let written = build_and_write(kind, &view, &mut b, writer, reason);
     if written.as_ref().is_ok_and(|w| matches!(w, Ok(Ok(_)))) {
         report.rounded += b.rounded;
         for f in view.defaulted() {
@@ -845,6 +786,84 @@ fn process(
         },
     }
     Ok(())
+}
+
+/// What a row builds into and what writing it did: the row's field problems, or the
+/// writer's result (a database failure, or a refusal naming the field).
+type Written = std::result::Result<
+    crate::store::db::Result<std::result::Result<Outcome, (&'static str, String)>>,
+    Vec<FieldError>,
+>;
+
+/// Builds the record of `kind` from the row (filling a content key where the file has no
+/// external id) and hands it to the writer.
+fn build_and_write(
+    kind: ImportKind,
+    view: &RowView,
+    b: &mut Builder,
+    writer: &mut Writer,
+    reason: &str,
+) -> Written {
+    match kind {
+        ImportKind::Customers => {
+            let r = rows::customer(b);
+            let given = view.get("status").is_some();
+            b.finish(r).map(|r| writer.customer(&r, given))
+        }
+        ImportKind::Contacts => {
+            let mut r = rows::contact(b);
+            if r.external_id.is_none() {
+                r.external_id = Some(content_key(view, kind, &mut writer.keys_seen));
+            }
+            b.finish(r).map(|r| writer.contact(&r))
+        }
+        ImportKind::Deals => {
+            let mut r = rows::deal(b);
+            if r.0.external_id.is_none() {
+                r.0.external_id = Some(content_key(view, kind, &mut writer.keys_seen));
+            }
+            b.finish(r).map(|(r, status)| writer.deal(&r, status))
+        }
+        ImportKind::Activities => {
+            let mut r = rows::activity(b);
+            if r.external_id.is_none() {
+                r.external_id = Some(content_key(view, kind, &mut writer.keys_seen));
+            }
+            b.finish(r).map(|r| writer.activity(&r))
+        }
+        ImportKind::Orders => {
+            let mut r = rows::order(b);
+            // A won deal's order is found through its deal.
+            if r.external_id.is_none() && r.deal.is_none() {
+                r.external_id = Some(content_key(view, kind, &mut writer.keys_seen));
+            }
+            b.finish(r).map(|r| writer.order(&r))
+        }
+        ImportKind::Targets => {
+            let r = rows::target(b);
+            b.finish(r).map(|r| writer.target(&r, reason))
+        }
+        ImportKind::Teams => {
+            let r = rows::team(b);
+            b.finish(r).map(|r| writer.team(&r))
+        }
+        ImportKind::Reps => {
+            let r = rows::rep(b);
+            b.finish(r).map(|r| writer.rep(&r))
+        }
+        ImportKind::Products => {
+            let r = rows::product(b);
+            b.finish(r).map(|r| writer.product(&r))
+        }
+        ImportKind::Stages => {
+            let r = rows::stage(b);
+            b.finish(r).map(|r| writer.stage_row(&r))
+        }
+        ImportKind::StageChanges => {
+            let r = rows::stage_change(b);
+            b.finish(r).map(|r| writer.stage_change(&r))
+        }
+    }
 }
 
 /// The key of a row from a file without external ids: a hash of the fields that name the
