@@ -602,31 +602,7 @@ fn import_rows(
             });
         }
         report.ignored_lines = held.iter().map(|(l, _)| *l).collect();
-        let late = writer.finish()?;
-        let mut late_lines: Vec<u64> = Vec::new();
-        for (line, field, reason, was) in late {
-            if !late_lines.contains(&line) {
-                late_lines.push(line);
-                report.rejected += 1;
-                match was {
-                    Outcome::Inserted => report.inserted = report.inserted.saturating_sub(1),
-                    Outcome::Updated => report.updated = report.updated.saturating_sub(1),
-                    Outcome::Unchanged => report.unchanged = report.unchanged.saturating_sub(1),
-                }
-            }
-            report.errors.push(RowError {
-                line,
-                column: layout.column_name(field),
-                reason,
-            });
-        }
-        report.errors.sort_by_key(|e| e.line);
-        report.inferred_histories = writer.inferred_histories;
-        report.created = writer
-            .created
-            .iter()
-            .map(|(k, n)| format!("{k}: {n}"))
-            .collect();
+        finish_rows(writer, layout, &mut report)?;
     }
     let failed = report.rejected > 0 && !opts.skip_invalid;
     if opts.dry_run || failed || report.inserted + report.updated == 0 && report.created.is_empty()
@@ -647,6 +623,41 @@ fn import_rows(
         report.committed = true;
     }
     Ok(report)
+}
+
+/// Settles what could only be checked at the end (a deal's order, a late reference): a row
+/// refused then leaves the counts it was in; the errors in line order; what was created.
+fn finish_rows(
+    mut writer: Writer,
+    layout: &Layout,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let late = writer.finish()?;
+    let mut late_lines: Vec<u64> = Vec::new();
+    for (line, field, reason, was) in late {
+        if !late_lines.contains(&line) {
+            late_lines.push(line);
+            report.rejected += 1;
+            match was {
+                Outcome::Inserted => report.inserted = report.inserted.saturating_sub(1),
+                Outcome::Updated => report.updated = report.updated.saturating_sub(1),
+                Outcome::Unchanged => report.unchanged = report.unchanged.saturating_sub(1),
+            }
+        }
+        report.errors.push(RowError {
+            line,
+            column: layout.column_name(field),
+            reason,
+        });
+    }
+    report.errors.sort_by_key(|e| e.line);
+    report.inferred_histories = writer.inferred_histories;
+    report.created = writer
+        .created
+        .iter()
+        .map(|(k, n)| format!("{k}: {n}"))
+        .collect();
+    Ok(())
 }
 
 /// What every row of one file is read with.
