@@ -14,19 +14,20 @@ pub enum TargetsCommand {
     /// win rate needed on the open pipeline.
     List {
         /// 2026-03, 2026-Q1 or 2026 (default: every period with targets).
-        #[arg(long)]
-        period: Option<String>,
+        #[arg(long, value_parser = parse_period)]
+        period: Option<Period>,
         /// company, team or rep.
-        #[arg(long)]
-        scope: Option<String>,
+        #[arg(long, value_parser = parse_scope)]
+        scope: Option<TargetScope>,
         /// won_revenue, won_deals, activities or new_customers.
-        #[arg(long)]
-        metric: Option<String>,
+        #[arg(long, value_parser = parse_metric)]
+        metric: Option<TargetMetric>,
     },
     /// Sets a target (the change is kept as a revision).
     Set {
-        #[arg(long)]
-        period: String,
+        /// 2026-03, 2026-Q1 or 2026.
+        #[arg(long, value_parser = parse_period)]
+        period: Period,
         #[arg(long, conflicts_with_all = ["team", "rep"])]
         company: bool,
         #[arg(long, value_name = "NAME", conflicts_with = "rep")]
@@ -34,8 +35,8 @@ pub enum TargetsCommand {
         #[arg(long, value_name = "NAME")]
         rep: Option<String>,
         /// won_revenue (default), won_deals, activities or new_customers.
-        #[arg(long, default_value = "won_revenue")]
-        metric: String,
+        #[arg(long, default_value = "won_revenue", value_parser = parse_metric)]
+        metric: TargetMetric,
         /// Why (kept with the revision).
         #[arg(long, default_value = "set")]
         reason: String,
@@ -53,10 +54,11 @@ pub enum TargetsCommand {
     /// rationale; saved only with --save.
     Propose {
         /// goal, performance or resource.
-        #[arg(long)]
-        method: String,
-        #[arg(long)]
-        period: String,
+        #[arg(long, value_parser = parse_method)]
+        method: Method,
+        /// 2026-03, 2026-Q1 or 2026.
+        #[arg(long, value_parser = parse_period)]
+        period: Period,
         /// Growth goal in percent over the forecast (goal method).
         #[arg(long, default_value_t = 10.0)]
         growth: f64,
@@ -67,16 +69,26 @@ pub enum TargetsCommand {
     History { id: i64 },
 }
 
-fn period_arg(p: &str) -> anyhow::Result<Period> {
-    Period::parse(p).map_err(|e| super::usage(format!("--period: {e}")))
+/// `--period`, read by clap (a bad one is a usage error, exit 2).
+fn parse_period(p: &str) -> Result<Period, String> {
+    Period::parse(p).map_err(|e| e.to_string())
 }
 
-fn metric_arg(m: &str) -> anyhow::Result<TargetMetric> {
-    m.parse().map_err(|_| {
-        super::usage(format!(
-            "--metric '{m}': use won_revenue, won_deals, activities or new_customers"
-        ))
-    })
+/// `--scope`.
+fn parse_scope(s: &str) -> Result<TargetScope, String> {
+    s.parse()
+        .map_err(|_| "use company, team or rep".to_string())
+}
+
+/// `--metric`.
+fn parse_metric(m: &str) -> Result<TargetMetric, String> {
+    m.parse()
+        .map_err(|_| "use won_revenue, won_deals, activities or new_customers".to_string())
+}
+
+/// `--method` of a proposal.
+fn parse_method(m: &str) -> Result<Method, String> {
+    Method::parse(m).ok_or_else(|| "use goal, performance or resource".to_string())
 }
 
 /// What setting or revising a target did: a sentence on a terminal, else one row
@@ -174,8 +186,6 @@ pub fn run(
             reason,
             amount,
         } => {
-            let period = period_arg(&period)?;
-            let metric = metric_arg(&metric)?;
             let (scope, name) = match (company, team, rep) {
                 (true, _, _) => (TargetScope::Company, None),
                 (false, Some(t), None) => (TargetScope::Team, Some(t)),
@@ -279,22 +289,13 @@ pub fn run(
 /// `funnel targets list`: every target with where it stands.
 fn list(
     store: &mut Store,
-    period: Option<String>,
-    scope: Option<String>,
-    metric: Option<String>,
+    period: Option<Period>,
+    scope: Option<TargetScope>,
+    metric: Option<TargetMetric>,
     today: NaiveDate,
     format: Format,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
-    let period = period.as_deref().map(period_arg).transpose()?;
-    let scope = scope
-        .as_deref()
-        .map(|s| {
-            s.parse::<TargetScope>()
-                .map_err(|_| super::usage(format!("--scope '{s}': use company, team or rep")))
-        })
-        .transpose()?;
-    let metric = metric.as_deref().map(metric_arg).transpose()?;
     let rows = targets::list(store, period, scope, metric, today)?;
     let mut t = Table::new(&[
         "id",
@@ -358,20 +359,14 @@ fn list(
 #[allow(clippy::too_many_arguments)]
 fn propose(
     store: &mut Store,
-    method: String,
-    period: String,
+    m: Method,
+    period: Period,
     growth: f64,
     save: bool,
     today: NaiveDate,
     format: Format,
     out: &mut dyn Write,
 ) -> anyhow::Result<i32> {
-    let Some(m) = Method::parse(&method) else {
-        return Err(super::usage(format!(
-            "--method '{method}': use goal, performance or resource"
-        )));
-    };
-    let period = period_arg(&period)?;
     if !growth.is_finite() || growth <= -100.0 {
         return Err(super::usage(format!(
             "--growth {growth}: give a percentage above -100"
