@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// `--method`, read by clap (an unknown one is a usage error naming the methods).
+pub(super) fn parse_method(m: &str) -> Result<crate::app::forecast::Method, String> {
+    crate::app::forecast::Method::parse(m).ok_or_else(|| {
+        let names: Vec<&str> = crate::app::forecast::Method::ALL
+            .iter()
+            .map(|m| m.name())
+            .collect();
+        format!("use one of {}", names.join(", "))
+    })
+}
+
 /// `funnel forecast`.
 pub(super) fn forecast(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     let Ctx {
@@ -43,25 +54,8 @@ pub(super) fn forecast(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     }
     let by = by.unwrap_or_else(|| "company".into());
     let period = period.unwrap_or_else(|| "month".into());
-    let Some(method) = crate::app::forecast::Method::parse(&method) else {
-        let names: Vec<&str> = crate::app::forecast::Method::ALL
-            .iter()
-            .map(|m| m.name())
-            .collect();
-        eprintln!(
-            "funnel: forecast: --method '{method}': use one of {}",
-            names.join(", ")
-        );
-        return Ok(2);
-    };
-    let quarterly = match period.as_str() {
-        "month" => false,
-        "quarter" => true,
-        other => {
-            eprintln!("funnel: forecast: --period '{other}': use month or quarter");
-            return Ok(2);
-        }
-    };
+    // clap has checked both: a method funnel knows, month or quarter.
+    let quarterly = period == "quarter";
     let horizon = horizon.unwrap_or(if quarterly { 4 } else { 12 });
     if horizon == 0 || horizon > 120 {
         eprintln!("funnel: forecast: --horizon must be from 1 to 120");

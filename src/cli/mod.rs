@@ -235,15 +235,15 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
         /// month (default) or quarter.
-        #[arg(long)]
+        #[arg(long, value_parser = ["month", "quarter"])]
         period: Option<String>,
         /// Periods to forecast (default 12 months or 4 quarters).
         #[arg(long)]
         horizon: Option<usize>,
         /// auto (the average of automatic ETS and Theta), ets, theta, regression,
         /// damped-holt, ses, seasonal-naive or naive.
-        #[arg(long, default_value = "auto")]
-        method: String,
+        #[arg(long, default_value = "auto", value_parser = forecast::parse_method)]
+        method: crate::app::forecast::Method,
     },
     /// Targets: list with attainment, set, revise, propose.
     Targets {
