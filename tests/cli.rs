@@ -1156,6 +1156,12 @@ fn every_usage_error_exits_2_and_unused_flags_are_refused() {
         &["report", "win-rates", "--period", "2026-13"],
         &["forecast", "accuracy", "--by", "team"],
         &["export", "deals", "--format", "table"],
+        &["--today", "nope", "pipeline"],
+        &["targets", "list", "--scope", "galaxy"],
+        &[
+            "targets", "propose", "--method", "magic", "--period", "2027-01",
+        ],
+        &["forecast", "--method", "prophet"],
     ];
     for args in cases {
         let out = funnel(&db).args(*args).output().unwrap();

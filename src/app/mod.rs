@@ -163,12 +163,8 @@ pub fn organisation(store: &Store) -> Result<crate::domain::setup::Organisation,
 
 /// Today for every command and the TUI: `--today` / `$FUNNEL_TODAY` (an empty value is
 /// ignored), else the local date.
-pub fn resolve_today(flag: Option<&str>) -> Result<chrono::NaiveDate, String> {
-    match flag.map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| format!("--today: '{d}' is not a date (YYYY-MM-DD)")),
-        None => Ok(chrono::Local::now().date_naive()),
-    }
+pub fn resolve_today(flag: Option<chrono::NaiveDate>) -> chrono::NaiveDate {
+    flag.unwrap_or_else(|| chrono::Local::now().date_naive())
 }
 
 /// Where the database is: `--db`, else `$FUNNEL_DB`, else `funnel.db` in the platform's

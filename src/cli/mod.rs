@@ -504,6 +504,16 @@ fn open_database(
     Ok(Some(store))
 }
 
+/// `--today` (or `$FUNNEL_TODAY`; empty is unset): a bad date is a usage error (exit 2).
+fn parse_today(flag: Option<&str>) -> anyhow::Result<Option<chrono::NaiveDate>> {
+    match flag.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(None),
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| usage(format!("--today: '{d}' is not a date (YYYY-MM-DD)"))),
+    }
+}
+
 /// What a command module runs with.
 struct Ctx<'a> {
     store: &'a mut app::Db,
@@ -520,7 +530,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     let path = app::database_path(cli.db.clone()).map_err(anyhow::Error::msg)?;
     let explicit_format = cli.format;
     let format = default_format(cli.format);
-    let today = app::resolve_today(cli.today.as_deref()).map_err(anyhow::Error::msg)?;
+    let today = app::resolve_today(parse_today(cli.today.as_deref())?);
     app::configure_user_name();
     if !matches!(cli.command, Some(Command::Config { .. })) {
         for p in app::config_problems() {
