@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// `--by`, read by clap.
+pub(super) fn parse_level(b: &str) -> Result<crate::app::forecast::Level, String> {
+    crate::app::forecast::Level::parse(b).ok_or_else(|| "use company, team, rep or product".into())
+}
+
 /// `--method`, read by clap (an unknown one is a usage error naming the methods).
 pub(super) fn parse_method(m: &str) -> Result<crate::app::forecast::Method, String> {
     crate::app::forecast::Method::parse(m).ok_or_else(|| {
@@ -36,9 +41,10 @@ pub(super) fn forecast(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     if series.is_some() || what.is_some() {
         // These forecast the database's revenue; a file or the accuracy table has
         // nothing for them to do.
-        if let Some(b) = &by {
+        if let Some(b) = by {
             return Err(usage(format!(
-                "forecast: --by {b} is for forecasts of the database's revenue, not {}",
+                "forecast: --by {} is for forecasts of the database's revenue, not {}",
+                b.name(),
                 if series.is_some() {
                     "--series"
                 } else {
@@ -52,7 +58,7 @@ pub(super) fn forecast(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
                 ));
         }
     }
-    let by = by.unwrap_or_else(|| "company".into());
+    let by = by.unwrap_or(crate::app::forecast::Level::Company);
     let period = period.unwrap_or_else(|| "month".into());
     // clap has checked both: a method funnel knows, month or quarter.
     let quarterly = period == "quarter";
@@ -70,7 +76,7 @@ pub(super) fn forecast(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         None => {}
     }
     let Some(file) = series else {
-        return forecast_database(out, store, &by, quarterly, horizon, method, today, format);
+        return forecast_database(out, store, by, quarterly, horizon, method, today, format);
     };
     let (forecasts, errors) = crate::app::forecast::forecast_file(&file, horizon, method)?;
     if !errors.is_empty() {
@@ -143,17 +149,13 @@ fn write_accuracy(
 fn forecast_database(
     mut out: &mut dyn Write,
     store: &mut app::Db,
-    by: &str,
+    level: crate::app::forecast::Level,
     quarterly: bool,
     horizon: usize,
     method: crate::app::forecast::Method,
     today: chrono::NaiveDate,
     format: Format,
 ) -> anyhow::Result<i32> {
-    let Some(level) = crate::app::forecast::Level::parse(by) else {
-        eprintln!("funnel: forecast: --by '{by}': use company, team, rep or product");
-        return Ok(2);
-    };
     let id = crate::app::forecast::run(
         store,
         level,

@@ -232,8 +232,8 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         series: Option<PathBuf>,
         /// Break the database's won revenue down by company (default), team, rep or product.
-        #[arg(long)]
-        by: Option<String>,
+        #[arg(long, value_parser = forecast::parse_level)]
+        by: Option<crate::app::forecast::Level>,
         /// month (default) or quarter.
         #[arg(long, value_parser = ["month", "quarter"])]
         period: Option<String>,
