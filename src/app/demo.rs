@@ -129,8 +129,8 @@ pub enum DemoError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Where the simulator writes failed (the database, for a load).
-    #[error("{0}")]
-    Sink(#[source] SinkError),
+    #[error(transparent)]
+    Sink(SinkError),
 }
 
 impl From<SinkError> for DemoError {

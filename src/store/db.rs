@@ -67,8 +67,9 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// Writing out what was read (an export to a file or a pipe) failed.
-    #[error("writing the export: {0}")]
+    /// Writing out what was read (an export to a file or a pipe) failed; the io error is
+    /// the source (shown after it in the error chain, and told apart by its kind).
+    #[error("writing the export")]
     Output(#[source] std::io::Error),
     #[error("{0}")]
     Invalid(String),
