@@ -323,6 +323,7 @@ pub fn import(store: &mut Store, req: &ImportRequest) -> Result<ImportReport, Ap
         round: req.round,
         blank_clears: req.blank_clears,
         today: req.today,
+        defer_indexes: None,
     };
     Ok(store.import_file(req.kind, req.file, &opts, &Actor::current())?)
 }

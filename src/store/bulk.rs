@@ -257,14 +257,36 @@ impl DeferredIndexes {
     /// gives SQLite a large page cache for the load.
     pub fn drop(conn: &Connection) -> Result<DeferredIndexes> {
         conn.execute_batch("PRAGMA cache_size = -262144")?;
-        let mut stmt = conn.prepare(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-               AND tbl_name IN ('customers', 'contacts', 'deals', 'stage_changes', 'activities', 'orders', 'targets')
+        Self::drop_where(
+            conn,
+            "tbl_name IN ('customers', 'contacts', 'deals', 'stage_changes', 'activities', 'orders', 'targets')
                -- Children are written in their parent's order, so these grow at the end.
                AND name NOT IN ('stage_changes_deal', 'activities_deal', 'contacts_customer')",
-        )?;
+            [],
+        )
+    }
+
+    /// Drops the named indexes that exist (inside the caller's transaction; a rollback
+    /// brings them back), keeping their definitions for [`DeferredIndexes::rebuild`].
+    pub fn drop_named(conn: &Connection, names: &[&str]) -> Result<DeferredIndexes> {
+        let list = names.join(",");
+        Self::drop_where(
+            conn,
+            "instr(',' || ?1 || ',', ',' || name || ',') > 0",
+            [list],
+        )
+    }
+
+    fn drop_where<P: rusqlite::Params>(
+        conn: &Connection,
+        filter: &str,
+        params: P,
+    ) -> Result<DeferredIndexes> {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND {filter}"
+        ))?;
         let found: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         for (name, _) in &found {
             conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
@@ -274,10 +296,23 @@ impl DeferredIndexes {
         })
     }
 
+    /// Builds the dropped indexes again (each from one sorted pass over its table), with
+    /// the page cache lowered to 16 MiB: the sort's memory follows the cache's size. (Where
+    /// the sort spills is the connection's `temp_store`, which cannot change inside the
+    /// transaction: an import sets it to files before it begins.)
+    pub fn build(&self, conn: &Connection) -> Result<()> {
+        let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA cache_size = -16384")?;
+        let built = self
+            .definitions
+            .iter()
+            .try_for_each(|sql| conn.execute_batch(sql));
+        conn.execute_batch(&format!("PRAGMA cache_size = {cache}"))?;
+        Ok(built?)
+    }
+
     pub fn rebuild(self, conn: &Connection) -> Result<()> {
-        for sql in &self.definitions {
-            conn.execute_batch(sql)?;
-        }
+        self.build(conn)?;
         conn.execute_batch("PRAGMA cache_size = -2000")?;
         Ok(())
     }

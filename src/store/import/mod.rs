@@ -29,6 +29,9 @@ pub struct ImportOptions {
     pub blank_clears: bool,
     /// The date used for defaults (created_on) and stage changes; today unless a test fixes it.
     pub today: Option<NaiveDate>,
+    /// Whether the table's secondary indexes are updated row by row or built after the
+    /// rows (see [`defer_indexes`]); `None` decides by the sizes.
+    pub defer_indexes: Option<bool>,
 }
 
 impl ImportKind {
@@ -284,14 +287,18 @@ fn key_field(kind: ImportKind) -> &'static str {
 /// repeated keys, usually none. A hash stands for the id: two different ids of one file
 /// share one with a chance of about 1 in 10^7 at a million rows, and then the second is
 /// refused (a false alarm writes nothing; it can never overwrite).
+///
+/// Also gives the number of data rows: exact from this pass, or (a file without ids, which
+/// needs no pass) estimated from the file's size.
 fn repeated_keys(
     path: &Path,
     layout: &Layout,
     kind: ImportKind,
-) -> Result<HashMap<u64, u32>, ImportError> {
+) -> Result<(HashMap<u64, u32>, u64), ImportError> {
     let field = key_field(kind);
     if !layout.fields.contains_key(field) && !layout.defaults.contains_key(field) {
-        return Ok(HashMap::new());
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        return Ok((HashMap::new(), size / 100));
     }
     let source = Source::open(path)?;
     let mut lines = source.lines();
@@ -299,11 +306,13 @@ fn repeated_keys(
     let mut rec = csv::StringRecord::new();
     let mut pairs: Vec<(u64, u32)> = Vec::new();
     let mut first = true;
+    let mut rows = 0u64;
     // Unreadable records stop the pass: the import reports them.
     while rdr.read_record(&mut rec).unwrap_or(false) {
         if std::mem::take(&mut first) || rec.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
+        rows += 1;
         let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
         let view = RowView {
             record: &rec,
@@ -323,8 +332,71 @@ fn repeated_keys(
             out.entry(w[0].0).or_insert(w[0].1);
         }
     }
-    Ok(out)
+    Ok((out, rows))
 }
+
+/// The secondary indexes an import of `kind` may build after its rows instead of updating
+/// them row by row: indexes no statement of that import reads (its lookups go through
+/// unique keys, row ids and `stage_changes_deal`, which are kept).
+fn deferrable_indexes(kind: ImportKind) -> &'static [&'static str] {
+    match kind {
+        ImportKind::Deals => &[
+            "deals_stage",
+            "deals_customer",
+            "deals_owner",
+            "deals_expected_close",
+            "deals_closed",
+            "stage_changes_when",
+            "orders_customer",
+            "orders_product",
+            "orders_date",
+        ],
+        ImportKind::Orders => &["orders_product", "orders_date"],
+        _ => &[],
+    }
+}
+
+/// Whether this import builds its table's secondary indexes once at the end (see
+/// [`deferrable_indexes`]) instead of updating them row by row. Updating a B-tree at a
+/// random place for every row reads and writes pages that no longer fit the page cache
+/// once an index is larger than it; building an index is one sorted pass. So a large
+/// import into a table not much larger than it defers (at a million deals into an empty
+/// table: see the README's benchmarks). `$FUNNEL_IMPORT_INDEXES=live|deferred` overrides.
+fn defer_indexes(
+    conn: &rusqlite::Connection,
+    kind: ImportKind,
+    rows: u64,
+    asked: Option<bool>,
+) -> Result<&'static [&'static str], ImportError> {
+    let names = deferrable_indexes(kind);
+    if names.is_empty() {
+        return Ok(names);
+    }
+    let env = std::env::var("FUNNEL_IMPORT_INDEXES");
+    let defer = match (asked, env.as_deref()) {
+        (Some(asked), _) => asked,
+        (None, Ok("live")) => false,
+        (None, Ok("deferred")) => true,
+        _ => {
+            let table = if kind == ImportKind::Orders {
+                "orders"
+            } else {
+                "deals"
+            };
+            let existing: i64 = conn.query_row(
+                &format!("SELECT coalesce(max(id), 0) FROM {table}"),
+                [],
+                |r| r.get(0),
+            )?;
+            rows >= DEFER_MIN_ROWS && rows.saturating_mul(2) >= existing.max(0) as u64
+        }
+    };
+    Ok(if defer { names } else { &[] })
+}
+
+/// Below this many rows an import keeps its indexes live (rebuilding them costs a pass
+/// over the whole table, which a small import does not repay).
+const DEFER_MIN_ROWS: u64 = 50_000;
 
 /// Settles day/month order from the file: any date that can only be read one way decides
 /// for all; if the file contradicts itself the import stops.
@@ -436,21 +508,31 @@ pub fn import_file(
         "PRAGMA cache_size = -{}; PRAGMA foreign_keys = OFF",
         import_cache_kib()
     ))?;
-    let repeated = repeated_keys(path, &layout, kind)?;
+    let (repeated, rows) = repeated_keys(path, &layout, kind)?;
+    let deferred = defer_indexes(&store.conn, kind, rows, opts.defer_indexes)?;
+    if !deferred.is_empty() {
+        // Building an index sorts the whole table: in files, not in memory.
+        store.conn.execute_batch("PRAGMA temp_store = FILE")?;
+    }
     let result = import_rows(
         store,
         kind,
         &file,
-        rdr,
-        lines,
+        Input {
+            rdr,
+            lines,
+            headers,
+        },
         repeated,
+        deferred,
         &layout,
         &date_format,
         opts,
         actor,
-        headers,
     );
-    store.conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    store
+        .conn
+        .execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY")?;
     result
 }
 
@@ -474,22 +556,27 @@ fn import_cache_kib() -> u64 {
         * 1024
 }
 
+/// The file being imported, past its header line.
+struct Input {
+    rdr: csv::Reader<Source>,
+    lines: LineCounter,
+    headers: Vec<String>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn import_rows(
     store: &mut Store,
     kind: ImportKind,
     file: &str,
-    mut rdr: csv::Reader<Source>,
-    mut lines: LineCounter,
+    input: Input,
     repeated: HashMap<u64, u32>,
+    deferred: &[&str],
     layout: &Layout,
     date_format: &DateFormat,
     opts: &ImportOptions,
     actor: &Actor,
-    headers: Vec<String>,
 ) -> Result<ImportReport, ImportError> {
     let file = file.to_string();
-    let mut rec = csv::StringRecord::new();
     let mut report = ImportReport {
         file: file.clone(),
         kind: kind.as_str().to_string(),
@@ -513,6 +600,15 @@ fn import_rows(
         ..actor.clone()
     };
     let reason = format!("import batch {batch_id} ({file})");
+    // Dropped inside the transaction: a rollback (dry run, refused rows, a crash) brings
+    // them back as they were.
+    let deferred = if deferred.is_empty() {
+        None
+    } else {
+        Some(crate::store::bulk::DeferredIndexes::drop_named(
+            &tx, deferred,
+        )?)
+    };
     {
         let mut writer = Writer::new(
             &tx,
@@ -526,82 +622,14 @@ fn import_rows(
         if kind == ImportKind::Deals {
             writer.create_pipeline()?;
         }
-        let width = headers.len();
-        // Rows that look like an export's trailer are held back until a data row shows
-        // they were not at the end after all.
-        let mut held: Vec<(u64, csv::StringRecord)> = Vec::new();
-        loop {
-            let more = match rdr.read_record(&mut rec) {
-                Ok(more) => more,
-                Err(e) => {
-                    if let csv::ErrorKind::Io(io) = e.kind() {
-                        // The file cannot be read on (or is not a CSV file): nothing of it
-                        // is imported.
-                        return Err(ImportError::File {
-                            file: file.clone(),
-                            reason: io.to_string(),
-                        });
-                    }
-                    let line = lines.line_at(e.position().map(|p| p.byte()).unwrap_or(0));
-                    report.rejected += 1;
-                    report.errors.push(RowError {
-                        line,
-                        column: "-".into(),
-                        reason: format!("unreadable record: {e}"),
-                    });
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        break;
-                    }
-                    continue;
-                }
-            };
-            if !more {
-                break;
-            }
-            if rec.iter().all(|f| f.trim().is_empty()) {
-                continue;
-            }
-            let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
-            if let Some((column, len)) = oversized(&rec) {
-                report.rejected += 1;
-                report.errors.push(RowError {
-                    line,
-                    column: layout
-                        .headers
-                        .get(column)
-                        .cloned()
-                        .unwrap_or_else(|| format!("column {}", column + 1)),
-                    reason: format!(
-                        "a value of {len} bytes, longer than the {} MiB a field may hold",
-                        MAX_FIELD >> 20
-                    ),
-                });
-                continue;
-            }
-            if looks_like_trailer(&rec, width) {
-                held.push((line, rec.clone()));
-                continue;
-            }
-            let ctx = Ctx {
-                kind,
-                layout,
-                dates: date_format,
-                width,
-                reason: &reason,
-            };
-            for (l, h) in std::mem::take(&mut held) {
-                process(&h, l, &ctx, &mut writer, &mut report)?;
-            }
-            process(&rec, line, &ctx, &mut writer, &mut report)?;
-        }
-        if let Some(line) = lines.ended_inside_quotes() {
-            return Err(ImportError::Line {
-                file: file.clone(),
-                line,
-                reason: "the file ends inside a quoted field that begins on this line: it was cut short, or a quote was never closed; nothing was imported".into(),
-            });
-        }
-        report.ignored_lines = held.iter().map(|(l, _)| *l).collect();
+        let ctx = Ctx {
+            kind,
+            layout,
+            dates: date_format,
+            width: input.headers.len(),
+            reason: &reason,
+        };
+        report.ignored_lines = read_rows(input, &file, &ctx, &mut writer, &mut report)?;
         finish_rows(writer, layout, &mut report)?;
     }
     let failed = report.rejected > 0 && !opts.skip_invalid;
@@ -609,6 +637,9 @@ fn import_rows(
     {
         tx.rollback()?;
     } else {
+        if let Some(indexes) = &deferred {
+            indexes.build(&tx)?;
+        }
         // References were resolved against the database while writing (foreign keys are off
         // for speed during the import); debug builds, where the tests run, verify that.
         if cfg!(debug_assertions) {
@@ -623,6 +654,87 @@ fn import_rows(
         report.committed = true;
     }
     Ok(report)
+}
+
+/// Reads and writes every data row of the file; returns the lines held back as an
+/// export's trailer (rows that looked like one and were at the end).
+fn read_rows(
+    input: Input,
+    file: &str,
+    ctx: &Ctx,
+    writer: &mut Writer,
+    report: &mut ImportReport,
+) -> Result<Vec<u64>, ImportError> {
+    let Input {
+        mut rdr, mut lines, ..
+    } = input;
+    let mut rec = csv::StringRecord::new();
+    // Rows that look like an export's trailer are held back until a data row shows
+    // they were not at the end after all.
+    let mut held: Vec<(u64, csv::StringRecord)> = Vec::new();
+    loop {
+        let more = match rdr.read_record(&mut rec) {
+            Ok(more) => more,
+            Err(e) => {
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    // The file cannot be read on (or is not a CSV file): nothing of it
+                    // is imported.
+                    return Err(ImportError::File {
+                        file: file.to_string(),
+                        reason: io.to_string(),
+                    });
+                }
+                let line = lines.line_at(e.position().map(|p| p.byte()).unwrap_or(0));
+                report.rejected += 1;
+                report.errors.push(RowError {
+                    line,
+                    column: "-".into(),
+                    reason: format!("unreadable record: {e}"),
+                });
+                continue;
+            }
+        };
+        if !more {
+            break;
+        }
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let line = lines.line_at(rec.position().map(|p| p.byte()).unwrap_or(0));
+        if let Some((column, len)) = oversized(&rec) {
+            report.rejected += 1;
+            report.errors.push(RowError {
+                line,
+                column: ctx
+                    .layout
+                    .headers
+                    .get(column)
+                    .cloned()
+                    .unwrap_or_else(|| format!("column {}", column + 1)),
+                reason: format!(
+                    "a value of {len} bytes, longer than the {} MiB a field may hold",
+                    MAX_FIELD >> 20
+                ),
+            });
+            continue;
+        }
+        if looks_like_trailer(&rec, ctx.width) {
+            held.push((line, rec.clone()));
+            continue;
+        }
+        for (l, h) in std::mem::take(&mut held) {
+            process(&h, l, ctx, writer, report)?;
+        }
+        process(&rec, line, ctx, writer, report)?;
+    }
+    if let Some(line) = lines.ended_inside_quotes() {
+        return Err(ImportError::Line {
+            file: file.to_string(),
+            line,
+            reason: "the file ends inside a quoted field that begins on this line: it was cut short, or a quote was never closed; nothing was imported".into(),
+        });
+    }
+    Ok(held.iter().map(|(l, _)| *l).collect())
 }
 
 /// Settles what could only be checked at the end (a deal's order, a late reference): a row

@@ -193,7 +193,9 @@ impl<'c> Writer<'c> {
             .map_or(0, |b| b.1);
         let ids: Vec<i64> = {
             let mut stmt = self.conn.prepare(
-                "SELECT DISTINCT c.id FROM orders o JOIN customers c ON c.id = o.customer_id
+                // The new orders drive the join (CROSS JOIN keeps that order): they are a
+                // range of ids, and `orders_customer` may be deferred until the commit.
+                "SELECT DISTINCT c.id FROM orders o CROSS JOIN customers c ON c.id = o.customer_id
                  WHERE o.id > ?1 AND c.status = 'prospect'",
             )?;
             let ids = stmt
