@@ -2012,16 +2012,7 @@ fn paging_is_answered_while_a_recompute_runs() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lanes.db");
     drop(demo_store_at(&path, 300, 3000));
-    let (to_worker, requests) = std::sync::mpsc::channel();
-    let (events, replies) = std::sync::mpsc::channel::<Reply>();
-    fn same(r: Reply) -> Reply {
-        r
-    }
-    let worker = worker::spawn(path, common::today(), requests, events, same);
-    assert!(matches!(
-        replies.recv().unwrap(),
-        Reply::Opened { empty: false }
-    ));
+    let (to_worker, replies, worker) = lanes(path);
     to_worker.send(Request::Recompute).unwrap();
     // Once the recompute is under way, a page of customers is asked for…
     loop {
@@ -2064,6 +2055,100 @@ fn paging_is_answered_while_a_recompute_runs() {
     worker.join().unwrap();
 }
 
+/// `ctrl-g` (CancelJob) stops the background job under way: the recompute's reply is an
+/// error, then `Cancelled`; nothing of it is stored; the next job runs normally.
+#[test]
+fn a_running_recompute_is_cancelled_and_keeps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cancel.db");
+    drop(demo_store_at(&path, 300, 3000));
+    let runs = |path: &std::path::Path| -> i64 {
+        Store::open(path)
+            .unwrap()
+            .connection()
+            .query_row("SELECT count(*) FROM forecast_runs", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = runs(&path);
+    let (to_worker, replies, worker) = lanes(path.clone());
+    to_worker.send(Request::Recompute).unwrap();
+    loop {
+        if let Reply::Progress {
+            task: "recompute", ..
+        } = replies.recv().unwrap()
+        {
+            break;
+        }
+    }
+    to_worker.send(Request::CancelJob).unwrap();
+    let done = recompute_result(&replies);
+    assert!(done.is_err(), "{done:?}");
+    assert_eq!(replies.recv().unwrap(), Reply::Cancelled("recomputing"));
+    assert_eq!(runs(&path), before, "a cancelled recompute stores nothing");
+    // The UI says so and clears the task.
+    let mut h = Harness::new(3, 30);
+    h.reply(Reply::Progress {
+        task: "recompute",
+        phase: "fitting".into(),
+        done: 0.5,
+    });
+    let sent = h
+        .app
+        .handle_key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL));
+    assert_eq!(sent, [Request::CancelJob]);
+    assert_eq!(h.app.status.as_ref().unwrap().0, "cancelling…");
+    h.reply(Reply::Cancelled("recomputing"));
+    assert!(h.app.task.is_none());
+    assert!(h
+        .app
+        .status
+        .as_ref()
+        .unwrap()
+        .0
+        .starts_with("cancelled recomputing"));
+    // The next job is not cancelled.
+    to_worker.send(Request::Recompute).unwrap();
+    let again = recompute_result(&replies);
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(runs(&path), before + 1);
+    drop(to_worker);
+    worker.join().unwrap();
+}
+
+/// What the next finished recompute answered (replies before it are skipped).
+fn recompute_result(replies: &std::sync::mpsc::Receiver<Reply>) -> Result<String, String> {
+    loop {
+        if let Reply::TaskDone {
+            task: "recompute",
+            result,
+        } = replies.recv().unwrap()
+        {
+            return result;
+        }
+    }
+}
+
+/// The real worker (both lanes) on a database with data, once it has opened it.
+fn lanes(
+    path: std::path::PathBuf,
+) -> (
+    std::sync::mpsc::Sender<Request>,
+    std::sync::mpsc::Receiver<Reply>,
+    std::thread::JoinHandle<()>,
+) {
+    let (to_worker, requests) = std::sync::mpsc::channel();
+    let (events, replies) = std::sync::mpsc::channel::<Reply>();
+    fn same(r: Reply) -> Reply {
+        r
+    }
+    let worker = worker::spawn(path, common::today(), requests, events, same);
+    assert!(matches!(
+        replies.recv().unwrap(),
+        Reply::Opened { empty: false }
+    ));
+    (to_worker, replies, worker)
+}
+
 fn demo_store_at(path: &std::path::Path, customers: usize, deals: usize) -> Store {
     let mut store = Store::open(path).unwrap();
     fill_demo(&mut store, customers, deals);
@@ -2079,4 +2164,37 @@ fn keys_shared_with_the_dashboard_work_on_the_forecast_screen() {
     h.keys("/");
     assert_eq!(h.app.screen, Screen::Customers);
     assert!(h.app.customers.editing_search);
+}
+
+/// The shared data table keeps its view between frames: after scrolling down, moving back
+/// up inside the view moves the highlight, not the rows; leaving the view at the top
+/// scrolls one row.
+#[test]
+fn a_scrolled_list_moves_the_highlight_before_the_rows() {
+    let mut h = Harness::new(300, 1500);
+    h.keys("enter");
+    assert_eq!(h.app.screen, Screen::Customers);
+    // 20 lines: a bar, the border, the header and the status line leave 15 rows.
+    for _ in 0..30 {
+        h.keys("j");
+        h.screen(120, 20);
+    }
+    assert_eq!(h.app.customers.selected, 30);
+    let top = h.app.customers.scroll.top();
+    assert!(top > 0 && top <= 30 && 30 < top + 20, "top {top}");
+    let first_shown = h.nth_customer_by_name(top + 1, "");
+    h.keys("k k k");
+    let screen = h.screen(120, 20);
+    assert_eq!(h.app.customers.selected, 27);
+    assert_eq!(h.app.customers.scroll.top(), top, "the rows stay put");
+    assert!(screen.contains(&first_shown[..first_shown.len().min(20)]));
+    // Up to the first row shown, then one more: the list scrolls by one.
+    while h.app.customers.selected > top {
+        h.keys("k");
+        h.screen(120, 20);
+    }
+    assert_eq!(h.app.customers.scroll.top(), top);
+    h.keys("k");
+    h.screen(120, 20);
+    assert_eq!(h.app.customers.scroll.top(), top - 1);
 }

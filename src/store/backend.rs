@@ -626,6 +626,9 @@ pub trait Maintenance {
     fn cached_analysis(&self, name: &str, version: &str) -> Result<Option<String>>;
     #[allow(clippy::too_many_arguments)]
     fn keep_analysis(&self, name: &str, version: &str, body: &str);
+    /// Watches `flag` while statements run (`None`: stops watching): once it is set, the
+    /// running statement and every later one fail as interrupted, until it is reset.
+    fn watch_cancel(&mut self, flag: Option<crate::domain::jobs::CancelFlag>);
 }
 
 impl Maintenance for Store {
@@ -663,6 +666,15 @@ impl Maintenance for Store {
     }
     fn keep_analysis(&self, name: &str, version: &str, body: &str) {
         Store::keep_analysis(self, name, version, body)
+    }
+    fn watch_cancel(&mut self, flag: Option<crate::domain::jobs::CancelFlag>) {
+        // Every thousand virtual-machine steps: a few microseconds.
+        match flag {
+            Some(flag) => self
+                .conn
+                .progress_handler(1000, Some(move || flag.is_cancelled())),
+            None => self.conn.progress_handler(0, None::<fn() -> bool>),
+        }
     }
 }
 

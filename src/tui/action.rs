@@ -72,6 +72,7 @@ actions! {
     OpenSetup = "open_setup",
     OpenAudit = "open_audit",
     Undo = "undo",
+    CancelJob = "cancel_job",
     Delete = "delete",
     Merge = "merge",
     // Text fields (every one: forms, search, filters, the palette).

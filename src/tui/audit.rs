@@ -22,6 +22,8 @@ pub struct AuditScreen {
     /// The oldest entry has been read.
     pub complete: bool,
     pub error: Option<String>,
+    /// Where the table's view begins (kept between frames).
+    pub scroll: crate::tui::view::table::Scroll,
 }
 
 impl AuditScreen {

@@ -38,6 +38,8 @@ pub struct SetupScreen {
     pub data: Option<Organisation>,
     pub selected: usize,
     pub error: Option<String>,
+    /// Where the table's view begins (kept between frames).
+    pub scroll: crate::tui::view::table::Scroll,
 }
 
 impl SetupScreen {

@@ -257,6 +257,8 @@ pub struct TargetsScreen {
     pub selected: usize,
     pub loading: bool,
     pub error: Option<String>,
+    /// Where the list's view begins (kept between frames).
+    pub scroll: super::view::table::Scroll,
 }
 
 pub use crate::app::targets::METRICS;
@@ -295,6 +297,8 @@ pub struct BoardState {
     /// A list of every loaded deal instead of columns.
     pub list: bool,
     pub list_row: usize,
+    /// Where the list's view begins (kept between frames).
+    pub list_scroll: super::view::table::Scroll,
     /// Days after which a deal counts as stuck, by stage id.
     pub stuck: std::collections::HashMap<i64, f64>,
     /// Whether the thresholds have been learned (a stage may still have none: not enough
@@ -372,6 +376,8 @@ pub struct CustomerList {
     pub editing_search: bool,
     /// The search line's cursor while it is edited.
     pub search_cursor: super::line::Cursor,
+    /// Where the list's view begins (kept between frames).
+    pub scroll: super::view::table::Scroll,
 }
 
 impl CustomerList {
@@ -489,6 +495,7 @@ impl App {
                 selected: 0,
                 loading: false,
                 error: None,
+                scroll: Default::default(),
             },
             reports: ReportsScreen::default(),
             setup: Default::default(),
@@ -728,6 +735,7 @@ impl App {
                 self.status = Some(("undoing…".into(), false));
                 vec![Request::Undo]
             }
+            Action::CancelJob => self.cancel_job(),
             Action::OpenReports => {
                 self.screen = Screen::Reports;
                 Vec::new()
@@ -791,6 +799,22 @@ impl App {
             first,
             per_row,
         });
+    }
+
+    /// Asks the worker to stop its background job (if one is between statements of a
+    /// model fit, it stops at its next statement).
+    fn cancel_job(&mut self) -> Vec<Request> {
+        let busy = self.task.is_some() || self.reports.loading;
+        self.status = Some((
+            if busy {
+                "cancelling…"
+            } else {
+                "no background job is running"
+            }
+            .into(),
+            false,
+        ));
+        vec![Request::CancelJob]
     }
 
     /// A left click: selects the row (or focuses the pane) under it, as the keys would.
@@ -1209,6 +1233,12 @@ impl App {
                     phase,
                     done,
                 });
+                Vec::new()
+            }
+            Reply::Cancelled(what) => {
+                self.task = None;
+                self.reports.loading = false;
+                self.status = Some((format!("cancelled {what}: nothing of it was kept"), false));
                 Vec::new()
             }
             Reply::TaskDone { task, result } => {

@@ -105,6 +105,9 @@ pub enum Request {
         report: Box<app::reports::Report>,
         by: Option<String>,
     },
+    /// Stops the background job that is running (a recompute, a report, the demo…): its
+    /// statements fail as interrupted and what it was writing is rolled back.
+    CancelJob,
 }
 
 /// Which worker thread runs a request: long jobs (learning, recomputing, reports, the
@@ -127,6 +130,21 @@ impl Request {
             | Request::ExportReport { .. }
             | Request::Propose { .. } => Lane::Background,
             _ => Lane::Interactive,
+        }
+    }
+
+    /// What a background job is called in messages.
+    fn job_name(&self) -> &'static str {
+        match self {
+            Request::LoadDemo => "loading the demo",
+            Request::Recompute => "recomputing",
+            Request::Conversions => "stage conversions",
+            Request::StuckThresholds => "stuck-deal thresholds",
+            Request::Explain { .. } => "explaining the deal",
+            Request::Report { .. } => "the report",
+            Request::ExportReport { .. } => "the export",
+            Request::Propose { .. } => "the proposal",
+            _ => "the request",
         }
     }
 
@@ -157,6 +175,7 @@ impl Request {
             | Request::ExportReport { .. }
             | Request::Audit { .. }
             | Request::Undo
+            | Request::CancelJob
             | Request::SetToday(_) => return None,
         })
     }
@@ -216,6 +235,8 @@ pub enum Reply {
         task: &'static str,
         result: Result<String, String>,
     },
+    /// A background job was stopped by `CancelJob` (its own reply, an error, came first).
+    Cancelled(&'static str),
 }
 
 /// What the worker keeps between requests: the last learned win-probability model, so
@@ -617,15 +638,20 @@ pub fn spawn<E: Send + 'static>(
             if quick_events.send(wrap(Reply::Opened { empty })).is_err() {
                 return;
             }
-            serve(store, quick, today, &quick_events, wrap);
+            serve(store, quick, today, &quick_events, wrap, None);
         });
         let slow_events = events.clone();
+        let cancel = crate::domain::jobs::CancelFlag::default();
+        let watched = cancel.clone();
         let background = std::thread::spawn(move || {
             if opened_rx.recv().is_err() {
                 return; // the database did not open: the interactive lane said why
             }
             match app::open(&path) {
-                Ok(store) => serve(store, slow, today, &slow_events, wrap),
+                Ok(mut store) => {
+                    store.watch_cancel(Some(watched.clone()));
+                    serve(store, slow, today, &slow_events, wrap, Some(&watched))
+                }
                 Err(e) => {
                     let _ = slow_events.send(wrap(Reply::Dashboard(Err(e.to_string()))));
                 }
@@ -634,6 +660,10 @@ pub fn spawn<E: Send + 'static>(
         // Route each request to its lane; a new day goes to both.
         while let Ok(req) = requests.recv() {
             let sent = match (&req, req.lane()) {
+                (Request::CancelJob, _) => {
+                    cancel.cancel();
+                    true
+                }
                 (Request::SetToday(_), _) => {
                     to_slow.send(req.clone()).is_ok() && to_quick.send(req).is_ok()
                 }
@@ -651,12 +681,15 @@ pub fn spawn<E: Send + 'static>(
 }
 
 /// One lane: runs its requests in order, keeping only the newest of each kind queued.
+/// The background lane's jobs can be cancelled: `cancel` is cleared before each job, and
+/// a job that ran while it was set is reported as cancelled after its own reply.
 fn serve<E>(
     mut store: Box<Store>,
     requests: Receiver<Request>,
     today: NaiveDate,
     events: &Sender<E>,
     wrap: fn(Reply) -> E,
+    cancel: Option<&crate::domain::jobs::CancelFlag>,
 ) {
     let mut cache = Cache::default();
     while let Ok(first) = requests.recv() {
@@ -671,7 +704,14 @@ fn serve<E>(
             let mut send = |r: Reply| {
                 let _ = events.send(wrap(r));
             };
+            let name = req.job_name();
+            if let Some(flag) = cancel {
+                flag.reset();
+            }
             handle(&mut *store, &mut cache, req, today, &mut send);
+            if cancel.is_some_and(|f| f.is_cancelled()) {
+                send(Reply::Cancelled(name));
+            }
         }
     }
 }

@@ -1,11 +1,12 @@
 //! The Audit screen: the trail as a table (only the rows that fit are drawn) and, on
 //! `enter`, the selected entry's row before and after.
 
+use super::table::DataTable;
 use crate::domain::table::terminal_safe;
 use crate::tui::state::App;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use ratatui::Frame;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -51,42 +52,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(text).style(t.muted).block(block), list);
         return;
     }
-    let visible = list.height.saturating_sub(3) as usize;
-    let first = a.selected.saturating_sub(visible.saturating_sub(1));
-    let rows = a
-        .rows
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(visible)
-        .map(|(i, e)| {
-            let user = match &e.display_name {
-                Some(n) => format!("{} ({n})", e.os_user),
-                None => e.os_user.clone(),
-            };
-            let ids = match e.entity_id_last {
-                Some(last) if last != e.entity_id => format!("{}..{last}", e.entity_id),
-                _ => e.entity_id.to_string(),
-            };
-            let cells = [
-                e.id.to_string(),
-                e.at.replace('T', " ").trim_end_matches('Z').to_string(),
-                user,
-                e.action.clone(),
-                e.entity.clone(),
-                ids,
-                e.batch_id.map(|b| b.to_string()).unwrap_or_default(),
-                e.note.clone().unwrap_or_default(),
-            ]
-            .map(|c| Cell::from(terminal_safe(&c).into_owned()));
-            let row = Row::new(cells);
-            if i == a.selected {
-                row.style(t.selected)
-            } else {
-                row
-            }
-        });
-    let widths = [
+    let widths = vec![
         Constraint::Length(7),
         Constraint::Length(19),
         Constraint::Length(18),
@@ -100,7 +66,38 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         "id", "at (UTC)", "user", "action", "entity", "ids", "batch", "note",
     ])
     .style(t.accent);
-    frame.render_widget(Table::new(rows, widths).header(header).block(block), list);
+    DataTable::new(header, widths, t.selected)
+        .block(block)
+        .render(
+            frame,
+            list,
+            &a.scroll,
+            (0, a.rows.len()),
+            Some(a.selected),
+            |i| {
+                let e = &a.rows[i];
+                let user = match &e.display_name {
+                    Some(n) => format!("{} ({n})", e.os_user),
+                    None => e.os_user.clone(),
+                };
+                let ids = match e.entity_id_last {
+                    Some(last) if last != e.entity_id => format!("{}..{last}", e.entity_id),
+                    _ => e.entity_id.to_string(),
+                };
+                let cells = [
+                    e.id.to_string(),
+                    e.at.replace('T', " ").trim_end_matches('Z').to_string(),
+                    user,
+                    e.action.clone(),
+                    e.entity.clone(),
+                    ids,
+                    e.batch_id.map(|b| b.to_string()).unwrap_or_default(),
+                    e.note.clone().unwrap_or_default(),
+                ]
+                .map(|c| Cell::from(terminal_safe(&c).into_owned()));
+                Row::new(cells)
+            },
+        );
     if let (Some(area), Some(e)) = (detail, a.rows.get(a.selected)) {
         let show = |json: &Option<String>| match json {
             Some(j) => terminal_safe(j).into_owned(),

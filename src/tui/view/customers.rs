@@ -1,10 +1,11 @@
 //! The customer list: only the visible rows are built, from the window the state holds.
 
+use super::table::DataTable;
 use super::{compact, pane_block};
 use crate::tui::state::{App, HitTarget, Screen};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row};
 use ratatui::Frame;
 
 /// The list inside `area` (a pane or the whole screen), with the selection kept visible.
@@ -25,21 +26,6 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
     if visible == 0 {
         return;
     }
-    // Keep the selection in view: scroll so it sits inside the visible rows.
-    let top = c.selected.saturating_sub(visible.saturating_sub(1));
-    let top = top.max(c.first).min(c.selected);
-    let start = top.saturating_sub(c.first);
-    // Rows start under the header line.
-    app.hit(
-        Rect {
-            y: inner.y + 1,
-            height: inner.height.saturating_sub(1),
-            ..inner
-        },
-        HitTarget::Customers,
-        top,
-        1,
-    );
     let mut header = vec!["Name"];
     let mut widths = vec![Constraint::Fill(3)];
     if medium {
@@ -69,47 +55,6 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
         .map(|r| r.width as usize)
         .collect();
     let fit = |text: &str, col: usize| super::clip(text, col_w.get(col).copied().unwrap_or(0));
-    let rows: Vec<Row> = c
-        .rows
-        .iter()
-        .enumerate()
-        .skip(start)
-        .take(visible)
-        .map(|(i, r)| {
-            let mut cells = vec![Cell::from(fit(&r.name, 0))];
-            if medium {
-                cells.push(Cell::from(fit(r.owner.as_deref().unwrap_or_default(), 1)));
-                let segment = r.segment.as_deref().unwrap_or_default();
-                cells.push(Cell::from(match (wide, segment) {
-                    (false, "mid_market") => "mid".to_string(),
-                    (false, "enterprise") => "ent".to_string(),
-                    _ => segment.replace('_', " "),
-                }));
-            }
-            if wide {
-                cells.push(Cell::from(r.status.clone()));
-                cells.push(Cell::from(fit(r.city.as_deref().unwrap_or_default(), 4)));
-            }
-            cells.push(Cell::from(
-                Line::from(compact(r.open_pipeline)).right_aligned(),
-            ));
-            if show_last {
-                cells.push(Cell::from(
-                    r.last_contact.clone().unwrap_or_else(|| "-".into()),
-                ));
-            }
-            let style = if c.first + i == c.selected && (focused || app.screen == Screen::Customers)
-            {
-                t.selected
-            } else {
-                t.base
-            };
-            Row::new(cells).style(style)
-        })
-        .collect();
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(t.muted))
-        .column_spacing(1);
     if c.rows.is_empty() {
         let msg = if c.loading {
             "loading…"
@@ -117,9 +62,44 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
             "no customers match"
         };
         frame.render_widget(Paragraph::new(msg).style(t.muted), inner);
-    } else {
-        frame.render_widget(table, inner);
+        return;
     }
+    let highlight = focused || app.screen == Screen::Customers;
+    let (rows_area, top) = DataTable::new(Row::new(header).style(t.muted), widths, t.selected)
+        .render(
+            frame,
+            inner,
+            &c.scroll,
+            (c.first, c.rows.len()),
+            highlight.then_some(c.selected),
+            |i| {
+                let r = &c.rows[i - c.first];
+                let mut cells = vec![Cell::from(fit(&r.name, 0))];
+                if medium {
+                    cells.push(Cell::from(fit(r.owner.as_deref().unwrap_or_default(), 1)));
+                    let segment = r.segment.as_deref().unwrap_or_default();
+                    cells.push(Cell::from(match (wide, segment) {
+                        (false, "mid_market") => "mid".to_string(),
+                        (false, "enterprise") => "ent".to_string(),
+                        _ => segment.replace('_', " "),
+                    }));
+                }
+                if wide {
+                    cells.push(Cell::from(r.status.clone()));
+                    cells.push(Cell::from(fit(r.city.as_deref().unwrap_or_default(), 4)));
+                }
+                cells.push(Cell::from(
+                    Line::from(compact(r.open_pipeline)).right_aligned(),
+                ));
+                if show_last {
+                    cells.push(Cell::from(
+                        r.last_contact.clone().unwrap_or_else(|| "-".into()),
+                    ));
+                }
+                Row::new(cells).style(t.base)
+            },
+        );
+    app.hit(rows_area, HitTarget::Customers, top, 1);
 }
 
 pub fn render_screen(app: &App, frame: &mut Frame, area: Rect) {

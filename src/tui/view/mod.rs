@@ -9,6 +9,7 @@ mod pipeline;
 mod popups;
 mod reports;
 mod setup;
+pub mod table;
 mod targets;
 
 use super::state::{App, Screen};

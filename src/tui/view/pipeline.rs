@@ -3,12 +3,13 @@
 //! went on to win) are marked.
 
 use super::compact;
+use super::table::DataTable;
 use crate::app::board::{days_in_stage, overdue};
 use crate::domain::deals::DealCard;
 use crate::tui::state::App;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row};
 use ratatui::Frame;
 
 fn flags(app: &App, stage_id: i64, card: &DealCard) -> (bool, bool, i64) {
@@ -185,11 +186,6 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let board = app.pipeline.board.as_ref().expect("checked by caller");
     let flat = app.pipeline.flat();
-    let visible = area.height.saturating_sub(3) as usize;
-    let first = app
-        .pipeline
-        .list_row
-        .saturating_sub(visible.saturating_sub(1));
     let keep = list_columns(area.width.saturating_sub(2));
     // The width each kept column gets, to clip text whole-word with "…".
     let inner = Rect {
@@ -210,81 +206,79 @@ fn render_list(app: &App, frame: &mut Frame, area: Rect) {
             .map_or(0, |i| widths[i]);
         super::clip(text, w)
     };
-    // Inside the border, under the header line.
-    app.hit(
-        super::table_rows(area, visible),
-        crate::tui::state::HitTarget::PipelineList,
-        first,
-        1,
-    );
-    let rows: Vec<Row> = flat
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(visible)
-        .map(|(i, (col, card))| {
-            let stage = &board.columns[*col];
-            let (late, stuck, age) = flags(app, stage.stage_id, card);
-            let mark = format!(
-                "{}{}",
-                if late { "!" } else { " " },
-                if stuck { "⧗" } else { " " }
-            );
-            let cells = [
-                Cell::from(mark),
-                Cell::from(fit(&card.name, 1)),
-                Cell::from(fit(&card.customer, 2)),
-                Cell::from(fit(&stage.name, 3)),
-                Cell::from(Line::from(compact(card.amount)).right_aligned()),
-                Cell::from(card.expected_close.clone().unwrap_or_default()),
-                Cell::from(Line::from(format!("{age}d")).right_aligned()),
-                Cell::from(fit(card.owner.as_deref().unwrap_or_default(), 7)),
-            ];
-            Row::new(
-                cells
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(c, _)| keep.contains(c))
-                    .map(|(_, cell)| cell),
-            )
-            .style(if i == app.pipeline.list_row {
-                t.selected
-            } else {
-                t.base
-            })
-        })
-        .collect();
+    let row = |i: usize| {
+        let (col, card) = &flat[i];
+        let stage = &board.columns[*col];
+        let (late, stuck, age) = flags(app, stage.stage_id, card);
+        let mark = format!(
+            "{}{}",
+            if late { "!" } else { " " },
+            if stuck { "⧗" } else { " " }
+        );
+        let cells = [
+            Cell::from(mark),
+            Cell::from(fit(&card.name, 1)),
+            Cell::from(fit(&card.customer, 2)),
+            Cell::from(fit(&stage.name, 3)),
+            Cell::from(Line::from(compact(card.amount)).right_aligned()),
+            Cell::from(card.expected_close.clone().unwrap_or_default()),
+            Cell::from(Line::from(format!("{age}d")).right_aligned()),
+            Cell::from(fit(card.owner.as_deref().unwrap_or_default(), 7)),
+        ];
+        Row::new(
+            cells
+                .into_iter()
+                .enumerate()
+                .filter(|(c, _)| keep.contains(c))
+                .map(|(_, cell)| cell),
+        )
+        .style(t.base)
+    };
     let hidden: Vec<String> = (0..LIST_COLUMNS.len())
         .filter(|c| !keep.contains(c))
         .map(|c| LIST_COLUMNS[c].0.to_lowercase())
         .collect();
-    let table = Table::new(rows, keep.iter().map(|&c| LIST_COLUMNS[c].1))
-        .header(Row::new(keep.iter().map(|&c| LIST_COLUMNS[c].0)).style(t.muted))
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(t.focus)
-                .title(Span::styled(
-                    {
-                        // The hidden columns named where the title has room, else counted.
-                        let named =
-                            format!(" Open deals ({}) · no {} ", flat.len(), hidden.join(", "));
-                        if hidden.is_empty() {
-                            format!(" Open deals ({} loaded) ", flat.len())
-                        } else if named.chars().count() + 2 <= area.width as usize {
-                            named
-                        } else {
-                            format!(
-                                " Open deals ({}) · {} columns hidden ",
-                                flat.len(),
-                                hidden.len()
-                            )
-                        }
-                    },
-                    t.focus,
-                )),
-        );
-    frame.render_widget(table, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.focus)
+        .title(Span::styled(
+            {
+                // The hidden columns named where the title has room, else counted.
+                let named = format!(" Open deals ({}) · no {} ", flat.len(), hidden.join(", "));
+                if hidden.is_empty() {
+                    format!(" Open deals ({} loaded) ", flat.len())
+                } else if named.chars().count() + 2 <= area.width as usize {
+                    named
+                } else {
+                    format!(
+                        " Open deals ({}) · {} columns hidden ",
+                        flat.len(),
+                        hidden.len()
+                    )
+                }
+            },
+            t.focus,
+        ));
+    let (rows_area, first) = DataTable::new(
+        Row::new(keep.iter().map(|&c| LIST_COLUMNS[c].0)).style(t.muted),
+        keep.iter().map(|&c| LIST_COLUMNS[c].1).collect(),
+        t.selected,
+    )
+    .block(block)
+    .render(
+        frame,
+        area,
+        &app.pipeline.list_scroll,
+        (0, flat.len()),
+        Some(app.pipeline.list_row),
+        row,
+    );
+    app.hit(
+        rows_area,
+        crate::tui::state::HitTarget::PipelineList,
+        first,
+        1,
+    );
 }
 
 /// A stage column's title in `width` (border included): name, count and value when they

@@ -2,11 +2,12 @@
 //! the rows that fit are drawn; on a narrow terminal whole columns are dropped from the
 //! right (never cut), and the title says which.
 
+use super::table::DataTable;
 use crate::tui::setup::Tab;
 use crate::tui::state::App;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row};
 use ratatui::Frame;
 
 /// Column titles with the width each needs, and the rows as text.
@@ -156,29 +157,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     // Only the rows that fit, keeping the selected one in view.
-    let height = body.height.saturating_sub(3) as usize;
-    let first = s.selected.saturating_sub(height.saturating_sub(1));
-    let visible = rows
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(height.max(1))
-        .map(|(i, r)| {
-            let row = Row::new(r.iter().take(shown).cloned().map(Cell::from));
-            if i == s.selected {
-                row.style(t.selected)
-            } else {
-                row
-            }
-        });
     let header = Row::new(cols.iter().take(shown).map(|c| Cell::from(c.0))).style(t.title);
     let widths: Vec<Constraint> = cols
         .iter()
         .take(shown)
         .map(|c| Constraint::Length(c.1))
         .collect();
-    frame.render_widget(
-        Table::new(visible, widths).header(header).block(block),
-        body,
-    );
+    DataTable::new(header, widths, t.selected)
+        .block(block)
+        .render(
+            frame,
+            body,
+            &s.scroll,
+            (0, rows.len()),
+            Some(s.selected),
+            |i| Row::new(rows[i].iter().take(shown).cloned().map(Cell::from)),
+        );
 }

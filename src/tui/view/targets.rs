@@ -3,6 +3,7 @@
 //! and the rep leaderboard beside it.
 
 use super::compact_units;
+use super::table::DataTable;
 use crate::app::targets::TargetStatus;
 use crate::domain::TargetScope;
 use crate::tui::state::App;
@@ -115,14 +116,6 @@ fn render_list(app: &App, frame: &mut Frame, list: Rect) {
         };
         frame.render_widget(Paragraph::new(msg).style(t.muted).block(block), list);
     } else {
-        let visible = list.height.saturating_sub(3) as usize;
-        let first = s.selected.saturating_sub(visible.saturating_sub(1));
-        app.hit(
-            super::table_rows(list, visible),
-            crate::tui::state::HitTarget::Targets,
-            first,
-            1,
-        );
         let bar_w = 12;
         // Columns that fit: the gauge goes first on a narrow screen, then the gap and the
         // projection; the name and the numbers stay whole.
@@ -130,42 +123,35 @@ fn render_list(app: &App, frame: &mut Frame, list: Rect) {
         let show_bar = inner >= 16 + 9 + 9 + (bar_w + 1) + 6 + 7 + 9;
         let show_gap = inner >= 16 + 9 + 9 + 6 + 7 + 9;
         let show_proj = inner >= 16 + 9 + 9 + 6 + 7;
-        let rows: Vec<Row> = s
-            .rows
-            .iter()
-            .enumerate()
-            .skip(first)
-            .take(visible)
-            .map(|(i, r)| {
-                let st = &r.standing;
-                let indent = " ".repeat(r.depth);
-                let ok = st.attainment.map(|a| a >= st.pace).unwrap_or(false);
-                let style = if i == s.selected { t.selected } else { t.base };
-                let mut cells = vec![
-                    Cell::from(format!(
-                        "{indent}{}{}",
-                        r.target.name,
-                        if r.mismatch.is_some() { " ≠" } else { "" }
-                    )),
-                    Cell::from(Line::from(amount(r, st.target)).right_aligned()),
-                    Cell::from(Line::from(amount(r, st.actual)).right_aligned()),
-                ];
-                if show_bar {
-                    cells.push(Cell::from(Span::styled(
-                        gauge(st.attainment.unwrap_or(0.0), st.pace, bar_w),
-                        if ok { t.won } else { t.warning },
-                    )));
-                }
-                cells.push(Cell::from(Line::from(pct(st.attainment)).right_aligned()));
-                if show_proj {
-                    cells.push(Cell::from(Line::from(pct(st.projected)).right_aligned()));
-                }
-                if show_gap {
-                    cells.push(Cell::from(Line::from(amount(r, st.gap)).right_aligned()));
-                }
-                Row::new(cells).style(style)
-            })
-            .collect();
+        let row = |i: usize| {
+            let r = &s.rows[i];
+            let st = &r.standing;
+            let indent = " ".repeat(r.depth);
+            let ok = st.attainment.map(|a| a >= st.pace).unwrap_or(false);
+            let mut cells = vec![
+                Cell::from(format!(
+                    "{indent}{}{}",
+                    r.target.name,
+                    if r.mismatch.is_some() { " ≠" } else { "" }
+                )),
+                Cell::from(Line::from(amount(r, st.target)).right_aligned()),
+                Cell::from(Line::from(amount(r, st.actual)).right_aligned()),
+            ];
+            if show_bar {
+                cells.push(Cell::from(Span::styled(
+                    gauge(st.attainment.unwrap_or(0.0), st.pace, bar_w),
+                    if ok { t.won } else { t.warning },
+                )));
+            }
+            cells.push(Cell::from(Line::from(pct(st.attainment)).right_aligned()));
+            if show_proj {
+                cells.push(Cell::from(Line::from(pct(st.projected)).right_aligned()));
+            }
+            if show_gap {
+                cells.push(Cell::from(Line::from(amount(r, st.gap)).right_aligned()));
+            }
+            Row::new(cells).style(t.base)
+        };
         let mut widths = vec![
             Constraint::Min(14),
             Constraint::Length(8),
@@ -186,10 +172,18 @@ fn render_list(app: &App, frame: &mut Frame, list: Rect) {
             widths.push(Constraint::Length(8));
             header.push("Gap");
         }
-        let table = Table::new(rows, widths)
-            .header(Row::new(header).style(t.muted))
-            .block(block);
-        frame.render_widget(table, list);
+        let (rows_area, first) =
+            DataTable::new(Row::new(header).style(t.muted), widths, t.selected)
+                .block(block)
+                .render(
+                    frame,
+                    list,
+                    &s.scroll,
+                    (0, s.rows.len()),
+                    Some(s.selected),
+                    row,
+                );
+        app.hit(rows_area, crate::tui::state::HitTarget::Targets, first, 1);
     }
 }
 
