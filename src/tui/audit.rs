@@ -48,7 +48,7 @@ impl App {
     }
 
     /// The Audit screen's keys; `None` for the ones it leaves to the rest of the app.
-    pub(super) fn audit_action(&mut self, action: Action) -> Option<Vec<Request>> {
+    pub(crate) fn audit_action(&mut self, action: Action) -> Option<Vec<Request>> {
         let a = &mut self.audit;
         let last = a.rows.len().saturating_sub(1);
         match action {

@@ -6,6 +6,7 @@ pub mod action;
 pub mod audit;
 pub mod keymap;
 pub mod line;
+pub mod screens;
 pub mod setup;
 pub mod state;
 pub mod theme;

@@ -103,7 +103,7 @@ impl App {
     }
 
     /// The Setup screen's keys; `None` for the ones it leaves to the rest of the app.
-    pub(super) fn setup_action(&mut self, action: Action) -> Option<Vec<Request>> {
+    pub(crate) fn setup_action(&mut self, action: Action) -> Option<Vec<Request>> {
         let s = &mut self.setup;
         let last = s.len().saturating_sub(1);
         match action {

@@ -44,6 +44,23 @@ pub enum Screen {
     Audit,
 }
 
+impl Screen {
+    /// Every screen (each is registered in `tui::screens`).
+    pub const ALL: &'static [Screen] = &[
+        Screen::Loading,
+        Screen::Welcome,
+        Screen::Dashboard,
+        Screen::Customers,
+        Screen::Detail,
+        Screen::Pipeline,
+        Screen::Targets,
+        Screen::Forecast,
+        Screen::Setup,
+        Screen::Reports,
+        Screen::Audit,
+    ];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Customers,
@@ -515,17 +532,7 @@ impl App {
     }
 
     pub fn context(&self) -> Context {
-        match self.screen {
-            Screen::Loading | Screen::Welcome => Context::Welcome,
-            Screen::Dashboard => Context::Dashboard,
-            Screen::Customers | Screen::Detail => Context::Customers,
-            Screen::Pipeline => Context::Pipeline,
-            Screen::Targets => Context::Targets,
-            Screen::Reports => Context::Reports,
-            Screen::Setup => Context::Setup,
-            Screen::Audit => Context::Audit,
-            Screen::Forecast => Context::Dashboard,
-        }
+        super::screens::def(self.screen).context
     }
 
     /// Whether something is running (the spinner ticks only then).
@@ -638,20 +645,9 @@ impl App {
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Request> {
-        // The screen's own keys first (each screen's module), then the ones every screen has.
-        let own = match self.screen {
-            Screen::Setup => self.setup_action(action),
-            Screen::Audit => self.audit_action(action),
-            Screen::Pipeline => self.pipeline_action(action),
-            Screen::Targets => self.targets_action(action),
-            Screen::Reports => self.reports_action(action),
-            Screen::Customers | Screen::Detail => self.customers_action(action),
-            Screen::Dashboard | Screen::Forecast => self
-                .customers_action(action)
-                .or_else(|| self.dashboard_action(action)),
-            _ => None,
-        };
-        if let Some(out) = own {
+        // The screen's own keys first (as registered in `tui::screens`), then the ones every
+        // screen has.
+        if let Some(out) = (super::screens::def(self.screen).keys)(self, action) {
             return out;
         }
         match action {

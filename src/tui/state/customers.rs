@@ -4,7 +4,7 @@ use super::*;
 
 impl App {
     /// The customer list's and the customer view's keys: search, filters, sort, opening, merging (also `/` on the dashboard). `None`: not one of them.
-    pub(super) fn customers_action(&mut self, action: Action) -> Option<Vec<Request>> {
+    pub(crate) fn customers_action(&mut self, action: Action) -> Option<Vec<Request>> {
         Some(match action {
             Action::NextPane | Action::PrevPane if self.screen == Screen::Detail => {
                 self.timeline_focus = !self.timeline_focus;

@@ -5,7 +5,7 @@ use super::*;
 
 impl App {
     /// The dashboard's keys; `None`: not one of them.
-    pub(super) fn dashboard_action(&mut self, action: Action) -> Option<Vec<Request>> {
+    pub(crate) fn dashboard_action(&mut self, action: Action) -> Option<Vec<Request>> {
         Some(match action {
             Action::ViewAsOfData => {
                 let ends = self.dashboard.as_ref().and_then(|d| d.data_ends);

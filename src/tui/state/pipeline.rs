@@ -4,9 +4,9 @@ use super::*;
 
 impl App {
     /// The pipeline screen's keys: the board and the list, moves, won and lost, explanations. `None`: not one of them.
-    pub(super) fn pipeline_action(&mut self, action: Action) -> Option<Vec<Request>> {
+    pub(crate) fn pipeline_action(&mut self, action: Action) -> Option<Vec<Request>> {
         Some(match action {
-            Action::NextPane if self.screen == Screen::Pipeline => {
+            Action::NextPane => {
                 let n = self
                     .pipeline
                     .board
@@ -16,20 +16,16 @@ impl App {
                 self.pipeline.column = (self.pipeline.column + 1).min(n.saturating_sub(1));
                 Vec::new()
             }
-            Action::PrevPane if self.screen == Screen::Pipeline => {
+            Action::PrevPane => {
                 self.pipeline.column = self.pipeline.column.saturating_sub(1);
                 Vec::new()
             }
-            Action::MoveDown if self.screen == Screen::Pipeline => self.board_move(1),
-            Action::MoveUp if self.screen == Screen::Pipeline => self.board_move(-1),
-            Action::HalfPageDown if self.screen == Screen::Pipeline => {
-                self.board_move(self.half_page() as i64)
-            }
-            Action::HalfPageUp if self.screen == Screen::Pipeline => {
-                self.board_move(-(self.half_page() as i64))
-            }
-            Action::Top if self.screen == Screen::Pipeline => self.board_move(i64::MIN / 2),
-            Action::Bottom if self.screen == Screen::Pipeline => self.board_move(i64::MAX / 2),
+            Action::MoveDown => self.board_move(1),
+            Action::MoveUp => self.board_move(-1),
+            Action::HalfPageDown => self.board_move(self.half_page() as i64),
+            Action::HalfPageUp => self.board_move(-(self.half_page() as i64)),
+            Action::Top => self.board_move(i64::MIN / 2),
+            Action::Bottom => self.board_move(i64::MAX / 2),
             Action::ToggleView => {
                 self.pipeline.list = !self.pipeline.list;
                 Vec::new()

@@ -4,9 +4,9 @@ use super::*;
 
 impl App {
     /// The reports screen's keys: running, breaking down, scrolling and exporting a report. `None`: not one of them.
-    pub(super) fn reports_action(&mut self, action: Action) -> Option<Vec<Request>> {
+    pub(crate) fn reports_action(&mut self, action: Action) -> Option<Vec<Request>> {
         Some(match action {
-            Action::NextPane if self.screen == Screen::Reports => {
+            Action::NextPane => {
                 let n = self
                     .reports
                     .report
@@ -16,11 +16,11 @@ impl App {
                 self.reports.col_offset = (self.reports.col_offset + 1).min(n.saturating_sub(2));
                 Vec::new()
             }
-            Action::PrevPane if self.screen == Screen::Reports => {
+            Action::PrevPane => {
                 self.reports.col_offset = self.reports.col_offset.saturating_sub(1);
                 Vec::new()
             }
-            Action::Open if self.screen == Screen::Reports => self.report_request(),
+            Action::Open => self.report_request(),
             Action::CycleBreakdown => {
                 let i = BREAKDOWNS
                     .iter()

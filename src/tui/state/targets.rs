@@ -4,7 +4,7 @@ use super::*;
 
 impl App {
     /// The targets screen's keys: periods, metrics, setting, revising and proposing targets. `None`: not one of them.
-    pub(super) fn targets_action(&mut self, action: Action) -> Option<Vec<Request>> {
+    pub(crate) fn targets_action(&mut self, action: Action) -> Option<Vec<Request>> {
         Some(match action {
             Action::PrevPeriod | Action::NextPeriod => {
                 let p = self.targets.period;

@@ -1,18 +1,18 @@
 //! Drawing: reads the state, does no I/O. Each part is a function of (state, frame, area).
 
-mod audit;
-mod customers;
-mod dashboard;
-mod detail;
-mod forecast;
-mod pipeline;
+pub(crate) mod audit;
+pub(crate) mod customers;
+pub(crate) mod dashboard;
+pub(crate) mod detail;
+pub(crate) mod forecast;
+pub(crate) mod pipeline;
 mod popups;
-mod reports;
-mod setup;
+pub(crate) mod reports;
+pub(crate) mod setup;
 pub mod table;
-mod targets;
+pub(crate) mod targets;
 
-use super::state::{App, Screen};
+use super::state::App;
 use crate::domain::Money;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -51,21 +51,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     ])
     .areas(area);
     render_header(app, frame, header);
-    match app.screen {
-        Screen::Loading => {
-            frame.render_widget(Paragraph::new("opening the database…").style(t.muted), body);
-        }
-        Screen::Welcome => render_welcome(app, frame, body),
-        Screen::Dashboard => dashboard::render(app, frame, body),
-        Screen::Customers => customers::render_screen(app, frame, body),
-        Screen::Detail => detail::render(app, frame, body),
-        Screen::Pipeline => pipeline::render(app, frame, body),
-        Screen::Targets => targets::render(app, frame, body),
-        Screen::Forecast => forecast::render(app, frame, body),
-        Screen::Reports => reports::render(app, frame, body),
-        Screen::Setup => setup::render(app, frame, body),
-        Screen::Audit => audit::render(app, frame, body),
-    }
+    (super::screens::def(app.screen).render)(app, frame, body);
     render_status(app, frame, status);
     render_footer(app, frame, footer);
     popups::render(app, frame, body);
@@ -73,18 +59,7 @@ pub fn render(app: &App, frame: &mut Frame) {
 
 fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let screen = match app.screen {
-        Screen::Loading | Screen::Welcome => "welcome",
-        Screen::Dashboard => "dashboard",
-        Screen::Customers => "customers",
-        Screen::Detail => "customer",
-        Screen::Pipeline => "pipeline",
-        Screen::Targets => "targets",
-        Screen::Forecast => "forecast",
-        Screen::Reports => "reports",
-        Screen::Setup => "setup",
-        Screen::Audit => "audit",
-    };
+    let screen = super::screens::def(app.screen).title;
     let mut spans = vec![
         Span::styled(" funnel ", t.selected),
         Span::styled(format!(" {screen} "), t.title),
@@ -149,54 +124,7 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     use super::action::Action::*;
     let t = &app.theme;
     let ctx = app.context();
-    let wanted = match app.screen {
-        Screen::Welcome | Screen::Loading => vec![LoadDemo, Help, Quit],
-        Screen::Dashboard => vec![
-            NextPane,
-            Open,
-            OpenReports,
-            Search,
-            Recompute,
-            Palette,
-            Help,
-            Quit,
-        ],
-        Screen::Detail => vec![Edit, AddContact, EditContact, LogActivity, Back, Help, Quit],
-        Screen::Targets => vec![
-            NextPeriod,
-            CyclePeriodKind,
-            CycleMetric,
-            SetTarget,
-            ReviseTarget,
-            ProposeTargets,
-            Back,
-            Help,
-        ],
-        Screen::Reports => vec![Open, CycleBreakdown, ExportReport, Back, Help, Quit],
-        Screen::Setup => vec![NextPane, Add, Edit, Back, Help, Quit],
-        Screen::Audit => vec![MoveDown, Open, Refresh, Back, Help, Quit],
-        Screen::Forecast => vec![MoveDown, Recompute, Back, Help, Quit],
-        Screen::Pipeline => vec![
-            NextPane,
-            StageForward,
-            StageBack,
-            MarkWon,
-            MarkLost,
-            ToggleView,
-            Back,
-            Help,
-        ],
-        Screen::Customers => vec![
-            Open,
-            Search,
-            CycleSort,
-            FilterSegment,
-            FilterStatus,
-            ClearFilter,
-            Back,
-            Help,
-        ],
-    };
+    let wanted = super::screens::def(app.screen).hints.to_vec();
     // `? help` and `q quit` always show: the other hints go from the right until the
     // rest fits, so that none is cut in the middle.
     let mut wanted = wanted;
@@ -258,7 +186,14 @@ pub fn phrase_lines(phrases: &[String], width: usize) -> Vec<String> {
     lines
 }
 
-fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
+pub(crate) fn render_loading(app: &App, frame: &mut Frame, area: Rect) {
+    frame.render_widget(
+        Paragraph::new("opening the database…").style(app.theme.muted),
+        area,
+    );
+}
+
+pub(crate) fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let demo_key = app
         .keymap
