@@ -399,6 +399,7 @@ pub fn export(
 }
 
 pub use crate::store::audit::Entity;
+pub use crate::store::export::EXPORT_KINDS;
 pub use crate::store::remove::{count_of, MergeOutcome, RemovalPlan};
 
 /// What deleting a customer, contact, deal or activity would take with it (reads only).

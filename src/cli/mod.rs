@@ -20,6 +20,7 @@ use crate::app::{self, AppError, ImportRequest};
 use crate::domain::audit::Actor;
 use crate::domain::import::ImportKind;
 use crate::domain::{Cell, Money, Table};
+use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 use output::Format;
 use std::io::{IsTerminal, Write};
@@ -100,6 +101,7 @@ pub enum Command {
     Import {
         /// customers, contacts, deals, activities, orders, targets, teams, reps, products,
         /// stages, stage_changes, or revert
+        #[arg(value_parser = import_kinds())]
         kind: String,
         /// The CSV file (or, after `revert`, the batch number).
         file: String,
@@ -135,6 +137,7 @@ pub enum Command {
     Export {
         /// customers, contacts, deals, activities, orders, targets, teams, reps, products,
         /// stages, stage_changes, target_revisions, import_batches, audit_log
+        #[arg(value_parser = PossibleValuesParser::new(app::EXPORT_KINDS.iter().copied()))]
         kind: String,
         /// Write to this file instead of standard output (never over the database, through
         /// a symlink, or over an existing file without --force; mode 0600).
@@ -181,7 +184,7 @@ pub enum Command {
     /// The audit trail, newest first: who changed what, when (JSON adds before and after).
     Audit {
         /// Only this entity (customer, deal, team, …, or database for whole-database events).
-        #[arg(long)]
+        #[arg(long, value_parser = audit_entities())]
         entity: Option<String>,
         /// Only entries at or after this date (YYYY-MM-DD) or time.
         #[arg(long, value_name = "DATE")]
@@ -227,6 +230,7 @@ pub enum Command {
     /// series (series,period,value) and prints series,period,forecast,lo,hi,model.
     Forecast {
         /// `accuracy`: stored forecasts against what happened (MASE, WAPE per run).
+        #[arg(value_parser = ["accuracy"])]
         what: Option<String>,
         /// A CSV of monthly series: series,period (YYYY-MM),value.
         #[arg(long, value_name = "FILE")]
@@ -258,7 +262,8 @@ pub enum Command {
         #[arg(long)]
         list: bool,
         /// Break down by rep, team, product, region, source or segment.
-        #[arg(long, value_name = "FIELD")]
+        #[arg(long, value_name = "FIELD",
+              value_parser = PossibleValuesParser::new(app::reports::BREAKDOWNS.iter().copied()))]
         by: Option<String>,
         /// The period for reports about a period (2026-03, 2026-Q1, 2026; default this
         /// quarter).
@@ -291,6 +296,26 @@ pub enum Command {
         #[arg(long, value_name = "DEAL")]
         explain: Option<String>,
     },
+}
+
+/// The kinds `funnel import` takes, and `revert`.
+fn import_kinds() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        crate::domain::import::ImportKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .chain(["revert"]),
+    )
+}
+
+/// The entities `funnel audit --entity` filters by, and `database` (whole-database events).
+fn audit_entities() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        crate::domain::audit::ALL_ENTITIES
+            .iter()
+            .map(|e| e.name())
+            .chain(["database"]),
+    )
 }
 
 /// What a command needs of the database file.
