@@ -395,61 +395,58 @@ impl<'c> Writer<'c> {
     }
 
     pub fn rep_id(&mut self, name: Option<&str>) -> Result<Result<Option<i64>, String>> {
-        let Some(name) = name else {
-            return Ok(Ok(None));
-        };
-        if let Some(id) = self.reps.get(&name.to_lowercase()) {
-            return Ok(Ok(Some(*id)));
+        match name {
+            None => Ok(Ok(None)),
+            Some(name) => Ok(self.named_id(Named::Rep, name)?.map(Some)),
         }
-        if !self.create_missing {
-            return Ok(Err(format!(
-                "no rep named '{name}' (use --create-missing to add reps)"
-            )));
-        }
-        self.conn
-            .prepare_cached("INSERT INTO reps(name) VALUES (?1)")?
-            .execute([name])?;
-        let id = self.conn.last_insert_rowid();
-        self.reps.insert(name.to_lowercase(), id);
-        self.created.push(("rep", name.to_string()));
-        Ok(Ok(Some(id)))
     }
 
     fn team_id(&mut self, name: &str) -> Result<Result<i64, String>> {
-        if let Some(id) = self.teams.get(&name.to_lowercase()) {
-            return Ok(Ok(*id));
-        }
-        if !self.create_missing {
-            return Ok(Err(format!(
-                "no team named '{name}' (use --create-missing to add it)"
-            )));
-        }
-        self.conn
-            .prepare_cached("INSERT INTO teams(name) VALUES (?1)")?
-            .execute([name])?;
-        let id = self.conn.last_insert_rowid();
-        self.teams.insert(name.to_lowercase(), id);
-        self.created.push(("team", name.to_string()));
-        Ok(Ok(id))
+        self.named_id(Named::Team, name)
     }
 
     pub fn product_id(&mut self, sku: Option<&str>) -> Result<Result<Option<i64>, String>> {
-        let Some(sku) = sku else { return Ok(Ok(None)) };
-        if let Some(id) = self.products.get(&sku.to_lowercase()) {
-            return Ok(Ok(Some(*id)));
+        match sku {
+            None => Ok(Ok(None)),
+            Some(sku) => Ok(self.named_id(Named::Product, sku)?.map(Some)),
+        }
+    }
+
+    /// A rep, team or product the file names (by name, a product by SKU; any case): the
+    /// one the database has, else with `--create-missing` a new one (reported as
+    /// created), else why the row is refused.
+    fn named_id(&mut self, kind: Named, name: &str) -> Result<Result<i64, String>> {
+        let (map, label, missing, insert) = match kind {
+            Named::Rep => (
+                &mut self.reps,
+                "rep",
+                ["no rep named", "(use --create-missing to add reps)"],
+                "INSERT INTO reps(name) VALUES (?1)",
+            ),
+            Named::Team => (
+                &mut self.teams,
+                "team",
+                ["no team named", "(use --create-missing to add it)"],
+                "INSERT INTO teams(name) VALUES (?1)",
+            ),
+            Named::Product => (
+                &mut self.products,
+                "product",
+                ["no product with sku", "(use --create-missing to add it)"],
+                "INSERT INTO products(sku, name) VALUES (?1, ?1)",
+            ),
+        };
+        if let Some(id) = map.get(&name.to_lowercase()) {
+            return Ok(Ok(*id));
         }
         if !self.create_missing {
-            return Ok(Err(format!(
-                "no product with sku '{sku}' (use --create-missing to add it)"
-            )));
+            return Ok(Err(format!("{} '{name}' {}", missing[0], missing[1])));
         }
-        self.conn
-            .prepare_cached("INSERT INTO products(sku, name) VALUES (?1, ?1)")?
-            .execute([sku])?;
+        self.conn.prepare_cached(insert)?.execute([name])?;
         let id = self.conn.last_insert_rowid();
-        self.products.insert(sku.to_lowercase(), id);
-        self.created.push(("product", sku.to_string()));
-        Ok(Ok(Some(id)))
+        map.insert(name.to_lowercase(), id);
+        self.created.push((label, name.to_string()));
+        Ok(Ok(id))
     }
 
     /// The stage by name, or the first won/lost stage for a won/lost status.
@@ -1155,6 +1152,14 @@ impl<'c> Writer<'c> {
             .execute(params![id, old, r.value, self.actor.at, self.actor.os_user, reason])?;
         Ok(Ok(outcome))
     }
+}
+
+/// What `Writer::named_id` looks up.
+#[derive(Clone, Copy)]
+enum Named {
+    Rep,
+    Team,
+    Product,
 }
 
 /// Kind and probability for a stage named only in the data: "won"/"lost" in the name
