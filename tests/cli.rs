@@ -1994,3 +1994,63 @@ fn an_export_into_a_reader_that_stops_early_is_not_an_error() {
         );
     }
 }
+
+/// `funnel segments`: a stored run per call, the evaluation's fields in JSON, movement
+/// against the run before, a customer's history, and a clear refusal on too few buyers.
+#[test]
+fn segments_are_stored_evaluated_and_traced_per_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = funnel(&db)
+            .env("FUNNEL_TODAY", "2026-11-22")
+            .args(args)
+            .args(["--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let first = run(&["segments", "--evaluate"]);
+    let k = first["k"].as_u64().unwrap();
+    assert!((2..=8).contains(&k), "{first}");
+    let sil = first["silhouette"].as_f64().unwrap();
+    assert!(sil > 0.0 && sil <= 1.0, "{first}");
+    let ari = first["adjusted_rand_min"].as_f64().unwrap();
+    assert!((-1.0..=1.0).contains(&ari), "{first}");
+    let segments = first["segments"].as_array().unwrap();
+    assert_eq!(segments.len() as u64, k);
+    let placed: u64 = segments
+        .iter()
+        .map(|s| s["customers"].as_u64().unwrap())
+        .sum();
+    assert_eq!(placed, first["customers"].as_u64().unwrap());
+    assert!(segments
+        .iter()
+        .all(|s| !s["name"].as_str().unwrap().is_empty()
+            && s["description"]
+                .as_str()
+                .unwrap()
+                .contains("customers with")));
+    assert!(first["previous_run"].is_null());
+    // A second run is compared with the first.
+    let second = run(&["segments"]);
+    assert_eq!(second["previous_run"], first["run_id"]);
+    assert!(second["adjusted_rand_min"].is_null());
+    // One customer's history: a row per run.
+    let history = run(&["segments", "--customer", "C-000001"]);
+    assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+    // Too few buyers: said, exit 1.
+    let empty = dir.path().join("few.db");
+    funnel(&empty)
+        .args(["demo", "--customers", "5", "--deals", "10"])
+        .assert()
+        .success();
+    funnel(&empty)
+        .args(["segments"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("at least 10 are needed"));
+}

@@ -361,3 +361,84 @@ fn the_data_version_moves_with_every_write_and_the_cache_keeps_by_it() {
         assert_eq!(rows, 1);
     }
 }
+
+#[test]
+fn segment_runs_round_trip_with_history_and_moves() {
+    use funnel::domain::segments::{NewSegmentRun, SegmentProfile};
+    for (name, mut db, _keep) in backends() {
+        let actor = common::actor();
+        let ids: Vec<i64> = (0..3)
+            .map(|i| {
+                db.save_customer(
+                    None,
+                    None,
+                    &customer(&format!("Seg {i}"), "Oslo"),
+                    common::today(),
+                    &actor,
+                )
+                .unwrap()
+            })
+            .collect();
+        let profile = |name: &str, customers: usize| SegmentProfile {
+            name: name.into(),
+            description: format!("{customers} of them"),
+            customers,
+            revenue_cents: 100 * customers as i64,
+            recency_days: 10.0,
+            frequency: 2.0,
+            monetary_cents: 5000.0,
+            tenure_days: 300.0,
+            breadth: 1.5,
+        };
+        let run = |profiles: Vec<SegmentProfile>, members: Vec<(i64, usize)>| NewSegmentRun {
+            as_of: "2026-11-01".into(),
+            created_at: "2026-11-01T00:00:00Z".into(),
+            k: profiles.len(),
+            silhouette: 0.5,
+            adjusted_rand_min: Some(0.95),
+            profiles,
+            members,
+        };
+        assert!(
+            db.segment_run(None).unwrap().is_none(),
+            "{name}: no run yet"
+        );
+        let first = db
+            .save_segment_run(&run(
+                vec![profile("loyal", 2), profile("new", 1)],
+                vec![(ids[0], 0), (ids[1], 0), (ids[2], 1)],
+            ))
+            .unwrap();
+        let second = db
+            .save_segment_run(&run(
+                vec![profile("loyal", 1), profile("at risk", 2)],
+                vec![(ids[0], 0), (ids[1], 1), (ids[2], 1)],
+            ))
+            .unwrap();
+        let newest = db.segment_run(None).unwrap().unwrap();
+        assert_eq!(newest.id, second, "{name}");
+        assert_eq!(newest.profiles[1], profile("at risk", 2));
+        assert_eq!(newest.adjusted_rand_min, Some(0.95));
+        assert_eq!(db.previous_segment_run(second).unwrap(), Some(first));
+        assert_eq!(db.previous_segment_run(first).unwrap(), None);
+        let moves = db.segment_moves(first, second).unwrap();
+        let moves: Vec<(String, String, usize)> = moves
+            .into_iter()
+            .map(|m| (m.from, m.to, m.customers))
+            .collect();
+        assert_eq!(
+            moves,
+            [
+                ("loyal".to_string(), "at risk".to_string(), 1),
+                ("new".to_string(), "at risk".to_string(), 1)
+            ]
+        );
+        let history: Vec<String> = db
+            .segment_history(ids[1])
+            .unwrap()
+            .into_iter()
+            .map(|h| h.segment)
+            .collect();
+        assert_eq!(history, ["loyal", "at risk"], "{name}");
+    }
+}

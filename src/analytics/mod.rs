@@ -7,6 +7,7 @@ pub mod montecarlo;
 pub mod pipeline;
 pub mod regression;
 pub mod scoring;
+pub mod segments;
 pub mod stats;
 pub mod targets;
 pub mod ts;

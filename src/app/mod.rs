@@ -11,6 +11,7 @@ pub mod funnel;
 pub mod pipeline_forecast;
 pub mod reports;
 pub mod scoring;
+pub mod segments;
 pub mod targets;
 
 use crate::analytics::pipeline::{self, FunnelSummary, StageInput};

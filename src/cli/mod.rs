@@ -14,6 +14,7 @@ pub mod report;
 mod rows;
 mod safety;
 mod score;
+mod segments;
 pub mod targets;
 
 use crate::app::{self, AppError, ImportRequest};
@@ -286,6 +287,18 @@ pub enum Command {
         /// `path`: the files funnel reads; `check`: report unknown keys and bad values.
         #[arg(value_parser = ["path", "check"])]
         what: String,
+    },
+    /// Customer segments from the order ledger (recency, frequency, spend, tenure,
+    /// breadth; k-means with k by silhouette), stored as a run; `--customer` shows one
+    /// customer's segment in every run.
+    Segments {
+        /// Also repeat the clustering with five seeds and report the lowest adjusted Rand
+        /// index between them (and the silhouette of each k tried).
+        #[arg(long)]
+        evaluate: bool,
+        /// A customer (external id, name or row id): its segment history instead.
+        #[arg(long, value_name = "CUSTOMER")]
+        customer: Option<String>,
     },
     /// Win probability of open deals, learned from closed deals.
     Score {
@@ -624,6 +637,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         Some(c @ Command::Recompute) => return recompute::recompute(ctx!(), c),
         Some(c @ Command::Forecast { .. }) => return forecast::forecast(ctx!(), c),
         Some(c @ Command::Score { .. }) => return score::score(ctx!(), c),
+        Some(c @ Command::Segments { .. }) => return segments::segments(ctx!(), c),
         Some(c @ Command::Completions { .. }) => return config::completions(ctx!(), c),
         Some(c @ Command::Man) => return config::man(ctx!(), c),
         Some(c @ Command::Config { .. }) => return config::config(ctx!(), c),
@@ -670,27 +684,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             }
             return Ok(0);
         }
-        Some(Command::Decrypt { output }) => {
-            if app::key().is_none() {
-                anyhow::bail!("decrypt: {} is not encrypted", path.display());
-            }
-            match output {
-                Some(o) => {
-                    app::write_converted(&*store, &o, None)?;
-                    writeln!(
-                        out,
-                        "wrote a plain copy to {} (checked; mode 0600); {} is unchanged",
-                        o.display(),
-                        path.display()
-                    )?;
-                }
-                None => {
-                    app::convert(store, None, "decrypted")?;
-                    writeln!(out, "decrypted {}", path.display())?;
-                }
-            }
-            return Ok(0);
-        }
+        Some(Command::Decrypt { output }) => return decrypt(store, &mut out, &path, output),
         Some(c @ Command::Backup { .. }) => return safety::backup(ctx!(), c),
         Some(c @ Command::Restore { .. }) => return safety::restore(ctx!(), c),
         Some(c @ Command::Delete { .. }) => return rows::delete(ctx!(), c),
@@ -698,6 +692,34 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         Some(c @ Command::Audit { .. }) => return safety::audit(ctx!(), c),
         Some(c @ Command::Doctor) => return safety::doctor(ctx!(), c),
         Some(c @ Command::Pipeline) => return pipeline::pipeline(ctx!(), c),
+    }
+    Ok(0)
+}
+
+/// `funnel decrypt`: in place, or a plain copy into `output`.
+fn decrypt(
+    store: Box<app::Db>,
+    out: &mut dyn Write,
+    path: &Path,
+    output: Option<PathBuf>,
+) -> anyhow::Result<i32> {
+    if app::key().is_none() {
+        anyhow::bail!("decrypt: {} is not encrypted", path.display());
+    }
+    match output {
+        Some(o) => {
+            app::write_converted(&*store, &o, None)?;
+            writeln!(
+                out,
+                "wrote a plain copy to {} (checked; mode 0600); {} is unchanged",
+                o.display(),
+                path.display()
+            )?;
+        }
+        None => {
+            app::convert(store, None, "decrypted")?;
+            writeln!(out, "decrypted {}", path.display())?;
+        }
     }
     Ok(0)
 }

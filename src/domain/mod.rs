@@ -14,6 +14,7 @@ pub mod money;
 pub mod period;
 pub mod records;
 pub mod scoring;
+pub mod segments;
 pub mod setup;
 pub mod table;
 pub mod targets;

@@ -23,6 +23,7 @@ use crate::domain::records::{
     ContactRecord, CustomerRecord, ProductRecord, RepRecord, StageRecord, TeamRecord,
 };
 use crate::domain::scoring::DealFacts;
+use crate::domain::segments::{LedgerLine, NewSegmentRun, SegmentHistory, SegmentMove, SegmentRun};
 use crate::domain::setup::Organisation;
 use crate::domain::targets::{Revision, TargetRow};
 use crate::domain::{Cell, TargetMetric, TargetScope};
@@ -495,6 +496,39 @@ impl Targets for Store {
     }
 }
 
+/// Customer segment runs and the ledger they are computed from.
+pub trait Segments {
+    /// Every order on or before `as_of` (refunds included).
+    fn order_ledger(&self, as_of: &str) -> Result<Vec<LedgerLine>>;
+    fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64>;
+    /// A stored run with its profiles (`None`: the newest).
+    fn segment_run(&self, id: Option<i64>) -> Result<Option<SegmentRun>>;
+    fn previous_segment_run(&self, id: i64) -> Result<Option<i64>>;
+    fn segment_moves(&self, from: i64, to: i64) -> Result<Vec<SegmentMove>>;
+    fn segment_history(&self, customer_id: i64) -> Result<Vec<SegmentHistory>>;
+}
+
+impl Segments for Store {
+    fn order_ledger(&self, as_of: &str) -> Result<Vec<LedgerLine>> {
+        Store::order_ledger(self, as_of)
+    }
+    fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64> {
+        Store::save_segment_run(self, run)
+    }
+    fn segment_run(&self, id: Option<i64>) -> Result<Option<SegmentRun>> {
+        Store::segment_run(self, id)
+    }
+    fn previous_segment_run(&self, id: i64) -> Result<Option<i64>> {
+        Store::previous_segment_run(self, id)
+    }
+    fn segment_moves(&self, from: i64, to: i64) -> Result<Vec<SegmentMove>> {
+        Store::segment_moves(self, from, to)
+    }
+    fn segment_history(&self, customer_id: i64) -> Result<Vec<SegmentHistory>> {
+        Store::segment_history(self, customer_id)
+    }
+}
+
 /// The store of stored forecast runs.
 pub trait Forecasts {
     #[allow(clippy::too_many_arguments)]
@@ -680,7 +714,17 @@ impl Maintenance for Store {
 
 /// Everything the use cases need of a database.
 pub trait Backend:
-    Customers + Deals + Setup + Targets + Forecasts + Models + AuditTrail + Maintenance + Loading + Send
+    Customers
+    + Deals
+    + Setup
+    + Targets
+    + Forecasts
+    + Segments
+    + Models
+    + AuditTrail
+    + Maintenance
+    + Loading
+    + Send
 {
     /// The file (or URL) it lives at, for messages and the files written beside it.
     fn path(&self) -> &Path;
@@ -772,6 +816,6 @@ impl Loading for Store {
 pub mod prelude {
     pub use super::{
         AuditTrail as _, Backend as _, Customers as _, Deals as _, Forecasts as _, Loading as _,
-        Maintenance as _, Models as _, Setup as _, Targets as _,
+        Maintenance as _, Models as _, Segments as _, Setup as _, Targets as _,
     };
 }

@@ -19,6 +19,7 @@ pub mod queries;
 pub mod remove;
 pub mod reports;
 pub mod scoring;
+pub mod segments;
 pub mod setup;
 pub mod targets;
 
