@@ -3,6 +3,7 @@
 
 pub mod board;
 pub mod cache;
+pub mod clv;
 pub mod dashboard;
 pub mod demo;
 pub mod edits;

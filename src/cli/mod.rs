@@ -1,5 +1,6 @@
 //! The command line: clap subcommands that call the app layer and print tables, CSV or JSON.
 
+mod clv;
 mod config;
 mod demo;
 mod export;
@@ -299,6 +300,21 @@ pub enum Command {
         /// A customer (external id, name or row id): its segment history instead.
         #[arg(long, value_name = "CUSTOMER")]
         customer: Option<String>,
+    },
+    /// Customer lifetime value and churn risk: BG/NBD (repeat purchases, P(alive)) and
+    /// Gamma-Gamma (spend) fitted on the order ledger; the customers by predicted value
+    /// over the next 365 days, with tiers A/B/C. `--evaluate` fits on the orders up to
+    /// --calibration-end and scores the prediction on the days after, up to today.
+    Clv {
+        /// Evaluate on a time split (needs --calibration-end).
+        #[arg(long, requires = "calibration_end")]
+        evaluate: bool,
+        /// The last day of the calibration period, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE", value_parser = clv::parse_day)]
+        calibration_end: Option<chrono::NaiveDate>,
+        /// How many customers the table lists (CSV and JSON list all).
+        #[arg(long, default_value_t = 20)]
+        top: usize,
     },
     /// Win probability of open deals, learned from closed deals.
     Score {
@@ -638,6 +654,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         Some(c @ Command::Forecast { .. }) => return forecast::forecast(ctx!(), c),
         Some(c @ Command::Score { .. }) => return score::score(ctx!(), c),
         Some(c @ Command::Segments { .. }) => return segments::segments(ctx!(), c),
+        Some(c @ Command::Clv { .. }) => return clv::clv(ctx!(), c),
         Some(c @ Command::Completions { .. }) => return config::completions(ctx!(), c),
         Some(c @ Command::Man) => return config::man(ctx!(), c),
         Some(c @ Command::Config { .. }) => return config::config(ctx!(), c),
