@@ -7,7 +7,7 @@ use crate::domain::segments::{LedgerLine, SegmentProfile};
 use chrono::NaiveDate;
 use linfa::prelude::*;
 use linfa_clustering::KMeans;
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array2, Axis};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use std::collections::{BTreeSet, HashMap};
@@ -125,20 +125,51 @@ pub fn kmeans(x: &Array2<f64>, k: usize, seed: u64) -> Option<(Vec<usize>, Array
 }
 
 /// The mean silhouette of the clustering, over at most `max_rows` rows taken evenly
-/// through the data (the full score costs n² distances).
+/// through the data (the full score costs n² distances). Computed here rather than with
+/// linfa's `SilhouetteScore`, which allocates for every pair of rows: at 3,000 rows it took
+/// most of a segmentation's 6 s at 100,000 customers (the two agree: see the tests).
 pub fn silhouette(x: &Array2<f64>, labels: &[usize], max_rows: usize) -> f64 {
     let n = x.nrows();
     let step = n.div_ceil(max_rows.max(1)).max(1);
     let rows: Vec<usize> = (0..n).step_by(step).collect();
-    let sample = x.select(Axis(0), &rows);
-    let targets: Array1<usize> = rows.iter().map(|&i| labels[i]).collect();
-    let distinct: BTreeSet<usize> = targets.iter().copied().collect();
-    if distinct.len() < 2 {
+    let k = rows.iter().map(|&i| labels[i]).max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; k];
+    for &i in &rows {
+        sizes[labels[i]] += 1;
+    }
+    if sizes.iter().filter(|&&c| c > 0).count() < 2 {
         return 0.0;
     }
-    DatasetBase::new(sample, targets)
-        .silhouette_score()
-        .unwrap_or(0.0)
+    let mut total = 0.0;
+    let mut sums = vec![0.0; k];
+    for &i in &rows {
+        sums.iter_mut().for_each(|s| *s = 0.0);
+        let xi = x.row(i);
+        for &j in &rows {
+            if i != j {
+                let d: f64 = xi
+                    .iter()
+                    .zip(x.row(j).iter())
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum();
+                sums[labels[j]] += d.sqrt();
+            }
+        }
+        let own = labels[i];
+        if sizes[own] <= 1 {
+            continue; // a lone member scores 0
+        }
+        let a = sums[own] / (sizes[own] - 1) as f64;
+        let b = (0..k)
+            .filter(|&c| c != own && sizes[c] > 0)
+            .map(|c| sums[c] / sizes[c] as f64)
+            .fold(f64::INFINITY, f64::min);
+        let m = a.max(b);
+        if m > 0.0 {
+            total += (b - a) / m;
+        }
+    }
+    total / rows.len() as f64
 }
 
 /// The adjusted Rand index of two labelings of the same rows: 1 for the same partition
@@ -219,6 +250,9 @@ pub struct Segmentation {
     pub members: Vec<(i64, usize)>,
 }
 
+/// The most customers k is chosen on (see [`segment`]).
+pub const CHOOSE_ON: usize = 10_000;
+
 /// The seeds of the stability check; the first is the one a run uses.
 pub const SEEDS: [u64; 5] = [7, 11, 23, 42, 101];
 
@@ -232,19 +266,31 @@ pub fn segment(lines: &[LedgerLine], as_of: NaiveDate, evaluate: bool) -> Option
     }
     let f: Vec<Rfm> = features.iter().map(|(_, r)| *r).collect();
     let x = standardise(&f);
+    // k is chosen on at most `CHOOSE_ON` customers taken evenly (the full data only
+    // changes the silhouettes in their third decimal and costs seven full fits); the
+    // segments are then fitted on everyone.
+    let pick = if x.nrows() > CHOOSE_ON {
+        let step = x.nrows().div_ceil(CHOOSE_ON);
+        let rows: Vec<usize> = (0..x.nrows()).step_by(step).collect();
+        x.select(Axis(0), &rows)
+    } else {
+        x.clone()
+    };
     let mut tried = Vec::new();
-    let mut best: Option<(usize, f64, Vec<usize>, Array2<f64>)> = None;
+    let mut best: Option<(usize, f64)> = None;
     for k in 2..=8.min(features.len() - 1) {
-        let Some((labels, centroids)) = kmeans(&x, k, SEEDS[0]) else {
+        let Some((labels, _)) = kmeans(&pick, k, SEEDS[0]) else {
             continue;
         };
-        let s = silhouette(&x, &labels, 3000);
+        let s = silhouette(&pick, &labels, 3000);
         tried.push((k, s));
-        if best.as_ref().is_none_or(|b| s > b.1 + 1e-9) {
-            best = Some((k, s, labels, centroids));
+        if best.is_none_or(|b| s > b.1 + 1e-9) {
+            best = Some((k, s));
         }
     }
-    let (k, sil, labels, centroids) = best?;
+    let (k, _) = best?;
+    let (labels, centroids) = kmeans(&x, k, SEEDS[0])?;
+    let sil = silhouette(&x, &labels, 3000);
     let adjusted_rand_min = evaluate.then(|| {
         let runs: Vec<Vec<usize>> = SEEDS
             .iter()
@@ -367,6 +413,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array1;
 
     fn line(c: i64, on: &str, cents: i64, p: Option<i64>) -> LedgerLine {
         LedgerLine {
@@ -491,6 +538,26 @@ mod tests {
             assert_eq!(*seg, usize::from(*id >= 30), "customer {id}");
         }
         assert!(s.profiles[0].description.starts_with("30 customers with "));
+    }
+
+    #[test]
+    fn the_silhouette_agrees_with_linfas() {
+        let x = ndarray::array![
+            [0.0, 0.1],
+            [0.2, 0.0],
+            [0.1, 0.3],
+            [5.0, 5.1],
+            [5.2, 4.9],
+            [4.0, 4.5],
+            [2.5, 2.4]
+        ];
+        let labels = [0, 0, 0, 1, 1, 1, 0];
+        let targets: Array1<usize> = labels.iter().copied().collect();
+        let linfa = DatasetBase::new(x.clone(), targets)
+            .silhouette_score()
+            .unwrap();
+        let ours = silhouette(&x, &labels, 3000);
+        assert!((ours - linfa).abs() < 1e-12, "{ours} {linfa}");
     }
 
     #[test]

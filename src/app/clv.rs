@@ -25,6 +25,8 @@ pub enum ClvError {
 #[derive(Debug, Clone, Serialize)]
 pub struct CustomerValue {
     pub customer_id: i64,
+    pub external_id: Option<String>,
+    pub name: String,
     pub frequency: f64,
     pub recency_days: f64,
     pub age_days: f64,
@@ -72,6 +74,8 @@ fn value(bg: &BgNbd, gg: &GammaGamma, s: &Summary, days: f64) -> CustomerValue {
     let expected_spend = gg.expected_spend(s);
     CustomerValue {
         customer_id: s.customer_id,
+        external_id: None,
+        name: String::new(),
         frequency: s.frequency,
         recency_days: s.recency,
         age_days: s.age,
@@ -98,8 +102,13 @@ pub fn values(store: &Db, today: NaiveDate) -> Result<ClvReport, ClvError> {
             .total_cmp(&a.predicted_value)
             .then(a.customer_id.cmp(&b.customer_id))
     });
+    let labels = store.customer_labels()?;
     let n = customers.len();
     for (i, c) in customers.iter_mut().enumerate() {
+        if let Some((ext, name)) = labels.get(&c.customer_id) {
+            c.external_id = ext.clone();
+            c.name = name.clone();
+        }
         c.tier = if i * 5 < n {
             'A'
         } else if i * 2 < n {

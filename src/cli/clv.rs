@@ -66,6 +66,7 @@ pub(super) fn clv(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         usize::MAX
     };
     let mut t = Table::new(&[
+        "external_id",
         "customer",
         "tier",
         "predicted_value",
@@ -77,11 +78,9 @@ pub(super) fn clv(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         "days_since_last",
     ]);
     for c in r.customers.iter().take(limit) {
-        let name = app::customer_detail(store, c.customer_id)?
-            .map(|d| d.name)
-            .unwrap_or_else(|| c.customer_id.to_string());
         t.rows.push(vec![
-            Cell::Text(name),
+            Cell::Text(c.external_id.clone().unwrap_or_default()),
+            Cell::Text(c.name.clone()),
             Cell::Text(c.tier.to_string()),
             Cell::Money(crate::domain::Money(
                 (c.predicted_value * 100.0).round() as i64

@@ -500,6 +500,8 @@ impl Targets for Store {
 pub trait Segments {
     /// Every order on or before `as_of` (refunds included).
     fn order_ledger(&self, as_of: &str) -> Result<Vec<LedgerLine>>;
+    /// Every customer's external id and name, by id.
+    fn customer_labels(&self) -> Result<HashMap<i64, (Option<String>, String)>>;
     fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64>;
     /// A stored run with its profiles (`None`: the newest).
     fn segment_run(&self, id: Option<i64>) -> Result<Option<SegmentRun>>;
@@ -511,6 +513,9 @@ pub trait Segments {
 impl Segments for Store {
     fn order_ledger(&self, as_of: &str) -> Result<Vec<LedgerLine>> {
         Store::order_ledger(self, as_of)
+    }
+    fn customer_labels(&self) -> Result<HashMap<i64, (Option<String>, String)>> {
+        Store::customer_labels(self)
     }
     fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64> {
         Store::save_segment_run(self, run)

@@ -26,6 +26,19 @@ impl Store {
         Ok(rows)
     }
 
+    /// Every customer's external id and name, by id (for listing many customers at once).
+    pub fn customer_labels(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, (Option<String>, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, external_id, name FROM customers")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// Stores a run, its profiles and every customer's segment, in one transaction.
     pub fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64> {
         let tx = self.begin()?;
