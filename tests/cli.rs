@@ -2138,3 +2138,58 @@ fn clv_on_cdnow_matches_lifetimes() {
     // --evaluate without a calibration end is a usage error.
     funnel(&db).args(["clv", "--evaluate"]).assert().code(2);
 }
+
+/// Associations, recommendations with reasons, and their evaluation's fields.
+#[test]
+fn associations_and_recommendations_with_reasons_and_hit_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = funnel(&db)
+            .env("FUNNEL_TODAY", "2026-11-22")
+            .args(args)
+            .args(["--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let rules = json(&["report", "associations", "--min-support", "0.02"]);
+    let rules = rules.as_array().unwrap();
+    assert!(!rules.is_empty());
+    for r in rules {
+        assert!(r["support"].as_f64().unwrap() >= 0.02);
+        assert!(r["confidence"].as_f64().unwrap() >= 0.1);
+        assert!(r["lift"].as_f64().unwrap() > 0.0);
+    }
+    let offers = json(&["recommend", "C-000002", "--top", "3"]);
+    let offers = offers.as_array().unwrap();
+    assert!(offers.len() <= 3);
+    assert!(offers.iter().all(|o| {
+        let why = o["reason"].as_str().unwrap();
+        why.starts_with("bought ") || why.starts_with("popular: ")
+    }));
+    let h = json(&["recommend", "--evaluate", "--calibration-end", "2026-06-30"]);
+    for k in [
+        "hit_rate_at_3",
+        "hit_rate_at_5",
+        "popularity_hit_rate_at_3",
+        "popularity_hit_rate_at_5",
+    ] {
+        let v = h[k].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{k}: {h}");
+    }
+    // Thresholds go with the associations report only, and must be shares.
+    funnel(&db)
+        .args(["report", "win-rates", "--min-support", "0.1"])
+        .assert()
+        .code(2);
+    funnel(&db)
+        .args(["report", "associations", "--min-confidence", "3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("a share between 0 and 1"));
+    funnel(&db).args(["recommend"]).assert().code(2);
+}

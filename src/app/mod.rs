@@ -10,6 +10,7 @@ pub mod edits;
 pub mod forecast;
 pub mod funnel;
 pub mod pipeline_forecast;
+pub mod recommend;
 pub mod reports;
 pub mod scoring;
 pub mod segments;

@@ -20,7 +20,67 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("correlations", "how each deal feature goes with winning (correlation over closed deals)"),
     ("anomalies", "each rep's monthly won revenue against their own history (robust z-score)"),
     ("leaderboard", "reps against their won-revenue targets: attainment, pace, gap, projection"),
+    ("associations", "products bought by the same customers: support, confidence, lift [--min-support --min-confidence]"),
 ];
+
+/// The associations report's default thresholds: support and confidence.
+pub const ASSOCIATION_THRESHOLDS: (f64, f64) = (0.01, 0.1);
+
+/// Association rules over the customers' baskets up to `today` (see
+/// `analytics::baskets`): every rule A → B with at least this support and confidence.
+pub fn associations(
+    store: &Store,
+    today: NaiveDate,
+    min_support: f64,
+    min_confidence: f64,
+) -> Result<Report, ReportError> {
+    for (flag, v) in [
+        ("--min-support", min_support),
+        ("--min-confidence", min_confidence),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(ReportError::Usage(format!(
+                "{flag} {v}: a share between 0 and 1 (0.05 for 5%)"
+            )));
+        }
+    }
+    let (baskets, rules) =
+        super::recommend::associations(store, today, min_support, min_confidence)?;
+    let mut table = Table::new(&[
+        "bought",
+        "also_bought",
+        "customers",
+        "support",
+        "confidence",
+        "lift",
+    ]);
+    for r in &rules {
+        table.rows.push(vec![
+            Cell::Text(r.bought.clone()),
+            Cell::Text(r.also_bought.clone()),
+            Cell::Int(r.customers as i64),
+            Cell::Ratio(r.support),
+            Cell::Ratio(r.confidence),
+            Cell::Real((r.lift * 100.0).round() / 100.0),
+        ]);
+    }
+    let notes = vec![format!(
+        "{baskets} customer baskets (the products each customer bought up to {today}); {} rules with support at least {:.1}% and confidence at least {:.1}%, highest lift first; one product on each side",
+        rules.len(),
+        min_support * 100.0,
+        min_confidence * 100.0
+    )];
+    Ok(Report {
+        name: "associations".into(),
+        title: REPORTS
+            .iter()
+            .find(|r| r.0 == "associations")
+            .map(|r| r.1.to_string())
+            .unwrap_or_default(),
+        notes,
+        table,
+    })
+}
 
 /// Whether report `name` breaks down by a field (`--by`).
 pub fn takes_breakdown(name: &str) -> bool {
@@ -142,6 +202,10 @@ pub fn run(
         "correlations" => correlations(&ctx, &mut notes)?,
         "anomalies" => anomalies(store, today, &mut notes)?,
         "leaderboard" => leaderboard(&ctx, &mut notes)?,
+        "associations" => {
+            let (s, c) = ASSOCIATION_THRESHOLDS;
+            return associations(store, today, s, c);
+        }
         _ => return Err(ReportError::Usage(format!("no report '{name}'"))),
     };
     Ok(Report {

@@ -14,6 +14,7 @@ pub fn run(
     list: bool,
     by: Option<String>,
     period: Option<String>,
+    thresholds: (Option<f64>, Option<f64>),
     today: NaiveDate,
     format: Format,
     explicit: Option<Format>,
@@ -54,7 +55,17 @@ pub fn run(
         .as_deref()
         .map(|p| Period::parse(p).map_err(|e| super::usage(format!("--period: {e}"))))
         .transpose()?;
-    let r = match reports::run(store, &name, by.as_deref(), period, today) {
+    let result = match thresholds {
+        (None, None) => reports::run(store, &name, by.as_deref(), period, today),
+        (s, c) if name == "associations" => {
+            let (ds, dc) = reports::ASSOCIATION_THRESHOLDS;
+            reports::associations(store, today, s.unwrap_or(ds), c.unwrap_or(dc))
+        }
+        _ => Err(reports::ReportError::Usage(
+            "--min-support and --min-confidence go with the associations report".into(),
+        )),
+    };
+    let r = match result {
         Ok(r) => r,
         Err(reports::ReportError::Usage(e)) => {
             eprintln!("funnel: report: {e}");
