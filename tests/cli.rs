@@ -2193,3 +2193,43 @@ fn associations_and_recommendations_with_reasons_and_hit_rates() {
         .stderr(predicate::str::contains("a share between 0 and 1"));
     funnel(&db).args(["recommend"]).assert().code(2);
 }
+
+/// The lost-reasons report counts every lost deal once (the same number the win-rates
+/// report counts), names the stage they were lost at, and breaks down by rep.
+#[test]
+fn lost_reasons_account_for_every_lost_deal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let json = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = funnel(&db)
+            .env("FUNNEL_TODAY", "2026-11-22")
+            .args(args)
+            .args(["--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice::<serde_json::Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let sum = |rows: &[serde_json::Value], col: &str| -> i64 {
+        rows.iter().map(|r| r[col].as_i64().unwrap()).sum()
+    };
+    let reasons = json(&["report", "lost-reasons"]);
+    let lost = sum(&json(&["report", "win-rates"]), "lost");
+    assert!(lost > 0);
+    assert_eq!(sum(&reasons, "lost"), lost);
+    assert!(reasons
+        .iter()
+        .all(|r| r["lost_at"].as_str().unwrap().ends_with("%)")));
+    let shares: f64 = reasons.iter().map(|r| r["share"].as_f64().unwrap()).sum();
+    assert!((shares - 1.0).abs() < 1e-6, "{shares}");
+    assert_eq!(
+        sum(&json(&["report", "lost-reasons", "--by", "rep"]), "lost"),
+        lost
+    );
+}

@@ -20,6 +20,7 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("correlations", "how each deal feature goes with winning (correlation over closed deals)"),
     ("anomalies", "each rep's monthly won revenue against their own history (robust z-score)"),
     ("leaderboard", "reps against their won-revenue targets: attainment, pace, gap, projection"),
+    ("lost-reasons", "why deals are lost: reasons with the stage they were lost at, over the last four quarters [--by]"),
     ("associations", "products bought by the same customers: support, confidence, lift [--min-support --min-confidence]"),
 ];
 
@@ -84,14 +85,14 @@ pub fn associations(
 
 /// Whether report `name` breaks down by a field (`--by`).
 pub fn takes_breakdown(name: &str) -> bool {
-    matches!(name, "deal-stats" | "win-rates")
+    matches!(name, "deal-stats" | "win-rates" | "lost-reasons")
 }
 
 /// Whether report `name` is bounded by a period (`--period`).
 pub fn takes_period(name: &str) -> bool {
     matches!(
         name,
-        "deal-stats" | "win-rates" | "correlations" | "leaderboard"
+        "deal-stats" | "win-rates" | "correlations" | "leaderboard" | "lost-reasons"
     )
 }
 
@@ -202,6 +203,7 @@ pub fn run(
         "correlations" => correlations(&ctx, &mut notes)?,
         "anomalies" => anomalies(store, today, &mut notes)?,
         "leaderboard" => leaderboard(&ctx, &mut notes)?,
+        "lost-reasons" => lost_reasons(&ctx, &mut notes)?,
         "associations" => {
             let (s, c) = ASSOCIATION_THRESHOLDS;
             return associations(store, today, s, c);
@@ -413,6 +415,95 @@ fn deal_stats(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
 }
 
 /// Win rates over the window, optionally broken down.
+/// Lost deals by reason (and by `--by` when given): how many, their share of the lost deals
+/// and their value, the stage most of them were lost at, and the count in each of the
+/// window's last four quarters (the trend). A lost deal without a reason is "(none)".
+fn lost_reasons(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
+    let Ctx {
+        store,
+        by,
+        from,
+        to,
+        window,
+        ..
+    } = *c;
+    let lost: Vec<ClosedDeal> = store
+        .closed_deals(&iso(from), &iso(to), false)?
+        .into_iter()
+        .filter(|d| !d.won)
+        .collect();
+    let last = Period::quarter_of(to - Duration::days(1));
+    let quarters: Vec<Period> = (0..4).rev().map(|i| last.back(i)).collect();
+    #[derive(Default)]
+    struct Group {
+        deals: i64,
+        cents: i64,
+        stages: BTreeMap<String, i64>,
+        by_quarter: [i64; 4],
+    }
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for d in &lost {
+        let key = (
+            by.map(|b| group_of(d, b)).unwrap_or_default(),
+            d.lost_reason.clone().unwrap_or_else(|| "(none)".into()),
+        );
+        let g = groups.entry(key).or_default();
+        g.deals += 1;
+        g.cents += d.amount_cents;
+        *g.stages
+            .entry(d.lost_at.clone().unwrap_or_else(|| "(unknown)".into()))
+            .or_default() += 1;
+        if let Ok(day) = NaiveDate::parse_from_str(&d.closed_on, "%Y-%m-%d") {
+            if let Some(q) = quarters.iter().position(|q| q.contains(day)) {
+                g.by_quarter[q] += 1;
+            }
+        }
+    }
+    notes.push(format!(
+        "{} lost deals, {window}{}; lost at = the stage most of them were in before they were lost (stage history); the last four columns count them by quarter",
+        lost.len(),
+        by.map(|b| format!(", by {b}")).unwrap_or_default()
+    ));
+    let mut rows: Vec<((String, String), Group)> = groups.into_iter().collect();
+    rows.sort_by(|a, b| {
+        a.0 .0
+            .cmp(&b.0 .0)
+            .then(b.1.deals.cmp(&a.1.deals))
+            .then(a.0 .1.cmp(&b.0 .1))
+    });
+    let q: Vec<String> = quarters.iter().map(|p| p.to_string()).collect();
+    let mut header: Vec<&str> = Vec::new();
+    if let Some(b) = by {
+        header.push(b);
+    }
+    header.extend(["reason", "lost", "share", "value_lost", "lost_at"]);
+    header.extend(q.iter().map(String::as_str));
+    let mut t = Table::new(&header);
+    let total = lost.len().max(1) as f64;
+    for ((group, reason), g) in rows {
+        let mut row = Vec::new();
+        if by.is_some() {
+            row.push(Cell::Text(group));
+        }
+        let stage = g
+            .stages
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(s, n)| format!("{s} ({:.0}%)", *n as f64 / g.deals as f64 * 100.0))
+            .unwrap_or_default();
+        row.extend([
+            Cell::Text(reason),
+            Cell::Int(g.deals),
+            Cell::Ratio(g.deals as f64 / total),
+            Cell::Money(crate::domain::Money(g.cents)),
+            Cell::Text(stage),
+        ]);
+        row.extend(g.by_quarter.iter().map(|n| Cell::Int(*n)));
+        t.rows.push(row);
+    }
+    Ok(t)
+}
+
 fn win_rates(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
     let Ctx {
         store,

@@ -19,6 +19,11 @@ pub struct ClosedDeal {
     pub region: Option<String>,
     pub source: Option<String>,
     pub segment: Option<String>,
+    /// YYYY-MM-DD.
+    pub closed_on: String,
+    pub lost_reason: Option<String>,
+    /// For a lost deal, the stage it was in before it was lost (from its stage history).
+    pub lost_at: Option<String>,
 }
 
 impl Store {
@@ -57,7 +62,13 @@ impl Store {
         let sql = format!(
             "SELECT s.kind = 'won', d.amount_cents, d.discount_pct,
                     CAST(julianday(d.closed_on) - julianday(d.created_on) AS INTEGER),
-                    {activities}, d.owner_rep_id, d.product_id, d.customer_id, d.source
+                    {activities}, d.owner_rep_id, d.product_id, d.customer_id, d.source,
+                    d.closed_on, d.lost_reason,
+                    CASE WHEN s.kind = 'lost' THEN
+                      (SELECT f.name FROM stage_changes sc JOIN stages f ON f.id = sc.from_stage_id
+                       WHERE sc.deal_id = d.id AND sc.to_stage_id = d.stage_id
+                       ORDER BY sc.changed_on DESC, sc.id DESC LIMIT 1)
+                    END
              FROM deals d INDEXED BY deals_closed
              JOIN stages s ON s.id = d.stage_id
              WHERE d.closed_on >= ?1 AND d.closed_on < ?2 AND s.kind IN ('won', 'lost')",
@@ -89,6 +100,9 @@ impl Store {
                 region,
                 segment,
                 source: r.get(8)?,
+                closed_on: r.get(9)?,
+                lost_reason: r.get(10)?,
+                lost_at: r.get(11)?,
             });
         }
         Ok(out)
