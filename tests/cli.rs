@@ -2003,18 +2003,7 @@ fn an_export_into_a_reader_that_stops_early_is_not_an_error() {
 fn segments_are_stored_evaluated_and_traced_per_customer() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());
-    let run = |args: &[&str]| -> serde_json::Value {
-        let out = funnel(&db)
-            .env("FUNNEL_TODAY", "2026-11-22")
-            .args(args)
-            .args(["--format", "json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        serde_json::from_slice(&out).unwrap()
-    };
+    let run = |args: &[&str]| json_of(&db, args);
     let first = run(&["segments", "--evaluate"]);
     let k = first["k"].as_u64().unwrap();
     assert!((2..=8).contains(&k), "{first}");
@@ -2144,18 +2133,7 @@ fn clv_on_cdnow_matches_lifetimes() {
 fn associations_and_recommendations_with_reasons_and_hit_rates() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());
-    let json = |args: &[&str]| -> serde_json::Value {
-        let out = funnel(&db)
-            .env("FUNNEL_TODAY", "2026-11-22")
-            .args(args)
-            .args(["--format", "json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        serde_json::from_slice(&out).unwrap()
-    };
+    let json = |args: &[&str]| json_of(&db, args);
     let rules = json(&["report", "associations", "--min-support", "0.02"]);
     let rules = rules.as_array().unwrap();
     assert!(!rules.is_empty());
@@ -2201,20 +2179,7 @@ fn lost_reasons_account_for_every_lost_deal() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());
     let json = |args: &[&str]| -> Vec<serde_json::Value> {
-        let out = funnel(&db)
-            .env("FUNNEL_TODAY", "2026-11-22")
-            .args(args)
-            .args(["--format", "json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        serde_json::from_slice::<serde_json::Value>(&out)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .clone()
+        json_of(&db, args).as_array().unwrap().clone()
     };
     let sum = |rows: &[serde_json::Value], col: &str| -> i64 {
         rows.iter().map(|r| r[col].as_i64().unwrap()).sum()
@@ -2232,4 +2197,45 @@ fn lost_reasons_account_for_every_lost_deal() {
         sum(&json(&["report", "lost-reasons", "--by", "rep"]), "lost"),
         lost
     );
+}
+
+/// `funnel needs`: the evaluation's fields, readable rules, one customer's ranking with the
+/// rule behind it.
+#[test]
+fn needs_are_learned_evaluated_and_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let run = |args: &[&str]| json_of(&db, args);
+    let e = run(&["needs", "--evaluate"]);
+    for k in ["top1", "top3", "popularity_top1", "last_family_top1"] {
+        let v = e[k].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{k}: {e}");
+    }
+    assert!(e["top3"].as_f64().unwrap() >= e["top1"].as_f64().unwrap());
+    let rules = run(&["needs", "--rules", "--depth", "2"]);
+    let rules = rules.as_array().unwrap();
+    assert!(!rules.is_empty());
+    assert!(rules.iter().all(|r| {
+        let text = r["rule"].as_str().unwrap();
+        text.starts_with("if ") && text.contains(" then ") && text.matches(" and ").count() <= 1
+    }));
+    let one = run(&["needs", "C-000002"]);
+    let one = one.as_array().unwrap();
+    if let Some(first) = one.first() {
+        assert!(!first["because"].as_str().unwrap().is_empty());
+    }
+}
+
+/// Runs funnel on `db` as of 2026-11-22 with `--format json`; what it printed, parsed.
+fn json_of(db: &Path, args: &[&str]) -> serde_json::Value {
+    let out = funnel(db)
+        .env("FUNNEL_TODAY", "2026-11-22")
+        .args(args)
+        .args(["--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
 }

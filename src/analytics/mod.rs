@@ -6,6 +6,7 @@ pub mod ets;
 pub mod forecast;
 pub mod funnel;
 pub mod montecarlo;
+pub mod needs;
 pub mod pipeline;
 pub mod regression;
 pub mod scoring;

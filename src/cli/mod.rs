@@ -6,6 +6,7 @@ mod demo;
 mod export;
 mod forecast;
 mod import;
+mod needs;
 mod outfile;
 mod output;
 mod pipeline;
@@ -339,6 +340,23 @@ pub enum Command {
         /// The last day of the calibration period, YYYY-MM-DD.
         #[arg(long, value_name = "DATE", value_parser = clv::parse_day)]
         calibration_end: Option<chrono::NaiveDate>,
+    },
+    /// The product family each customer is likely to buy next (within 90 days), from a
+    /// decision tree over purchase history, industry, segment, region and recent activity.
+    /// With CUSTOMER its ranking and the rule that led to it; `--rules` prints the tree;
+    /// `--evaluate` scores it on a time split against popularity and "same as last".
+    Needs {
+        /// A customer: external id, name or row id.
+        customer: Option<String>,
+        /// Print the tree as rules.
+        #[arg(long)]
+        rules: bool,
+        /// How many conditions the printed rules go down to.
+        #[arg(long, default_value_t = 3)]
+        depth: usize,
+        /// Evaluate on a time-ordered holdout.
+        #[arg(long)]
+        evaluate: bool,
     },
     /// Win probability of open deals, learned from closed deals.
     Score {
@@ -682,6 +700,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         Some(c @ Command::Score { .. }) => return score::score(ctx!(), c),
         Some(c @ Command::Segments { .. }) => return segments::segments(ctx!(), c),
         Some(c @ Command::Clv { .. }) => return clv::clv(ctx!(), c),
+        Some(c @ Command::Needs { .. }) => return needs::needs(ctx!(), c),
         Some(c @ Command::Recommend { .. }) => return recommend::recommend(ctx!(), c),
         Some(c @ Command::Completions { .. }) => return config::completions(ctx!(), c),
         Some(c @ Command::Man) => return config::man(ctx!(), c),

@@ -502,6 +502,10 @@ pub trait Segments {
     fn order_ledger(&self, as_of: &str) -> Result<Vec<LedgerLine>>;
     /// Every customer's external id and name, by id.
     fn customer_labels(&self) -> Result<HashMap<i64, (Option<String>, String)>>;
+    /// Every customer's industry, segment and region, by id.
+    fn customer_profiles(&self) -> Result<super::segments::CustomerProfiles>;
+    /// The customer and day of every activity done on or before `as_of`.
+    fn customer_activity_days(&self, as_of: &str) -> Result<Vec<(i64, String)>>;
     fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64>;
     /// A stored run with its profiles (`None`: the newest).
     fn segment_run(&self, id: Option<i64>) -> Result<Option<SegmentRun>>;
@@ -516,6 +520,12 @@ impl Segments for Store {
     }
     fn customer_labels(&self) -> Result<HashMap<i64, (Option<String>, String)>> {
         Store::customer_labels(self)
+    }
+    fn customer_profiles(&self) -> Result<super::segments::CustomerProfiles> {
+        Store::customer_profiles(self)
+    }
+    fn customer_activity_days(&self, as_of: &str) -> Result<Vec<(i64, String)>> {
+        Store::customer_activity_days(self, as_of)
     }
     fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64> {
         Store::save_segment_run(self, run)

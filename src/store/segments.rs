@@ -6,6 +6,10 @@ pub use crate::domain::segments::{
 };
 use rusqlite::{params, OptionalExtension};
 
+/// Industry, segment and region by customer id.
+pub type CustomerProfiles =
+    std::collections::HashMap<i64, (Option<String>, Option<String>, Option<String>)>;
+
 impl Store {
     /// Every order of the ledger on or before `as_of` (refunds included).
     pub fn order_ledger(&self, as_of: &str) -> Result<Vec<LedgerLine>> {
@@ -35,6 +39,29 @@ impl Store {
             .prepare("SELECT id, external_id, name FROM customers")?;
         let rows = stmt
             .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Every customer's industry, segment and region, by id.
+    pub fn customer_profiles(&self) -> Result<CustomerProfiles> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, industry, segment, region FROM customers")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The customer and day of every activity done on or before `as_of`.
+    pub fn customer_activity_days(&self, as_of: &str) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT customer_id, done_on FROM activities
+             WHERE done_on IS NOT NULL AND done_on <= ?1 AND customer_id IS NOT NULL",
+        )?;
+        let rows = stmt
+            .query_map([as_of], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
