@@ -2239,3 +2239,25 @@ fn json_of(db: &Path, args: &[&str]) -> serde_json::Value {
         .clone();
     serde_json::from_slice(&out).unwrap()
 }
+
+/// The signals report finds the demo's planted burst of calls (60 in one day, 2026-10-13)
+/// and explains every signal.
+#[test]
+fn signals_find_the_planted_activity_burst() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let rows = json_of(&db, &["report", "signals"]);
+    let rows = rows.as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["check"] == "activity burst" && r["when"] == "2026-10"),
+        "{rows:?}"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| !r["explanation"].as_str().unwrap().is_empty()));
+    for r in rows.iter().filter(|r| r["check"] == "orders stopped") {
+        let silent = r["value"].as_f64().unwrap();
+        assert!(silent >= 60.0 && silent > 3.0 * r["typical"].as_f64().unwrap());
+    }
+}

@@ -21,6 +21,7 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("anomalies", "each rep's monthly won revenue against their own history (robust z-score)"),
     ("leaderboard", "reps against their won-revenue targets: attainment, pace, gap, projection"),
     ("lost-reasons", "why deals are lost: reasons with the stage they were lost at, over the last four quarters [--by]"),
+    ("signals", "activity bursts and droughts per rep, product revenue drops, customers whose orders stopped"),
     ("associations", "products bought by the same customers: support, confidence, lift [--min-support --min-confidence]"),
 ];
 
@@ -140,6 +141,34 @@ pub enum ReportError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// The 18 complete months before `today`'s month (oldest first), each month's index by
+/// name, and `today`'s month.
+fn last_18_months(today: NaiveDate) -> (Period, Vec<Period>, BTreeMap<String, usize>) {
+    let current = Period::month_of(today);
+    let months: Vec<Period> = (1..=18).rev().map(|i| current.back(i)).collect();
+    let index = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.to_string(), i))
+        .collect();
+    (current, months, index)
+}
+
+/// The months (from the 12th on, with at least six months of data before) whose value is
+/// more than 3 robust z from the 12 months before: (index, z, median of those months).
+fn outlying_months(v: &[f64], first: usize) -> Vec<(usize, f64, f64)> {
+    ((first + 6).max(12)..v.len())
+        .filter_map(|i| {
+            let history = &v[(i - 12).max(first)..i];
+            let z = robust_z(v[i], history)?;
+            (z.abs() > 3.0).then(|| {
+                let med = crate::analytics::stats::quantile(history, 0.5).unwrap_or(0.0);
+                (i, z, med)
+            })
+        })
+        .collect()
+}
+
 /// Runs report `name`. `period` bounds the deals by close date (default: the last twelve
 /// months); the leaderboard's default is this month.
 pub fn run(
@@ -204,6 +233,7 @@ pub fn run(
         "anomalies" => anomalies(store, today, &mut notes)?,
         "leaderboard" => leaderboard(&ctx, &mut notes)?,
         "lost-reasons" => lost_reasons(&ctx, &mut notes)?,
+        "signals" => signals(store, today, &mut notes)?,
         "associations" => {
             let (s, c) = ASSOCIATION_THRESHOLDS;
             return associations(store, today, s, c);
@@ -798,6 +828,184 @@ fn weakest_team_note(a: &super::funnel::Analysis) -> String {
     }
 }
 
+/// Behaviour that changed: each rep's monthly activities and each product's monthly revenue
+/// against their own 12 months before (robust z beyond 3: bursts and droughts, drops),
+/// and customers who bought regularly (4 purchase days or more) but have not for three
+/// times their usual gap (and at least 60 days).
+fn signals(
+    store: &Store,
+    today: NaiveDate,
+    notes: &mut Vec<String>,
+) -> Result<Table, crate::store::StoreError> {
+    let (current, months, index) = last_18_months(today);
+    let first = super::forecast::first_month(store)?
+        .and_then(|d| months.iter().position(|m| *m >= d))
+        .unwrap_or(months.len());
+    let reps: BTreeMap<i64, String> = store
+        .organisation()?
+        .reps
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let mut activities: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let from = iso(months[0].start());
+    for (m, rep, n) in
+        store.monthly_actuals_by_rep(TargetMetric::Activities, &from, &iso(current.start()))?
+    {
+        let name = rep
+            .and_then(|r| reps.get(&r).cloned())
+            .unwrap_or_else(|| "(no rep)".into());
+        if let Some(&i) = index.get(&m) {
+            activities
+                .entry(name)
+                .or_insert_with(|| vec![0.0; months.len()])[i] += n as f64;
+        }
+    }
+    let mut products: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (m, product, cents) in store.monthly_revenue_by("product", &from)? {
+        if let Some(&i) = index.get(&m) {
+            products
+                .entry(product)
+                .or_insert_with(|| vec![0.0; months.len()])[i] += cents as f64 / 100.0;
+        }
+    }
+    let mut found: Vec<(u8, f64, Vec<Cell>)> = Vec::new();
+    let row = |check: &str,
+               who: &str,
+               when: String,
+               value: Cell,
+               typical: Cell,
+               score: f64,
+               why: String| {
+        vec![
+            Cell::Text(check.into()),
+            Cell::Text(who.into()),
+            Cell::Text(when),
+            value,
+            typical,
+            Cell::Real((score * 100.0).round() / 100.0),
+            Cell::Text(why),
+        ]
+    };
+    for (rep, v) in &activities {
+        for (i, z, med) in outlying_months(v, first) {
+            let kind = if z > 0.0 {
+                "activity burst"
+            } else {
+                "activity drought"
+            };
+            let why = format!("{rep} logged {:.0} activities in {} against a typical {med:.0} (median of the 12 months before)", v[i], months[i]);
+            found.push((
+                0,
+                z.abs(),
+                row(
+                    kind,
+                    rep,
+                    months[i].to_string(),
+                    Cell::Int(v[i] as i64),
+                    Cell::Real(med),
+                    z,
+                    why,
+                ),
+            ));
+        }
+    }
+    for (product, v) in &products {
+        for (i, z, med) in outlying_months(v, first).into_iter().filter(|f| f.1 < 0.0) {
+            let money = |x: f64| Money((x * 100.0).round() as i64);
+            let why = format!(
+                "{product} brought {} in {} against a typical {} (median of the 12 months before)",
+                money(v[i]),
+                months[i],
+                money(med)
+            );
+            found.push((
+                1,
+                z.abs(),
+                row(
+                    "revenue drop",
+                    product,
+                    months[i].to_string(),
+                    Cell::Money(money(v[i])),
+                    Cell::Money(money(med)),
+                    z,
+                    why,
+                ),
+            ));
+        }
+    }
+    for (name, last, gap, silent) in stopped_customers(store, today)? {
+        let why = format!("{name} bought every {gap:.0} days (median gap) and has not for {silent} days, since {last}");
+        found.push((
+            2,
+            silent as f64 / gap,
+            row(
+                "orders stopped",
+                &name,
+                last,
+                Cell::Int(silent),
+                Cell::Real(gap),
+                silent as f64 / gap,
+                why,
+            ),
+        ));
+    }
+    notes.push(format!(
+        "robust z of each month against the 12 before (|z| > 3; product revenue: drops only); customers with at least 4 purchase days whose silence is over 3 times their median gap and 60 days; {} signals",
+        found.len()
+    ));
+    found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    let mut t = Table::new(&[
+        "check",
+        "who",
+        "when",
+        "value",
+        "typical",
+        "score",
+        "explanation",
+    ]);
+    t.rows = found.into_iter().map(|f| f.2).collect();
+    Ok(t)
+}
+
+/// Regular buyers who stopped: (name, last purchase day, median gap in days, days since).
+fn stopped_customers(
+    store: &Store,
+    today: NaiveDate,
+) -> Result<Vec<(String, String, f64, i64)>, crate::store::StoreError> {
+    let mut days: BTreeMap<i64, std::collections::BTreeSet<NaiveDate>> = BTreeMap::new();
+    for l in store.order_ledger(&iso(today))? {
+        if let (true, Ok(d)) = (
+            l.amount_cents >= 0,
+            NaiveDate::parse_from_str(&l.ordered_on, "%Y-%m-%d"),
+        ) {
+            days.entry(l.customer_id).or_default().insert(d);
+        }
+    }
+    let labels = store.customer_labels()?;
+    let mut out = Vec::new();
+    for (c, d) in days.into_iter().filter(|(_, d)| d.len() >= 4) {
+        let v: Vec<NaiveDate> = d.into_iter().collect();
+        let gaps: Vec<f64> = v
+            .windows(2)
+            .map(|w| (w[1] - w[0]).num_days() as f64)
+            .collect();
+        let gap = crate::analytics::stats::quantile(&gaps, 0.5)
+            .unwrap_or(0.0)
+            .max(1.0);
+        let last = v[v.len() - 1];
+        let silent = (today - last).num_days();
+        if silent as f64 > 3.0 * gap && silent >= 60 {
+            let name = labels
+                .get(&c)
+                .map(|l| l.1.clone())
+                .unwrap_or_else(|| c.to_string());
+            out.push((name, last.to_string(), gap, silent));
+        }
+    }
+    Ok(out)
+}
+
 /// Each rep's won revenue in each of the last six complete months against the twelve
 /// months before it.
 fn anomalies(
@@ -805,13 +1013,7 @@ fn anomalies(
     today: NaiveDate,
     notes: &mut Vec<String>,
 ) -> Result<Table, crate::store::StoreError> {
-    let current = Period::month_of(today);
-    let months: Vec<Period> = (1..=18).rev().map(|i| current.back(i)).collect();
-    let index: BTreeMap<String, usize> = months
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.to_string(), i))
-        .collect();
+    let (_, months, index) = last_18_months(today);
     let mut by_rep: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for (m, rep, cents) in store.monthly_revenue_by("rep", &iso(months[0].start()))? {
         if let Some(&i) = index.get(&m) {
@@ -834,15 +1036,7 @@ fn anomalies(
     }
     let mut found: Vec<(f64, Vec<Cell>)> = Vec::new();
     for (rep, v) in &by_rep {
-        for i in (first + 6).max(12)..months.len() {
-            let history = &v[(i - 12).max(first)..i];
-            let Some(z) = robust_z(v[i], history) else {
-                continue;
-            };
-            if z.abs() <= 3.0 {
-                continue;
-            }
-            let med = crate::analytics::stats::quantile(history, 0.5).unwrap_or(0.0);
+        for (i, z, med) in outlying_months(v, first) {
             let why = format!(
                 "{rep}'s won revenue in {} was {} against a typical {} (median of the 12 months before): unusually {}",
                 months[i],
