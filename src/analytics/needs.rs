@@ -125,12 +125,15 @@ fn orders(h: &History, cols: &Columns) -> Orders {
     out
 }
 
+/// The examples at `t`; `keep(labelled)` says whether to build each candidate (building
+/// is what costs memory; a count needs none).
 fn snapshot(
     h: &History,
     cols: &Columns,
     orders: &Orders,
     acts: &HashMap<i64, Vec<NaiveDate>>,
     t: NaiveDate,
+    keep: &mut dyn FnMut(bool) -> bool,
 ) -> Vec<Example> {
     let nf = cols.families.len();
     let mut out = Vec::new();
@@ -140,6 +143,14 @@ fn snapshot(
         let o = &orders[&c];
         let before: Vec<&(NaiveDate, usize)> = o.iter().filter(|(d, _)| *d < t).collect();
         let Some(last) = before.last() else { continue };
+        let end = t + Duration::days(WINDOW_DAYS);
+        let label = o
+            .iter()
+            .find(|(d, _)| *d >= t && *d < end)
+            .map(|(_, fam)| *fam);
+        if !keep(label.is_some()) {
+            continue;
+        }
         let mut f: Vec<f64> = vec![0.0; 2 * nf + 2];
         for (_, fam) in &before {
             f[*fam] += 1.0;
@@ -165,11 +176,6 @@ fn snapshot(
         f.extend(one_hot(&cols.industries, &p.industry));
         f.extend(one_hot(&cols.segments, &p.segment));
         f.extend(one_hot(&cols.regions, &p.region));
-        let end = t + Duration::days(WINDOW_DAYS);
-        let label = o
-            .iter()
-            .find(|(d, _)| *d >= t && *d < end)
-            .map(|(_, fam)| *fam);
         out.push(Example {
             customer: c,
             features: f,
@@ -390,14 +396,38 @@ fn snapshots(h: &History, cols: &Columns, orders: &Orders, last_t: NaiveDate) ->
     else {
         return Vec::new();
     };
-    let mut t = next_month(first_of_month(first));
-    let mut out = Vec::new();
+    let start = next_month(first_of_month(first));
+    // At most `MAX_EXAMPLES`, every `step`-th labelled one (each month keeps its share):
+    // a first pass counts them without building any, so memory stays bounded.
+    let mut labelled = 0usize;
+    let mut t = start;
     while t <= last_t {
-        out.extend(snapshot(h, cols, orders, &acts, t));
+        snapshot(h, cols, orders, &acts, t, &mut |l| {
+            labelled += usize::from(l);
+            false
+        });
+        t = next_month(t);
+    }
+    let step = labelled.div_ceil(MAX_EXAMPLES).max(1);
+    let mut seen = 0usize;
+    let mut keep = |l: bool| {
+        if !l {
+            return false;
+        }
+        seen += 1;
+        (seen - 1).is_multiple_of(step)
+    };
+    let mut out = Vec::new();
+    let mut t = start;
+    while t <= last_t {
+        out.extend(snapshot(h, cols, orders, &acts, t, &mut keep));
         t = next_month(t);
     }
     out
 }
+
+/// The most examples a tree is learned from.
+pub const MAX_EXAMPLES: usize = 100_000;
 
 fn activities(h: &History) -> HashMap<i64, Vec<NaiveDate>> {
     let mut a: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
@@ -436,7 +466,7 @@ fn learn_until(h: &History, today: NaiveDate, depth: usize) -> Option<(Needs, Ve
 pub fn predict_all(needs: &Needs, h: &History, today: NaiveDate) -> BTreeMap<i64, Need> {
     let o = orders(h, &needs.cols);
     let acts = activities(h);
-    snapshot(h, &needs.cols, &o, &acts, today)
+    snapshot(h, &needs.cols, &o, &acts, today, &mut |_| true)
         .into_iter()
         .map(|e| (e.customer, needs.predict(&e.features)))
         .collect()
@@ -447,10 +477,7 @@ pub fn evaluate(h: &History, today: NaiveDate, depth: usize) -> Option<Evaluatio
     let test_t = first_of_month(today - Duration::days(WINDOW_DAYS));
     let (needs, train) = learn_until(h, test_t, depth)?;
     let o = orders(h, &needs.cols);
-    let test: Vec<Example> = snapshot(h, &needs.cols, &o, &activities(h), test_t)
-        .into_iter()
-        .filter(|e| e.label.is_some())
-        .collect();
+    let test: Vec<Example> = snapshot(h, &needs.cols, &o, &activities(h), test_t, &mut |l| l);
     if test.is_empty() {
         return None;
     }
