@@ -1,4 +1,5 @@
-//! Foundation benchmarks at scale: demo generation, CSV import and `funnel pipeline`.
+//! Foundation benchmarks at scale: demo generation, CSV import, `funnel pipeline`, and the
+//! customer-intelligence commands (segments, clv, needs, recommend) on the demo's ledger.
 //!
 //!     cargo bench --bench foundation
 //!
@@ -187,6 +188,24 @@ fn main() {
         "funnel pipeline (median of 15 runs, whole process)",
         runs[runs.len() / 2],
     );
+
+    // Customer intelligence on the demo's ledger (as of its last day), each once.
+    for args in [
+        &["segments", "--evaluate"][..],
+        &["clv"][..],
+        &["needs", "--evaluate"][..],
+        &["recommend", "--evaluate", "--calibration-end", "2026-05-31"][..],
+    ] {
+        report(
+            &format!("funnel {}", args.join(" ")),
+            measure(
+                funnel(&demo_db)
+                    .env("FUNNEL_TODAY", "2026-11-22")
+                    .args(args)
+                    .args(["--format", "json"]),
+            ),
+        );
+    }
 
     let store = funnel::store::Store::open(&demo_db).expect("open");
     let mut c = Criterion::default().configure_from_args().sample_size(20);
