@@ -5,12 +5,12 @@
 #
 #   python3 -m venv /tmp/lt && /tmp/lt/bin/pip install lifetimes pandas 'numpy<2' 'scipy<1.14'
 #   cargo build --release
-#   PEER=../shared/tools/peer_lifetimes.py scripts/clv_compare.sh /tmp/lt
+#   scripts/clv_compare.sh /tmp/lt
 #
 # Both print their parameters and holdout figures; the README quotes one run.
 set -eu
 venv=${1:?usage: clv_compare.sh VENV (a virtualenv with lifetimes installed)}
-peer=${PEER:-../shared/tools/peer_lifetimes.py}
+peer=${PEER:-$(dirname "$0")/peer_lifetimes.py}
 data=$("$venv/bin/python" -c 'import lifetimes.datasets, os; print(os.path.dirname(lifetimes.datasets.__file__))')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -2049,7 +2049,7 @@ fn segments_are_stored_evaluated_and_traced_per_customer() {
 /// BG/NBD + Gamma-Gamma on data funnel did not generate: the CDNOW sample (2,357 real
 /// customers; see tests/data/README.md), imported as orders, fitted to 1997-09-30 and
 /// scored to 1998-06-30. The reference is the `lifetimes` package on the same file and
-/// split (`../shared/tools/peer_lifetimes.py`): r 0.2426, α 30.8952, a 0.7929, b 2.4259;
+/// split (`scripts/peer_lifetimes.py`): r 0.2426, α 30.8952, a 0.7929, b 2.4259;
 /// p 6.2496, q 3.7442, v 15.4435; holdout purchases 1882 actual, 1653 predicted, MAE
 /// 0.7855; revenue 70976 actual, 59932 predicted, MAE 30.408, Spearman 0.4264.
 #[test]
