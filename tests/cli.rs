@@ -2126,6 +2126,13 @@ fn clv_on_cdnow_matches_lifetimes() {
     }));
     // --evaluate without a calibration end is a usage error.
     funnel(&db).args(["clv", "--evaluate"]).assert().code(2);
+    // …and so is a calibration end that leaves no holdout.
+    funnel(&db)
+        .args(["--today", "1998-06-30", "clv", "--evaluate"])
+        .args(["--calibration-end", "1998-07-01"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must be before today"));
 }
 
 /// Associations, recommendations with reasons, and their evaluation's fields.
@@ -2170,6 +2177,17 @@ fn associations_and_recommendations_with_reasons_and_hit_rates() {
         .code(2)
         .stderr(predicate::str::contains("a share between 0 and 1"));
     funnel(&db).args(["recommend"]).assert().code(2);
+    funnel(&db)
+        .args([
+            "report",
+            "associations",
+            "--min-support",
+            "0.05",
+            "--by",
+            "rep",
+        ])
+        .assert()
+        .code(2);
 }
 
 /// The lost-reasons report counts every lost deal once (the same number the win-rates

@@ -5,7 +5,7 @@ use crate::analytics::stats::{correlation, describe, robust_z};
 use crate::app::Db as Store;
 use crate::domain::date::iso;
 use crate::domain::{Cell, Money, Period, Table, TargetMetric, TargetScope};
-use crate::store::reports::ClosedDeal;
+use crate::store::reports::{ClosedDeal, ClosedExtra};
 use chrono::{Duration, NaiveDate};
 use std::collections::BTreeMap;
 
@@ -401,7 +401,7 @@ fn deal_stats(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
         ..
     } = *c;
     Ok({
-        let deals = store.closed_deals(&iso(from), &iso(to), false)?;
+        let deals = store.closed_deals(&iso(from), &iso(to), ClosedExtra::None)?;
         notes.push(format!("{window}; size and discount of every closed deal, cycle time (created to closed) of won deals"));
         let by = by.unwrap_or("all");
         let mut groups: BTreeMap<String, Vec<&ClosedDeal>> = BTreeMap::new();
@@ -458,7 +458,7 @@ fn lost_reasons(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> 
         ..
     } = *c;
     let lost: Vec<ClosedDeal> = store
-        .closed_deals(&iso(from), &iso(to), false)?
+        .closed_deals(&iso(from), &iso(to), ClosedExtra::LostStage)?
         .into_iter()
         .filter(|d| !d.won)
         .collect();
@@ -544,7 +544,7 @@ fn win_rates(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
         ..
     } = *c;
     Ok({
-        let deals = store.closed_deals(&iso(from), &iso(to), false)?;
+        let deals = store.closed_deals(&iso(from), &iso(to), ClosedExtra::None)?;
         let by = by.unwrap_or("rep");
         notes.push(format!("{window}, by {by}; win rate = won / (won + lost)"));
         let mut groups: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
@@ -597,7 +597,7 @@ fn correlations(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> 
         ..
     } = *c;
     Ok({
-        let deals = store.closed_deals(&iso(from), &iso(to), true)?;
+        let deals = store.closed_deals(&iso(from), &iso(to), ClosedExtra::Activities)?;
         notes.push(format!(
                 "{window}; Pearson correlation of each feature with winning (1 won, 0 lost): the point-biserial correlation. \
                  Cycle length is known only at the close, so it describes, it does not predict"

@@ -30,6 +30,11 @@ pub(super) fn clv(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         let Some(cal) = calibration_end else {
             return Err(usage("clv --evaluate needs --calibration-end DATE"));
         };
+        if cal >= today {
+            return Err(usage(format!(
+                "--calibration-end {cal} must be before today ({today}): the days after it are the holdout"
+            )));
+        }
         let e = clv::evaluate(store, cal, today)?;
         return write_evaluation(&mut out, &e, format);
     }

@@ -57,6 +57,9 @@ pub fn run(
         .transpose()?;
     let result = match thresholds {
         (None, None) => reports::run(store, &name, by.as_deref(), period, today),
+        _ if by.is_some() || period.is_some() => Err(reports::ReportError::Usage(
+            "--by and --period do not go with --min-support and --min-confidence (the associations report takes neither)".into(),
+        )),
         (s, c) if name == "associations" => {
             let (ds, dc) = reports::ASSOCIATION_THRESHOLDS;
             reports::associations(store, today, s.unwrap_or(ds), c.unwrap_or(dc))

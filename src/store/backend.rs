@@ -215,7 +215,12 @@ pub trait Deals {
     #[allow(clippy::too_many_arguments)]
     fn closed_paths(&self, from: &str, to: &str, max_deals: usize) -> Result<Vec<DealPath>>;
     #[allow(clippy::too_many_arguments)]
-    fn closed_deals(&self, from: &str, to: &str, with_activities: bool) -> Result<Vec<ClosedDeal>>;
+    fn closed_deals(
+        &self,
+        from: &str,
+        to: &str,
+        extra: super::reports::ClosedExtra,
+    ) -> Result<Vec<ClosedDeal>>;
     #[allow(clippy::too_many_arguments)]
     fn close_slips_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>>;
     #[allow(clippy::too_many_arguments)]
@@ -284,8 +289,13 @@ impl Deals for Store {
     fn closed_paths(&self, from: &str, to: &str, max_deals: usize) -> Result<Vec<DealPath>> {
         Store::closed_paths(self, from, to, max_deals)
     }
-    fn closed_deals(&self, from: &str, to: &str, with_activities: bool) -> Result<Vec<ClosedDeal>> {
-        Store::closed_deals(self, from, to, with_activities)
+    fn closed_deals(
+        &self,
+        from: &str,
+        to: &str,
+        extra: super::reports::ClosedExtra,
+    ) -> Result<Vec<ClosedDeal>> {
+        Store::closed_deals(self, from, to, extra)
     }
     fn close_slips_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>> {
         Store::close_slips_since(self, since, limit)

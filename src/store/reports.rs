@@ -26,6 +26,16 @@ pub struct ClosedDeal {
     pub lost_at: Option<String>,
 }
 
+/// What `closed_deals` reads beyond the deal itself (each costs a lookup per deal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedExtra {
+    None,
+    /// The number of activities on each deal.
+    Activities,
+    /// For lost deals, the stage they were lost at (from the stage history).
+    LostStage,
+}
+
 impl Store {
     /// Deals won or lost with a close date in [from, to). Names come from small lookup
     /// tables read once (reps, teams, products, customers' region and segment) rather than
@@ -35,7 +45,7 @@ impl Store {
         &self,
         from: &str,
         to: &str,
-        with_activities: bool,
+        extra: ClosedExtra,
     ) -> Result<Vec<ClosedDeal>> {
         let names = |sql: &str| -> Result<HashMap<i64, String>> {
             let mut stmt = self.conn.prepare_cached(sql)?;
@@ -64,7 +74,7 @@ impl Store {
                     CAST(julianday(d.closed_on) - julianday(d.created_on) AS INTEGER),
                     {activities}, d.owner_rep_id, d.product_id, d.customer_id, d.source,
                     d.closed_on, d.lost_reason,
-                    CASE WHEN s.kind = 'lost' THEN
+                    CASE WHEN {lost_stage} AND s.kind = 'lost' THEN
                       (SELECT f.name FROM stage_changes sc JOIN stages f ON f.id = sc.from_stage_id
                        WHERE sc.deal_id = d.id AND sc.to_stage_id = d.stage_id
                        ORDER BY sc.changed_on DESC, sc.id DESC LIMIT 1)
@@ -72,11 +82,12 @@ impl Store {
              FROM deals d INDEXED BY deals_closed
              JOIN stages s ON s.id = d.stage_id
              WHERE d.closed_on >= ?1 AND d.closed_on < ?2 AND s.kind IN ('won', 'lost')",
-            activities = if with_activities {
+            activities = if extra == ClosedExtra::Activities {
                 "(SELECT count(*) FROM activities a WHERE a.deal_id = d.id)"
             } else {
                 "0"
-            }
+            },
+            lost_stage = i32::from(extra == ClosedExtra::LostStage)
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params![from, to])?;
