@@ -119,22 +119,66 @@ fn main() {
     );
     assert!(app.dashboard.is_some(), "dashboard loaded");
 
-    // Scrolling: a key press through update, any page it needs, and a redraw.
+    let mut c = Criterion::default().configure_from_args().sample_size(50);
+
+    // The customer intelligence the value sorts read: recomputed as `R` does after the
+    // forecasts (segments, lifetime value, needs, offers; stored in one transaction).
+    let started = Instant::now();
+    let intel = funnel::app::intel::recompute(&mut store, today, &mut |_, _| {})
+        .expect("customer intelligence");
+    println!(
+        "customer intelligence recompute ({} customers, {} valued, {} with a need): {:.1} s",
+        intel.run.customers,
+        intel.run.valued,
+        intel.with_need,
+        started.elapsed().as_secs_f64()
+    );
+    // One page of 100 from the middle of the list, by name and by each value: the value
+    // sorts walk their own index as the name sort walks its own.
+    use funnel::domain::customers::{Cursor, CustomerFilter, CustomerSort, PageDirection};
+    let filter = CustomerFilter::default();
+    let sorts = [
+        CustomerSort::Name,
+        CustomerSort::PredictedValue,
+        CustomerSort::ChurnRisk,
+        CustomerSort::LifetimeValue,
+    ];
+    for sort in sorts {
+        let page = |cursor: Option<&Cursor>, limit: usize| {
+            funnel::app::customer_page(&store, &filter, sort, cursor, PageDirection::Forward, limit)
+                .expect("page")
+        };
+        let middle = page(None, customers as usize / 2).pop().expect("a row");
+        let cursor = Cursor {
+            sort_key: middle.sort_key,
+            id: middle.id,
+        };
+        let name = format!("customers: page of 100 mid-list by {}", sort.label());
+        c.bench_function(&name, |b| b.iter(|| page(Some(&cursor), 100)));
+    }
+
+    // Scrolling: a key press through update, any page it needs, and a redraw; by name and
+    // by predicted value.
     let out = app.update(funnel::tui::action::Action::Open);
     drain(&mut app, &mut store, today, out, nothing);
     let j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
-    let mut c = Criterion::default().configure_from_args().sample_size(50);
-    c.bench_function("customers: key j + redraw (120x40)", |b| {
-        b.iter(|| {
-            let out = app.handle_key(j);
-            drain(&mut app, &mut store, today, out, nothing);
-            terminal
-                .draw(|f| funnel::tui::view::render(&app, f))
-                .expect("draw");
-        })
-    });
+    for sort in &sorts[..2] {
+        app.customers.sort = *sort;
+        let out = app.reload_customers();
+        drain(&mut app, &mut store, today, out, nothing);
+        let name = format!("customers by {}: key j + redraw (120x40)", sort.label());
+        c.bench_function(&name, |b| {
+            b.iter(|| {
+                let out = app.handle_key(j);
+                drain(&mut app, &mut store, today, out, nothing);
+                terminal
+                    .draw(|f| funnel::tui::view::render(&app, f))
+                    .expect("draw");
+            })
+        });
+        println!("scrolled to row {} of {customers}", app.customers.selected);
+    }
     c.final_summary();
-    println!("scrolled to row {} of {customers}", app.customers.selected);
     if let Some(p) = peak_mib() {
         println!("peak memory of this process: {p:.0} MiB");
     }

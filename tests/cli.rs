@@ -790,14 +790,15 @@ fn an_older_database_is_migrated_and_never_reuses_ids() {
     assert_eq!(q("PRAGMA user_version"), funnel::store::SCHEMA_VERSION);
     assert_eq!(
         q("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%'"),
-        // The twelve user-data tables, and since schema 9 the segment runs.
-        13,
+        // The twelve user-data tables, since schema 9 the segment runs, since 10 the
+        // customer-intelligence runs.
+        14,
         "every user-data table"
     );
     assert_eq!(
         q("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"),
-        // Schema 9 adds `segment_members_run`.
-        indexes_before + 1,
+        // Schema 9 adds `segment_members_run`; 10 the three sort indexes of `customer_intel`.
+        indexes_before + 4,
         "no index lost"
     );
     assert_eq!(
@@ -807,6 +808,11 @@ fn an_older_database_is_migrated_and_never_reuses_ids() {
             q("SELECT count(*) FROM orders")
         ),
         (3, 2, 1)
+    );
+    // Every customer has its (empty) row of derived values, for the list's sorts.
+    assert_eq!(
+        q("SELECT count(*) FROM customer_intel WHERE as_of IS NULL"),
+        3
     );
     // Batch 2's customers (ids 4 and 5) were deleted before the migration: a new customer
     // does not take their ids, which the audit trail still names.

@@ -3,7 +3,7 @@
 //! pseudo-terminal.
 
 mod common;
-use funnel::store::customers::CustomerFilter;
+use funnel::store::customers::{CustomerFilter, CustomerSort};
 use funnel::store::Store;
 use funnel::tui::keymap::Keymap;
 use funnel::tui::state::{App, Pane, Popup, Screen};
@@ -322,7 +322,7 @@ fn help_and_palette_come_from_the_keymap() {
     assert!(matches!(h.app.popup, Some(Popup::Help { .. })));
     let screen = h.screen(120, 40);
     assert!(
-        screen.contains("recompute forecasts in the background"),
+        screen.contains("recompute forecasts, scores, segments and values"),
         "{screen}"
     );
     h.keys("esc :");
@@ -691,6 +691,9 @@ fn snapshots_of_every_screen_at_three_sizes() {
     shoot(&h, "reports");
     h.keys("esc 3 enter P ctrl-s");
     shoot(&h, "proposal");
+    h.keys("esc esc esc 8");
+    assert_eq!(h.app.screen, Screen::Segments);
+    shoot(&h, "segments");
     let w = Harness::new(0, 0);
     shoot(&w, "welcome");
 }
@@ -2197,4 +2200,140 @@ fn a_scrolled_list_moves_the_highlight_before_the_rows() {
     h.keys("k");
     h.screen(120, 20);
     assert_eq!(h.app.customers.scroll.top(), top - 1);
+}
+
+/// Whether every row of the customer list's window passes.
+fn every_row(h: &Harness, f: impl Fn(&funnel::domain::customers::CustomerRow) -> bool) -> bool {
+    h.app.customers.rows.iter().all(f)
+}
+
+#[test]
+fn the_list_sorts_and_filters_on_the_stored_customer_intelligence() {
+    // Opening a database without forecasts recomputes: customer intelligence included.
+    let mut h = Harness::new(300, 1500);
+    let stored: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM customer_intel WHERE predicted_value_cents IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(stored > 100, "{stored} customers valued");
+    h.keys("enter s s s s");
+    assert_eq!(h.app.customers.sort, CustomerSort::PredictedValue);
+    // Walking down the list across page boundaries gives exactly the store's order:
+    // highest predicted value first, customers without a value last.
+    let all = funnel::app::customer_page(
+        &h.store,
+        &CustomerFilter::default(),
+        CustomerSort::PredictedValue,
+        None,
+        funnel::store::customers::PageDirection::Forward,
+        10_000,
+    )
+    .unwrap();
+    assert_eq!(all.len(), 300);
+    let mut seen = vec![h.app.customers.selected_row().unwrap().id];
+    for _ in 0..299 {
+        h.keys("j");
+        seen.push(h.app.customers.selected_row().unwrap().id);
+    }
+    assert_eq!(seen, all.iter().map(|r| r.id).collect::<Vec<_>>());
+    let values: Vec<i64> = all
+        .iter()
+        .map(|r| r.predicted_value.map(|m| m.0).unwrap_or(-1))
+        .collect();
+    assert!(values.windows(2).all(|w| w[0] >= w[1]), "descending");
+    assert!(values[0] > 0 && values[299] == -1);
+    // And back up again (pages read backwards).
+    for _ in 0..299 {
+        h.keys("k");
+    }
+    assert_eq!(h.app.customers.selected_row().unwrap().id, all[0].id);
+    // Churn risk, highest first.
+    h.keys("s");
+    assert_eq!(h.app.customers.sort, CustomerSort::ChurnRisk);
+    let risks: Vec<f64> = h
+        .app
+        .customers
+        .rows
+        .iter()
+        .map(|r| r.churn_risk.unwrap_or(-1.0))
+        .collect();
+    assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("sort: churn risk ↓"), "{screen}");
+    assert!(
+        screen.contains("RFM segment") && screen.contains("Pred 12m"),
+        "{screen}"
+    );
+
+    // Tier A: a fifth of the valued customers, every row tier A.
+    h.keys("T");
+    assert_eq!(h.app.customers.filter.tier.as_deref(), Some("A"));
+    let a = h.app.customers.total.unwrap();
+    assert_eq!(a, (stored + 4) / 5, "top 20% of {stored}");
+    assert!(every_row(&h, |r| r.tier.as_deref() == Some("A")));
+    h.keys("T T T");
+    assert_eq!(h.app.customers.filter.tier, None);
+    // Churn risk at least 50%.
+    h.keys("C C");
+    assert_eq!(h.app.customers.filter.min_churn_pct, Some(50));
+    assert!(every_row(&h, |r| r.churn_risk.is_some_and(|c| c >= 0.5)));
+    h.keys("x");
+    // The RFM segments cycle through the last run's names.
+    let names = h.app.segments.names();
+    assert!(!names.is_empty());
+    h.keys("F");
+    assert_eq!(h.app.customers.filter.rfm_segment.as_ref(), Some(&names[0]));
+    assert!(every_row(&h, |r| r.rfm_segment.as_ref() == Some(&names[0])));
+}
+
+#[test]
+fn the_segments_screen_lists_a_segments_customers_and_the_detail_explains_the_customer() {
+    let mut h = Harness::new(300, 1500);
+    h.keys("8");
+    assert_eq!(h.app.screen, Screen::Segments);
+    let o = h.app.segments.overview.clone().expect("loaded");
+    let run = o.segments.expect("a segment run");
+    assert_eq!(
+        run.profiles.iter().map(|p| p.customers).sum::<usize>(),
+        o.run.as_ref().unwrap().valued,
+        "every valued customer is in a segment"
+    );
+    let screen = h.screen(120, 40);
+    for p in &run.profiles {
+        assert!(screen.contains(&p.name), "{screen}");
+    }
+    h.keys("G enter");
+    let last = run.profiles.last().unwrap();
+    assert_eq!(h.app.screen, Screen::Customers);
+    assert_eq!(
+        h.app.customers.filter.rfm_segment.as_ref(),
+        Some(&last.name)
+    );
+    assert_eq!(h.app.customers.total, Some(last.customers as i64));
+    // The detail of one of them: segment, tier, P(alive), need and offers.
+    h.keys("enter");
+    let d = h.app.detail.clone().expect("loaded");
+    let intel = d.intel.expect("values stored");
+    assert_eq!(intel.segment.as_ref(), Some(&last.name));
+    assert_eq!(d.segment_history.len(), 1);
+    assert_eq!(intel.offers.len(), 3);
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("Insight as of 2026-11-22"), "{screen}");
+    assert!(
+        screen.contains(&format!("RFM segment {}", last.name)),
+        "{screen}"
+    );
+    assert!(screen.contains("offer 1"), "{screen}");
+    // A second recompute stores a second run: the history grows and moves are counted.
+    h.keys("esc esc esc 8 R");
+    let o = h.app.segments.overview.clone().unwrap();
+    assert_eq!(o.previous_run, Some(run.id));
+    assert!(h
+        .screen(120, 40)
+        .contains(&format!("Moved since run {}", run.id)));
 }

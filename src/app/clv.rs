@@ -91,7 +91,23 @@ fn value(bg: &BgNbd, gg: &GammaGamma, s: &Summary, days: f64) -> CustomerValue {
 /// Fits the models on every order up to `today` and values each customer who has bought.
 pub fn values(store: &Db, today: NaiveDate) -> Result<ClvReport, ClvError> {
     let ledger = store.order_ledger(&today.format("%Y-%m-%d").to_string())?;
-    let data = clv::summarise(&ledger, today);
+    let mut report = value_ledger(&ledger, today)?;
+    let labels = store.customer_labels()?;
+    for c in &mut report.customers {
+        if let Some((ext, name)) = labels.get(&c.customer_id) {
+            c.external_id = ext.clone();
+            c.name = name.clone();
+        }
+    }
+    Ok(report)
+}
+
+/// [`values`] on a ledger already read (customers unnamed).
+pub(super) fn value_ledger(
+    ledger: &[crate::domain::segments::LedgerLine],
+    today: NaiveDate,
+) -> Result<ClvReport, ClvError> {
+    let data = clv::summarise(ledger, today);
     let (bgnbd, gamma_gamma) = fit(&data, today)?;
     let mut customers: Vec<CustomerValue> = data
         .iter()
@@ -102,13 +118,8 @@ pub fn values(store: &Db, today: NaiveDate) -> Result<ClvReport, ClvError> {
             .total_cmp(&a.predicted_value)
             .then(a.customer_id.cmp(&b.customer_id))
     });
-    let labels = store.customer_labels()?;
     let n = customers.len();
     for (i, c) in customers.iter_mut().enumerate() {
-        if let Some((ext, name)) = labels.get(&c.customer_id) {
-            c.external_id = ext.clone();
-            c.name = name.clone();
-        }
         c.tier = if i * 5 < n {
             'A'
         } else if i * 2 < n {

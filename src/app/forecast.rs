@@ -319,11 +319,16 @@ pub struct Recomputed {
     pub model: Option<(i64, super::scoring::Scored)>,
     /// Why deals were not scored (too little history), when they were not.
     pub not_scored: Option<String>,
+    /// The customer intelligence stored after them (its own transaction: a failure there
+    /// keeps the forecasts and scores, and is told here).
+    pub intel: Result<super::intel::IntelSummary, String>,
 }
 
 /// The dashboard's forecasts and the deals' win probabilities, computed and then stored
 /// in one transaction: a failure (or a kill) stores neither. Too little history to learn
 /// win probabilities from is not a failure: the forecasts are stored and the reason told.
+/// Then the customer intelligence (segments, lifetime value, needs, offers), stored in a
+/// transaction of its own.
 pub fn recompute_all(
     store: &mut Store,
     today: NaiveDate,
@@ -336,21 +341,26 @@ pub fn recompute_all(
         HORIZON,
         Method::Auto,
         today,
-        &mut |phase, done| progress(phase, done * 0.8),
+        &mut |phase, done| progress(phase, done * 0.45),
     )?;
-    progress("scoring open deals", 0.85);
+    progress("scoring open deals", 0.5);
     let (scored, not_scored) = match super::scoring::score_checked(store, today)? {
         Ok(s) => (Some(s), None),
         Err(why) => (None, Some(why)),
     };
-    progress("saving", 0.95);
+    progress("saving", 0.55);
     let new_scores = scored.as_ref().map(super::scoring::new_scores);
     let (forecast_run, model_run) = store.save_recompute(&run.as_new(true), new_scores.as_ref())?;
+    let intel = super::intel::recompute(store, today, &mut |phase, done| {
+        progress(phase, 0.6 + 0.4 * done)
+    })
+    .map_err(|e| e.to_string());
     progress("done", 1.0);
     Ok(Recomputed {
         forecast_run,
         model: model_run.zip(scored),
         not_scored,
+        intel,
     })
 }
 

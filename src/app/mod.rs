@@ -9,6 +9,7 @@ pub mod demo;
 pub mod edits;
 pub mod forecast;
 pub mod funnel;
+pub mod intel;
 pub mod needs;
 pub mod pipeline_forecast;
 pub mod recommend;

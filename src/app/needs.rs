@@ -27,6 +27,13 @@ struct Data {
 
 fn read(store: &Db, today: NaiveDate) -> Result<Data, StoreError> {
     let day = today.format("%Y-%m-%d").to_string();
+    let lines = store.order_ledger(&day)?;
+    read_with(store, today, lines)
+}
+
+/// What the tree learns from, with the ledger already read.
+fn read_with(store: &Db, today: NaiveDate, lines: Vec<LedgerLine>) -> Result<Data, StoreError> {
+    let day = today.format("%Y-%m-%d").to_string();
     let family_of = store
         .organisation()?
         .products
@@ -57,7 +64,7 @@ fn read(store: &Db, today: NaiveDate) -> Result<Data, StoreError> {
         })
         .collect();
     Ok(Data {
-        lines: store.order_ledger(&day)?,
+        lines,
         family_of,
         profiles,
         activities,
@@ -83,6 +90,18 @@ pub fn learn(
     let h = history(&d);
     let n = needs::learn(&h, today, DEPTH).ok_or(NeedsError::TooLittle(today))?;
     Ok((n.rules(depth), needs::predict_all(&n, &h, today)))
+}
+
+/// Each customer's predicted need as of today, from a ledger already read (`None`: too
+/// little history to learn from).
+pub(super) fn predict_ledger(
+    store: &Db,
+    today: NaiveDate,
+    lines: Vec<LedgerLine>,
+) -> Result<Option<BTreeMap<i64, Need>>, StoreError> {
+    let d = read_with(store, today, lines)?;
+    let h = history(&d);
+    Ok(needs::learn(&h, today, DEPTH).map(|n| needs::predict_all(&n, &h, today)))
 }
 
 /// The time-ordered evaluation against popularity and "same as last family".

@@ -76,11 +76,58 @@ pub fn associations(
 fn reason(names: &HashMap<i64, String>, rule: &Rule) -> String {
     let a = name(names, rule.antecedent);
     format!(
-        "bought {a}; {:.0}% of {a} buyers also bought {}, lift {:.1}",
+        "bought {a}; {:.0}% of its buyers also bought {}, lift {:.1}",
         rule.confidence * 100.0,
         name(names, rule.consequent),
         rule.lift
     )
+}
+
+fn offer(
+    names: &HashMap<i64, String>,
+    owned: &BTreeSet<i64>,
+    r: &baskets::Recommendation,
+) -> Offer {
+    Offer {
+        product: name(names, r.product),
+        score: r.score,
+        reason: match &r.because {
+            Some(rule) => reason(names, rule),
+            None => format!(
+                "popular: bought by {:.0}% of customers{}",
+                r.score * 100.0,
+                if owned.is_empty() {
+                    " (this customer has no orders yet)"
+                } else {
+                    ""
+                }
+            ),
+        },
+    }
+}
+
+/// The `k` offers of each of `customers` from a ledger already read.
+pub(super) fn offers_all(
+    store: &Db,
+    lines: &[crate::domain::segments::LedgerLine],
+    today: NaiveDate,
+    customers: impl Iterator<Item = i64>,
+    k: usize,
+) -> Result<HashMap<i64, Vec<Offer>>, StoreError> {
+    let names = product_names(store)?;
+    let all = baskets::baskets(lines, None, today);
+    let counts = baskets::count(&all);
+    let none = BTreeSet::new();
+    Ok(customers
+        .map(|id| {
+            let owned = all.get(&id).unwrap_or(&none);
+            let offers = baskets::recommend(&counts, owned, k)
+                .iter()
+                .map(|r| offer(&names, owned, r))
+                .collect();
+            (id, offers)
+        })
+        .collect())
 }
 
 /// The `k` products to offer the customer next (none it already has), each with its reason.
@@ -95,23 +142,8 @@ pub fn offers(
     let counts = baskets::count(&all);
     let owned = all.get(&customer_id).cloned().unwrap_or_else(BTreeSet::new);
     Ok(baskets::recommend(&counts, &owned, k)
-        .into_iter()
-        .map(|r| Offer {
-            product: name(&names, r.product),
-            score: r.score,
-            reason: match &r.because {
-                Some(rule) => reason(&names, rule),
-                None => format!(
-                    "popular: bought by {:.0}% of customers{}",
-                    r.score * 100.0,
-                    if owned.is_empty() {
-                        " (this customer has no orders yet)"
-                    } else {
-                        ""
-                    }
-                ),
-            },
-        })
+        .iter()
+        .map(|r| offer(&names, &owned, r))
         .collect())
 }
 

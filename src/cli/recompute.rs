@@ -28,6 +28,10 @@ pub(super) fn recompute(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
             "holdout_auc",
             "model_used",
             "note",
+            "intel_run",
+            "customers_valued",
+            "segment_run",
+            "intel_note",
         ]);
         let (model_run, scored, auc, used) = match &r.model {
             Some((run, s)) => (
@@ -46,6 +50,22 @@ pub(super) fn recompute(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
             Cell::Text(if used { "yes" } else { "no" }.into()),
             r.not_scored.clone().map(Cell::Text).unwrap_or(Cell::Null),
         ]);
+        let row = t.rows.last_mut().expect("one row");
+        match &r.intel {
+            Ok(i) => {
+                row.push(Cell::Int(i.run.id));
+                row.push(Cell::Int(i.run.valued as i64));
+                row.push(i.run.segment_run_id.map(Cell::Int).unwrap_or(Cell::Null));
+                row.push(if i.run.notes.is_empty() {
+                    Cell::Null
+                } else {
+                    Cell::Text(i.run.notes.join("; "))
+                });
+            }
+            Err(e) => {
+                row.extend([Cell::Null, Cell::Int(0), Cell::Null, Cell::Text(e.clone())]);
+            }
+        }
         output::write_table(&mut out, &t, f)?;
         return Ok(0);
     }
@@ -71,6 +91,33 @@ pub(super) fn recompute(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
             out,
             "win probabilities not learned: {}; deals keep their stage probabilities",
             why.as_deref().unwrap_or("no model")
+        )?,
+    }
+    match &r.intel {
+        Ok(i) => {
+            let segments = if i.segments.is_empty() {
+                "no segments".to_string()
+            } else {
+                let names: Vec<String> =
+                    i.segments.iter().map(|(n, c)| format!("{n} {c}")).collect();
+                format!(
+                    "segment run {}: {}",
+                    i.run.segment_run_id.unwrap_or(0),
+                    names.join(", ")
+                )
+            };
+            writeln!(
+                out,
+                "stored customer intelligence run {}: {} of {} customers valued, {} with a predicted need; {segments}",
+                i.run.id, i.run.valued, i.run.customers, i.with_need
+            )?;
+            for n in &i.run.notes {
+                writeln!(out, "  not computed: {n}")?;
+            }
+        }
+        Err(e) => writeln!(
+            out,
+            "customer intelligence not stored: {e} (the forecasts and scores above are)"
         )?,
     }
     Ok(0)

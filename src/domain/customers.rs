@@ -10,6 +10,12 @@ pub enum CustomerSort {
     Name,
     Created,
     City,
+    /// Net revenue to the last recompute, highest first.
+    LifetimeValue,
+    /// Predicted value over the next year, highest first.
+    PredictedValue,
+    /// Churn risk (1 − P(alive)), highest first.
+    ChurnRisk,
 }
 
 /// What the list shows: a search over name, email and city, and exact-match filters.
@@ -20,6 +26,12 @@ pub struct CustomerFilter {
     pub segment: Option<String>,
     pub status: Option<String>,
     pub region: Option<String>,
+    /// The RFM segment of the last recompute (champions, at risk…).
+    pub rfm_segment: Option<String>,
+    /// The value tier of the last recompute: A, B or C.
+    pub tier: Option<String>,
+    /// Churn risk at least this many percent.
+    pub min_churn_pct: Option<u8>,
 }
 
 /// One line of the customer list.
@@ -33,14 +45,28 @@ pub struct CustomerRow {
     pub city: Option<String>,
     pub open_pipeline: Money,
     pub last_contact: Option<String>,
+    /// From the last recompute (none before one, or for a customer without orders then).
+    pub rfm_segment: Option<String>,
+    pub tier: Option<String>,
+    pub churn_risk: Option<f64>,
+    pub predicted_value: Option<Money>,
+    pub lifetime_value: Option<Money>,
     /// The value of the sort column, for the next page's keyset.
-    pub sort_key: String,
+    pub sort_key: SortKey,
+}
+
+/// The value of a sort column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    Text(String),
+    Int(i64),
+    Real(f64),
 }
 
 /// Where a page starts: after (or before) this row in the list order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {
-    pub sort_key: String,
+    pub sort_key: SortKey,
     pub id: i64,
 }
 
@@ -115,6 +141,10 @@ pub struct CustomerDetail {
     /// (done or due date, kind, subject, outcome, rep, done), newest first.
     pub activities: Vec<ActivityLine>,
     pub lifetime_revenue: Money,
+    /// The values of the last recompute (none before the first).
+    pub intel: Option<super::intel::CustomerIntel>,
+    /// The customer's RFM segment in every stored run, oldest first.
+    pub segment_history: Vec<super::segments::SegmentHistory>,
 }
 
 /// The names a form's pickers choose from (small lists: the organisation and the regions
@@ -134,7 +164,10 @@ impl CustomerSort {
         match self {
             CustomerSort::Name => CustomerSort::Created,
             CustomerSort::Created => CustomerSort::City,
-            CustomerSort::City => CustomerSort::Name,
+            CustomerSort::City => CustomerSort::LifetimeValue,
+            CustomerSort::LifetimeValue => CustomerSort::PredictedValue,
+            CustomerSort::PredictedValue => CustomerSort::ChurnRisk,
+            CustomerSort::ChurnRisk => CustomerSort::Name,
         }
     }
     pub fn label(self) -> &'static str {
@@ -142,6 +175,20 @@ impl CustomerSort {
             CustomerSort::Name => "name",
             CustomerSort::Created => "created",
             CustomerSort::City => "city",
+            CustomerSort::LifetimeValue => "lifetime value ↓",
+            CustomerSort::PredictedValue => "predicted value ↓",
+            CustomerSort::ChurnRisk => "churn risk ↓",
         }
+    }
+    /// Whether the list runs from the highest value down (the value sorts).
+    pub fn descending(self) -> bool {
+        matches!(
+            self,
+            CustomerSort::LifetimeValue | CustomerSort::PredictedValue | CustomerSort::ChurnRisk
+        )
+    }
+    /// Whether the sort reads the stored customer intelligence.
+    pub fn on_intel(self) -> bool {
+        self.descending()
     }
 }

@@ -8,6 +8,7 @@ pub mod deals;
 pub mod forecasts;
 pub mod funnel;
 pub mod import;
+pub mod intel;
 pub mod jobs;
 pub mod kinds;
 pub mod money;

@@ -522,6 +522,16 @@ pub trait Segments {
     fn previous_segment_run(&self, id: i64) -> Result<Option<i64>>;
     fn segment_moves(&self, from: i64, to: i64) -> Result<Vec<SegmentMove>>;
     fn segment_history(&self, customer_id: i64) -> Result<Vec<SegmentHistory>>;
+    /// Replaces every customer's stored intelligence with a run's (one transaction).
+    fn save_intel_run(&mut self, run: &super::intel::NewIntelRun) -> Result<i64>;
+    fn last_intel_run(&self) -> Result<Option<crate::domain::intel::IntelRun>>;
+    /// One customer's values of the last recompute.
+    fn customer_intel(
+        &self,
+        customer_id: i64,
+    ) -> Result<Option<crate::domain::intel::CustomerIntel>>;
+    /// Customers and predicted value by value tier, A first.
+    fn intel_tiers(&self) -> Result<Vec<(String, usize, crate::domain::Money)>>;
 }
 
 impl Segments for Store {
@@ -551,6 +561,21 @@ impl Segments for Store {
     }
     fn segment_history(&self, customer_id: i64) -> Result<Vec<SegmentHistory>> {
         Store::segment_history(self, customer_id)
+    }
+    fn save_intel_run(&mut self, run: &super::intel::NewIntelRun) -> Result<i64> {
+        Store::save_intel_run(self, run)
+    }
+    fn last_intel_run(&self) -> Result<Option<crate::domain::intel::IntelRun>> {
+        Store::last_intel_run(self)
+    }
+    fn customer_intel(
+        &self,
+        customer_id: i64,
+    ) -> Result<Option<crate::domain::intel::CustomerIntel>> {
+        Store::customer_intel(self, customer_id)
+    }
+    fn intel_tiers(&self) -> Result<Vec<(String, usize, crate::domain::Money)>> {
+        Store::intel_tiers(self)
     }
 }
 

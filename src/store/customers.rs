@@ -7,11 +7,15 @@ use crate::domain::Money;
 use rusqlite::types::Value;
 
 impl CustomerSort {
+    /// The ORDER BY expression (the value sorts match their index's expression exactly).
     fn key_sql(self) -> &'static str {
         match self {
             CustomerSort::Name => "c.name COLLATE NOCASE",
             CustomerSort::Created => "c.created_on",
             CustomerSort::City => "coalesce(c.city, '') COLLATE NOCASE",
+            CustomerSort::LifetimeValue => "coalesce(ci.lifetime_cents, -1)",
+            CustomerSort::PredictedValue => "coalesce(ci.predicted_value_cents, -1)",
+            CustomerSort::ChurnRisk => "coalesce(ci.churn_risk, -1.0)",
         }
     }
     fn key_expr(self) -> &'static str {
@@ -19,8 +23,51 @@ impl CustomerSort {
             CustomerSort::Name => "c.name",
             CustomerSort::Created => "c.created_on",
             CustomerSort::City => "coalesce(c.city, '')",
+            other => other.key_sql(),
         }
     }
+    /// The id column paired with the key (the one in the sort's index).
+    fn id_sql(self) -> &'static str {
+        if self.on_intel() {
+            "ci.customer_id"
+        } else {
+            "c.id"
+        }
+    }
+    /// The rows the list walks: for the value sorts the intelligence table drives the
+    /// join (its index gives the order; every customer has a row there), else customers.
+    fn tables_sql(self) -> &'static str {
+        if self.on_intel() {
+            "customer_intel ci CROSS JOIN customers c ON c.id = ci.customer_id"
+        } else {
+            "customers c LEFT JOIN customer_intel ci ON ci.customer_id = c.id"
+        }
+    }
+}
+
+fn key_value(k: &SortKey) -> Value {
+    match k {
+        SortKey::Text(t) => Value::Text(t.clone()),
+        SortKey::Int(i) => Value::Integer(*i),
+        SortKey::Real(x) => Value::Real(*x),
+    }
+}
+
+fn key_from(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<SortKey> {
+    use rusqlite::types::ValueRef;
+    Ok(match v {
+        ValueRef::Integer(i) => SortKey::Int(i),
+        ValueRef::Real(x) => SortKey::Real(x),
+        ValueRef::Text(t) => SortKey::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Null => SortKey::Text(String::new()),
+        ValueRef::Blob(_) => {
+            return Err(rusqlite::Error::InvalidColumnType(
+                0,
+                "sort key".into(),
+                rusqlite::types::Type::Blob,
+            ))
+        }
+    })
 }
 
 fn where_clause(f: &CustomerFilter, params: &mut Vec<Value>) -> String {
@@ -52,6 +99,12 @@ fn where_clause(f: &CustomerFilter, params: &mut Vec<Value>) -> String {
     exact("c.segment", &f.segment);
     exact("c.status", &f.status);
     exact("c.region", &f.region);
+    exact("ci.segment", &f.rfm_segment);
+    exact("ci.tier", &f.tier);
+    if let Some(p) = f.min_churn_pct {
+        params.push(Value::Real(f64::from(p) / 100.0));
+        parts.push(format!("ci.churn_risk >= ?{}", params.len()));
+    }
     if parts.is_empty() {
         "1".to_string()
     } else {
@@ -64,7 +117,12 @@ impl Store {
     pub fn count_customers(&self, f: &CustomerFilter) -> Result<i64> {
         let mut params = Vec::new();
         let w = where_clause(f, &mut params);
-        let sql = format!("SELECT count(*) FROM customers c WHERE {w}");
+        let join = if w.contains("ci.") {
+            " LEFT JOIN customer_intel ci ON ci.customer_id = c.id"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT count(*) FROM customers c{join} WHERE {w}");
         Ok(self
             .conn
             .prepare_cached(&sql)?
@@ -83,15 +141,15 @@ impl Store {
         let mut params = Vec::new();
         let mut w = where_clause(f, &mut params);
         let key = sort.key_sql();
-        let (cmp, order) = match direction {
-            PageDirection::Forward => (">", "ASC"),
-            PageDirection::Backward => ("<", "DESC"),
-        };
+        let id = sort.id_sql();
+        // The list order runs up for names and dates, down for values.
+        let forward = (direction == PageDirection::Forward) != sort.descending();
+        let (cmp, order) = if forward { (">", "ASC") } else { ("<", "DESC") };
         if let Some(c) = cursor {
-            params.push(Value::Text(c.sort_key.clone()));
+            params.push(key_value(&c.sort_key));
             params.push(Value::Integer(c.id));
             let (k, i) = (params.len() - 1, params.len());
-            w = format!("{w} AND ({key}, c.id) {cmp} (?{k}, ?{i})");
+            w = format!("{w} AND ({key}, {id}) {cmp} (?{k}, ?{i})");
         }
         params.push(Value::Integer(limit as i64));
         let sql = format!(
@@ -99,12 +157,14 @@ impl Store {
                (SELECT coalesce(sum(d.amount_cents), 0) FROM deals d JOIN stages s ON s.id = d.stage_id
                   WHERE d.customer_id = c.id AND s.kind = 'open'),
                (SELECT max(a.done_on) FROM activities a WHERE a.customer_id = c.id),
-               {expr}
-             FROM customers c LEFT JOIN reps r ON r.id = c.owner_rep_id
+               {expr},
+               ci.segment, ci.tier, ci.churn_risk, ci.predicted_value_cents, ci.lifetime_cents
+             FROM {from} LEFT JOIN reps r ON r.id = c.owner_rep_id
              WHERE {w}
-             ORDER BY {key} {order}, c.id {order}
+             ORDER BY {key} {order}, {id} {order}
              LIMIT ?{n}",
             expr = sort.key_expr(),
+            from = sort.tables_sql(),
             n = params.len()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -119,7 +179,12 @@ impl Store {
                     city: r.get(5)?,
                     open_pipeline: Money(r.get(6)?),
                     last_contact: r.get(7)?,
-                    sort_key: r.get(8)?,
+                    sort_key: key_from(r.get_ref(8)?)?,
+                    rfm_segment: r.get(9)?,
+                    tier: r.get(10)?,
+                    churn_risk: r.get(11)?,
+                    predicted_value: r.get::<_, Option<i64>>(12)?.map(Money),
+                    lifetime_value: r.get::<_, Option<i64>>(13)?.map(Money),
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -221,6 +286,8 @@ impl Store {
             [id],
             |r| r.get(0),
         )?);
+        d.intel = self.customer_intel(id)?;
+        d.segment_history = self.segment_history(id)?;
         Ok(Some(d))
     }
 }

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/007_dashboard_forecast.sql"),
     include_str!("migrations/008_analysis_cache.sql"),
     include_str!("migrations/009_segments.sql"),
+    include_str!("migrations/010_customer_intel.sql"),
 ];
 
 /// The migration (an index into `MIGRATIONS`) that rebuilds the user-data tables with
@@ -515,6 +516,7 @@ pub fn clear_all_data(conn: &rusqlite::Connection) -> Result<()> {
     )?;
     conn.execute_batch(
         "DELETE FROM forecast_points; DELETE FROM forecast_history; DELETE FROM forecast_runs; DELETE FROM deal_scores; DELETE FROM model_runs;
+         DELETE FROM customer_intel; DELETE FROM intel_runs;
          DELETE FROM segment_members; DELETE FROM segment_profiles; DELETE FROM segment_runs;
          DELETE FROM target_revisions; DELETE FROM targets; DELETE FROM orders;
          DELETE FROM activities; DELETE FROM stage_changes; DELETE FROM deals;

@@ -13,6 +13,7 @@ pub mod edits;
 pub mod export;
 pub mod funnel;
 pub mod import;
+pub mod intel;
 pub mod ledger;
 pub mod maintenance;
 pub mod queries;

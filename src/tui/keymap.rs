@@ -20,6 +20,7 @@ pub enum Context {
     Reports,
     Setup,
     Audit,
+    Segments,
     /// Inside a form (with `Text` for the focused field).
     Form,
     /// Every text field: forms, search, filters, the palette, reasons.
@@ -42,6 +43,7 @@ impl Context {
             Context::Reports => "reports",
             Context::Setup => "setup",
             Context::Audit => "audit",
+            Context::Segments => "segments",
             Context::Form => "form",
             Context::Text => "text",
             Context::Popup => "popup",
@@ -58,7 +60,7 @@ impl Context {
         )
     }
 
-    pub const ALL: [Context; 13] = [
+    pub const ALL: [Context; 14] = [
         Context::Global,
         Context::Welcome,
         Context::Dashboard,
@@ -68,6 +70,7 @@ impl Context {
         Context::Reports,
         Context::Setup,
         Context::Audit,
+        Context::Segments,
         Context::Form,
         Context::Text,
         Context::Popup,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod keymap;
 pub mod line;
 pub mod screens;
+pub mod segments;
 pub mod setup;
 pub mod state;
 pub mod theme;

@@ -81,7 +81,9 @@ pub static SCREENS: &[ScreenDef] = &[
             Search,
             CycleSort,
             FilterSegment,
-            FilterStatus,
+            FilterRfm,
+            FilterTier,
+            FilterChurn,
             ClearFilter,
             Back,
             Help,
@@ -162,6 +164,14 @@ pub static SCREENS: &[ScreenDef] = &[
         hints: &[MoveDown, Open, Refresh, Back, Help, Quit],
         keys: App::audit_action,
         render: view::audit::render,
+    },
+    ScreenDef {
+        screen: Screen::Segments,
+        title: "segments",
+        context: Context::Segments,
+        hints: &[MoveDown, Open, Recompute, Back, Help, Quit],
+        keys: App::segments_action,
+        render: view::segments::render,
     },
 ];
 

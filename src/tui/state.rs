@@ -42,6 +42,8 @@ pub enum Screen {
     Reports,
     /// The audit trail, newest first.
     Audit,
+    /// RFM segments, value tiers and who moved, from the last recompute.
+    Segments,
 }
 
 impl Screen {
@@ -58,6 +60,7 @@ impl Screen {
         Screen::Setup,
         Screen::Reports,
         Screen::Audit,
+        Screen::Segments,
     ];
 }
 
@@ -441,6 +444,7 @@ pub struct App {
     pub reports: ReportsScreen,
     pub setup: super::setup::SetupScreen,
     pub audit: super::audit::AuditScreen,
+    pub segments: super::segments::SegmentsScreen,
     /// The options of the forms' pickers (`None` until loaded; dropped after a save,
     /// which may have added a rep, team, product, stage or region).
     pub pick_lists: Option<std::collections::HashMap<crate::app::edits::Pick, Vec<String>>>,
@@ -469,6 +473,7 @@ pub struct App {
 
 const SEGMENTS: [Option<&str>; 4] = [None, Some("smb"), Some("mid_market"), Some("enterprise")];
 const STATUSES: [Option<&str>; 4] = [None, Some("prospect"), Some("active"), Some("churned")];
+const TIERS: [Option<&str>; 4] = [None, Some("A"), Some("B"), Some("C")];
 
 fn cycle(options: &[Option<&str>], current: &Option<String>) -> Option<String> {
     let i = options
@@ -517,6 +522,7 @@ impl App {
             reports: ReportsScreen::default(),
             setup: Default::default(),
             audit: Default::default(),
+            segments: Default::default(),
             edit_when_loaded: false,
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),
@@ -698,7 +704,8 @@ impl App {
                     | Screen::Forecast
                     | Screen::Reports
                     | Screen::Setup
-                    | Screen::Audit => self.screen = Screen::Dashboard,
+                    | Screen::Audit
+                    | Screen::Segments => self.screen = Screen::Dashboard,
                     _ => {}
                 }
                 Vec::new()
@@ -727,6 +734,7 @@ impl App {
             }
             Action::OpenSetup => self.open_setup(),
             Action::OpenAudit => self.open_audit(),
+            Action::OpenSegments => self.open_segments(),
             Action::Undo => {
                 self.status = Some(("undoing…".into(), false));
                 vec![Request::Undo]
@@ -1150,6 +1158,10 @@ impl App {
                 self.on_audit(before_id, page);
                 Vec::new()
             }
+            Reply::Segments(o) => {
+                self.on_segments(o);
+                Vec::new()
+            }
             Reply::FormSaved(Ok(msg)) => {
                 self.popup = None;
                 // A save may have added a rep, team, product, stage or region.
@@ -1248,6 +1260,8 @@ impl App {
                         }
                         let mut r = vec![Request::Dashboard];
                         r.extend(self.reload_customers());
+                        // A recompute (or the demo's) has new segments and values.
+                        r.extend(self.segments_request());
                         r
                     }
                     Err(e) => {

@@ -105,6 +105,8 @@ pub enum Request {
         report: Box<app::reports::Report>,
         by: Option<String>,
     },
+    /// The Segments screen's data: the last recompute's segments, moves and tiers.
+    Segments,
     /// Stops the background job that is running (a recompute, a report, the demo…): its
     /// statements fail as interrupted and what it was writing is rolled back.
     CancelJob,
@@ -166,6 +168,7 @@ impl Request {
             Request::Setup => 11,
             Request::PickCustomers { .. } => 12,
             Request::PickLists => 13,
+            Request::Segments => 14,
             Request::MoveDeal { .. }
             | Request::SaveForm { .. }
             | Request::Propose { .. }
@@ -197,6 +200,7 @@ pub enum Reply {
         before_id: Option<i64>,
         page: Result<Vec<crate::domain::audit::AuditEntry>, String>,
     },
+    Segments(Result<Box<app::intel::Overview>, String>),
     Opened {
         empty: bool,
     },
@@ -319,6 +323,11 @@ pub fn handle(
                 rows,
             });
         }
+        Request::Segments => send(Reply::Segments(
+            app::intel::overview(store)
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+        )),
         Request::Dashboard => {
             let d = app::dashboard::load(store, today)
                 .map(Box::new)
@@ -453,8 +462,9 @@ fn handle_jobs(
                         done,
                     })
                 });
+            // Forecasts, scores and customer intelligence, so every screen has its numbers.
             let result = match result {
-                Ok(r) => app::forecast::recompute(store, today, &mut |_, _| {})
+                Ok(r) => app::forecast::recompute_all(store, today, &mut |_, _| {})
                     .map(|_| {
                         format!(
                             "demo data loaded: {} customers, {} deals",
@@ -491,7 +501,15 @@ fn handle_jobs(
             .map_err(|e| e.to_string())
             .map(|r| {
                 let id = r.forecast_run;
-                match (r.model, r.not_scored) {
+                let intel = match &r.intel {
+                    Ok(i) => format!(
+                        "; {} customers valued, {} segments",
+                        i.run.valued,
+                        i.segments.len()
+                    ),
+                    Err(e) => format!("; customer intelligence not stored: {e}"),
+                };
+                let msg = match (r.model, r.not_scored) {
                     (Some((run, s)), _) => {
                         let msg = if s.trained.useful() {
                             format!(
@@ -510,7 +528,8 @@ fn handle_jobs(
                         "forecast run {id} stored; deals not scored: {}",
                         why.unwrap_or_default()
                     ),
-                }
+                };
+                msg + &intel
             });
             send(Reply::TaskDone {
                 task: "recompute",

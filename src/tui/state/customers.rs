@@ -42,6 +42,30 @@ impl App {
                 self.customers.filter.segment = cycle(&SEGMENTS, &self.customers.filter.segment);
                 self.reload_customers()
             }
+            Action::FilterRfm => {
+                self.customers.filter.rfm_segment = self.next_rfm_segment();
+                if self.customers.filter.rfm_segment.is_none() && self.segments.names().is_empty() {
+                    self.status = Some((
+                        "no RFM segments yet: R (dashboard) recomputes them".into(),
+                        false,
+                    ));
+                }
+                self.reload_customers()
+            }
+            Action::FilterTier => {
+                self.customers.filter.tier = cycle(&TIERS, &self.customers.filter.tier);
+                self.reload_customers()
+            }
+            Action::FilterChurn => {
+                let f = &mut self.customers.filter;
+                f.min_churn_pct = match f.min_churn_pct {
+                    None => Some(25),
+                    Some(25) => Some(50),
+                    Some(50) => Some(75),
+                    _ => None,
+                };
+                self.reload_customers()
+            }
             Action::FilterStatus => {
                 self.customers.filter.status = cycle(&STATUSES, &self.customers.filter.status);
                 self.reload_customers()

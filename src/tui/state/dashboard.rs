@@ -99,6 +99,7 @@ impl App {
                     self.screen = Screen::Dashboard;
                     let mut r = vec![Request::Dashboard];
                     r.extend(self.reload_customers());
+                    r.extend(self.segments_request());
                     r
                 }
             }

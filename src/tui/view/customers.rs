@@ -35,9 +35,25 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
             Constraint::Length(if wide { 10 } else { 7 }),
         ]);
     }
-    if wide {
+    // The full screen shows the stored customer intelligence; a very wide one also the
+    // status, city and lifetime value.
+    let xwide = wide && inner.width >= 140;
+    if xwide {
         header.extend(["Status", "City"]);
         widths.extend([Constraint::Length(9), Constraint::Fill(1)]);
+    }
+    if wide {
+        header.extend(["RFM segment", "Tier", "Churn", "Pred 12m"]);
+        widths.extend([
+            Constraint::Length(12),
+            Constraint::Length(4),
+            Constraint::Length(5),
+            Constraint::Length(8),
+        ]);
+    }
+    if xwide {
+        header.push("Lifetime");
+        widths.push(Constraint::Length(8));
     }
     // A narrow pane keeps the name readable: the last contact goes first.
     let show_last = inner.width >= 40;
@@ -84,9 +100,32 @@ pub fn render_list(app: &App, frame: &mut Frame, area: Rect, focused: bool, wide
                         _ => segment.replace('_', " "),
                     }));
                 }
-                if wide {
+                if xwide {
                     cells.push(Cell::from(r.status.clone()));
                     cells.push(Cell::from(fit(r.city.as_deref().unwrap_or_default(), 4)));
+                }
+                let money = |m: Option<crate::domain::Money>| {
+                    Cell::from(
+                        Line::from(m.map(compact).unwrap_or_else(|| "-".into())).right_aligned(),
+                    )
+                };
+                if wide {
+                    cells.push(Cell::from(
+                        r.rfm_segment.clone().unwrap_or_else(|| "-".into()),
+                    ));
+                    cells.push(Cell::from(r.tier.clone().unwrap_or_else(|| "-".into())));
+                    cells.push(Cell::from(
+                        Line::from(
+                            r.churn_risk
+                                .map(|c| format!("{:.0}%", 100.0 * c))
+                                .unwrap_or_else(|| "-".into()),
+                        )
+                        .right_aligned(),
+                    ));
+                    cells.push(money(r.predicted_value));
+                }
+                if xwide {
+                    cells.push(money(r.lifetime_value));
                 }
                 cells.push(Cell::from(
                     Line::from(compact(r.open_pipeline)).right_aligned(),
@@ -127,10 +166,32 @@ pub fn render_screen(app: &App, frame: &mut Frame, area: Rect) {
         ("region", &c.filter.region),
         ("segment", &c.filter.segment),
         ("status", &c.filter.status),
+        ("RFM", &c.filter.rfm_segment),
+        ("tier", &c.filter.tier),
     ] {
         if let Some(v) = v {
             spans.push(Span::styled(format!("   {label}: {v}"), t.accent));
         }
+    }
+    if let Some(p) = c.filter.min_churn_pct {
+        spans.push(Span::styled(format!("   churn ≥ {p}%"), t.accent));
+    }
+    // Sorting or filtering on values no recompute has made yet: say how to make them.
+    let on_intel = c.sort.on_intel()
+        || c.filter.rfm_segment.is_some()
+        || c.filter.tier.is_some()
+        || c.filter.min_churn_pct.is_some();
+    if on_intel
+        && app
+            .segments
+            .overview
+            .as_ref()
+            .is_some_and(|o| o.run.is_none())
+    {
+        spans.push(Span::styled(
+            "   no values yet: R on the dashboard computes them",
+            t.warning,
+        ));
     }
     if let Some(total) = c.total {
         spans.push(Span::styled(

@@ -14,8 +14,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new("loading…").style(t.muted), area);
         return;
     };
-    let [head, body] = Layout::vertical([Constraint::Length(5), Constraint::Min(0)]).areas(area);
+    let [head, insight, body] = Layout::vertical([
+        Constraint::Length(5),
+        Constraint::Length(if d.intel.is_some() { 8 } else { 3 }),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     render_head(app, d, frame, head);
+    render_insight(app, d, frame, insight);
 
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
@@ -101,6 +107,128 @@ fn render_head(app: &App, d: &CustomerDetail, frame: &mut Frame, head: Rect) {
     let w = head.width as usize;
     let head_lines: Vec<Line> = head_lines.into_iter().map(|l| whole_pairs(l, w)).collect();
     frame.render_widget(Paragraph::new(head_lines), head);
+}
+
+/// The customer intelligence of the last recompute: segment and its history, tier,
+/// P(alive), predicted value, the predicted need with its rule, and the offers with
+/// their reasons.
+fn render_insight(app: &App, d: &CustomerDetail, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let Some(i) = &d.intel else {
+        let block = pane_block(app, " Insight ".into(), false);
+        frame.render_widget(
+            Paragraph::new(
+                "no customer intelligence yet: R on the dashboard (or funnel recompute) computes segment, value, churn risk, need and offers",
+            )
+            .style(t.muted)
+            .block(block),
+            area,
+        );
+        return;
+    };
+    let block = pane_block(app, format!(" Insight as of {} ", i.as_of), false);
+    let w = area.width.saturating_sub(2) as usize;
+    let pct = |v: Option<f64>| {
+        v.map(|v| format!("{:.0}%", 100.0 * v))
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut lines = vec![whole_pairs(
+        Line::from(vec![
+            Span::styled("RFM segment ", t.muted),
+            Span::styled(
+                i.segment.clone().unwrap_or_else(|| "- (no orders)".into()),
+                t.accent,
+            ),
+            Span::styled("   tier ", t.muted),
+            Span::styled(i.tier.clone().unwrap_or_else(|| "-".into()), t.accent),
+            Span::styled("   P(alive) ", t.muted),
+            Span::styled(
+                format!("{} (churn risk {})", pct(i.p_alive), pct(i.churn_risk)),
+                if i.churn_risk.is_some_and(|c| c >= 0.5) {
+                    t.warning
+                } else {
+                    t.base
+                },
+            ),
+            Span::styled("   next 12 months ", t.muted),
+            Span::styled(
+                match (i.predicted_value, i.expected_purchases) {
+                    (Some(v), Some(n)) => format!("{} ({n:.1} purchases)", compact(v)),
+                    _ => "-".into(),
+                },
+                t.won,
+            ),
+        ]),
+        w,
+    )];
+    // The segment in each run, repeats folded: "loyal (2 runs) → at risk".
+    let mut path: Vec<(String, usize)> = Vec::new();
+    for h in &d.segment_history {
+        match path.last_mut() {
+            Some((name, n)) if *name == h.segment => *n += 1,
+            _ => path.push((h.segment.clone(), 1)),
+        }
+    }
+    let history = path
+        .iter()
+        .rev()
+        .take(5)
+        .rev()
+        .map(|(name, n)| {
+            if *n > 1 {
+                format!("{name} ({n} runs)")
+            } else {
+                name.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" → ");
+    lines.push(super::clip_line(
+        Line::from(vec![
+            Span::styled("segment history ", t.muted),
+            Span::styled(
+                if history.is_empty() {
+                    "-".to_string()
+                } else {
+                    history
+                },
+                t.base,
+            ),
+        ]),
+        w,
+    ));
+    lines.push(super::clip_line(
+        match &i.need {
+            Some(n) => Line::from(vec![
+                Span::styled("predicted need ", t.muted),
+                Span::styled(n.family.clone(), t.accent),
+                Span::styled(
+                    format!(
+                        " ({:.0}% of similar customers bought it next)  because {}",
+                        100.0 * n.share,
+                        if n.rule.is_empty() { "-" } else { &n.rule }
+                    ),
+                    t.base,
+                ),
+            ]),
+            None => Line::from(vec![
+                Span::styled("predicted need ", t.muted),
+                Span::styled("- (no prediction for this customer)", t.muted),
+            ]),
+        },
+        w,
+    ));
+    for (k, o) in i.offers.iter().enumerate() {
+        lines.push(super::clip_line(
+            Line::from(vec![
+                Span::styled(format!("offer {} ", k + 1), t.muted),
+                Span::styled(o.product.clone(), t.accent),
+                Span::styled(format!("  {}", o.reason), t.base),
+            ]),
+            w,
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 /// The contacts, the primary one starred, the selected one highlighted when the list has the focus.

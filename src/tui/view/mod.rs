@@ -8,6 +8,7 @@ pub(crate) mod forecast;
 pub(crate) mod pipeline;
 mod popups;
 pub(crate) mod reports;
+pub(crate) mod segments;
 pub(crate) mod setup;
 pub mod table;
 pub(crate) mod targets;
