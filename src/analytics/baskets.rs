@@ -10,6 +10,11 @@ use crate::domain::segments::LedgerLine;
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// A hash map keyed by small integers, hashed with foldhash (the counts are read millions
+/// of times by the recommendations; SipHash's resistance to crafted keys buys nothing
+/// for product ids).
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Each customer's products bought (not refunds) from `from` (exclusive, if any) to `end`.
 pub fn baskets(
     lines: &[LedgerLine],
@@ -51,8 +56,12 @@ pub struct Rule {
 #[derive(Debug, Clone, Default)]
 pub struct Counts {
     pub baskets: usize,
-    pub item: HashMap<i64, usize>,
-    pub pair: HashMap<(i64, i64), usize>,
+    pub item: FastMap<i64, usize>,
+    /// Baskets holding both of (lower id, higher id).
+    pub pair: FastMap<(i64, i64), usize>,
+    /// For each product A, the products B with a rule A → B of lift above 1, best score
+    /// first (then lowest id): built on the first recommendation.
+    ranked: std::sync::OnceLock<HashMap<i64, Vec<(f64, i64)>>>,
 }
 
 pub fn count(baskets: &BTreeMap<i64, BTreeSet<i64>>) -> Counts {
@@ -121,6 +130,45 @@ impl Counts {
         self.both(a, b) as f64 / (na * nb).sqrt()
     }
 
+    /// The score of recommending B to a buyer of A (who bought A: `na` baskets hold it):
+    /// ½·confidence + ½·cosine similarity; `None` unless the rule A → B has lift above 1.
+    fn score(&self, a: i64, na: usize, b: i64) -> Option<f64> {
+        let both = self.both(a, b);
+        let nb = self.item.get(&b).copied().unwrap_or(0);
+        if both == 0 || na == 0 || nb == 0 {
+            return None;
+        }
+        let confidence = both as f64 / na as f64;
+        let lift = confidence / (nb as f64 / self.baskets as f64);
+        (lift > 1.0).then(|| 0.5 * confidence + 0.5 * both as f64 / ((na * nb) as f64).sqrt())
+    }
+
+    /// [`Counts::score`] with the rule.
+    #[cfg(test)]
+    fn scored(&self, a: i64, b: i64) -> Option<(f64, Rule)> {
+        let na = self.item.get(&a).copied().unwrap_or(0);
+        let score = self.score(a, na, b)?;
+        Some((score, self.rule(a, b)?))
+    }
+
+    fn ranked(&self) -> &HashMap<i64, Vec<(f64, i64)>> {
+        self.ranked.get_or_init(|| {
+            let mut out: HashMap<i64, Vec<(f64, i64)>> = HashMap::new();
+            for &(x, y) in self.pair.keys() {
+                for (a, b) in [(x, y), (y, x)] {
+                    let na = self.item.get(&a).copied().unwrap_or(0);
+                    if let Some(score) = self.score(a, na, b) {
+                        out.entry(a).or_default().push((score, b));
+                    }
+                }
+            }
+            for list in out.values_mut() {
+                list.sort_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)));
+            }
+            out
+        })
+    }
+
     /// Products by how many baskets hold them, most first.
     pub fn popular(&self) -> Vec<i64> {
         let mut items: Vec<(i64, usize)> = self.item.iter().map(|(k, v)| (*k, *v)).collect();
@@ -143,32 +191,43 @@ pub struct Recommendation {
 /// The `k` best products for a customer who owns `owned`: for each product not owned,
 /// the owned product whose rule towards it (with lift above 1) scores highest, scored
 /// ½·confidence + ½·cosine similarity; the rest of the list filled by popularity.
+///
+/// Only the candidates that can make the top `k` are scored: from each owned product's
+/// ranked list, its first `k` products not owned (any product past them has `k` better
+/// ones, through the same owned product). The result is the same as scoring every pair.
 pub fn recommend(c: &Counts, owned: &BTreeSet<i64>, k: usize) -> Vec<Recommendation> {
-    let mut best: HashMap<i64, Recommendation> = HashMap::new();
+    let ranked = c.ranked();
+    let mut candidates: BTreeSet<i64> = BTreeSet::new();
+    for a in owned {
+        let Some(list) = ranked.get(a) else { continue };
+        candidates.extend(
+            list.iter()
+                .map(|(_, b)| *b)
+                .filter(|b| !owned.contains(b))
+                .take(k),
+        );
+    }
+    // Each candidate's best owned product (the first, in id order, among equals).
+    let mut best: HashMap<i64, (f64, i64)> = HashMap::new();
     for &a in owned {
-        for &b in c.item.keys() {
-            if owned.contains(&b) {
+        let na = c.item.get(&a).copied().unwrap_or(0);
+        for &b in &candidates {
+            let Some(score) = c.score(a, na, b) else {
                 continue;
-            }
-            let Some(rule) = c.rule(a, b) else { continue };
-            if rule.lift <= 1.0 || rule.customers == 0 {
-                continue;
-            }
-            let score = 0.5 * rule.confidence + 0.5 * c.similarity(a, b);
-            let better = best.get(&b).is_none_or(|r| score > r.score);
-            if better {
-                best.insert(
-                    b,
-                    Recommendation {
-                        product: b,
-                        score,
-                        because: Some(rule),
-                    },
-                );
+            };
+            if best.get(&b).is_none_or(|r| score > r.0) {
+                best.insert(b, (score, a));
             }
         }
     }
-    let mut out: Vec<Recommendation> = best.into_values().collect();
+    let mut out: Vec<Recommendation> = best
+        .into_iter()
+        .map(|(b, (score, a))| Recommendation {
+            product: b,
+            score,
+            because: c.rule(a, b),
+        })
+        .collect();
     out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.product.cmp(&y.product)));
     out.truncate(k);
     let n = c.baskets.max(1) as f64;
@@ -342,5 +401,57 @@ mod tests {
         assert_eq!(h.hit_rate_at_3, 1.0);
         // Popularity's top 3 for that customer (2, 3, 4) has it too.
         assert_eq!(h.popularity_hit_rate_at_3, 1.0);
+    }
+
+    /// Every owned product against every product not owned: what `recommend` prunes.
+    fn brute_force(c: &Counts, owned: &BTreeSet<i64>, k: usize) -> Vec<(i64, f64)> {
+        let mut best: HashMap<i64, f64> = HashMap::new();
+        for &a in owned {
+            for &b in c.item.keys() {
+                if owned.contains(&b) {
+                    continue;
+                }
+                if let Some((score, _)) = c.scored(a, b) {
+                    let e = best.entry(b).or_insert(score);
+                    *e = e.max(score);
+                }
+            }
+        }
+        let mut out: Vec<(i64, f64)> = best.into_iter().collect();
+        out.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        out.truncate(k);
+        out
+    }
+
+    #[test]
+    fn pruned_candidates_give_the_same_recommendations_as_scoring_every_pair() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        // 300 customers over 40 products, popular ones more likely, some pairs together.
+        let baskets: BTreeMap<i64, BTreeSet<i64>> = (0..300)
+            .map(|c| {
+                let mut b = BTreeSet::new();
+                for _ in 0..rng.random_range(1..12) {
+                    let p = (rng.random::<f64>().powi(2) * 40.0) as i64;
+                    b.insert(p);
+                    if p % 3 == 0 && rng.random::<f64>() < 0.6 {
+                        b.insert((p + 7) % 40);
+                    }
+                }
+                (c, b)
+            })
+            .collect();
+        let c = count(&baskets);
+        for owned in baskets.values() {
+            for k in [1, 3, 5] {
+                let got: Vec<(i64, f64)> = recommend(&c, owned, k)
+                    .into_iter()
+                    .filter(|r| r.because.is_some())
+                    .map(|r| (r.product, r.score))
+                    .collect();
+                let want = brute_force(&c, owned, k);
+                assert_eq!(got, want, "{owned:?} k={k}");
+            }
+        }
     }
 }

@@ -62,6 +62,10 @@ struct ProductRef {
     growth: f64,
     season: f64,
     peak_month: u32,
+    /// [sku, chance] — a buyer of this product takes up the other with this chance over
+    /// its life, then buys it as well (the product affinities the associations find).
+    #[serde(default)]
+    companions: Vec<(String, f64)>,
 }
 
 #[derive(Deserialize)]
@@ -371,6 +375,7 @@ pub fn simulate(
         product_ids: &product_ids,
         as_of,
         months,
+        seed: opts.seed,
     };
     mega_deal(
         &sim,
@@ -687,6 +692,9 @@ struct Sim<'a> {
     product_ids: &'a [i64],
     as_of: NaiveDate,
     months: i32,
+    /// Seeds the lifecycles' own generator (kept apart from the main one, so that the
+    /// deals, activities and targets do not depend on them).
+    seed: u64,
 }
 
 /// One enormous deal, won five months ago by a single rep (an anomaly to find).
@@ -707,6 +715,7 @@ fn mega_deal(
         product_ids,
         as_of,
         months,
+        ..
     } = *sim;
     let mega_month = month_start(as_of, 5.min(months - 1));
     if let Some(ci) = customers
@@ -759,8 +768,78 @@ fn mega_deal(
     Ok(())
 }
 
-/// Repeat purchases until each customer churns (seasonal by product), then two more
-/// anomalies: a large refund three months ago and a rep logging 60 calls in one day.
+/// How a customer's buying runs over its life (drawn from the lifecycles' own generator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lifecycle {
+    /// Buys at its segment's rate until it churns.
+    Steady,
+    /// Buys more as the years go by (an account that expands).
+    Growing,
+    /// Buys less and less (each order kept with chance e^(−months/10)): slipping away.
+    Fading,
+    /// Never orders again after the deal that won it.
+    OneOff,
+}
+
+impl Lifecycle {
+    fn draw(rng: &mut ChaCha8Rng) -> Lifecycle {
+        match rng.random::<f64>() {
+            u if u < 0.15 => Lifecycle::OneOff,
+            u if u < 0.40 => Lifecycle::Fading,
+            u if u < 0.55 => Lifecycle::Growing,
+            _ => Lifecycle::Steady,
+        }
+    }
+}
+
+/// Where the repeat orders are written to, and what they add up to.
+struct OrderBook<'a> {
+    sim: &'a Sim<'a>,
+    month_index: &'a dyn Fn(NaiveDate) -> i32,
+    rep_revenue: &'a mut HashMap<(usize, i32), i64>,
+    report: &'a mut DemoReport,
+    order_no: usize,
+}
+
+impl OrderBook<'_> {
+    fn put(
+        &mut self,
+        c: &mut Customer,
+        product: usize,
+        on: NaiveDate,
+        cents: i64,
+        qty: i64,
+    ) -> Result<(), DemoError> {
+        self.order_no += 1;
+        self.sim.w.order(
+            Some(&format!("R-{:07}", self.order_no)),
+            c.id,
+            None,
+            self.sim.product_ids[product],
+            &iso(on),
+            cents,
+            qty,
+        )?;
+        *self
+            .rep_revenue
+            .entry((c.owner, (self.month_index)(on)))
+            .or_default() += cents;
+        c.last_order = Some(c.last_order.map_or(on, |l| l.max(on)));
+        self.report.orders += 1;
+        Ok(())
+    }
+}
+
+/// Months from `from` to `to` (fractional).
+fn months_between(from: NaiveDate, to: NaiveDate) -> f64 {
+    (to - from).num_days() as f64 / 30.44
+}
+
+/// Repeat purchases until each customer churns (seasonal by product), shaped by its
+/// lifecycle — steady, growing, fading or one-off; some long-standing buyers stop
+/// abruptly in the last eight months (the churners to catch) — and the companion
+/// products it takes up (the affinities). Then two more anomalies: a large refund three
+/// months ago and a rep logging 60 calls in one day.
 #[allow(clippy::too_many_arguments)]
 fn repeat_orders(
     sim: &Sim,
@@ -779,20 +858,43 @@ fn repeat_orders(
         product_ids,
         as_of,
         months,
+        seed,
     } = *sim;
-    // Repeat purchases until the customer churns; seasonality by product.
-    let mut order_no = 0;
+    // The lifecycles draw from a generator of their own: the main one's draws (and so
+    // every deal, activity and target) stay as they were.
+    let mut life = ChaCha8Rng::seed_from_u64(seed ^ 0x11FE_C7C1);
+    let sku_index: HashMap<&str, usize> = r
+        .products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.sku.as_str(), i))
+        .collect();
+    let mut book = OrderBook {
+        sim,
+        month_index,
+        rep_revenue,
+        report,
+        order_no: 0,
+    };
     for ci in 0..customers.len() {
         let Some(first) = customers[ci].first_win else {
             continue;
         };
         let seg = &r.segments[customers[ci].segment];
-        let p = &r.products[customers[ci].product];
+        let own = customers[ci].product;
+        let p = &r.products[own];
         let life_years = Exp::new(seg.churn_per_year)
             .map(|e| e.sample(rng))
             .unwrap_or(5.0);
         let churn = first + Duration::days((life_years * 365.0) as i64);
         let loyalty = (0.5 * normal.sample(rng)).exp();
+        let lifecycle = Lifecycle::draw(&mut life);
+        // A buyer of more than a year who stops abruptly 2–8 months ago.
+        let stop = (matches!(lifecycle, Lifecycle::Steady | Lifecycle::Growing)
+            && (as_of - first).num_days() > 365
+            && life.random::<f64>() < 0.15)
+            .then(|| as_of - Duration::days(life.random_range(60..240)));
+        let end = stop.map_or(churn, |s| s.min(churn));
         let mut m = month_start(first, -1);
         while m <= as_of && m < churn {
             let angle =
@@ -810,27 +912,63 @@ fn repeat_orders(
                     .round()
                     .max(20.0)
                     * 100.0) as i64;
-                order_no += 1;
                 let qty = rng.random_range(1..=5);
-                w.order(
-                    Some(&format!("R-{order_no:07}")),
-                    customers[ci].id,
-                    None,
-                    product_ids[customers[ci].product],
-                    &iso(on),
-                    cents,
-                    qty,
-                )?;
-                *rep_revenue
-                    .entry((customers[ci].owner, month_index(on)))
-                    .or_default() += cents;
-                let c = &mut customers[ci];
-                c.last_order = Some(c.last_order.map_or(on, |l| l.max(on)));
-                report.orders += 1;
+                let t = months_between(first, on);
+                let keep = on < end
+                    && match lifecycle {
+                        Lifecycle::OneOff => false,
+                        Lifecycle::Fading => life.random::<f64>() < (-t / 10.0).exp(),
+                        Lifecycle::Steady | Lifecycle::Growing => true,
+                    };
+                if !keep {
+                    continue;
+                }
+                book.put(&mut customers[ci], own, on, cents, qty)?;
+                // An expanding account buys again the same month, more often each year.
+                if lifecycle == Lifecycle::Growing && life.random::<f64>() < (t / 24.0).min(1.0) {
+                    let again = (on + Duration::days(life.random_range(1..20))).min(as_of);
+                    if again < end {
+                        let more = (cents as f64 * (0.3 * normal.sample(&mut life)).exp()) as i64;
+                        book.put(&mut customers[ci], own, again, more, qty)?;
+                    }
+                }
             }
             m = month_start(m, -1);
         }
+        if lifecycle == Lifecycle::OneOff {
+            continue;
+        }
+        // Companion products taken up some time into the customer's life.
+        let last_day = end.min(as_of);
+        for (sku, chance) in &p.companions {
+            let Some(&other) = sku_index.get(sku.as_str()) else {
+                continue;
+            };
+            let span = (last_day - first).num_days();
+            if span <= 30 || life.random::<f64>() >= *chance {
+                continue;
+            }
+            let q = &r.products[other];
+            let mut day = first + Duration::days(life.random_range(30..=span));
+            let gap = Exp::new(seg.repeat_per_year * 0.6 * loyalty / 365.0)
+                .map_err(|e| DemoError::Invalid(format!("companion rate: {e}")))?;
+            while day < last_day {
+                let cents =
+                    ((q.list_price * 0.15 * seg.size * (0.5 * normal.sample(&mut life)).exp())
+                        .round()
+                        .max(20.0)
+                        * 100.0) as i64;
+                let qty = life.random_range(1..=5);
+                book.put(&mut customers[ci], other, day, cents, qty)?;
+                day += Duration::days(1 + gap.sample(&mut life) as i64);
+            }
+        }
     }
+    let OrderBook {
+        rep_revenue,
+        report,
+        ..
+    } = book;
     // Anomaly: a large refund three months ago.
     if let Some(ci) = customers
         .iter()
