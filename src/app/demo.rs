@@ -876,12 +876,12 @@ fn repeat_orders(
         report,
         order_no: 0,
     };
-    for ci in 0..customers.len() {
-        let Some(first) = customers[ci].first_win else {
+    for customer in customers.iter_mut() {
+        let Some(first) = customer.first_win else {
             continue;
         };
-        let seg = &r.segments[customers[ci].segment];
-        let own = customers[ci].product;
+        let seg = &r.segments[customer.segment];
+        let own = customer.product;
         let p = &r.products[own];
         let life_years = Exp::new(seg.churn_per_year)
             .map(|e| e.sample(rng))
@@ -923,13 +923,13 @@ fn repeat_orders(
                 if !keep {
                     continue;
                 }
-                book.put(&mut customers[ci], own, on, cents, qty)?;
+                book.put(customer, own, on, cents, qty)?;
                 // An expanding account buys again the same month, more often each year.
                 if lifecycle == Lifecycle::Growing && life.random::<f64>() < (t / 24.0).min(1.0) {
                     let again = (on + Duration::days(life.random_range(1..20))).min(as_of);
                     if again < end {
                         let more = (cents as f64 * (0.3 * normal.sample(&mut life)).exp()) as i64;
-                        book.put(&mut customers[ci], own, again, more, qty)?;
+                        book.put(customer, own, again, more, qty)?;
                     }
                 }
             }
@@ -959,7 +959,7 @@ fn repeat_orders(
                         .max(20.0)
                         * 100.0) as i64;
                 let qty = life.random_range(1..=5);
-                book.put(&mut customers[ci], other, day, cents, qty)?;
+                book.put(customer, other, day, cents, qty)?;
                 day += Duration::days(1 + gap.sample(&mut life) as i64);
             }
         }
