@@ -125,6 +125,33 @@ fn orders(h: &History, cols: &Columns) -> Orders {
     out
 }
 
+/// The family most of a day's lines hold, the lowest index among equals (`lines`: one
+/// day's, sorted by family). An order with lines of several families has one "family
+/// bought" that day, the same for the label and for "last family".
+fn dominant(lines: &[(NaiveDate, usize)]) -> usize {
+    let mut best = (0, usize::MAX);
+    for run in lines.chunk_by(|a, b| a.1 == b.1) {
+        if run.len() > best.0 {
+            best = (run.len(), run[0].1);
+        }
+    }
+    best.1
+}
+
+/// The lines of the day of `lines[at]` (sorted by day).
+fn day_of(lines: &[(NaiveDate, usize)], at: usize) -> &[(NaiveDate, usize)] {
+    let day = lines[at].0;
+    let from = lines[..at]
+        .iter()
+        .rposition(|l| l.0 != day)
+        .map_or(0, |i| i + 1);
+    let to = lines[at..]
+        .iter()
+        .position(|l| l.0 != day)
+        .map_or(lines.len(), |i| at + i);
+    &lines[from..to]
+}
+
 /// The examples at `t`; `keep(labelled)` says whether to build each candidate (building
 /// is what costs memory; a count needs none).
 fn snapshot(
@@ -141,18 +168,23 @@ fn snapshot(
     ids.sort();
     for &c in ids {
         let o = &orders[&c];
-        let before: Vec<&(NaiveDate, usize)> = o.iter().filter(|(d, _)| *d < t).collect();
-        let Some(last) = before.last() else { continue };
+        let n_before = o.partition_point(|(d, _)| *d < t);
+        if n_before == 0 {
+            continue;
+        }
+        let before = &o[..n_before];
+        let last = (
+            before[n_before - 1].0,
+            dominant(day_of(before, n_before - 1)),
+        );
         let end = t + Duration::days(WINDOW_DAYS);
-        let label = o
-            .iter()
-            .find(|(d, _)| *d >= t && *d < end)
-            .map(|(_, fam)| *fam);
+        let label =
+            (n_before < o.len() && o[n_before].0 < end).then(|| dominant(day_of(o, n_before)));
         if !keep(label.is_some()) {
             continue;
         }
         let mut f: Vec<f64> = vec![0.0; 2 * nf + 2];
-        for (_, fam) in &before {
+        for (_, fam) in before {
             f[*fam] += 1.0;
         }
         for v in f.iter_mut().take(nf) {
@@ -515,6 +547,27 @@ pub fn evaluate(h: &History, today: NaiveDate, depth: usize) -> Option<Evaluatio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_with_lines_of_several_families_counts_as_its_most_bought_one() {
+        let d = |n: u32| NaiveDate::from_ymd_opt(2024, 3, n).unwrap();
+        // Sorted by (day, family) as `orders` leaves them.
+        let lines = [
+            (d(1), 0),
+            (d(2), 0),
+            (d(2), 2),
+            (d(2), 2),
+            (d(2), 3),
+            (d(5), 1),
+        ];
+        assert_eq!(day_of(&lines, 3), &lines[1..5]);
+        assert_eq!(day_of(&lines, 0), &lines[..1]);
+        assert_eq!(day_of(&lines, 5), &lines[5..]);
+        // Two lines of family 2 beat one of 0 and one of 3 (not the highest index, 3).
+        assert_eq!(dominant(day_of(&lines, 1)), 2);
+        // A tie goes to the lowest index.
+        assert_eq!(dominant(&[(d(9), 1), (d(9), 4)]), 1);
+    }
 
     /// Two kinds of customer: retailers buy hardware after hardware, banks buy services
     /// after platform. A tree must tell them apart; popularity cannot.
