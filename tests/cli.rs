@@ -602,9 +602,60 @@ fn recompute_stores_forecasts_and_scores_together_or_not_at_all() {
                 .unwrap(),
         )
     };
-    funnel(&db).arg("recompute").assert().success();
+    funnel(&db)
+        .arg("recompute")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "stored customer intelligence run 1",
+        ));
     let before = runs(&db);
     assert_eq!(before.1, 1, "a model run next to the forecast run");
+    // The customer intelligence is stored in a transaction of its own: when it fails the
+    // forecasts and scores are kept, the values stored before stay as they were, and the
+    // command says so.
+    let intel = |db: &Path| -> (i64, i64, i64) {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        conn.query_row(
+            "SELECT (SELECT count(*) FROM intel_runs), (SELECT count(*) FROM segment_runs),
+               (SELECT coalesce(sum(predicted_value_cents), 0) FROM customer_intel)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    let stored = intel(&db);
+    assert!(stored.0 == 1 && stored.1 == 1 && stored.2 > 0, "{stored:?}");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "CREATE TRIGGER fail_intel BEFORE INSERT ON intel_runs
+             BEGIN SELECT RAISE(ABORT, 'intel disk full (simulated)'); END;",
+        )
+        .unwrap();
+    }
+    funnel(&db)
+        .arg("recompute")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "customer intelligence not stored: database error: intel disk full (simulated)",
+        ));
+    assert_eq!(
+        intel(&db),
+        stored,
+        "the earlier values are kept whole, and no segment run without them"
+    );
+    assert_eq!(
+        runs(&db),
+        (before.0 + 1, before.1 + 1),
+        "forecasts and scores kept"
+    );
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TRIGGER fail_intel")
+        .unwrap();
+    let before = runs(&db);
     // Storing the model run fails (as a full disk or a broken database would): the forecast
     // run computed before it is not kept either, and the command fails.
     {

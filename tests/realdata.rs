@@ -597,3 +597,59 @@ fn organisation_imports_revert_and_dry_run_writes_nothing() {
     }
     assert_eq!(db.count("reps") + db.count("teams"), 0);
 }
+
+#[test]
+fn customer_intelligence_on_a_small_real_export_says_what_it_cannot_compute() {
+    // Ten imported opportunities (some without account or value), a handful won: too few
+    // buyers to segment and nobody who bought twice. The recompute still stores a run,
+    // says why in its notes, and leaves no customer with values from nowhere.
+    let mut db = organisation_and_opportunities();
+    let today = day(2024, 3, 31);
+    let s = funnel::app::intel::recompute(&mut db.store, today, &mut |_, _| {}).unwrap();
+    let notes = s.run.notes.join("\n");
+    assert!(
+        notes.contains("segments:") && notes.contains("at least 10"),
+        "{notes}"
+    );
+    assert!(notes.contains("lifetime value:"), "{notes}");
+    assert!(notes.contains("needs:"), "{notes}");
+    assert_eq!(s.run.segment_run_id, None);
+    assert_eq!(s.run.valued, 0);
+    let conn = db.store.connection();
+    let q = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        q("SELECT count(*) FROM customer_intel WHERE as_of = '2024-03-31'"),
+        q("SELECT count(*) FROM customers"),
+        "every customer's row is as of the run"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM customer_intel WHERE tier IS NOT NULL OR churn_risk IS NOT NULL OR segment IS NOT NULL"),
+        0
+    );
+    // Lifetime revenue is there for those who bought (the won deals' orders), net.
+    assert_eq!(
+        q("SELECT coalesce(sum(lifetime_cents), 0) FROM customer_intel"),
+        q("SELECT coalesce(sum(amount_cents), 0) FROM orders WHERE ordered_on <= '2024-03-31'")
+    );
+}
+
+#[test]
+fn customer_intelligence_values_a_one_customer_ledger_without_inventing_segments() {
+    // One customer buying every month for three years: lifetime value cannot be fitted
+    // (one repeat buyer is not a population), segments need ten buyers; the customer's
+    // lifetime revenue and offers (popularity) are still stored.
+    let mut db = Db::new();
+    ledger(&db, (2021, 1), (2023, 12));
+    let s = funnel::app::intel::recompute(&mut db.store, day(2024, 1, 31), &mut |_, _| {}).unwrap();
+    assert_eq!(s.run.customers, 1);
+    assert_eq!(s.run.valued, 0, "{:?}", s.run.notes);
+    let i = funnel::app::customer_detail(&db.store, 1)
+        .unwrap()
+        .unwrap()
+        .intel
+        .unwrap();
+    // 36 months of 1,000 and three Decembers of 2,000.
+    assert_eq!(i.lifetime_value.map(|m| m.0), Some(39 * 100_000));
+    assert_eq!(i.segment, None);
+    assert_eq!(i.p_alive, None);
+}

@@ -37,6 +37,23 @@ fn customer(name: &str, city: &str) -> CustomerRecord {
     }
 }
 
+/// `n` customers in Oslo named "PREFIX 00", "PREFIX 01"…; their ids.
+fn oslo_customers(db: &mut dyn Backend, prefix: &str, n: usize) -> Vec<i64> {
+    let actor = common::actor();
+    (0..n)
+        .map(|i| {
+            db.save_customer(
+                None,
+                None,
+                &customer(&format!("{prefix} {i:02}"), "Oslo"),
+                common::today(),
+                &actor,
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
 /// Stages to move deals through: one open stage, won and lost (made if the backend starts
 /// without any).
 fn stages(db: &mut dyn Backend) -> (i64, i64) {
@@ -366,19 +383,7 @@ fn the_data_version_moves_with_every_write_and_the_cache_keeps_by_it() {
 fn segment_runs_round_trip_with_history_and_moves() {
     use funnel::domain::segments::{NewSegmentRun, SegmentProfile};
     for (name, mut db, _keep) in backends() {
-        let actor = common::actor();
-        let ids: Vec<i64> = (0..3)
-            .map(|i| {
-                db.save_customer(
-                    None,
-                    None,
-                    &customer(&format!("Seg {i}"), "Oslo"),
-                    common::today(),
-                    &actor,
-                )
-                .unwrap()
-            })
-            .collect();
+        let ids = oslo_customers(db.as_mut(), "Seg", 3);
         let profile = |name: &str, customers: usize| SegmentProfile {
             name: name.into(),
             description: format!("{customers} of them"),
@@ -440,5 +445,145 @@ fn segment_runs_round_trip_with_history_and_moves() {
             .map(|h| h.segment)
             .collect();
         assert_eq!(history, ["loyal", "at risk"], "{name}");
+    }
+}
+
+#[test]
+fn customer_intelligence_is_stored_whole_and_pages_by_value() {
+    use funnel::domain::intel::{CustomerIntel, NeedLine, OfferLine};
+    use funnel::domain::Money;
+    use funnel::store::intel::NewIntelRun;
+    for (name, mut db, _keep) in backends() {
+        let ids = oslo_customers(db.as_mut(), "Val", 12);
+        let value = |i: usize| CustomerIntel {
+            customer_id: ids[i],
+            as_of: "2026-11-01".into(),
+            segment: Some(
+                if i.is_multiple_of(2) {
+                    "loyal"
+                } else {
+                    "at risk"
+                }
+                .into(),
+            ),
+            tier: Some(if i < 3 { "A" } else { "C" }.into()),
+            p_alive: Some(1.0 - i as f64 / 20.0),
+            churn_risk: Some(i as f64 / 20.0),
+            expected_purchases: Some(2.0),
+            // Two customers share a value: the id breaks the tie.
+            predicted_value: Some(Money(100_000 - 1_000 * (i as i64 / 2) * 2)),
+            lifetime_value: Some(Money(5_000 * i as i64)),
+            need: (i == 0).then(|| NeedLine {
+                family: "Platform".into(),
+                share: 0.6,
+                rule: "last bought Platform".into(),
+            }),
+            offers: vec![OfferLine {
+                product: "Funnel Core (CORE)".into(),
+                reason: "popular".into(),
+            }],
+        };
+        // Ten of the twelve valued; the last two have no orders.
+        let run = NewIntelRun {
+            created_at: "2026-11-01T00:00:00Z".into(),
+            as_of: "2026-11-01".into(),
+            segments: None,
+            notes: vec!["needs: too little history".into()],
+            customers: (0..10).map(value).collect(),
+        };
+        let id = db.save_intel_run(&run).unwrap();
+        let last = db.last_intel_run().unwrap().unwrap();
+        assert_eq!(
+            (last.id, last.customers, last.valued),
+            (id, 12, 10),
+            "{name}"
+        );
+        assert_eq!(last.notes, run.notes);
+        assert_eq!(db.customer_intel(ids[0]).unwrap(), Some(value(0)), "{name}");
+        let empty = db.customer_intel(ids[11]).unwrap().unwrap();
+        assert_eq!((empty.predicted_value, empty.offers.len()), (None, 0));
+        // By predicted value, highest first, in pages of 4: every row once, the unvalued
+        // last; then backwards from the end.
+        let mut seen = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let page = db
+                .customer_page(
+                    &CustomerFilter::default(),
+                    CustomerSort::PredictedValue,
+                    cursor.as_ref(),
+                    PageDirection::Forward,
+                    4,
+                )
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            cursor = Some(Cursor {
+                sort_key: last.sort_key.clone(),
+                id: last.id,
+            });
+            seen.extend(page.iter().map(|r| (r.predicted_value.map(|m| m.0), r.id)));
+        }
+        let mut want: Vec<(Option<i64>, i64)> = (0..12)
+            .map(|i| {
+                (
+                    (i < 10).then(|| 100_000 - 1_000 * (i as i64 / 2) * 2),
+                    ids[i],
+                )
+            })
+            .collect();
+        want.sort_by(|a, b| {
+            b.0.unwrap_or(-1)
+                .cmp(&a.0.unwrap_or(-1))
+                .then(b.1.cmp(&a.1))
+        });
+        assert_eq!(seen, want, "{name}");
+        let tail = db
+            .customer_page(
+                &CustomerFilter::default(),
+                CustomerSort::PredictedValue,
+                None,
+                PageDirection::Backward,
+                3,
+            )
+            .unwrap();
+        let tail: Vec<i64> = tail.iter().map(|r| r.id).collect();
+        assert_eq!(tail, want[9..].iter().map(|w| w.1).collect::<Vec<_>>());
+        // Filters on the stored values.
+        let count = |f: CustomerFilter| db.count_customers(&f).unwrap();
+        let tier_a = CustomerFilter {
+            tier: Some("A".into()),
+            ..Default::default()
+        };
+        assert_eq!(count(tier_a), 3, "{name}");
+        let risky = CustomerFilter {
+            min_churn_pct: Some(25),
+            ..Default::default()
+        };
+        assert_eq!(count(risky), 5, "{name}: churn 0.25 .. 0.45");
+        let at_risk = CustomerFilter {
+            rfm_segment: Some("at risk".into()),
+            ..Default::default()
+        };
+        assert_eq!(count(at_risk), 5, "{name}");
+        let tiers = db.intel_tiers().unwrap();
+        assert_eq!(
+            tiers
+                .iter()
+                .map(|t| (t.0.as_str(), t.1))
+                .collect::<Vec<_>>(),
+            [("A", 3), ("C", 7)]
+        );
+        // A second run replaces the values whole: a customer it does not value is cleared.
+        let second = NewIntelRun {
+            customers: vec![value(1)],
+            ..run
+        };
+        db.save_intel_run(&second).unwrap();
+        assert_eq!(
+            db.customer_intel(ids[0]).unwrap().unwrap().tier,
+            None,
+            "{name}"
+        );
+        assert_eq!(db.customer_intel(ids[1]).unwrap(), Some(value(1)));
     }
 }

@@ -27,7 +27,7 @@ pub struct IntelSummary {
 }
 
 /// Recomputes every customer's intelligence as of `today` and stores it in one
-/// transaction (the segment run is stored too, as `funnel segments` stores it). What
+/// transaction with the segment run it made (a run as `funnel segments` stores it). What
 /// cannot be computed on this data — too few buyers to segment, no repeat buyers to fit
 /// lifetime value on, too little history for needs — is left empty and said in the run's
 /// notes; the rest is still stored.
@@ -63,7 +63,7 @@ pub fn recompute(
 
     progress("segments", 0.1);
     let mut segments = Vec::new();
-    let segment_run_id = match seg::segment(&ledger, today, false) {
+    let segment_run = match seg::segment(&ledger, today, false) {
         Some(s) => {
             for &(id, p) in &s.members {
                 if let Some(r) = rows.get_mut(&id) {
@@ -75,7 +75,7 @@ pub fn recompute(
                 .iter()
                 .map(|p| (p.name.clone(), p.customers))
                 .collect();
-            Some(store.save_segment_run(&NewSegmentRun {
+            Some(NewSegmentRun {
                 as_of: as_of.clone(),
                 created_at: now(),
                 k: s.k,
@@ -83,7 +83,7 @@ pub fn recompute(
                 adjusted_rand_min: None,
                 profiles: s.profiles,
                 members: s.members,
-            })?)
+            })
         }
         None => {
             notes.push(format!(
@@ -154,7 +154,7 @@ pub fn recompute(
     let id = store.save_intel_run(&NewIntelRun {
         created_at: now(),
         as_of,
-        segment_run_id,
+        segments: segment_run,
         notes,
         customers,
     })?;

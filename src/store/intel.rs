@@ -11,17 +11,23 @@ use rusqlite::{params, OptionalExtension};
 pub struct NewIntelRun {
     pub created_at: String,
     pub as_of: String,
-    pub segment_run_id: Option<i64>,
+    /// The segment run made with it (stored in the same transaction).
+    pub segments: Option<crate::domain::segments::NewSegmentRun>,
     pub notes: Vec<String>,
     /// Customers not listed keep no values (their row is cleared).
     pub customers: Vec<CustomerIntel>,
 }
 
 impl Store {
-    /// Replaces every customer's values with the run's, in one transaction: a customer the
-    /// run did not value is cleared rather than left with older values.
+    /// Stores the run's segment run and replaces every customer's values with the run's,
+    /// in one transaction: a customer the run did not value is cleared rather than left
+    /// with older values, and a failure keeps neither.
     pub fn save_intel_run(&mut self, run: &NewIntelRun) -> Result<i64> {
         let tx = self.begin()?;
+        let segment_run_id = match &run.segments {
+            Some(s) => Some(super::segments::insert_segment_run(&tx, s)?),
+            None => None,
+        };
         tx.execute(
             "UPDATE customer_intel SET as_of = ?1, segment = NULL, tier = NULL, p_alive = NULL,
                churn_risk = NULL, expected_purchases = NULL, predicted_value_cents = NULL,
@@ -71,7 +77,7 @@ impl Store {
             params![
                 run.created_at,
                 run.as_of,
-                run.segment_run_id,
+                segment_run_id,
                 customers,
                 valued as i64,
                 run.notes.join("\n")

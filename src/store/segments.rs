@@ -69,46 +69,7 @@ impl Store {
     /// Stores a run, its profiles and every customer's segment, in one transaction.
     pub fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64> {
         let tx = self.begin()?;
-        tx.execute(
-            "INSERT INTO segment_runs(created_at, as_of, k, silhouette, adjusted_rand_min)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                run.created_at,
-                run.as_of,
-                run.k as i64,
-                run.silhouette,
-                run.adjusted_rand_min
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        {
-            let mut profile = tx.prepare(
-                "INSERT INTO segment_profiles(run_id, position, name, description, customers,
-                   revenue_cents, recency_days, frequency, monetary_cents, tenure_days, breadth)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?;
-            for (i, p) in run.profiles.iter().enumerate() {
-                profile.execute(params![
-                    id,
-                    i as i64,
-                    p.name,
-                    p.description,
-                    p.customers as i64,
-                    p.revenue_cents,
-                    p.recency_days,
-                    p.frequency,
-                    p.monetary_cents,
-                    p.tenure_days,
-                    p.breadth
-                ])?;
-            }
-            let mut member = tx.prepare(
-                "INSERT INTO segment_members(customer_id, run_id, position) VALUES (?1, ?2, ?3)",
-            )?;
-            for (customer, position) in &run.members {
-                member.execute(params![customer, id, *position as i64])?;
-            }
-        }
+        let id = insert_segment_run(&tx, run)?;
         tx.commit()?;
         Ok(id)
     }
@@ -212,4 +173,52 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
+}
+
+/// Writes a segment run, its profiles and members inside `tx`; its id.
+pub(super) fn insert_segment_run(
+    tx: &rusqlite::Transaction<'_>,
+    run: &NewSegmentRun,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO segment_runs(created_at, as_of, k, silhouette, adjusted_rand_min)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            run.created_at,
+            run.as_of,
+            run.k as i64,
+            run.silhouette,
+            run.adjusted_rand_min
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    {
+        let mut profile = tx.prepare(
+            "INSERT INTO segment_profiles(run_id, position, name, description, customers,
+               revenue_cents, recency_days, frequency, monetary_cents, tenure_days, breadth)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for (i, p) in run.profiles.iter().enumerate() {
+            profile.execute(params![
+                id,
+                i as i64,
+                p.name,
+                p.description,
+                p.customers as i64,
+                p.revenue_cents,
+                p.recency_days,
+                p.frequency,
+                p.monetary_cents,
+                p.tenure_days,
+                p.breadth
+            ])?;
+        }
+        let mut member = tx.prepare(
+            "INSERT INTO segment_members(customer_id, run_id, position) VALUES (?1, ?2, ?3)",
+        )?;
+        for (customer, position) in &run.members {
+            member.execute(params![customer, id, *position as i64])?;
+        }
+    }
+    Ok(id)
 }
