@@ -2206,6 +2206,17 @@ fn associations_and_recommendations_with_reasons_and_hit_rates() {
         assert!(r["confidence"].as_f64().unwrap() >= 0.1);
         assert!(r["lift"].as_f64().unwrap() > 0.0);
     }
+    // Per order (a customer's lines on one day): counted in orders, and the demo's
+    // orders hold one product each, so its rules are over days with several products.
+    let per_order = json(&["report", "associations", "--per", "order"]);
+    for r in per_order.as_array().unwrap() {
+        assert!(r["orders"].as_i64().unwrap() > 0, "{r}");
+        assert!(r.get("customers").is_none());
+    }
+    funnel(&db)
+        .args(["report", "win-rates", "--per", "order"])
+        .assert()
+        .code(2);
     let offers = json(&["recommend", "C-000002", "--top", "3"]);
     let offers = offers.as_array().unwrap();
     assert!(offers.len() <= 3);

@@ -2,9 +2,10 @@
 //! each customer has bought), item-to-item similarity, and next-best products with the
 //! reason for each.
 //!
-//! A basket is a customer's set of products up to a day (the ledger has one product per
-//! order, so baskets are per customer, not per order). Rules have one product on each
-//! side (A → B); larger antecedents are not mined.
+//! A basket is a customer's set of products up to a day, or (for the rules) one order's:
+//! the ledger has one product per order row, so an order of several lines is a
+//! customer's rows on one day. Rules have one product on each side (A → B); larger
+//! antecedents are not mined.
 
 use crate::domain::segments::LedgerLine;
 use chrono::NaiveDate;
@@ -14,6 +15,35 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// of times by the recommendations; SipHash's resistance to crafted keys buys nothing
 /// for product ids).
 pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// What a basket is: everything a customer has bought, or one order's lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Per {
+    /// The products each customer has bought.
+    #[default]
+    Customer,
+    /// The products of one order: a customer's lines on one day (an order of several
+    /// lines is imported as several orders of one product on the same day).
+    Order,
+}
+
+/// The baskets per order (a customer's lines on one day, refunds left out) up to `end`.
+pub fn order_baskets(lines: &[LedgerLine], end: NaiveDate) -> BTreeMap<(i64, NaiveDate), BTreeSet<i64>> {
+    let mut out: BTreeMap<(i64, NaiveDate), BTreeSet<i64>> = BTreeMap::new();
+    for l in lines {
+        let (Some(p), Ok(on)) = (
+            l.product_id,
+            NaiveDate::parse_from_str(&l.ordered_on, "%Y-%m-%d"),
+        ) else {
+            continue;
+        };
+        if l.amount_cents < 0 || on > end {
+            continue;
+        }
+        out.entry((l.customer_id, on)).or_default().insert(p);
+    }
+    out
+}
 
 /// Each customer's products bought (not refunds) from `from` (exclusive, if any) to `end`.
 pub fn baskets(
@@ -64,7 +94,7 @@ pub struct Counts {
     ranked: std::sync::OnceLock<HashMap<i64, Vec<(f64, i64)>>>,
 }
 
-pub fn count(baskets: &BTreeMap<i64, BTreeSet<i64>>) -> Counts {
+pub fn count<K>(baskets: &BTreeMap<K, BTreeSet<i64>>) -> Counts {
     let mut c = Counts {
         baskets: baskets.len(),
         ..Default::default()
@@ -421,6 +451,30 @@ mod tests {
         out.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         out.truncate(k);
         out
+    }
+
+    #[test]
+    fn an_order_basket_is_a_customers_lines_on_one_day() {
+        let line = |c: i64, on: &str, cents: i64, p: i64| LedgerLine {
+            customer_id: c,
+            ordered_on: on.into(),
+            amount_cents: cents,
+            product_id: Some(p),
+        };
+        let lines = [
+            line(1, "2024-01-05", 100, 1),
+            line(1, "2024-01-05", 100, 2),
+            line(1, "2024-01-05", -100, 3), // a refund is not bought
+            line(1, "2024-02-01", 100, 3),
+            line(2, "2024-01-05", 100, 1),
+            line(2, "2024-03-01", 100, 2), // after the end
+        ];
+        let end = NaiveDate::from_ymd_opt(2024, 2, 28).unwrap();
+        let b = order_baskets(&lines, end);
+        let got: Vec<Vec<i64>> = b.values().map(|s| s.iter().copied().collect()).collect();
+        assert_eq!(got, [vec![1, 2], vec![3], vec![1]]);
+        let c = count(&b);
+        assert_eq!((c.baskets, c.both(1, 2)), (3, 1));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::Db;
 use crate::analytics::baskets::{self, HitRates, Rule};
+pub use baskets::Per;
 use crate::store::StoreError;
 use chrono::NaiveDate;
 use std::collections::{BTreeSet, HashMap};
@@ -55,9 +56,14 @@ pub fn associations(
     today: NaiveDate,
     min_support: f64,
     min_confidence: f64,
+    per: baskets::Per,
 ) -> Result<(usize, Vec<NamedRule>), StoreError> {
     let names = product_names(store)?;
-    let counts = baskets::count(&baskets::baskets(&ledger(store, today)?, None, today));
+    let lines = ledger(store, today)?;
+    let counts = match per {
+        baskets::Per::Customer => baskets::count(&baskets::baskets(&lines, None, today)),
+        baskets::Per::Order => baskets::count(&baskets::order_baskets(&lines, today)),
+    };
     let rules = counts
         .rules(min_support, min_confidence)
         .into_iter()

@@ -35,6 +35,7 @@ pub fn associations(
     today: NaiveDate,
     min_support: f64,
     min_confidence: f64,
+    per: crate::analytics::baskets::Per,
 ) -> Result<Report, ReportError> {
     for (flag, v) in [
         ("--min-support", min_support),
@@ -47,11 +48,12 @@ pub fn associations(
         }
     }
     let (baskets, rules) =
-        super::recommend::associations(store, today, min_support, min_confidence)?;
+        super::recommend::associations(store, today, min_support, min_confidence, per)?;
+    let by_order = per == crate::analytics::baskets::Per::Order;
     let mut table = Table::new(&[
         "bought",
         "also_bought",
-        "customers",
+        if by_order { "orders" } else { "customers" },
         "support",
         "confidence",
         "lift",
@@ -66,8 +68,13 @@ pub fn associations(
             Cell::Real((r.lift * 100.0).round() / 100.0),
         ]);
     }
+    let what = if by_order {
+        format!("{baskets} order baskets (the products of one customer's orders on one day, up to {today})")
+    } else {
+        format!("{baskets} customer baskets (the products each customer bought up to {today})")
+    };
     let notes = vec![format!(
-        "{baskets} customer baskets (the products each customer bought up to {today}); {} rules with support at least {:.1}% and confidence at least {:.1}%, highest lift first; one product on each side",
+        "{what}; {} rules with support at least {:.1}% and confidence at least {:.1}%, highest lift first; one product on each side",
         rules.len(),
         min_support * 100.0,
         min_confidence * 100.0
@@ -236,7 +243,7 @@ pub fn run(
         "signals" => signals(store, today, &mut notes)?,
         "associations" => {
             let (s, c) = ASSOCIATION_THRESHOLDS;
-            return associations(store, today, s, c);
+            return associations(store, today, s, c, Default::default());
         }
         _ => return Err(ReportError::Usage(format!("no report '{name}'"))),
     };

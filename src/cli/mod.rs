@@ -280,6 +280,10 @@ pub enum Command {
         /// second (0.1).
         #[arg(long, value_name = "SHARE")]
         min_confidence: Option<f64>,
+        /// associations: what a basket is — the products of a customer (default), or of an
+        /// order (a customer's lines on one day).
+        #[arg(long, value_parser = PossibleValuesParser::new(["customer", "order"]))]
+        per: Option<String>,
     },
     /// Recompute and store the forecasts (company and teams, monthly) and the open deals'
     /// win probabilities, with progress.
@@ -678,6 +682,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             period,
             min_support,
             min_confidence,
+            per,
         }) => {
             return report::run(
                 &*store,
@@ -685,7 +690,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
                 list,
                 by,
                 period,
-                (min_support, min_confidence),
+                (min_support, min_confidence, per),
                 today,
                 format,
                 explicit_format,

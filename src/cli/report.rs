@@ -14,7 +14,7 @@ pub fn run(
     list: bool,
     by: Option<String>,
     period: Option<String>,
-    thresholds: (Option<f64>, Option<f64>),
+    thresholds: (Option<f64>, Option<f64>, Option<String>),
     today: NaiveDate,
     format: Format,
     explicit: Option<Format>,
@@ -56,16 +56,20 @@ pub fn run(
         .map(|p| Period::parse(p).map_err(|e| super::usage(format!("--period: {e}"))))
         .transpose()?;
     let result = match thresholds {
-        (None, None) => reports::run(store, &name, by.as_deref(), period, today),
+        (None, None, None) => reports::run(store, &name, by.as_deref(), period, today),
         _ if by.is_some() || period.is_some() => Err(reports::ReportError::Usage(
-            "--by and --period do not go with --min-support and --min-confidence (the associations report takes neither)".into(),
+            "--by and --period do not go with --min-support, --min-confidence and --per (the associations report takes neither)".into(),
         )),
-        (s, c) if name == "associations" => {
+        (s, c, per) if name == "associations" => {
             let (ds, dc) = reports::ASSOCIATION_THRESHOLDS;
-            reports::associations(store, today, s.unwrap_or(ds), c.unwrap_or(dc))
+            let per = match per.as_deref() {
+                Some("order") => crate::app::recommend::Per::Order,
+                _ => crate::app::recommend::Per::Customer,
+            };
+            reports::associations(store, today, s.unwrap_or(ds), c.unwrap_or(dc), per)
         }
         _ => Err(reports::ReportError::Usage(
-            "--min-support and --min-confidence go with the associations report".into(),
+            "--min-support, --min-confidence and --per go with the associations report".into(),
         )),
     };
     let r = match result {
