@@ -2347,3 +2347,38 @@ fn signals_find_the_planted_activity_burst() {
         assert!(silent >= 60.0 && silent > 3.0 * r["typical"].as_f64().unwrap());
     }
 }
+
+/// A reader that goes away (`funnel report … | head -1`) is not an error: no message, exit
+/// 0, for a report printed as CSV through the csv writer too.
+#[test]
+fn a_report_read_only_in_part_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("big.db");
+    // Enough customers that the output is larger than a pipe holds (64 KiB).
+    funnel(&db)
+        .args(["demo", "--customers", "3000", "--deals", "6000"])
+        .assert()
+        .success();
+    for args in [&["clv", "--format", "csv"][..], &["export", "deals"][..]] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("funnel"))
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env_remove("FUNNEL_DB")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The pipe is closed here (the reader is dropped) while funnel still writes.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!first.is_empty());
+    }
+}

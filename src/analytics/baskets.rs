@@ -28,7 +28,10 @@ pub enum Per {
 }
 
 /// The baskets per order (a customer's lines on one day, refunds left out) up to `end`.
-pub fn order_baskets(lines: &[LedgerLine], end: NaiveDate) -> BTreeMap<(i64, NaiveDate), BTreeSet<i64>> {
+pub fn order_baskets(
+    lines: &[LedgerLine],
+    end: NaiveDate,
+) -> BTreeMap<(i64, NaiveDate), BTreeSet<i64>> {
     let mut out: BTreeMap<(i64, NaiveDate), BTreeSet<i64>> = BTreeMap::new();
     for l in lines {
         let (Some(p), Ok(on)) = (

@@ -2,8 +2,8 @@
 
 use super::Db;
 use crate::analytics::baskets::{self, HitRates, Rule};
-pub use baskets::Per;
 use crate::store::StoreError;
+pub use baskets::Per;
 use chrono::NaiveDate;
 use std::collections::{BTreeSet, HashMap};
 

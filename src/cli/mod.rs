@@ -794,7 +794,9 @@ fn decrypt(
 }
 
 /// A CSV writer's error as the io error it is (a closed pipe stays a closed pipe).
-fn csv_io(e: csv::Error) -> std::io::Error {
+/// A CSV writer's error as the I/O error it is (a closed pipe stays a closed pipe, which
+/// is not reported), anything else as an error of its own.
+pub(crate) fn csv_io(e: csv::Error) -> std::io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => io,
         other => std::io::Error::other(format!("{other:?}")),

@@ -18,9 +18,10 @@ pub fn write_table(out: &mut dyn Write, table: &Table, format: Format) -> io::Re
         Format::Table => write_aligned(out, table),
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            w.write_record(&table.columns)?;
+            w.write_record(&table.columns).map_err(super::csv_io)?;
             for row in &table.rows {
-                w.write_record(row.iter().map(Cell::to_text))?;
+                w.write_record(row.iter().map(Cell::to_text))
+                    .map_err(super::csv_io)?;
             }
             w.flush()
         }
