@@ -830,6 +830,49 @@ impl OrderBook<'_> {
     }
 }
 
+impl OrderBook<'_> {
+    /// The companions of product `own` that the customer takes up, each with its chance,
+    /// on a day within `span` (first purchase, last day it buys); then bought at a rate
+    /// of 0.6 times its segment's, with its loyalty.
+    #[allow(clippy::too_many_arguments)]
+    fn companions(
+        &mut self,
+        customer: &mut Customer,
+        own: usize,
+        (first, last_day): (NaiveDate, NaiveDate),
+        loyalty: f64,
+        life: &mut ChaCha8Rng,
+        normal: &Normal<f64>,
+        sku_index: &HashMap<&str, usize>,
+    ) -> Result<(), DemoError> {
+        let r = self.sim.r;
+        let seg = &r.segments[customer.segment];
+        for (sku, chance) in &r.products[own].companions {
+            let Some(&other) = sku_index.get(sku.as_str()) else {
+                continue;
+            };
+            let span = (last_day - first).num_days();
+            if span <= 30 || life.random::<f64>() >= *chance {
+                continue;
+            }
+            let q = &r.products[other];
+            let mut day = first + Duration::days(life.random_range(30..=span));
+            let gap = Exp::new(seg.repeat_per_year * 0.6 * loyalty / 365.0)
+                .map_err(|e| DemoError::Invalid(format!("companion rate: {e}")))?;
+            while day < last_day {
+                let cents = ((q.list_price * 0.15 * seg.size * (0.5 * normal.sample(life)).exp())
+                    .round()
+                    .max(20.0)
+                    * 100.0) as i64;
+                let qty = life.random_range(1..=5);
+                self.put(customer, other, day, cents, qty)?;
+                day += Duration::days(1 + gap.sample(life) as i64);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Months from `from` to `to` (fractional).
 fn months_between(from: NaiveDate, to: NaiveDate) -> f64 {
     (to - from).num_days() as f64 / 30.44
@@ -939,30 +982,8 @@ fn repeat_orders(
             continue;
         }
         // Companion products taken up some time into the customer's life.
-        let last_day = end.min(as_of);
-        for (sku, chance) in &p.companions {
-            let Some(&other) = sku_index.get(sku.as_str()) else {
-                continue;
-            };
-            let span = (last_day - first).num_days();
-            if span <= 30 || life.random::<f64>() >= *chance {
-                continue;
-            }
-            let q = &r.products[other];
-            let mut day = first + Duration::days(life.random_range(30..=span));
-            let gap = Exp::new(seg.repeat_per_year * 0.6 * loyalty / 365.0)
-                .map_err(|e| DemoError::Invalid(format!("companion rate: {e}")))?;
-            while day < last_day {
-                let cents =
-                    ((q.list_price * 0.15 * seg.size * (0.5 * normal.sample(&mut life)).exp())
-                        .round()
-                        .max(20.0)
-                        * 100.0) as i64;
-                let qty = life.random_range(1..=5);
-                book.put(customer, other, day, cents, qty)?;
-                day += Duration::days(1 + gap.sample(&mut life) as i64);
-            }
-        }
+        let span = (first, end.min(as_of));
+        book.companions(customer, own, span, loyalty, &mut life, normal, &sku_index)?;
     }
     let OrderBook {
         rep_revenue,
@@ -995,9 +1016,24 @@ fn repeat_orders(
             crate::domain::Money(-cents)
         ));
     }
-    // Anomaly: one rep logs 60 calls on a single day (a bulk data-entry session).
+    call_burst(
+        w,
+        reps,
+        customers,
+        as_of - Duration::days(40.min(window_days)),
+        report,
+    )
+}
+
+/// Anomaly: one rep logs 60 calls on a single day (a bulk data-entry session).
+fn call_burst(
+    w: &dyn BulkSink,
+    reps: &[Rep],
+    customers: &[Customer],
+    day: NaiveDate,
+    report: &mut DemoReport,
+) -> Result<(), DemoError> {
     if let Some(rep) = reps.first() {
-        let day = as_of - Duration::days(40.min(window_days));
         let ci = customers.iter().position(|c| c.owner == 0).unwrap_or(0);
         for _ in 0..60 {
             w.activity(

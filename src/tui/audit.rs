@@ -5,7 +5,7 @@
 
 use super::action::Action;
 use super::state::{App, Screen};
-use super::worker::Request;
+use super::worker::{Reply, Request};
 use crate::domain::audit::AuditEntry;
 
 /// Entries read per page.
@@ -64,12 +64,19 @@ impl App {
         Some(Vec::new())
     }
 
+    /// The worker's replies for this screen; any other reply is given back.
+    pub(super) fn audit_reply(&mut self, reply: Reply) -> Result<Vec<Request>, Reply> {
+        match reply {
+            Reply::Audit { before_id, page } => {
+                self.on_audit(before_id, page);
+                Ok(Vec::new())
+            }
+            other => Err(other),
+        }
+    }
+
     /// A page of entries from the worker: `before_id` says which page it is.
-    pub(super) fn on_audit(
-        &mut self,
-        before_id: Option<i64>,
-        page: Result<Vec<AuditEntry>, String>,
-    ) {
+    fn on_audit(&mut self, before_id: Option<i64>, page: Result<Vec<AuditEntry>, String>) {
         let a = &mut self.audit;
         // A page for an older request (the screen was reopened since) is dropped.
         if before_id != a.rows.last().map(|e| e.id) {

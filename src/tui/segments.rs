@@ -6,7 +6,7 @@
 
 use super::action::Action;
 use super::state::{App, Screen};
-use super::worker::Request;
+use super::worker::{Reply, Request};
 use crate::app::intel::Overview;
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -62,8 +62,19 @@ impl App {
         }
     }
 
+    /// The worker's replies for this screen; any other reply is given back.
+    pub(super) fn segments_reply(&mut self, reply: Reply) -> Result<Vec<Request>, Reply> {
+        match reply {
+            Reply::Segments(o) => {
+                self.on_segments(o);
+                Ok(Vec::new())
+            }
+            other => Err(other),
+        }
+    }
+
     /// The last recompute's segments from the worker.
-    pub(super) fn on_segments(&mut self, overview: Result<Box<Overview>, String>) {
+    fn on_segments(&mut self, overview: Result<Box<Overview>, String>) {
         let s = &mut self.segments;
         s.loading = false;
         match overview {

@@ -1121,8 +1121,10 @@ impl App {
 
     pub fn on_reply(&mut self, reply: Reply) -> Vec<Request> {
         // Each part of the screens takes its own replies; the rest are everyone's.
-        let parts: [ReplyPart; 7] = [
+        let parts: [ReplyPart; 9] = [
             App::removal_reply,
+            App::audit_reply,
+            App::segments_reply,
             App::dashboard_reply,
             App::customers_reply,
             App::pipeline_reply,
@@ -1152,14 +1154,6 @@ impl App {
             }
             Reply::Undone(Err(e)) => {
                 self.status = Some((e, true));
-                Vec::new()
-            }
-            Reply::Audit { before_id, page } => {
-                self.on_audit(before_id, page);
-                Vec::new()
-            }
-            Reply::Segments(o) => {
-                self.on_segments(o);
                 Vec::new()
             }
             Reply::FormSaved(Ok(msg)) => {

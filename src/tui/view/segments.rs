@@ -4,6 +4,8 @@
 
 use super::compact;
 use super::table::DataTable;
+use crate::app::intel::Overview;
+use crate::domain::segments::SegmentProfile;
 use crate::domain::table::terminal_safe;
 use crate::domain::Money;
 use crate::tui::state::App;
@@ -12,15 +14,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 use ratatui::Frame;
 
+fn block(app: &App, title: String) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border)
+        .title(Line::styled(title, app.theme.title))
+}
+
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let s = &app.segments;
-    let block = |title: String| {
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border)
-            .title(Line::styled(title, t.title))
-    };
+    let block = |title: String| block(app, title);
     let message = |frame: &mut Frame, text: String, style| {
         frame.render_widget(
             Paragraph::new(terminal_safe(&text).into_owned())
@@ -82,6 +86,25 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
     frame.render_widget(Paragraph::new(lines), head);
 
+    render_table(app, profiles, frame, table);
+    if let Some(p) = profiles.get(s.selected) {
+        frame.render_widget(
+            Paragraph::new(terminal_safe(&p.description).into_owned())
+                .style(t.base)
+                .wrap(Wrap { trim: true })
+                .block(block(format!(" {} ", p.name))),
+            about,
+        );
+    }
+
+    render_lower(app, o, frame, lower);
+}
+
+/// The segments as a table, the selected one highlighted.
+fn render_table(app: &App, profiles: &[SegmentProfile], frame: &mut Frame, table: Rect) {
+    let t = &app.theme;
+    let s = &app.segments;
+    let block = |title: String| block(app, title);
     let customers: usize = profiles.iter().map(|p| p.customers).sum();
     let revenue: i64 = profiles.iter().map(|p| p.revenue_cents).sum();
     let share = |part: f64, whole: f64| {
@@ -155,17 +178,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 },
             );
     }
+}
 
-    if let Some(p) = profiles.get(s.selected) {
-        frame.render_widget(
-            Paragraph::new(terminal_safe(&p.description).into_owned())
-                .style(t.base)
-                .wrap(Wrap { trim: true })
-                .block(block(format!(" {} ", p.name))),
-            about,
-        );
-    }
-
+/// Who moved since the run before, and the value tiers.
+fn render_lower(app: &App, o: &Overview, frame: &mut Frame, lower: Rect) {
+    let t = &app.theme;
+    let block = |title: String| block(app, title);
     let [moves, tiers] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(lower);
     let mut move_lines: Vec<Line> = o
