@@ -2283,6 +2283,22 @@ fn the_list_sorts_and_filters_on_the_stored_customer_intelligence() {
     assert_eq!(h.app.customers.filter.min_churn_pct, Some(50));
     assert!(every_row(&h, |r| r.churn_risk.is_some_and(|c| c >= 0.5)));
     h.keys("x");
+    // A least predicted value, typed; a value that is not an amount keeps the popup open.
+    h.keys("V a b c enter");
+    assert!(matches!(h.app.popup, Some(Popup::Filter { .. })));
+    assert!(
+        h.app.status.as_ref().is_some_and(|s| s.1),
+        "{:?}",
+        h.app.status
+    );
+    h.keys("bs bs bs 2 0 0 0 0 enter");
+    assert_eq!(h.app.customers.filter.min_predicted_cents, Some(2_000_000));
+    assert!(every_row(&h, |r| r
+        .predicted_value
+        .is_some_and(|m| m.0 >= 2_000_000)));
+    let n = h.app.customers.total.unwrap();
+    assert!(n > 0 && n < stored, "{n} of {stored}");
+    h.keys("x");
     // The RFM segments cycle through the last run's names.
     let names = h.app.segments.names();
     assert!(!names.is_empty());

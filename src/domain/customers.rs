@@ -32,6 +32,8 @@ pub struct CustomerFilter {
     pub tier: Option<String>,
     /// Churn risk at least this many percent.
     pub min_churn_pct: Option<u8>,
+    /// Predicted value over the next 12 months at least this (cents).
+    pub min_predicted_cents: Option<i64>,
 }
 
 /// One line of the customer list.

@@ -105,6 +105,10 @@ fn where_clause(f: &CustomerFilter, params: &mut Vec<Value>) -> String {
         params.push(Value::Real(f64::from(p) / 100.0));
         parts.push(format!("ci.churn_risk >= ?{}", params.len()));
     }
+    if let Some(c) = f.min_predicted_cents {
+        params.push(Value::Integer(c));
+        parts.push(format!("ci.predicted_value_cents >= ?{}", params.len()));
+    }
     if parts.is_empty() {
         "1".to_string()
     } else {

@@ -75,6 +75,7 @@ actions! {
     FilterRfm = "filter_rfm",
     FilterTier = "filter_tier",
     FilterChurn = "filter_churn",
+    FilterPredicted = "filter_predicted",
     Undo = "undo",
     CancelJob = "cancel_job",
     Delete = "delete",

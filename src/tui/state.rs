@@ -79,6 +79,15 @@ impl Pane {
     }
 }
 
+/// What a typed customer-list filter sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterField {
+    Owner,
+    Region,
+    /// The least predicted value over the next 12 months (an amount).
+    MinPredicted,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Popup {
     Help {
@@ -111,7 +120,7 @@ pub enum Popup {
     Form(Form),
     /// A one-line filter value for the customer list: owner or region.
     Filter {
-        owner: bool,
+        field: FilterField,
         input: super::line::Input,
     },
     /// A yes/no question before an action that is hard to take back by hand.

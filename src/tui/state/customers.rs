@@ -70,19 +70,23 @@ impl App {
                 self.customers.filter.status = cycle(&STATUSES, &self.customers.filter.status);
                 self.reload_customers()
             }
-            Action::FilterOwner | Action::FilterRegion => {
-                let owner = action == Action::FilterOwner;
+            Action::FilterOwner | Action::FilterRegion | Action::FilterPredicted => {
                 self.screen = Screen::Customers;
-                let current = if owner {
-                    &self.customers.filter.owner
-                } else {
-                    &self.customers.filter.region
+                let f = &self.customers.filter;
+                let (field, current) = match action {
+                    Action::FilterOwner => (FilterField::Owner, f.owner.clone()),
+                    Action::FilterRegion => (FilterField::Region, f.region.clone()),
+                    _ => (
+                        FilterField::MinPredicted,
+                        f.min_predicted_cents
+                            .map(|c| crate::domain::Money(c).to_string()),
+                    ),
                 };
                 self.popup = Some(Popup::Filter {
-                    owner,
+                    field,
                     input: crate::tui::line::Input {
                         cursor: crate::tui::line::Cursor::enter(current.as_deref().unwrap_or("")),
-                        text: current.clone().unwrap_or_default(),
+                        text: current.unwrap_or_default(),
                     },
                 });
                 Vec::new()

@@ -2,7 +2,7 @@
 //! `popup` and `question` contexts like every other key, so they can be remapped in
 //! keymap.toml and are listed by `?`.
 
-use super::{App, Popup, Request, Screen};
+use super::{App, FilterField, Popup, Request, Screen};
 use crate::tui::action::Action;
 use crate::tui::keymap::{Context, Key};
 use crate::tui::line::{self, Edit};
@@ -59,17 +59,29 @@ impl App {
                 Vec::new()
             }
             Popup::Form(_) => self.form_key(&k, &m),
-            Popup::Filter { owner, input } => match m.popup {
+            Popup::Filter { field, input } => match m.popup {
                 Some(Action::Cancel) => {
                     self.popup = None;
                     Vec::new()
                 }
                 Some(Action::Confirm) => {
                     let value = Some(input.text.trim().to_string()).filter(|v| !v.is_empty());
-                    if *owner {
-                        self.customers.filter.owner = value;
-                    } else {
-                        self.customers.filter.region = value;
+                    let f = &mut self.customers.filter;
+                    match field {
+                        FilterField::Owner => f.owner = value,
+                        FilterField::Region => f.region = value,
+                        FilterField::MinPredicted => {
+                            let amount = value.as_deref().map(crate::domain::parse_amount);
+                            match amount {
+                                Some(Err(e)) => {
+                                    // The popup stays open with what was typed.
+                                    self.status = Some((format!("predicted value: {e}"), true));
+                                    return Vec::new();
+                                }
+                                Some(Ok(m)) => f.min_predicted_cents = Some(m.0),
+                                None => f.min_predicted_cents = None,
+                            }
+                        }
                     }
                     self.popup = None;
                     self.reload_customers()

@@ -176,11 +176,18 @@ pub fn render_screen(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(p) = c.filter.min_churn_pct {
         spans.push(Span::styled(format!("   churn ≥ {p}%"), t.accent));
     }
+    if let Some(v) = c.filter.min_predicted_cents {
+        spans.push(Span::styled(
+            format!("   pred 12m ≥ {}", compact(crate::domain::Money(v))),
+            t.accent,
+        ));
+    }
     // Sorting or filtering on values no recompute has made yet: say how to make them.
     let on_intel = c.sort.on_intel()
         || c.filter.rfm_segment.is_some()
         || c.filter.tier.is_some()
-        || c.filter.min_churn_pct.is_some();
+        || c.filter.min_churn_pct.is_some()
+        || c.filter.min_predicted_cents.is_some();
     if on_intel
         && app
             .segments

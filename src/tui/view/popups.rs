@@ -1,7 +1,7 @@
 //! `?` help (filterable) and the `:` palette (fuzzy), both from the keymap.
 
 use crate::tui::keymap;
-use crate::tui::state::{App, Popup};
+use crate::tui::state::{App, FilterField, Popup};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -60,11 +60,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ];
             (" confirm ".to_string(), lines)
         }
-        Popup::Filter { owner, input } => {
-            let what = if *owner {
-                "owner (a rep's exact name)"
-            } else {
-                "region (e.g. EMEA)"
+        Popup::Filter { field, input } => {
+            let what = match field {
+                FilterField::Owner => "owner (a rep's exact name)",
+                FilterField::Region => "region (e.g. EMEA)",
+                FilterField::MinPredicted => {
+                    "a predicted value for the next 12 months of at least (e.g. 10000)"
+                }
             };
             let lines = vec![
                 Line::from(Span::styled(format!("Show customers by {what}:"), t.base)),
