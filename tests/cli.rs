@@ -2382,3 +2382,114 @@ fn a_report_read_only_in_part_ends_quietly() {
         assert!(!first.is_empty());
     }
 }
+
+/// The agenda through the binary: whose it is, what is overdue, the ICS calendar parsed
+/// back, and done / snooze / reassign, each audited.
+#[test]
+fn the_agenda_lists_follow_ups_exports_a_calendar_and_changes_activities() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let today = "2026-11-22";
+    // Without a rep for the OS account, it says how to set one (and nothing else).
+    funnel(&db)
+        .env("FUNNEL_TODAY", today)
+        .env_remove("FUNNEL_REP")
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("HOME", dir.path())
+        .arg("agenda")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("rep = \\\"Your Name\\\"")
+                .or(predicate::str::contains("rep = \"Your Name\"")),
+        );
+    funnel(&db)
+        .env("FUNNEL_TODAY", today)
+        .args(["agenda", "--rep", "Nobody Here"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no rep named 'Nobody Here'"));
+    let all = json_of(&db, &["agenda", "--all", "--days", "14"]);
+    let all = all.as_array().unwrap();
+    let activities: Vec<&serde_json::Value> =
+        all.iter().filter(|r| r["activity"].is_string()).collect();
+    assert!(!activities.is_empty(), "the demo schedules follow-ups");
+    let overdue = json_of(&db, &["agenda", "--all", "--overdue"]);
+    for r in overdue.as_array().unwrap() {
+        assert!(r["due"].as_str().unwrap() < today, "{r}");
+        assert!(r["overdue_days"].as_i64().unwrap() > 0);
+    }
+    // One rep's agenda is the part of everyone's with that rep.
+    let rep = activities[0]["rep"].as_str().unwrap().to_string();
+    let mine = json_of(&db, &["agenda", "--rep", &rep, "--days", "14"]);
+    let mine = mine.as_array().unwrap();
+    assert_eq!(
+        mine.len(),
+        all.iter().filter(|r| r["rep"] == rep.as_str()).count()
+    );
+    // The calendar: one event per follow-up, one to-do per contact overdue, lines ≤ 75
+    // octets, CRLF; unfolded, every event names its activity.
+    let ics = funnel(&db)
+        .env("FUNNEL_TODAY", today)
+        .args(["agenda", "--all", "--days", "14", "--format", "ics"])
+        .output()
+        .unwrap();
+    assert!(ics.status.success());
+    let text = String::from_utf8(ics.stdout).unwrap();
+    assert!(text.starts_with("BEGIN:VCALENDAR\r\n") && text.ends_with("END:VCALENDAR\r\n"));
+    assert!(text.split("\r\n").all(|l| l.len() <= 75));
+    let unfolded = text.replace("\r\n ", "");
+    assert_eq!(unfolded.matches("BEGIN:VEVENT").count(), activities.len());
+    assert_eq!(
+        unfolded.matches("BEGIN:VTODO").count(),
+        all.len() - activities.len()
+    );
+    let first = activities[0]["activity"].as_str().unwrap();
+    assert!(
+        unfolded.contains(&format!("activity {first}")),
+        "{unfolded}"
+    );
+    funnel(&db)
+        .args(["pipeline", "--format", "ics"])
+        .assert()
+        .code(2);
+    // Snooze, reassign, done: each audited; a done activity leaves the agenda and cannot
+    // be done again.
+    let change = |args: &[&str]| {
+        funnel(&db)
+            .env("FUNNEL_TODAY", today)
+            .arg("agenda")
+            .args(args)
+            .assert()
+            .success()
+    };
+    change(&["snooze", first, "--to", "2026-12-01"]);
+    let other = all
+        .iter()
+        .filter_map(|r| r["rep"].as_str())
+        .find(|r| *r != rep)
+        .unwrap()
+        .to_string();
+    change(&["reassign", first, "--rep", &other]);
+    change(&["done", first, "--outcome", "Booked a demo"]);
+    let after = json_of(&db, &["agenda", "--all", "--days", "30"]);
+    assert!(after
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["activity"].as_str() != Some(first)));
+    funnel(&db)
+        .env("FUNNEL_TODAY", today)
+        .args(["agenda", "done", first])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("already done on 2026-11-22"));
+    let audit = json_of(&db, &["audit", "--entity", "activity"]);
+    let updates = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "update")
+        .count();
+    assert_eq!(updates, 3, "{audit}");
+}

@@ -1,6 +1,7 @@
 //! Use cases shared by the command line and the TUI: they load from the store, run the
 //! analytics and write results back, each write audited.
 
+pub mod agenda;
 pub mod board;
 pub mod cache;
 pub mod clv;
@@ -224,7 +225,7 @@ pub fn config_files() -> ConfigFiles {
 }
 
 /// The keys config.toml may hold.
-pub const CONFIG_KEYS: &[&str] = &["theme", "user_name"];
+pub const CONFIG_KEYS: &[&str] = &["theme", "user_name", "rep"];
 
 /// What is wrong with config.toml, each as `FILE: …` (none when it is sound or absent).
 pub fn config_problems() -> Vec<String> {
@@ -267,6 +268,19 @@ pub fn configure_user_name() {
     if let Some(n) = name {
         audit::set_display_name(&n);
     }
+}
+
+/// The rep whose agenda `funnel agenda` shows by default: `$FUNNEL_REP`, else `rep` in
+/// config.toml (the OS account's rep).
+pub fn configured_rep() -> Option<String> {
+    let from_env = std::env::var("FUNNEL_REP")
+        .ok()
+        .filter(|n| !n.trim().is_empty());
+    from_env.or_else(|| {
+        let text = std::fs::read_to_string(config_files().config).ok()?;
+        let table: toml::Table = text.parse().ok()?;
+        table.get("rep")?.as_str().map(str::to_string)
+    })
 }
 
 /// Reads a mapping file, naming the file in any error.

@@ -1,5 +1,6 @@
 //! The command line: clap subcommands that call the app layer and print tables, CSV or JSON.
 
+mod agenda;
 mod clv;
 mod config;
 mod demo;
@@ -252,6 +253,28 @@ pub enum Command {
         /// damped-holt, ses, seasonal-naive or naive.
         #[arg(long, default_value = "auto", value_parser = forecast::parse_method)]
         method: crate::app::forecast::Method,
+    },
+    /// Follow-ups due and overdue, and customers past their contact interval, for you (the
+    /// rep in config.toml or $FUNNEL_REP), a rep, a team or everyone; `--format ics` for a
+    /// calendar; `done`, `snooze`, `reassign` an activity (audited).
+    Agenda {
+        #[command(subcommand)]
+        action: Option<agenda::AgendaAction>,
+        /// A rep's agenda (by name).
+        #[arg(long, global = false)]
+        rep: Option<String>,
+        /// A team's agenda (its reps and the teams under it).
+        #[arg(long)]
+        team: Option<String>,
+        /// Everyone's agenda.
+        #[arg(long)]
+        all: bool,
+        /// Only what is overdue (due before today).
+        #[arg(long)]
+        overdue: bool,
+        /// How many days ahead (default 7).
+        #[arg(long, default_value_t = 7)]
+        days: i64,
     },
     /// Targets: list with attainment, set, revise, propose.
     Targets {
@@ -657,6 +680,12 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             }
         };
     }
+    if explicit_format == Some(Format::Ics) && !matches!(cli.command, Some(Command::Agenda { .. }))
+    {
+        return Err(usage(
+            "--format ics goes with `funnel agenda` (a calendar of follow-ups)",
+        ));
+    }
     match cli.command {
         // On a terminal, the TUI; piped or scripted, a summary of the database.
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
@@ -698,6 +727,14 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             );
         }
         Some(c @ Command::Demo { .. }) => return demo::demo(ctx!(), c),
+        Some(Command::Agenda {
+            action,
+            rep,
+            team,
+            all,
+            overdue,
+            days,
+        }) => return agenda::run(ctx!(), action, rep, team, all, overdue, days),
         Some(c @ Command::Import { .. }) => return import::import(ctx!(), c),
         Some(c @ Command::Export { .. }) => return export::export(ctx!(), c),
         Some(c @ Command::Recompute) => return recompute::recompute(ctx!(), c),
@@ -838,7 +875,7 @@ fn write_export(
             s.flush()?;
             Ok(n)
         }
-        Format::Markdown => {
+        Format::Markdown | Format::Ics => {
             anyhow::bail!("export writes CSV (re-importable) or JSON; use --format csv or json")
         }
         Format::Csv | Format::Table => {

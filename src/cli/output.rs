@@ -10,11 +10,16 @@ pub enum Format {
     Json,
     #[value(alias = "md")]
     Markdown,
+    /// iCalendar (RFC 5545): the agenda's follow-ups as events a calendar imports.
+    Ics,
 }
 
 /// Writes a whole table in the chosen format.
 pub fn write_table(out: &mut dyn Write, table: &Table, format: Format) -> io::Result<()> {
     match format {
+        Format::Ics => Err(io::Error::other(
+            "--format ics goes with `funnel agenda` (a calendar of follow-ups)",
+        )),
         Format::Table => write_aligned(out, table),
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);

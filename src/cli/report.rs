@@ -98,7 +98,7 @@ pub fn run(
             writeln!(out)?;
             output::write_table(out, &r.table, format)?;
         }
-        Format::Csv | Format::Json => {
+        Format::Csv | Format::Json | Format::Ics => {
             // The data alone on standard output; the notes go to standard error.
             for n in &r.notes {
                 eprintln!("{}: {}", r.name, crate::domain::table::terminal_safe(n));

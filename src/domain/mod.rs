@@ -1,5 +1,6 @@
 //! Plain types and validation of the sales model. No I/O.
 
+pub mod agenda;
 pub mod audit;
 pub mod bulk;
 pub mod customers;

@@ -506,6 +506,54 @@ impl Targets for Store {
     }
 }
 
+/// The agenda: open activities, contact intervals, and the changes to an activity.
+pub trait Agenda {
+    /// Open activities due on or before `until` for the scope, earliest first.
+    fn open_activities(
+        &self,
+        scope: &crate::domain::agenda::AgendaScope,
+        until: &str,
+    ) -> Result<Vec<crate::domain::agenda::OpenActivity>>;
+    /// The scope's customers with a contact interval of their own and their last contact.
+    fn contact_intervals(
+        &self,
+        scope: &crate::domain::agenda::AgendaScope,
+        today: &str,
+    ) -> Result<Vec<crate::domain::agenda::ContactDue>>;
+    /// Completes, snoozes or reassigns an open activity, audited.
+    fn change_activity(
+        &mut self,
+        id: i64,
+        change: &crate::domain::agenda::AgendaChange,
+        actor: &crate::domain::audit::Actor,
+    ) -> Result<()>;
+}
+
+impl Agenda for Store {
+    fn open_activities(
+        &self,
+        scope: &crate::domain::agenda::AgendaScope,
+        until: &str,
+    ) -> Result<Vec<crate::domain::agenda::OpenActivity>> {
+        Store::open_activities(self, scope, until)
+    }
+    fn contact_intervals(
+        &self,
+        scope: &crate::domain::agenda::AgendaScope,
+        today: &str,
+    ) -> Result<Vec<crate::domain::agenda::ContactDue>> {
+        Store::contact_intervals(self, scope, today)
+    }
+    fn change_activity(
+        &mut self,
+        id: i64,
+        change: &crate::domain::agenda::AgendaChange,
+        actor: &crate::domain::audit::Actor,
+    ) -> Result<()> {
+        Store::change_activity(self, id, change, actor)
+    }
+}
+
 /// Customer segment runs and the ledger they are computed from.
 pub trait Segments {
     /// Every order on or before `as_of` (refunds included).
@@ -770,6 +818,7 @@ pub trait Backend:
     + Targets
     + Forecasts
     + Segments
+    + Agenda
     + Models
     + AuditTrail
     + Maintenance

@@ -241,6 +241,22 @@ fn write_one(
     Ok(write_row(conn, actor, entity, id, columns, values, true)?.0)
 }
 
+/// Updates columns of activity `id`, audited (the agenda's complete, snooze, reassign).
+pub(super) fn write_activity(
+    conn: &Connection,
+    actor: &Actor,
+    id: i64,
+    columns: &[&str],
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<()> {
+    write_one(conn, actor, Entity::Activity, Some(id), columns, values).map(|_| ())
+}
+
+/// A rep's id by name (any case); an unknown name is an error at the field `rep`.
+pub(super) fn rep_id(conn: &Connection, name: &str) -> Result<i64> {
+    Ok(rep_by_name(conn, Some(name), "rep")?.unwrap_or_default())
+}
+
 /// What a deal form edits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealFields {

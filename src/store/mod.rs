@@ -1,5 +1,6 @@
 //! The SQLite store: schema, migrations, queries, CSV import and export. All SQL lives here.
 
+pub mod agenda;
 pub mod audit;
 pub mod backend;
 pub mod bulk;

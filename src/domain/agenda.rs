@@ -1,0 +1,77 @@
+//! The agenda: follow-ups due or overdue, and customers past their contact interval.
+
+use chrono::NaiveDate;
+
+/// Whose agenda.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgendaScope {
+    Rep(String),
+    /// A team and every team under it.
+    Team(String),
+    All,
+}
+
+/// One line of the agenda: an open activity, or a customer to contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgendaItem {
+    /// The open activity (none for a contact that is overdue).
+    pub activity_id: Option<i64>,
+    pub activity: Option<String>,
+    /// Due on; for a contact overdue, the day the next contact was due.
+    pub due_on: NaiveDate,
+    pub kind: String,
+    pub subject: String,
+    pub customer_id: i64,
+    pub customer: String,
+    pub customer_external_id: Option<String>,
+    pub city: Option<String>,
+    pub rep: Option<String>,
+    /// The deal the activity is tied to.
+    pub deal: Option<String>,
+}
+
+/// An open activity and the customer it is for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenActivity {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub due_on: String,
+    pub kind: String,
+    pub subject: Option<String>,
+    pub customer_id: i64,
+    pub customer: String,
+    pub customer_external_id: Option<String>,
+    pub city: Option<String>,
+    pub rep: Option<String>,
+    pub deal: Option<String>,
+}
+
+/// A customer with its own contact interval and its last contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactDue {
+    pub customer_id: i64,
+    pub customer: String,
+    pub customer_external_id: Option<String>,
+    pub city: Option<String>,
+    pub rep: Option<String>,
+    pub every_days: i64,
+    /// The last contact done (none: never contacted), else the day it became a customer.
+    pub last_contact: Option<String>,
+    pub created_on: String,
+    /// Whether an open activity is already scheduled for it.
+    pub scheduled: bool,
+}
+
+/// What an agenda command does to an open activity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgendaChange {
+    /// Done on that day, with what came of it.
+    Complete {
+        on: NaiveDate,
+        outcome: Option<String>,
+    },
+    /// Due on another day.
+    Snooze { to: NaiveDate },
+    /// Another rep's.
+    Reassign { rep: String },
+}

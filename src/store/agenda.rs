@@ -1,0 +1,178 @@
+//! The agenda's reads (open activities and customers past their contact interval, for a
+//! rep, a team's tree or everyone) and its writes (complete, snooze, reassign; audited).
+
+use super::db::{Result, Store, StoreError};
+use crate::domain::agenda::{AgendaChange, AgendaScope, ContactDue, OpenActivity};
+use crate::domain::audit::Actor;
+use crate::domain::date::iso;
+use rusqlite::params;
+
+impl Store {
+    /// The rep ids of a scope (`None`: everyone); a rep or team that does not exist is an
+    /// error naming it.
+    fn scope_reps(&self, scope: &AgendaScope) -> Result<Option<Vec<i64>>> {
+        let one = |sql: &str, name: &str, what: &str| -> Result<Vec<i64>> {
+            let ids: Vec<i64> = self
+                .conn
+                .prepare(sql)?
+                .query_map([name], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if ids.is_empty() {
+                let exists: bool = self.conn.query_row(
+                    &format!("SELECT EXISTS(SELECT 1 FROM {what}s WHERE name = ?1 COLLATE NOCASE)"),
+                    [name],
+                    |r| r.get(0),
+                )?;
+                if !exists {
+                    return Err(StoreError::Invalid(format!("no {what} named '{name}'")));
+                }
+            }
+            Ok(ids)
+        };
+        Ok(match scope {
+            AgendaScope::All => None,
+            AgendaScope::Rep(name) => Some(one(
+                "SELECT id FROM reps WHERE name = ?1 COLLATE NOCASE",
+                name,
+                "rep",
+            )?),
+            AgendaScope::Team(name) => Some(one(
+                "WITH RECURSIVE tree(id) AS (
+                   SELECT id FROM teams WHERE name = ?1 COLLATE NOCASE
+                   UNION SELECT t.id FROM teams t JOIN tree ON t.parent_id = tree.id)
+                 SELECT r.id FROM reps r JOIN tree ON r.team_id = tree.id",
+                name,
+                "team",
+            )?),
+        })
+    }
+
+    /// Open activities due on or before `until` of the scope's reps (the customer's owner
+    /// when the activity has no rep), earliest first.
+    pub fn open_activities(&self, scope: &AgendaScope, until: &str) -> Result<Vec<OpenActivity>> {
+        let reps = self.scope_reps(scope)?;
+        let filter = match &reps {
+            None => String::new(),
+            Some(ids) => format!(
+                " AND coalesce(a.rep_id, c.owner_rep_id) IN ({})",
+                if ids.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+                }
+            ),
+        };
+        let sql = format!(
+            "SELECT a.id, a.external_id, a.due_on, a.kind, a.subject, c.id, c.name, c.external_id,
+               c.city, r.name, d.name
+             FROM activities a JOIN customers c ON c.id = a.customer_id
+             LEFT JOIN reps r ON r.id = coalesce(a.rep_id, c.owner_rep_id)
+             LEFT JOIN deals d ON d.id = a.deal_id
+             WHERE a.done_on IS NULL AND a.due_on <= ?1{filter}
+             ORDER BY a.due_on, a.id"
+        );
+        let rows = self
+            .conn
+            .prepare(&sql)?
+            .query_map([until], |r| {
+                Ok(OpenActivity {
+                    id: r.get(0)?,
+                    external_id: r.get(1)?,
+                    due_on: r.get(2)?,
+                    kind: r.get(3)?,
+                    subject: r.get(4)?,
+                    customer_id: r.get(5)?,
+                    customer: r.get(6)?,
+                    customer_external_id: r.get(7)?,
+                    city: r.get(8)?,
+                    rep: r.get(9)?,
+                    deal: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The scope's active customers (by owner) with a contact interval of their own, with
+    /// their last contact done up to `today` and whether something is scheduled for them.
+    pub fn contact_intervals(&self, scope: &AgendaScope, today: &str) -> Result<Vec<ContactDue>> {
+        let reps = self.scope_reps(scope)?;
+        let filter = match &reps {
+            None => String::new(),
+            Some(ids) => format!(
+                " AND c.owner_rep_id IN ({})",
+                if ids.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+                }
+            ),
+        };
+        let sql = format!(
+            "SELECT c.id, c.name, c.external_id, c.city, r.name, c.contact_every_days, c.created_on,
+               (SELECT max(a.done_on) FROM activities a WHERE a.customer_id = c.id AND a.done_on <= ?1),
+               EXISTS(SELECT 1 FROM activities a WHERE a.customer_id = c.id AND a.done_on IS NULL)
+             FROM customers c LEFT JOIN reps r ON r.id = c.owner_rep_id
+             WHERE c.contact_every_days IS NOT NULL AND c.contact_every_days > 0
+               AND c.status = 'active'{filter}"
+        );
+        let rows = self
+            .conn
+            .prepare(&sql)?
+            .query_map([today], |r| {
+                Ok(ContactDue {
+                    customer_id: r.get(0)?,
+                    customer: r.get(1)?,
+                    customer_external_id: r.get(2)?,
+                    city: r.get(3)?,
+                    rep: r.get(4)?,
+                    every_days: r.get(5)?,
+                    created_on: r.get(6)?,
+                    last_contact: r.get(7)?,
+                    scheduled: r.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Completes, snoozes or reassigns an open activity, audited. An activity already
+    /// done is refused.
+    pub fn change_activity(&mut self, id: i64, change: &AgendaChange, actor: &Actor) -> Result<()> {
+        let tx = self.begin()?;
+        let done: Option<Option<String>> = {
+            use rusqlite::OptionalExtension;
+            tx.query_row("SELECT done_on FROM activities WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+        };
+        match done {
+            None => return Err(StoreError::Invalid(format!("no activity #{id}"))),
+            Some(Some(on)) => {
+                return Err(StoreError::Invalid(format!(
+                    "activity #{id} was already done on {on}"
+                )))
+            }
+            Some(None) => {}
+        }
+        match change {
+            AgendaChange::Complete { on, outcome } => super::edits::write_activity(
+                &tx,
+                actor,
+                id,
+                &["done_on", "outcome"],
+                params![iso(*on), outcome],
+            )?,
+            AgendaChange::Snooze { to } => {
+                super::edits::write_activity(&tx, actor, id, &["due_on"], params![iso(*to)])?
+            }
+            AgendaChange::Reassign { rep } => {
+                let rep_id = super::edits::rep_id(&tx, rep)?;
+                super::edits::write_activity(&tx, actor, id, &["rep_id"], params![rep_id])?
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
