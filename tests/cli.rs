@@ -2493,3 +2493,103 @@ fn the_agenda_lists_follow_ups_exports_a_calendar_and_changes_activities() {
         .count();
     assert_eq!(updates, 3, "{audit}");
 }
+
+/// The visit plan through the binary: scores with reasons and probabilities that sum to
+/// one, α = 0 even, a plan within capacity that never repeats a customer, the same for a
+/// seed, greedy = the top scores, and the calendar.
+#[test]
+fn the_visit_plan_draws_by_explained_priority_within_capacity() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let rep: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT r.name FROM reps r JOIN customers c ON c.owner_rep_id = r.id
+             WHERE c.status != 'churned' GROUP BY r.id ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let scores = json_of(&db, &["plan", "--rep", &rep, "--scores"]);
+    let scores = scores.as_array().unwrap();
+    assert!(scores.len() >= 10, "{}", scores.len());
+    let total: f64 = scores
+        .iter()
+        .map(|s| s["probability"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-6, "{total}");
+    let s: Vec<f64> = scores
+        .iter()
+        .map(|s| s["score"].as_f64().unwrap())
+        .collect();
+    assert!(s.windows(2).all(|w| w[0] >= w[1]), "highest first");
+    assert!(
+        scores[0]["reasons"].as_str().unwrap().contains(": +"),
+        "{}",
+        scores[0]
+    );
+    let even = json_of(&db, &["plan", "--rep", &rep, "--scores", "--alpha", "0"]);
+    let p0 = even[0]["probability"].as_f64().unwrap();
+    assert!(even
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| (s["probability"].as_f64().unwrap() - p0).abs() < 1e-9));
+    let plan = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec![
+            "plan",
+            "--rep",
+            rep.as_str(),
+            "--days",
+            "2",
+            "--per-day",
+            "3",
+        ];
+        args.extend_from_slice(extra);
+        json_of(&db, &args).as_array().unwrap().clone()
+    };
+    let a = plan(&["--seed", "7"]);
+    assert_eq!(a.len(), 6, "two days of three");
+    let names: std::collections::BTreeSet<&str> =
+        a.iter().map(|p| p["customer"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 6, "no customer twice");
+    for day in ["2026-11-23", "2026-11-24"] {
+        assert_eq!(
+            a.iter().filter(|p| p["day"] == day).count(),
+            3,
+            "{day}: Monday, Tuesday (today is a Sunday)"
+        );
+    }
+    assert_eq!(plan(&["--seed", "7"]), a, "the same seed, the same plan");
+    let greedy = plan(&["--greedy"]);
+    let top: Vec<&str> = scores[..6]
+        .iter()
+        .map(|s| s["customer"].as_str().unwrap())
+        .collect();
+    let got: Vec<&str> = greedy
+        .iter()
+        .map(|p| p["customer"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, top);
+    let ics = funnel(&db)
+        .env("FUNNEL_TODAY", "2026-11-22")
+        .args([
+            "plan",
+            "--rep",
+            &rep,
+            "--days",
+            "2",
+            "--per-day",
+            "3",
+            "--format",
+            "ics",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(ics.stdout).unwrap().replace("\r\n ", "");
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), 6);
+    funnel(&db)
+        .args(["plan", "--rep", &rep, "--alpha", "-1"])
+        .assert()
+        .code(2);
+}

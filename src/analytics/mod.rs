@@ -14,3 +14,4 @@ pub mod segments;
 pub mod stats;
 pub mod targets;
 pub mod ts;
+pub mod visits;

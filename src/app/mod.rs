@@ -13,6 +13,7 @@ pub mod funnel;
 pub mod intel;
 pub mod needs;
 pub mod pipeline_forecast;
+pub mod plan;
 pub mod recommend;
 pub mod reports;
 pub mod scoring;
@@ -225,7 +226,7 @@ pub fn config_files() -> ConfigFiles {
 }
 
 /// The keys config.toml may hold.
-pub const CONFIG_KEYS: &[&str] = &["theme", "user_name", "rep"];
+pub const CONFIG_KEYS: &[&str] = &["theme", "user_name", "rep", "priority"];
 
 /// What is wrong with config.toml, each as `FILE: …` (none when it is sound or absent).
 pub fn config_problems() -> Vec<String> {
@@ -245,6 +246,19 @@ pub fn config_problems() -> Vec<String> {
                 path.display(),
                 CONFIG_KEYS.join(", ")
             ));
+        } else if key == "priority" {
+            match value.as_table() {
+                Some(t) => {
+                    if let Err(e) = plan::Weights::from_table(Some(t)) {
+                        out.push(format!("{}: {e}", path.display()));
+                    }
+                }
+                None => out.push(format!(
+                    "{}: priority: must be a table ([priority] with {})",
+                    path.display(),
+                    plan::Weights::KEYS.join(", ")
+                )),
+            }
         } else if !value.is_str() {
             out.push(format!("{}: {key}: must be a string", path.display()));
         }
@@ -281,6 +295,26 @@ pub fn configured_rep() -> Option<String> {
         let table: toml::Table = text.parse().ok()?;
         table.get("rep")?.as_str().map(str::to_string)
     })
+}
+
+/// The visit priority's weights and temperature: the defaults with `[priority]` of
+/// config.toml; a bad table is an error naming the file and the key.
+pub fn priority_weights() -> Result<plan::Weights, String> {
+    let path = config_files().config;
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(plan::Weights::default());
+    };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let priority = match table.get("priority") {
+        None => None,
+        Some(v) => Some(
+            v.as_table()
+                .ok_or_else(|| format!("{}: priority: must be a table", path.display()))?,
+        ),
+    };
+    plan::Weights::from_table(priority).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Reads a mapping file, naming the file in any error.

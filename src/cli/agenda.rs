@@ -60,16 +60,18 @@ fn scope(rep: Option<String>, team: Option<String>, all: bool) -> anyhow::Result
 }
 
 /// `funnel agenda [ACTION]`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn run(
-    ctx: Ctx,
-    action: Option<AgendaAction>,
-    rep: Option<String>,
-    team: Option<String>,
-    all: bool,
-    overdue: bool,
-    days: i64,
-) -> anyhow::Result<i32> {
+pub(super) fn run(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
+    let Command::Agenda {
+        action,
+        rep,
+        team,
+        all,
+        overdue,
+        days,
+    } = command
+    else {
+        unreachable!("execute routes only Agenda here")
+    };
     let Ctx {
         store,
         out,
@@ -178,7 +180,7 @@ pub(super) fn run(
 }
 
 /// Text as an iCalendar value: backslash, semicolon, comma and newlines escaped.
-fn ics_text(s: &str) -> String {
+pub(super) fn ics_text(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -195,7 +197,7 @@ fn ics_text(s: &str) -> String {
 }
 
 /// A content line folded at 75 octets (continuations start with a space), CRLF-ended.
-fn ics_line(out: &mut dyn Write, line: &str) -> std::io::Result<()> {
+pub(super) fn ics_line(out: &mut dyn Write, line: &str) -> std::io::Result<()> {
     let mut width = 0;
     for c in line.chars() {
         let n = c.len_utf8();

@@ -11,6 +11,7 @@ mod needs;
 mod outfile;
 mod output;
 mod pipeline;
+mod plan;
 mod progress;
 mod recommend;
 mod recompute;
@@ -275,6 +276,32 @@ pub enum Command {
         /// How many days ahead (default 7).
         #[arg(long, default_value_t = 7)]
         days: i64,
+    },
+    /// A rep's visits and calls for the next working days, drawn by visit probability (a
+    /// softmax of each customer's explained priority score), or `--scores` for every
+    /// customer's score, probability and reasons.
+    Plan {
+        /// The rep (default: the rep in config.toml or $FUNNEL_REP).
+        #[arg(long)]
+        rep: Option<String>,
+        /// Working days to plan (default 5).
+        #[arg(long, default_value_t = 5)]
+        days: usize,
+        /// Contacts a day (default 4 × the rep's capacity).
+        #[arg(long)]
+        per_day: Option<usize>,
+        /// The softmax temperature (default 5; 0 spreads visits evenly).
+        #[arg(long)]
+        alpha: Option<f64>,
+        /// The draw's seed (the same seed, the same plan).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The top scores instead of a draw.
+        #[arg(long)]
+        greedy: bool,
+        /// Every customer's score, probability and reasons instead of a plan.
+        #[arg(long)]
+        scores: bool,
     },
     /// Targets: list with attainment, set, revise, propose.
     Targets {
@@ -680,10 +707,14 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             }
         };
     }
-    if explicit_format == Some(Format::Ics) && !matches!(cli.command, Some(Command::Agenda { .. }))
+    if explicit_format == Some(Format::Ics)
+        && !matches!(
+            cli.command,
+            Some(Command::Agenda { .. } | Command::Plan { .. })
+        )
     {
         return Err(usage(
-            "--format ics goes with `funnel agenda` (a calendar of follow-ups)",
+            "--format ics goes with `funnel agenda` and `funnel plan` (calendars)",
         ));
     }
     match cli.command {
@@ -727,14 +758,8 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             );
         }
         Some(c @ Command::Demo { .. }) => return demo::demo(ctx!(), c),
-        Some(Command::Agenda {
-            action,
-            rep,
-            team,
-            all,
-            overdue,
-            days,
-        }) => return agenda::run(ctx!(), action, rep, team, all, overdue, days),
+        Some(c @ Command::Agenda { .. }) => return agenda::run(ctx!(), c),
+        Some(c @ Command::Plan { .. }) => return plan::run(ctx!(), c),
         Some(c @ Command::Import { .. }) => return import::import(ctx!(), c),
         Some(c @ Command::Export { .. }) => return export::export(ctx!(), c),
         Some(c @ Command::Recompute) => return recompute::recompute(ctx!(), c),

@@ -75,3 +75,24 @@ pub enum AgendaChange {
     /// Another rep's.
     Reassign { rep: String },
 }
+
+/// What a rep's customer brings to its visit priority.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlanCustomer {
+    pub id: i64,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub city: Option<String>,
+    pub every_days: Option<i64>,
+    /// The last contact done (none: never).
+    pub last_contact: Option<String>,
+    pub created_on: String,
+    /// Σ amount × stage probability of its open deals, in cents.
+    pub weighted_pipeline_cents: i64,
+    /// Open deals past their expected close.
+    pub stale_deals: i64,
+    /// From the last recompute (customer intelligence).
+    pub churn_risk: Option<f64>,
+    pub predicted_value_cents: Option<i64>,
+    pub tier: Option<String>,
+}

@@ -2,7 +2,7 @@
 //! rep, a team's tree or everyone) and its writes (complete, snooze, reassign; audited).
 
 use super::db::{Result, Store, StoreError};
-use crate::domain::agenda::{AgendaChange, AgendaScope, ContactDue, OpenActivity};
+use crate::domain::agenda::{AgendaChange, AgendaScope, ContactDue, OpenActivity, PlanCustomer};
 use crate::domain::audit::Actor;
 use crate::domain::date::iso;
 use rusqlite::params;
@@ -174,5 +174,54 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// A rep's customers (not churned) with what their visit priority reads, and the
+    /// rep's capacity (1.0 = one full-time seller).
+    pub fn plan_customers(&self, rep: &str, today: &str) -> Result<(f64, Vec<PlanCustomer>)> {
+        use rusqlite::OptionalExtension;
+        let Some((rep_id, capacity)) = self
+            .conn
+            .query_row(
+                "SELECT id, capacity FROM reps WHERE name = ?1 COLLATE NOCASE",
+                [rep],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?)),
+            )
+            .optional()?
+        else {
+            return Err(StoreError::Invalid(format!("no rep named '{rep}'")));
+        };
+        let rows = self
+            .conn
+            .prepare(
+                "SELECT c.id, c.name, c.external_id, c.city, c.contact_every_days, c.created_on,
+                   (SELECT max(a.done_on) FROM activities a WHERE a.customer_id = c.id AND a.done_on <= ?2),
+                   (SELECT coalesce(sum(d.amount_cents * s.probability), 0) FROM deals d
+                      JOIN stages s ON s.id = d.stage_id WHERE d.customer_id = c.id AND s.kind = 'open'),
+                   (SELECT count(*) FROM deals d JOIN stages s ON s.id = d.stage_id
+                      WHERE d.customer_id = c.id AND s.kind = 'open' AND d.expected_close < ?2),
+                   ci.churn_risk, ci.predicted_value_cents, ci.tier
+                 FROM customers c LEFT JOIN customer_intel ci ON ci.customer_id = c.id
+                 WHERE c.owner_rep_id = ?1 AND c.status != 'churned'
+                 ORDER BY c.id",
+            )?
+            .query_map(params![rep_id, today], |r| {
+                Ok(PlanCustomer {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    external_id: r.get(2)?,
+                    city: r.get(3)?,
+                    every_days: r.get(4)?,
+                    created_on: r.get(5)?,
+                    last_contact: r.get(6)?,
+                    weighted_pipeline_cents: r.get::<_, f64>(7)?.round() as i64,
+                    stale_deals: r.get(8)?,
+                    churn_risk: r.get(9)?,
+                    predicted_value_cents: r.get(10)?,
+                    tier: r.get(11)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok((capacity, rows))
     }
 }

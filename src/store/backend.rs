@@ -520,6 +520,12 @@ pub trait Agenda {
         scope: &crate::domain::agenda::AgendaScope,
         today: &str,
     ) -> Result<Vec<crate::domain::agenda::ContactDue>>;
+    /// A rep's customers with what their visit priority reads, and the rep's capacity.
+    fn plan_customers(
+        &self,
+        rep: &str,
+        today: &str,
+    ) -> Result<(f64, Vec<crate::domain::agenda::PlanCustomer>)>;
     /// Completes, snoozes or reassigns an open activity, audited.
     fn change_activity(
         &mut self,
@@ -551,6 +557,13 @@ impl Agenda for Store {
         actor: &crate::domain::audit::Actor,
     ) -> Result<()> {
         Store::change_activity(self, id, change, actor)
+    }
+    fn plan_customers(
+        &self,
+        rep: &str,
+        today: &str,
+    ) -> Result<(f64, Vec<crate::domain::agenda::PlanCustomer>)> {
+        Store::plan_customers(self, rep, today)
     }
 }
 

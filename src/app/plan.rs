@@ -1,0 +1,256 @@
+//! Visit priority, explained, and the visit plan: each customer of a rep gets a score
+//! from documented factors, the scores become visit probabilities with a softmax, and
+//! the plan draws the days' visits by them without replacement (or takes the top ones).
+
+use super::Db;
+use crate::analytics::visits;
+use crate::domain::agenda::PlanCustomer;
+use crate::domain::date::iso;
+use crate::domain::Money;
+use crate::store::StoreError;
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use rand::SeedableRng;
+
+/// The weight of each factor in the score (each factor is between 0 and 1) and the
+/// softmax temperature. Defaults; `[priority]` in config.toml changes them.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Weights {
+    pub overdue: f64,
+    pub value: f64,
+    pub pipeline: f64,
+    pub stale: f64,
+    pub churn: f64,
+    pub alpha: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            overdue: 0.30,
+            value: 0.25,
+            pipeline: 0.25,
+            stale: 0.10,
+            churn: 0.10,
+            alpha: 5.0,
+        }
+    }
+}
+
+impl Weights {
+    /// The names `[priority]` in config.toml takes.
+    pub const KEYS: [&'static str; 6] = ["overdue", "value", "pipeline", "stale", "churn", "alpha"];
+
+    /// The defaults with the `[priority]` table's numbers (a key it does not know, or a
+    /// value that is not a number of 0 or more, is an error naming it).
+    pub fn from_table(table: Option<&toml::Table>) -> Result<Weights, String> {
+        let mut w = Weights::default();
+        let Some(t) = table else { return Ok(w) };
+        for (k, v) in t {
+            let x = v
+                .as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .filter(|x| *x >= 0.0 && x.is_finite())
+                .ok_or_else(|| format!("[priority] {k}: a number of 0 or more"))?;
+            match k.as_str() {
+                "overdue" => w.overdue = x,
+                "value" => w.value = x,
+                "pipeline" => w.pipeline = x,
+                "stale" => w.stale = x,
+                "churn" => w.churn = x,
+                "alpha" => w.alpha = x,
+                _ => {
+                    return Err(format!(
+                        "[priority] {k}: unknown (known: {})",
+                        Weights::KEYS.join(", ")
+                    ))
+                }
+            }
+        }
+        Ok(w)
+    }
+}
+
+/// One customer's priority: the score, its visit probability among the rep's customers,
+/// and each factor's contribution in words.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Scored {
+    pub customer_id: i64,
+    pub customer: String,
+    pub external_id: Option<String>,
+    pub city: Option<String>,
+    pub score: f64,
+    pub probability: f64,
+    pub reasons: Vec<String>,
+}
+
+/// The factors of a rep's customers, each between 0 and 1, and the words for them:
+/// - overdue: days past the next contact by its own interval, over the interval, capped at
+///   1 (a customer never contacted counts from the day it became a customer; no interval:
+///   0);
+/// - value: predicted value over the next 12 months over the rep's largest (the last
+///   recompute's; none: 0);
+/// - pipeline: open weighted pipeline (amount × stage probability) over the rep's largest;
+/// - stale: open deals past their expected close, 3 or more counting 1;
+/// - churn: churn risk (1 − P(alive)) of the last recompute.
+fn factors(
+    c: &PlanCustomer,
+    today: NaiveDate,
+    max_value: i64,
+    max_pipe: i64,
+) -> [(f64, String); 5] {
+    let overdue = c.every_days.filter(|d| *d > 0).and_then(|every| {
+        let since = c.last_contact.as_deref().unwrap_or(&c.created_on);
+        let since = NaiveDate::parse_from_str(since, "%Y-%m-%d").ok()?;
+        let late = (today - (since + Duration::days(every))).num_days();
+        (late > 0).then(|| {
+            let f = (late as f64 / every as f64).min(1.0);
+            (
+                f,
+                format!("contact {late} days overdue (every {every} days)"),
+            )
+        })
+    });
+    let value = c.predicted_value_cents.filter(|v| *v > 0).map(|v| {
+        (
+            v as f64 / max_value.max(1) as f64,
+            format!(
+                "predicted {} over 12 months{}",
+                Money(v),
+                c.tier
+                    .as_deref()
+                    .map(|t| format!(" (tier {t})"))
+                    .unwrap_or_default()
+            ),
+        )
+    });
+    let pipe = (c.weighted_pipeline_cents > 0).then(|| {
+        (
+            c.weighted_pipeline_cents as f64 / max_pipe.max(1) as f64,
+            format!(
+                "{} of weighted open pipeline",
+                Money(c.weighted_pipeline_cents)
+            ),
+        )
+    });
+    let stale = (c.stale_deals > 0).then(|| {
+        (
+            (c.stale_deals as f64 / 3.0).min(1.0),
+            format!("{} open deal(s) past expected close", c.stale_deals),
+        )
+    });
+    let churn = c
+        .churn_risk
+        .filter(|r| *r > 0.005)
+        .map(|r| (r, format!("churn risk {:.0}%", 100.0 * r)));
+    let none = || (0.0, String::new());
+    [
+        overdue.unwrap_or_else(none),
+        value.unwrap_or_else(none),
+        pipe.unwrap_or_else(none),
+        stale.unwrap_or_else(none),
+        churn.unwrap_or_else(none),
+    ]
+}
+
+/// Every customer of the rep with its score, visit probability (softmax at `w.alpha`)
+/// and reasons (each factor's contribution), highest score first; and the rep's capacity.
+pub fn priorities(
+    store: &Db,
+    rep: &str,
+    today: NaiveDate,
+    w: &Weights,
+) -> Result<(f64, Vec<Scored>), StoreError> {
+    let (capacity, customers) = store.plan_customers(rep, &iso(today))?;
+    let max_value = customers
+        .iter()
+        .filter_map(|c| c.predicted_value_cents)
+        .max()
+        .unwrap_or(0);
+    let max_pipe = customers
+        .iter()
+        .map(|c| c.weighted_pipeline_cents)
+        .max()
+        .unwrap_or(0);
+    let weights = [w.overdue, w.value, w.pipeline, w.stale, w.churn];
+    let mut out: Vec<Scored> = customers
+        .iter()
+        .map(|c| {
+            let f = factors(c, today, max_value, max_pipe);
+            let score: f64 = f.iter().zip(weights).map(|((x, _), w)| x * w).sum();
+            let reasons = f
+                .iter()
+                .zip(weights)
+                .filter(|((x, _), w)| *x > 0.0 && *w > 0.0)
+                .map(|((x, why), w)| format!("{why}: +{:.2}", x * w))
+                .collect();
+            Scored {
+                customer_id: c.id,
+                customer: c.name.clone(),
+                external_id: c.external_id.clone(),
+                city: c.city.clone(),
+                score,
+                probability: 0.0,
+                reasons,
+            }
+        })
+        .collect();
+    let p = visits::softmax(&out.iter().map(|s| s.score).collect::<Vec<_>>(), w.alpha);
+    for (s, p) in out.iter_mut().zip(p) {
+        s.probability = p;
+    }
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.customer_id.cmp(&b.customer_id))
+    });
+    Ok((capacity, out))
+}
+
+/// One planned contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub day: NaiveDate,
+    pub visit: Scored,
+}
+
+/// The next `days` working days (Monday to Friday) from `today`, `per_day` contacts each
+/// (default: 4 × the rep's capacity, at least 1), drawn by the visit probabilities without
+/// replacement (deterministic for `seed`) or, `greedy`, the top scores in order.
+#[allow(clippy::too_many_arguments)]
+pub fn plan(
+    store: &Db,
+    rep: &str,
+    today: NaiveDate,
+    days: usize,
+    per_day: Option<usize>,
+    w: &Weights,
+    seed: u64,
+    greedy: bool,
+) -> Result<Vec<Planned>, StoreError> {
+    let (capacity, scored) = priorities(store, rep, today, w)?;
+    let per_day = per_day.unwrap_or(((4.0 * capacity).round() as usize).max(1));
+    let mut dates = Vec::new();
+    let mut d = today;
+    while dates.len() < days {
+        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            dates.push(d);
+        }
+        d += Duration::days(1);
+    }
+    let k = per_day * dates.len();
+    let order: Vec<usize> = if greedy {
+        (0..scored.len().min(k)).collect()
+    } else {
+        let p: Vec<f64> = scored.iter().map(|s| s.probability).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        visits::draw_without_replacement(&p, k, &mut rng)
+    };
+    Ok(order
+        .into_iter()
+        .enumerate()
+        .map(|(n, i)| Planned {
+            day: dates[n / per_day],
+            visit: scored[i].clone(),
+        })
+        .collect())
+}
