@@ -1457,8 +1457,30 @@ fn completions_man_page_and_config_need_no_database() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "unknown key 'colour' (known: theme, user_name)",
+            "unknown key 'colour' (known: theme, user_name, rep, priority)",
         ));
+    // A [priority] table with an unknown factor or a negative weight is named too.
+    std::fs::write(
+        config.join("config.toml"),
+        "[priority]\noverdue = 0.5\nvalue = -1\n",
+    )
+    .unwrap();
+    run(&["config", "check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "[priority] value: a number of 0 or more",
+        ));
+    std::fs::write(config.join("config.toml"), "[priority]\nspeed = 2\n").unwrap();
+    run(&["config", "check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("[priority] speed: unknown"));
+    std::fs::write(
+        config.join("config.toml"),
+        "theme = \"light\"\ncolour = \"red\"\n",
+    )
+    .unwrap();
     // Every other command says so too, and goes on.
     run(&["report", "--list"])
         .assert()
