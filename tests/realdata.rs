@@ -653,3 +653,62 @@ fn customer_intelligence_values_a_one_customer_ledger_without_inventing_segments
     assert_eq!(i.segment, None);
     assert_eq!(i.p_alive, None);
 }
+
+#[test]
+fn customers_without_an_interval_are_due_by_their_segments_learned_one() {
+    // Two smb customers who keep buying, contacted every 10 days for a year (70 gaps);
+    // a third smb customer without an interval of its own, last contacted 15 days ago;
+    // an enterprise customer with too few gaps in its segment to learn from.
+    let db = Db::new();
+    let conn = db.store.connection();
+    conn.execute_batch(
+        "INSERT INTO teams(name) VALUES ('Sales');
+         INSERT INTO reps(name, team_id) VALUES ('Solo', 1);
+         INSERT INTO customers(name, owner_rep_id, status, segment, created_on) VALUES
+           ('Steady A', 1, 'active', 'smb', '2023-01-01'),
+           ('Steady B', 1, 'active', 'smb', '2023-01-01'),
+           ('Quiet C', 1, 'active', 'smb', '2023-01-01'),
+           ('Big D', 1, 'active', 'enterprise', '2023-01-01');
+         INSERT INTO orders(customer_id, ordered_on, amount_cents) VALUES
+           (1, '2024-05-01', 1000), (2, '2024-05-01', 1000), (3, '2024-05-01', 1000), (4, '2024-05-01', 1000);
+         INSERT INTO activities(customer_id, rep_id, kind, done_on) VALUES
+           (3, 1, 'call', '2024-06-15'), (4, 1, 'call', '2024-01-01'), (4, 1, 'call', '2024-03-01');",
+    )
+    .unwrap();
+    for c in [1, 2] {
+        for k in 0..36 {
+            let day = day(2023, 7, 1) + chrono::Duration::days(10 * k);
+            conn.execute(
+                "INSERT INTO activities(customer_id, rep_id, kind, done_on) VALUES (?1, 1, 'visit', ?2)",
+                rusqlite::params![c, day.to_string()],
+            )
+            .unwrap();
+        }
+    }
+    let today = day(2024, 6, 30);
+    let learned = funnel::app::agenda::learned_intervals(&db.store, today).unwrap();
+    assert_eq!(learned.get("smb"), Some(&10), "{learned:?}");
+    assert_eq!(learned.get("enterprise"), None, "one gap is too few");
+    let items = funnel::app::agenda::list(
+        &db.store,
+        &funnel::domain::agenda::AgendaScope::Rep("Solo".into()),
+        today,
+        0,
+        true,
+    )
+    .unwrap();
+    let quiet = items
+        .iter()
+        .find(|i| i.customer == "Quiet C")
+        .expect("overdue");
+    assert_eq!(quiet.due_on, day(2024, 6, 25));
+    assert!(
+        quiet.subject.contains("every 10 days, learned for smb"),
+        "{}",
+        quiet.subject
+    );
+    assert!(
+        items.iter().all(|i| i.customer != "Big D"),
+        "no interval to judge it by"
+    );
+}

@@ -42,25 +42,36 @@ pub fn list(
             deal: a.deal,
         });
     }
+    let learned = learned_intervals(store, today)?;
     for c in store.contact_intervals(scope, &iso(today))? {
         if c.scheduled {
             continue; // the agenda shows what is scheduled for it
         }
+        let (every, whose) = match (
+            c.every_days,
+            c.segment.as_ref().and_then(|s| learned.get(s)),
+        ) {
+            (Some(d), _) => (d, String::new()),
+            (None, Some(d)) => (
+                *d,
+                format!(", learned for {}", c.segment.as_deref().unwrap_or_default()),
+            ),
+            (None, None) => continue,
+        };
         let since = c.last_contact.as_deref().unwrap_or(&c.created_on);
         let Ok(since) = NaiveDate::parse_from_str(since, "%Y-%m-%d") else {
             continue;
         };
-        let due_on = since + Duration::days(c.every_days);
+        let due_on = since + Duration::days(every);
         if due_on > until {
             continue;
         }
         let subject = match &c.last_contact {
             Some(l) => format!(
-                "no contact since {l} ({} days; every {} days)",
-                (today - since).num_days(),
-                c.every_days
+                "no contact since {l} ({} days; every {every} days{whose})",
+                (today - since).num_days()
             ),
-            None => format!("never contacted (every {} days)", c.every_days),
+            None => format!("never contacted (every {every} days{whose})"),
         };
         out.push(AgendaItem {
             activity_id: None,
@@ -84,6 +95,36 @@ pub fn list(
         ))
     });
     Ok(out)
+}
+
+/// The least gaps a segment needs for its learned interval.
+pub const MIN_GAPS: usize = 20;
+
+/// Each customer segment's contact interval learned from the customers who kept buying
+/// (an order in the last year): the median gap in days between their consecutive contact
+/// days, for segments with at least `MIN_GAPS` gaps.
+pub fn learned_intervals(
+    store: &Db,
+    today: NaiveDate,
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let mut by: std::collections::HashMap<String, Vec<f64>> = Default::default();
+    for (segment, gap) in store.contact_gaps(&iso(today))? {
+        by.entry(segment).or_default().push(gap);
+    }
+    Ok(by
+        .into_iter()
+        .filter(|(_, g)| g.len() >= MIN_GAPS)
+        .map(|(s, mut g)| {
+            g.sort_by(f64::total_cmp);
+            let n = g.len();
+            let median = if n % 2 == 1 {
+                g[n / 2]
+            } else {
+                (g[n / 2 - 1] + g[n / 2]) / 2.0
+            };
+            (s, median.round().max(1.0) as i64)
+        })
+        .collect())
 }
 
 /// Completes, snoozes or reassigns the open activity named by its external id (or row

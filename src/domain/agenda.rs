@@ -54,7 +54,9 @@ pub struct ContactDue {
     pub customer_external_id: Option<String>,
     pub city: Option<String>,
     pub rep: Option<String>,
-    pub every_days: i64,
+    /// Its own interval (none: its segment's learned one applies).
+    pub every_days: Option<i64>,
+    pub segment: Option<String>,
     /// The last contact done (none: never contacted), else the day it became a customer.
     pub last_contact: Option<String>,
     pub created_on: String,

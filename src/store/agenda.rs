@@ -93,8 +93,9 @@ impl Store {
         Ok(rows)
     }
 
-    /// The scope's active customers (by owner) with a contact interval of their own, with
-    /// their last contact done up to `today` and whether something is scheduled for them.
+    /// The scope's active customers (by owner) with their contact interval if they have
+    /// one, their segment, their last contact done up to `today` and whether something is
+    /// scheduled for them.
     pub fn contact_intervals(&self, scope: &AgendaScope, today: &str) -> Result<Vec<ContactDue>> {
         let reps = self.scope_reps(scope)?;
         let filter = match &reps {
@@ -111,10 +112,10 @@ impl Store {
         let sql = format!(
             "SELECT c.id, c.name, c.external_id, c.city, r.name, c.contact_every_days, c.created_on,
                (SELECT max(a.done_on) FROM activities a WHERE a.customer_id = c.id AND a.done_on <= ?1),
-               EXISTS(SELECT 1 FROM activities a WHERE a.customer_id = c.id AND a.done_on IS NULL)
+               EXISTS(SELECT 1 FROM activities a WHERE a.customer_id = c.id AND a.done_on IS NULL),
+               c.segment
              FROM customers c LEFT JOIN reps r ON r.id = c.owner_rep_id
-             WHERE c.contact_every_days IS NOT NULL AND c.contact_every_days > 0
-               AND c.status = 'active'{filter}"
+             WHERE c.status = 'active'{filter}"
         );
         let rows = self
             .conn
@@ -126,10 +127,11 @@ impl Store {
                     customer_external_id: r.get(2)?,
                     city: r.get(3)?,
                     rep: r.get(4)?,
-                    every_days: r.get(5)?,
+                    every_days: r.get::<_, Option<i64>>(5)?.filter(|d| *d > 0),
                     created_on: r.get(6)?,
                     last_contact: r.get(7)?,
                     scheduled: r.get(8)?,
+                    segment: r.get(9)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -223,5 +225,32 @@ impl Store {
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok((capacity, rows))
+    }
+
+    /// The gaps in days between consecutive contact days of the customers who kept buying
+    /// (an order in the year up to `today`), by customer segment.
+    pub fn contact_gaps(&self, today: &str) -> Result<Vec<(String, f64)>> {
+        let mut stmt = self.conn.prepare(
+            "WITH days AS (
+               SELECT DISTINCT a.customer_id, a.done_on FROM activities a
+               WHERE a.done_on IS NOT NULL AND a.done_on <= ?1
+                 AND a.customer_id IN (SELECT customer_id FROM orders
+                   WHERE ordered_on > date(?1, '-365 days') AND ordered_on <= ?1))
+             SELECT c.segment, julianday(d.done_on) - julianday(lag(d.done_on)
+                      OVER (PARTITION BY d.customer_id ORDER BY d.done_on))
+             FROM days d JOIN customers c ON c.id = d.customer_id
+             WHERE c.segment IS NOT NULL",
+        )?;
+        let rows = stmt
+            .query_map([today], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<f64>>(1)?))
+            })?
+            .filter_map(|r| match r {
+                Ok((s, Some(g))) => Some(Ok((s, g))),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 }

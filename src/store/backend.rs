@@ -520,6 +520,8 @@ pub trait Agenda {
         scope: &crate::domain::agenda::AgendaScope,
         today: &str,
     ) -> Result<Vec<crate::domain::agenda::ContactDue>>;
+    /// Gaps in days between contact days of customers who kept buying, by segment.
+    fn contact_gaps(&self, today: &str) -> Result<Vec<(String, f64)>>;
     /// A rep's customers with what their visit priority reads, and the rep's capacity.
     fn plan_customers(
         &self,
@@ -564,6 +566,9 @@ impl Agenda for Store {
         today: &str,
     ) -> Result<(f64, Vec<crate::domain::agenda::PlanCustomer>)> {
         Store::plan_customers(self, rep, today)
+    }
+    fn contact_gaps(&self, today: &str) -> Result<Vec<(String, f64)>> {
+        Store::contact_gaps(self, today)
     }
 }
 
