@@ -2353,3 +2353,95 @@ fn the_segments_screen_lists_a_segments_customers_and_the_detail_explains_the_cu
         .screen(120, 40)
         .contains(&format!("Moved since run {}", run.id)));
 }
+
+#[test]
+fn a_logged_activity_can_be_tied_to_one_of_the_customers_deals() {
+    let mut h = Harness::new(100, 400);
+    // A customer with two deals of one name: the name is ambiguous, the external id not.
+    let (customer, deal, deal_name, deal_ext): (i64, i64, String, String) = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT customer_id, id, name, external_id FROM deals d
+             WHERE (SELECT count(*) FROM deals e WHERE e.customer_id = d.customer_id AND e.name = d.name) > 1
+             ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    let form = |deal: &str| Request::SaveForm {
+        kind: funnel::app::edits::FormKind::Activity {
+            customer_id: customer,
+        },
+        values: vec![
+            ("kind".into(), "call".into()),
+            ("subject".into(), "Pricing".into()),
+            ("done_on".into(), "2026-11-20".into()),
+            ("deal".into(), deal.into()),
+            ("follow_up".into(), "2026-11-27".into()),
+        ],
+        base: None,
+    };
+    // A deal the customer does not have is refused at the field; nothing is written.
+    let before: i64 = h
+        .store
+        .connection()
+        .query_row("SELECT count(*) FROM activities", [], |r| r.get(0))
+        .unwrap();
+    let mut replies = Vec::new();
+    worker::handle(
+        &mut h.store,
+        &mut h.cache,
+        form("No Such Deal"),
+        common::today(),
+        &mut |r| replies.push(r),
+    );
+    assert!(
+        matches!(&replies[..], [Reply::FormSaved(Err(funnel::app::edits::SaveError::Fields(f)))] if f.iter().any(|(n, m)| n == "deal" && m.contains("no deal"))),
+        "{replies:?}"
+    );
+    let mut replies = Vec::new();
+    worker::handle(
+        &mut h.store,
+        &mut h.cache,
+        form(&deal_name.to_uppercase()),
+        common::today(),
+        &mut |r| replies.push(r),
+    );
+    assert!(
+        matches!(&replies[..], [Reply::FormSaved(Err(funnel::app::edits::SaveError::Fields(f)))] if f[0].1.contains("give the external id")),
+        "{replies:?}"
+    );
+    let mut replies = Vec::new();
+    worker::handle(
+        &mut h.store,
+        &mut h.cache,
+        form(&deal_ext),
+        common::today(),
+        &mut |r| replies.push(r),
+    );
+    assert!(
+        matches!(&replies[..], [Reply::FormSaved(Ok(_))]),
+        "{replies:?}"
+    );
+    let tied: Vec<(Option<i64>, Option<String>)> = h
+        .store
+        .connection()
+        .prepare("SELECT deal_id, done_on FROM activities ORDER BY id DESC LIMIT 2")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // The call and its follow-up, both tied to the deal.
+    assert_eq!(
+        tied,
+        [(Some(deal), None), (Some(deal), Some("2026-11-20".into()))]
+    );
+    let after: i64 = h
+        .store
+        .connection()
+        .query_row("SELECT count(*) FROM activities", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(after, before + 2);
+}

@@ -166,6 +166,12 @@ const ACTIVITY: &[FieldSpec] = &[
     f("outcome", "Outcome", false, ""),
     p("rep", "Rep", false, "a rep's name", Pick::Rep),
     f(
+        "deal",
+        "Deal",
+        false,
+        "one of this customer's deals: name or external id",
+    ),
+    f(
         "follow_up",
         "Follow up on",
         false,
@@ -903,7 +909,7 @@ fn save_activity_form(
     let r = ActivityRecord {
         external_id: None,
         customer: CustomerRef::Name(String::new()),
-        deal: None,
+        deal: v.text("deal"),
         rep: v.text("rep"),
         kind,
         subject: v.text("subject"),

@@ -241,6 +241,26 @@ fn write_one(
     Ok(write_row(conn, actor, entity, id, columns, values, true)?.0)
 }
 
+/// One of the customer's deals by external id or name (any case); none or several is an
+/// error at the field `deal`.
+fn customer_deal(conn: &Connection, customer_id: i64, text: &str) -> Result<i64> {
+    let ids: Vec<i64> = conn
+        .prepare(
+            "SELECT id FROM deals WHERE customer_id = ?1 AND external_id = ?2
+             UNION SELECT id FROM deals WHERE customer_id = ?1 AND name = ?2 COLLATE NOCASE",
+        )?
+        .query_map(params![customer_id, text.trim()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    match ids.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(field("deal", format!("this customer has no deal '{text}'"))),
+        _ => Err(field(
+            "deal",
+            format!("this customer has several deals called '{text}': give the external id"),
+        )),
+    }
+}
+
 /// Updates columns of activity `id`, audited (the agenda's complete, snooze, reassign).
 pub(super) fn write_activity(
     conn: &Connection,
@@ -387,9 +407,14 @@ impl Store {
     ) -> Result<()> {
         let tx = self.begin()?;
         let rep = rep_by_name(&tx, r.rep.as_deref(), "rep")?;
+        let deal = match r.deal.as_deref() {
+            Some(d) => Some(customer_deal(&tx, customer_id, d)?),
+            None => None,
+        };
         let columns = [
             "external_id",
             "customer_id",
+            "deal_id",
             "rep_id",
             "kind",
             "subject",
@@ -406,6 +431,7 @@ impl Store {
             params![
                 readable_id(&tx, Entity::Activity)?,
                 customer_id,
+                deal,
                 rep,
                 r.kind.as_str(),
                 r.subject,
@@ -425,6 +451,7 @@ impl Store {
                 params![
                     readable_id(&tx, Entity::Activity)?,
                     customer_id,
+                    deal,
                     rep,
                     "call",
                     subject.trim_end_matches(": "),
