@@ -2583,16 +2583,26 @@ fn the_visit_plan_draws_by_explained_priority_within_capacity() {
         );
     }
     assert_eq!(plan(&["--seed", "7"]), a, "the same seed, the same plan");
+    // Greedy: the six top scores, laid out city by city (a city's visits together).
     let greedy = plan(&["--greedy"]);
-    let top: Vec<&str> = scores[..6]
+    let top: std::collections::BTreeSet<&str> = scores[..6]
         .iter()
         .map(|s| s["customer"].as_str().unwrap())
         .collect();
-    let got: Vec<&str> = greedy
+    let got: std::collections::BTreeSet<&str> = greedy
         .iter()
         .map(|p| p["customer"].as_str().unwrap())
         .collect();
     assert_eq!(got, top);
+    let cities: Vec<&str> = greedy
+        .iter()
+        .map(|p| p["city"].as_str().unwrap_or(""))
+        .collect();
+    for (i, c) in cities.iter().enumerate() {
+        if let Some(j) = cities[i + 1..].iter().position(|d| d == c) {
+            assert!(cities[i + 1..=i + j].iter().all(|d| d == c), "{cities:?}");
+        }
+    }
     let ics = funnel(&db)
         .env("FUNNEL_TODAY", "2026-11-22")
         .args([

@@ -245,6 +245,7 @@ pub fn plan(
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         visits::draw_without_replacement(&p, k, &mut rng)
     };
+    let order = by_city(&order, |i| scored[i].city.as_deref());
     Ok(order
         .into_iter()
         .enumerate()
@@ -253,4 +254,44 @@ pub fn plan(
             visit: scored[i].clone(),
         })
         .collect())
+}
+
+/// The chosen contacts in the order the days take them: the same customers (so no one of
+/// higher priority is dropped for one of lower), each city's together, cities in the order
+/// of their first (best-placed) customer; customers without a city keep their place among
+/// the cities as one of their own.
+fn by_city<'a>(order: &[usize], city: impl Fn(usize) -> Option<&'a str>) -> Vec<usize> {
+    let mut groups: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+    for &i in order {
+        let c = city(i);
+        match groups.iter_mut().find(|(g, _)| c.is_some() && *g == c) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((c, vec![i])),
+        }
+    }
+    groups.into_iter().flat_map(|(_, m)| m).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chosen_contacts_go_city_by_city_in_the_order_of_each_citys_first() {
+        let cities = [
+            Some("Oslo"),
+            Some("Rome"),
+            None,
+            Some("Oslo"),
+            None,
+            Some("Rome"),
+        ];
+        let order = [0, 1, 2, 3, 4, 5];
+        let got = by_city(&order, |i| cities[i]);
+        assert_eq!(got, [0, 3, 1, 5, 2, 4]);
+        // The same customers, none lost or repeated.
+        let mut sorted = got.clone();
+        sorted.sort();
+        assert_eq!(sorted, order);
+    }
 }
