@@ -166,16 +166,16 @@ const ACTIVITY: &[FieldSpec] = &[
     f("outcome", "Outcome", false, ""),
     p("rep", "Rep", false, "a rep's name", Pick::Rep),
     f(
-        "deal",
-        "Deal",
-        false,
-        "one of this customer's deals: name or external id",
-    ),
-    f(
         "follow_up",
         "Follow up on",
         false,
         "YYYY-MM-DD: schedules a call",
+    ),
+    f(
+        "deal",
+        "Deal",
+        false,
+        "one of this customer's deals: name or external id",
     ),
 ];
 
