@@ -84,9 +84,9 @@ pub struct Scored {
 }
 
 /// The factors of a rep's customers, each between 0 and 1, and the words for them:
-/// - overdue: days past the next contact by its own interval, over the interval, capped at
-///   1 (a customer never contacted counts from the day it became a customer; no interval:
-///   0);
+/// - overdue: days past the next contact by its interval, over the interval, capped at 1
+///   (its own interval, else its segment's learned one — see `agenda::learned_intervals`;
+///   a customer never contacted counts from the day it became a customer; no interval: 0);
 /// - value: predicted value over the next 12 months over the rep's largest (the last
 ///   recompute's; none: 0);
 /// - pipeline: open weighted pipeline (amount × stage probability) over the rep's largest;
@@ -95,18 +95,25 @@ pub struct Scored {
 fn factors(
     c: &PlanCustomer,
     today: NaiveDate,
-    max_value: i64,
-    max_pipe: i64,
+    (max_value, max_pipe): (i64, i64),
+    learned: &Learned,
 ) -> [(f64, String); 5] {
-    let overdue = c.every_days.filter(|d| *d > 0).and_then(|every| {
+    let own = c.every_days.filter(|d| *d > 0);
+    let every = own.or_else(|| c.segment.as_ref().and_then(|s| learned.get(s).copied()));
+    let overdue = every.and_then(|every| {
         let since = c.last_contact.as_deref().unwrap_or(&c.created_on);
         let since = NaiveDate::parse_from_str(since, "%Y-%m-%d").ok()?;
         let late = (today - (since + Duration::days(every))).num_days();
         (late > 0).then(|| {
             let f = (late as f64 / every as f64).min(1.0);
+            let whose = if own.is_some() {
+                ""
+            } else {
+                ", learned for its segment"
+            };
             (
                 f,
-                format!("contact {late} days overdue (every {every} days)"),
+                format!("contact {late} days overdue (every {every} days{whose})"),
             )
         })
     });
@@ -152,13 +159,18 @@ fn factors(
     ]
 }
 
+/// Contact intervals learned per customer segment (see `agenda::learned_intervals`).
+pub type Learned = std::collections::HashMap<String, i64>;
+
 /// Every customer of the rep with its score, visit probability (softmax at `w.alpha`)
 /// and reasons (each factor's contribution), highest score first; and the rep's capacity.
+/// `learned`: the segments' contact intervals, read once for many reps.
 pub fn priorities(
     store: &Db,
     rep: &str,
     today: NaiveDate,
     w: &Weights,
+    learned: &Learned,
 ) -> Result<(f64, Vec<Scored>), StoreError> {
     let (capacity, customers) = store.plan_customers(rep, &iso(today))?;
     let max_value = customers
@@ -175,7 +187,7 @@ pub fn priorities(
     let mut out: Vec<Scored> = customers
         .iter()
         .map(|c| {
-            let f = factors(c, today, max_value, max_pipe);
+            let f = factors(c, today, (max_value, max_pipe), learned);
             let score: f64 = f.iter().zip(weights).map(|((x, _), w)| x * w).sum();
             let reasons = f
                 .iter()
@@ -226,8 +238,9 @@ pub fn plan(
     w: &Weights,
     seed: u64,
     greedy: bool,
+    learned: &Learned,
 ) -> Result<Vec<Planned>, StoreError> {
-    let (capacity, scored) = priorities(store, rep, today, w)?;
+    let (capacity, scored) = priorities(store, rep, today, w, learned)?;
     let per_day = per_day.unwrap_or(((4.0 * capacity).round() as usize).max(1));
     let mut dates = Vec::new();
     let mut d = today;

@@ -39,8 +39,9 @@ pub(super) fn run(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     if days == 0 || per_day == Some(0) {
         return Err(usage("--days and --per-day must be at least 1"));
     }
+    let learned = app::agenda::learned_intervals(&*store, today)?;
     if scores {
-        let (_, scored) = app::plan::priorities(&*store, &rep, today, &w)?;
+        let (_, scored) = app::plan::priorities(&*store, &rep, today, &w, &learned)?;
         let mut t = Table::new(&["customer", "city", "score", "probability", "reasons"]);
         for s in &scored {
             t.rows.push(vec![
@@ -57,7 +58,9 @@ pub(super) fn run(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         output::write_table(out, &t, format)?;
         return Ok(0);
     }
-    let plan = app::plan::plan(&*store, &rep, today, days, per_day, &w, seed, greedy)?;
+    let plan = app::plan::plan(
+        &*store, &rep, today, days, per_day, &w, seed, greedy, &learned,
+    )?;
     if format == Format::Ics {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
         agenda::ics_line(out, "BEGIN:VCALENDAR")?;

@@ -86,6 +86,7 @@ pub struct PlanCustomer {
     pub external_id: Option<String>,
     pub city: Option<String>,
     pub every_days: Option<i64>,
+    pub segment: Option<String>,
     /// The last contact done (none: never).
     pub last_contact: Option<String>,
     pub created_on: String,

@@ -202,7 +202,7 @@ impl Store {
                       JOIN stages s ON s.id = d.stage_id WHERE d.customer_id = c.id AND s.kind = 'open'),
                    (SELECT count(*) FROM deals d JOIN stages s ON s.id = d.stage_id
                       WHERE d.customer_id = c.id AND s.kind = 'open' AND d.expected_close < ?2),
-                   ci.churn_risk, ci.predicted_value_cents, ci.tier
+                   ci.churn_risk, ci.predicted_value_cents, ci.tier, c.segment
                  FROM customers c LEFT JOIN customer_intel ci ON ci.customer_id = c.id
                  WHERE c.owner_rep_id = ?1 AND c.status != 'churned'
                  ORDER BY c.id",
@@ -221,6 +221,7 @@ impl Store {
                     churn_risk: r.get(9)?,
                     predicted_value_cents: r.get(10)?,
                     tier: r.get(11)?,
+                    segment: r.get(12)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
