@@ -27,23 +27,32 @@ pub enum Per {
     Order,
 }
 
+/// The products bought (refunds left out) from `from` (exclusive, if any) to `end`: each
+/// line's customer, day and product.
+fn bought(
+    lines: &[LedgerLine],
+    from: Option<NaiveDate>,
+    end: NaiveDate,
+) -> impl Iterator<Item = (i64, NaiveDate, i64)> + '_ {
+    lines.iter().filter_map(move |l| {
+        let p = l.product_id?;
+        let on = NaiveDate::parse_from_str(&l.ordered_on, "%Y-%m-%d").ok()?;
+        (l.amount_cents >= 0 && on <= end && from.is_none_or(|f| on > f)).then_some((
+            l.customer_id,
+            on,
+            p,
+        ))
+    })
+}
+
 /// The baskets per order (a customer's lines on one day, refunds left out) up to `end`.
 pub fn order_baskets(
     lines: &[LedgerLine],
     end: NaiveDate,
 ) -> BTreeMap<(i64, NaiveDate), BTreeSet<i64>> {
     let mut out: BTreeMap<(i64, NaiveDate), BTreeSet<i64>> = BTreeMap::new();
-    for l in lines {
-        let (Some(p), Ok(on)) = (
-            l.product_id,
-            NaiveDate::parse_from_str(&l.ordered_on, "%Y-%m-%d"),
-        ) else {
-            continue;
-        };
-        if l.amount_cents < 0 || on > end {
-            continue;
-        }
-        out.entry((l.customer_id, on)).or_default().insert(p);
+    for (c, on, p) in bought(lines, None, end) {
+        out.entry((c, on)).or_default().insert(p);
     }
     out
 }
@@ -55,17 +64,8 @@ pub fn baskets(
     end: NaiveDate,
 ) -> BTreeMap<i64, BTreeSet<i64>> {
     let mut out: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
-    for l in lines {
-        let (Some(p), Ok(on)) = (
-            l.product_id,
-            NaiveDate::parse_from_str(&l.ordered_on, "%Y-%m-%d"),
-        ) else {
-            continue;
-        };
-        if l.amount_cents < 0 || on > end || from.is_some_and(|f| on <= f) {
-            continue;
-        }
-        out.entry(l.customer_id).or_default().insert(p);
+    for (c, _, p) in bought(lines, from, end) {
+        out.entry(c).or_default().insert(p);
     }
     out
 }
@@ -95,6 +95,8 @@ pub struct Counts {
     /// For each product A, the products B with a rule A → B of lift above 1, best score
     /// first (then lowest id): built on the first recommendation.
     ranked: std::sync::OnceLock<HashMap<i64, Vec<(f64, i64)>>>,
+    /// Products by how many baskets hold them, most first: sorted on first use.
+    by_popularity: std::sync::OnceLock<Vec<i64>>,
 }
 
 pub fn count<K>(baskets: &BTreeMap<K, BTreeSet<i64>>) -> Counts {
@@ -202,11 +204,14 @@ impl Counts {
         })
     }
 
-    /// Products by how many baskets hold them, most first.
-    pub fn popular(&self) -> Vec<i64> {
-        let mut items: Vec<(i64, usize)> = self.item.iter().map(|(k, v)| (*k, *v)).collect();
-        items.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        items.into_iter().map(|(k, _)| k).collect()
+    /// Products by how many baskets hold them, most first (sorted once, then shared by
+    /// every recommendation).
+    pub fn popular(&self) -> &[i64] {
+        self.by_popularity.get_or_init(|| {
+            let mut items: Vec<(i64, usize)> = self.item.iter().map(|(k, v)| (*k, *v)).collect();
+            items.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            items.into_iter().map(|(k, _)| k).collect()
+        })
     }
 }
 
@@ -264,7 +269,7 @@ pub fn recommend(c: &Counts, owned: &BTreeSet<i64>, k: usize) -> Vec<Recommendat
     out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.product.cmp(&y.product)));
     out.truncate(k);
     let n = c.baskets.max(1) as f64;
-    for p in c.popular() {
+    for &p in c.popular() {
         if out.len() >= k {
             break;
         }
@@ -283,7 +288,8 @@ pub fn recommend(c: &Counts, owned: &BTreeSet<i64>, k: usize) -> Vec<Recommendat
 /// The popularity baseline: the `k` most bought products the customer does not own.
 pub fn popular_for(c: &Counts, owned: &BTreeSet<i64>, k: usize) -> Vec<i64> {
     c.popular()
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|p| !owned.contains(p))
         .take(k)
         .collect()

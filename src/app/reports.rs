@@ -451,7 +451,6 @@ fn deal_stats(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
     })
 }
 
-/// Win rates over the window, optionally broken down.
 /// Lost deals by reason (and by `--by` when given): how many, their share of the lost deals
 /// and their value, the stage most of them were lost at, and the count in each of the
 /// window's last four quarters (the trend). A lost deal without a reason is "(none)".
@@ -541,6 +540,7 @@ fn lost_reasons(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> 
     Ok(t)
 }
 
+/// Win rates over the window, optionally broken down.
 fn win_rates(c: &Ctx, notes: &mut Vec<String>) -> Result<Table, ReportError> {
     let Ctx {
         store,

@@ -36,6 +36,16 @@ pub struct CustomerFilter {
     pub min_predicted_cents: Option<i64>,
 }
 
+impl CustomerFilter {
+    /// Whether the filter reads the stored customer intelligence.
+    pub fn on_intel(&self) -> bool {
+        self.rfm_segment.is_some()
+            || self.tier.is_some()
+            || self.min_churn_pct.is_some()
+            || self.min_predicted_cents.is_some()
+    }
+}
+
 /// One line of the customer list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerRow {

@@ -121,7 +121,7 @@ impl Store {
     pub fn count_customers(&self, f: &CustomerFilter) -> Result<i64> {
         let mut params = Vec::new();
         let w = where_clause(f, &mut params);
-        let join = if w.contains("ci.") {
+        let join = if f.on_intel() {
             " LEFT JOIN customer_intel ci ON ci.customer_id = c.id"
         } else {
             ""

@@ -183,11 +183,7 @@ pub fn render_screen(app: &App, frame: &mut Frame, area: Rect) {
         ));
     }
     // Sorting or filtering on values no recompute has made yet: say how to make them.
-    let on_intel = c.sort.on_intel()
-        || c.filter.rfm_segment.is_some()
-        || c.filter.tier.is_some()
-        || c.filter.min_churn_pct.is_some()
-        || c.filter.min_predicted_cents.is_some();
+    let on_intel = c.sort.on_intel() || c.filter.on_intel();
     if on_intel
         && app
             .segments
