@@ -100,15 +100,67 @@ fn main() {
         );
     }
     let learned = funnel::app::agenda::learned_intervals(&store, today).expect("learned");
+    let spec = funnel::app::plan::PlanSpec {
+        days: 5,
+        per_day: None,
+        seed: 1,
+        greedy: false,
+    };
     let (t, planned) = best_of(3, || {
         let mut planned = 0;
-        for rep in &reps {
-            planned += funnel::app::plan::plan(&store, rep, today, 5, None, &w, 1, false, &learned)
-                .expect("plan")
-                .len();
+        for (_, capacity, scored) in
+            funnel::app::plan::priorities_all(&store, today, &w, &learned).expect("priorities")
+        {
+            planned += funnel::app::plan::plan_scored(capacity, &scored, today, &spec).len();
         }
         planned
     });
+    // The allocation LP on made-up accounts of the size: 50 reps × 2,000 accounts
+    // (40 each), and 50 reps with 2,000 accounts each (100,000), values drawn log-normally.
+    for (label, per_rep) in [
+        ("50 reps x 2,000 accounts", 40),
+        ("50 reps x 2,000 accounts each", 2000),
+    ] {
+        use funnel::analytics::allocation::{self, Account, Params};
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let accounts: Vec<Account> = (0..50 * per_rep)
+            .map(|i| Account {
+                rep: i / per_rep,
+                value: (rng.random::<f64>() * 4.0 + 6.0).exp(),
+                touch: rng.random::<f64>() < 0.8,
+            })
+            .collect();
+        let capacity = vec![per_rep as f64 * 2.0; 50];
+        let p = Params::default();
+        let (t_lp, a) = best_of(3, || {
+            allocation::solve(&accounts, &capacity, &p).expect("lp")
+        });
+        let g = allocation::greedy(&accounts, &capacity, &p);
+        let greedy: f64 = accounts
+            .iter()
+            .zip(&g)
+            .map(|(a, h)| allocation::returns(a.value, *h, &p))
+            .sum();
+        println!(
+            "allocation LP, {label}: {:>7.0} ms  (expected revenue {:.0} vs greedy {greedy:.0}; {} binding reps)",
+            t_lp * 1000.0,
+            a.revenue,
+            a.shadow.iter().filter(|s| **s > 0.0).count()
+        );
+    }
+    let period = funnel::domain::Period::parse("2026-12").expect("period");
+    let (t_alloc, a) = best_of(3, || {
+        funnel::app::allocate::allocate(&store, period, today, 4.0, &Default::default())
+            .expect("allocate")
+    });
+    println!(
+        "funnel plan allocate --period 2026-12 (every rep's accounts): {:>7.0} ms  ({} reps, {} accounts; LP solve {:.0} ms)",
+        t_alloc * 1000.0,
+        a.reps.len(),
+        a.accounts.len(),
+        a.solve_ms
+    );
     let customers: i64 = store
         .connection()
         .query_row(

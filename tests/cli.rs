@@ -2523,15 +2523,7 @@ fn the_agenda_lists_follow_ups_exports_a_calendar_and_changes_activities() {
 fn the_visit_plan_draws_by_explained_priority_within_capacity() {
     let dir = tempfile::tempdir().unwrap();
     let db = demo_db(dir.path());
-    let rep: String = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row(
-            "SELECT r.name FROM reps r JOIN customers c ON c.owner_rep_id = r.id
-             WHERE c.status != 'churned' GROUP BY r.id ORDER BY count(*) DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let rep = busiest_rep(&db);
     let scores = json_of(&db, &["plan", "--rep", &rep, "--scores"]);
     let scores = scores.as_array().unwrap();
     assert!(scores.len() >= 10, "{}", scores.len());
@@ -2624,4 +2616,149 @@ fn the_visit_plan_draws_by_explained_priority_within_capacity() {
         .args(["plan", "--rep", &rep, "--alpha", "-1"])
         .assert()
         .code(2);
+}
+
+/// A saved plan compared with what was logged: the planned contact done on its day counts,
+/// a contact with a customer not in the plan is listed as unplanned.
+#[test]
+fn a_saved_plan_is_compared_with_the_contacts_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let rep = busiest_rep(&db);
+    let args = [
+        "plan",
+        "--rep",
+        rep.as_str(),
+        "--days",
+        "2",
+        "--per-day",
+        "3",
+        "--greedy",
+        "--save",
+    ];
+    let out = funnel(&db)
+        .env("FUNNEL_TODAY", "2026-11-22")
+        .args(args)
+        .args(["--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("saved as plan #1"));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = plan[0]["customer"].as_str().unwrap().to_string();
+    let day = plan[0]["day"].as_str().unwrap().to_string();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let planned: Vec<String> = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["customer"].as_str().unwrap().to_string())
+        .collect();
+    let other: (i64, String) = conn
+        .query_row(
+            "SELECT c.id, c.name FROM customers c JOIN reps r ON r.id = c.owner_rep_id
+             WHERE r.name = ?1 AND c.name NOT IN (SELECT value FROM json_each(?2))
+             ORDER BY c.id LIMIT 1",
+            rusqlite::params![rep, serde_json::to_string(&planned).unwrap()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    conn.execute(
+        "INSERT INTO activities(customer_id, kind, subject, done_on)
+         SELECT id, 'visit', 'planned visit', ?2 FROM customers WHERE name = ?1",
+        rusqlite::params![first, day],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO activities(customer_id, kind, subject, done_on) VALUES (?1, 'call', 'x', ?2)",
+        rusqlite::params![other.0, day],
+    )
+    .unwrap();
+    drop(conn);
+    let review = funnel(&db)
+        .env("FUNNEL_TODAY", "2026-11-25")
+        .args(["plan", "review", "--rep", &rep, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(review.status.success());
+    let rows: serde_json::Value = serde_json::from_slice(&review.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 7, "six planned, one unplanned: {rows:?}");
+    let done = rows.iter().find(|r| r["customer"] == first.as_str()).unwrap();
+    assert_eq!(done["contacted"], day.as_str());
+    assert_eq!(done["how"], "visit");
+    let unplanned = rows.iter().find(|r| r["day"] == "unplanned").unwrap();
+    assert_eq!(unplanned["customer"], other.1.as_str());
+    funnel(&db)
+        .env("FUNNEL_TODAY", "2026-11-25")
+        .args(["plan", "review", "--id", "1", "--format", "table"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "1 of 6 planned contacts done (17%), 1 on the planned day; 1 contact(s) with customers not in the plan",
+        ));
+    funnel(&db)
+        .args(["plan", "review", "--id", "9"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no saved plan #9"));
+}
+
+/// The allocation LP through the binary: every rep within capacity, the LP never below
+/// the greedy rule, a value for one more hour only where the capacity binds, every active
+/// account its minimum and none above the maximum.
+#[test]
+fn allocation_keeps_capacity_and_beats_the_greedy_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let reps = json_of(&db, &["plan", "allocate", "--period", "2026-12"]);
+    let reps = reps.as_array().unwrap();
+    assert!(!reps.is_empty());
+    let mut binding = 0;
+    for r in reps {
+        let (hours, used) = (r["hours"].as_f64().unwrap(), r["used"].as_f64().unwrap());
+        assert!(used <= hours + 0.05, "{r}");
+        let lp = r["expected (LP)"].as_f64().unwrap();
+        let greedy = r["expected (greedy)"].as_f64().unwrap();
+        assert!(lp >= greedy - 0.05, "{r}");
+        let more = r["one more hour"].as_f64().unwrap();
+        if r["binding"] == "capacity" {
+            binding += 1;
+        } else {
+            assert_eq!(more, 0.0, "{r}");
+        }
+    }
+    assert!(binding > 0, "a month of 4 h days binds someone: {reps:?}");
+    let accounts = json_of(
+        &db,
+        &["plan", "allocate", "--period", "2026-12", "--accounts"],
+    );
+    for a in accounts.as_array().unwrap() {
+        let h = a["hours"].as_f64().unwrap();
+        assert!((0.0..=8.0 + 1e-9).contains(&h), "{a}");
+    }
+    funnel(&db)
+        .env("FUNNEL_TODAY", "2026-11-22")
+        .args(["plan", "allocate", "--period", "2025-Q1"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("2025-Q1 is over"));
+    funnel(&db)
+        .args(["plan", "allocate", "--period", "2026-12", "--lift", "2"])
+        .assert()
+        .code(2);
+}
+
+/// The rep with the most customers not churned.
+fn busiest_rep(db: &Path) -> String {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT r.name FROM reps r JOIN customers c ON c.owner_rep_id = r.id
+             WHERE c.status != 'churned' GROUP BY r.id ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
 }

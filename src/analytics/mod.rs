@@ -1,5 +1,6 @@
 //! Pure analytics over plain data: no SQL, no terminal.
 
+pub mod allocation;
 pub mod baskets;
 pub mod clv;
 pub mod ets;

@@ -2,6 +2,7 @@
 //! analytics and write results back, each write audited.
 
 pub mod agenda;
+pub mod allocate;
 pub mod board;
 pub mod cache;
 pub mod clv;

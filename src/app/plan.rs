@@ -4,7 +4,8 @@
 
 use super::Db;
 use crate::analytics::visits;
-use crate::domain::agenda::PlanCustomer;
+use crate::domain::agenda::{LoggedContact, PlanCustomer, PlanVisit, SavedPlan};
+use crate::domain::audit::Actor;
 use crate::domain::date::iso;
 use crate::domain::Money;
 use crate::store::StoreError;
@@ -173,6 +174,34 @@ pub fn priorities(
     learned: &Learned,
 ) -> Result<(f64, Vec<Scored>), StoreError> {
     let (capacity, customers) = store.plan_customers(rep, &iso(today))?;
+    Ok((capacity, score(&customers, today, w, learned)))
+}
+
+/// Every rep's priorities (as `priorities`), in one read of the store: (rep, capacity,
+/// scored customers) by rep id.
+pub fn priorities_all(
+    store: &Db,
+    today: NaiveDate,
+    w: &Weights,
+    learned: &Learned,
+) -> Result<Vec<(String, f64, Vec<Scored>)>, StoreError> {
+    Ok(store
+        .plan_customers_all(&iso(today))?
+        .into_iter()
+        .map(|r| {
+            let scored = score(&r.customers, today, w, learned);
+            (r.rep, r.capacity, scored)
+        })
+        .collect())
+}
+
+/// The scores, probabilities and reasons of one rep's customers, highest score first.
+fn score(
+    customers: &[PlanCustomer],
+    today: NaiveDate,
+    w: &Weights,
+    learned: &Learned,
+) -> Vec<Scored> {
     let max_value = customers
         .iter()
         .filter_map(|c| c.predicted_value_cents)
@@ -215,7 +244,7 @@ pub fn priorities(
             .total_cmp(&a.score)
             .then(a.customer_id.cmp(&b.customer_id))
     });
-    Ok((capacity, out))
+    out
 }
 
 /// One planned contact.
@@ -225,48 +254,69 @@ pub struct Planned {
     pub visit: Scored,
 }
 
-/// The next `days` working days (Monday to Friday) from `today`, `per_day` contacts each
-/// (default: 4 × the rep's capacity, at least 1), drawn by the visit probabilities without
-/// replacement (deterministic for `seed`) or, `greedy`, the top scores in order.
-#[allow(clippy::too_many_arguments)]
+/// How a plan is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanSpec {
+    /// Working days (Monday to Friday) from today.
+    pub days: usize,
+    /// Contacts a day (default: 4 × the rep's capacity, at least 1).
+    pub per_day: Option<usize>,
+    /// The draw's seed (the same seed, the same plan).
+    pub seed: u64,
+    /// The top scores in order instead of a draw.
+    pub greedy: bool,
+}
+
+/// The next `spec.days` working days from `today`, `per_day` contacts each, drawn by the
+/// visit probabilities without replacement (deterministic for the seed) or, greedy, the
+/// top scores in order.
 pub fn plan(
     store: &Db,
     rep: &str,
     today: NaiveDate,
-    days: usize,
-    per_day: Option<usize>,
+    spec: &PlanSpec,
     w: &Weights,
-    seed: u64,
-    greedy: bool,
     learned: &Learned,
 ) -> Result<Vec<Planned>, StoreError> {
     let (capacity, scored) = priorities(store, rep, today, w, learned)?;
-    let per_day = per_day.unwrap_or(((4.0 * capacity).round() as usize).max(1));
+    Ok(plan_scored(capacity, &scored, today, spec))
+}
+
+/// The plan (as `plan`) of a rep whose customers are scored already.
+pub fn plan_scored(
+    capacity: f64,
+    scored: &[Scored],
+    today: NaiveDate,
+    spec: &PlanSpec,
+) -> Vec<Planned> {
+    let per_day = spec
+        .per_day
+        .unwrap_or(((4.0 * capacity).round() as usize).max(1));
     let mut dates = Vec::new();
     let mut d = today;
-    while dates.len() < days {
+    while dates.len() < spec.days {
         if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
             dates.push(d);
         }
         d += Duration::days(1);
     }
     let k = per_day * dates.len();
-    let order: Vec<usize> = if greedy {
+    let order: Vec<usize> = if spec.greedy {
         (0..scored.len().min(k)).collect()
     } else {
         let p: Vec<f64> = scored.iter().map(|s| s.probability).collect();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed);
         visits::draw_without_replacement(&p, k, &mut rng)
     };
     let order = by_city(&order, |i| scored[i].city.as_deref());
-    Ok(order
+    order
         .into_iter()
         .enumerate()
         .map(|(n, i)| Planned {
             day: dates[n / per_day],
             visit: scored[i].clone(),
         })
-        .collect())
+        .collect()
 }
 
 /// The chosen contacts in the order the days take them: the same customers (so no one of
@@ -283,6 +333,106 @@ fn by_city<'a>(order: &[usize], city: impl Fn(usize) -> Option<&'a str>) -> Vec<
         }
     }
     groups.into_iter().flat_map(|(_, m)| m).collect()
+}
+
+/// Saves a rep's plan (`funnel plan --save`, the TUI's plan); returns its id.
+pub fn save(
+    store: &mut Db,
+    rep: &str,
+    today: NaiveDate,
+    method: &str,
+    planned: &[Planned],
+    actor: &Actor,
+) -> Result<i64, StoreError> {
+    let visits: Vec<PlanVisit> = planned
+        .iter()
+        .map(|p| PlanVisit {
+            day: p.day,
+            customer_id: p.visit.customer_id,
+            score: p.visit.score,
+            probability: p.visit.probability,
+            reasons: p.visit.reasons.join("; "),
+        })
+        .collect();
+    store.save_plan(rep, &iso(today), method, &visits, actor)
+}
+
+/// What became of one planned contact.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Outcome {
+    pub day: String,
+    pub customer_id: i64,
+    pub customer: String,
+    pub score: f64,
+    pub probability: f64,
+    /// The first contact logged with the customer in the plan's days, and how.
+    pub contacted_on: Option<String>,
+    pub how: Option<String>,
+}
+
+/// A saved plan compared with what was logged: each planned contact's outcome, the
+/// contacts logged that were not planned, and the counts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Review {
+    pub plan: SavedPlan,
+    pub outcomes: Vec<Outcome>,
+    pub unplanned: Vec<LoggedContact>,
+    /// Planned customers contacted in the plan's days; of them, on their planned day.
+    pub contacted: usize,
+    pub on_the_day: usize,
+    /// Whether the plan's last day is still to come (`today` before it).
+    pub running: bool,
+}
+
+/// The plan `id` (else the rep's latest) against the contacts logged in its days.
+pub fn review(
+    store: &Db,
+    id: Option<i64>,
+    rep: Option<&str>,
+    today: NaiveDate,
+) -> Result<Review, StoreError> {
+    let record = store.plan_record(id, rep)?;
+    let planned: std::collections::HashSet<i64> = record.visits.iter().map(|v| v.1).collect();
+    let mut first: std::collections::HashMap<i64, &LoggedContact> = Default::default();
+    for l in &record.logged {
+        first.entry(l.customer_id).or_insert(l);
+    }
+    let outcomes: Vec<Outcome> = record
+        .visits
+        .iter()
+        .map(|(day, id, name, score, p)| {
+            let done = first.get(id);
+            Outcome {
+                day: day.clone(),
+                customer_id: *id,
+                customer: name.clone(),
+                score: *score,
+                probability: *p,
+                contacted_on: done.map(|l| l.done_on.clone()),
+                how: done.map(|l| l.kind.clone()),
+            }
+        })
+        .collect();
+    let contacted = outcomes.iter().filter(|o| o.contacted_on.is_some()).count();
+    let on_the_day = outcomes
+        .iter()
+        .filter(|o| o.contacted_on.as_deref() == Some(o.day.as_str()))
+        .count();
+    let mut seen = std::collections::HashSet::new();
+    let unplanned = record
+        .logged
+        .iter()
+        .filter(|l| !planned.contains(&l.customer_id) && seen.insert(l.customer_id))
+        .cloned()
+        .collect();
+    Ok(Review {
+        running: iso(today) < record.plan.last_day,
+        plan: record.plan,
+        outcomes,
+        unplanned,
+        contacted,
+        on_the_day,
+    })
 }
 
 #[cfg(test)]

@@ -281,6 +281,8 @@ pub enum Command {
     /// softmax of each customer's explained priority score), or `--scores` for every
     /// customer's score, probability and reasons.
     Plan {
+        #[command(subcommand)]
+        action: Option<plan::PlanAction>,
         /// The rep (default: the rep in config.toml or $FUNNEL_REP).
         #[arg(long)]
         rep: Option<String>,
@@ -302,6 +304,9 @@ pub enum Command {
         /// Every customer's score, probability and reasons instead of a plan.
         #[arg(long)]
         scores: bool,
+        /// Save the plan, to compare it later with what was done (`funnel plan review`).
+        #[arg(long, conflicts_with = "scores")]
+        save: bool,
     },
     /// Targets: list with attainment, set, revise, propose.
     Targets {

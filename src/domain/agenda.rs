@@ -98,4 +98,58 @@ pub struct PlanCustomer {
     pub churn_risk: Option<f64>,
     pub predicted_value_cents: Option<i64>,
     pub tier: Option<String>,
+    /// prospect or active.
+    pub status: String,
+}
+
+/// A rep's customers with what their visit priority reads, and the rep's capacity.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RepCustomers {
+    pub rep: String,
+    /// 1.0 = one full-time seller.
+    pub capacity: f64,
+    pub customers: Vec<PlanCustomer>,
+}
+
+/// A plan as saved (`funnel plan --save`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SavedPlan {
+    pub id: i64,
+    pub rep: String,
+    pub made_on: String,
+    pub saved_at: String,
+    pub saved_by: String,
+    pub method: String,
+    pub first_day: String,
+    pub last_day: String,
+}
+
+/// A planned contact to save: the day, the customer, its priority then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanVisit {
+    pub day: NaiveDate,
+    pub customer_id: i64,
+    pub score: f64,
+    pub probability: f64,
+    pub reasons: String,
+}
+
+/// A contact done (an activity other than a note) in a plan's days.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LoggedContact {
+    pub customer_id: i64,
+    pub customer: String,
+    pub done_on: String,
+    pub kind: String,
+}
+
+/// A saved plan with what was planned and what was logged in its days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRecord {
+    pub plan: SavedPlan,
+    /// (day, customer id, customer, score, probability), by day.
+    pub visits: Vec<(String, i64, String, f64, f64)>,
+    /// Contacts done from the plan's first day to its last with the rep's customers or by
+    /// the rep, by day.
+    pub logged: Vec<LoggedContact>,
 }

@@ -528,6 +528,23 @@ pub trait Agenda {
         rep: &str,
         today: &str,
     ) -> Result<(f64, Vec<crate::domain::agenda::PlanCustomer>)>;
+    /// Every rep with its customers and what their visit priority reads, in one read.
+    fn plan_customers_all(&self, today: &str) -> Result<Vec<crate::domain::agenda::RepCustomers>>;
+    /// Saves a rep's plan; returns its id.
+    fn save_plan(
+        &mut self,
+        rep: &str,
+        made_on: &str,
+        method: &str,
+        visits: &[crate::domain::agenda::PlanVisit],
+        actor: &crate::domain::audit::Actor,
+    ) -> Result<i64>;
+    /// A saved plan (by id, or the rep's latest) with what was logged in its days.
+    fn plan_record(
+        &self,
+        id: Option<i64>,
+        rep: Option<&str>,
+    ) -> Result<crate::domain::agenda::PlanRecord>;
     /// Completes, snoozes or reassigns an open activity, audited.
     fn change_activity(
         &mut self,
@@ -569,6 +586,26 @@ impl Agenda for Store {
     }
     fn contact_gaps(&self, today: &str) -> Result<Vec<(String, f64)>> {
         Store::contact_gaps(self, today)
+    }
+    fn plan_customers_all(&self, today: &str) -> Result<Vec<crate::domain::agenda::RepCustomers>> {
+        Store::plan_customers_all(self, today)
+    }
+    fn save_plan(
+        &mut self,
+        rep: &str,
+        made_on: &str,
+        method: &str,
+        visits: &[crate::domain::agenda::PlanVisit],
+        actor: &crate::domain::audit::Actor,
+    ) -> Result<i64> {
+        Store::save_plan(self, rep, made_on, method, visits, actor)
+    }
+    fn plan_record(
+        &self,
+        id: Option<i64>,
+        rep: Option<&str>,
+    ) -> Result<crate::domain::agenda::PlanRecord> {
+        Store::plan_record(self, id, rep)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod import;
 pub mod intel;
 pub mod ledger;
 pub mod maintenance;
+pub mod plans;
 pub mod queries;
 pub mod remove;
 pub mod reports;
