@@ -2685,7 +2685,10 @@ fn a_saved_plan_is_compared_with_the_contacts_logged() {
     let rows: serde_json::Value = serde_json::from_slice(&review.stdout).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 7, "six planned, one unplanned: {rows:?}");
-    let done = rows.iter().find(|r| r["customer"] == first.as_str()).unwrap();
+    let done = rows
+        .iter()
+        .find(|r| r["customer"] == first.as_str())
+        .unwrap();
     assert_eq!(done["contacted"], day.as_str());
     assert_eq!(done["how"], "visit");
     let unplanned = rows.iter().find(|r| r["day"] == "unplanned").unwrap();
@@ -2761,4 +2764,133 @@ fn busiest_rep(db: &Path) -> String {
             |r| r.get(0),
         )
         .unwrap()
+}
+
+/// Automation rules through the binary: a dry run writes nothing; a run acts once per
+/// condition, audited with the rule's name; a second run acts on nothing new; a deal whose
+/// close date moves later is caught by deal-slipped; a bad file is refused naming the file,
+/// the line and the key.
+#[test]
+fn rules_act_once_per_condition_and_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("funnel")).unwrap();
+    std::fs::write(
+        config.join("funnel/rules.toml"),
+        "[[rule]]\nname = \"stale\"\nwhen = \"deal-stale\"\nthen = \"task\"\ndue_in_days = 2\n\n\
+         [[rule]]\nname = \"slipped\"\nwhen = \"deal-slipped\"\nthen = \"alert\"\n\n\
+         [[rule]]\nname = \"orphans\"\nwhen = \"no-owner\"\nthen = \"reassign\"\nto = \"REP\"\n"
+            .replace("REP", &busiest_rep(&db)),
+    )
+    .unwrap();
+    let rules = |args: &[&str]| -> serde_json::Value {
+        let out = funnel(&db)
+            .env("FUNNEL_TODAY", "2026-11-22")
+            .env("XDG_CONFIG_HOME", &config)
+            .arg("rules")
+            .args(args)
+            .args(["--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let count = |sql: &str| -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    // A customer without an owner, for the reassign rule.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE customers SET owner_rep_id = NULL WHERE id = (SELECT min(id) FROM customers WHERE status != 'churned')",
+            [],
+        )
+        .unwrap();
+    let activities = count("SELECT count(*) FROM activities");
+    let dry = rules(&["run", "--dry-run"]);
+    let dry = dry.as_array().unwrap();
+    assert!(dry.iter().any(|r| r["rule"] == "stale"), "{dry:?}");
+    assert!(dry.iter().all(|r| r["status"] == "would act"));
+    assert_eq!(count("SELECT count(*) FROM activities"), activities);
+    assert_eq!(count("SELECT count(*) FROM rule_runs"), 0);
+    let first = rules(&["run"]);
+    let first = first.as_array().unwrap();
+    let tasks = first.iter().filter(|r| r["rule"] == "stale").count() as i64;
+    assert!(tasks > 0);
+    assert!(first.iter().all(|r| r["status"] == "done"));
+    assert_eq!(count("SELECT count(*) FROM activities"), activities + tasks);
+    assert_eq!(
+        count("SELECT count(*) FROM customers WHERE owner_rep_id IS NULL"),
+        0
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM audit_log WHERE note = 'rule ''stale''' AND entity = 'activity'"
+        ),
+        tasks
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM audit_log WHERE note = 'rule ''orphans''' AND entity = 'customer'"),
+        1
+    );
+    // Again: the same conditions, nothing new.
+    let second = rules(&["run"]);
+    assert!(second
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"] == "acted on before"));
+    assert_eq!(count("SELECT count(*) FROM activities"), activities + tasks);
+    // A watched deal's close moves later: the next run raises one alert.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE deals SET expected_close = '2027-06-30' WHERE id = (SELECT min(deal_id) FROM rule_marks)",
+            [],
+        )
+        .unwrap();
+    let third = rules(&["run"]);
+    let slipped: Vec<_> = third
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "slipped" && r["status"] == "done")
+        .collect();
+    assert_eq!(slipped.len(), 1, "{third}");
+    assert!(slipped[0]["what"]
+        .as_str()
+        .unwrap()
+        .contains("to 2027-06-30"));
+    let alerts = rules(&["alerts"]);
+    assert_eq!(alerts.as_array().unwrap().len(), 1);
+    let list = rules(&["list"]);
+    let stale = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "stale")
+        .unwrap()
+        .clone();
+    assert_eq!(stale["line"], 1);
+    assert_eq!(stale["acted"], 0, "the last run acted on nothing new");
+    // A bad file: file, line and key.
+    std::fs::write(
+        config.join("funnel/rules.toml"),
+        "[[rule]]\nname = \"x\"\nwhen = \"deal-stalled\"\nthen = \"task\"\n",
+    )
+    .unwrap();
+    funnel(&db)
+        .env("XDG_CONFIG_HOME", &config)
+        .args(["rules", "run"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "rules.toml: line 3: when: 'deal-stalled' is not a condition",
+        ));
 }

@@ -17,6 +17,7 @@ pub mod pipeline_forecast;
 pub mod plan;
 pub mod recommend;
 pub mod reports;
+pub mod rules;
 pub mod scoring;
 pub mod segments;
 pub mod targets;
@@ -212,6 +213,7 @@ pub struct ConfigFiles {
     pub config: PathBuf,
     pub keymap: PathBuf,
     pub themes: PathBuf,
+    pub rules: PathBuf,
 }
 
 /// Where the configuration lives (`~/.config/funnel/` on Linux).
@@ -223,6 +225,7 @@ pub fn config_files() -> ConfigFiles {
         config: dir.join("config.toml"),
         keymap: dir.join("keymap.toml"),
         themes: dir.join("themes"),
+        rules: dir.join("rules.toml"),
     }
 }
 

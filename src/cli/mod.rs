@@ -17,6 +17,7 @@ mod recommend;
 mod recompute;
 pub mod report;
 mod rows;
+mod rules;
 mod safety;
 mod score;
 mod segments;
@@ -307,6 +308,13 @@ pub enum Command {
         /// Save the plan, to compare it later with what was done (`funnel plan review`).
         #[arg(long, conflicts_with = "scores")]
         save: bool,
+    },
+    /// Automation rules (rules.toml in the config directory): `run` them (for cron;
+    /// idempotent, each action audited with its rule), `list` them with their last runs,
+    /// and the `alerts` they raised.
+    Rules {
+        #[command(subcommand)]
+        command: rules::RulesCommand,
     },
     /// Targets: list with attainment, set, revise, propose.
     Targets {
@@ -765,6 +773,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         Some(c @ Command::Demo { .. }) => return demo::demo(ctx!(), c),
         Some(c @ Command::Agenda { .. }) => return agenda::run(ctx!(), c),
         Some(c @ Command::Plan { .. }) => return plan::run(ctx!(), c),
+        Some(c @ Command::Rules { .. }) => return rules::run(ctx!(), c),
         Some(c @ Command::Import { .. }) => return import::import(ctx!(), c),
         Some(c @ Command::Export { .. }) => return export::export(ctx!(), c),
         Some(c @ Command::Recompute) => return recompute::recompute(ctx!(), c),

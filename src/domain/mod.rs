@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod money;
 pub mod period;
 pub mod records;
+pub mod rules;
 pub mod scoring;
 pub mod segments;
 pub mod setup;

@@ -609,6 +609,65 @@ impl Agenda for Store {
     }
 }
 
+/// Automation rules: what they read, and their runs, actions and alerts.
+pub trait Rules {
+    /// The keys a rule has acted on.
+    fn rule_keys(&self, rule: &str) -> Result<std::collections::HashSet<String>>;
+    /// Open deals of at least `min_cents`.
+    fn big_open_deals(&self, min_cents: i64) -> Result<Vec<crate::domain::rules::WatchedDeal>>;
+    /// What a deal-slipped rule last saw of each deal: (expected close, amount).
+    fn rule_marks(&self, rule: &str) -> Result<HashMap<i64, (Option<String>, i64)>>;
+    /// Customers (not churned) without an owner.
+    fn customers_without_owner(&self) -> Result<Vec<(i64, String)>>;
+    /// Writes one rule's run with its actions and marks, all or nothing; how many acted.
+    fn save_rule_run(
+        &mut self,
+        run: &crate::domain::rules::RuleRun,
+        actions: &[crate::domain::rules::RuleAction],
+        marks: &[(i64, Option<String>, i64)],
+        actor: &crate::domain::audit::Actor,
+    ) -> Result<usize>;
+    /// Each rule's last run.
+    fn last_rule_runs(&self) -> Result<Vec<crate::domain::rules::RuleRun>>;
+    /// Alerts not dismissed (at most `limit`) and their count.
+    fn open_alerts(&self, limit: usize) -> Result<(usize, Vec<crate::domain::rules::Alert>)>;
+    /// Dismisses an alert.
+    fn dismiss_alert(&mut self, id: i64, at: &str) -> Result<()>;
+}
+
+impl Rules for Store {
+    fn rule_keys(&self, rule: &str) -> Result<std::collections::HashSet<String>> {
+        Store::rule_keys(self, rule)
+    }
+    fn big_open_deals(&self, min_cents: i64) -> Result<Vec<crate::domain::rules::WatchedDeal>> {
+        Store::big_open_deals(self, min_cents)
+    }
+    fn rule_marks(&self, rule: &str) -> Result<HashMap<i64, (Option<String>, i64)>> {
+        Store::rule_marks(self, rule)
+    }
+    fn customers_without_owner(&self) -> Result<Vec<(i64, String)>> {
+        Store::customers_without_owner(self)
+    }
+    fn save_rule_run(
+        &mut self,
+        run: &crate::domain::rules::RuleRun,
+        actions: &[crate::domain::rules::RuleAction],
+        marks: &[(i64, Option<String>, i64)],
+        actor: &crate::domain::audit::Actor,
+    ) -> Result<usize> {
+        Store::save_rule_run(self, run, actions, marks, actor)
+    }
+    fn last_rule_runs(&self) -> Result<Vec<crate::domain::rules::RuleRun>> {
+        Store::last_rule_runs(self)
+    }
+    fn open_alerts(&self, limit: usize) -> Result<(usize, Vec<crate::domain::rules::Alert>)> {
+        Store::open_alerts(self, limit)
+    }
+    fn dismiss_alert(&mut self, id: i64, at: &str) -> Result<()> {
+        Store::dismiss_alert(self, id, at)
+    }
+}
+
 /// Customer segment runs and the ledger they are computed from.
 pub trait Segments {
     /// Every order on or before `as_of` (refunds included).
@@ -874,6 +933,7 @@ pub trait Backend:
     + Forecasts
     + Segments
     + Agenda
+    + Rules
     + Models
     + AuditTrail
     + Maintenance

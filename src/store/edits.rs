@@ -625,7 +625,7 @@ pub const CONTACT_COLUMNS: [&str; 7] = [
 /// A readable external id for a record made on screen (C-000123, D-0005225, K-…, A-…):
 /// the prefix and the id the row is about to get, so that an export re-imports it as an
 /// update. If an imported row already holds that text, a suffix keeps it unique.
-fn readable_id(conn: &Connection, entity: Entity) -> Result<String> {
+pub(super) fn readable_id(conn: &Connection, entity: Entity) -> Result<String> {
     let (prefix, width) = match entity {
         Entity::Customer => ("C", 6),
         Entity::Contact => ("K", 6),

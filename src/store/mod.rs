@@ -21,6 +21,7 @@ pub mod plans;
 pub mod queries;
 pub mod remove;
 pub mod reports;
+pub mod rules;
 pub mod scoring;
 pub mod segments;
 pub mod setup;
