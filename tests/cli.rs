@@ -842,14 +842,15 @@ fn an_older_database_is_migrated_and_never_reuses_ids() {
     assert_eq!(
         q("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%'"),
         // The twelve user-data tables, since schema 9 the segment runs, since 10 the
-        // customer-intelligence runs.
-        14,
+        // customer-intelligence runs, since 11 saved plans, rule runs and rule actions.
+        17,
         "every user-data table"
     );
     assert_eq!(
         q("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"),
-        // Schema 9 adds `segment_members_run`; 10 the three sort indexes of `customer_intel`.
-        indexes_before + 4,
+        // Schema 9 adds `segment_members_run`; 10 the three sort indexes of `customer_intel`;
+        // 11 `plans_rep`, `rule_runs_rule` and `rule_actions_open_alerts`.
+        indexes_before + 7,
         "no index lost"
     );
     assert_eq!(

@@ -694,6 +694,11 @@ fn snapshots_of_every_screen_at_three_sizes() {
     h.keys("esc esc esc 8");
     assert_eq!(h.app.screen, Screen::Segments);
     shoot(&h, "segments");
+    h.keys("esc 9");
+    assert_eq!(h.app.screen, Screen::Agenda);
+    shoot(&h, "agenda");
+    h.keys("tab");
+    shoot(&h, "agenda_plan");
     let w = Harness::new(0, 0);
     shoot(&w, "welcome");
 }
@@ -2372,6 +2377,7 @@ fn a_logged_activity_can_be_tied_to_one_of_the_customers_deals() {
     let form = |deal: &str| Request::SaveForm {
         kind: funnel::app::edits::FormKind::Activity {
             customer_id: customer,
+            completes: None,
         },
         values: vec![
             ("kind".into(), "call".into()),
@@ -2444,4 +2450,154 @@ fn a_logged_activity_can_be_tied_to_one_of_the_customers_deals() {
         .query_row("SELECT count(*) FROM activities", [], |r| r.get(0))
         .unwrap();
     assert_eq!(after, before + 2);
+}
+
+/// The Agenda screen: today's and overdue follow-ups, the visit plan with priorities; `n`
+/// on a planned customer logs the visit with its outcome and next follow-up; `x` marks a
+/// follow-up done, `z` snoozes one; the rules' alerts show on the dashboard with a count.
+#[test]
+fn the_agenda_logs_a_planned_visit_and_moves_follow_ups() {
+    let mut h = Harness::new(300, 1500);
+    let count = |h: &Harness, sql: &str| -> i64 {
+        h.store
+            .connection()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    h.keys("9");
+    assert_eq!(h.app.screen, Screen::Agenda);
+    let data = h.app.agenda.data.clone().expect("loaded");
+    let rep = data
+        .rep
+        .clone()
+        .expect("the rep with the most due is chosen");
+    assert!(!data.items.is_empty());
+    assert!(!data.plan.is_empty(), "a plan for {rep}");
+    assert!(data
+        .items
+        .iter()
+        .all(|i| i.rep.as_deref() == Some(rep.as_str())));
+    // The plan: log a visit to the first planned customer, with an outcome and follow-up.
+    h.keys("tab");
+    let planned = data.plan[0].visit.clone();
+    assert!(h.screen(120, 40).contains(&planned.customer));
+    let before = count(&h, "SELECT count(*) FROM activities");
+    h.keys("n");
+    assert_eq!(h.form().values[0], "visit");
+    let outcome = h
+        .form()
+        .kind
+        .fields()
+        .iter()
+        .position(|f| f.name == "outcome")
+        .unwrap();
+    let follow = h
+        .form()
+        .kind
+        .fields()
+        .iter()
+        .position(|f| f.name == "follow_up")
+        .unwrap();
+    while h.form().focus != outcome {
+        h.keys("tab");
+    }
+    h.keys("ordered");
+    while h.form().focus != follow {
+        h.keys("tab");
+    }
+    h.keys("2026-12-01 ctrl-s");
+    assert!(h.app.popup.is_none(), "saved: {:?}", h.app.status);
+    assert_eq!(count(&h, "SELECT count(*) FROM activities"), before + 2);
+    let logged = count(
+        &h,
+        &format!(
+            "SELECT count(*) FROM activities WHERE customer_id = {} AND kind = 'visit'
+             AND done_on = '2026-11-22' AND outcome = 'ordered'",
+            planned.customer_id
+        ),
+    );
+    assert_eq!(logged, 1);
+    // Due: mark the first follow-up done, snooze the next.
+    h.keys("tab tab tab");
+    assert_eq!(h.app.agenda.pane, funnel::tui::agenda::AgendaPane::Due);
+    let items = h.app.agenda.data.clone().unwrap().items;
+    let first = items
+        .iter()
+        .position(|i| i.activity_id.is_some())
+        .expect("a follow-up");
+    for _ in 0..first {
+        h.keys("j");
+    }
+    let id = items[first].activity_id.unwrap();
+    h.keys("x");
+    assert_eq!(
+        count(
+            &h,
+            &format!("SELECT count(*) FROM activities WHERE id = {id} AND done_on = '2026-11-22'")
+        ),
+        1,
+        "{:?}",
+        h.app.status
+    );
+    let items = h.app.agenda.data.clone().unwrap().items;
+    assert!(
+        items.iter().all(|i| i.activity_id != Some(id)),
+        "gone from the list"
+    );
+    let next = items
+        .iter()
+        .position(|i| i.activity_id.is_some())
+        .expect("another");
+    h.keys("g g");
+    for _ in 0..next {
+        h.keys("j");
+    }
+    let id = items[next].activity_id.unwrap();
+    h.keys("z");
+    assert_eq!(h.form().values[0], "2026-11-23", "tomorrow by default");
+    h.keys("ctrl-s");
+    assert_eq!(
+        count(
+            &h,
+            &format!("SELECT count(*) FROM activities WHERE id = {id} AND due_on = '2026-11-23'")
+        ),
+        1
+    );
+    let audited = count(
+        &h,
+        &format!("SELECT count(*) FROM audit_log WHERE entity = 'activity' AND entity_id = {id} AND action = 'update'"),
+    );
+    assert_eq!(audited, 1);
+    // An alert from a rule: counted on the dashboard, listed on the agenda, dismissed.
+    h.store
+        .connection()
+        .execute(
+            "INSERT INTO rule_actions(rule, key, action, message, created_at)
+             VALUES ('r', 'k', 'alert', 'a big deal slipped', '2026-11-22T08:00:00Z')",
+            [],
+        )
+        .unwrap();
+    h.keys("esc");
+    h.run(vec![Request::Dashboard]);
+    let top = h.screen(120, 40);
+    assert!(
+        top.contains("1 alert(s) · 9: agenda"),
+        "{}",
+        top.lines().next().unwrap()
+    );
+    h.keys("9 tab tab");
+    assert!(h.screen(120, 40).contains("a big deal slipped"));
+    h.keys("x");
+    assert_eq!(
+        count(
+            &h,
+            "SELECT count(*) FROM rule_actions WHERE dismissed_at IS NOT NULL"
+        ),
+        1
+    );
+    // The allocation, solved on the worker.
+    h.keys("A");
+    let a = h.app.agenda.allocation.clone().expect("solved");
+    assert!(a.lp_cents >= a.greedy_cents);
+    assert!(h.screen(120, 40).contains("Allocation 2026-11"));
 }

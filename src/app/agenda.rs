@@ -7,6 +7,7 @@ use crate::domain::audit::{Actor, Entity};
 use crate::domain::date::iso;
 use crate::store::StoreError;
 use chrono::{Duration, NaiveDate};
+use std::collections::HashMap;
 
 /// The agenda as of `today`: open activities due up to `days` ahead (with `overdue`,
 /// only those due before today), and the customers whose next contact by their own
@@ -149,4 +150,103 @@ pub fn change(
     let id = store.find_row(Entity::Activity, activity)?;
     store.change_activity(id, change, actor)?;
     Ok(id)
+}
+
+/// Whose agenda the TUI's Agenda screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whose {
+    /// The configured rep (config.toml or $FUNNEL_REP), else the rep with the most due.
+    Default,
+    Everyone,
+    Rep(String),
+}
+
+/// The Agenda screen: today's and overdue items, the plan for the next working days (for a
+/// rep), the open alerts of the rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screen {
+    /// The rep shown (`None`: everyone).
+    pub rep: Option<String>,
+    /// Every rep's name, for cycling.
+    pub reps: Vec<String>,
+    pub items: Vec<AgendaItem>,
+    pub plan: Vec<super::plan::Planned>,
+    pub alerts: (usize, Vec<crate::domain::rules::Alert>),
+    /// Why there is no plan (everyone, or the rep has no customers).
+    pub plan_note: Option<String>,
+}
+
+/// The plan's days on the Agenda screen.
+pub const SCREEN_PLAN_DAYS: usize = 5;
+
+/// The Agenda screen's data as of `today`.
+pub fn screen(store: &Db, whose: &Whose, today: NaiveDate) -> Result<Screen, StoreError> {
+    let reps: Vec<String> = {
+        let mut r: Vec<String> = super::organisation(store)?
+            .reps
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        r.sort();
+        r
+    };
+    let rep = match whose {
+        Whose::Rep(r) => Some(r.clone()),
+        Whose::Everyone => None,
+        Whose::Default => super::configured_rep(),
+    };
+    let scope = match &rep {
+        Some(r) => AgendaScope::Rep(r.clone()),
+        None => AgendaScope::All,
+    };
+    let mut items = list(store, &scope, today, 0, false)?;
+    // No rep configured: the rep with the most due, so that a demo shows a plan at once.
+    let rep = match (whose, rep) {
+        (Whose::Default, None) => {
+            let mut counts: HashMap<&str, usize> = HashMap::new();
+            for i in &items {
+                if let Some(r) = &i.rep {
+                    *counts.entry(r.as_str()).or_default() += 1;
+                }
+            }
+            let top = counts
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+                .map(|(r, _)| r.to_string());
+            if let Some(r) = &top {
+                items.retain(|i| i.rep.as_deref() == Some(r.as_str()));
+            }
+            top
+        }
+        (_, r) => r,
+    };
+    let (plan, plan_note) = match &rep {
+        Some(r) => {
+            let w = super::priority_weights().unwrap_or_default();
+            let learned = learned_intervals(store, today)?;
+            let spec = super::plan::PlanSpec {
+                days: SCREEN_PLAN_DAYS,
+                per_day: None,
+                seed: 1,
+                greedy: false,
+            };
+            let plan = super::plan::plan(store, r, today, &spec, &w, &learned)?;
+            let note = plan
+                .is_empty()
+                .then(|| format!("{r} has no customers to plan"));
+            (plan, note)
+        }
+        None => (
+            Vec::new(),
+            Some("everyone's agenda: w chooses a rep to see a plan".into()),
+        ),
+    };
+    Ok(Screen {
+        rep,
+        reps,
+        items,
+        plan,
+        alerts: store.open_alerts(200)?,
+        plan_note,
+    })
 }

@@ -2,7 +2,9 @@
 //! by linear programming (see `analytics::allocation`), compared with the greedy rule.
 
 use super::Db;
-use crate::analytics::allocation::{self, Account, Params};
+/// The curve and bounds of the allocation (see `analytics::allocation`).
+pub use crate::analytics::allocation::Params;
+use crate::analytics::allocation::{self, Account};
 use crate::domain::date::iso;
 use crate::domain::Period;
 use crate::store::StoreError;

@@ -86,6 +86,8 @@ pub struct Dashboard {
     pub funnel: FunnelPane,
     pub targets: TargetsPane,
     pub forecast: Option<ForecastRun>,
+    /// Alerts the automation rules raised and nobody dismissed.
+    pub alerts: usize,
 }
 
 /// Days without a close after which the dashboard says the data has ended.
@@ -116,6 +118,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<Dashboard, StoreError> {
         funnel: funnel(store, period)?,
         targets,
         forecast,
+        alerts: store.open_alerts(0)?.0,
     })
 }
 

@@ -29,6 +29,8 @@ pub enum FormKind {
     },
     Activity {
         customer_id: i64,
+        /// The open activity (from the agenda) this log completes, with its outcome.
+        completes: Option<i64>,
     },
     NewDeal,
     EditDeal(i64),
@@ -36,6 +38,10 @@ pub enum FormKind {
     ReviseTarget(i64),
     /// Proposes targets; the proposal is reviewed before anything is saved.
     ProposeTargets,
+    /// Moves an open activity (the Agenda screen) to another day.
+    Snooze(i64),
+    /// Gives an open activity (the Agenda screen) to another rep.
+    Reassign(i64),
     /// The organisation (Setup screen): `None` adds, `Some(id)` edits.
     Team(Option<i64>),
     Rep(Option<i64>),
@@ -343,9 +349,15 @@ const MERGE: &[FieldSpec] = &[p(
     Pick::Customer,
 )];
 
+const SNOOZE: &[FieldSpec] = &[f("to", "Due on", true, "YYYY-MM-DD")];
+
+const REASSIGN: &[FieldSpec] = &[p("rep", "Rep", true, "a rep's name", Pick::Rep)];
+
 impl FormKind {
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
+            FormKind::Snooze(_) => SNOOZE,
+            FormKind::Reassign(_) => REASSIGN,
             FormKind::MergeCustomer(_) => MERGE,
             FormKind::NewCustomer | FormKind::EditCustomer(_) => CUSTOMER,
             FormKind::NewContact { .. } | FormKind::EditContact { .. } => CONTACT,
@@ -383,6 +395,8 @@ impl FormKind {
             FormKind::Stage(None) => "new stage",
             FormKind::Stage(Some(_)) => "edit stage",
             FormKind::MergeCustomer(_) => "merge into another customer",
+            FormKind::Snooze(_) => "snooze the follow-up",
+            FormKind::Reassign(_) => "reassign the follow-up",
         }
     }
 }
@@ -757,7 +771,38 @@ fn save_at(
         FormKind::NewContact { customer_id } | FormKind::EditContact { customer_id, .. } => {
             save_contact_form(store, kind, v, version, actor, customer_id)
         }
-        FormKind::Activity { customer_id } => save_activity_form(store, v, actor, customer_id),
+        FormKind::Activity {
+            customer_id,
+            completes,
+        } => save_activity_form(store, v, actor, customer_id, completes),
+        FormKind::Snooze(id) => {
+            let to = v.date("to");
+            if let Some(to) = to.filter(|d| *d < today) {
+                v.fail("to", format!("{to} is before today ({today})"));
+            }
+            let Some(to) = to.filter(|_| v.errors.is_empty()) else {
+                if v.errors.is_empty() {
+                    v.fail("to", "required");
+                }
+                return Err(v.errors.into());
+            };
+            let change = crate::domain::agenda::AgendaChange::Snooze { to };
+            store
+                .change_activity(id, &change, actor)
+                .map_err(store_errors)?;
+            Ok(format!("snoozed to {to}"))
+        }
+        FormKind::Reassign(id) => {
+            let rep = v.required("rep");
+            if !v.errors.is_empty() {
+                return Err(v.errors.into());
+            }
+            let change = crate::domain::agenda::AgendaChange::Reassign { rep: rep.clone() };
+            store
+                .change_activity(id, &change, actor)
+                .map_err(store_errors)?;
+            Ok(format!("given to {rep}"))
+        }
         FormKind::MergeCustomer(gone) => {
             let into = v.required("into");
             if !v.errors.is_empty() {
@@ -889,6 +934,7 @@ fn save_activity_form(
     mut v: Values,
     actor: &Actor,
     customer_id: i64,
+    completes: Option<i64>,
 ) -> Result<String, SaveError> {
     if v.text("kind").is_none() {
         v.fail("kind", "required");
@@ -923,6 +969,15 @@ fn save_activity_form(
     store
         .log_activity(customer_id, &r, follow_up, actor)
         .map_err(store_errors)?;
+    if let (Some(id), Some(on)) = (completes, done_on) {
+        let change = crate::domain::agenda::AgendaChange::Complete {
+            on,
+            outcome: r.outcome.clone(),
+        };
+        store
+            .change_activity(id, &change, actor)
+            .map_err(store_errors)?;
+    }
     Ok(match follow_up {
         Some(d) => format!("logged the {kind}; follow-up call due {d}"),
         None => format!("logged the {kind}"),

@@ -333,7 +333,7 @@ fn allocate(ctx: Ctx, action: PlanAction) -> anyhow::Result<i32> {
             )));
         }
     }
-    let params = crate::analytics::allocation::Params {
+    let params = app::allocate::Params {
         lift,
         tau,
         min_touch,

@@ -21,6 +21,7 @@ pub enum Context {
     Setup,
     Audit,
     Segments,
+    Agenda,
     /// Inside a form (with `Text` for the focused field).
     Form,
     /// Every text field: forms, search, filters, the palette, reasons.
@@ -44,6 +45,7 @@ impl Context {
             Context::Setup => "setup",
             Context::Audit => "audit",
             Context::Segments => "segments",
+            Context::Agenda => "agenda",
             Context::Form => "form",
             Context::Text => "text",
             Context::Popup => "popup",
@@ -60,7 +62,7 @@ impl Context {
         )
     }
 
-    pub const ALL: [Context; 14] = [
+    pub const ALL: [Context; 15] = [
         Context::Global,
         Context::Welcome,
         Context::Dashboard,
@@ -71,6 +73,7 @@ impl Context {
         Context::Setup,
         Context::Audit,
         Context::Segments,
+        Context::Agenda,
         Context::Form,
         Context::Text,
         Context::Popup,

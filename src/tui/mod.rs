@@ -3,11 +3,12 @@
 //! models run on a worker thread; the screen is redrawn only when something changed.
 
 pub mod action;
+pub mod agenda;
 pub mod audit;
 pub mod keymap;
 pub mod line;
 pub mod screens;
-pub mod segments;
+mod segments;
 pub mod setup;
 pub mod state;
 pub mod theme;

@@ -173,6 +173,24 @@ pub static SCREENS: &[ScreenDef] = &[
         keys: App::segments_action,
         render: view::segments::render,
     },
+    ScreenDef {
+        screen: Screen::Agenda,
+        title: "agenda",
+        context: Context::Agenda,
+        hints: &[
+            NextPane,
+            LogActivity,
+            AgendaDone,
+            AgendaSnooze,
+            AgendaReassign,
+            CycleRep,
+            Allocate,
+            Back,
+            Help,
+        ],
+        keys: App::agenda_action,
+        render: view::agenda::render,
+    },
 ];
 
 /// The registered entry of a screen.

@@ -44,6 +44,8 @@ pub enum Screen {
     Audit,
     /// RFM segments, value tiers and who moved, from the last recompute.
     Segments,
+    /// Follow-ups, the visit plan, the rules' alerts and the allocation.
+    Agenda,
 }
 
 impl Screen {
@@ -61,6 +63,7 @@ impl Screen {
         Screen::Reports,
         Screen::Audit,
         Screen::Segments,
+        Screen::Agenda,
     ];
 }
 
@@ -454,6 +457,7 @@ pub struct App {
     pub setup: super::setup::SetupScreen,
     pub audit: super::audit::AuditScreen,
     pub segments: super::segments::SegmentsScreen,
+    pub agenda: super::agenda::AgendaScreen,
     /// The options of the forms' pickers (`None` until loaded; dropped after a save,
     /// which may have added a rep, team, product, stage or region).
     pub pick_lists: Option<std::collections::HashMap<crate::app::edits::Pick, Vec<String>>>,
@@ -532,6 +536,7 @@ impl App {
             setup: Default::default(),
             audit: Default::default(),
             segments: Default::default(),
+            agenda: Default::default(),
             edit_when_loaded: false,
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),
@@ -714,7 +719,8 @@ impl App {
                     | Screen::Reports
                     | Screen::Setup
                     | Screen::Audit
-                    | Screen::Segments => self.screen = Screen::Dashboard,
+                    | Screen::Segments
+                    | Screen::Agenda => self.screen = Screen::Dashboard,
                     _ => {}
                 }
                 Vec::new()
@@ -744,6 +750,7 @@ impl App {
             Action::OpenSetup => self.open_setup(),
             Action::OpenAudit => self.open_audit(),
             Action::OpenSegments => self.open_segments(),
+            Action::OpenAgenda => self.open_agenda(),
             Action::Undo => {
                 self.status = Some(("undoing…".into(), false));
                 vec![Request::Undo]
@@ -1022,7 +1029,10 @@ impl App {
                         .at_version(c.version)
                     }
                     Action::LogActivity => Form::new(
-                        FormKind::Activity { customer_id: d.id },
+                        FormKind::Activity {
+                            customer_id: d.id,
+                            completes: None,
+                        },
                         &[
                             ("kind", "call".into()),
                             ("done_on", self.today.to_string()),
@@ -1130,10 +1140,11 @@ impl App {
 
     pub fn on_reply(&mut self, reply: Reply) -> Vec<Request> {
         // Each part of the screens takes its own replies; the rest are everyone's.
-        let parts: [ReplyPart; 9] = [
+        let parts: [ReplyPart; 10] = [
             App::removal_reply,
             App::audit_reply,
             App::segments_reply,
+            App::agenda_reply,
             App::dashboard_reply,
             App::customers_reply,
             App::pipeline_reply,
@@ -1175,6 +1186,7 @@ impl App {
                     Screen::Pipeline => out.push(Request::Board),
                     Screen::Setup => out.push(Request::Setup),
                     Screen::Targets => out.extend(self.targets_request()),
+                    Screen::Agenda => out.extend(self.agenda_request()),
                     Screen::Detail => {
                         if let Some(d) = &self.detail {
                             self.detail_gen += 1;

@@ -107,6 +107,19 @@ pub enum Request {
     },
     /// The Segments screen's data: the last recompute's segments, moves and tiers.
     Segments,
+    /// The Agenda screen's data.
+    Agenda {
+        whose: app::agenda::Whose,
+    },
+    /// A follow-up done today (the Agenda screen's `x`).
+    AgendaDone {
+        id: i64,
+    },
+    DismissAlert {
+        id: i64,
+    },
+    /// This month's hours allocated to accounts.
+    Allocate,
     /// Stops the background job that is running (a recompute, a report, the demo…): its
     /// statements fail as interrupted and what it was writing is rolled back.
     CancelJob,
@@ -130,7 +143,8 @@ impl Request {
             | Request::Explain { .. }
             | Request::Report { .. }
             | Request::ExportReport { .. }
-            | Request::Propose { .. } => Lane::Background,
+            | Request::Propose { .. }
+            | Request::Allocate => Lane::Background,
             _ => Lane::Interactive,
         }
     }
@@ -146,6 +160,7 @@ impl Request {
             Request::Report { .. } => "the report",
             Request::ExportReport { .. } => "the export",
             Request::Propose { .. } => "the proposal",
+            Request::Allocate => "the allocation",
             _ => "the request",
         }
     }
@@ -169,8 +184,12 @@ impl Request {
             Request::PickCustomers { .. } => 12,
             Request::PickLists => 13,
             Request::Segments => 14,
+            Request::Agenda { .. } => 15,
+            Request::Allocate => 16,
             Request::MoveDeal { .. }
             | Request::SaveForm { .. }
+            | Request::AgendaDone { .. }
+            | Request::DismissAlert { .. }
             | Request::Propose { .. }
             | Request::SaveProposal(_)
             | Request::PlanRemoval { .. }
@@ -201,6 +220,10 @@ pub enum Reply {
         page: Result<Vec<crate::domain::audit::AuditEntry>, String>,
     },
     Segments(Result<Box<app::intel::Overview>, String>),
+    Agenda(Result<Box<app::agenda::Screen>, String>),
+    Allocation(Result<Box<app::allocate::Allocated>, String>),
+    /// A follow-up done or an alert dismissed (the message), or why not.
+    AgendaChanged(Result<String, String>),
     Opened {
         empty: bool,
     },
@@ -323,6 +346,37 @@ pub fn handle(
                 rows,
             });
         }
+        Request::Agenda { whose } => send(Reply::Agenda(
+            app::agenda::screen(store, &whose, today)
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+        )),
+        Request::AgendaDone { id } => {
+            let change = crate::domain::agenda::AgendaChange::Complete {
+                on: today,
+                outcome: None,
+            };
+            send(Reply::AgendaChanged(
+                app::agenda::change(store, &id.to_string(), &change, &Actor::current())
+                    .map(|_| format!("done on {today}"))
+                    .map_err(|e| e.to_string()),
+            ))
+        }
+        Request::DismissAlert { id } => send(Reply::AgendaChanged(
+            store
+                .dismiss_alert(id, &Actor::current().at)
+                .map(|_| format!("alert #{id} dismissed"))
+                .map_err(|e| e.to_string()),
+        )),
+        Request::Allocate => send(Reply::Allocation(
+            crate::domain::Period::parse(&format!("{}", today.format("%Y-%m")))
+                .map_err(|e| e.to_string())
+                .and_then(|p| {
+                    app::allocate::allocate(store, p, today, 4.0, &Default::default())
+                        .map(Box::new)
+                        .map_err(|e| e.to_string())
+                }),
+        )),
         Request::Segments => send(Reply::Segments(
             app::intel::overview(store)
                 .map(Box::new)

@@ -1,8 +1,10 @@
+-- Ids are never reused (AUTOINCREMENT, as for the user-data tables): plan and alert
+-- numbers are shown to users.
 -- Saved visit plans (funnel plan --save), to be compared later with the contacts logged
 -- (funnel plan review): who, when, how it was drawn, and each planned contact with the
 -- priority it had.
 CREATE TABLE plans (
-    id        INTEGER PRIMARY KEY,
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
     rep_id    INTEGER NOT NULL REFERENCES reps(id) ON DELETE CASCADE,
     made_on   TEXT NOT NULL CHECK (date(made_on) IS made_on),
     saved_at  TEXT NOT NULL,
@@ -28,7 +30,7 @@ CREATE TABLE plan_visits (
 -- contact due on a day, …): one action per rule and key, ever, so running the rules
 -- twice never makes a second task or alert for the same thing.
 CREATE TABLE rule_runs (
-    id      INTEGER PRIMARY KEY,
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
     rule    TEXT NOT NULL,
     ran_at  TEXT NOT NULL,
     as_of   TEXT NOT NULL,
@@ -40,7 +42,7 @@ CREATE TABLE rule_runs (
 CREATE INDEX rule_runs_rule ON rule_runs(rule, id);
 
 CREATE TABLE rule_actions (
-    id           INTEGER PRIMARY KEY,
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     rule         TEXT NOT NULL,
     key          TEXT NOT NULL,
     action       TEXT NOT NULL CHECK (action IN ('task', 'alert', 'reassign')),

@@ -1,5 +1,6 @@
 //! Drawing: reads the state, does no I/O. Each part is a function of (state, frame, area).
 
+pub(crate) mod agenda;
 pub(crate) mod audit;
 pub(crate) mod customers;
 pub(crate) mod dashboard;
@@ -68,6 +69,16 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     ];
     // The long form where it fits, else a short one (never cut mid-word).
     let wide = area.width >= 110;
+    if let Some(n) = app.dashboard.as_ref().map(|d| d.alerts).filter(|n| *n > 0) {
+        spans.push(Span::styled(
+            if wide {
+                format!("  {n} alert(s) · 9: agenda")
+            } else {
+                format!("  {n} alerts")
+            },
+            t.warning,
+        ));
+    }
     if app.today != app.real_today {
         spans.push(Span::styled(
             if wide {
