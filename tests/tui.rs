@@ -2601,3 +2601,39 @@ fn the_agenda_logs_a_planned_visit_and_moves_follow_ups() {
     assert!(a.lp_cents >= a.greedy_cents);
     assert!(h.screen(120, 40).contains("Allocation 2026-11"));
 }
+
+/// `n` on the pipeline board logs a call on the selected deal: the form comes with the
+/// deal (its external id), its customer and owner, and the activity is tied to the deal.
+#[test]
+fn a_call_is_logged_on_a_deal_from_the_board() {
+    let mut h = Harness::new(300, 1500);
+    h.keys("2 enter");
+    assert_eq!(h.app.screen, Screen::Pipeline);
+    let (_, card) = h.app.pipeline.selected().expect("a deal on the board");
+    let card = card.clone();
+    h.keys("n");
+    let deal_field = h
+        .form()
+        .kind
+        .fields()
+        .iter()
+        .position(|f| f.name == "deal")
+        .unwrap();
+    assert_eq!(
+        h.form().values[deal_field],
+        card.external_id.clone().unwrap_or(card.name.clone())
+    );
+    h.keys("ctrl-s");
+    assert!(h.app.popup.is_none(), "saved: {:?}", h.app.status);
+    let tied: i64 = h
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM activities WHERE deal_id = ?1 AND customer_id = ?2
+             AND done_on = '2026-11-22' AND kind = 'call'",
+            [card.id, card.customer_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tied, 1);
+}

@@ -7,7 +7,6 @@ use crate::domain::audit::{Actor, Entity};
 use crate::domain::date::iso;
 use crate::store::StoreError;
 use chrono::{Duration, NaiveDate};
-use std::collections::HashMap;
 
 /// The agenda as of `today`: open activities due up to `days` ahead (with `overdue`,
 /// only those due before today), and the customers whose next contact by their own
@@ -190,36 +189,23 @@ pub fn screen(store: &Db, whose: &Whose, today: NaiveDate) -> Result<Screen, Sto
         r.sort();
         r
     };
+    // No rep configured: the rep with the most follow-ups due, so that a demo shows a plan
+    // at once (one indexed query, not everyone's agenda).
     let rep = match whose {
         Whose::Rep(r) => Some(r.clone()),
         Whose::Everyone => None,
-        Whose::Default => super::configured_rep(),
+        Whose::Default => match super::configured_rep() {
+            Some(r) => Some(r),
+            None => store
+                .busiest_rep(&iso(today))?
+                .or_else(|| reps.first().cloned()),
+        },
     };
     let scope = match &rep {
         Some(r) => AgendaScope::Rep(r.clone()),
         None => AgendaScope::All,
     };
-    let mut items = list(store, &scope, today, 0, false)?;
-    // No rep configured: the rep with the most due, so that a demo shows a plan at once.
-    let rep = match (whose, rep) {
-        (Whose::Default, None) => {
-            let mut counts: HashMap<&str, usize> = HashMap::new();
-            for i in &items {
-                if let Some(r) = &i.rep {
-                    *counts.entry(r.as_str()).or_default() += 1;
-                }
-            }
-            let top = counts
-                .into_iter()
-                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-                .map(|(r, _)| r.to_string());
-            if let Some(r) = &top {
-                items.retain(|i| i.rep.as_deref() == Some(r.as_str()));
-            }
-            top
-        }
-        (_, r) => r,
-    };
+    let items = list(store, &scope, today, 0, false)?;
     let (plan, plan_note) = match &rep {
         Some(r) => {
             let w = super::priority_weights().unwrap_or_default();

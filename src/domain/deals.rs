@@ -9,6 +9,8 @@ pub struct DealCard {
     pub external_id: Option<String>,
     pub name: String,
     pub customer: String,
+    /// The customer's row id (to log an activity from the board).
+    pub customer_id: i64,
     pub owner: Option<String>,
     pub amount: Money,
     pub expected_close: Option<String>,

@@ -214,6 +214,22 @@ impl Store {
         Ok((capacity, rows))
     }
 
+    /// The rep with the most open activities due on or before `until` (by name on a tie).
+    pub fn busiest_rep(&self, until: &str) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.name FROM activities a JOIN customers c ON c.id = a.customer_id
+                 JOIN reps r ON r.id = coalesce(a.rep_id, c.owner_rep_id)
+                 WHERE a.done_on IS NULL AND a.due_on <= ?1
+                 GROUP BY r.id ORDER BY count(*) DESC, r.name LIMIT 1",
+                [until],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Every rep (by id) with its customers (not churned) and what their visit priority
     /// reads, in one pass over the customers: the open pipeline is summed once from the
     /// open stages' deals instead of once per customer.

@@ -528,6 +528,8 @@ pub trait Agenda {
         rep: &str,
         today: &str,
     ) -> Result<(f64, Vec<crate::domain::agenda::PlanCustomer>)>;
+    /// The rep with the most open activities due on or before `until`.
+    fn busiest_rep(&self, until: &str) -> Result<Option<String>>;
     /// Every rep with its customers and what their visit priority reads, in one read.
     fn plan_customers_all(&self, today: &str) -> Result<Vec<crate::domain::agenda::RepCustomers>>;
     /// Saves a rep's plan; returns its id.
@@ -589,6 +591,9 @@ impl Agenda for Store {
     }
     fn plan_customers_all(&self, today: &str) -> Result<Vec<crate::domain::agenda::RepCustomers>> {
         Store::plan_customers_all(self, today)
+    }
+    fn busiest_rep(&self, until: &str) -> Result<Option<String>> {
+        Store::busiest_rep(self, until)
     }
     fn save_plan(
         &mut self,

@@ -24,6 +24,7 @@ fn card(r: &rusqlite::Row) -> rusqlite::Result<DealCard> {
         stage_entered_on: r.get(7)?,
         win_probability: r.get(8)?,
         version: r.get(9)?,
+        customer_id: r.get(10)?,
     })
 }
 
@@ -32,7 +33,8 @@ impl Store {
     pub fn deals_in_stage(&self, stage_id: i64, limit: usize) -> Result<Vec<DealCard>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT d.id, d.external_id, d.name, c.name, r.name, d.amount_cents, d.expected_close, d.stage_entered_on,
-               sc.probability, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'deal' AND a.entity_id = d.id)
+               sc.probability, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'deal' AND a.entity_id = d.id),
+               c.id
              FROM deals d INDEXED BY deals_stage JOIN customers c ON c.id = d.customer_id
              LEFT JOIN reps r ON r.id = d.owner_rep_id LEFT JOIN deal_scores sc ON sc.deal_id = d.id
              WHERE d.stage_id = ?1 ORDER BY d.amount_cents DESC, d.id LIMIT ?2",
@@ -48,7 +50,8 @@ impl Store {
             .conn
             .query_row(
                 "SELECT d.id, d.external_id, d.name, c.name, r.name, d.amount_cents, d.expected_close, d.stage_entered_on,
-                   sc.probability, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'deal' AND a.entity_id = d.id)
+                   sc.probability, (SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = 'deal' AND a.entity_id = d.id),
+                   c.id
                  FROM deals d JOIN customers c ON c.id = d.customer_id
                  LEFT JOIN reps r ON r.id = d.owner_rep_id LEFT JOIN deal_scores sc ON sc.deal_id = d.id
                  WHERE d.id = ?1",

@@ -109,6 +109,7 @@ pub static SCREENS: &[ScreenDef] = &[
             StageBack,
             MarkWon,
             MarkLost,
+            LogActivity,
             ToggleView,
             Back,
             Help,

@@ -990,6 +990,26 @@ impl App {
                 Form::new(FormKind::EditDeal(c.id), &crate::app::edits::deal_values(c))
                     .at_version(c.version)
             }
+            (Screen::Pipeline, Action::LogActivity) => {
+                let Some((_, c)) = self.pipeline.selected() else {
+                    return Vec::new();
+                };
+                Form::new(
+                    FormKind::Activity {
+                        customer_id: c.customer_id,
+                        completes: None,
+                    },
+                    &[
+                        ("kind", "call".into()),
+                        ("done_on", self.today.to_string()),
+                        ("rep", c.owner.clone().unwrap_or_default()),
+                        (
+                            "deal",
+                            c.external_id.clone().unwrap_or_else(|| c.name.clone()),
+                        ),
+                    ],
+                )
+            }
             (Screen::Pipeline, _) => return Vec::new(),
             (_, Action::Add) => Form::new(FormKind::NewCustomer, &[("status", "prospect".into())]),
             (Screen::Customers, Action::Edit) => {
