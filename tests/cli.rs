@@ -2894,4 +2894,10 @@ fn rules_act_once_per_condition_and_are_audited() {
         .stderr(predicate::str::contains(
             "rules.toml: line 3: when: 'deal-stalled' is not a condition",
         ));
+    funnel(&db)
+        .env("XDG_CONFIG_HOME", &config)
+        .args(["config", "check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("rules.toml: line 3: when:"));
 }

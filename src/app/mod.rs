@@ -234,6 +234,15 @@ pub const CONFIG_KEYS: &[&str] = &["theme", "user_name", "rep", "priority"];
 
 /// What is wrong with config.toml, each as `FILE: …` (none when it is sound or absent).
 pub fn config_problems() -> Vec<String> {
+    let mut out = config_toml_problems();
+    // rules.toml, when there is one, is checked as `funnel rules run` would read it.
+    if let Err(e) = rules::load(None) {
+        out.push(e);
+    }
+    out
+}
+
+fn config_toml_problems() -> Vec<String> {
     let path = config_files().config;
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Vec::new();

@@ -35,6 +35,7 @@ pub(super) fn config(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         writeln!(out, "config   {}", files.config.display())?;
         writeln!(out, "keymap   {}", files.keymap.display())?;
         writeln!(out, "themes   {}", files.themes.display())?;
+        writeln!(out, "rules    {}", files.rules.display())?;
         writeln!(out, "database {}", path.display())?;
     } else {
         let problems = app::config_problems();
