@@ -3,10 +3,14 @@
 //! itself to `backends()` and must pass the same functions.
 
 mod common;
+use funnel::domain::agenda::{AgendaChange, AgendaScope, PlanVisit};
 use funnel::domain::audit::{AuditFilter, Entity};
 use funnel::domain::customers::{Cursor, CustomerFilter, CustomerSort, PageDirection};
 use funnel::domain::deals::Move;
+use funnel::domain::kinds::ActivityKind;
+use funnel::domain::records::{ActivityRecord, CustomerRef};
 use funnel::domain::records::{CustomerRecord, RepRecord, StageRecord, TeamRecord};
+use funnel::domain::rules::{Hit, RuleAction, RuleRun, Then};
 use funnel::domain::{CustomerStatus, ForecastCategory, StageKind, TargetMetric, TargetScope};
 use funnel::store::backend::Backend;
 use funnel::store::edits::DealFields;
@@ -585,5 +589,213 @@ fn customer_intelligence_is_stored_whole_and_pages_by_value() {
             "{name}"
         );
         assert_eq!(db.customer_intel(ids[1]).unwrap(), Some(value(1)));
+    }
+}
+
+/// A rep with one owned customer (a contact interval of 7 days) and one without an owner;
+/// their ids.
+fn rep_with_customers(db: &mut dyn Backend) -> (i64, i64) {
+    let actor = common::actor();
+    let rep = RepRecord {
+        external_id: None,
+        name: "Ada Lind".into(),
+        email: None,
+        team: None,
+        capacity: Some(1.0),
+        hired_on: None,
+        active: Some(true),
+    };
+    db.save_rep(None, None, &rep, &actor).unwrap();
+    let mut owned = customer("Fjord AS", "Oslo");
+    owned.owner = Some("Ada Lind".into());
+    owned.contact_every_days = Some(7);
+    let owned = db
+        .save_customer(None, None, &owned, common::today(), &actor)
+        .unwrap();
+    let orphan = db
+        .save_customer(
+            None,
+            None,
+            &customer("Nobody's AB", "Bergen"),
+            common::today(),
+            &actor,
+        )
+        .unwrap();
+    (owned, orphan)
+}
+
+fn activity(kind: ActivityKind, done_on: Option<chrono::NaiveDate>) -> ActivityRecord {
+    ActivityRecord {
+        external_id: None,
+        customer: CustomerRef::Name(String::new()),
+        deal: None,
+        rep: Some("Ada Lind".into()),
+        kind,
+        subject: Some("check in".into()),
+        due_on: None,
+        done_on,
+        outcome: None,
+    }
+}
+
+#[test]
+fn the_agenda_and_saved_plans_round_trip() {
+    for (name, mut db, _keep) in backends() {
+        let actor = common::actor();
+        let today = common::today();
+        let (owned, _) = rep_with_customers(&mut *db);
+        let day = |d: i64| today + chrono::Duration::days(d);
+        // A call today with a follow-up in two days.
+        db.log_activity(
+            owned,
+            &activity(ActivityKind::Call, Some(today)),
+            Some(day(2)),
+            &actor,
+        )
+        .unwrap();
+        let scope = AgendaScope::Rep("Ada Lind".into());
+        let open = db.open_activities(&scope, &day(7).to_string()).unwrap();
+        assert_eq!(open.len(), 1, "{name}");
+        assert_eq!(open[0].due_on, day(2).to_string());
+        assert_eq!(
+            db.busiest_rep(&day(7).to_string()).unwrap().as_deref(),
+            Some("Ada Lind")
+        );
+        assert_eq!(
+            db.busiest_rep(&day(1).to_string()).unwrap(),
+            None,
+            "nothing due yet"
+        );
+        let id = open[0].id;
+        db.change_activity(id, &AgendaChange::Snooze { to: day(5) }, &actor)
+            .unwrap();
+        assert_eq!(
+            db.open_activities(&scope, &day(7).to_string()).unwrap()[0].due_on,
+            day(5).to_string()
+        );
+        let done = AgendaChange::Complete {
+            on: day(5),
+            outcome: Some("ordered".into()),
+        };
+        db.change_activity(id, &done, &actor).unwrap();
+        assert!(db
+            .open_activities(&scope, &day(7).to_string())
+            .unwrap()
+            .is_empty());
+        assert!(
+            db.change_activity(id, &done, &actor).is_err(),
+            "{name}: done twice"
+        );
+        // What the priority reads: the same for one rep and for every rep at once.
+        let (capacity, one) = db.plan_customers("Ada Lind", &today.to_string()).unwrap();
+        assert_eq!(capacity, 1.0);
+        assert_eq!(one.len(), 1, "her customer, not the unowned one");
+        let all = db.plan_customers_all(&today.to_string()).unwrap();
+        let ada = all.iter().find(|r| r.rep == "Ada Lind").unwrap();
+        assert_eq!(ada.customers, one, "{name}");
+        // A plan saved, then read back with the contacts logged in its days.
+        let visits = [PlanVisit {
+            day: day(1),
+            customer_id: owned,
+            score: 0.5,
+            probability: 0.25,
+            reasons: "contact overdue".into(),
+        }];
+        let plan = db
+            .save_plan("Ada Lind", &today.to_string(), "greedy", &visits, &actor)
+            .unwrap();
+        db.log_activity(
+            owned,
+            &activity(ActivityKind::Visit, Some(day(1))),
+            None,
+            &actor,
+        )
+        .unwrap();
+        let record = db.plan_record(None, Some("Ada Lind")).unwrap();
+        assert_eq!(record.plan.id, plan);
+        assert_eq!(record.visits.len(), 1);
+        assert!(record.logged.iter().any(|l| l.customer_id == owned
+            && l.done_on == day(1).to_string()
+            && l.kind == "visit"));
+        assert!(db.plan_record(Some(plan + 100), None).is_err());
+        assert!(db
+            .save_plan("Ada Lind", "2026-11-22", "x", &[], &actor)
+            .is_err());
+    }
+}
+
+#[test]
+fn rule_runs_act_once_per_key_and_alerts_are_dismissed() {
+    for (name, mut db, _keep) in backends() {
+        let actor = common::actor();
+        let (_, orphan) = rep_with_customers(&mut *db);
+        assert_eq!(
+            db.customers_without_owner().unwrap(),
+            vec![(orphan, "Nobody's AB".to_string())],
+            "{name}"
+        );
+        let hit = |key: &str| Hit {
+            key: key.into(),
+            message: format!("about {key}"),
+            customer_id: Some(orphan),
+            deal_id: None,
+        };
+        let run = |rule: &str| RuleRun {
+            rule: rule.into(),
+            ran_at: actor.at.clone(),
+            as_of: "2026-11-22".into(),
+            dry_run: false,
+            matched: 1,
+            acted: 1,
+            summary: "1 found".into(),
+        };
+        let alert = RuleAction {
+            rule: "watch".into(),
+            then: Then::Alert,
+            hit: hit("k1"),
+            due_on: None,
+            to: None,
+        };
+        let reassign = RuleAction {
+            rule: "orphans".into(),
+            then: Then::Reassign,
+            hit: hit("k2"),
+            due_on: None,
+            to: Some("Ada Lind".into()),
+        };
+        assert_eq!(
+            db.save_rule_run(&run("watch"), &[alert.clone()], &[], &actor)
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            db.save_rule_run(&run("orphans"), &[reassign], &[], &actor)
+                .unwrap(),
+            1
+        );
+        assert!(
+            db.customers_without_owner().unwrap().is_empty(),
+            "{name}: reassigned"
+        );
+        // Again with the same key: nothing new.
+        assert_eq!(
+            db.save_rule_run(&run("watch"), &[alert], &[], &actor)
+                .unwrap(),
+            0
+        );
+        assert!(db.rule_keys("watch").unwrap().contains("k1"));
+        let last = db.last_rule_runs().unwrap();
+        assert_eq!(last.len(), 2, "one line per rule, the latest");
+        assert_eq!(last.iter().find(|r| r.rule == "watch").unwrap().acted, 0);
+        let (n, alerts) = db.open_alerts(10).unwrap();
+        assert_eq!((n, alerts.len()), (1, 1));
+        assert_eq!(alerts[0].message, "about k1");
+        db.dismiss_alert(alerts[0].id, &actor.at).unwrap();
+        assert_eq!(db.open_alerts(10).unwrap().0, 0);
+        assert!(
+            db.dismiss_alert(alerts[0].id, &actor.at).is_err(),
+            "{name}: dismissed twice"
+        );
+        assert!(db.rule_marks("slips").unwrap().is_empty());
     }
 }
