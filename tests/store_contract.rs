@@ -764,7 +764,7 @@ fn rule_runs_act_once_per_key_and_alerts_are_dismissed() {
             to: Some("Ada Lind".into()),
         };
         assert_eq!(
-            db.save_rule_run(&run("watch"), &[alert.clone()], &[], &actor)
+            db.save_rule_run(&run("watch"), std::slice::from_ref(&alert), &[], &actor)
                 .unwrap(),
             1
         );
