@@ -2481,6 +2481,20 @@ fn the_agenda_logs_a_planned_visit_and_moves_follow_ups() {
     h.keys("tab");
     let planned = data.plan[0].visit.clone();
     assert!(h.screen(120, 40).contains(&planned.customer));
+    // S keeps the plan; the list then says how the saved plan is going.
+    h.keys("S");
+    let saved: i64 = h
+        .store
+        .connection()
+        .query_row("SELECT count(*) FROM plan_visits", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(saved as usize, data.plan.len());
+    let shown = h.screen(160, 40);
+    assert!(shown.contains("saved plan #1"), "{shown}");
+    assert!(
+        shown.contains(&format!("0 of {} done", data.plan.len())),
+        "{shown}"
+    );
     let before = count(&h, "SELECT count(*) FROM activities");
     h.keys("n");
     assert_eq!(h.form().values[0], "visit");

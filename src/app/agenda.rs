@@ -173,6 +173,10 @@ pub struct Screen {
     pub alerts: (usize, Vec<crate::domain::rules::Alert>),
     /// Why there is no plan (everyone, or the rep has no customers).
     pub plan_note: Option<String>,
+    /// How the plan was drawn (kept with it when saved).
+    pub plan_method: String,
+    /// The rep's last saved plan against what was logged since.
+    pub last_saved: Option<super::plan::Review>,
 }
 
 /// The plan's days on the Agenda screen.
@@ -206,9 +210,10 @@ pub fn screen(store: &Db, whose: &Whose, today: NaiveDate) -> Result<Screen, Sto
         None => AgendaScope::All,
     };
     let items = list(store, &scope, today, 0, false)?;
+    let w = super::priority_weights().unwrap_or_default();
+    let plan_method = format!("drawn by visit probability, α = {}, seed 1", w.alpha);
     let (plan, plan_note) = match &rep {
         Some(r) => {
-            let w = super::priority_weights().unwrap_or_default();
             let learned = learned_intervals(store, today)?;
             let spec = super::plan::PlanSpec {
                 days: SCREEN_PLAN_DAYS,
@@ -227,6 +232,11 @@ pub fn screen(store: &Db, whose: &Whose, today: NaiveDate) -> Result<Screen, Sto
             Some("everyone's agenda: w chooses a rep to see a plan".into()),
         ),
     };
+    // The last saved plan of the rep, if any (its absence is no error).
+    let last_saved = match &rep {
+        Some(r) => super::plan::review(store, None, Some(r), today).ok(),
+        None => None,
+    };
     Ok(Screen {
         rep,
         reps,
@@ -234,5 +244,7 @@ pub fn screen(store: &Db, whose: &Whose, today: NaiveDate) -> Result<Screen, Sto
         plan,
         alerts: store.open_alerts(200)?,
         plan_note,
+        plan_method,
+        last_saved,
     })
 }

@@ -78,6 +78,7 @@ actions! {
     AgendaReassign = "agenda_reassign",
     CycleRep = "cycle_rep",
     Allocate = "allocate",
+    SavePlan = "save_plan",
     FilterRfm = "filter_rfm",
     FilterTier = "filter_tier",
     FilterChurn = "filter_churn",

@@ -116,6 +116,20 @@ impl App {
                 Some(vec![Request::Allocate])
             }
             Action::LogActivity => Some(self.agenda_log()),
+            Action::SavePlan => {
+                let d = a.data.as_ref()?;
+                match (&d.rep, d.plan.is_empty()) {
+                    (Some(rep), false) => Some(vec![Request::SavePlan {
+                        rep: rep.clone(),
+                        method: d.plan_method.clone(),
+                        plan: d.plan.clone(),
+                    }]),
+                    _ => {
+                        self.status = Some(("no plan to save (w chooses a rep)".into(), false));
+                        Some(Vec::new())
+                    }
+                }
+            }
             Action::AgendaDone => Some(self.agenda_done()),
             Action::AgendaSnooze | Action::AgendaReassign => {
                 let Some(id) = self.selected_activity() else {

@@ -185,6 +185,7 @@ pub static SCREENS: &[ScreenDef] = &[
             AgendaSnooze,
             AgendaReassign,
             CycleRep,
+            SavePlan,
             Allocate,
             Back,
             Help,

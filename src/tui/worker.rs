@@ -120,6 +120,12 @@ pub enum Request {
     },
     /// This month's hours allocated to accounts.
     Allocate,
+    /// Saves the plan shown for a rep.
+    SavePlan {
+        rep: String,
+        method: String,
+        plan: Vec<app::plan::Planned>,
+    },
     /// Stops the background job that is running (a recompute, a report, the demo…): its
     /// statements fail as interrupted and what it was writing is rolled back.
     CancelJob,
@@ -189,6 +195,7 @@ impl Request {
             Request::MoveDeal { .. }
             | Request::SaveForm { .. }
             | Request::AgendaDone { .. }
+            | Request::SavePlan { .. }
             | Request::DismissAlert { .. }
             | Request::Propose { .. }
             | Request::SaveProposal(_)
@@ -362,6 +369,13 @@ pub fn handle(
                     .map_err(|e| e.to_string()),
             ))
         }
+        Request::SavePlan { rep, method, plan } => send(Reply::AgendaChanged(
+            app::plan::save(store, &rep, today, &method, &plan, &Actor::current())
+                .map(|id| {
+                    format!("saved as plan #{id}: the Plan list and `funnel plan review --id {id}` compare it with what is done")
+                })
+                .map_err(|e| e.to_string()),
+        )),
         Request::DismissAlert { id } => send(Reply::AgendaChanged(
             store
                 .dismiss_alert(id, &Actor::current().at)

@@ -247,7 +247,18 @@ fn render_plan(app: &App, d: &crate::app::agenda::Screen, frame: &mut Frame, are
     DataTable::new(header, widths, t.selected)
         .block(block(
             app,
-            " Plan: next working days, drawn by visit probability (α from config) ".into(),
+            match &d.last_saved {
+                Some(r) => format!(
+                    " Plan: next working days by visit probability · S saves · saved plan #{} ({} to {}): {} of {} done, {} on the day ",
+                    r.plan.id,
+                    r.plan.first_day,
+                    r.plan.last_day,
+                    r.contacted,
+                    r.outcomes.len(),
+                    r.on_the_day
+                ),
+                None => " Plan: next working days by visit probability · S saves it ".into(),
+            },
         ))
         .render(
             frame,
