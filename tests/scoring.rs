@@ -21,7 +21,9 @@ fn features_use_nothing_after_the_prediction_date() {
     let dir = tempfile::tempdir().unwrap();
     let store = demo(dir.path());
     let deals = store.scoring_deals(5000, "2026-05-26").unwrap();
-    let f = funnel::app::scoring::featurizer(&store, &deals).unwrap();
+    let closed: Vec<&funnel::store::scoring::DealFacts> =
+        deals.iter().filter(|d| d.outcome.is_some()).collect();
+    let f = funnel::app::scoring::featurizer(&store, &deals, &closed).unwrap();
     // A won deal that went through several stages, looked at before it closed.
     let deal = deals
         .iter()
@@ -46,7 +48,7 @@ fn features_use_nothing_after_the_prediction_date() {
         rusqlite::params![deal.id, (at + chrono::Duration::days(2)).to_string()],
     )
     .unwrap();
-    let again = funnel::app::scoring::featurizer(&store, &deals).unwrap();
+    let again = funnel::app::scoring::featurizer(&store, &deals, &closed).unwrap();
     assert_eq!(
         again.row(deal, at),
         before,
@@ -112,4 +114,74 @@ fn score_lists_evaluates_and_explains_through_the_binary() {
         .query_row("SELECT count(*) FROM deal_scores", [], |r| r.get(0))
         .unwrap();
     assert!(stored > 0);
+}
+
+/// An export where every lost deal carries amount 0: the leakage check refuses the model,
+/// names the feature, and `funnel score` says the stage probabilities are in use. The
+/// same demo without the leak is accepted, split by deal.
+#[test]
+fn a_leak_is_refused_by_name_and_said_by_score() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(demo(dir.path()));
+    let db = dir.path().join("s.db");
+    let bin = || {
+        let mut c = Command::cargo_bin("funnel").unwrap();
+        c.arg("--db").arg(&db).env("FUNNEL_TODAY", "2026-11-22");
+        c
+    };
+    let evaluate = || -> serde_json::Value {
+        let out = bin()
+            .args(["score", "--evaluate", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&out).unwrap()
+    };
+    let honest = evaluate();
+    assert_eq!(honest["model_used"], true, "{honest}");
+    assert!(honest["not_used_because"].is_null());
+    let deals = &honest["deals"];
+    assert!(deals["train"].as_u64().unwrap() > deals["holdout"].as_u64().unwrap());
+    bin()
+        .args(["score", "--format", "table"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "in use: the learned win probabilities",
+        ));
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE deals SET amount_cents = 0
+             WHERE stage_id IN (SELECT id FROM stages WHERE kind = 'lost')",
+            [],
+        )
+        .unwrap();
+    let leaky = evaluate();
+    assert_eq!(leaky["model_used"], false, "{leaky}");
+    let why = leaky["not_used_because"].as_str().unwrap();
+    assert!(
+        why.contains("refused: amount alone separates won from lost"),
+        "{why}"
+    );
+    let out = bin()
+        .args(["score", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "in use: the stage probabilities, not the learned ones — the model was refused: amount"
+    ));
+    let mut rdr = csv::Reader::from_reader(out.stdout.as_slice());
+    let headers = rdr.headers().unwrap().clone();
+    let in_use = headers.iter().position(|h| h == "in_use").unwrap();
+    assert!(rdr.records().all(|r| &r.unwrap()[in_use] == "stage"));
+    let stored: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM deal_scores", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 0, "a refused model's scores are not kept");
 }

@@ -188,24 +188,90 @@ fn significant_drop(before: &Conversion, now: &Conversion) -> bool {
     se > 0.0 && (p1 - p2) / se > 1.96
 }
 
-/// The group whose deals convert worst against everyone else's in the same cohort: for
-/// each group, its conversions against the rest's, judged as `bottleneck` does (a
-/// significant drop with at least `min_resolved` decided deals on both sides); the largest
-/// such drop over all groups: (group, stage, rest's rate, group's rate).
+/// The one-sided p-value of "`now` converts worse than `before`" by the two-proportion
+/// z-test (pooled); `None` when either side has no decided deals.
+pub fn drop_p_value(before: &Conversion, now: &Conversion) -> Option<f64> {
+    let (n1, n2) = (
+        (before.advanced + before.lost) as f64,
+        (now.advanced + now.lost) as f64,
+    );
+    if n1 == 0.0 || n2 == 0.0 {
+        return None;
+    }
+    let (p1, p2) = (before.advanced as f64 / n1, now.advanced as f64 / n2);
+    let pooled = (before.advanced + now.advanced) as f64 / (n1 + n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    if se == 0.0 {
+        return Some(if p1 > p2 { 0.0 } else { 1.0 });
+    }
+    let z = (p1 - p2) / se;
+    // P(Z > z) for a standard normal Z.
+    Some(0.5 * libm::erfc(z / std::f64::consts::SQRT_2))
+}
+
+/// Benjamini–Hochberg adjusted p-values (q-values), in the order given: a test whose q is
+/// at most `α` is a discovery with the false discovery rate controlled at `α`.
+pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|a, b| p[*a].total_cmp(&p[*b]));
+    let mut q = vec![1.0; m];
+    let mut running = 1.0f64;
+    for (rank, &i) in order.iter().enumerate().rev() {
+        running = running.min(p[i] * m as f64 / (rank + 1) as f64);
+        q[i] = running.min(1.0);
+    }
+    q
+}
+
+/// The false discovery rate the "against the team" comparisons are held to.
+pub const TEAM_FDR: f64 = 0.05;
+
+/// The weakest group against the rest, with how many comparisons were made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeakestGroup {
+    /// (group, stage, rest's rate, group's rate, q-value) of the largest significant drop.
+    pub worst: Option<(usize, usize, f64, f64, f64)>,
+    /// Group × stage comparisons with at least `min_resolved` decided deals on both sides.
+    pub comparisons: usize,
+}
+
+/// The group whose deals convert worst against everyone else's in the same cohort: each
+/// group's conversion at each stage against the rest's (where both sides have at least
+/// `min_resolved` decided deals), tested one-sided, the p-values of all those comparisons
+/// adjusted together by Benjamini–Hochberg (false discovery rate `TEAM_FDR`); the largest
+/// drop among the discoveries.
 pub fn weakest_group(
     paths: &[DealPath],
     groups: usize,
     k: usize,
     min_resolved: usize,
-) -> Option<(usize, usize, f64, f64)> {
-    (0..groups)
-        .filter_map(|g| {
-            let (mine, rest): (Vec<DealPath>, Vec<DealPath>) =
-                paths.iter().cloned().partition(|p| p.group == Some(g));
-            bottleneck(&conversions(&rest, k), &conversions(&mine, k), min_resolved)
-                .map(|(stage, others, ours)| (g, stage, others, ours))
-        })
-        .max_by(|a, b| (a.2 - a.3).total_cmp(&(b.2 - b.3)))
+) -> WeakestGroup {
+    let mut tests: Vec<(usize, usize, f64, f64, f64)> = Vec::new();
+    for g in 0..groups {
+        let (mine, rest): (Vec<DealPath>, Vec<DealPath>) =
+            paths.iter().cloned().partition(|p| p.group == Some(g));
+        let (theirs, ours) = (conversions(&rest, k), conversions(&mine, k));
+        for (i, (b, n)) in theirs.iter().zip(&ours).enumerate() {
+            if b.advanced + b.lost < min_resolved || n.advanced + n.lost < min_resolved {
+                continue;
+            }
+            if let (Some(p), Some(others), Some(us)) = (drop_p_value(b, n), b.rate(), n.rate()) {
+                tests.push((g, i, others, us, p));
+            }
+        }
+    }
+    let q = benjamini_hochberg(&tests.iter().map(|t| t.4).collect::<Vec<_>>());
+    let worst = tests
+        .iter()
+        .zip(&q)
+        .filter(|((_, _, others, ours, _), q)| **q <= TEAM_FDR && ours < others)
+        .map(|((g, i, others, ours, _), q)| (*g, *i, *others, *ours, *q))
+        .max_by(|a, b| (a.2 - a.3).total_cmp(&(b.2 - b.3)));
+    WeakestGroup {
+        worst,
+        comparisons: tests.len(),
+    }
 }
 
 #[cfg(test)]
@@ -327,8 +393,87 @@ mod tests {
                 paths.push(p);
             }
         }
-        let (g, stage, others, ours) = weakest_group(&paths, 2, 2, 30).unwrap();
+        let w = weakest_group(&paths, 2, 2, 30);
+        let (g, stage, others, ours, q) = w.worst.unwrap();
         assert_eq!((g, stage), (0, 0));
         assert!((others - 0.7).abs() < 1e-12 && (ours - 0.4).abs() < 1e-12);
+        assert!(q < 0.05);
+        // Each group against the rest at both stages (at stage 1 every deal that reached it
+        // won: no difference, p = 1, but a comparison made all the same).
+        assert_eq!(w.comparisons, 4);
+    }
+
+    /// Many groups, each a little worse than the rest at one stage by chance: one-sided
+    /// z > 1.96 would call some of them, the false discovery rate control calls none.
+    #[test]
+    fn chance_shortfalls_among_many_comparisons_are_not_discoveries() {
+        let mut paths = Vec::new();
+        // 20 groups of 60 leads; advancing 27..=33 of 60 around a common 50%.
+        for g in 0..20usize {
+            let advanced = 27 + (g * 7919 % 7);
+            for i in 0..60 {
+                let mut p = if i < advanced {
+                    path(&[(0, 0), (1, 5)], Outcome::Won, Some(9))
+                } else {
+                    path(&[(0, 0)], Outcome::Lost, Some(5))
+                };
+                p.group = Some(g);
+                paths.push(p);
+            }
+        }
+        // One group much worse: 10 of 60.
+        for i in 0..60 {
+            let mut p = if i < 10 {
+                path(&[(0, 0), (1, 5)], Outcome::Won, Some(9))
+            } else {
+                path(&[(0, 0)], Outcome::Lost, Some(5))
+            };
+            p.group = Some(20);
+            paths.push(p);
+        }
+        let w = weakest_group(&paths, 21, 2, 30);
+        // 21 at stage 0, and stage 1 where a group has 30 decided deals or more.
+        assert!(w.comparisons >= 21, "{}", w.comparisons);
+        assert_eq!(
+            w.worst.map(|x| x.0),
+            Some(20),
+            "the real shortfall is found"
+        );
+        let mild = weakest_group(&paths[..20 * 60], 20, 2, 30);
+        assert_eq!(mild.worst, None, "chance is not a discovery: {mild:?}");
+    }
+}
+
+#[cfg(test)]
+mod fdr_tests {
+    use super::*;
+
+    /// Known answers: p = (0.01, 0.04, 0.03, 0.005) → sorted 0.005, 0.01, 0.03, 0.04 with
+    /// m/rank 4, 2, 4/3, 1 → 0.02, 0.02, 0.04, 0.04 (each the least of those after it).
+    #[test]
+    fn benjamini_hochberg_known_answers() {
+        let q = benjamini_hochberg(&[0.01, 0.04, 0.03, 0.005]);
+        let want = [0.02, 0.04, 0.04, 0.02];
+        for (a, b) in q.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12, "{q:?}");
+        }
+        assert!(benjamini_hochberg(&[]).is_empty());
+        assert_eq!(benjamini_hochberg(&[0.9, 0.8]), vec![0.9, 0.9]);
+    }
+
+    #[test]
+    fn the_one_sided_p_value_follows_the_z_test() {
+        let c = |advanced, lost| Conversion {
+            reached: advanced + lost,
+            advanced,
+            lost,
+            open: 0,
+        };
+        // 60/100 against 40/100: pooled 0.5, se = sqrt(0.25 · 0.02) = 0.0707, z = 2.828.
+        let p = drop_p_value(&c(60, 40), &c(40, 60)).unwrap();
+        assert!((p - 0.002339).abs() < 1e-5, "{p}");
+        // The other way round: no drop.
+        assert!(drop_p_value(&c(40, 60), &c(60, 40)).unwrap() > 0.99);
+        assert!(drop_p_value(&c(0, 0), &c(1, 1)).is_none());
     }
 }

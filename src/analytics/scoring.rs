@@ -8,11 +8,13 @@ use linfa_bayes::{GaussianNb, NaiveBayes};
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 
-/// One example: its features (already numeric) and, for closed deals, whether it won.
+/// One example: its features (already numeric), for closed deals whether it won, and the
+/// deal it was taken from (a deal gives several snapshots; all go to the same slice).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {
     pub features: Vec<f64>,
     pub won: bool,
+    pub deal: i64,
 }
 
 /// Per-feature mean and spread from the training rows, so coefficients compare.
@@ -62,6 +64,10 @@ pub struct WinModel {
     pub intercept: f64,
     /// Platt scaling of the raw log-odds: p = sigmoid(a * z + b).
     pub platt: (f64, f64),
+    /// Each feature's least and greatest value in training: a deal beyond them is scored
+    /// (and explained) at the edge, never by extrapolating the fitted line.
+    #[serde(default)]
+    pub ranges: Vec<(f64, f64)>,
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -69,9 +75,20 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 impl WinModel {
-    /// Raw log-odds of a feature row.
+    /// The row with each value held within the range seen in training.
+    pub fn clip(&self, row: &[f64]) -> Vec<f64> {
+        row.iter()
+            .enumerate()
+            .map(|(j, v)| match self.ranges.get(j) {
+                Some((lo, hi)) => v.clamp(*lo, *hi),
+                None => *v,
+            })
+            .collect()
+    }
+
+    /// Raw log-odds of a feature row (clipped to the training ranges).
     pub fn log_odds(&self, row: &[f64]) -> f64 {
-        let x = self.scaler.apply(row);
+        let x = self.scaler.apply(&self.clip(row));
         self.intercept
             + x.iter()
                 .zip(&self.coefficients)
@@ -81,9 +98,10 @@ impl WinModel {
     pub fn probability(&self, row: &[f64]) -> f64 {
         sigmoid(self.platt.0 * self.log_odds(row) + self.platt.1)
     }
-    /// Each feature's contribution to the log-odds against an average deal.
+    /// Each feature's contribution to the log-odds against an average deal (the row
+    /// clipped to the training ranges, as it is scored).
     pub fn contributions(&self, row: &[f64]) -> Vec<f64> {
-        let x = self.scaler.apply(row);
+        let x = self.scaler.apply(&self.clip(row));
         x.iter()
             .zip(&self.coefficients)
             .map(|(a, b)| self.platt.0 * a * b)
@@ -226,31 +244,120 @@ pub struct Trained {
     /// Holdout log loss of always predicting the training win rate: a model that cannot
     /// beat it has learned nothing.
     pub base_log_loss: f64,
+    /// Why the model is refused although it may score well: a leak (one feature alone
+    /// separates won from lost in training, or the holdout is implausibly well predicted).
+    pub refused: Option<String>,
+    /// Pairs of features correlated in training (|r| ≥ `CORRELATED`), with r: their
+    /// effects are not told apart, so explanations name them together.
+    pub correlated: Vec<(usize, usize, f64)>,
+    /// Deals (not snapshots) in each slice: training, calibration, holdout.
+    pub deals: (usize, usize, usize),
 }
 
+/// A single feature separating won from lost this well (AUC or 1 − AUC) in training is a
+/// leak, not a signal: the outcome is written into it (lost deals at amount 0, say).
+pub const LEAK_AUC: f64 = 0.99;
+/// A holdout AUC above this is implausible for win probability: something leaks.
+pub const IMPLAUSIBLE_AUC: f64 = 0.98;
+/// Features whose training correlation reaches this are explained together.
+pub const CORRELATED: f64 = 0.5;
+
 impl Trained {
-    /// Whether the calibrated model beats the base rate on the holdout.
+    /// Whether the calibrated model is used: not refused for a leak, and better than the
+    /// base rate on the holdout.
     pub fn useful(&self) -> bool {
-        self.logistic.log_loss < self.base_log_loss - 0.005 && self.logistic.auc > 0.55
+        self.refused.is_none()
+            && self.logistic.log_loss < self.base_log_loss - 0.005
+            && self.logistic.auc > 0.55
+    }
+
+    /// Why the learned probabilities are not used (`None` when they are).
+    pub fn not_used_because(&self) -> Option<String> {
+        if let Some(r) = &self.refused {
+            return Some(format!("the model was refused: {r}"));
+        }
+        (!self.useful()).then(|| {
+            format!(
+                "the model does not beat the base rate on its holdout (log loss {:.3} vs {:.3}, AUC {:.2})",
+                self.logistic.log_loss, self.base_log_loss, self.logistic.auc
+            )
+        })
     }
 }
 
-/// Trains on examples in time order (oldest first): the first 70% fit the learners, the
-/// next 15% calibrate the logistic model (Platt), the last 15% are the holdout.
-pub fn train(examples: &[Example]) -> Result<Trained, String> {
+/// Where the deals (in time order) are cut into training, calibration and holdout: the
+/// first 70% of `n` deals, the next 15%, the last 15%.
+pub fn deal_cuts(n: usize) -> (usize, usize) {
+    (n * 70 / 100, n * 85 / 100)
+}
+
+/// Trains on examples grouped by deal, the deals in time order (oldest first): the first
+/// 70% of the deals fit the learners, the next 15% calibrate the logistic model (Platt),
+/// the last 15% are the holdout — every snapshot of a deal in the same slice. `names`
+/// name the features (for the leakage check's message).
+pub fn train(examples: &[Example], names: &[String]) -> Result<Trained, String> {
     let n = examples.len();
     if n < 100 {
         return Err(format!(
-            "{n} closed deals are too few to learn from (need at least 100)"
+            "{n} snapshots of closed deals are too few to learn from (need at least 100)"
         ));
     }
-    let (a, b) = (n * 70 / 100, n * 85 / 100);
-    let (fit, cal, test) = (&examples[..a], &examples[a..b], &examples[b..]);
+    // The deals in order of first appearance, cut by deal.
+    let mut order: Vec<i64> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for e in examples {
+        if seen.insert(e.deal) {
+            order.push(e.deal);
+        }
+    }
+    let (da, db) = deal_cuts(order.len());
+    let slice_of: std::collections::HashMap<i64, u8> = order
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            (
+                *d,
+                if i < da {
+                    0
+                } else if i < db {
+                    1
+                } else {
+                    2
+                },
+            )
+        })
+        .collect();
+    let pick = |k: u8| -> Vec<Example> {
+        examples
+            .iter()
+            .filter(|e| slice_of.get(&e.deal) == Some(&k))
+            .cloned()
+            .collect()
+    };
+    let (fit, cal, test) = (pick(0), pick(1), pick(2));
+    let (fit, cal, test) = (fit.as_slice(), cal.as_slice(), test.as_slice());
+    if cal.is_empty() || test.is_empty() {
+        return Err(format!(
+            "{} closed deals are too few to hold some out for calibration and testing",
+            order.len()
+        ));
+    }
     let labels = |e: &[Example]| -> Vec<bool> { e.iter().map(|x| x.won).collect() };
     if labels(fit).iter().all(|w| *w) || labels(fit).iter().all(|w| !*w) {
         return Err("the training deals are all won or all lost".into());
     }
     let raw: Vec<Vec<f64>> = fit.iter().map(|e| e.features.clone()).collect();
+    let d = raw.first().map(Vec::len).unwrap_or(0);
+    let ranges: Vec<(f64, f64)> = (0..d)
+        .map(|j| {
+            raw.iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+                    (lo.min(r[j]), hi.max(r[j]))
+                })
+        })
+        .collect();
+    let leak = single_feature_leak(&raw, &labels(fit), names);
+    let correlated = correlated_pairs(&raw);
     let scaler = Scaler::fit(&raw);
     let scaled: Vec<Vec<f64>> = raw.iter().map(|r| scaler.apply(r)).collect();
     let (coefficients, intercept) = logistic(&scaled, &labels(fit), 1.0)?;
@@ -259,6 +366,7 @@ pub fn train(examples: &[Example]) -> Result<Trained, String> {
         coefficients,
         intercept,
         platt: (1.0, 0.0),
+        ranges,
     };
     // Platt scaling on the calibration slice.
     let z: Vec<Vec<f64>> = cal
@@ -291,14 +399,78 @@ pub fn train(examples: &[Example]) -> Result<Trained, String> {
     let p_nb: Vec<f64> = proba.column(won_col).to_vec();
     let rate = labels(fit).iter().filter(|w| **w).count() as f64 / fit.len() as f64;
     let base = metrics(&vec![rate; test_y.len()], &test_y);
+    let logistic = metrics(&p_lr, &test_y);
+    let refused = leak.or_else(|| {
+        (logistic.auc > IMPLAUSIBLE_AUC).then(|| {
+            format!(
+                "its holdout AUC is {:.3}, implausibly high for win probability — something that records the outcome is among the features",
+                logistic.auc
+            )
+        })
+    });
     Ok(Trained {
         base_log_loss: base.log_loss,
-        logistic: metrics(&p_lr, &test_y),
+        logistic,
         naive_bayes: metrics(&p_nb, &test_y),
         model,
         train: fit.len(),
         calibration: cal.len(),
+        refused,
+        correlated,
+        deals: (da, db - da, order.len() - db),
     })
+}
+
+/// The first feature that alone separates won from lost in training (AUC ≥ `LEAK_AUC` or
+/// ≤ 1 − `LEAK_AUC`), in words.
+fn single_feature_leak(rows: &[Vec<f64>], y: &[bool], names: &[String]) -> Option<String> {
+    let d = rows.first().map(Vec::len).unwrap_or(0);
+    (0..d).find_map(|j| {
+        let x: Vec<f64> = rows.iter().map(|r| r[j]).collect();
+        let first = x.first().copied().unwrap_or(0.0);
+        if x.iter().all(|v| *v == first) {
+            return None;
+        }
+        let a = auc(&x, y);
+        (a >= LEAK_AUC || a <= 1.0 - LEAK_AUC).then(|| {
+            let name = names.get(j).cloned().unwrap_or_else(|| format!("feature {j}"));
+            let (won, lost): (Vec<f64>, Vec<f64>) = {
+                let mut w = Vec::new();
+                let mut l = Vec::new();
+                for (v, won) in x.iter().zip(y) {
+                    if *won { w.push(*v) } else { l.push(*v) }
+                }
+                (w, l)
+            };
+            let range = |v: &[f64]| {
+                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                (lo, hi)
+            };
+            let ((wl, wh), (ll, lh)) = (range(&won), range(&lost));
+            format!(
+                "{name} alone separates won from lost deals in training (AUC {a:.3}; won {wl:.2}–{wh:.2}, lost {ll:.2}–{lh:.2} on the model's scale) — the outcome is written into it (for example lost deals recorded at amount 0)"
+            )
+        })
+    })
+}
+
+/// Pairs of features whose correlation in training reaches `CORRELATED` in size.
+fn correlated_pairs(rows: &[Vec<f64>]) -> Vec<(usize, usize, f64)> {
+    let d = rows.first().map(Vec::len).unwrap_or(0);
+    let col = |j: usize| -> Vec<f64> { rows.iter().map(|r| r[j]).collect() };
+    let cols: Vec<Vec<f64>> = (0..d).map(col).collect();
+    let mut out = Vec::new();
+    for i in 0..d {
+        for j in i + 1..d {
+            if let Some(r) = super::stats::correlation(&cols[i], &cols[j]) {
+                if r.abs() >= CORRELATED {
+                    out.push((i, j, r));
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -333,17 +505,25 @@ mod tests {
             (x >> 11) as f64 / (1u64 << 53) as f64
         };
         let examples: Vec<Example> = (0..3000)
-            .map(|_| {
+            .map(|i| {
                 let a = rnd() * 4.0 - 2.0;
                 let noise = rnd();
                 let won = rnd() < sigmoid(1.5 * a);
                 Example {
                     features: vec![a, noise],
                     won,
+                    deal: i / 3,
                 }
             })
             .collect();
-        let t = train(&examples).unwrap();
+        let names = vec!["a".to_string(), "noise".to_string()];
+        let t = train(&examples, &names).unwrap();
+        assert_eq!(t.refused, None);
+        assert_eq!(
+            t.deals,
+            (700, 150, 150),
+            "split by deal: three snapshots each"
+        );
         assert!(t.logistic.auc > 0.75, "{:?}", t.logistic);
         assert!(
             t.model.coefficients[0] > 0.5 && t.model.coefficients[1].abs() < 0.2,
@@ -356,5 +536,71 @@ mod tests {
                 assert!((p - o).abs() < 0.12, "bin {p:.2} observed {o:.2} ({c})");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod leak_tests {
+    use super::*;
+
+    fn examples(leaky: bool) -> Vec<Example> {
+        let mut x = 42u64;
+        let mut rnd = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..2000)
+            .map(|i| {
+                let signal = rnd() * 2.0 - 1.0;
+                let won = rnd() < sigmoid(1.2 * signal);
+                // ln(1 + amount): lost deals at amount 0 when leaky.
+                let amount = if leaky && !won {
+                    0.0
+                } else {
+                    8.0 + rnd() * 3.0
+                };
+                Example {
+                    features: vec![signal, amount],
+                    won,
+                    deal: i as i64,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_feature_that_records_the_outcome_is_refused_by_name() {
+        let names = vec!["stage reached".to_string(), "amount".to_string()];
+        let t = train(&examples(true), &names).unwrap();
+        let why = t.refused.clone().expect("refused");
+        assert!(
+            why.starts_with("amount alone separates won from lost"),
+            "{why}"
+        );
+        assert!(!t.useful());
+        assert!(t.not_used_because().unwrap().contains("refused"));
+        let honest = train(&examples(false), &names).unwrap();
+        assert_eq!(honest.refused, None);
+        assert!(honest.useful(), "{:?}", honest.logistic);
+    }
+
+    #[test]
+    fn no_deal_is_in_two_slices_and_scores_stay_in_the_training_range() {
+        let mut e = examples(false);
+        // Five snapshots per deal.
+        for (i, x) in e.iter_mut().enumerate() {
+            x.deal = (i / 5) as i64;
+        }
+        let t = train(&e, &["a".into(), "b".into()]).unwrap();
+        assert_eq!(t.deals, (280, 60, 60));
+        assert_eq!(t.train + t.calibration + t.logistic.n, 2000);
+        assert_eq!(t.train, 280 * 5, "whole deals");
+        // Beyond the training range, the score is the edge's.
+        let (lo, hi) = t.model.ranges[0];
+        let edge = t.model.probability(&[hi, 9.0]);
+        assert_eq!(t.model.probability(&[hi + 50.0, 9.0]), edge);
+        assert!(lo < hi);
     }
 }

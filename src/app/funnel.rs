@@ -58,6 +58,9 @@ pub struct Analysis {
     /// The team whose cohort converts worst at some stage against the rest of the company
     /// (a significant shortfall); `before` is the rest's rate, `now` the team's.
     pub weakest_team: Option<(String, Bottleneck)>,
+    /// Its Benjamini–Hochberg q-value, and how many team × stage comparisons were made.
+    pub weakest_team_q: Option<f64>,
+    pub team_comparisons: usize,
     /// Each stage's conversion in the trailing and in the recent cohort.
     pub trend: Vec<(String, Option<f64>, Option<f64>)>,
     pub stale: Vec<OpenInStage>,
@@ -204,6 +207,7 @@ pub fn analyze(store: &Store, today: NaiveDate) -> Result<Analysis, StoreError> 
         .enumerate()
         .map(|(i, s)| (s.name.clone(), before[i].rate(), now[i].rate()))
         .collect();
+    let team = weakest_group(&cohort, teams.len(), k, 30);
     let neck = bottleneck(&before, &now, 30).map(|(i, before, now)| Bottleneck {
         stage: open[i].name.clone(),
         before,
@@ -217,7 +221,7 @@ pub fn analyze(store: &Store, today: NaiveDate) -> Result<Analysis, StoreError> 
         stages: rows,
         velocity: velocity(&closed, open_total as usize),
         bottleneck: neck,
-        weakest_team: weakest_group(&cohort, teams.len(), k, 30).map(|(g, i, others, ours)| {
+        weakest_team: team.worst.map(|(g, i, others, ours, _)| {
             (
                 teams[g].name.clone(),
                 Bottleneck {
@@ -227,6 +231,8 @@ pub fn analyze(store: &Store, today: NaiveDate) -> Result<Analysis, StoreError> 
                 },
             )
         }),
+        weakest_team_q: team.worst.map(|w| w.4),
+        team_comparisons: team.comparisons,
         trend,
         stale,
     })

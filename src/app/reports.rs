@@ -824,14 +824,18 @@ fn bottleneck_table(
 /// Against the team: the team whose cohort converts worst at a stage, if any does so
 /// significantly.
 fn weakest_team_note(a: &super::funnel::Analysis) -> String {
+    let n = a.team_comparisons;
     match &a.weakest_team {
         Some((team, b)) => format!(
-            "against the team: {team} converts {:.1}% at {} against {:.1}% for the rest of the company (same cohort, significant at 95%)",
+            "against the team: {team} converts {:.1}% at {} against {:.1}% for the rest of the company (same cohort; q = {:.3} after Benjamini–Hochberg across {n} team × stage comparisons, false discovery rate 5%)",
             b.now * 100.0,
             b.stage,
-            b.before * 100.0
+            b.before * 100.0,
+            a.weakest_team_q.unwrap_or(f64::NAN)
         ),
-        None => "against the team: no team converts significantly worse than the rest at any stage".into(),
+        None => format!(
+            "against the team: no team converts worse than the rest at any stage with the false discovery rate held at 5% across {n} team × stage comparisons (Benjamini–Hochberg)"
+        ),
     }
 }
 

@@ -39,6 +39,17 @@ fn line_at(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
+/// The value named `text` among `all`, else what is wrong with it.
+fn named<T: Copy>(all: &[(&str, T)], text: &str, what: &str) -> Result<T, String> {
+    all.iter()
+        .find(|(n, _)| *n == text)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let known: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
+            format!("'{text}' is not {what} (known: {})", known.join(", "))
+        })
+}
+
 /// Reads and checks a rules file. Every problem names the file, the line and the key.
 pub fn parse(text: &str, file: &Path) -> Result<Vec<Rule>, String> {
     let at = |offset: usize, key: &str, what: String| {
@@ -133,33 +144,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Rule>, String> {
             return Err(bad("name", format!("'{name}' is used by an earlier rule")));
         }
         let when_text = text_of("when")?.ok_or_else(|| at(start, "when", "missing".into()))?;
-        let when = When::ALL
-            .iter()
-            .find(|(n, _)| *n == when_text)
-            .map(|(_, w)| *w)
-            .ok_or_else(|| {
-                bad(
-                    "when",
-                    format!(
-                        "'{when_text}' is not a condition (known: {})",
-                        When::ALL.map(|(n, _)| n).join(", ")
-                    ),
-                )
-            })?;
+        let when = named(&When::ALL, &when_text, "a condition").map_err(|e| bad("when", e))?;
         let then_text = text_of("then")?.ok_or_else(|| at(start, "then", "missing".into()))?;
-        let then = Then::ALL
-            .iter()
-            .find(|(n, _)| *n == then_text)
-            .map(|(_, w)| *w)
-            .ok_or_else(|| {
-                bad(
-                    "then",
-                    format!(
-                        "'{then_text}' is not an action (known: {})",
-                        Then::ALL.map(|(n, _)| n).join(", ")
-                    ),
-                )
-            })?;
+        let then = named(&Then::ALL, &then_text, "an action").map_err(|e| bad("then", e))?;
         let to = text_of("to")?;
         match (when, then) {
             (When::TargetBelow, Then::Task | Then::Reassign) => {

@@ -153,26 +153,30 @@ pub fn score_checked(
 ) -> Result<Result<Scored, String>, StoreError> {
     let cohort_end = crate::domain::date::iso(today - chrono::Duration::days(COHORT_AGE_DAYS));
     let deals = store.scoring_deals(TRAINING_DEALS, &cohort_end)?;
-    let featurizer = featurizer(store, &deals)?;
-    let closed: Vec<&DealFacts> = deals.iter().filter(|d| d.outcome.is_some()).collect();
-    // Examples in time order of their prediction date, so the holdout is the most recent.
-    let mut dated: Vec<(NaiveDate, Example)> = closed
+    // The closed deals that give at least one snapshot, oldest first: the split is by
+    // deal (every snapshot of a deal in one slice), the holdout the most recent deals.
+    let mut closed: Vec<&DealFacts> = deals
+        .iter()
+        .filter(|d| d.outcome.is_some() && !snapshots(d).is_empty())
+        .collect();
+    closed.sort_by_key(|d| (d.created_on, d.id));
+    // The categories (segments, sources, products) are learned from the training deals
+    // only, so the holdout says nothing about them.
+    let (fit_deals, _) = crate::analytics::scoring::deal_cuts(closed.len());
+    let featurizer = featurizer(store, &deals, &closed[..fit_deals])?;
+    let examples: Vec<Example> = closed
         .iter()
         .flat_map(|d| {
-            snapshots(d).into_iter().map(|at| {
-                (
-                    at,
-                    Example {
-                        features: featurizer.row(d, at),
-                        won: d.outcome == Some(true),
-                    },
-                )
+            let f = &featurizer;
+            snapshots(d).into_iter().map(move |at| Example {
+                features: f.row(d, at),
+                won: d.outcome == Some(true),
+                deal: d.id,
             })
         })
         .collect();
-    dated.sort_by_key(|a| a.0);
-    let examples: Vec<Example> = dated.into_iter().map(|x| x.1).collect();
-    let trained = match train(&examples) {
+    let names: Vec<String> = featurizer.features.iter().map(describe_feature).collect();
+    let trained = match train(&examples, &names) {
         Ok(t) => t,
         Err(why) => return Ok(Err(why)),
     };
@@ -193,8 +197,12 @@ pub fn score_checked(
 }
 
 /// Reads the stage history, activity and owners' records the features need, and picks
-/// the categories (segments, sources, products) from the closed deals.
-pub fn featurizer(store: &Store, deals: &[DealFacts]) -> Result<Featurizer, StoreError> {
+/// the categories (segments, sources, products) from `learn_from` (the training deals).
+pub fn featurizer(
+    store: &Store,
+    deals: &[DealFacts],
+    learn_from: &[&DealFacts],
+) -> Result<Featurizer, StoreError> {
     let ids: Vec<i64> = deals.iter().map(|d| d.id).collect();
     let stage_entries = store.stage_entries(&ids)?;
     let activity = store.activity_days(&ids)?;
@@ -211,7 +219,7 @@ pub fn featurizer(store: &Store, deals: &[DealFacts]) -> Result<Featurizer, Stor
         .map(|s| s.position)
         .max()
         .unwrap_or(1);
-    let closed: Vec<&DealFacts> = deals.iter().filter(|d| d.outcome.is_some()).collect();
+    let closed = learn_from;
     let mut features = vec![
         Feature::StageProgress,
         Feature::Age,
@@ -262,6 +270,8 @@ pub fn new_scores(s: &Scored) -> crate::store::scoring::NewScores {
         "calibration": s.trained.calibration,
         "base_rate_log_loss": s.trained.base_log_loss,
         "scores_kept": s.trained.useful(),
+        "refused": s.trained.refused,
+        "deals": {"train": s.trained.deals.0, "calibration": s.trained.deals.1, "holdout": s.trained.deals.2},
         "features": s.featurizer.features.iter().map(describe_feature).collect::<Vec<_>>(),
     })
     .to_string();
@@ -296,18 +306,24 @@ pub fn describe_feature(f: &Feature) -> String {
 }
 
 /// Each factor's effect on one open deal in words, biggest first: (sentence, log-odds).
+/// A value beyond the range seen in training is said so, and its effect is the edge's (the
+/// model is not extrapolated); features correlated in training are named together with
+/// their joint effect, since the model cannot tell their parts apart.
 pub fn explain(s: &Scored, deal: &DealFacts) -> Vec<(String, f64)> {
     let row = s.featurizer.row(deal, s.today);
-    let contributions = s.trained.model.contributions(&row);
-    let mut out: Vec<(String, f64)> = s
+    let model = &s.trained.model;
+    let contributions = model.contributions(&row);
+    let days = |v: f64| (v.exp() - 1.0).round();
+    let parts: Vec<(usize, String, f64)> = s
         .featurizer
         .features
         .iter()
+        .enumerate()
         .zip(row.iter().zip(&contributions))
-        .filter_map(|(f, (v, c))| {
-            let text = match f {
+        .filter_map(|((j, f), (v, c))| {
+            let mut text = match f {
                 Feature::StageProgress => format!("has reached {}", deal.stage),
-                Feature::Age => format!("is {} days old", (v.exp() - 1.0).round()),
+                Feature::Age => format!("is {} days old", days(*v)),
                 Feature::Amount => format!("is worth {:.0}", v.exp() - 1.0),
                 Feature::RecentActivities => format!("{v:.0} activities in the last 30 days"),
                 Feature::DaysSinceActivity if *v >= 365.0 => "no activity logged in a year".into(),
@@ -318,15 +334,74 @@ pub fn explain(s: &Scored, deal: &DealFacts) -> Vec<(String, f64)> {
                     v * 100.0
                 ),
                 // Category flags speak only for the deal's own category.
-                Feature::Segment(x) | Feature::Source(x) | Feature::Product(x) if *v == 0.0 => {
-                    let _ = x;
+                Feature::Segment(_) | Feature::Source(_) | Feature::Product(_) if *v == 0.0 => {
                     return None;
                 }
                 Feature::Segment(x) => format!("customer segment is {x}"),
                 Feature::Source(x) => format!("came from {x}"),
                 Feature::Product(x) => format!("is for {x}"),
             };
-            Some((text, *c))
+            if let Some((lo, hi)) = model.ranges.get(j) {
+                if v > hi || v < lo {
+                    let edge = if v > hi { *hi } else { *lo };
+                    let edge_text = match f {
+                        Feature::Age => format!("{} days", days(edge)),
+                        Feature::Amount => format!("{:.0}", edge.exp() - 1.0),
+                        _ => format!("{edge:.0}"),
+                    };
+                    text = format!(
+                        "{text} — beyond anything seen in training ({} {edge_text}), so its effect is taken at that",
+                        if v > hi { "at most" } else { "at least" }
+                    );
+                }
+            }
+            Some((j, text, *c))
+        })
+        .collect();
+    // Correlated features of this deal, named together (joined by union-find).
+    let mut group: Vec<usize> = (0..parts.len()).collect();
+    fn root(g: &mut [usize], i: usize) -> usize {
+        let mut r = i;
+        while g[r] != r {
+            r = g[r];
+        }
+        g[i] = r;
+        r
+    }
+    for (a, b, _) in &s.trained.correlated {
+        let (Some(x), Some(y)) = (
+            parts.iter().position(|p| p.0 == *a),
+            parts.iter().position(|p| p.0 == *b),
+        ) else {
+            continue;
+        };
+        let (rx, ry) = (root(&mut group, x), root(&mut group, y));
+        group[rx] = ry;
+    }
+    let mut joined: Vec<(usize, Vec<usize>)> = Vec::new();
+    for i in 0..parts.len() {
+        let r = root(&mut group, i);
+        match joined.iter_mut().find(|(g, _)| *g == r) {
+            Some((_, members)) => members.push(i),
+            None => joined.push((r, vec![i])),
+        }
+    }
+    let mut out: Vec<(String, f64)> = joined
+        .into_iter()
+        .map(|(_, m)| {
+            let c: f64 = m.iter().map(|i| parts[*i].2).sum();
+            if m.len() == 1 {
+                (parts[m[0]].1.clone(), c)
+            } else {
+                let texts: Vec<&str> = m.iter().map(|i| parts[*i].1.as_str()).collect();
+                (
+                    format!(
+                        "{} (correlated in training, so taken together)",
+                        texts.join(" and ")
+                    ),
+                    c,
+                )
+            }
         })
         .collect();
     out.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
@@ -374,13 +449,10 @@ pub fn explain_deal(s: &Scored, which: &str) -> Option<Explanation> {
             (text, c, effect)
         })
         .collect();
-    let note = (!s.trained.useful()).then(|| {
-        format!(
-            "the learned model does not beat the base rate on its holdout (log loss {:.3} vs {:.3}, AUC {:.2}), \
-             so the pipeline uses the stage probability for this deal",
-            s.trained.logistic.log_loss, s.trained.base_log_loss, s.trained.logistic.auc
-        )
-    });
+    let note = s
+        .trained
+        .not_used_because()
+        .map(|why| format!("{why}, so the pipeline uses the stage probability for this deal"));
     Some(Explanation {
         deal_id: deal.id,
         headline,

@@ -689,6 +689,18 @@ struct Ctx<'a> {
     path: &'a Path,
 }
 
+/// `--format ics` is refused for anything but the agenda and the plan.
+fn ics_only_for_calendars(format: Option<Format>, command: &Option<Command>) -> anyhow::Result<()> {
+    if format == Some(Format::Ics)
+        && !matches!(command, Some(Command::Agenda { .. } | Command::Plan { .. }))
+    {
+        return Err(usage(
+            "--format ics goes with `funnel agenda` and `funnel plan` (calendars)",
+        ));
+    }
+    Ok(())
+}
+
 fn execute(cli: Cli) -> anyhow::Result<i32> {
     let path = app::database_path(cli.db.clone()).map_err(anyhow::Error::msg)?;
     let explicit_format = cli.format;
@@ -720,16 +732,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             }
         };
     }
-    if explicit_format == Some(Format::Ics)
-        && !matches!(
-            cli.command,
-            Some(Command::Agenda { .. } | Command::Plan { .. })
-        )
-    {
-        return Err(usage(
-            "--format ics goes with `funnel agenda` and `funnel plan` (calendars)",
-        ));
-    }
+    ics_only_for_calendars(explicit_format, &cli.command)?;
     match cli.command {
         // On a terminal, the TUI; piped or scripted, a summary of the database.
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {

@@ -64,6 +64,8 @@ fn write_json(
                 "velocity": fa.velocity,
                 "bottleneck": fa.bottleneck,
                 "weakest_team": fa.weakest_team,
+                "weakest_team_q": fa.weakest_team_q,
+                "team_comparisons": fa.team_comparisons,
             },
             "open": {
                 "deals": f.open_count,
@@ -180,10 +182,12 @@ fn write_analysis(
     if let Some((team, b)) = &fa.weakest_team {
         writeln!(
             out,
-            "weakest team: {team} converts {:.1}% at {} against {:.1}% for the rest",
+            "weakest team: {team} converts {:.1}% at {} against {:.1}% for the rest (q = {:.3}, Benjamini–Hochberg across {} comparisons)",
             b.now * 100.0,
             b.stage,
-            b.before * 100.0
+            b.before * 100.0,
+            fa.weakest_team_q.unwrap_or(f64::NAN),
+            fa.team_comparisons
         )?;
     }
     if let Some(end) = crate::app::dashboard::data_ends(store, today)? {

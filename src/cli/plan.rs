@@ -135,51 +135,7 @@ pub(super) fn run(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         None
     };
     if format == Format::Ics {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-        agenda::ics_line(out, "BEGIN:VCALENDAR")?;
-        agenda::ics_line(out, "VERSION:2.0")?;
-        agenda::ics_line(out, "PRODID:-//funnel//plan//EN")?;
-        for p in &plan {
-            let day = p.day.format("%Y%m%d").to_string();
-            let next = p
-                .day
-                .succ_opt()
-                .unwrap_or(p.day)
-                .format("%Y%m%d")
-                .to_string();
-            agenda::ics_line(out, "BEGIN:VEVENT")?;
-            agenda::ics_line(
-                out,
-                &format!("UID:plan-{}-{day}@funnel", p.visit.customer_id),
-            )?;
-            agenda::ics_line(out, &format!("DTSTAMP:{stamp}"))?;
-            agenda::ics_line(out, &format!("DTSTART;VALUE=DATE:{day}"))?;
-            agenda::ics_line(out, &format!("DTEND;VALUE=DATE:{next}"))?;
-            agenda::ics_line(
-                out,
-                &format!(
-                    "SUMMARY:{}",
-                    agenda::ics_text(&format!("visit or call: {}", p.visit.customer))
-                ),
-            )?;
-            agenda::ics_line(
-                out,
-                &format!(
-                    "DESCRIPTION:{}",
-                    agenda::ics_text(&format!(
-                        "priority {:.2}, P {:.1}%\n{}",
-                        p.visit.score,
-                        100.0 * p.visit.probability,
-                        p.visit.reasons.join("\n")
-                    ))
-                ),
-            )?;
-            if let Some(c) = &p.visit.city {
-                agenda::ics_line(out, &format!("LOCATION:{}", agenda::ics_text(c)))?;
-            }
-            agenda::ics_line(out, "END:VEVENT")?;
-        }
-        agenda::ics_line(out, "END:VCALENDAR")?;
+        write_plan_ics(out, &plan)?;
         return Ok(0);
     }
     let mut t = Table::new(&["day", "customer", "city", "score", "probability", "reasons"]);
@@ -218,6 +174,57 @@ pub(super) fn run(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The plan as an iCalendar file: a whole-day event per planned contact, with its priority,
+/// probability and reasons.
+fn write_plan_ics(out: &mut dyn Write, plan: &[app::plan::Planned]) -> anyhow::Result<()> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    agenda::ics_line(out, "BEGIN:VCALENDAR")?;
+    agenda::ics_line(out, "VERSION:2.0")?;
+    agenda::ics_line(out, "PRODID:-//funnel//plan//EN")?;
+    for p in plan {
+        let day = p.day.format("%Y%m%d").to_string();
+        let next = p
+            .day
+            .succ_opt()
+            .unwrap_or(p.day)
+            .format("%Y%m%d")
+            .to_string();
+        agenda::ics_line(out, "BEGIN:VEVENT")?;
+        agenda::ics_line(
+            out,
+            &format!("UID:plan-{}-{day}@funnel", p.visit.customer_id),
+        )?;
+        agenda::ics_line(out, &format!("DTSTAMP:{stamp}"))?;
+        agenda::ics_line(out, &format!("DTSTART;VALUE=DATE:{day}"))?;
+        agenda::ics_line(out, &format!("DTEND;VALUE=DATE:{next}"))?;
+        agenda::ics_line(
+            out,
+            &format!(
+                "SUMMARY:{}",
+                agenda::ics_text(&format!("visit or call: {}", p.visit.customer))
+            ),
+        )?;
+        agenda::ics_line(
+            out,
+            &format!(
+                "DESCRIPTION:{}",
+                agenda::ics_text(&format!(
+                    "priority {:.2}, P {:.1}%\n{}",
+                    p.visit.score,
+                    100.0 * p.visit.probability,
+                    p.visit.reasons.join("\n")
+                ))
+            ),
+        )?;
+        if let Some(c) = &p.visit.city {
+            agenda::ics_line(out, &format!("LOCATION:{}", agenda::ics_text(c)))?;
+        }
+        agenda::ics_line(out, "END:VEVENT")?;
+    }
+    agenda::ics_line(out, "END:VCALENDAR")?;
+    Ok(())
 }
 
 /// `funnel plan review`.
@@ -384,7 +391,14 @@ fn allocate(ctx: Ctx, action: PlanAction) -> anyhow::Result<i32> {
             writeln!(out)?;
         }
     }
-    let t = if accounts {
+    let t = allocation_table(&a, accounts);
+    output::write_table(out, &t, format)?;
+    Ok(0)
+}
+
+/// The allocation per rep, or per account with `accounts`.
+fn allocation_table(a: &app::allocate::Allocated, accounts: bool) -> Table {
+    if accounts {
         let mut t = Table::new(&[
             "rep",
             "customer",
@@ -437,7 +451,5 @@ fn allocate(ctx: Ctx, action: PlanAction) -> anyhow::Result<i32> {
             ]);
         }
         t
-    };
-    output::write_table(out, &t, format)?;
-    Ok(0)
+    }
 }

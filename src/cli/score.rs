@@ -32,6 +32,31 @@ pub(super) fn score(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     }
     let mut rows: Vec<&(crate::domain::scoring::DealFacts, f64)> = scored.open.iter().collect();
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
+    // Which probabilities the pipeline, targets and forecasts use, and why.
+    let learned = scored.trained.useful();
+    let stage_p: std::collections::HashMap<String, f64> = app::organisation(&*store)?
+        .stages
+        .into_iter()
+        .map(|s| (s.name, s.probability))
+        .collect();
+    let said = match scored.trained.not_used_because() {
+        None => format!(
+            "in use: the learned win probabilities (holdout AUC {:.2}, log loss {:.3} against {:.3} for the base rate; {} deals trained, {} held out)",
+            scored.trained.logistic.auc,
+            scored.trained.logistic.log_loss,
+            scored.trained.base_log_loss,
+            scored.trained.deals.0,
+            scored.trained.deals.2
+        ),
+        Some(why) => format!(
+            "in use: the stage probabilities, not the learned ones — {why}"
+        ),
+    };
+    if format == Format::Table {
+        writeln!(out, "{said}\n")?;
+    } else {
+        eprintln!("{said}");
+    }
     let limit = if format == Format::Table {
         50
     } else {
@@ -44,9 +69,13 @@ pub(super) fn score(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         "stage",
         "amount",
         "win_probability",
+        "stage_probability",
+        "in_use",
         "expected_value",
     ]);
     for (d, p) in rows.iter().take(limit) {
+        let stage = stage_p.get(&d.stage).copied();
+        let used = if learned { Some(*p) } else { stage };
         t.rows.push(vec![
             Cell::Text(d.external_id.clone().unwrap_or_else(|| d.id.to_string())),
             Cell::Text(d.name.clone()),
@@ -54,9 +83,14 @@ pub(super) fn score(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
             Cell::Text(d.stage.clone()),
             Cell::Money(crate::domain::Money(d.amount_cents)),
             Cell::Ratio(*p),
-            Cell::Money(crate::domain::Money(
-                (d.amount_cents as f64 * p).round() as i64
-            )),
+            stage.map(Cell::Ratio).unwrap_or(Cell::Null),
+            Cell::Text(if learned { "learned" } else { "stage" }.into()),
+            used.map(|u| {
+                Cell::Money(crate::domain::Money(
+                    (d.amount_cents as f64 * u).round() as i64
+                ))
+            })
+            .unwrap_or(Cell::Null),
         ]);
     }
     output::write_table(&mut out, &t, format)?;
@@ -109,6 +143,8 @@ fn write_evaluation(
             "learners": table_json(&m),
             "base_rate_log_loss": round4(t.base_log_loss),
             "model_used": t.useful(),
+            "not_used_because": t.not_used_because(),
+            "deals": {"train": t.deals.0, "calibration": t.deals.1, "holdout": t.deals.2},
             "reliability": table_json(&r),
         });
         serde_json::to_writer_pretty(&mut out, &v)?;
@@ -118,9 +154,9 @@ fn write_evaluation(
     if format == Format::Table {
         writeln!(
                 out,
-                "trained on {} snapshots of closed deals, calibrated on {}, tested on the {} most recent \
-                 (time-ordered); not stored (`funnel score` or `recompute` stores scores)\n",
-                t.train, t.calibration, t.logistic.n
+                "trained on {} snapshots of {} closed deals, calibrated on {} of {}, tested on {} of the {} most recent \
+                 (split by deal, oldest first: no deal in two slices); not stored (`funnel score` or `recompute` stores scores)\n",
+                t.train, t.deals.0, t.calibration, t.deals.1, t.logistic.n, t.deals.2
             )?;
     }
     output::write_table(&mut out, &m, format)?;
@@ -129,10 +165,9 @@ fn write_evaluation(
             out,
             "\nbase rate (always the training win rate): log loss {:.4}; {}",
             t.base_log_loss,
-            if t.useful() {
-                "the model beats it, so its scores are used"
-            } else {
-                "the model does not beat it, so its scores are not used"
+            match t.not_used_because() {
+                None => "the model beats it, so its scores are used".to_string(),
+                Some(why) => format!("{why}, so its scores are not used"),
             }
         )?;
         writeln!(

@@ -1160,20 +1160,8 @@ impl App {
 
     pub fn on_reply(&mut self, reply: Reply) -> Vec<Request> {
         // Each part of the screens takes its own replies; the rest are everyone's.
-        let parts: [ReplyPart; 10] = [
-            App::removal_reply,
-            App::audit_reply,
-            App::segments_reply,
-            App::agenda_reply,
-            App::dashboard_reply,
-            App::customers_reply,
-            App::pipeline_reply,
-            App::targets_reply,
-            App::reports_reply,
-            App::picker_reply,
-        ];
         let mut reply = reply;
-        for part in parts {
+        for part in REPLY_PARTS {
             match part(self, reply) {
                 Ok(out) => return out,
                 Err(r) => reply = r,
@@ -1335,6 +1323,20 @@ pub fn fuzzy_score(needle: &str, hay: &str) -> Option<i64> {
     }
     Some(score - hay.len() as i64 / 10)
 }
+
+/// The parts of the screens that take their own replies, in the order they are asked.
+const REPLY_PARTS: [ReplyPart; 10] = [
+    App::removal_reply,
+    App::audit_reply,
+    App::segments_reply,
+    App::agenda_reply,
+    App::dashboard_reply,
+    App::customers_reply,
+    App::pipeline_reply,
+    App::targets_reply,
+    App::reports_reply,
+    App::picker_reply,
+];
 
 #[cfg(test)]
 mod tests {

@@ -299,6 +299,52 @@ fn remember<E>(store: &Store, cache: &mut Cache, before: i64, result: &Result<St
     }
 }
 
+/// The Agenda screen's requests: its data, a follow-up done, a plan saved, an alert
+/// dismissed, the allocation.
+fn agenda(store: &mut Store, req: Request, today: NaiveDate, send: &mut dyn FnMut(Reply)) {
+    match req {
+        Request::Agenda { whose } => send(Reply::Agenda(
+            app::agenda::screen(store, &whose, today)
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+        )),
+        Request::AgendaDone { id } => {
+            let change = crate::domain::agenda::AgendaChange::Complete {
+                on: today,
+                outcome: None,
+            };
+            send(Reply::AgendaChanged(
+                app::agenda::change(store, &id.to_string(), &change, &Actor::current())
+                    .map(|_| format!("done on {today}"))
+                    .map_err(|e| e.to_string()),
+            ))
+        }
+        Request::SavePlan { rep, method, plan } => send(Reply::AgendaChanged(
+            app::plan::save(store, &rep, today, &method, &plan, &Actor::current())
+                .map(|id| {
+                    format!("saved as plan #{id}: the Plan list and `funnel plan review --id {id}` compare it with what is done")
+                })
+                .map_err(|e| e.to_string()),
+        )),
+        Request::DismissAlert { id } => send(Reply::AgendaChanged(
+            store
+                .dismiss_alert(id, &Actor::current().at)
+                .map(|_| format!("alert #{id} dismissed"))
+                .map_err(|e| e.to_string()),
+        )),
+        Request::Allocate => send(Reply::Allocation(
+            crate::domain::Period::parse(&format!("{}", today.format("%Y-%m")))
+                .map_err(|e| e.to_string())
+                .and_then(|p| {
+                    app::allocate::allocate(store, p, today, 4.0, &Default::default())
+                        .map(Box::new)
+                        .map_err(|e| e.to_string())
+                }),
+        )),
+        _ => {}
+    }
+}
+
 /// Runs one request against the store, sending replies (progress, then the result).
 pub fn handle(
     store: &mut Store,
@@ -353,44 +399,11 @@ pub fn handle(
                 rows,
             });
         }
-        Request::Agenda { whose } => send(Reply::Agenda(
-            app::agenda::screen(store, &whose, today)
-                .map(Box::new)
-                .map_err(|e| e.to_string()),
-        )),
-        Request::AgendaDone { id } => {
-            let change = crate::domain::agenda::AgendaChange::Complete {
-                on: today,
-                outcome: None,
-            };
-            send(Reply::AgendaChanged(
-                app::agenda::change(store, &id.to_string(), &change, &Actor::current())
-                    .map(|_| format!("done on {today}"))
-                    .map_err(|e| e.to_string()),
-            ))
-        }
-        Request::SavePlan { rep, method, plan } => send(Reply::AgendaChanged(
-            app::plan::save(store, &rep, today, &method, &plan, &Actor::current())
-                .map(|id| {
-                    format!("saved as plan #{id}: the Plan list and `funnel plan review --id {id}` compare it with what is done")
-                })
-                .map_err(|e| e.to_string()),
-        )),
-        Request::DismissAlert { id } => send(Reply::AgendaChanged(
-            store
-                .dismiss_alert(id, &Actor::current().at)
-                .map(|_| format!("alert #{id} dismissed"))
-                .map_err(|e| e.to_string()),
-        )),
-        Request::Allocate => send(Reply::Allocation(
-            crate::domain::Period::parse(&format!("{}", today.format("%Y-%m")))
-                .map_err(|e| e.to_string())
-                .and_then(|p| {
-                    app::allocate::allocate(store, p, today, 4.0, &Default::default())
-                        .map(Box::new)
-                        .map_err(|e| e.to_string())
-                }),
-        )),
+        r @ (Request::Agenda { .. }
+        | Request::AgendaDone { .. }
+        | Request::SavePlan { .. }
+        | Request::DismissAlert { .. }
+        | Request::Allocate) => agenda(store, r, today, send),
         Request::Segments => send(Reply::Segments(
             app::intel::overview(store)
                 .map(Box::new)
