@@ -154,7 +154,7 @@ fn write_evaluation(
     if format == Format::Table {
         writeln!(
                 out,
-                "trained on {} snapshots of {} closed deals, calibrated on {} of {}, tested on {} of the {} most recent \
+                "trained on {} snapshots of {} closed deals, calibrated on {} snapshots of {} deals, tested on {} of the {} most recent deals \
                  (split by deal, oldest first: no deal in two slices); not stored (`funnel score` or `recompute` stores scores)\n",
                 t.train, t.deals.0, t.calibration, t.deals.1, t.logistic.n, t.deals.2
             )?;
