@@ -849,8 +849,9 @@ fn an_older_database_is_migrated_and_never_reuses_ids() {
     assert_eq!(
         q("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"),
         // Schema 9 adds `segment_members_run`; 10 the three sort indexes of `customer_intel`;
-        // 11 `plans_rep`, `rule_runs_rule` and `rule_actions_open_alerts`.
-        indexes_before + 7,
+        // 11 `plans_rep`, `rule_runs_rule` and `rule_actions_open_alerts`; 12
+        // `deal_score_history_deal`.
+        indexes_before + 8,
         "no index lost"
     );
     assert_eq!(

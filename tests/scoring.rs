@@ -185,3 +185,71 @@ fn a_leak_is_refused_by_name_and_said_by_score() {
         .unwrap();
     assert_eq!(stored, 0, "a refused model's scores are not kept");
 }
+
+/// Monitoring on known outcomes: a run's scored deals close the way it said (the likely
+/// ones won) — live AUC 1, no drift; the other way round — the drift warning.
+#[test]
+fn score_accuracy_checks_runs_against_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(demo(dir.path()));
+    let db = dir.path().join("s.db");
+    let bin = || {
+        let mut c = Command::cargo_bin("funnel").unwrap();
+        c.arg("--db").arg(&db).env("FUNNEL_TODAY", "2026-11-22");
+        c
+    };
+    bin().args(["score", "--format", "csv"]).assert().success();
+    let accuracy = || -> (serde_json::Value, String) {
+        let out = bin()
+            .args(["score", "accuracy", "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        (
+            serde_json::from_slice(&out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (runs, _) = accuracy();
+    assert_eq!(runs.as_array().unwrap().len(), 1);
+    assert_eq!(runs[0]["closed_since"], 0, "nothing closed yet");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let scored: i64 = conn
+        .query_row("SELECT count(*) FROM deal_score_history", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs[0]["scored"], scored);
+    let close = |likely_wins: bool| {
+        let (hi, lo) = if likely_wins {
+            ("won", "lost")
+        } else {
+            ("lost", "won")
+        };
+        conn.execute(
+            &format!(
+                "UPDATE deals SET closed_on = '2026-11-30', stage_id = CASE
+                   WHEN (SELECT probability FROM deal_score_history h WHERE h.deal_id = deals.id) >= 0.5
+                   THEN (SELECT id FROM stages WHERE kind = '{hi}') ELSE (SELECT id FROM stages WHERE kind = '{lo}') END
+                 WHERE id IN (SELECT deal_id FROM deal_score_history)"
+            ),
+            [],
+        )
+        .unwrap();
+    };
+    close(true);
+    let (runs, warned) = accuracy();
+    assert_eq!(runs[0]["closed_since"], scored);
+    assert_eq!(runs[0]["auc"], 1.0, "{runs}");
+    assert_eq!(runs[0]["drift"], "");
+    assert!(warned.is_empty(), "{warned}");
+    close(false);
+    let (runs, warned) = accuracy();
+    assert_eq!(runs[0]["auc"], 0.0);
+    assert_eq!(runs[0]["drift"], "yes");
+    assert!(warned.contains("drift: log loss"), "{warned}");
+    bin()
+        .args(["score", "accuracy", "--format", "table"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("calibration of run 1"));
+}

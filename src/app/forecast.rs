@@ -395,6 +395,30 @@ pub struct Accuracy {
     pub mase: Option<f64>,
     /// Total absolute error over total actual revenue.
     pub wape: Option<f64>,
+    /// Share of the closed points inside their 80% interval.
+    pub coverage: Option<f64>,
+    /// Said when significantly fewer points than 80% fell inside their intervals
+    /// (one-sided z > 1.96, at least `MIN_COVERAGE_POINTS` points).
+    pub drift: Option<String>,
+}
+
+/// Closed points a run needs before its interval coverage is judged.
+pub const MIN_COVERAGE_POINTS: usize = 10;
+
+/// The drift warning for `inside` of `n` points in their 80% intervals, if coverage is
+/// significantly short of 80%.
+pub fn coverage_drift(inside: usize, n: usize) -> Option<String> {
+    if n < MIN_COVERAGE_POINTS {
+        return None;
+    }
+    let cov = inside as f64 / n as f64;
+    let z = (0.8 - cov) / (0.8 * 0.2 / n as f64).sqrt();
+    (z > 1.96).then(|| {
+        format!(
+            "drift: only {:.0}% of the {n} closed periods fell inside their 80% intervals (z = {z:.1}): the forecasts no longer fit the data — recompute",
+            100.0 * cov
+        )
+    })
 }
 
 /// Compares every stored run's forecasts for periods that have closed with the actual
@@ -424,7 +448,7 @@ pub fn accuracy(store: &Store, today: NaiveDate) -> Result<Vec<Accuracy>, StoreE
                 actual.insert((key.clone(), p.to_string()), v);
             }
         }
-        let (mut abs_err, mut abs_actual, mut points) = (0.0, 0.0, 0usize);
+        let (mut abs_err, mut abs_actual, mut points, mut inside) = (0.0, 0.0, 0usize, 0usize);
         let mut mases = Vec::new();
         for s in &run.series {
             let h: Vec<f64> = s.history.iter().map(|x| x.1).collect();
@@ -440,8 +464,10 @@ pub fn accuracy(store: &Store, today: NaiveDate) -> Result<Vec<Accuracy>, StoreE
             let errs: Vec<(f64, f64)> = s
                 .points
                 .iter()
-                .filter_map(|(p, f, _, _)| {
-                    actual.get(&(s.key.clone(), p.clone())).map(|y| (*y, *f))
+                .filter_map(|(p, f, lo, hi)| {
+                    let y = actual.get(&(s.key.clone(), p.clone()))?;
+                    inside += (lo <= y && y <= hi) as usize;
+                    Some((*y, *f))
                 })
                 .collect();
             if errs.is_empty() {
@@ -464,6 +490,8 @@ pub fn accuracy(store: &Store, today: NaiveDate) -> Result<Vec<Accuracy>, StoreE
             points,
             mase: (!mases.is_empty()).then(|| mases.iter().sum::<f64>() / mases.len() as f64),
             wape: (abs_actual > 0.0).then(|| abs_err / abs_actual),
+            coverage: (points > 0).then(|| inside as f64 / points as f64),
+            drift: coverage_drift(inside, points),
         });
     }
     Ok(out)
@@ -522,4 +550,22 @@ pub fn stored_run(
     id: i64,
 ) -> Result<Option<crate::store::dashboard::ForecastRun>, StoreError> {
     store.forecast_run(id)
+}
+
+#[cfg(test)]
+mod coverage_tests {
+    use super::coverage_drift;
+
+    #[test]
+    fn coverage_drift_is_said_only_when_significantly_short_of_80_percent() {
+        // 16 of 20 inside: on target.
+        assert_eq!(coverage_drift(16, 20), None);
+        // 13 of 20 (65%): z = 0.15 / 0.0894 = 1.68, chance.
+        assert_eq!(coverage_drift(13, 20), None);
+        // 9 of 20 (45%): z = 3.9.
+        let d = coverage_drift(9, 20).unwrap();
+        assert!(d.contains("only 45% of the 20 closed periods"), "{d}");
+        // Too few points to judge.
+        assert_eq!(coverage_drift(0, 9), None);
+    }
 }

@@ -548,3 +548,55 @@ pub fn is_empty(store: &Store) -> Result<bool, StoreError> {
 pub fn data_version(store: &Store) -> Result<String, StoreError> {
     store.data_version()
 }
+
+/// How the stored models are doing against what happened since (the Forecast screen's
+/// monitoring box): the latest win-probability run and forecast run with closed outcomes,
+/// and every drift warning.
+pub fn monitoring(store: &Store, today: chrono::NaiveDate) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    let runs = scoring::accuracy(store)?;
+    match runs.iter().rev().find(|r| r.live.is_some()) {
+        Some(r) => {
+            let m = r.live.as_ref().expect("found with live metrics");
+            out.push(format!(
+                "win probability (run {}, {}): {} of its {} deals closed since — log loss {:.3} (holdout {}), AUC {:.2}",
+                r.run_id,
+                if r.used { "in use" } else { "not used" },
+                r.closed,
+                r.scored,
+                m.log_loss,
+                r.holdout_log_loss
+                    .map(|h| format!("{h:.3}"))
+                    .unwrap_or_else(|| "?".into()),
+                m.auc
+            ));
+        }
+        None if runs.is_empty() => out.push("win probability: no scoring run yet".into()),
+        None => out.push("win probability: none of the scored deals has closed yet".into()),
+    }
+    out.extend(runs.iter().filter_map(|r| {
+        r.drift
+            .as_ref()
+            .map(|d| format!("win probability run {}: {d}", r.run_id))
+    }));
+    let fc = forecast::accuracy(store, today)?;
+    match fc.iter().rev().find(|a| a.points > 0) {
+        Some(a) => out.push(format!(
+            "forecast (run {}, {} by {}): {} closed periods — MASE {}, WAPE {}, {} inside the 80% intervals",
+            a.run_id,
+            a.level,
+            a.period_kind,
+            a.points,
+            a.mase.map(|m| format!("{m:.2}")).unwrap_or_else(|| "?".into()),
+            a.wape.map(|w| format!("{:.0}%", 100.0 * w)).unwrap_or_else(|| "?".into()),
+            a.coverage.map(|c| format!("{:.0}%", 100.0 * c)).unwrap_or_else(|| "?".into())
+        )),
+        None => out.push("forecast: no stored run has a closed period yet".into()),
+    }
+    out.extend(fc.iter().filter_map(|a| {
+        a.drift
+            .as_ref()
+            .map(|d| format!("forecast run {}: {d}", a.run_id))
+    }));
+    Ok(out)
+}

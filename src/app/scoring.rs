@@ -288,6 +288,7 @@ pub fn new_scores(s: &Scored) -> crate::store::scoring::NewScores {
         metrics_json: metrics,
         at,
         scores,
+        history: s.open.iter().map(|(d, p)| (d.id, *p)).collect(),
     }
 }
 
@@ -467,4 +468,92 @@ pub fn evaluation(s: &Scored) -> [(&'static str, &Metrics); 2] {
         ("logistic regression (calibrated)", &s.trained.logistic),
         ("gaussian naive Bayes", &s.trained.naive_bayes),
     ]
+}
+
+/// Deals a run must have seen close before its live error is judged.
+pub const MIN_LIVE: usize = 30;
+
+/// A stored win-probability run checked against what happened since.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunAccuracy {
+    pub run_id: i64,
+    pub at: String,
+    /// Whether its scores were used (it beat the base rate and was not refused).
+    pub used: bool,
+    /// Open deals it scored, and of them those closed since.
+    pub scored: usize,
+    pub closed: usize,
+    pub won: usize,
+    /// On the deals closed since (`None` before any has).
+    pub live: Option<Metrics>,
+    /// Its training holdout's log loss and AUC.
+    pub holdout_log_loss: Option<f64>,
+    pub holdout_auc: Option<f64>,
+    /// Said when the live log loss is significantly worse than the holdout's (one-sided
+    /// z > 1.96 on the per-deal losses, with at least `MIN_LIVE` closed deals).
+    pub drift: Option<String>,
+}
+
+/// Every stored win-probability run against the outcomes of the deals it scored.
+pub fn accuracy(store: &Store) -> Result<Vec<RunAccuracy>, StoreError> {
+    Ok(store
+        .score_run_outcomes()?
+        .into_iter()
+        .map(|r| {
+            let m: serde_json::Value = serde_json::from_str(&r.metrics_json).unwrap_or_default();
+            let holdout_log_loss = m["logistic_regression"]["log_loss"].as_f64();
+            let holdout_auc = m["logistic_regression"]["auc"].as_f64();
+            let used = m["scores_kept"].as_bool().unwrap_or(false);
+            let p: Vec<f64> = r.closed.iter().map(|x| x.0).collect();
+            let y: Vec<bool> = r.closed.iter().map(|x| x.1).collect();
+            let live = (!p.is_empty()).then(|| crate::analytics::scoring::metrics(&p, &y));
+            let drift = match (&live, holdout_log_loss) {
+                (Some(l), Some(h)) if p.len() >= MIN_LIVE => {
+                    drift_z(&p, &y, h).filter(|z| *z > 1.96).map(|z| {
+                        format!(
+                            "drift: log loss {:.3} on the {} deals closed since against {:.3} on its holdout (z = {z:.1}): the model no longer fits — recompute",
+                            l.log_loss,
+                            p.len(),
+                            h
+                        )
+                    })
+                }
+                _ => None,
+            };
+            RunAccuracy {
+                run_id: r.run_id,
+                at: r.at,
+                used,
+                scored: r.scored,
+                closed: p.len(),
+                won: y.iter().filter(|w| **w).count(),
+                live,
+                holdout_log_loss,
+                holdout_auc,
+                drift,
+            }
+        })
+        .collect())
+}
+
+/// z of the live mean log loss against `holdout`: (mean − holdout) / standard error of
+/// the per-deal losses. `None` without spread.
+fn drift_z(p: &[f64], y: &[bool], holdout: f64) -> Option<f64> {
+    let losses: Vec<f64> = p
+        .iter()
+        .zip(y)
+        .map(|(p, y)| {
+            let p = p.clamp(1e-6, 1.0 - 1e-6);
+            if *y {
+                -p.ln()
+            } else {
+                -(1.0 - p).ln()
+            }
+        })
+        .collect();
+    let n = losses.len() as f64;
+    let mean = losses.iter().sum::<f64>() / n;
+    let var = losses.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    let se = (var / n).sqrt();
+    (se > 0.0).then(|| (mean - holdout) / se)
 }

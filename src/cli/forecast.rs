@@ -127,7 +127,13 @@ fn write_accuracy(
         "points",
         "mase",
         "wape",
+        "coverage_80",
+        "drift",
     ]);
+    let drifts: Vec<String> = rows
+        .iter()
+        .filter_map(|a| a.drift.as_ref().map(|d| format!("run {}: {d}", a.run_id)))
+        .collect();
     for a in rows {
         t.rows.push(vec![
             Cell::Int(a.run_id),
@@ -138,9 +144,18 @@ fn write_accuracy(
             Cell::Int(a.points as i64),
             a.mase.map(|v| Cell::Real(round4(v))).unwrap_or(Cell::Null),
             a.wape.map(Cell::Ratio).unwrap_or(Cell::Null),
+            a.coverage.map(Cell::Ratio).unwrap_or(Cell::Null),
+            Cell::Text(if a.drift.is_some() { "yes" } else { "" }.into()),
         ]);
     }
     output::write_table(&mut out, &t, format)?;
+    for d in &drifts {
+        if format == Format::Table {
+            writeln!(out, "\n{d}")?;
+        } else {
+            eprintln!("{d}");
+        }
+    }
     Ok(0)
 }
 

@@ -427,6 +427,8 @@ pub enum Command {
     },
     /// Win probability of open deals, learned from closed deals.
     Score {
+        #[command(subcommand)]
+        action: Option<score::ScoreAction>,
         /// Print the holdout's AUC, Brier score, log loss and reliability table.
         #[arg(long)]
         evaluate: bool,

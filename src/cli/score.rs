@@ -2,6 +2,16 @@
 
 use super::*;
 
+/// What else `funnel score` does.
+#[derive(Debug, clap::Subcommand)]
+pub enum ScoreAction {
+    /// Every stored scoring run against what happened since to the deals it scored: AUC,
+    /// Brier score, log loss and (for the latest run with enough closed deals) the
+    /// calibration table, with a drift warning when the live error is significantly worse
+    /// than the run's training holdout.
+    Accuracy,
+}
+
 /// `funnel score`.
 pub(super) fn score(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     let Ctx {
@@ -12,9 +22,17 @@ pub(super) fn score(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         today,
         ..
     } = ctx;
-    let Command::Score { evaluate, explain } = command else {
+    let Command::Score {
+        action,
+        evaluate,
+        explain,
+    } = command
+    else {
         unreachable!("execute routes only Score here")
     };
+    if let Some(ScoreAction::Accuracy) = action {
+        return write_accuracy(out, &*store, format);
+    }
     // Evaluating or explaining only reads: the model is learned, not stored.
     let (run, scored) = if evaluate || explain.is_some() {
         let scored = crate::app::scoring::score(store, today)?;
@@ -230,6 +248,98 @@ fn write_explanation(
     }
     if let Some(note) = &x.note {
         writeln!(out, "\nnote: {}", safe(note))?;
+    }
+    Ok(0)
+}
+
+/// `funnel score accuracy`.
+fn write_accuracy(mut out: &mut dyn Write, store: &app::Db, format: Format) -> anyhow::Result<i32> {
+    let runs = app::scoring::accuracy(store)?;
+    let mut t = Table::new(&[
+        "run",
+        "at",
+        "used",
+        "scored",
+        "closed_since",
+        "won",
+        "auc",
+        "brier",
+        "log_loss",
+        "holdout_log_loss",
+        "drift",
+    ]);
+    for r in &runs {
+        let m = r.live.as_ref();
+        t.rows.push(vec![
+            Cell::Int(r.run_id),
+            Cell::Text(r.at.clone()),
+            Cell::Text(if r.used { "yes" } else { "no" }.into()),
+            Cell::Int(r.scored as i64),
+            Cell::Int(r.closed as i64),
+            Cell::Int(r.won as i64),
+            m.map(|m| Cell::Real(round4(m.auc))).unwrap_or(Cell::Null),
+            m.map(|m| Cell::Real(round4(m.brier))).unwrap_or(Cell::Null),
+            m.map(|m| Cell::Real(round4(m.log_loss)))
+                .unwrap_or(Cell::Null),
+            r.holdout_log_loss
+                .map(|x| Cell::Real(round4(x)))
+                .unwrap_or(Cell::Null),
+            Cell::Text(if r.drift.is_some() { "yes" } else { "" }.into()),
+        ]);
+    }
+    if format != Format::Table {
+        for r in &runs {
+            if let Some(d) = &r.drift {
+                eprintln!("run {}: {d}", r.run_id);
+            }
+        }
+        output::write_table(&mut out, &t, format)?;
+        return Ok(0);
+    }
+    if runs.is_empty() {
+        writeln!(
+            out,
+            "no scoring runs yet: `funnel score` or `funnel recompute` makes one"
+        )?;
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "each scoring run against the deals it scored that have closed since (AUC, Brier, log loss on them; the run's training holdout beside)\n"
+    )?;
+    output::write_table(&mut out, &t, format)?;
+    for r in &runs {
+        if let Some(d) = &r.drift {
+            writeln!(out, "\nrun {}: {d}", r.run_id)?;
+        }
+    }
+    let latest = runs
+        .iter()
+        .rev()
+        .find(|r| r.closed >= app::scoring::MIN_LIVE);
+    match latest.and_then(|r| r.live.as_ref().map(|m| (r, m))) {
+        Some((r, m)) => {
+            writeln!(
+                out,
+                "\ncalibration of run {} on its {} deals closed since",
+                r.run_id, r.closed
+            )?;
+            let mut c = Table::new(&["predicted", "mean_predicted", "observed_win_rate", "deals"]);
+            for (i, (p, o, n)) in m.reliability.iter().enumerate() {
+                c.rows.push(vec![
+                    Cell::Text(format!("{}-{}%", i * 10, i * 10 + 10)),
+                    if *n > 0 { Cell::Ratio(*p) } else { Cell::Null },
+                    if *n > 0 { Cell::Ratio(*o) } else { Cell::Null },
+                    Cell::Int(*n as i64),
+                ]);
+            }
+            output::write_table(&mut out, &c, format)?;
+        }
+        None => writeln!(
+            out,
+            "\nno run has seen {} of its deals close yet: no live calibration to show",
+            app::scoring::MIN_LIVE
+        )?,
     }
     Ok(0)
 }

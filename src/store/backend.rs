@@ -798,6 +798,8 @@ pub trait Models {
     fn stage_entries(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<(NaiveDate, i64)>>>;
     #[allow(clippy::too_many_arguments)]
     fn owner_outcomes(&self) -> Result<Vec<(i64, NaiveDate, bool)>>;
+    /// Every win-probability run with the outcomes of the deals it scored, closed since.
+    fn score_run_outcomes(&self) -> Result<Vec<crate::store::scoring::RunOutcomes>>;
 }
 
 impl Models for Store {
@@ -812,6 +814,9 @@ impl Models for Store {
     }
     fn stage_entries(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<(NaiveDate, i64)>>> {
         Store::stage_entries(self, ids)
+    }
+    fn score_run_outcomes(&self) -> Result<Vec<crate::store::scoring::RunOutcomes>> {
+        Store::score_run_outcomes(self)
     }
     fn owner_outcomes(&self) -> Result<Vec<(i64, NaiveDate, bool)>> {
         Store::owner_outcomes(self)

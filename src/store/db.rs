@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/009_segments.sql"),
     include_str!("migrations/010_customer_intel.sql"),
     include_str!("migrations/011_plans_rules.sql"),
+    include_str!("migrations/012_score_history.sql"),
 ];
 
 /// The migration (an index into `MIGRATIONS`) that rebuilds the user-data tables with

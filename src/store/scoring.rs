@@ -151,6 +151,8 @@ pub struct NewScores {
     pub metrics_json: String,
     pub at: String,
     pub scores: Vec<(i64, f64)>,
+    /// Every open deal's learned probability, used or not (kept for monitoring).
+    pub history: Vec<(i64, f64)>,
 }
 
 pub(super) fn insert_scores(tx: &rusqlite::Connection, s: &NewScores) -> Result<i64> {
@@ -167,5 +169,64 @@ pub(super) fn insert_scores(tx: &rusqlite::Connection, s: &NewScores) -> Result<
     for (deal, p) in &s.scores {
         stmt.execute(params![deal, run, p.clamp(0.0, 1.0), s.at])?;
     }
+    let mut stmt = tx.prepare(
+        "INSERT INTO deal_score_history(model_run_id, deal_id, probability) VALUES (?1, ?2, ?3)",
+    )?;
+    for (deal, p) in &s.history {
+        stmt.execute(params![run, deal, p.clamp(0.0, 1.0)])?;
+    }
     Ok(run)
+}
+
+/// A win-probability run with what happened since to the deals it scored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcomes {
+    pub run_id: i64,
+    pub at: String,
+    pub metrics_json: String,
+    /// Open deals it scored.
+    pub scored: usize,
+    /// (probability, won) of the deals it scored that have closed since.
+    pub closed: Vec<(f64, bool)>,
+}
+
+impl Store {
+    /// Every win-probability run (oldest first) with the outcomes of the deals it scored
+    /// that have closed since.
+    pub fn score_run_outcomes(&self) -> Result<Vec<RunOutcomes>> {
+        let mut runs: Vec<RunOutcomes> = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.created_at, r.metrics_json,
+                   (SELECT count(*) FROM deal_score_history h WHERE h.model_run_id = r.id)
+                 FROM model_runs r WHERE r.kind = 'win_probability' ORDER BY r.id",
+            )?
+            .query_map([], |r| {
+                Ok(RunOutcomes {
+                    run_id: r.get(0)?,
+                    at: r.get(1)?,
+                    metrics_json: r.get(2)?,
+                    scored: r.get::<_, i64>(3)? as usize,
+                    closed: Vec::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT h.model_run_id, h.probability, s.kind = 'won'
+             FROM deal_score_history h JOIN deals d ON d.id = h.deal_id
+             JOIN stages s ON s.id = d.stage_id WHERE s.kind IN ('won', 'lost')",
+        )?;
+        let mut rows = stmt.query([])?;
+        let at: HashMap<i64, usize> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.run_id, i))
+            .collect();
+        while let Some(r) = rows.next()? {
+            if let Some(&i) = at.get(&r.get::<_, i64>(0)?) {
+                runs[i].closed.push((r.get(1)?, r.get(2)?));
+            }
+        }
+        Ok(runs)
+    }
 }

@@ -458,6 +458,8 @@ pub struct App {
     pub audit: super::audit::AuditScreen,
     pub segments: super::segments::SegmentsScreen,
     pub agenda: super::agenda::AgendaScreen,
+    /// The stored models against what happened since (the Forecast screen), once read.
+    pub monitoring: Option<Vec<String>>,
     /// The options of the forms' pickers (`None` until loaded; dropped after a save,
     /// which may have added a rep, team, product, stage or region).
     pub pick_lists: Option<std::collections::HashMap<crate::app::edits::Pick, Vec<String>>>,
@@ -537,6 +539,7 @@ impl App {
             audit: Default::default(),
             segments: Default::default(),
             agenda: Default::default(),
+            monitoring: None,
             edit_when_loaded: false,
             pending: Vec::new(),
             status: warning.map(|w| (w, true)),

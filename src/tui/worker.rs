@@ -120,6 +120,8 @@ pub enum Request {
     },
     /// This month's hours allocated to accounts.
     Allocate,
+    /// How the stored models do against what happened since (the Forecast screen).
+    Monitoring,
     /// Saves the plan shown for a rep.
     SavePlan {
         rep: String,
@@ -150,7 +152,8 @@ impl Request {
             | Request::Report { .. }
             | Request::ExportReport { .. }
             | Request::Propose { .. }
-            | Request::Allocate => Lane::Background,
+            | Request::Allocate
+            | Request::Monitoring => Lane::Background,
             _ => Lane::Interactive,
         }
     }
@@ -192,6 +195,7 @@ impl Request {
             Request::Segments => 14,
             Request::Agenda { .. } => 15,
             Request::Allocate => 16,
+            Request::Monitoring => 17,
             Request::MoveDeal { .. }
             | Request::SaveForm { .. }
             | Request::AgendaDone { .. }
@@ -231,6 +235,7 @@ pub enum Reply {
     Allocation(Result<Box<app::allocate::Allocated>, String>),
     /// A follow-up done or an alert dismissed (the message), or why not.
     AgendaChanged(Result<String, String>),
+    Monitoring(Result<Vec<String>, String>),
     Opened {
         empty: bool,
     },
@@ -404,6 +409,9 @@ pub fn handle(
         | Request::SavePlan { .. }
         | Request::DismissAlert { .. }
         | Request::Allocate) => agenda(store, r, today, send),
+        Request::Monitoring => send(Reply::Monitoring(
+            app::monitoring(store, today).map_err(|e| e.to_string()),
+        )),
         Request::Segments => send(Reply::Segments(
             app::intel::overview(store)
                 .map(Box::new)

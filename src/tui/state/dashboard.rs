@@ -77,7 +77,7 @@ impl App {
                     }
                     Pane::Forecast => {
                         self.screen = Screen::Forecast;
-                        Vec::new()
+                        vec![Request::Monitoring]
                     }
                 }
             }
@@ -102,6 +102,10 @@ impl App {
                     r.extend(self.segments_request());
                     r
                 }
+            }
+            Reply::Monitoring(r) => {
+                self.monitoring = Some(r.unwrap_or_else(|e| vec![e]));
+                Vec::new()
             }
             Reply::Dashboard(Ok(d)) => {
                 let needs_forecast = d.forecast.is_none() && self.task.is_none();

@@ -22,6 +22,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(msg).style(t.muted), area);
         return;
     };
+    let lines = app.monitoring.as_ref().map_or(1, Vec::len) as u16;
+    let [area, watch] =
+        Layout::vertical([Constraint::Min(10), Constraint::Length(lines + 2)]).areas(area);
+    render_monitoring(app, frame, watch);
     let [list, main] = Layout::horizontal([Constraint::Length(30), Constraint::Min(0)]).areas(area);
     render_series_list(app, run, frame, list);
     let Some(s) = run.series.get(app.forecast_sel) else {
@@ -222,5 +226,39 @@ fn render_points(app: &App, run: &ForecastRun, s: &ForecastSeries, frame: &mut F
     frame.render_widget(
         Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
         table,
+    );
+}
+
+/// The stored models against what happened since; drift warnings stand out.
+fn render_monitoring(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let lines: Vec<Line> = match &app.monitoring {
+        None => vec![Line::styled(
+            "checking the stored runs against what happened…",
+            t.muted,
+        )],
+        Some(v) => v
+            .iter()
+            .map(|l| {
+                let text = crate::domain::table::terminal_safe(l).into_owned();
+                if l.contains("drift:") {
+                    Line::styled(text, t.warning)
+                } else {
+                    Line::styled(text, t.base)
+                }
+            })
+            .collect(),
+    };
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            ratatui::widgets::Block::default()
+                .borders(ratatui::widgets::Borders::ALL)
+                .border_style(t.border)
+                .title(Line::styled(
+                    " Monitoring: the stored runs against what happened ",
+                    t.title,
+                )),
+        ),
+        area,
     );
 }
