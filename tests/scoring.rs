@@ -124,11 +124,7 @@ fn a_leak_is_refused_by_name_and_said_by_score() {
     let dir = tempfile::tempdir().unwrap();
     drop(demo(dir.path()));
     let db = dir.path().join("s.db");
-    let bin = || {
-        let mut c = Command::cargo_bin("funnel").unwrap();
-        c.arg("--db").arg(&db).env("FUNNEL_TODAY", "2026-11-22");
-        c
-    };
+    let bin = || funnel_at(&db);
     let evaluate = || -> serde_json::Value {
         let out = bin()
             .args(["score", "--evaluate", "--format", "json"])
@@ -193,11 +189,7 @@ fn score_accuracy_checks_runs_against_what_happened() {
     let dir = tempfile::tempdir().unwrap();
     drop(demo(dir.path()));
     let db = dir.path().join("s.db");
-    let bin = || {
-        let mut c = Command::cargo_bin("funnel").unwrap();
-        c.arg("--db").arg(&db).env("FUNNEL_TODAY", "2026-11-22");
-        c
-    };
+    let bin = || funnel_at(&db);
     bin().args(["score", "--format", "csv"]).assert().success();
     let accuracy = || -> (serde_json::Value, String) {
         let out = bin()
@@ -252,4 +244,11 @@ fn score_accuracy_checks_runs_against_what_happened() {
         .assert()
         .success()
         .stdout(predicate::str::contains("calibration of run 1"));
+}
+
+/// The binary on `db`, as of the demo's day.
+fn funnel_at(db: &std::path::Path) -> Command {
+    let mut c = Command::cargo_bin("funnel").unwrap();
+    c.arg("--db").arg(db).env("FUNNEL_TODAY", "2026-11-22");
+    c
 }
