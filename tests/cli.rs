@@ -1176,7 +1176,11 @@ fn evaluating_and_explaining_scores_write_nothing_and_speak_json() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["base_rate_log_loss"].as_f64().is_some(), "{v}");
     assert_eq!(v["reliability"].as_array().unwrap().len(), 10);
-    assert_eq!(v["learners"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["learners"].as_array().unwrap().len(),
+        3,
+        "logistic, tree, naive Bayes"
+    );
     let deal: String = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row(

@@ -83,7 +83,11 @@ fn score_lists_evaluates_and_explains_through_the_binary() {
         .clone();
     let mut rdr = csv::Reader::from_reader(out.as_slice());
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 2, "logistic regression and naive Bayes");
+    assert_eq!(
+        rows.len(),
+        3,
+        "logistic regression, decision tree and naive Bayes"
+    );
     let auc: f64 = rows[0][2].parse().unwrap();
     assert!(auc > 0.6 && auc < 0.99, "holdout AUC {auc}");
     let list = bin()

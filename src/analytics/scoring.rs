@@ -6,6 +6,7 @@
 use linfa::prelude::*;
 use linfa_bayes::{GaussianNb, NaiveBayes};
 use linfa_logistic::LogisticRegression;
+use linfa_trees::DecisionTree;
 use ndarray::{Array1, Array2};
 
 /// One example: its features (already numeric), for closed deals whether it won, and the
@@ -233,11 +234,175 @@ fn logistic(rows: &[Vec<f64>], y: &[bool], alpha: f64) -> Result<(Vec<f64>, f64)
     ))
 }
 
+/// A depth-limited decision tree: each leaf's win rate on the training deals that reach it
+/// (shrunk toward the overall rate), so its probabilities are calibrated by construction.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum TreeNode {
+    /// `row[feature] < value` goes to `left`, else to `right` (indices into the nodes).
+    Split {
+        feature: usize,
+        value: f64,
+        left: usize,
+        right: usize,
+    },
+    /// The leaf's probability and the training snapshots in it.
+    Leaf { p: f64, n: usize },
+}
+
+/// The tree's nodes, the root first.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TreeModel {
+    pub nodes: Vec<TreeNode>,
+}
+
+impl TreeModel {
+    /// The path of (feature, value, went left) from the root to the row's leaf, and the
+    /// leaf's probability and size.
+    pub fn route(&self, row: &[f64]) -> (Vec<(usize, f64, bool)>, f64, usize) {
+        let mut at = 0;
+        let mut path = Vec::new();
+        loop {
+            match self.nodes.get(at) {
+                Some(TreeNode::Split {
+                    feature,
+                    value,
+                    left,
+                    right,
+                }) => {
+                    let go_left = row.get(*feature).is_some_and(|x| x < value);
+                    path.push((*feature, *value, go_left));
+                    at = if go_left { *left } else { *right };
+                }
+                Some(TreeNode::Leaf { p, n }) => return (path, *p, *n),
+                None => return (path, 0.5, 0),
+            }
+        }
+    }
+
+    pub fn probability(&self, row: &[f64]) -> f64 {
+        self.route(row).1
+    }
+
+    /// Every node's (rate, training snapshots): a leaf's own, a split's the size-weighted
+    /// mean of its subtree's leaves.
+    pub fn node_rates(&self) -> Vec<(f64, usize)> {
+        fn rate(nodes: &[TreeNode], at: usize, out: &mut Vec<(f64, usize)>) -> (f64, usize) {
+            let r = match nodes.get(at) {
+                Some(TreeNode::Leaf { p, n }) => (*p, *n),
+                Some(TreeNode::Split { left, right, .. }) if *left != at && *right != at => {
+                    let (pl, nl) = rate(nodes, *left, out);
+                    let (pr, nr) = rate(nodes, *right, out);
+                    let n = nl + nr;
+                    let p = if n > 0 {
+                        (pl * nl as f64 + pr * nr as f64) / n as f64
+                    } else {
+                        0.5
+                    };
+                    (p, n)
+                }
+                _ => (0.5, 0),
+            };
+            out[at] = r;
+            r
+        }
+        let mut out = vec![(0.5, 0); self.nodes.len()];
+        if !self.nodes.is_empty() {
+            rate(&self.nodes, 0, &mut out);
+        }
+        out
+    }
+}
+
+/// Depth of the tree learner.
+pub const TREE_DEPTH: usize = 4;
+
+/// Fits the tree on `rows` (unscaled) and turns it into leaves with win rates.
+fn fit_tree(rows: &[Vec<f64>], y: &[bool]) -> Result<TreeModel, String> {
+    let width = rows.first().map(Vec::len).unwrap_or(0);
+    let x = Array2::from_shape_fn((rows.len(), width), |(i, j)| rows[i][j]);
+    let labels: Array1<usize> = y.iter().map(|w| *w as usize).collect();
+    let min_leaf = (rows.len() as f64 / 100.0).max(20.0);
+    let tree = DecisionTree::params()
+        .max_depth(Some(TREE_DEPTH))
+        .min_weight_leaf(min_leaf as f32)
+        .fit(&Dataset::new(x, labels))
+        .map_err(|e| format!("decision tree: {e}"))?;
+    // Our own nodes from linfa's (its leaves carry a class, not a rate).
+    fn build(node: &linfa_trees::TreeNode<f64, usize>, nodes: &mut Vec<TreeNode>) -> usize {
+        let at = nodes.len();
+        nodes.push(TreeNode::Leaf { p: 0.5, n: 0 });
+        let children = node.children();
+        if node.is_leaf() || children.iter().any(|c| c.is_none()) {
+            return at;
+        }
+        let (feature, value, _) = node.split();
+        let left = children[0].as_ref().map(|c| build(c, nodes)).unwrap_or(at);
+        let right = children[1].as_ref().map(|c| build(c, nodes)).unwrap_or(at);
+        nodes[at] = TreeNode::Split {
+            feature,
+            value,
+            left,
+            right,
+        };
+        at
+    }
+    let mut nodes: Vec<TreeNode> = Vec::new();
+    build(tree.root_node(), &mut nodes);
+    let mut model = TreeModel { nodes };
+    // Leaf rates from the training rows, shrunk toward the overall rate (10 pseudo-deals).
+    let rate = y.iter().filter(|w| **w).count() as f64 / y.len().max(1) as f64;
+    let mut counts: std::collections::HashMap<usize, (f64, usize)> = Default::default();
+    for (row, won) in rows.iter().zip(y) {
+        let mut at = 0;
+        while let Some(TreeNode::Split {
+            feature,
+            value,
+            left,
+            right,
+        }) = model.nodes.get(at)
+        {
+            at = if row[*feature] < *value {
+                *left
+            } else {
+                *right
+            };
+        }
+        let c = counts.entry(at).or_default();
+        c.0 += *won as u8 as f64;
+        c.1 += 1;
+    }
+    for (at, node) in model.nodes.iter_mut().enumerate() {
+        if let TreeNode::Leaf { p, n } = node {
+            let (w, k) = counts.get(&at).copied().unwrap_or((0.0, 0));
+            *p = (w + 10.0 * rate) / (k as f64 + 10.0);
+            *n = k;
+        }
+    }
+    Ok(model)
+}
+
+/// Which learner scores the open deals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Learner {
+    /// The calibrated logistic regression.
+    Logistic,
+    /// The depth-limited decision tree.
+    Tree,
+}
+
 /// The result of training: the calibrated logistic model and both learners' holdout metrics.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Trained {
     pub model: WinModel,
+    pub tree: TreeModel,
+    /// The learner in use: of the two that give calibrated probabilities (the logistic
+    /// regression after Platt scaling, the tree by its leaf rates), the one with the lower
+    /// holdout log loss. Naive Bayes is reported, never used (its probabilities are not
+    /// calibrated).
+    pub chosen: Learner,
     pub logistic: Metrics,
+    pub tree_metrics: Metrics,
     pub naive_bayes: Metrics,
     pub train: usize,
     pub calibration: usize,
@@ -263,12 +428,28 @@ pub const IMPLAUSIBLE_AUC: f64 = 0.98;
 pub const CORRELATED: f64 = 0.5;
 
 impl Trained {
-    /// Whether the calibrated model is used: not refused for a leak, and better than the
+    /// The holdout metrics of the learner in use.
+    pub fn metrics(&self) -> &Metrics {
+        match self.chosen {
+            Learner::Logistic => &self.logistic,
+            Learner::Tree => &self.tree_metrics,
+        }
+    }
+
+    /// The win probability of a row by the learner in use.
+    pub fn probability(&self, row: &[f64]) -> f64 {
+        match self.chosen {
+            Learner::Logistic => self.model.probability(row),
+            Learner::Tree => self.tree.probability(row),
+        }
+    }
+
+    /// Whether the learned model is used: not refused for a leak, and better than the
     /// base rate on the holdout.
     pub fn useful(&self) -> bool {
         self.refused.is_none()
-            && self.logistic.log_loss < self.base_log_loss - 0.005
-            && self.logistic.auc > 0.55
+            && self.metrics().log_loss < self.base_log_loss - 0.005
+            && self.metrics().auc > 0.55
     }
 
     /// Why the learned probabilities are not used (`None` when they are).
@@ -279,7 +460,9 @@ impl Trained {
         (!self.useful()).then(|| {
             format!(
                 "the model does not beat the base rate on its holdout (log loss {:.3} vs {:.3}, AUC {:.2})",
-                self.logistic.log_loss, self.base_log_loss, self.logistic.auc
+                self.metrics().log_loss,
+                self.base_log_loss,
+                self.metrics().auc
             )
         })
     }
@@ -400,17 +583,29 @@ pub fn train(examples: &[Example], names: &[String]) -> Result<Trained, String> 
     let rate = labels(fit).iter().filter(|w| **w).count() as f64 / fit.len() as f64;
     let base = metrics(&vec![rate; test_y.len()], &test_y);
     let logistic = metrics(&p_lr, &test_y);
+    let tree = fit_tree(&raw, &labels(fit))?;
+    let p_tree: Vec<f64> = test.iter().map(|e| tree.probability(&e.features)).collect();
+    let tree_metrics = metrics(&p_tree, &test_y);
+    let chosen = if tree_metrics.log_loss < logistic.log_loss {
+        Learner::Tree
+    } else {
+        Learner::Logistic
+    };
+    let best_auc = logistic.auc.max(tree_metrics.auc);
     let refused = leak.or_else(|| {
-        (logistic.auc > IMPLAUSIBLE_AUC).then(|| {
+        (best_auc > IMPLAUSIBLE_AUC).then(|| {
             format!(
                 "its holdout AUC is {:.3}, implausibly high for win probability — something that records the outcome is among the features",
-                logistic.auc
+                best_auc
             )
         })
     });
     Ok(Trained {
         base_log_loss: base.log_loss,
         logistic,
+        tree_metrics,
+        chosen,
+        tree,
         naive_bayes: metrics(&p_nb, &test_y),
         model,
         train: fit.len(),
@@ -524,6 +719,14 @@ mod tests {
             (700, 150, 150),
             "split by deal: three snapshots each"
         );
+        // A smooth logistic signal: the logistic regression beats the step-wise tree.
+        assert_eq!(
+            t.chosen,
+            Learner::Logistic,
+            "{:?} vs {:?}",
+            t.logistic,
+            t.tree_metrics
+        );
         assert!(t.logistic.auc > 0.75, "{:?}", t.logistic);
         assert!(
             t.model.coefficients[0] > 0.5 && t.model.coefficients[1].abs() < 0.2,
@@ -602,5 +805,50 @@ mod leak_tests {
         let edge = t.model.probability(&[hi, 9.0]);
         assert_eq!(t.model.probability(&[hi + 50.0, 9.0]), edge);
         assert!(lo < hi);
+    }
+}
+
+#[cfg(test)]
+mod tree_tests {
+    use super::*;
+
+    /// Wins only inside a box (a < 0.3 and b > 0.6): no line separates it, a tree does. The
+    /// tree is chosen by log loss and its leaves give the box's rate.
+    #[test]
+    fn the_tree_is_chosen_where_the_signal_is_not_a_line() {
+        let mut x = 7u64;
+        let mut rnd = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let examples: Vec<Example> = (0..4000)
+            .map(|i| {
+                let (a, b) = (rnd(), rnd());
+                let inside = a < 0.3 && b > 0.6;
+                let won = rnd() < if inside { 0.9 } else { 0.1 };
+                Example {
+                    features: vec![a, b],
+                    won,
+                    deal: i,
+                }
+            })
+            .collect();
+        let t = train(&examples, &["a".into(), "b".into()]).unwrap();
+        assert_eq!(
+            t.chosen,
+            Learner::Tree,
+            "{:?} vs {:?}",
+            t.tree_metrics,
+            t.logistic
+        );
+        assert!(t.tree_metrics.log_loss < t.logistic.log_loss);
+        let inside = t.probability(&[0.1, 0.9]);
+        let outside = t.probability(&[0.8, 0.2]);
+        assert!((inside - 0.9).abs() < 0.1, "{inside}");
+        assert!((outside - 0.1).abs() < 0.05, "{outside}");
+        let (path, _, n) = t.tree.route(&[0.1, 0.9]);
+        assert!(!path.is_empty() && n > 0);
     }
 }

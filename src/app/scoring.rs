@@ -184,7 +184,7 @@ pub fn score_checked(
         .into_iter()
         .filter(|d| d.outcome.is_none())
         .map(|d| {
-            let p = trained.model.probability(&featurizer.row(&d, today));
+            let p = trained.probability(&featurizer.row(&d, today));
             (d, p)
         })
         .collect();
@@ -262,9 +262,17 @@ pub fn recompute(store: &mut Store, today: NaiveDate) -> Result<(i64, Scored), S
 /// What storing a learned model writes: its parameters, metrics and (when it beats the
 /// base rate) the open deals' scores.
 pub fn new_scores(s: &Scored) -> crate::store::scoring::NewScores {
-    let params = serde_json::to_string(&s.trained.model).unwrap_or_default();
+    let params = serde_json::json!({
+        "chosen": s.trained.chosen,
+        "logistic_regression": s.trained.model,
+        "decision_tree": s.trained.tree,
+    })
+    .to_string();
     let metrics = serde_json::json!({
+        "chosen": s.trained.chosen,
+        "in_use": s.trained.metrics(),
         "logistic_regression": s.trained.logistic,
+        "decision_tree": s.trained.tree_metrics,
         "gaussian_naive_bayes": s.trained.naive_bayes,
         "train": s.trained.train,
         "calibration": s.trained.calibration,
@@ -311,6 +319,9 @@ pub fn describe_feature(f: &Feature) -> String {
 /// model is not extrapolated); features correlated in training are named together with
 /// their joint effect, since the model cannot tell their parts apart.
 pub fn explain(s: &Scored, deal: &DealFacts) -> Vec<(String, f64)> {
+    if s.trained.chosen == crate::analytics::scoring::Learner::Tree {
+        return explain_by_tree(s, deal);
+    }
     let row = s.featurizer.row(deal, s.today);
     let model = &s.trained.model;
     let contributions = model.contributions(&row);
@@ -409,6 +420,53 @@ pub fn explain(s: &Scored, deal: &DealFacts) -> Vec<(String, f64)> {
     out
 }
 
+/// The tree's way to the deal's leaf, a condition a line, each with the change in log-odds
+/// it brings (from the training deals on either side), the deepest last.
+fn explain_by_tree(s: &Scored, deal: &DealFacts) -> Vec<(String, f64)> {
+    let row = s.featurizer.row(deal, s.today);
+    let tree = &s.trained.tree;
+    let rates = tree.node_rates();
+    let logit = |p: f64| {
+        let p = p.clamp(1e-6, 1.0 - 1e-6);
+        (p / (1.0 - p)).ln()
+    };
+    let mut at = 0;
+    let mut out = Vec::new();
+    for (feature, value, left) in tree.route(&row).0 {
+        let Some(crate::analytics::scoring::TreeNode::Split {
+            left: l, right: r, ..
+        }) = tree.nodes.get(at)
+        else {
+            break;
+        };
+        let next = if left { *l } else { *r };
+        let f = s.featurizer.features.get(feature);
+        let shown = match f {
+            Some(Feature::Age) | Some(Feature::Amount) => format!("{:.0}", value.exp() - 1.0),
+            Some(Feature::StageProgress) | Some(Feature::OwnerWinRate) => format!("{value:.2}"),
+            _ => format!("{value:.1}"),
+        };
+        let name = f.map(describe_feature).unwrap_or_else(|| "?".into());
+        let text = match f {
+            Some(Feature::Segment(_) | Feature::Source(_) | Feature::Product(_)) => {
+                format!("{name}: {}", if left { "no" } else { "yes" })
+            }
+            _ => format!("{name} {} {shown}", if left { "below" } else { "at least" }),
+        };
+        let c = logit(rates[next].0) - logit(rates[at].0);
+        out.push((
+            format!(
+                "{text} (of {} training snapshots, {:.0}% won)",
+                rates[next].1,
+                100.0 * rates[next].0
+            ),
+            c,
+        ));
+        at = next;
+    }
+    out
+}
+
 /// One open deal's win probability in words: a headline, each factor with its effect,
 /// and a note when the learned scores are not used.
 #[derive(Debug, Clone, PartialEq)]
@@ -462,12 +520,24 @@ pub fn explain_deal(s: &Scored, which: &str) -> Option<Explanation> {
     })
 }
 
-/// Metrics of both learners, for `--evaluate`.
-pub fn evaluation(s: &Scored) -> [(&'static str, &Metrics); 2] {
+/// Metrics of the three learners, for `--evaluate`.
+pub fn evaluation(s: &Scored) -> [(&'static str, &Metrics); 3] {
     [
         ("logistic regression (calibrated)", &s.trained.logistic),
+        (
+            "decision tree (depth 4, leaf rates)",
+            &s.trained.tree_metrics,
+        ),
         ("gaussian naive Bayes", &s.trained.naive_bayes),
     ]
+}
+
+/// The learner in use, in words.
+pub fn learner_name(s: &Scored) -> &'static str {
+    match s.trained.chosen {
+        crate::analytics::scoring::Learner::Logistic => "the calibrated logistic regression",
+        crate::analytics::scoring::Learner::Tree => "the decision tree",
+    }
 }
 
 /// Deals a run must have seen close before its live error is judged.
@@ -501,8 +571,14 @@ pub fn accuracy(store: &Store) -> Result<Vec<RunAccuracy>, StoreError> {
         .into_iter()
         .map(|r| {
             let m: serde_json::Value = serde_json::from_str(&r.metrics_json).unwrap_or_default();
-            let holdout_log_loss = m["logistic_regression"]["log_loss"].as_f64();
-            let holdout_auc = m["logistic_regression"]["auc"].as_f64();
+            // The learner in use (runs before the tree: the logistic regression).
+            let used_m = if m["in_use"].is_object() {
+                &m["in_use"]
+            } else {
+                &m["logistic_regression"]
+            };
+            let holdout_log_loss = used_m["log_loss"].as_f64();
+            let holdout_auc = used_m["auc"].as_f64();
             let used = m["scores_kept"].as_bool().unwrap_or(false);
             let p: Vec<f64> = r.closed.iter().map(|x| x.0).collect();
             let y: Vec<bool> = r.closed.iter().map(|x| x.1).collect();

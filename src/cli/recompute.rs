@@ -37,7 +37,7 @@ pub(super) fn recompute(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
             Some((run, s)) => (
                 Cell::Int(*run),
                 Cell::Int(s.open.len() as i64),
-                Cell::Real(round4(s.trained.logistic.auc)),
+                Cell::Real(round4(s.trained.metrics().auc)),
                 s.trained.useful(),
             ),
             None => (Cell::Null, Cell::Int(0), Cell::Null, false),
@@ -79,13 +79,12 @@ pub(super) fn recompute(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
             out,
             "stored model run {run}: {} open deals scored (holdout AUC {:.3})",
             scored.open.len(),
-            scored.trained.logistic.auc
+            scored.trained.metrics().auc
         )?,
         (Some((run, scored)), _) => writeln!(
             out,
-            "model run {run} is no better than the base rate on the holdout (AUC {:.3}); \
-                 deals keep their stage probabilities",
-            scored.trained.logistic.auc
+            "model run {run} is not used ({}); deals keep their stage probabilities",
+            scored.trained.not_used_because().unwrap_or_default()
         )?,
         (None, why) => writeln!(
             out,

@@ -59,9 +59,10 @@ pub(super) fn score(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         .collect();
     let said = match scored.trained.not_used_because() {
         None => format!(
-            "in use: the learned win probabilities (holdout AUC {:.2}, log loss {:.3} against {:.3} for the base rate; {} deals trained, {} held out)",
-            scored.trained.logistic.auc,
-            scored.trained.logistic.log_loss,
+            "in use: the learned win probabilities of {} (holdout AUC {:.2}, log loss {:.3} against {:.3} for the base rate; {} deals trained, {} held out)",
+            crate::app::scoring::learner_name(&scored),
+            scored.trained.metrics().auc,
+            scored.trained.metrics().log_loss,
             scored.trained.base_log_loss,
             scored.trained.deals.0,
             scored.trained.deals.2
@@ -140,7 +141,7 @@ fn write_evaluation(
         ]);
     }
     let mut r = Table::new(&["predicted", "mean_predicted", "observed_win_rate", "deals"]);
-    for (i, (p, o, c)) in t.logistic.reliability.iter().enumerate() {
+    for (i, (p, o, c)) in t.metrics().reliability.iter().enumerate() {
         r.rows.push(vec![
             Cell::Text(format!("{}-{}%", i * 10, i * 10 + 10)),
             if *c > 0 { Cell::Ratio(*p) } else { Cell::Null },
@@ -158,6 +159,7 @@ fn write_evaluation(
             "trained_snapshots": t.train,
             "calibration_snapshots": t.calibration,
             "holdout_deals": t.logistic.n,
+            "learner_in_use": t.chosen,
             "learners": table_json(&m),
             "base_rate_log_loss": round4(t.base_log_loss),
             "model_used": t.useful(),
@@ -174,7 +176,7 @@ fn write_evaluation(
                 out,
                 "trained on {} snapshots of {} closed deals, calibrated on {} snapshots of {} deals, tested on {} of the {} most recent deals \
                  (split by deal, oldest first: no deal in two slices); not stored (`funnel score` or `recompute` stores scores)\n",
-                t.train, t.deals.0, t.calibration, t.deals.1, t.logistic.n, t.deals.2
+                t.train, t.deals.0, t.calibration, t.deals.1, t.metrics().n, t.deals.2
             )?;
     }
     output::write_table(&mut out, &m, format)?;
@@ -184,13 +186,17 @@ fn write_evaluation(
             "\nbase rate (always the training win rate): log loss {:.4}; {}",
             t.base_log_loss,
             match t.not_used_because() {
-                None => "the model beats it, so its scores are used".to_string(),
+                None => format!(
+                    "{} has the lowest holdout log loss and beats it, so its scores are used",
+                    crate::app::scoring::learner_name(scored)
+                ),
                 Some(why) => format!("{why}, so its scores are not used"),
             }
         )?;
         writeln!(
             out,
-            "\nreliability of the calibrated logistic model on the holdout"
+            "\nreliability of {} on the holdout",
+            crate::app::scoring::learner_name(scored)
         )?;
         output::write_table(&mut out, &r, format)?;
     }
