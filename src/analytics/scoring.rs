@@ -668,6 +668,18 @@ fn correlated_pairs(rows: &[Vec<f64>]) -> Vec<(usize, usize, f64)> {
     out
 }
 
+/// A seeded uniform generator for the tests (a 64-bit LCG's top 53 bits).
+#[cfg(test)]
+fn test_rng(seed: u64) -> impl FnMut() -> f64 {
+    let mut x = seed;
+    move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -692,13 +704,7 @@ mod tests {
     #[test]
     fn learns_a_real_signal_and_calibrates() {
         // Win chance rises with the first feature; the second is noise.
-        let mut x = 987654321u64;
-        let mut rnd = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rnd = test_rng(987654321);
         let examples: Vec<Example> = (0..3000)
             .map(|i| {
                 let a = rnd() * 4.0 - 2.0;
@@ -747,13 +753,7 @@ mod leak_tests {
     use super::*;
 
     fn examples(leaky: bool) -> Vec<Example> {
-        let mut x = 42u64;
-        let mut rnd = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rnd = test_rng(42);
         (0..2000)
             .map(|i| {
                 let signal = rnd() * 2.0 - 1.0;
@@ -816,13 +816,7 @@ mod tree_tests {
     /// tree is chosen by log loss and its leaves give the box's rate.
     #[test]
     fn the_tree_is_chosen_where_the_signal_is_not_a_line() {
-        let mut x = 7u64;
-        let mut rnd = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rnd = test_rng(7);
         let examples: Vec<Example> = (0..4000)
             .map(|i| {
                 let (a, b) = (rnd(), rnd());
