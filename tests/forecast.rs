@@ -153,8 +153,9 @@ fn method_picks_one_method_and_seasonal_naive_repeats_last_year() {
     assert!(text.contains("+ theta)"), "{text}");
     // A usage error from clap, naming the option, the value and the methods there are.
     run("prophet").code(2).stderr(
-        predicate::str::contains("invalid value 'prophet' for '--method <METHOD>'")
-            .and(predicate::str::contains("use one of auto, ets, theta")),
+        predicate::str::contains("invalid value 'prophet' for '--method <METHOD>'").and(
+            predicate::str::contains("use one of auto, ets, arima, theta"),
+        ),
     );
 }
 

@@ -1,6 +1,7 @@
 //! Pure analytics over plain data: no SQL, no terminal.
 
 pub mod allocation;
+pub mod arima;
 pub mod baskets;
 pub mod clv;
 pub mod ets;

@@ -351,6 +351,7 @@ pub fn theta(y: &[f64], h: usize) -> Fit {
 pub enum Method {
     Auto,
     Ets,
+    Arima,
     Theta,
     Regression,
     DampedHolt,
@@ -360,9 +361,10 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 9] = [
         Method::Auto,
         Method::Ets,
+        Method::Arima,
         Method::Theta,
         Method::Regression,
         Method::DampedHolt,
@@ -374,6 +376,7 @@ impl Method {
         match self {
             Method::Auto => "auto",
             Method::Ets => "ets",
+            Method::Arima => "arima",
             Method::Theta => "theta",
             Method::Regression => "regression",
             Method::DampedHolt => "damped-holt",
@@ -470,6 +473,14 @@ fn unclamped(method: Method, y: &[f64], m: usize, h: usize) -> Forecast {
             },
             None => theta_forecast(y, m, h),
         },
+        // Automatic seasonal ARIMA (stepwise, AICc); Theta when no order fits.
+        Method::Arima => super::arima::forecast(y, m, h).unwrap_or_else(|| {
+            let th = theta_forecast(y, m, h);
+            Forecast {
+                method: format!("{} (no ARIMA fits)", th.method),
+                points: th.points,
+            }
+        }),
         _ => {
             let th = theta_forecast(y, m, h);
             let Some(e) = super::ets::auto(y, m) else {
