@@ -104,6 +104,30 @@ pub(super) fn stage_slips(
         .collect())
 }
 
+/// How the simulation's draws hang together, learned from history: the shared factor's σ
+/// from the last 24 complete months' won and lost counts (what binomial chance does not
+/// explain), the slips pooled per kind (slips past the expected close; times to win) with
+/// `SHRINK` pseudo-examples. `stages`: how many lists of each kind `stage_slips` made.
+pub(super) fn draws(
+    store: &Store,
+    stages: usize,
+    today: NaiveDate,
+) -> Result<crate::analytics::montecarlo::Draws, StoreError> {
+    let mut months = Vec::new();
+    let this = crate::domain::Period::month_of(today);
+    for back in 1..=24 {
+        let p = this.back(back);
+        let c = store.closed_between(&iso(p.start()), &iso(p.end_exclusive()))?;
+        let count = |k: &str| c.get(k).map(|x| x.0 as f64).unwrap_or(0.0);
+        months.push((count("won"), count("lost")));
+    }
+    Ok(crate::analytics::montecarlo::Draws {
+        sigma: crate::analytics::montecarlo::shared_sigma(&months),
+        pool_size: stages,
+        shrink: crate::analytics::montecarlo::SHRINK,
+    })
+}
+
 /// Where an open deal in stage `i` enters the simulation, given `slips` from
 /// [`stage_slips`]: on its expected close day (moved by its stage's slips), or without one
 /// today plus a time to win drawn from its stage's history — `None` when there is no such
@@ -233,7 +257,8 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             closed: c.closed.units(),
         })
         .collect();
-    let simulation = simulate(&deals, &slips, &windows, RUNS, 20_261_122);
+    let how = draws(store, stages.len(), today)?;
+    let simulation = simulate(&deals, &slips, &windows, RUNS, 20_261_122, &how);
     Ok(PipelineForecast {
         weighted_by_month: months
             .iter()

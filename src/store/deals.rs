@@ -186,16 +186,18 @@ impl Store {
     }
 
     /// Days between expected and actual close of deals won since `since` (the newest
-    /// `limit`, plenty for a distribution), by the open stage they were won from. Won
+    /// `limit` entries, plenty for a distribution), under every open stage each deal was
+    /// in: a deal in a stage now draws from what deals that were in it did. Won
     /// deals only: the simulations use these for deals that win, and lost deals close far
     /// earlier than expected (about a month on the demo, against 9 days late for wins).
     pub fn close_slips_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT sc.from_stage_id, julianday(d.closed_on) - julianday(d.expected_close)
+            "SELECT sc.to_stage_id, julianday(d.closed_on) - julianday(d.expected_close)
              FROM deals d INDEXED BY deals_closed
              JOIN stages ws ON ws.id = d.stage_id AND ws.kind = 'won'
-             JOIN stage_changes sc ON sc.deal_id = d.id AND sc.to_stage_id = d.stage_id
-             WHERE d.closed_on >= ?1 AND d.expected_close IS NOT NULL AND sc.from_stage_id IS NOT NULL
+             JOIN stage_changes sc ON sc.deal_id = d.id
+             JOIN stages os ON os.id = sc.to_stage_id AND os.kind = 'open'
+             WHERE d.closed_on >= ?1 AND d.expected_close IS NOT NULL
              ORDER BY d.closed_on DESC LIMIT ?2",
         )?;
         days_by_stage(&mut stmt, since, limit)
