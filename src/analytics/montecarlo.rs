@@ -174,12 +174,12 @@ fn landing(
         return None;
     }
     let own = slips.get(d.stage).map(Vec::as_slice).unwrap_or(&[]);
-    let pool = if draws.pool_size > 0 {
-        pooled.get(d.stage / draws.pool_size).map(Vec::as_slice)
-    } else {
-        None
-    }
-    .unwrap_or(&[]);
+    let pool = d
+        .stage
+        .checked_div(draws.pool_size)
+        .and_then(|i| pooled.get(i))
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let n = own.len() as f64;
     let from =
         if !own.is_empty() && (pool.is_empty() || rng.random::<f64>() < n / (n + draws.shrink)) {
