@@ -60,6 +60,9 @@ pub struct PipelineForecast {
     /// Open stages holding deals with a close date but no won deals in the last year to
     /// learn slips from: those dates are simulated as given.
     pub no_slip_history: Vec<String>,
+    /// σ of the shared per-run shift of the win log-odds (learned from 24 months).
+    #[serde(default)]
+    pub shared_sigma: f64,
 }
 
 /// Open deals without an expected close date. They are not overdue and belong to no
@@ -271,5 +274,6 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         learned_probabilities: learned,
         unknown_close: unknown,
         no_slip_history,
+        shared_sigma: how.sigma,
     })
 }
