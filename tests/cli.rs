@@ -2906,3 +2906,32 @@ fn rules_act_once_per_condition_and_are_audited() {
         .code(1)
         .stdout(predicate::str::contains("rules.toml: line 3: when:"));
 }
+
+/// An export whose accounts have no owner (deals do, customers do not): the plan and the
+/// allocation say why nobody is planned instead of printing empty tables silently.
+#[test]
+fn customers_without_owners_are_named_not_silently_unplanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let rep = busiest_rep(&db);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE customers SET owner_rep_id = NULL", [])
+        .unwrap();
+    funnel(&db)
+        .env("FUNNEL_TODAY", "2026-11-22")
+        .args(["plan", "--rep", &rep, "--scores"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "{rep} owns no customers (not churned) to plan;"
+        )));
+    funnel(&db)
+        .env("FUNNEL_TODAY", "2026-11-22")
+        .args([
+            "--format", "table", "plan", "allocate", "--period", "2026-12",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("have no owner and get no hours"));
+}

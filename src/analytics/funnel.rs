@@ -173,19 +173,10 @@ pub fn bottleneck(
         .max_by(|x, y| (x.1 - x.2).total_cmp(&(y.1 - y.2)))
 }
 
-/// Whether `now` converts worse than `before` beyond chance (one-sided z > 1.96).
+/// Whether `now` converts worse than `before` beyond chance (one-sided z > 1.96, that is
+/// p < 0.025).
 fn significant_drop(before: &Conversion, now: &Conversion) -> bool {
-    let (n1, n2) = (
-        (before.advanced + before.lost) as f64,
-        (now.advanced + now.lost) as f64,
-    );
-    if n1 == 0.0 || n2 == 0.0 {
-        return false;
-    }
-    let (p1, p2) = (before.advanced as f64 / n1, now.advanced as f64 / n2);
-    let pooled = (before.advanced + now.advanced) as f64 / (n1 + n2);
-    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
-    se > 0.0 && (p1 - p2) / se > 1.96
+    drop_p_value(before, now).is_some_and(|p| p < 0.025)
 }
 
 /// The one-sided p-value of "`now` converts worse than `before`" by the two-proportion

@@ -67,13 +67,14 @@ fn pools(slips: &[Vec<f64>], draws: &Draws) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// The run's shared shift of the win log-odds.
+/// The run's shared factor on every deal's win odds: e^(σ·Z), a shift of σ·Z on the
+/// log-odds (1 when deals are independent).
 fn run_shift(draws: &Draws, rng: &mut ChaCha8Rng) -> f64 {
     if draws.sigma > 0.0 {
         let z: f64 = StandardNormal.sample(rng);
-        draws.sigma * z
+        (draws.sigma * z).exp()
     } else {
-        0.0
+        1.0
     }
 }
 
@@ -156,7 +157,8 @@ pub fn simulate(
 }
 
 /// One draw for one deal: the day it closes won, or `None` if it does not win. `how`:
-/// the pooled slips, the draws' settings and the run's shared shift of the log-odds.
+/// the pooled slips, the draws' settings and the run's shared factor on the odds
+/// (e^(σ·Z); 1 when deals are independent).
 fn landing(
     d: &OpenDeal,
     slips: &[Vec<f64>],
@@ -164,11 +166,13 @@ fn landing(
     rng: &mut ChaCha8Rng,
 ) -> Option<i64> {
     let (pooled, draws, shift) = how;
-    let p = if shift == 0.0 || d.probability <= 0.0 || d.probability >= 1.0 {
+    // The shift of the log-odds is a factor e^shift on the odds (computed once per run):
+    // no logarithm or exponential per deal and draw.
+    let p = if shift == 1.0 || d.probability <= 0.0 || d.probability >= 1.0 {
         d.probability
     } else {
-        let z = (d.probability / (1.0 - d.probability)).ln() + shift;
-        1.0 / (1.0 + (-z).exp())
+        let odds = d.probability / (1.0 - d.probability) * shift;
+        odds / (1.0 + odds)
     };
     if rng.random::<f64>() >= p {
         return None;

@@ -211,16 +211,16 @@ pub fn screen(store: &Db, whose: &Whose, today: NaiveDate) -> Result<Screen, Sto
     };
     let items = list(store, &scope, today, 0, false)?;
     let w = super::priority_weights().unwrap_or_default();
-    let plan_method = format!("drawn by visit probability, α = {}, seed 1", w.alpha);
+    let spec = super::plan::PlanSpec {
+        days: SCREEN_PLAN_DAYS,
+        per_day: None,
+        seed: 1,
+        greedy: false,
+    };
+    let plan_method = spec.describe(w.alpha);
     let (plan, plan_note) = match &rep {
         Some(r) => {
             let learned = learned_intervals(store, today)?;
-            let spec = super::plan::PlanSpec {
-                days: SCREEN_PLAN_DAYS,
-                per_day: None,
-                seed: 1,
-                greedy: false,
-            };
             let plan = super::plan::plan(store, r, today, &spec, &w, &learned)?;
             let note = plan
                 .is_empty()

@@ -58,6 +58,8 @@ pub struct Allocated {
     pub lp_cents: i64,
     pub greedy_cents: i64,
     pub solve_ms: f64,
+    /// Customers (not churned) without an owner: no rep's account, so no hours.
+    pub unowned: usize,
 }
 
 /// Mondays to Fridays from `from` to the day before `to`.
@@ -184,5 +186,6 @@ pub fn allocate(
         reps: rep_parts,
         accounts: parts,
         solve_ms,
+        unowned: store.customers_without_owner()?.len(),
     })
 }

@@ -267,6 +267,34 @@ pub struct PlanSpec {
     pub greedy: bool,
 }
 
+/// Why a rep has nobody to plan, when the data is the reason: customers without an owner
+/// (an export often gives deals an owner but not their accounts). `None` when there are
+/// none such.
+pub fn unowned_note(store: &Db, rep: &str) -> Result<Option<String>, StoreError> {
+    let n = store.customers_without_owner()?.len();
+    Ok((n > 0).then(|| {
+        format!(
+            "{rep} owns no customers (not churned) to plan; {n} customer(s) have no owner — \
+             plans and allocations follow customer owners: give them owners (`funnel import customers` \
+             with an owner column, or a no-owner rule in rules.toml)"
+        )
+    }))
+}
+
+impl PlanSpec {
+    /// How the plan is drawn, in words (kept with a saved plan).
+    pub fn describe(&self, alpha: f64) -> String {
+        if self.greedy {
+            format!("the top scores, α = {alpha}")
+        } else {
+            format!(
+                "drawn by visit probability, α = {alpha}, seed {}",
+                self.seed
+            )
+        }
+    }
+}
+
 /// The next `spec.days` working days from `today`, `per_day` contacts each, drawn by the
 /// visit probabilities without replacement (deterministic for the seed) or, greedy, the
 /// top scores in order.

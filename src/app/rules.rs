@@ -221,9 +221,14 @@ fn evaluate(
     let mut note = String::new();
     let hits: Vec<Hit> = match rule.when {
         When::DealStale => {
-            let thresholds = super::funnel::thresholds(store, today)?;
-            super::funnel::analyze(store, today)?
-                .stale
+            // The analysis has the thresholds it judged staleness by: read once, not twice.
+            let a = super::funnel::analyze(store, today)?;
+            let thresholds: std::collections::HashMap<i64, f64> = a
+                .stages
+                .iter()
+                .filter_map(|s| s.stale_after.map(|t| (s.stage_id, t)))
+                .collect();
+            a.stale
                 .into_iter()
                 .filter(|d| d.amount_cents >= min)
                 .map(|d| {

@@ -106,6 +106,11 @@ pub(super) fn run(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         if format == Format::Ics {
             return Err(usage("--format ics is for the plan, not --scores"));
         }
+        if scored.is_empty() {
+            if let Some(note) = app::plan::unowned_note(&*store, &rep)? {
+                eprintln!("funnel: {note}");
+            }
+        }
         output::write_table(out, &t, format)?;
         return Ok(0);
     }
@@ -116,12 +121,13 @@ pub(super) fn run(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         greedy,
     };
     let plan = app::plan::plan(&*store, &rep, today, &spec, &w, &learned)?;
+    if plan.is_empty() {
+        if let Some(note) = app::plan::unowned_note(&*store, &rep)? {
+            eprintln!("funnel: {note}");
+        }
+    }
     let saved = if save {
-        let method = if greedy {
-            format!("the top scores, α = {}", w.alpha)
-        } else {
-            format!("drawn by visit probability, α = {}, seed {seed}", w.alpha)
-        };
+        let method = spec.describe(w.alpha);
         let actor = crate::domain::audit::Actor::current();
         Some(app::plan::save(
             &mut *store,
@@ -387,7 +393,14 @@ fn allocate(ctx: Ctx, action: PlanAction) -> anyhow::Result<i32> {
                 params.min_touch
             )?;
         }
-        if a.reps.iter().any(|r| r.short_of.is_some()) {
+        if a.unowned > 0 {
+            writeln!(
+                out,
+                "{} customer(s) have no owner and get no hours: accounts follow customer owners (give them owners with `funnel import customers` or a no-owner rule)",
+                a.unowned
+            )?;
+        }
+        if a.unowned > 0 || a.reps.iter().any(|r| r.short_of.is_some()) {
             writeln!(out)?;
         }
     }

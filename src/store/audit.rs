@@ -914,6 +914,18 @@ pub fn record_if_changed(
     id: i64,
     before: Option<String>,
 ) -> Result<bool> {
+    record_if_changed_noted(conn, actor, entity, id, before, None)
+}
+
+/// Like [`record_if_changed`], the entry carrying `note` (why the row changed).
+pub fn record_if_changed_noted(
+    conn: &Connection,
+    actor: &Actor,
+    entity: Entity,
+    id: i64,
+    before: Option<String>,
+    note: Option<&str>,
+) -> Result<bool> {
     let after = row_json(conn, entity, id)?;
     if after == before {
         return Ok(false);
@@ -926,7 +938,7 @@ pub fn record_if_changed(
         id,
         before.as_deref(),
         after.as_deref(),
-        None,
+        note,
     )?;
     Ok(true)
 }

@@ -79,6 +79,53 @@ pub fn write_row_keeping(
     audit_insert: bool,
     update: &dyn Fn(&str) -> bool,
 ) -> Result<(i64, Outcome)> {
+    write_row_noted(
+        conn,
+        actor,
+        entity,
+        id,
+        (columns, values),
+        audit_insert,
+        update,
+        None,
+    )
+}
+
+/// Inserts or updates one row (as [`write_row`], inserts audited), the audit entry
+/// carrying `note` — why the row was written (an automation rule's name).
+pub(super) fn write_noted(
+    conn: &Connection,
+    actor: &Actor,
+    entity: Entity,
+    id: Option<i64>,
+    columns: &[&str],
+    values: &[&dyn rusqlite::ToSql],
+    note: &str,
+) -> Result<i64> {
+    Ok(write_row_noted(
+        conn,
+        actor,
+        entity,
+        id,
+        (columns, values),
+        true,
+        &|_| true,
+        Some(note),
+    )?
+    .0)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_row_noted(
+    conn: &Connection,
+    actor: &Actor,
+    entity: Entity,
+    id: Option<i64>,
+    (columns, values): (&[&str], &[&dyn rusqlite::ToSql]),
+    audit_insert: bool,
+    update: &dyn Fn(&str) -> bool,
+    note: Option<&str>,
+) -> Result<(i64, Outcome)> {
     match id {
         None => {
             let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
@@ -100,7 +147,7 @@ pub fn write_row_keeping(
                     id,
                     None,
                     after.as_deref(),
-                    None,
+                    note,
                 )?;
             }
             Ok((id, Outcome::Inserted))
@@ -132,7 +179,8 @@ pub fn write_row_keeping(
             let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
             all.push(&id);
             conn.prepare_cached(&sql)?.execute(all.as_slice())?;
-            let changed = audit::record_if_changed(conn, actor, entity, id, Some(before))?;
+            let changed =
+                audit::record_if_changed_noted(conn, actor, entity, id, Some(before), note)?;
             Ok((
                 id,
                 if changed {

@@ -2,7 +2,6 @@
 //! runs did) and write (a run: its tasks, alerts and reassignments with the rule's name in
 //! the audit trail, in one transaction).
 
-use super::audit::{self, Action};
 use super::db::{Result, Store, StoreError};
 use crate::domain::audit::{Actor, Entity};
 use crate::domain::rules::{Alert, RuleAction, RuleRun, Then, WatchedDeal};
@@ -228,29 +227,30 @@ fn write_action(conn: &Connection, a: &RuleAction, actor: &Actor) -> Result<()> 
                 )));
             };
             rep = to.or(owner);
-            conn.execute(
-                "INSERT INTO activities(external_id, customer_id, deal_id, rep_id, kind, subject, due_on)
-                 VALUES (?1, ?2, ?3, ?4, 'call', ?5, ?6)",
+            let id = super::edits::write_noted(
+                conn,
+                actor,
+                Entity::Activity,
+                None,
+                &[
+                    "external_id",
+                    "customer_id",
+                    "deal_id",
+                    "rep_id",
+                    "kind",
+                    "subject",
+                    "due_on",
+                ],
                 params![
                     super::edits::readable_id(conn, Entity::Activity)?,
                     customer,
                     a.hit.deal_id,
                     rep,
+                    "call",
                     format!("{}: {}", a.rule, a.hit.message),
                     a.due_on
                 ],
-            )?;
-            let id = conn.last_insert_rowid();
-            let after = audit::row_json(conn, Entity::Activity, id)?;
-            audit::record(
-                conn,
-                actor,
-                Action::Insert,
-                Entity::Activity,
-                id,
-                None,
-                after.as_deref(),
-                Some(&note),
+                &note,
             )?;
             activity = Some(id);
         }
@@ -271,24 +271,14 @@ fn write_action(conn: &Connection, a: &RuleAction, actor: &Actor) -> Result<()> 
                     )))
                 }
             };
-            let before = audit::row_json(conn, entity, id)?;
-            conn.execute(
-                &format!(
-                    "UPDATE {} SET owner_rep_id = ?2 WHERE id = ?1",
-                    entity.table()
-                ),
-                params![id, to],
-            )?;
-            let after = audit::row_json(conn, entity, id)?;
-            audit::record(
+            super::edits::write_noted(
                 conn,
                 actor,
-                Action::Update,
                 entity,
-                id,
-                before.as_deref(),
-                after.as_deref(),
-                Some(&note),
+                Some(id),
+                &["owner_rep_id"],
+                params![to],
+                &note,
             )?;
             rep = Some(to);
         }
