@@ -1995,7 +1995,8 @@ fn pipeline_analyses_are_kept_per_data_version_and_any_write_refreshes_them() {
         .connection()
         .query_row("SELECT count(*) FROM analysis_cache", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(kept, 1);
+    // The report, and what its simulation learned from history.
+    assert_eq!(kept, 2);
     // Read back, byte for byte the same (floats included).
     assert_eq!(run(), first);
     // A write (any, through funnel) makes the next read compute again.
@@ -2934,4 +2935,92 @@ fn customers_without_owners_are_named_not_silently_unplanned() {
         .assert()
         .success()
         .stdout(predicate::str::contains("have no owner and get no hours"));
+}
+
+/// `funnel pipeline --backtest` on the demo: every month's actual is the revenue won in
+/// the month from deals open on its first morning (checked here by SQL), the ranges are
+/// ordered, and the summary counts what the months say.
+#[test]
+fn the_pipeline_backtest_checks_its_ranges_against_what_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path());
+    let out = funnel(&db)
+        .env("FUNNEL_TODAY", "2026-11-22")
+        .args(["--format", "json", "pipeline", "--backtest"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let months = v["months"].as_array().unwrap();
+    // 12 months of demo history: the backtest has something to check, and not more
+    // months than it asks for.
+    assert!(months.len() >= 6 && months.len() <= 24, "{}", months.len());
+    let conn = funnel::store::Store::open(&db).unwrap();
+    let mut inside = 0;
+    let mut counted = 0;
+    for m in months {
+        let (p10, p50, p90) = (
+            m["p10"].as_f64().unwrap(),
+            m["p50"].as_f64().unwrap(),
+            m["p90"].as_f64().unwrap(),
+        );
+        assert!(p10 <= p50 && p50 <= p90, "{m}");
+        let month = m["month"].as_str().unwrap();
+        let start = format!("{month}-01");
+        let actual: i64 = conn
+            .connection()
+            .query_row(
+                "SELECT coalesce(sum(d.amount_cents), 0) FROM deals d
+                 JOIN stages s ON s.id = d.stage_id AND s.kind = 'won'
+                 WHERE d.created_on < ?1 AND d.closed_on >= ?1
+                   AND d.closed_on < date(?1, '+1 month')",
+                [&start],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            (m["actual"].as_f64().unwrap() * 100.0).round() as i64,
+            actual,
+            "{month}"
+        );
+        let open: i64 = conn
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM deals WHERE created_on < ?1
+                 AND (closed_on IS NULL OR closed_on >= ?1)",
+                [&start],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(m["open_deals"].as_i64().unwrap(), open, "{month}");
+        if m["learned_from"].as_i64().unwrap() >= 200 {
+            counted += 1;
+            let a = m["actual"].as_f64().unwrap();
+            if a >= p10 && a <= p90 {
+                inside += 1;
+            }
+        }
+    }
+    match v["correlated"].as_object() {
+        Some(s) => {
+            assert_eq!(s["months"].as_i64().unwrap(), counted);
+            let share = s["inside"].as_f64().unwrap();
+            assert!((share - inside as f64 / counted as f64).abs() < 1e-9);
+        }
+        None => assert_eq!(counted, 0),
+    }
+    // The table says what it measured.
+    funnel(&db)
+        .env("FUNNEL_TODAY", "2026-11-22")
+        .args(["--format", "table", "pipeline", "--backtest"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("inside P10–P90")
+                .or(predicate::str::contains("no month to backtest")),
+        );
 }

@@ -86,6 +86,9 @@ pub struct OpenDeal {
     pub expected_close: i64,
     /// Index into the slip samples.
     pub stage: usize,
+    /// Whether `expected_close` is a date someone gave, so that the deal is simulated
+    /// given that it is still open today; false: a time to win drawn from today (no date).
+    pub dated: bool,
 }
 
 /// A reporting period, days from today, end exclusive.
@@ -108,9 +111,110 @@ pub struct WindowResult {
     pub mean: f64,
 }
 
+/// A deal made ready to draw: its odds and the slips it can still have.
+struct Ready<'a> {
+    amount: f64,
+    /// The odds of winning, before the run's shared factor.
+    odds: f64,
+    /// Certain (true) or impossible (false): not moved by the shared factor.
+    fixed: Option<bool>,
+    expected: i64,
+    /// The slips at least as late as today (sorted lists' tails), and the chance of
+    /// drawing from the first.
+    own: &'a [f64],
+    pool: &'a [f64],
+    own_share: f64,
+}
+
+/// Share of the sorted `list` at or above `at` (1 for an empty list: no evidence), and that
+/// tail.
+fn tail(list: &[f64], at: f64) -> (f64, &[f64]) {
+    if list.is_empty() {
+        return (1.0, list);
+    }
+    let i = list.partition_point(|&x| x < at);
+    ((list.len() - i) as f64 / list.len() as f64, &list[i..])
+}
+
+/// Each deal's draw given that it is still open today. A deal expected `e` days from now
+/// (negative: overdue) is open today, so if it wins its slip is at least −e: a win's slip
+/// is drawn from the won deals' slips that late (the own and pooled lists weighted by how
+/// many such slips each has). When no won deal ever slipped that far, it closes today if
+/// it wins. Its probability is taken as given: the caller's is already conditioned on how
+/// overdue the deal is (see `app::pipeline_forecast::Learned`).
+fn ready<'a>(
+    deals: &[OpenDeal],
+    sorted: &'a [Vec<f64>],
+    pooled: &'a [Vec<f64>],
+    draws: &Draws,
+) -> Vec<Ready<'a>> {
+    deals
+        .iter()
+        .map(|d| {
+            let at = if d.dated {
+                -(d.expected_close as f64)
+            } else {
+                f64::NEG_INFINITY
+            };
+            let own_all = sorted.get(d.stage).map(Vec::as_slice).unwrap_or(&[]);
+            let pool_all = d
+                .stage
+                .checked_div(draws.pool_size)
+                .and_then(|i| pooled.get(i))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let n = own_all.len() as f64;
+            let w_own = match (own_all.is_empty(), pool_all.is_empty()) {
+                (true, _) => 0.0,
+                (false, true) => 1.0,
+                (false, false) => n / (n + draws.shrink),
+            };
+            let (f_own, own) = tail(own_all, at);
+            let (f_pool, pool) = tail(pool_all, at);
+            let f_win = w_own * f_own + (1.0 - w_own) * f_pool;
+            let p = d.probability.clamp(0.0, 1.0);
+            let fixed = if p <= 0.0 {
+                Some(false)
+            } else if p >= 1.0 {
+                Some(true)
+            } else {
+                None
+            };
+            let (own, pool, own_share) = if f_win > 0.0 {
+                (own, pool, w_own * f_own / f_win)
+            } else {
+                // No won deal slipped this late: it closes today if it wins.
+                (&[][..], &[][..], 0.0)
+            };
+            Ready {
+                amount: d.amount,
+                odds: if fixed.is_none() { p / (1.0 - p) } else { 0.0 },
+                fixed,
+                expected: d.expected_close,
+                own,
+                pool,
+                own_share,
+            }
+        })
+        .collect()
+}
+
+/// Sorted copies of the slip lists and their pools.
+fn sorted_lists(slips: &[Vec<f64>], draws: &Draws) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let sort = |v: &Vec<f64>| {
+        let mut v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let sorted: Vec<Vec<f64>> = slips.iter().map(sort).collect();
+    let pooled = pools(&sorted, draws).iter().map(sort).collect();
+    (sorted, pooled)
+}
+
 /// Runs `runs` simulations with a fixed seed (the same inputs give the same answer).
-/// `slips[stage]` are observed days from expected to actual close; an empty list means no
-/// slip. A deal whose (slipped) date is already past closes today.
+/// `slips[stage]` are observed days from expected to actual close of won deals; an empty
+/// list means no slip. Every deal is simulated given that it is still open today (see
+/// [`ready`]).
 pub fn simulate(
     deals: &[OpenDeal],
     slips: &[Vec<f64>],
@@ -122,11 +226,12 @@ pub fn simulate(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let horizon = windows.iter().map(|w| w.end).max().unwrap_or(0);
     let mut totals = vec![vec![0.0f64; runs]; windows.len()];
-    let pooled = pools(slips, draws);
+    let (sorted, pooled) = sorted_lists(slips, draws);
+    let ready = ready(deals, &sorted, &pooled, draws);
     for r in 0..runs {
         let shift = run_shift(draws, &mut rng);
-        for d in deals {
-            let Some(day) = landing(d, slips, (&pooled, draws, shift), &mut rng) else {
+        for d in &ready {
+            let Some(day) = landing(d, shift, &mut rng) else {
                 continue;
             };
             if day >= horizon {
@@ -156,47 +261,32 @@ pub fn simulate(
         .collect()
 }
 
-/// One draw for one deal: the day it closes won, or `None` if it does not win. `how`:
-/// the pooled slips, the draws' settings and the run's shared factor on the odds
-/// (e^(σ·Z); 1 when deals are independent).
-fn landing(
-    d: &OpenDeal,
-    slips: &[Vec<f64>],
-    how: (&[Vec<f64>], &Draws, f64),
-    rng: &mut ChaCha8Rng,
-) -> Option<i64> {
-    let (pooled, draws, shift) = how;
-    // The shift of the log-odds is a factor e^shift on the odds (computed once per run):
-    // no logarithm or exponential per deal and draw.
-    let p = if shift == 1.0 || d.probability <= 0.0 || d.probability >= 1.0 {
-        d.probability
-    } else {
-        let odds = d.probability / (1.0 - d.probability) * shift;
-        odds / (1.0 + odds)
+/// One draw for one deal: the day it closes won, or `None` if it does not win. `shift`:
+/// the run's shared factor on the odds (e^(σ·Z); 1 when deals are independent).
+fn landing(d: &Ready, shift: f64, rng: &mut ChaCha8Rng) -> Option<i64> {
+    let wins = match d.fixed {
+        Some(w) => w,
+        None => {
+            // The shift of the log-odds is a factor on the odds (computed once per run):
+            // no logarithm or exponential per deal and draw.
+            let odds = d.odds * shift;
+            rng.random::<f64>() < odds / (1.0 + odds)
+        }
     };
-    if rng.random::<f64>() >= p {
+    if !wins {
         return None;
     }
-    let own = slips.get(d.stage).map(Vec::as_slice).unwrap_or(&[]);
-    let pool = d
-        .stage
-        .checked_div(draws.pool_size)
-        .and_then(|i| pooled.get(i))
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let n = own.len() as f64;
-    let from =
-        if !own.is_empty() && (pool.is_empty() || rng.random::<f64>() < n / (n + draws.shrink)) {
-            own
-        } else {
-            pool
-        };
+    let from = if !d.own.is_empty() && (d.pool.is_empty() || rng.random::<f64>() < d.own_share) {
+        d.own
+    } else {
+        d.pool
+    };
     let slip = if from.is_empty() {
         0.0
     } else {
         from[rng.random_range(0..from.len())]
     };
-    Some((d.expected_close as f64 + slip).round().max(0.0) as i64)
+    Some((d.expected as f64 + slip).round().max(0.0) as i64)
 }
 
 /// The same simulation for one window, with each deal's amount credited to its group:
@@ -212,11 +302,13 @@ pub fn simulate_groups(
 ) -> Vec<Vec<f64>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut totals = vec![vec![0.0f64; groups]; runs];
-    let pooled = pools(slips, draws);
+    let (sorted, pooled) = sorted_lists(slips, draws);
+    let only: Vec<OpenDeal> = deals.iter().map(|(d, _)| *d).collect();
+    let ready = ready(&only, &sorted, &pooled, draws);
     for run in totals.iter_mut() {
         let shift = run_shift(draws, &mut rng);
-        for (d, g) in deals {
-            if let Some(day) = landing(d, slips, (&pooled, draws, shift), &mut rng) {
+        for (d, (_, g)) in ready.iter().zip(deals) {
+            if let Some(day) = landing(d, shift, &mut rng) {
                 if day >= window.0 && day < window.1 && *g < groups {
                     run[*g] += d.amount;
                 }
@@ -247,12 +339,14 @@ mod tests {
                 probability: 1.0,
                 expected_close: 5,
                 stage: 0,
+                dated: true,
             },
             OpenDeal {
                 amount: 50.0,
                 probability: 1.0,
                 expected_close: 40,
                 stage: 0,
+                dated: true,
             },
         ];
         let r = simulate(
@@ -275,6 +369,7 @@ mod tests {
                 probability: 0.5,
                 expected_close: 1,
                 stage: 0,
+                dated: true,
             })
             .collect();
         let r = simulate(
@@ -301,6 +396,7 @@ mod tests {
             probability: 1.0,
             expected_close: 10,
             stage: 0,
+            dated: true,
         }];
         let r = simulate(
             &deals,
@@ -321,6 +417,7 @@ mod tests {
             probability,
             expected_close,
             stage: 0,
+            dated: true,
         };
         // Group 0: a sure 100 inside the window and a sure 50 after it; group 1: a 50/50 30.
         let deals = [
@@ -346,6 +443,7 @@ mod draws_tests {
             probability: 0.5,
             expected_close: 1,
             stage,
+            dated: true,
         }
     }
 
@@ -383,6 +481,50 @@ mod draws_tests {
     /// Stage 0 has 2 slips of +40 days, stage 1 has 200 of +40, stage 2 has 400 of 0: the
     /// pool of all three is 202 of 602 late. Stage 0 draws mostly from the pool, stage 1
     /// mostly its own.
+    /// A deal still open 20 days past its date can only have slipped 20 days or more: it
+    /// draws from those slips (landing 10 days from now at most, given slips of 30 days
+    /// at most), and a deal past every slip seen closes today if it wins.
+    #[test]
+    fn an_overdue_deal_draws_only_slips_as_late_as_it_already_is() {
+        let slips = vec![vec![-10.0, 0.0, 5.0, 25.0, 30.0]];
+        let overdue = |days: i64| OpenDeal {
+            amount: 1.0,
+            probability: 1.0,
+            expected_close: -days,
+            stage: 0,
+            dated: true,
+        };
+        let landed = |d: OpenDeal, window: (i64, i64)| {
+            simulate_groups(&[(d, 0)], 1, &slips, window, 2000, 5, &Draws::INDEPENDENT)
+                .iter()
+                .filter(|r| r[0] > 0.0)
+                .count()
+        };
+        // Slips of 25 and 30 days remain: it lands on day 5 or day 10, never today.
+        assert_eq!(landed(overdue(20), (5, 11)), 2000);
+        assert_eq!(landed(overdue(20), (0, 5)), 0);
+        // 40 days overdue: no won deal slipped that far; it closes today.
+        assert_eq!(landed(overdue(40), (0, 1)), 2000);
+        // Without a date the whole list is drawn (times to win from today).
+        let undated = OpenDeal {
+            dated: false,
+            expected_close: 0,
+            ..overdue(0)
+        };
+        let t = simulate_groups(
+            &[(undated, 0)],
+            1,
+            &slips,
+            (0, 1),
+            4000,
+            5,
+            &Draws::INDEPENDENT,
+        );
+        let today = t.iter().filter(|r| r[0] > 0.0).count() as f64 / 4000.0;
+        // -10 and 0 land today: 2 of 5.
+        assert!((today - 0.4).abs() < 0.04, "{today}");
+    }
+
     #[test]
     fn a_stage_with_few_slips_borrows_from_the_pool() {
         let slips = vec![vec![40.0; 2], vec![40.0; 200], vec![0.0; 400]];
@@ -396,6 +538,7 @@ mod draws_tests {
             probability: 1.0,
             expected_close: 1,
             stage,
+            dated: true,
         };
         let share_late = |stage: usize| {
             let r = simulate_groups(&[(sure(stage), 0)], 1, &slips, (30, 60), 4000, 3, &draws);

@@ -1,5 +1,25 @@
 //! Descriptive statistics.
 
+/// Mean pinball (quantile) loss of the forecasts `(q, value)` for what happened: for each,
+/// q·(actual − value) when the actual is above, (1 − q)·(value − actual) when below.
+pub fn pinball_loss(actual: f64, quantiles: &[(f64, f64)]) -> f64 {
+    if quantiles.is_empty() {
+        return 0.0;
+    }
+    quantiles
+        .iter()
+        .map(|&(q, v)| {
+            let e = actual - v;
+            if e >= 0.0 {
+                q * e
+            } else {
+                (q - 1.0) * e
+            }
+        })
+        .sum::<f64>()
+        / quantiles.len() as f64
+}
+
 /// The q-quantile (0..=1) by linear interpolation between order statistics (Hyndman and
 /// Fan type 7, what R and numpy use by default). `None` for no finite values.
 pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
@@ -94,6 +114,17 @@ pub fn robust_z(value: f64, history: &[f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinball_known_answers() {
+        // Actual 100: P10 at 80 is under by 20 (0.1·20 = 2), P50 at 100 exact, P90 at 150
+        // over by 50 (0.1·50 = 5): mean 7/3.
+        let l = pinball_loss(100.0, &[(0.1, 80.0), (0.5, 100.0), (0.9, 150.0)]);
+        assert!((l - 7.0 / 3.0).abs() < 1e-12, "{l}");
+        // Above a P90 costs nine times what the same miss below it does.
+        assert!((pinball_loss(110.0, &[(0.9, 100.0)]) - 9.0).abs() < 1e-12);
+        assert!((pinball_loss(90.0, &[(0.9, 100.0)]) - 1.0).abs() < 1e-12);
+    }
 
     #[test]
     fn known_answers() {

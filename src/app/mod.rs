@@ -13,6 +13,7 @@ pub mod forecast;
 pub mod funnel;
 pub mod intel;
 pub mod needs;
+pub mod pipeline_backtest;
 pub mod pipeline_forecast;
 pub mod plan;
 pub mod recommend;

@@ -63,6 +63,22 @@ pub struct PipelineForecast {
     /// σ of the shared per-run shift of the win log-odds (learned from 24 months).
     #[serde(default)]
     pub shared_sigma: f64,
+    /// The win probability the simulation gives unscored deals in each open stage.
+    #[serde(default)]
+    pub stage_win_rates: Vec<StageWinRate>,
+}
+
+/// An open stage's configured probability beside the win rate learned from the deals
+/// open in it at past month starts (6 to 18 months ago): the simulation's starting point
+/// for unscored deals, before their timing (see [`Learned::win_probability`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StageWinRate {
+    pub stage: String,
+    pub configured: f64,
+    /// Deal-snapshots learned from and how many of them won.
+    pub deals: i64,
+    pub won: i64,
+    pub learned: f64,
 }
 
 /// Open deals without an expected close date. They are not overdue and belong to no
@@ -84,51 +100,174 @@ pub struct UnknownClose {
 /// under 1% on the demo), cheap at 50k open deals.
 pub const RUNS: usize = 1000;
 
-/// Close-date slips (days) of deals won over the last year, the newest `limit`, indexed
-/// like `stages`: what the simulations draw a winning deal's slip from.
-pub(super) fn stage_slips(
+/// Pseudo-deals of the configured stage probability a stage's learned win rate is mixed
+/// with: a stage with 20 closed deals in the year is half learned, half configured.
+pub const RATE_SHRINK: f64 = 20.0;
+/// The snapshots win rates are learned from: the pipeline at every second month start between
+/// this many days before the simulated day and [`SNAPSHOTS_TO`] days before (old enough
+/// for most of those deals to have closed; deals still open count as not won).
+pub const SNAPSHOTS_FROM: i64 = 540;
+pub const SNAPSHOTS_TO: i64 = 180;
+
+/// Where a deal's expected close stands, for its learned win rate: no date, more than 60
+/// days overdue, 1–60 days overdue, due within 30 days, in 31–90 days, later.
+pub const TIMING: [&str; 6] = [
+    "no date",
+    "over 60 days overdue",
+    "1-60 days overdue",
+    "due in 0-30 days",
+    "due in 31-90 days",
+    "due later",
+];
+
+/// The [`TIMING`] bucket of a deal whose expected close is `ahead` days away.
+pub fn timing(ahead: Option<i64>) -> usize {
+    match ahead {
+        None => 0,
+        Some(d) if d < -60 => 1,
+        Some(d) if d < 0 => 2,
+        Some(d) if d <= 30 => 3,
+        Some(d) if d <= 90 => 4,
+        Some(_) => 5,
+    }
+}
+
+/// What the simulation learns from the year (and the 24 months) before a day.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Learned {
+    /// Indices 0..n (n stages): days from expected to actual close of won deals that had
+    /// been in the stage; n..2n: days from entering the stage to the win, for deals
+    /// without an expected close (see [`simulated`]).
+    pub slips: Vec<Vec<f64>>,
+    /// σ of the shared per-run shift of the win log-odds.
+    pub sigma: f64,
+    /// Per stage and [`TIMING`] bucket: of the deals open in the stage at the month starts
+    /// 6 to 18 months before, (won since, deals).
+    pub outcomes: Vec<[(i64, i64); 6]>,
+}
+
+impl Learned {
+    pub fn draws(&self) -> crate::analytics::montecarlo::Draws {
+        crate::analytics::montecarlo::Draws {
+            sigma: self.sigma,
+            pool_size: self.outcomes.len(),
+            shrink: crate::analytics::montecarlo::SHRINK,
+        }
+    }
+
+    /// The win probability the simulation gives an unscored deal in stage `i` whose
+    /// expected close is `ahead` days away: the share of deals open in the stage at past
+    /// month starts that went on to win (shrunk toward the configured stage probability
+    /// by [`RATE_SHRINK`] pseudo-deals), then the share of those with the same timing
+    /// (shrunk toward the stage's). A deal long overdue in an export nobody updates is not
+    /// a deal about to close at its stage's odds.
+    pub fn win_probability(&self, i: usize, configured: f64, ahead: Option<i64>) -> f64 {
+        let stage = self.stage_rate(i, configured);
+        let (won, n) = self
+            .outcomes
+            .get(i)
+            .map(|b| b[timing(ahead)])
+            .unwrap_or((0, 0));
+        (won as f64 + RATE_SHRINK * stage) / (n as f64 + RATE_SHRINK)
+    }
+
+    /// Stage `i`'s learned win rate over every timing, shrunk toward `configured`.
+    pub fn stage_rate(&self, i: usize, configured: f64) -> f64 {
+        let (won, n) = self
+            .outcomes
+            .get(i)
+            .map(|b| b.iter().fold((0, 0), |a, x| (a.0 + x.0, a.1 + x.1)))
+            .unwrap_or((0, 0));
+        (won as f64 + RATE_SHRINK * configured) / (n as f64 + RATE_SHRINK)
+    }
+}
+
+/// [`Learned`] as of today (today's closes included), kept for the day and data version:
+/// the pipeline forecast and the projections of every target read it once. The newest
+/// 20,000 slips per kind.
+pub(super) fn learned(
     store: &Store,
     stages: &[crate::store::Stage],
     today: NaiveDate,
-    limit: usize,
-) -> Result<Vec<Vec<f64>>, StoreError> {
-    let by_stage = store.close_slips_since(&iso(today - chrono::Duration::days(365)), limit)?;
-    let to_win = store.time_to_win_since(&iso(today - chrono::Duration::days(365)), limit)?;
-    // Indices 0..n: slips past the expected close; n..2n: days from entering the stage to
-    // the win, for deals without an expected close (see `unknown_stage`).
-    Ok(stages
-        .iter()
-        .map(|s| by_stage.get(&s.id).cloned().unwrap_or_default())
-        .chain(
-            stages
-                .iter()
-                .map(|s| to_win.get(&s.id).cloned().unwrap_or_default()),
+) -> Result<Learned, StoreError> {
+    let limit = 20_000;
+    super::cache::cached(store, "pipeline_learned", today, || {
+        let months = monthly_outcomes(store, Period::month_of(today), 24)?;
+        learned_before(
+            store,
+            stages,
+            today + chrono::Duration::days(1),
+            &months,
+            limit,
         )
-        .collect())
+    })
 }
 
-/// How the simulation's draws hang together, learned from history: the shared factor's σ
-/// from the last 24 complete months' won and lost counts (what binomial chance does not
-/// explain), the slips pooled per kind (slips past the expected close; times to win) with
-/// `SHRINK` pseudo-examples. `stages`: how many lists of each kind `stage_slips` made.
-pub(super) fn draws(
+/// [`Learned`] from the deals closed in the 366 days before `until` (exclusive) and the
+/// 24 `months` of (won, lost, won cents) before it, newest first.
+pub(super) fn learned_before(
     store: &Store,
-    stages: usize,
-    today: NaiveDate,
-) -> Result<crate::analytics::montecarlo::Draws, StoreError> {
+    stages: &[crate::store::Stage],
+    until: NaiveDate,
+    months: &[(f64, f64, i64)],
+    limit: usize,
+) -> Result<Learned, StoreError> {
+    let until_day = until;
+    let since = iso(until - chrono::Duration::days(366));
+    let until = iso(until);
+    let by_stage = store.close_slips_between(&since, &until, limit)?;
+    let to_win = store.time_to_win_between(&since, &until, limit)?;
+    let mut days = Vec::new();
+    let mut m = Period::month_of(until_day - chrono::Duration::days(SNAPSHOTS_FROM));
+    // Every second month start: six snapshots, half the reading of twelve (1.2 s at 1M
+    // deals) for win rates that barely move between neighbouring months.
+    while m.start() < until_day - chrono::Duration::days(SNAPSHOTS_TO) {
+        if m.start() >= until_day - chrono::Duration::days(SNAPSHOTS_FROM) {
+            days.push(iso(m.start()));
+        }
+        m = m.next().next();
+    }
+    let index: HashMap<i64, usize> = stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let mut rates = vec![[(0i64, 0i64); 6]; stages.len()];
+    for g in store.snapshot_outcomes(&days, &until)? {
+        if let Some(&i) = g.stage.and_then(|s| index.get(&s)) {
+            let b = &mut rates[i][timing(g.days_to_close)];
+            b.0 += g.won;
+            b.1 += g.deals;
+        }
+    }
+    let counts: Vec<(f64, f64)> = months.iter().take(24).map(|m| (m.0, m.1)).collect();
+    Ok(Learned {
+        slips: stages
+            .iter()
+            .map(|s| by_stage.get(&s.id).cloned().unwrap_or_default())
+            .chain(
+                stages
+                    .iter()
+                    .map(|s| to_win.get(&s.id).cloned().unwrap_or_default()),
+            )
+            .collect(),
+        sigma: crate::analytics::montecarlo::shared_sigma(&counts),
+        outcomes: rates,
+    })
+}
+
+/// (won, lost, won value in cents) of each of the `n` complete months before `this`,
+/// newest first.
+pub(super) fn monthly_outcomes(
+    store: &Store,
+    this: Period,
+    n: u32,
+) -> Result<Vec<(f64, f64, i64)>, StoreError> {
     let mut months = Vec::new();
-    let this = crate::domain::Period::month_of(today);
-    for back in 1..=24 {
+    for back in 1..=n {
         let p = this.back(back);
         let c = store.closed_between(&iso(p.start()), &iso(p.end_exclusive()))?;
         let count = |k: &str| c.get(k).map(|x| x.0 as f64).unwrap_or(0.0);
-        months.push((count("won"), count("lost")));
+        let won = c.get("won").map(|x| x.1).unwrap_or(0);
+        months.push((count("won"), count("lost"), won));
     }
-    Ok(crate::analytics::montecarlo::Draws {
-        sigma: crate::analytics::montecarlo::shared_sigma(&months),
-        pool_size: stages,
-        shrink: crate::analytics::montecarlo::SHRINK,
-    })
+    Ok(months)
 }
 
 /// Where an open deal in stage `i` enters the simulation, given `slips` from
@@ -139,15 +278,15 @@ pub(super) fn simulated(
     expected_day: Option<i64>,
     i: usize,
     slips: &[Vec<f64>],
-) -> Option<(i64, usize)> {
+) -> Option<(i64, usize, bool)> {
     match expected_day {
-        Some(day) => Some((day, i)),
+        Some(day) => Some((day, i, true)),
         None => {
             let unknown = slips.len() / 2 + i;
             slips
                 .get(unknown)
                 .is_some_and(|s| !s.is_empty())
-                .then_some((0, unknown))
+                .then_some((0, unknown, false))
         }
     }
 }
@@ -166,7 +305,8 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
             .map(|d| d.max(today))
     };
-    let slips = stage_slips(store, &stages, today, 20_000)?;
+    let history = learned(store, &stages, today)?;
+    let slips = &history.slips;
     let mut unknown = UnknownClose {
         categories: CategoryRow {
             period: "close date unknown".into(),
@@ -208,7 +348,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         if stage.kind != StageKind::Open {
             continue;
         }
-        let probability = score.unwrap_or(stage.probability);
+        let stage_probability = stage.probability;
         let Some(when) = expected(exp) else {
             unknown.deals += 1;
             unknown.value = Money(unknown.value.cents() + cents);
@@ -216,12 +356,18 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
                 unknown.weighted.cents() + (*cents as f64 * stage.probability).round() as i64,
             );
             unknown.categories.add(stage.category, *cents);
-            match simulated(None, stage_index[stage_id], &slips) {
-                Some((expected_close, stage)) => deals.push(OpenDeal {
+            let i = stage_index[stage_id];
+            match simulated(None, i, slips) {
+                Some((expected_close, stage, dated)) => deals.push(OpenDeal {
                     amount: *cents as f64 / 100.0,
-                    probability,
+                    probability: score.unwrap_or(history.win_probability(
+                        i,
+                        stage_probability,
+                        None,
+                    )),
                     expected_close,
                     stage,
+                    dated,
                 }),
                 None => unknown.not_simulated += 1,
             }
@@ -235,12 +381,20 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
                 row.add(stage.category, *cents);
             }
         }
+        let i = stage_index[stage_id];
+        let ahead = exp
+            .as_deref()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .map(day);
         deals.push(OpenDeal {
             amount: *cents as f64 / 100.0,
-            // The learned probability when the deal has been scored, else its stage's.
-            probability,
-            expected_close: day(when),
-            stage: stage_index[stage_id],
+            // The learned probability when the deal has been scored, else its stage's
+            // learned win rate.
+            probability: score.unwrap_or(history.win_probability(i, stage_probability, ahead)),
+            // As given (negative when overdue): simulated given that it is open today.
+            expected_close: ahead.unwrap_or(0),
+            stage: i,
+            dated: true,
         });
     }
     let mut no_slip_history: Vec<String> = Vec::new();
@@ -260,8 +414,8 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             closed: c.closed.units(),
         })
         .collect();
-    let how = draws(store, stages.len(), today)?;
-    let simulation = simulate(&deals, &slips, &windows, RUNS, 20_261_122, &how);
+    let how = history.draws();
+    let simulation = simulate(&deals, slips, &windows, RUNS, 20_261_122, &how);
     Ok(PipelineForecast {
         weighted_by_month: months
             .iter()
@@ -275,5 +429,56 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         unknown_close: unknown,
         no_slip_history,
         shared_sigma: how.sigma,
+        stage_win_rates: stages
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == StageKind::Open)
+            .map(|(i, s)| StageWinRate {
+                stage: s.name.clone(),
+                configured: s.probability,
+                deals: history.outcomes[i].iter().map(|b| b.1).sum(),
+                won: history.outcomes[i].iter().map(|b| b.0).sum(),
+                learned: history.stage_rate(i, s.probability),
+            })
+            .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timing_buckets_split_overdue_due_soon_and_later() {
+        assert_eq!(timing(None), 0);
+        assert_eq!(timing(Some(-61)), 1);
+        assert_eq!(timing(Some(-60)), 2);
+        assert_eq!(timing(Some(-1)), 2);
+        assert_eq!(timing(Some(0)), 3);
+        assert_eq!(timing(Some(30)), 3);
+        assert_eq!(timing(Some(31)), 4);
+        assert_eq!(timing(Some(91)), 5);
+    }
+
+    /// Known answers: a stage of 80 snapshots, 40 won, configured at 0.2, learns
+    /// (40 + 20·0.2) / (80 + 20) = 0.44; its 20 deals more than 60 days overdue, none won,
+    /// learn (0 + 20·0.44) / (20 + 20) = 0.22; a bucket never seen takes the stage's
+    /// rate; a stage never seen, its configured probability.
+    #[test]
+    fn win_rates_are_learned_by_stage_and_timing_and_shrunk_where_few() {
+        let mut b = [(0i64, 0i64); 6];
+        b[1] = (0, 20);
+        b[3] = (40, 60);
+        let l = Learned {
+            slips: vec![vec![], vec![]],
+            sigma: 0.0,
+            outcomes: vec![b],
+        };
+        assert!((l.stage_rate(0, 0.2) - 0.44).abs() < 1e-12);
+        assert!((l.win_probability(0, 0.2, Some(-90)) - 0.22).abs() < 1e-12);
+        assert!((l.win_probability(0, 0.2, Some(200)) - 0.44).abs() < 1e-12);
+        // Due soon: (40 + 20·0.44) / (60 + 20) = 0.61.
+        assert!((l.win_probability(0, 0.2, Some(10)) - 0.61).abs() < 1e-12);
+        assert!((l.win_probability(3, 0.7, Some(10)) - 0.7).abs() < 1e-12);
+    }
 }

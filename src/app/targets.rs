@@ -188,8 +188,9 @@ fn pipeline_keyed(
     use crate::analytics::montecarlo::{simulate_groups, OpenDeal};
     let stages = store.stages()?;
     let stage_at: HashMap<i64, usize> = stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-    // The newest 5,000 slips: a median needs less of the distribution than P10/P90 do.
-    let slips = super::pipeline_forecast::stage_slips(store, &stages, today, 5_000)?;
+    // What the simulation learned from history, read once for the pipeline forecast too.
+    let learned = super::pipeline_forecast::learned(store, &stages, today)?;
+    let slips = &learned.slips;
     let start = (period.start() - today).num_days().max(0);
     let end = (period.end_exclusive() - today).num_days();
     let mut reps: Vec<Option<i64>> = Vec::new();
@@ -206,26 +207,35 @@ fn pipeline_keyed(
         let day = expected
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .map(|d| (d - today).num_days().max(0));
+            .map(|d| (d - today).num_days());
         let g = *group_of.entry(owner).or_insert_with(|| {
             reps.push(owner);
             reps.len() - 1
         });
         let amount = if money { cents as f64 } else { 1.0 };
         let probability = score.unwrap_or(stages[si].probability);
-        if day.is_some_and(|d| d >= start && d < end) {
+        // Overdue deals count now in the period's pipeline; the simulation takes the date
+        // as given, given that the deal is still open today.
+        if day.is_some_and(|d| d.max(0) >= start && d.max(0) < end) {
             *open.entry(owner).or_default() += amount;
             *weighted.entry(owner).or_default() += amount * probability;
         }
         // Without enough history to say when it could close, it is left out.
-        if let Some((expected_close, stage)) = super::pipeline_forecast::simulated(day, si, &slips)
+        if let Some((expected_close, stage, dated)) =
+            super::pipeline_forecast::simulated(day, si, slips)
         {
             deals.push((
                 OpenDeal {
                     amount,
-                    probability,
+                    // The simulation: the learned score, else the stage's learned win rate.
+                    probability: score.unwrap_or(learned.win_probability(
+                        si,
+                        stages[si].probability,
+                        day,
+                    )),
                     expected_close,
                     stage,
+                    dated,
                 },
                 g,
             ));
@@ -234,11 +244,11 @@ fn pipeline_keyed(
     let runs = simulate_groups(
         &deals,
         reps.len(),
-        &slips,
+        slips,
         (start, end),
         PROJECTION_RUNS,
         20_261_122,
-        &super::pipeline_forecast::draws(store, stages.len(), today)?,
+        &learned.draws(),
     );
     // Each rep's total goes to its own key, its team and every team above, and the
     // company: the key indices are worked out once, then each run is a few additions.

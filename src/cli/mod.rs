@@ -159,8 +159,15 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
-    /// The funnel by stage: deals, value and weighted value.
-    Pipeline,
+    /// The funnel by stage: deals, value and weighted value, its analysis and the pipeline
+    /// forecast (Monte Carlo P10–P50–P90).
+    Pipeline {
+        /// Check the simulation on history instead: at each of the last 24 month starts,
+        /// simulate the pipeline as it stood that morning and see where the month's actual
+        /// revenue from it fell (share inside P10–P90, pinball loss).
+        #[arg(long)]
+        backtest: bool,
+    },
     /// Encrypt the database (SQLCipher, AES-256) with the key from --key-file, $FUNNEL_KEY or
     /// a prompt. In place (refused while another funnel has it open), or into --output.
     Encrypt {
@@ -841,7 +848,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         Some(c @ Command::Merge { .. }) => return rows::merge(ctx!(), c),
         Some(c @ Command::Audit { .. }) => return safety::audit(ctx!(), c),
         Some(c @ Command::Doctor) => return safety::doctor(ctx!(), c),
-        Some(c @ Command::Pipeline) => return pipeline::pipeline(ctx!(), c),
+        Some(c @ Command::Pipeline { .. }) => return pipeline::pipeline(ctx!(), c),
     }
     Ok(0)
 }

@@ -11,9 +11,14 @@ pub(super) fn pipeline(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
         today,
         ..
     } = ctx;
-    let Command::Pipeline = command else {
+    let Command::Pipeline { backtest } = command else {
         unreachable!("execute routes only Pipeline here")
     };
+    if backtest {
+        let b = app::pipeline_backtest::backtest(store, today)?;
+        write_backtest(&mut out, &b, format)?;
+        return Ok(0);
+    }
     let report = app::pipeline_report(store, today)?;
     let fa = &report.funnel;
     let by_stage: std::collections::HashMap<&str, &crate::app::funnel::StageRow> =
@@ -289,17 +294,36 @@ fn write_forecast(
     output::write_table(&mut out, &c, format)?;
     writeln!(
         out,
-        "\nMonte Carlo, {} runs: each open deal wins with its {} probability, all moved together \
+        "\nMonte Carlo, {} runs: each open deal wins with {}, all moved together \
              in good and bad months (a shared factor, σ = {:.2} on the log-odds, learned from 24 months); \
-             close dates slip as deals in its stage did over the last year (pooled across stages where few)",
+             a win's close slips as won deals from its stage did over the last year (pooled across stages where few), \
+             no earlier than today. `funnel pipeline --backtest` checks these ranges on the last 24 months",
         pf.runs,
         if pf.learned_probabilities {
-            "learned win"
+            "its learned win probability (funnel score), unscored deals as below"
         } else {
-            "stage"
+            "the share of deals like it that won: deals open in its stage at the month starts 6 to 18 months ago, \
+             by how far their expected close was (overdue, due soon, later, none), shrunk toward the stage probability where few"
         },
         pf.shared_sigma
     )?;
+    let mut r = Table::new(&[
+        "stage",
+        "stage_probability",
+        "snapshots",
+        "won",
+        "learned_win_rate",
+    ]);
+    for w in &pf.stage_win_rates {
+        r.rows.push(vec![
+            Cell::Text(w.stage.clone()),
+            Cell::Ratio(w.configured),
+            Cell::Int(w.deals),
+            Cell::Int(w.won),
+            Cell::Ratio(w.learned),
+        ]);
+    }
+    output::write_table(&mut out, &r, format)?;
     let mut m = Table::new(&["period", "closed", "p10", "p50", "p90"]);
     for r in &pf.simulation {
         m.rows.push(vec![
@@ -311,5 +335,127 @@ fn write_forecast(
         ]);
     }
     output::write_table(&mut out, &m, format)?;
+    Ok(())
+}
+
+/// `funnel pipeline --backtest`: each month's range and actual, then how often the actual
+/// fell inside P10–P90 and the pinball loss, correlated against independent draws.
+fn write_backtest(
+    mut out: &mut dyn Write,
+    b: &app::pipeline_backtest::PipelineBacktest,
+    format: Format,
+) -> anyhow::Result<()> {
+    use crate::domain::Money;
+    if format == Format::Json {
+        serde_json::to_writer_pretty(&mut out, b)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let rich = matches!(format, Format::Table | Format::Markdown);
+    if rich {
+        writeln!(
+            out,
+            "pipeline backtest: at each month start, the pipeline as it stood that morning (stage from the stage history; amount and expected close as last recorded), simulated {} times with what was known then (win rates by stage and timing from the pipelines of 6 to 18 months before, slips of the year before, σ of the 24 months before); actual = revenue won in the month from those deals",
+            b.runs
+        )?;
+    }
+    let mut t = Table::new(&[
+        "month",
+        "open_deals",
+        "stage_unknown",
+        "p10",
+        "p50",
+        "p90",
+        "actual",
+        "inside",
+        "pinball",
+        "independent_p10",
+        "independent_p90",
+        "new_in_month",
+        "learned_from",
+    ]);
+    for m in &b.months {
+        t.rows.push(vec![
+            Cell::Text(m.month.clone()),
+            Cell::Int(m.open_deals as i64),
+            Cell::Int(m.stage_unknown as i64),
+            Cell::Money(Money::from_units(m.p10)),
+            Cell::Money(Money::from_units(m.p50)),
+            Cell::Money(Money::from_units(m.p90)),
+            Cell::Money(Money::from_units(m.actual)),
+            Cell::Text(
+                if m.inside() {
+                    "yes"
+                } else if m.actual < m.p10 {
+                    "below"
+                } else {
+                    "above"
+                }
+                .into(),
+            ),
+            Cell::Money(Money::from_units(m.pinball)),
+            Cell::Money(Money::from_units(m.independent.0)),
+            Cell::Money(Money::from_units(m.independent.2)),
+            Cell::Money(Money::from_units(m.new_in_month)),
+            Cell::Int(m.learned_from),
+        ]);
+    }
+    output::write_table(&mut out, &t, format)?;
+    if !rich {
+        return Ok(());
+    }
+    if !b.skipped.is_empty() {
+        writeln!(
+            out,
+            "no deal open on the first morning of {}: nothing to simulate",
+            b.skipped.join(", ")
+        )?;
+    }
+    if !b.after_data.is_empty() {
+        writeln!(
+            out,
+            "after the last recorded close: {} (left out: the data ends before them)",
+            b.after_data.join(", ")
+        )?;
+    }
+    let thin = b
+        .months
+        .iter()
+        .filter(|m| m.learned_from < app::pipeline_backtest::MIN_LEARNED)
+        .count();
+    if thin > 0 {
+        writeln!(
+            out,
+            "{thin} month{} had fewer than {} deal-snapshots (6 to 18 months before) to learn win rates from: shown, left out of the summary",
+            if thin == 1 { "" } else { "s" },
+            app::pipeline_backtest::MIN_LEARNED
+        )?;
+    }
+    let unknown: usize = b.months.iter().map(|m| m.stage_unknown).sum();
+    if unknown > 0 {
+        writeln!(
+            out,
+            "{unknown} deal-months had no stage change recorded by their month start (an export with close dates only): simulated from the first open stage"
+        )?;
+    }
+    for (name, s) in [
+        ("correlated (as `funnel pipeline` runs it)", &b.correlated),
+        ("independent deals, slips unpooled", &b.independent),
+    ] {
+        match s {
+            Some(s) => writeln!(
+                out,
+                "{name}: actual inside P10–P90 in {} of {} months ({:.0}%; target 75–85%), below P10 {}, above P90 {}; mean pinball loss {} ({:.1}% of the mean actual)",
+                s.months - s.below_p10 - s.above_p90,
+                s.months,
+                s.inside * 100.0,
+                s.below_p10,
+                s.above_p90,
+                Money::from_units(s.pinball),
+                s.pinball_relative * 100.0
+            )?,
+            None => writeln!(out, "{name}: no month to backtest")?,
+        }
+    }
     Ok(())
 }

@@ -26,6 +26,30 @@ pub struct DealCard {
 /// (cents, stage id, expected close, learned win probability, owner rep id).
 pub type OpenDealRow = (i64, i64, Option<String>, Option<f64>, Option<i64>);
 
+/// Deals open at the start of past days, by their stage then and days to their expected
+/// close (see `Store::snapshot_outcomes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotGroup {
+    pub stage: Option<i64>,
+    pub days_to_close: Option<i64>,
+    pub won: i64,
+    pub deals: i64,
+}
+
+/// A deal as it stood at the start of a past day (for backtests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsOfDeal {
+    pub cents: i64,
+    /// Its stage then, from the stage history; `None` when none is recorded by then.
+    pub stage_then: Option<i64>,
+    pub stage_now: i64,
+    /// As last recorded.
+    pub expected_close: Option<String>,
+    pub closed_on: Option<String>,
+    /// Whether it ended won.
+    pub won: bool,
+}
+
 /// Where a deal is moved to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Move {

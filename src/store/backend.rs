@@ -17,7 +17,7 @@ use crate::domain::audit::{Actor, AuditEntry, AuditFilter, Entity};
 use crate::domain::customers::{
     Cursor, CustomerDetail, CustomerFilter, CustomerRow, CustomerSort, PageDirection, PickLists,
 };
-use crate::domain::deals::{DealCard, Move, OpenDealRow};
+use crate::domain::deals::{AsOfDeal, DealCard, Move, OpenDealRow, SnapshotGroup};
 use crate::domain::funnel::{DealPath, OpenInStage};
 use crate::domain::records::{
     ContactRecord, CustomerRecord, ProductRecord, RepRecord, StageRecord, TeamRecord,
@@ -222,9 +222,23 @@ pub trait Deals {
         extra: super::reports::ClosedExtra,
     ) -> Result<Vec<ClosedDeal>>;
     #[allow(clippy::too_many_arguments)]
-    fn close_slips_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>>;
+    fn close_slips_between(
+        &self,
+        since: &str,
+        until: &str,
+        limit: usize,
+    ) -> Result<HashMap<i64, Vec<f64>>>;
     #[allow(clippy::too_many_arguments)]
-    fn time_to_win_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>>;
+    fn time_to_win_between(
+        &self,
+        since: &str,
+        until: &str,
+        limit: usize,
+    ) -> Result<HashMap<i64, Vec<f64>>>;
+    #[allow(clippy::too_many_arguments)]
+    fn pipeline_as_of(&self, day: &str) -> Result<Vec<AsOfDeal>>;
+    #[allow(clippy::too_many_arguments)]
+    fn snapshot_outcomes(&self, days: &[String], known: &str) -> Result<Vec<SnapshotGroup>>;
     #[allow(clippy::too_many_arguments)]
     fn closed_between(&self, from: &str, to: &str) -> Result<HashMap<String, (i64, i64)>>;
 }
@@ -297,11 +311,27 @@ impl Deals for Store {
     ) -> Result<Vec<ClosedDeal>> {
         Store::closed_deals(self, from, to, extra)
     }
-    fn close_slips_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>> {
-        Store::close_slips_since(self, since, limit)
+    fn close_slips_between(
+        &self,
+        since: &str,
+        until: &str,
+        limit: usize,
+    ) -> Result<HashMap<i64, Vec<f64>>> {
+        Store::close_slips_between(self, since, until, limit)
     }
-    fn time_to_win_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>> {
-        Store::time_to_win_since(self, since, limit)
+    fn time_to_win_between(
+        &self,
+        since: &str,
+        until: &str,
+        limit: usize,
+    ) -> Result<HashMap<i64, Vec<f64>>> {
+        Store::time_to_win_between(self, since, until, limit)
+    }
+    fn pipeline_as_of(&self, day: &str) -> Result<Vec<AsOfDeal>> {
+        Store::pipeline_as_of(self, day)
+    }
+    fn snapshot_outcomes(&self, days: &[String], known: &str) -> Result<Vec<SnapshotGroup>> {
+        Store::snapshot_outcomes(self, days, known)
     }
     fn closed_between(&self, from: &str, to: &str) -> Result<HashMap<String, (i64, i64)>> {
         Store::closed_between(self, from, to)

@@ -190,17 +190,22 @@ impl Store {
     /// in: a deal in a stage now draws from what deals that were in it did. Won
     /// deals only: the simulations use these for deals that win, and lost deals close far
     /// earlier than expected (about a month on the demo, against 9 days late for wins).
-    pub fn close_slips_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>> {
+    pub fn close_slips_between(
+        &self,
+        since: &str,
+        until: &str,
+        limit: usize,
+    ) -> Result<HashMap<i64, Vec<f64>>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT sc.to_stage_id, julianday(d.closed_on) - julianday(d.expected_close)
              FROM deals d INDEXED BY deals_closed
              JOIN stages ws ON ws.id = d.stage_id AND ws.kind = 'won'
              JOIN stage_changes sc ON sc.deal_id = d.id
              JOIN stages os ON os.id = sc.to_stage_id AND os.kind = 'open'
-             WHERE d.closed_on >= ?1 AND d.expected_close IS NOT NULL
-             ORDER BY d.closed_on DESC LIMIT ?2",
+             WHERE d.closed_on >= ?1 AND d.closed_on < ?2 AND d.expected_close IS NOT NULL
+             ORDER BY d.closed_on DESC LIMIT ?3",
         )?;
-        days_by_stage(&mut stmt, since, limit)
+        days_by_stage(&mut stmt, (since, until), limit)
     }
 }
 
@@ -208,27 +213,94 @@ impl Store {
     /// Days from entering each open stage to the winning close, for deals won since
     /// `since` (the newest `limit` entries): how long a deal in that stage still takes,
     /// for open deals whose close date nobody has given.
-    pub fn time_to_win_since(&self, since: &str, limit: usize) -> Result<HashMap<i64, Vec<f64>>> {
+    pub fn time_to_win_between(
+        &self,
+        since: &str,
+        until: &str,
+        limit: usize,
+    ) -> Result<HashMap<i64, Vec<f64>>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT sc.to_stage_id, julianday(d.closed_on) - julianday(sc.changed_on)
              FROM deals d INDEXED BY deals_closed
              JOIN stages ws ON ws.id = d.stage_id AND ws.kind = 'won'
              JOIN stage_changes sc ON sc.deal_id = d.id
              JOIN stages os ON os.id = sc.to_stage_id AND os.kind = 'open'
-             WHERE d.closed_on >= ?1
-             ORDER BY d.closed_on DESC LIMIT ?2",
+             WHERE d.closed_on >= ?1 AND d.closed_on < ?2
+             ORDER BY d.closed_on DESC LIMIT ?3",
         )?;
-        days_by_stage(&mut stmt, since, limit)
+        days_by_stage(&mut stmt, (since, until), limit)
+    }
+
+    /// For each of `days`, the deals open at its start (as in [`Store::pipeline_as_of`]),
+    /// grouped by their stage then (`None`: no stage change recorded by then) and the days
+    /// from that day to their expected close as last recorded (`None`: no date): how many
+    /// there were and how many had won before `known`. What deals like today's went on to
+    /// do, for the simulation's win probabilities.
+    pub fn snapshot_outcomes(&self, days: &[String], known: &str) -> Result<Vec<SnapshotGroup>> {
+        let days = serde_json::to_string(days).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut stmt = self.conn.prepare_cached(
+            // A full scan per day (NOT INDEXED: through deals_closed, most rows would be
+            // fetched one by one), each deal's stage then looked up once (MATERIALIZED).
+            "WITH snap AS MATERIALIZED (
+                 SELECT (SELECT sc.to_stage_id FROM stage_changes sc
+                         WHERE sc.deal_id = d.id AND sc.changed_on < m.value
+                         ORDER BY sc.changed_on DESC, sc.id DESC LIMIT 1) AS stage,
+                        CAST(julianday(d.expected_close) - julianday(m.value) AS INTEGER)
+                            AS ahead,
+                        d.closed_on < ?2 AND cs.kind = 'won' AS won
+                 FROM json_each(?1) m
+                 JOIN deals d NOT INDEXED ON d.created_on < m.value
+                                 AND (d.closed_on IS NULL OR d.closed_on >= m.value)
+                 JOIN stages cs ON cs.id = d.stage_id)
+             SELECT stage, ahead, SUM(won), COUNT(*) FROM snap GROUP BY stage, ahead",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![days, known], |r| {
+            Ok(SnapshotGroup {
+                stage: r.get(0)?,
+                days_to_close: r.get(1)?,
+                won: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                deals: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The deals open at the start of `day` (created before it, not closed before it), as
+    /// they were then where the store knows it: the stage from the stage history (`None`
+    /// when no stage change is recorded by then), the amount and expected close as last
+    /// recorded (the store keeps no history of those), and how each ended.
+    pub fn pipeline_as_of(&self, day: &str) -> Result<Vec<AsOfDeal>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.amount_cents,
+                    (SELECT sc.to_stage_id FROM stage_changes sc
+                     WHERE sc.deal_id = d.id AND sc.changed_on < ?1
+                     ORDER BY sc.changed_on DESC, sc.id DESC LIMIT 1),
+                    d.stage_id, d.expected_close, d.closed_on,
+                    (SELECT kind FROM stages WHERE id = d.stage_id) = 'won'
+             FROM deals d NOT INDEXED
+             WHERE d.created_on < ?1 AND (d.closed_on IS NULL OR d.closed_on >= ?1)",
+        )?;
+        let rows = stmt.query_map([day], |r| {
+            Ok(AsOfDeal {
+                cents: r.get(0)?,
+                stage_then: r.get(1)?,
+                stage_now: r.get(2)?,
+                expected_close: r.get(3)?,
+                closed_on: r.get(4)?,
+                won: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
 
 /// Collects (stage id, days) rows of a query taking a date and a row limit.
 fn days_by_stage(
     stmt: &mut rusqlite::Statement,
-    since: &str,
+    (since, until): (&str, &str),
     limit: usize,
 ) -> Result<HashMap<i64, Vec<f64>>> {
-    let mut rows = stmt.query(rusqlite::params![since, limit as i64])?;
+    let mut rows = stmt.query(rusqlite::params![since, until, limit as i64])?;
     let mut out: HashMap<i64, Vec<f64>> = HashMap::new();
     while let Some(r) = rows.next()? {
         let stage: i64 = r.get(0)?;

@@ -42,6 +42,14 @@ fn projection(st: &crate::app::targets::Standing, short: bool) -> String {
     }
 }
 
+/// The projection's P10–P90 alone, "40–550%" (empty when not simulated).
+fn range(st: &crate::app::targets::Standing) -> String {
+    match (st.projected_p10, st.projected_p90) {
+        (Some(lo), Some(hi)) => format!("{:.0}–{:.0}%", lo * 100.0, hi * 100.0),
+        _ => String::new(),
+    }
+}
+
 fn gauge(attainment: f64, pace: f64, width: usize) -> String {
     let filled = ((attainment.clamp(0.0, 1.0)) * width as f64).round() as usize;
     let marker = ((pace.clamp(0.0, 1.0)) * width as f64).round() as usize;
@@ -123,6 +131,8 @@ fn render_list(app: &App, frame: &mut Frame, list: Rect) {
         let show_bar = inner >= 16 + 9 + 9 + (bar_w + 1) + 6 + 7 + 9;
         let show_gap = inner >= 16 + 9 + 9 + 6 + 7 + 9;
         let show_proj = inner >= 16 + 9 + 9 + 6 + 7;
+        // The projection's P10–P90 beside it when there is room for all the rest.
+        let show_range = inner >= 16 + 9 + 9 + (bar_w + 1) + 6 + 7 + 9 + 10;
         let row = |i: usize| {
             let r = &s.rows[i];
             let st = &r.standing;
@@ -147,6 +157,9 @@ fn render_list(app: &App, frame: &mut Frame, list: Rect) {
             if show_proj {
                 cells.push(Cell::from(Line::from(pct(st.projected)).right_aligned()));
             }
+            if show_range {
+                cells.push(Cell::from(Line::from(range(st)).right_aligned()).style(t.muted));
+            }
             if show_gap {
                 cells.push(Cell::from(Line::from(amount(r, st.gap)).right_aligned()));
             }
@@ -167,6 +180,10 @@ fn render_list(app: &App, frame: &mut Frame, list: Rect) {
         if show_proj {
             widths.push(Constraint::Length(6));
             header.push("Proj.");
+        }
+        if show_range {
+            widths.push(Constraint::Length(9));
+            header.push("P10–P90");
         }
         if show_gap {
             widths.push(Constraint::Length(8));
@@ -321,7 +338,7 @@ fn render_leaderboard(app: &App, frame: &mut Frame, board: Rect) {
                         t.warning
                     },
                 ),
-                Cell::from(Line::from(pct(st.projected)).right_aligned()),
+                Cell::from(Line::from(projection(st, true)).right_aligned()),
             ])
         })
         .collect();
@@ -332,10 +349,10 @@ fn render_leaderboard(app: &App, frame: &mut Frame, board: Rect) {
                 Constraint::Length(3),
                 Constraint::Fill(1),
                 Constraint::Length(6),
-                Constraint::Length(6),
+                Constraint::Length(16),
             ],
         )
-        .header(Row::new(["#", "Rep", "Att.", "Proj."]).style(t.muted))
+        .header(Row::new(["#", "Rep", "Att.", "Proj. (P10–P90)"]).style(t.muted))
         .block(
             Block::default()
                 .borders(Borders::ALL)
