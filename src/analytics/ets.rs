@@ -280,13 +280,15 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(c, pivot);
         b.swap(c, pivot);
-        for r in c + 1..k {
-            let f = a[r][c] / a[c][c];
+        let (top, rest) = a.split_at_mut(c + 1);
+        let row_c = &top[c];
+        for (i, row) in rest.iter_mut().enumerate() {
+            let f = row[c] / row_c[c];
             if f != 0.0 {
-                for j in c..k {
-                    a[r][j] -= f * a[c][j];
+                for (x, y) in row[c..].iter_mut().zip(&row_c[c..]) {
+                    *x -= f * y;
                 }
-                b[r] -= f * b[c];
+                b[c + 1 + i] -= f * b[c];
             }
         }
     }
