@@ -842,7 +842,7 @@ fn goal(b: &Basis, rep_values: &mut Vec<(i64, String)>) -> Result<String, StoreE
             let _ = s;
         }
         format!(
-                "forecast of won revenue for {period} (automatic ETS + Theta per rep, from 36 months) \
+                "forecast of won revenue for {period} (the automatic forecast per rep: mean of ETS, ARIMA and Theta, from 36 months) \
                  {} × (1 + {growth_pct}% growth goal) = {}, split by each rep's share of the forecast",
                 crate::domain::Money(forecast.round() as i64),
                 crate::domain::Money(goal)

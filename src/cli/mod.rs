@@ -258,8 +258,9 @@ pub enum Command {
         /// Periods to forecast (default 12 months or 4 quarters).
         #[arg(long)]
         horizon: Option<usize>,
-        /// auto (the average of automatic ETS and Theta), ets, theta, regression,
-        /// damped-holt, ses, seasonal-naive or naive.
+        /// auto (the mean of automatic ETS, automatic ARIMA and Theta, with a
+        /// seasonal-naive safeguard), ets, arima, theta, regression, damped-holt, ses,
+        /// seasonal-naive or naive.
         #[arg(long, default_value = "auto", value_parser = forecast::parse_method)]
         method: crate::app::forecast::Method,
     },
