@@ -206,10 +206,13 @@ pub fn fit_from(y: &[f64], order: Order, cond: usize) -> Option<Fitted> {
         };
         (ar, ma, sar, sma, mu)
     };
+    // Estimated on every residual the order's own lags allow; compared (AICc) on the
+    // residuals from `cond` on, the same for every candidate.
+    let own = order.p + order.sp * order.m;
     let objective = |x: &[f64]| -> f64 {
         let (ar, ma, sar, sma, mu) = split(x);
         let (a, b) = expand(&ar, &sar, &ma, &sma, order.m);
-        let (_, sse, _) = css_from(&w, &a, &b, mu, lags);
+        let (_, sse, _) = css_from(&w, &a, &b, mu, own);
         if sse.is_finite() {
             sse
         } else {
@@ -227,11 +230,14 @@ pub fn fit_from(y: &[f64], order: Order, cond: usize) -> Option<Fitted> {
     };
     let (ar, ma, sar, sma, mean) = split(&x);
     let (a, b) = expand(&ar, &sar, &ma, &sma, order.m);
-    let (resid, sse, n) = css_from(&w, &a, &b, mean, lags);
+    let (resid, sse_own, n_own) = css_from(&w, &a, &b, mean, own);
+    let (_, sse, n) = css_from(&w, &a, &b, mean, lags);
     let sigma2 = sse / n.max(1) as f64;
     if !(sigma2.is_finite() && sigma2 > 0.0) {
         return None;
     }
+    // The innovations' variance for the intervals, from every residual.
+    let sigma2_all = sse_own / n_own.max(1) as f64;
     let loglik = -0.5 * n as f64 * ((2.0 * std::f64::consts::PI * sigma2).ln() + 1.0);
     let kf = k as f64;
     let nf = n as f64;
@@ -246,7 +252,11 @@ pub fn fit_from(y: &[f64], order: Order, cond: usize) -> Option<Fitted> {
         sar,
         sma,
         mean,
-        sigma2,
+        sigma2: if sigma2_all.is_finite() && sigma2_all > 0.0 {
+            sigma2_all
+        } else {
+            sigma2
+        },
         loglik,
         aicc,
         y: y.to_vec(),
