@@ -42,6 +42,7 @@ fn main() {
     for method in [
         Method::Auto,
         Method::Ets,
+        Method::Arima,
         Method::Theta,
         Method::DampedHolt,
         Method::Ses,

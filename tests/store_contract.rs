@@ -799,3 +799,90 @@ fn rule_runs_act_once_per_key_and_alerts_are_dismissed() {
         assert!(db.rule_marks("slips").unwrap().is_empty());
     }
 }
+
+/// The pipeline as it stood on a past morning, and what the deals open then went on to
+/// do: what `funnel pipeline --backtest` and the simulation's learned win rates read.
+#[test]
+fn the_pipeline_of_a_past_day_and_what_its_deals_did() {
+    for (name, mut db, _keep) in backends() {
+        let actor = common::actor();
+        let (open, _won) = stages(&mut *db);
+        let stage_name = db
+            .stages()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.id == open)
+            .unwrap()
+            .name;
+        db.save_customer(
+            None,
+            None,
+            &customer("Buyer", "Oslo"),
+            common::today(),
+            &actor,
+        )
+        .unwrap();
+        let day = |d: i64| common::today() + chrono::Duration::days(d);
+        let iso = |d: i64| day(d).format("%Y-%m-%d").to_string();
+        let fields = DealFields {
+            name: "Slipping".into(),
+            customer: Some("Buyer".into()),
+            owner: None,
+            amount: funnel::domain::Money(500_000),
+            expected_close: Some(day(20)),
+            stage: Some(stage_name),
+            product: None,
+        };
+        let deal = db.save_deal(None, None, &fields, day(0), &actor).unwrap();
+        db.move_deal(deal, &Move::Won, day(30), &actor).unwrap();
+        // Created on day 0: not open on day 0's morning, open from day 1 to day 30's.
+        assert!(db.pipeline_as_of(&iso(0)).unwrap().is_empty(), "{name}");
+        assert!(db.pipeline_as_of(&iso(31)).unwrap().is_empty(), "{name}");
+        let then = db.pipeline_as_of(&iso(5)).unwrap();
+        assert_eq!(then.len(), 1, "{name}");
+        assert_eq!(then[0].cents, 500_000, "{name}");
+        assert!(then[0].won, "{name}");
+        assert_eq!(
+            then[0].closed_on.as_deref(),
+            Some(iso(30).as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            then[0].stage_then,
+            Some(open),
+            "{name}: the stage it was in then"
+        );
+        // Snapshots on days 5 and 10: two deal-snapshots 15 and 10 days before the
+        // expected close, both won by day 40, neither by day 30 (the close is not before it).
+        let days = [iso(5), iso(10)];
+        let groups = db.snapshot_outcomes(&days, &iso(40)).unwrap();
+        let mut seen: Vec<(Option<i64>, Option<i64>, i64, i64)> = groups
+            .iter()
+            .map(|g| (g.stage, g.days_to_close, g.won, g.deals))
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![(Some(open), Some(10), 1, 1), (Some(open), Some(15), 1, 1)],
+            "{name}"
+        );
+        let by_30: i64 = db
+            .snapshot_outcomes(&days, &iso(30))
+            .unwrap()
+            .iter()
+            .map(|g| g.won)
+            .sum();
+        assert_eq!(by_30, 0, "{name}");
+        // Its slip, 10 days late, under the stage it was in; none before day 30.
+        let slips = db.close_slips_between(&iso(0), &iso(31), 100).unwrap();
+        assert_eq!(
+            slips.get(&open).map(Vec::as_slice),
+            Some(&[10.0][..]),
+            "{name}"
+        );
+        assert!(db
+            .close_slips_between(&iso(0), &iso(30), 100)
+            .unwrap()
+            .is_empty());
+    }
+}
