@@ -110,9 +110,11 @@ pub fn backtest(store: &Store, today: NaiveDate) -> Result<PipelineBacktest, Sto
             after_data.push(month.to_string());
             continue;
         }
-        // Outcomes of the 24 months before this one: `outcomes` starts at this.back(1).
+        // `outcomes` starts at this.back(1): the month's own is at back - 1 (its won value,
+        // already read), the 24 before it from back on.
+        let won_total = outcomes[back as usize - 1].2;
         let before = &outcomes[back as usize..];
-        let input = month_input(store, &stages, month, before)?;
+        let input = month_input(store, &stages, (month, won_total), before)?;
         if input.deals.is_empty() && input.actual == 0.0 {
             skipped.push(month.to_string());
         } else {
@@ -138,7 +140,7 @@ pub fn backtest(store: &Store, today: NaiveDate) -> Result<PipelineBacktest, Sto
 fn month_input(
     store: &Store,
     stages: &[crate::store::Stage],
-    month: Period,
+    (month, won_total): (Period, i64),
     before: &[(f64, f64, i64)],
 ) -> Result<MonthInput, StoreError> {
     let start = month.start();
@@ -183,11 +185,6 @@ fn month_input(
             });
         }
     }
-    let won_total = store
-        .closed_between(&iso(start), &iso(end))?
-        .get("won")
-        .map(|x| x.1)
-        .unwrap_or(0);
     Ok(MonthInput {
         month,
         deals,

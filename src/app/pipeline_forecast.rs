@@ -299,11 +299,11 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
     let quarter = Period::quarter_of(today);
     let periods = [month, month.next(), quarter, quarter.next()];
     let day = |d: NaiveDate| (d - today).num_days();
-    // An overdue deal is expected now; a deal without a date is not expected at all.
-    let expected = |e: &Option<String>| -> Option<NaiveDate> {
+    // The expected close as given (the simulation conditions on it); for months and
+    // categories an overdue deal is expected now. No date: not expected at all.
+    let given = |e: &Option<String>| -> Option<NaiveDate> {
         e.as_deref()
             .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-            .map(|d| d.max(today))
     };
     let history = learned(store, &stages, today)?;
     let slips = &history.slips;
@@ -349,7 +349,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             continue;
         }
         let stage_probability = stage.probability;
-        let Some(when) = expected(exp) else {
+        let Some(given) = given(exp) else {
             unknown.deals += 1;
             unknown.value = Money(unknown.value.cents() + cents);
             unknown.weighted = Money(
@@ -373,6 +373,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             }
             continue;
         };
+        let when = given.max(today);
         if let Some(i) = months.iter().position(|m| m.contains(when)) {
             weighted[i] += (*cents as f64 * stage.probability).round() as i64;
         }
@@ -382,17 +383,18 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             }
         }
         let i = stage_index[stage_id];
-        let ahead = exp
-            .as_deref()
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-            .map(day);
+        let ahead = day(given);
         deals.push(OpenDeal {
             amount: *cents as f64 / 100.0,
             // The learned probability when the deal has been scored, else its stage's
             // learned win rate.
-            probability: score.unwrap_or(history.win_probability(i, stage_probability, ahead)),
+            probability: score.unwrap_or(history.win_probability(
+                i,
+                stage_probability,
+                Some(ahead),
+            )),
             // As given (negative when overdue): simulated given that it is open today.
-            expected_close: ahead.unwrap_or(0),
+            expected_close: ahead,
             stage: i,
             dated: true,
         });
@@ -436,8 +438,14 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             .map(|(i, s)| StageWinRate {
                 stage: s.name.clone(),
                 configured: s.probability,
-                deals: history.outcomes[i].iter().map(|b| b.1).sum(),
-                won: history.outcomes[i].iter().map(|b| b.0).sum(),
+                deals: history
+                    .outcomes
+                    .get(i)
+                    .map_or(0, |o| o.iter().map(|b| b.1).sum()),
+                won: history
+                    .outcomes
+                    .get(i)
+                    .map_or(0, |o| o.iter().map(|b| b.0).sum()),
                 learned: history.stage_rate(i, s.probability),
             })
             .collect(),
