@@ -14,6 +14,7 @@ pub mod regression;
 pub mod scoring;
 pub mod segments;
 pub mod stats;
+pub mod stl;
 pub mod targets;
 pub mod ts;
 pub mod visits;

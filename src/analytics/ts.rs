@@ -195,6 +195,21 @@ pub(crate) fn nelder_mead_tol(
     tol: f64,
     per_dim: usize,
 ) -> Vec<f64> {
+    let steps: Vec<f64> = lo.iter().zip(hi).map(|(l, h)| 0.1 * (h - l)).collect();
+    nelder_mead_steps(f, start, lo, hi, &steps, tol, per_dim)
+}
+
+/// Nelder-Mead as `nelder_mead_tol`, the first simplex `steps` from the start (a small
+/// one when the start is already near the optimum).
+pub(crate) fn nelder_mead_steps(
+    f: &dyn Fn(&[f64]) -> f64,
+    start: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    steps: &[f64],
+    tol: f64,
+    per_dim: usize,
+) -> Vec<f64> {
     let d = start.len();
     let clamp = |x: &mut Vec<f64>| {
         for i in 0..d {
@@ -204,9 +219,9 @@ pub(crate) fn nelder_mead_tol(
     let mut simplex: Vec<Vec<f64>> = vec![start.to_vec()];
     for i in 0..d {
         let mut p = start.to_vec();
-        p[i] += 0.1 * (hi[i] - lo[i]);
+        p[i] += steps[i];
         if p[i] > hi[i] {
-            p[i] = start[i] - 0.1 * (hi[i] - lo[i]);
+            p[i] = start[i] - steps[i];
         }
         clamp(&mut p);
         simplex.push(p);
