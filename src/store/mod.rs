@@ -18,6 +18,7 @@ pub mod intel;
 pub mod ledger;
 pub mod maintenance;
 pub mod plans;
+pub mod postgres;
 pub mod queries;
 pub mod remove;
 pub mod reports;

@@ -1,0 +1,156 @@
+//! The PostgreSQL backend's foundation: where the server is (`config`), connecting with
+//! TLS when the URL asks for it, and errors that say what went wrong — a refused
+//! connection, a wrong or missing password, a missing database — without ever printing the
+//! password. The store traits are not implemented on it yet (issue 16, in progress), so no
+//! command reaches it; `tests/postgres.rs` runs these against a real server.
+
+pub mod config;
+
+pub use config::{PasswordSource, SslMode, Target, UrlError};
+use postgres::error::SqlState;
+use std::time::Duration;
+
+/// Why a connection failed, in words a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    #[error("cannot reach PostgreSQL at {target}: {why}")]
+    Unreachable { target: String, why: String },
+    #[error("PostgreSQL refused the login of '{user}' at {target}: {why} ({source_of})")]
+    Login {
+        user: String,
+        target: String,
+        why: String,
+        source_of: &'static str,
+    },
+    #[error(
+        "database '{dbname}' does not exist on {host}:{port} (create it with `createdb -h {host} -p {port} {dbname}`)"
+    )]
+    NoDatabase {
+        dbname: String,
+        host: String,
+        port: u16,
+    },
+    #[error("TLS for {target}: {why}")]
+    Tls { target: String, why: String },
+    #[error("PostgreSQL at {target}: {why}")]
+    Other { target: String, why: String },
+}
+
+/// Connects, with a 10-second timeout; TLS as the URL's sslmode says (OpenSSL, the same
+/// vendored build the SQLite encryption uses).
+pub fn connect(t: &Target) -> Result<postgres::Client, PgError> {
+    let mut cfg = postgres::Config::new();
+    cfg.user(&t.user)
+        .host(&t.host)
+        .port(t.port)
+        .dbname(&t.dbname)
+        .application_name("funnel")
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(p) = t.password() {
+        cfg.password(p);
+    }
+    let result = match t.ssl {
+        SslMode::Disable => {
+            cfg.ssl_mode(postgres::config::SslMode::Disable);
+            cfg.connect(postgres::NoTls)
+        }
+        mode => {
+            cfg.ssl_mode(if mode == SslMode::Prefer {
+                postgres::config::SslMode::Prefer
+            } else {
+                postgres::config::SslMode::Require
+            });
+            let mut builder = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls())
+                .map_err(|e| PgError::Tls {
+                target: t.to_string(),
+                why: e.to_string(),
+            })?;
+            if mode != SslMode::VerifyFull {
+                // prefer / require encrypt without checking the certificate, as libpq does.
+                builder.set_verify(openssl::ssl::SslVerifyMode::NONE);
+            }
+            let mut tls = postgres_openssl::MakeTlsConnector::new(builder.build());
+            if mode != SslMode::VerifyFull {
+                tls.set_callback(|c, _| {
+                    c.set_verify_hostname(false);
+                    Ok(())
+                });
+            }
+            cfg.connect(tls)
+        }
+    };
+    result.map_err(|e| classify(t, &e))
+}
+
+/// A connection error in words, never with the password.
+fn classify(t: &Target, e: &postgres::Error) -> PgError {
+    let target = t.to_string();
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::INVALID_CATALOG_NAME {
+            return PgError::NoDatabase {
+                dbname: t.dbname.clone(),
+                host: t.host.clone(),
+                port: t.port,
+            };
+        }
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            return PgError::Login {
+                user: t.user.clone(),
+                target,
+                why: db.message().to_string(),
+                source_of: t.password_source.describe(),
+            };
+        }
+        return PgError::Other {
+            target,
+            why: db.message().to_string(),
+        };
+    }
+    // The whole chain: the client's own errors say what they are in their sources
+    // ("invalid configuration: password missing").
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    if text.contains("password missing") {
+        return PgError::Login {
+            user: t.user.clone(),
+            target,
+            why: "the server asks for a password".into(),
+            source_of: "none in the URL, PGPASSWORD or the password file",
+        };
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            let why = match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    "connection refused (is the server running and listening on that port?)"
+                        .to_string()
+                }
+                std::io::ErrorKind::TimedOut => "no answer within 10 seconds".to_string(),
+                _ => io.to_string(),
+            };
+            return PgError::Unreachable { target, why };
+        }
+        src = s.source();
+    }
+    if text.contains("timed out") {
+        return PgError::Unreachable {
+            target,
+            why: "no answer within 10 seconds".into(),
+        };
+    }
+    if text.to_lowercase().contains("tls") || text.to_lowercase().contains("ssl") {
+        return PgError::Tls { target, why: text };
+    }
+    PgError::Other { target, why: text }
+}
