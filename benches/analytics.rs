@@ -51,20 +51,7 @@ fn main() {
         .connection()
         .execute("DELETE FROM analysis_cache", [])
         .expect("clear the analysis cache");
-    let started = Instant::now();
-    funnel::app::targets::list(
-        &store,
-        Some(q),
-        Some(TargetScope::Rep),
-        Some(TargetMetric::WonRevenue),
-        today,
-    )
-    .expect("list");
-    println!(
-        "attainment of every rep for {q}, first after a data change: {:>7.0} ms",
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-    let (t, rows) = best_of(3, || {
+    let attainment = || {
         funnel::app::targets::list(
             &store,
             Some(q),
@@ -73,7 +60,14 @@ fn main() {
             today,
         )
         .expect("list")
-    });
+    };
+    let started = Instant::now();
+    attainment();
+    println!(
+        "attainment of every rep for {q}, first after a data change: {:>7.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let (t, rows) = best_of(3, attainment);
     println!(
         "attainment of every rep for {q}: {:>7.0} ms  ({} reps)",
         t * 1000.0,

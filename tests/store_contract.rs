@@ -60,6 +60,27 @@ fn oslo_customers(db: &mut dyn Backend, prefix: &str, n: usize) -> Vec<i64> {
 
 /// Stages to move deals through: one open stage, won and lost (made if the backend starts
 /// without any).
+/// The stages, the open one's id and name, and a customer "Buyer" to hang deals on.
+fn open_stage_and_a_buyer(db: &mut dyn Backend) -> (i64, String) {
+    let (open, _won) = stages(db);
+    let name = db
+        .stages()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == open)
+        .unwrap()
+        .name;
+    db.save_customer(
+        None,
+        None,
+        &customer("Buyer", "Oslo"),
+        common::today(),
+        &common::actor(),
+    )
+    .unwrap();
+    (open, name)
+}
+
 fn stages(db: &mut dyn Backend) -> (i64, i64) {
     let actor = common::actor();
     if db.stages().unwrap().is_empty() {
@@ -251,22 +272,7 @@ fn a_save_on_a_stale_version_is_refused_and_the_trail_records_each_write() {
 fn deals_move_through_stages_and_are_deleted_with_their_history() {
     for (name, mut db, _keep) in backends() {
         let actor = common::actor();
-        let (open, _won) = stages(&mut *db);
-        let stage_name = db
-            .stages()
-            .unwrap()
-            .into_iter()
-            .find(|s| s.id == open)
-            .unwrap()
-            .name;
-        db.save_customer(
-            None,
-            None,
-            &customer("Buyer", "Oslo"),
-            common::today(),
-            &actor,
-        )
-        .unwrap();
+        let (open, stage_name) = open_stage_and_a_buyer(&mut *db);
         let fields = DealFields {
             name: "Big one".into(),
             customer: Some("Buyer".into()),
@@ -806,22 +812,7 @@ fn rule_runs_act_once_per_key_and_alerts_are_dismissed() {
 fn the_pipeline_of_a_past_day_and_what_its_deals_did() {
     for (name, mut db, _keep) in backends() {
         let actor = common::actor();
-        let (open, _won) = stages(&mut *db);
-        let stage_name = db
-            .stages()
-            .unwrap()
-            .into_iter()
-            .find(|s| s.id == open)
-            .unwrap()
-            .name;
-        db.save_customer(
-            None,
-            None,
-            &customer("Buyer", "Oslo"),
-            common::today(),
-            &actor,
-        )
-        .unwrap();
+        let (open, stage_name) = open_stage_and_a_buyer(&mut *db);
         let day = |d: i64| common::today() + chrono::Duration::days(d);
         let iso = |d: i64| day(d).format("%Y-%m-%d").to_string();
         let fields = DealFields {

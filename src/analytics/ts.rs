@@ -42,12 +42,10 @@ pub fn is_seasonal(y: &[f64], m: usize) -> bool {
     acf(y, m).abs() > limit
 }
 
-/// The permutation p-value of the between-season-position share of variance of `y`
-/// detrended by least squares.
-fn seasonal_by_permutation(y: &[f64], m: usize) -> f64 {
-    use rand::seq::SliceRandom;
-    use rand::SeedableRng;
-    let n = y.len();
+/// The least-squares line of `y` on t = 0, 1, …: (mean t, mean y, slope); slope 0 for
+/// fewer than two points.
+fn trend_line(y: &[f64]) -> (f64, f64, f64) {
+    let n = y.len().max(1);
     let tm = (n as f64 - 1.0) / 2.0;
     let ym = y.iter().sum::<f64>() / n as f64;
     let (mut num, mut den) = (0.0, 0.0);
@@ -55,7 +53,15 @@ fn seasonal_by_permutation(y: &[f64], m: usize) -> f64 {
         num += (t as f64 - tm) * (v - ym);
         den += (t as f64 - tm).powi(2);
     }
-    let slope = if den > 0.0 { num / den } else { 0.0 };
+    (tm, ym, if den > 0.0 { num / den } else { 0.0 })
+}
+
+/// The permutation p-value of the between-season-position share of variance of `y`
+/// detrended by least squares.
+fn seasonal_by_permutation(y: &[f64], m: usize) -> f64 {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let (tm, ym, slope) = trend_line(y);
     let r: Vec<f64> = y
         .iter()
         .enumerate()
@@ -390,16 +396,7 @@ pub fn theta(y: &[f64], h: usize) -> Fit {
     if n < 3 {
         return s;
     }
-    // Least-squares slope of y on t.
-    let tm = (n - 1) as f64 / 2.0;
-    let ym = y.iter().sum::<f64>() / n as f64;
-    let num: f64 = y
-        .iter()
-        .enumerate()
-        .map(|(t, v)| (t as f64 - tm) * (v - ym))
-        .sum();
-    let den: f64 = (0..n).map(|t| (t as f64 - tm).powi(2)).sum();
-    let b0 = num / den;
+    let (_, _, b0) = trend_line(y);
     let a = s.alpha.max(1e-6);
     let forecasts = s
         .forecasts
@@ -457,8 +454,9 @@ impl Method {
 /// Funnel's automatic forecast: the plain mean of automatic ETS (model form by AICc),
 /// automatic ARIMA (stepwise, AICc) and the Theta method on the seasonally adjusted
 /// series, with a seasonal-naive safeguard (see `guarded`); on the shared retail folds
-/// and on M3 and Tourism monthly it beats each member and statsforecast's models and
-/// their combination (README). Constant and very short series fall back to simpler
+/// and M3 monthly it beats each member and statsforecast's models and their combination,
+/// on Tourism monthly every single model but not the combination (README). Constant and
+/// very short series fall back to simpler
 /// methods by design, never to NaN; a series that never went below zero is not forecast to.
 pub fn auto(y: &[f64], m: usize, h: usize) -> Forecast {
     forecast_with(Method::Auto, y, m, h)

@@ -13,8 +13,6 @@ use std::time::Duration;
 /// Why a connection failed, in words a user can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    #[error(transparent)]
-    Url(#[from] UrlError),
     #[error("cannot reach PostgreSQL at {target}: {why}")]
     Unreachable { target: String, why: String },
     #[error("PostgreSQL refused the login of '{user}' at {target}: {why} ({source_of})")]
