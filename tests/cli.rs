@@ -3024,3 +3024,49 @@ fn the_pipeline_backtest_checks_its_ranges_against_what_closed() {
                 .or(predicate::str::contains("no month to backtest")),
         );
 }
+
+/// `funnel migrate` needs one end of each kind, and `--db postgres://…` says plainly what
+/// the PostgreSQL backend serves so far (no server needed for either; `tests/postgres.rs`
+/// copies through a real one).
+#[test]
+fn migrate_names_what_it_cannot_do_without_touching_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    let b = dir.path().join("b.db");
+    let mut c = Command::cargo_bin("funnel").unwrap();
+    c.env_remove("FUNNEL_DB")
+        .args(["migrate", "--from"])
+        .arg(&a)
+        .arg("--to")
+        .arg(&b)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("both ends are SQLite files"));
+    assert!(!a.exists() && !b.exists());
+    let mut c = Command::cargo_bin("funnel").unwrap();
+    c.env_remove("FUNNEL_DB")
+        .args([
+            "migrate",
+            "--from",
+            "postgres://ann:s3cret@db:port/x",
+            "--to",
+        ])
+        .arg(&b)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ann:***@").and(predicate::str::contains("s3cret").not()));
+    let mut c = Command::cargo_bin("funnel").unwrap();
+    c.env_remove("FUNNEL_DB")
+        .args([
+            "--db",
+            "postgres://ann:s3cret@db.example:5432/crm",
+            "pipeline",
+        ])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("funnel migrate")
+                .and(predicate::str::contains("ann:***@db.example"))
+                .and(predicate::str::contains("s3cret").not()),
+        );
+}

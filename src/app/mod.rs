@@ -12,6 +12,7 @@ pub mod edits;
 pub mod forecast;
 pub mod funnel;
 pub mod intel;
+pub mod migrate;
 pub mod needs;
 pub mod pipeline_backtest;
 pub mod pipeline_forecast;

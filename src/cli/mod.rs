@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod forecast;
 mod import;
+mod migrate;
 mod needs;
 mod outfile;
 mod output;
@@ -195,6 +196,16 @@ pub enum Command {
     },
     /// Check the database: integrity, foreign keys, the WAL, the ledger, the stage history.
     Doctor,
+    /// Copy a whole database between a SQLite file and PostgreSQL (either way), every table
+    /// with its audit trail, verified by counts and sums before it is kept.
+    Migrate {
+        /// The database to copy: a SQLite file or postgres://user@host:port/dbname.
+        #[arg(long, value_name = "DB")]
+        from: String,
+        /// Where to: a new (or empty) SQLite file, or an empty PostgreSQL database.
+        #[arg(long, value_name = "DB")]
+        to: String,
+    },
     /// The audit trail, newest first: who changed what, when (JSON adds before and after).
     Audit {
         /// Only this entity (customer, deal, team, …, or database for whole-database events).
@@ -488,6 +499,7 @@ fn database_need(command: &Option<Command>) -> Need {
             series: Some(_), ..
         })
         | Some(Command::Completions { .. })
+        | Some(Command::Migrate { .. })
         | Some(Command::Man)
         | Some(Command::Config { .. }) => Need::None,
         Some(Command::Import { kind, .. }) if kind != "revert" => Need::Create,
@@ -723,6 +735,18 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         }
     }
     let given = given_key(cli.key_file.as_deref())?;
+    ics_only_for_calendars(explicit_format, &cli.command)?;
+    // `migrate` names both of its databases itself; --db is not opened.
+    if let Some(c @ Command::Migrate { .. }) = cli.command {
+        return migrate::run(c, given, format);
+    }
+    if app::migrate::is_url(&path.to_string_lossy()) {
+        anyhow::bail!(
+            "--db {}: the PostgreSQL backend so far serves `funnel migrate --from FILE --to URL` \
+             (and back); the other commands and the TUI still need a SQLite file",
+            crate::app::migrate::redact(&path.to_string_lossy())
+        );
+    }
     let Some(mut store) = open_database(&cli.command, &path, given.clone())? else {
         eprintln!("funnel: nothing created");
         return Ok(0);
@@ -742,7 +766,6 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
             }
         };
     }
-    ics_only_for_calendars(explicit_format, &cli.command)?;
     match cli.command {
         // On a terminal, the TUI; piped or scripted, a summary of the database.
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
@@ -850,6 +873,7 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
         Some(c @ Command::Audit { .. }) => return safety::audit(ctx!(), c),
         Some(c @ Command::Doctor) => return safety::doctor(ctx!(), c),
         Some(c @ Command::Pipeline { .. }) => return pipeline::pipeline(ctx!(), c),
+        Some(Command::Migrate { .. }) => unreachable!("migrate runs before a database is opened"),
     }
     Ok(0)
 }

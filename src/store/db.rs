@@ -71,6 +71,8 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] super::postgres::PgError),
     /// Writing out what was read (an export to a file or a pipe) failed; the io error is
     /// the source (shown after it in the error chain, and told apart by its kind).
     #[error("writing the export")]

@@ -17,6 +17,7 @@ pub mod import;
 pub mod intel;
 pub mod ledger;
 pub mod maintenance;
+pub mod migrate;
 pub mod plans;
 pub mod postgres;
 pub mod queries;

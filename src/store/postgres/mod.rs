@@ -1,10 +1,13 @@
 //! The PostgreSQL backend's foundation: where the server is (`config`), connecting with
-//! TLS when the URL asks for it, and errors that say what went wrong — a refused
-//! connection, a wrong or missing password, a missing database — without ever printing the
-//! password. The store traits are not implemented on it yet (issue 16, in progress), so no
-//! command reaches it; `tests/postgres.rs` runs these against a real server.
+//! TLS when the URL asks for it, errors that say what went wrong — a refused connection, a
+//! wrong or missing password, a missing database — without ever printing the password, and
+//! the schema (`schema`), versioned as SQLite's. `funnel migrate` (`store::migrate`) copies
+//! whole databases in and out of it; the store traits are not implemented on it yet (issue
+//! 16, in progress), so the other commands still need a SQLite file. `tests/postgres.rs`
+//! runs all of this against a real server.
 
 pub mod config;
+pub mod schema;
 
 pub use config::{PasswordSource, SslMode, Target, UrlError};
 use postgres::error::SqlState;
@@ -34,6 +37,41 @@ pub enum PgError {
     Tls { target: String, why: String },
     #[error("PostgreSQL at {target}: {why}")]
     Other { target: String, why: String },
+    #[error(
+        "{target}: not a funnel database (it holds {tables} tables of another application); \
+         nothing was changed. Give an empty database or one funnel made"
+    )]
+    NotFunnel { target: String, tables: i64 },
+    #[error(
+        "{target}: this database has schema version {found}, made by a newer funnel; this funnel \
+         knows versions up to {known}. Upgrade funnel to open it"
+    )]
+    TooNew {
+        target: String,
+        found: i64,
+        known: i64,
+    },
+}
+
+/// A statement's error in words: the server's message with its detail and hint, or the
+/// connection's failure.
+pub fn sql_error(t: &Target, e: &postgres::Error) -> PgError {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut why = db.message().to_string();
+            if let Some(d) = db.detail() {
+                why.push_str(&format!(" ({d})"));
+            }
+            if let Some(h) = db.hint() {
+                why.push_str(&format!("; {h}"));
+            }
+            PgError::Other {
+                target: t.to_string(),
+                why,
+            }
+        }
+        None => classify(t, e),
+    }
 }
 
 /// Connects, with a 10-second timeout; TLS as the URL's sslmode says (OpenSSL, the same
