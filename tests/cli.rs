@@ -2943,7 +2943,39 @@ fn customers_without_owners_are_named_not_silently_unplanned() {
 #[test]
 fn the_pipeline_backtest_checks_its_ranges_against_what_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo_db(dir.path());
+    // Three years of history, so that the months' win rates rest on enough snapshots to count.
+    let db = dir.path().join("history.db");
+    funnel(&db)
+        .args([
+            "demo",
+            "--customers",
+            "300",
+            "--deals",
+            "3000",
+            "--months",
+            "36",
+            "--as-of",
+            "2026-11-22",
+        ])
+        .assert()
+        .success();
+    let pipeline = || {
+        let out = funnel(&db)
+            .env("FUNNEL_TODAY", "2026-11-22")
+            .args(["--format", "table", "pipeline"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    // Before any backtest the report says how to check its ranges.
+    let before = pipeline();
+    assert!(
+        before.contains("`funnel pipeline --backtest` checks such ranges"),
+        "{before}"
+    );
     let out = funnel(&db)
         .env("FUNNEL_TODAY", "2026-11-22")
         .args(["--format", "json", "pipeline", "--backtest"])
@@ -3005,24 +3037,36 @@ fn the_pipeline_backtest_checks_its_ranges_against_what_closed() {
             }
         }
     }
-    match v["correlated"].as_object() {
-        Some(s) => {
-            assert_eq!(s["months"].as_i64().unwrap(), counted);
-            let share = s["inside"].as_f64().unwrap();
-            assert!((share - inside as f64 / counted as f64).abs() < 1e-9);
-        }
-        None => assert_eq!(counted, 0),
-    }
+    let s = v["correlated"]
+        .as_object()
+        .expect("months with enough history");
+    assert!(counted >= 12, "{counted}");
+    assert_eq!(s["months"].as_i64().unwrap(), counted);
+    let share = s["inside"].as_f64().unwrap();
+    assert!((share - inside as f64 / counted as f64).abs() < 1e-9);
     // The table says what it measured.
     funnel(&db)
         .env("FUNNEL_TODAY", "2026-11-22")
         .args(["--format", "table", "pipeline", "--backtest"])
         .assert()
         .success()
-        .stdout(
-            predicate::str::contains("inside P10–P90")
-                .or(predicate::str::contains("no month to backtest")),
-        );
+        .stdout(predicate::str::contains(format!(
+            "actual inside P10–P90 in {inside} of {counted} months"
+        )));
+    // After it, the report says how such ranges did on this data, until the data changes.
+    let after = pipeline();
+    let said = format!("held the month's actual in {inside} of {counted}");
+    assert!(after.contains(&said), "{after}");
+    funnel(&db)
+        .args(["targets", "set", "--period", "2027-01", "--company", "5000"])
+        .assert()
+        .success();
+    let changed = pipeline();
+    assert!(!changed.contains(&said), "{changed}");
+    assert!(
+        changed.contains("`funnel pipeline --backtest` checks such ranges"),
+        "{changed}"
+    );
 }
 
 /// `funnel migrate` needs one end of each kind, and `--db postgres://…` says plainly what

@@ -11,6 +11,27 @@ use serde::{de::DeserializeOwned, Serialize};
 /// not read back.
 const FORMAT: u32 = 1;
 
+fn version(store: &Store, today: NaiveDate) -> Result<String, StoreError> {
+    Ok(format!(
+        "{}/{FORMAT}/{today}/{}",
+        env!("CARGO_PKG_VERSION"),
+        store.data_version()?
+    ))
+}
+
+/// What was kept under `name` for `today` and the data as it is now, without computing
+/// anything (`None` when nothing was kept since the last change).
+pub fn kept<T: DeserializeOwned>(
+    store: &Store,
+    name: &str,
+    today: NaiveDate,
+) -> Result<Option<T>, StoreError> {
+    let version = version(store, today)?;
+    Ok(store
+        .cached_analysis(name, &version)?
+        .and_then(|body| serde_json::from_str(&body).ok()))
+}
+
 /// `compute`'s result for `today`, from the cache when the data has not changed since it
 /// was kept.
 pub fn cached<T: Serialize + DeserializeOwned, E: From<StoreError>>(
@@ -19,11 +40,7 @@ pub fn cached<T: Serialize + DeserializeOwned, E: From<StoreError>>(
     today: NaiveDate,
     compute: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E> {
-    let version = format!(
-        "{}/{FORMAT}/{today}/{}",
-        env!("CARGO_PKG_VERSION"),
-        store.data_version()?
-    );
+    let version = version(store, today)?;
     if let Some(body) = store.cached_analysis(name, &version)? {
         if let Ok(v) = serde_json::from_str(&body) {
             return Ok(v);

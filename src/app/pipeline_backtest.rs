@@ -25,7 +25,7 @@ pub const BACKTEST_MONTHS: u32 = 24;
 pub const MIN_LEARNED: i64 = 200;
 
 /// One backtested month.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BacktestMonth {
     pub month: String,
     /// Deals open on the month's first morning.
@@ -55,7 +55,7 @@ impl BacktestMonth {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub months: usize,
     /// Share of months whose actual fell inside P10–P90 (target 75–85%).
@@ -67,7 +67,7 @@ pub struct Summary {
     pub pinball_relative: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PipelineBacktest {
     pub runs: usize,
     pub months: Vec<BacktestMonth>,
@@ -92,8 +92,19 @@ struct MonthInput {
     won_total: f64,
 }
 
-/// Backtests the last [`BACKTEST_MONTHS`] complete months before `today`'s.
+/// Backtests the last [`BACKTEST_MONTHS`] complete months before `today`'s; kept per data
+/// version, so that `funnel pipeline` can say how its ranges did (see [`kept`]).
 pub fn backtest(store: &Store, today: NaiveDate) -> Result<PipelineBacktest, StoreError> {
+    super::cache::cached(store, "pipeline_backtest", today, || compute(store, today))
+}
+
+/// The backtest of the data as it is now, if one was run since the last change (running
+/// one at a million deals takes most of a minute, too long for every `funnel pipeline`).
+pub fn kept(store: &Store, today: NaiveDate) -> Result<Option<PipelineBacktest>, StoreError> {
+    super::cache::kept(store, "pipeline_backtest", today)
+}
+
+fn compute(store: &Store, today: NaiveDate) -> Result<PipelineBacktest, StoreError> {
     let stages = store.stages()?;
     let this = Period::month_of(today);
     let outcomes = monthly_outcomes(store, this, BACKTEST_MONTHS + 24)?;

@@ -31,7 +31,8 @@ pub(super) fn pipeline(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     write_stages(&mut out, &report, &by_stage, format)?;
     if rich {
         write_analysis(&mut out, store, &report, today)?;
-        write_forecast(&mut out, &report, format)?;
+        let checked = app::pipeline_backtest::kept(store, today)?.and_then(|b| b.correlated);
+        write_forecast(&mut out, &report, format, checked.as_ref())?;
     }
     Ok(0)
 }
@@ -224,6 +225,7 @@ fn write_forecast(
     mut out: &mut dyn Write,
     report: &app::PipelineReport,
     format: Format,
+    checked: Option<&app::pipeline_backtest::Summary>,
 ) -> anyhow::Result<()> {
     let pf = &report.forecast;
     if !pf.no_slip_history.is_empty() {
@@ -297,7 +299,7 @@ fn write_forecast(
         "\nMonte Carlo, {} runs: each open deal wins with {}, all moved together \
              in good and bad months (a shared factor, σ = {:.2} on the log-odds, learned from 24 months); \
              a win's close slips as won deals from its stage did over the last year (pooled across stages where few), \
-             no earlier than today. `funnel pipeline --backtest` checks these ranges on the last 24 months",
+             no earlier than today.",
         pf.runs,
         if pf.learned_probabilities {
             "its learned win probability (funnel score), unscored deals as below"
@@ -307,6 +309,29 @@ fn write_forecast(
         },
         pf.shared_sigma
     )?;
+    // How ranges made this way did on this data's history, when that was checked since the
+    // data last changed; else how to check.
+    match checked {
+        Some(s) => writeln!(
+            out,
+            "On this data's last 24 months such ranges held the month's actual in {} of {} ({:.0}%; \
+             target 75–85%){} (`funnel pipeline --backtest`).",
+            s.months - s.below_p10 - s.above_p90,
+            s.months,
+            100.0 * s.inside,
+            if s.inside < 0.75 {
+                ": too narrow or off-centre here, read them with care"
+            } else if s.inside > 0.85 {
+                ": wider than they need to be here"
+            } else {
+                ""
+            }
+        )?,
+        None => writeln!(
+            out,
+            "`funnel pipeline --backtest` checks such ranges on the last 24 months of this data."
+        )?,
+    }
     let mut r = Table::new(&[
         "stage",
         "stage_probability",
