@@ -524,6 +524,23 @@ fn migrate_refuses_a_database_it_must_not_touch_and_keeps_nothing_of_a_failed_co
     let tables = empty.tables();
     assert_eq!(tables, 0);
 
+    // A row pointing at nothing (written past SQLite's foreign keys): the keys, checked
+    // over the whole copy before the commit, refuse it, and nothing is kept either.
+    let orphan = dir.path().join("orphan.db");
+    std::fs::copy(&a, &orphan).unwrap();
+    rusqlite::Connection::open(&orphan)
+        .unwrap()
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF; UPDATE deals SET customer_id = 999999 WHERE id = 1",
+        )
+        .unwrap();
+    let e = String::from_utf8_lossy(&migrate(orphan.to_str().unwrap(), &empty.url)).to_string();
+    assert!(
+        e.contains("break its foreign key") && e.contains("deals"),
+        "{e}"
+    );
+    assert_eq!(empty.tables(), 0);
+
     // A database that already holds funnel data is not copied into.
     let full = Scratch::new(&s, "full");
     funnel(&s)
