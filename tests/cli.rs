@@ -2959,10 +2959,11 @@ fn the_pipeline_backtest_checks_its_ranges_against_what_closed() {
         ])
         .assert()
         .success();
-    let pipeline = || {
+    // `funnel pipeline` in a format, as text.
+    let report_as = |format: &str| {
         let out = funnel(&db)
             .env("FUNNEL_TODAY", "2026-11-22")
-            .args(["--format", "table", "pipeline"])
+            .args(["--format", format, "pipeline"])
             .assert()
             .success()
             .get_output()
@@ -2970,6 +2971,8 @@ fn the_pipeline_backtest_checks_its_ranges_against_what_closed() {
             .clone();
         String::from_utf8(out).unwrap()
     };
+    let pipeline = || report_as("table");
+    let report = || -> serde_json::Value { serde_json::from_str(&report_as("json")).unwrap() };
     // Before any backtest the report says how to check its ranges.
     let before = pipeline();
     assert!(
@@ -3057,12 +3060,14 @@ fn the_pipeline_backtest_checks_its_ranges_against_what_closed() {
     let after = pipeline();
     let said = format!("held the month's actual in {inside} of {counted}");
     assert!(after.contains(&said), "{after}");
+    assert_eq!(report()["backtest"]["months"], counted);
     funnel(&db)
         .args(["targets", "set", "--period", "2027-01", "--company", "5000"])
         .assert()
         .success();
     let changed = pipeline();
     assert!(!changed.contains(&said), "{changed}");
+    assert!(report()["backtest"].is_null());
     assert!(
         changed.contains("`funnel pipeline --backtest` checks such ranges"),
         "{changed}"

@@ -24,14 +24,15 @@ pub(super) fn pipeline(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     let by_stage: std::collections::HashMap<&str, &crate::app::funnel::StageRow> =
         fa.stages.iter().map(|s| (s.name.as_str(), s)).collect();
     let rich = matches!(format, Format::Table | Format::Markdown);
+    // How such ranges did on this data's history, when a backtest was run since it changed.
+    let checked = app::pipeline_backtest::kept(store, today)?.and_then(|b| b.correlated);
     if format == Format::Json {
-        write_json(out, &report, &by_stage)?;
+        write_json(out, &report, &by_stage, checked.as_ref())?;
         return Ok(0);
     }
     write_stages(&mut out, &report, &by_stage, format)?;
     if rich {
         write_analysis(&mut out, store, &report, today)?;
-        let checked = app::pipeline_backtest::kept(store, today)?.and_then(|b| b.correlated);
         write_forecast(&mut out, &report, format, checked.as_ref())?;
     }
     Ok(0)
@@ -44,6 +45,7 @@ fn write_json(
     mut out: &mut dyn Write,
     report: &app::PipelineReport,
     by_stage: &ByStage,
+    checked: Option<&app::pipeline_backtest::Summary>,
 ) -> anyhow::Result<()> {
     let (f, fa) = (&report.stages, &report.funnel);
     serde_json::to_writer_pretty(
@@ -79,6 +81,8 @@ fn write_json(
                 "weighted_value": f.open_weighted_value.units(),
             },
             "forecast": &report.forecast,
+            // null until `funnel pipeline --backtest` has run on the data as it is now.
+            "backtest": checked,
         }),
     )?;
     writeln!(out)?;
