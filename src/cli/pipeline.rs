@@ -24,8 +24,13 @@ pub(super) fn pipeline(ctx: Ctx, command: Command) -> anyhow::Result<i32> {
     let by_stage: std::collections::HashMap<&str, &crate::app::funnel::StageRow> =
         fa.stages.iter().map(|s| (s.name.as_str(), s)).collect();
     let rich = matches!(format, Format::Table | Format::Markdown);
-    // How such ranges did on this data's history, when a backtest was run since it changed.
-    let checked = app::pipeline_backtest::kept(store, today)?.and_then(|b| b.correlated);
+    // How such ranges did on this data's history, when a backtest was run since it changed
+    // (the CSV, the stage table alone, does not say it).
+    let checked = if rich || format == Format::Json {
+        app::pipeline_backtest::kept(store, today)?.and_then(|b| b.correlated)
+    } else {
+        None
+    };
     if format == Format::Json {
         write_json(out, &report, &by_stage, checked.as_ref())?;
         return Ok(0);

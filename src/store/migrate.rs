@@ -225,32 +225,44 @@ fn pg_check(
     Ok(Check { rows, sums })
 }
 
-/// SQLite's count and sums of a table, read row by row (SQLite's own `sum` overflows where
-/// PostgreSQL's does not).
-fn sqlite_check(conn: &rusqlite::Connection, table: &str, cols: &[Column]) -> Result<Check> {
-    let mut stmt = conn.prepare(&format!("SELECT {} FROM \"{table}\"", column_list(cols)))?;
-    let mut rows = stmt.query([])?;
-    let mut check = Check {
-        rows: 0,
-        sums: cols
-            .iter()
-            .map(|c| match c.kind {
-                Kind::Real => Sum::Float(0.0),
-                _ => Sum::Exact(0),
-            })
-            .collect(),
-    };
-    while let Some(r) = rows.next()? {
-        check.rows += 1;
+impl Check {
+    /// Nothing counted yet for `cols`.
+    fn empty(cols: &[Column]) -> Check {
+        Check {
+            rows: 0,
+            sums: cols
+                .iter()
+                .map(|c| match c.kind {
+                    Kind::Real => Sum::Float(0.0),
+                    _ => Sum::Exact(0),
+                })
+                .collect(),
+        }
+    }
+
+    /// Counts one SQLite row (its values in `cols`' order).
+    fn add(&mut self, table: &str, cols: &[Column], row: &rusqlite::Row) -> Result<()> {
+        self.rows += 1;
         for (i, c) in cols.iter().enumerate() {
-            let v: Value = r.get(i)?;
-            let add = contribution(table, c, &v)?;
-            check.sums[i] = match (check.sums[i], add) {
+            let v: Value = row.get(i)?;
+            self.sums[i] = match (self.sums[i], contribution(table, c, &v)?) {
                 (Sum::Exact(a), Sum::Exact(b)) => Sum::Exact(a + b),
                 (Sum::Float(a), Sum::Float(b)) => Sum::Float(a + b),
                 _ => unreachable!("a column's sums are of one kind"),
             };
         }
+        Ok(())
+    }
+}
+
+/// SQLite's count and sums of a table, read row by row (SQLite's own `sum` overflows where
+/// PostgreSQL's does not).
+fn sqlite_check(conn: &rusqlite::Connection, table: &str, cols: &[Column]) -> Result<Check> {
+    let mut stmt = conn.prepare(&format!("SELECT {} FROM \"{table}\"", column_list(cols)))?;
+    let mut rows = stmt.query([])?;
+    let mut check = Check::empty(cols);
+    while let Some(r) = rows.next()? {
+        check.add(table, cols, r)?;
     }
     Ok(check)
 }
@@ -312,13 +324,17 @@ fn parse_float(v: &str) -> std::result::Result<f64, String> {
 fn agree(a: &Check, b: &Check) -> bool {
     a.rows == b.rows
         && a.sums.len() == b.sums.len()
-        && a.sums.iter().zip(&b.sums).all(|(x, y)| match (x, y) {
-            (Sum::Exact(x), Sum::Exact(y)) => x == y,
-            (Sum::Float(x), Sum::Float(y)) => {
-                x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
-            }
-            _ => false,
-        })
+        && a.sums.iter().zip(&b.sums).all(|(x, y)| sum_agrees(x, y))
+}
+
+fn sum_agrees(x: &Sum, y: &Sum) -> bool {
+    match (x, y) {
+        (Sum::Exact(x), Sum::Exact(y)) => x == y,
+        (Sum::Float(x), Sum::Float(y)) => {
+            x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
+        }
+        _ => false,
+    }
 }
 
 fn verify(table: &str, cols: &[Column], from: &Check, to: &Check) -> Result<()> {
@@ -330,16 +346,7 @@ fn verify(table: &str, cols: &[Column], from: &Check, to: &Check) -> Result<()> 
         diffs.push(format!("{} rows read, {} written", from.rows, to.rows));
     }
     for (c, (x, y)) in cols.iter().zip(from.sums.iter().zip(&to.sums)) {
-        if !agree(
-            &Check {
-                rows: 0,
-                sums: vec![*x],
-            },
-            &Check {
-                rows: 0,
-                sums: vec![*y],
-            },
-        ) {
+        if !sum_agrees(x, y) {
             diffs.push(format!("{}: sum {x:?} read, {y:?} written", c.name));
         }
     }
@@ -479,14 +486,12 @@ fn has_id(cols: &[Column]) -> bool {
     cols.iter().any(|c| c.name == "id")
 }
 
-/// Rows in the receiving PostgreSQL database's funnel tables (all must be 0).
-fn pg_rows(tx: &mut ::postgres::Transaction, t: &Target) -> Result<Vec<(&'static str, i64)>> {
+/// The funnel tables (but funnel_meta) that hold rows, by `count` of each: a receiving
+/// database must have none.
+fn rows_present(mut count: impl FnMut(&str) -> Result<i64>) -> Result<Vec<(&'static str, i64)>> {
     let mut out = Vec::new();
     for table in TABLES.iter().filter(|t| **t != "funnel_meta") {
-        let n: i64 = tx
-            .query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])
-            .map_err(pg(t))?
-            .get(0);
+        let n = count(table)?;
         if n > 0 {
             out.push((*table, n));
         }
@@ -515,7 +520,12 @@ pub fn sqlite_to_postgres(
         .map_err(pg(dst))?;
     let mut tx = client.transaction().map_err(pg(dst))?;
     schema::ensure(&mut tx, dst)?;
-    let present = pg_rows(&mut tx, dst)?;
+    let present = rows_present(|table| {
+        Ok(tx
+            .query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])
+            .map_err(pg(dst))?
+            .get(0))
+    })?;
     if !present.is_empty() {
         return Err(not_empty(&dst.to_string(), &present));
     }
@@ -569,6 +579,8 @@ pub fn sqlite_to_postgres(
         let mut stmt = read.prepare(&format!("SELECT {list} FROM \"{table}\""))?;
         let mut rows = stmt.query([])?;
         let mut n = 0u64;
+        // The source's count and sums, taken from the rows as they are sent.
+        let mut source = Check::empty(&cols);
         if table == "funnel_meta" {
             while let Some(r) = rows.next()? {
                 let (key, value): (String, String) = (r.get(0)?, r.get(1)?);
@@ -595,6 +607,9 @@ pub fn sqlite_to_postgres(
                 .map_err(pg(dst))?;
             let mut buf = Vec::with_capacity(1 << 17);
             while let Some(r) = rows.next()? {
+                source
+                    .add(table, &cols, r)
+                    .map_err(|e| invalid(format!("row {}: {e}", n + 1)))?;
                 for (i, c) in cols.iter().enumerate() {
                     if i > 0 {
                         buf.push(b'\t');
@@ -623,9 +638,8 @@ pub fn sqlite_to_postgres(
         // agree in count and sums.
         let meta = table == "funnel_meta";
         if !meta {
-            let from = sqlite_check(&read, table, &cols)?;
             let to = pg_check(&mut tx, dst, table, &cols)?;
-            verify(table, &cols, &from, &to)?;
+            verify(table, &cols, &source, &to)?;
         }
         if !meta && has_id(&cols) {
             let counter = sqlite_counter(&read, table)?;
@@ -680,7 +694,13 @@ pub fn postgres_to_sqlite(
     dst: &mut Store,
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<Report> {
-    let present = sqlite_rows(&dst.conn)?;
+    let present = rows_present(|table| {
+        Ok(dst
+            .conn
+            .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+                r.get(0)
+            })?)
+    })?;
     if !present.is_empty() {
         return Err(not_empty(&dst.path().display().to_string(), &present));
     }
@@ -872,20 +892,6 @@ fn check_source_schema(tx: &mut ::postgres::Transaction, t: &Target) -> Result<(
         )));
     }
     Ok(())
-}
-
-/// Rows in a SQLite database's funnel tables (all must be 0 to receive a copy).
-fn sqlite_rows(conn: &rusqlite::Connection) -> Result<Vec<(&'static str, i64)>> {
-    let mut out = Vec::new();
-    for table in TABLES.iter().filter(|t| **t != "funnel_meta") {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
-            r.get(0)
-        })?;
-        if n > 0 {
-            out.push((*table, n));
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
