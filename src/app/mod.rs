@@ -194,8 +194,14 @@ pub fn database_path(flag: Option<PathBuf>) -> Result<PathBuf, String> {
         })
 }
 
-/// Opens (creating or upgrading) the database at `path`: SQLite, the one backend so far.
+/// Opens (creating or upgrading) the database at `path`: a SQLite file, or a PostgreSQL
+/// database when `path` is a `postgres://` URL.
 pub fn open(path: &Path) -> Result<Box<Store>, StoreError> {
+    let text = path.to_string_lossy();
+    if migrate::is_url(&text) {
+        let target = migrate::server(&text).map_err(StoreError::Invalid)?;
+        return Ok(Box::new(crate::store::postgres::PgStore::open(target)?));
+    }
     Ok(Box::new(crate::store::Store::open(path)?))
 }
 

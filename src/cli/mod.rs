@@ -669,7 +669,9 @@ fn open_database(
             path.display()
         );
     }
-    let missing = std::fs::symlink_metadata(path).is_err();
+    // A server database is created (its schema) when first opened, like a new file.
+    let missing =
+        !app::migrate::is_url(&path.to_string_lossy()) && std::fs::symlink_metadata(path).is_err();
     let store = match database_need(command) {
         Need::None => app::open_in_memory()?,
         Need::Existing if missing => {
@@ -739,13 +741,6 @@ fn execute(cli: Cli) -> anyhow::Result<i32> {
     // `migrate` names both of its databases itself; --db is not opened.
     if let Some(c @ Command::Migrate { .. }) = cli.command {
         return migrate::run(c, given, format);
-    }
-    if app::migrate::is_url(&path.to_string_lossy()) {
-        anyhow::bail!(
-            "--db {}: the PostgreSQL backend so far serves `funnel migrate --from FILE --to URL` \
-             (and back); the other commands and the TUI still need a SQLite file",
-            crate::app::migrate::redact(&path.to_string_lossy())
-        );
     }
     let Some(mut store) = open_database(&cli.command, &path, given.clone())? else {
         eprintln!("funnel: nothing created");

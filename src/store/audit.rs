@@ -68,7 +68,7 @@ pub enum Action {
 }
 
 impl Action {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Insert => "insert",
             Action::Update => "update",
@@ -147,7 +147,7 @@ pub fn row_json(conn: &Connection, entity: Entity, id: i64) -> Result<Option<Str
     Ok(Some(out))
 }
 
-fn sql_to_json(v: Value) -> serde_json::Value {
+pub(crate) fn sql_to_json(v: Value) -> serde_json::Value {
     match v {
         Value::Null => serde_json::Value::Null,
         Value::Integer(i) => i.into(),

@@ -177,7 +177,8 @@ impl Store {
             "SELECT d.amount_cents, d.stage_id, d.expected_close, sc.probability, d.owner_rep_id
              FROM deals d
              LEFT JOIN deal_scores sc ON sc.deal_id = d.id
-             WHERE d.stage_id IN (SELECT id FROM stages WHERE kind = 'open')",
+             WHERE d.stage_id IN (SELECT id FROM stages WHERE kind = 'open')
+             ORDER BY d.stage_id, d.amount_cents, d.id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -203,7 +204,9 @@ impl Store {
              JOIN stage_changes sc ON sc.deal_id = d.id
              JOIN stages os ON os.id = sc.to_stage_id AND os.kind = 'open'
              WHERE d.closed_on >= ?1 AND d.closed_on < ?2 AND d.expected_close IS NOT NULL
-             ORDER BY d.closed_on DESC LIMIT ?3",
+             ORDER BY d.closed_on DESC, d.stage_id DESC, d.amount_cents DESC, d.id DESC,
+                      sc.changed_on, sc.id
+             LIMIT ?3",
         )?;
         days_by_stage(&mut stmt, (since, until), limit)
     }
@@ -226,7 +229,9 @@ impl Store {
              JOIN stage_changes sc ON sc.deal_id = d.id
              JOIN stages os ON os.id = sc.to_stage_id AND os.kind = 'open'
              WHERE d.closed_on >= ?1 AND d.closed_on < ?2
-             ORDER BY d.closed_on DESC LIMIT ?3",
+             ORDER BY d.closed_on DESC, d.stage_id DESC, d.amount_cents DESC, d.id DESC,
+                      sc.changed_on, sc.id
+             LIMIT ?3",
         )?;
         days_by_stage(&mut stmt, (since, until), limit)
     }
@@ -252,7 +257,8 @@ impl Store {
                  JOIN deals d NOT INDEXED ON d.created_on < m.value
                                  AND (d.closed_on IS NULL OR d.closed_on >= m.value)
                  JOIN stages cs ON cs.id = d.stage_id)
-             SELECT stage, ahead, SUM(won), COUNT(*) FROM snap GROUP BY stage, ahead",
+             SELECT stage, ahead, SUM(won), COUNT(*) FROM snap GROUP BY stage, ahead
+             ORDER BY stage, ahead",
         )?;
         let rows = stmt.query_map(rusqlite::params![days, known], |r| {
             Ok(SnapshotGroup {
@@ -278,7 +284,8 @@ impl Store {
                     d.stage_id, d.expected_close, d.closed_on,
                     (SELECT kind FROM stages WHERE id = d.stage_id) = 'won'
              FROM deals d NOT INDEXED
-             WHERE d.created_on < ?1 AND (d.closed_on IS NULL OR d.closed_on >= ?1)",
+             WHERE d.created_on < ?1 AND (d.closed_on IS NULL OR d.closed_on >= ?1)
+             ORDER BY d.id",
         )?;
         let rows = stmt.query_map([day], |r| {
             Ok(AsOfDeal {

@@ -7,10 +7,10 @@ use rusqlite::types::ValueRef;
 /// An exportable entity: its columns (the canonical import headers where it is importable)
 /// and the query that produces them. Columns named in `money` hold cents and are written
 /// as decimal units.
-struct Spec {
-    columns: &'static [&'static str],
-    money: &'static [&'static str],
-    sql: &'static str,
+pub(crate) struct Spec {
+    pub(crate) columns: &'static [&'static str],
+    pub(crate) money: &'static [&'static str],
+    pub(crate) sql: &'static str,
 }
 
 /// Names accepted by `funnel export`.
@@ -31,7 +31,7 @@ pub const EXPORT_KINDS: &[&str] = &[
     "audit_log",
 ];
 
-fn spec(kind: &str) -> Option<Spec> {
+pub(crate) fn spec(kind: &str) -> Option<Spec> {
     Some(match kind {
         "customers" => Spec {
             columns: &[

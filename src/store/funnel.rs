@@ -13,7 +13,7 @@ pub fn day_number(d: chrono::NaiveDate) -> i64 {
     (d - chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date")).num_days() + 2_451_544
 }
 
-fn outcome(kind: &str) -> Outcome {
+pub(crate) fn outcome(kind: &str) -> Outcome {
     match kind {
         "won" => Outcome::Won,
         "lost" => Outcome::Lost,

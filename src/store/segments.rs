@@ -15,7 +15,7 @@ impl Store {
     pub fn order_ledger(&self, as_of: &str) -> Result<Vec<LedgerLine>> {
         let mut stmt = self.conn.prepare(
             "SELECT customer_id, ordered_on, amount_cents, product_id FROM orders
-             WHERE ordered_on <= ?1",
+             WHERE ordered_on <= ?1 ORDER BY ordered_on, amount_cents, id",
         )?;
         let rows = stmt
             .query_map([as_of], |r| {
@@ -58,7 +58,8 @@ impl Store {
     pub fn customer_activity_days(&self, as_of: &str) -> Result<Vec<(i64, String)>> {
         let mut stmt = self.conn.prepare(
             "SELECT customer_id, done_on FROM activities
-             WHERE done_on IS NOT NULL AND done_on <= ?1 AND customer_id IS NOT NULL",
+             WHERE done_on IS NOT NULL AND done_on <= ?1 AND customer_id IS NOT NULL
+             ORDER BY customer_id, done_on, id",
         )?;
         let rows = stmt
             .query_map([as_of], |r| Ok((r.get(0)?, r.get(1)?)))?

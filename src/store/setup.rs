@@ -393,7 +393,7 @@ pub(crate) fn is_at_or_below(conn: &Connection, t: i64, ancestor: i64) -> Result
 }
 
 /// Teams ordered as a tree (a team, then its sub-teams, each level by name), with depth.
-fn tree_order(all: Vec<(TeamRow, Option<i64>)>) -> Vec<TeamRow> {
+pub(crate) fn tree_order(all: Vec<(TeamRow, Option<i64>)>) -> Vec<TeamRow> {
     let ids: std::collections::HashSet<i64> = all.iter().map(|t| t.0.id).collect();
     let mut children: HashMap<Option<i64>, Vec<usize>> = HashMap::new();
     for (i, (_, parent)) in all.iter().enumerate() {

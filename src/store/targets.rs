@@ -11,7 +11,7 @@ use rusqlite::{params, OptionalExtension};
 /// (rep id, name, team id, capacity).
 pub type RepCapacity = (i64, String, Option<i64>, f64);
 
-fn field(field: &'static str, reason: impl Into<String>) -> StoreError {
+pub(crate) fn field(field: &'static str, reason: impl Into<String>) -> StoreError {
     StoreError::Field {
         field,
         reason: reason.into(),
@@ -287,7 +287,7 @@ fn id_by_name(
 }
 
 /// A target value and the reason for setting it, checked before anything is written.
-fn check_change(value: i64, reason: &str) -> Result<()> {
+pub(crate) fn check_change(value: i64, reason: &str) -> Result<()> {
     if value < 0 {
         return Err(field("value", format!("{value} is negative")));
     }

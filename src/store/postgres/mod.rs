@@ -8,10 +8,12 @@
 
 pub mod config;
 pub mod schema;
+pub mod store;
 
 pub use config::{PasswordSource, SslMode, Target, UrlError};
 use postgres::error::SqlState;
 use std::time::Duration;
+pub use store::PgStore;
 
 /// Why a connection failed, in words a user can act on.
 #[derive(Debug, thiserror::Error)]
