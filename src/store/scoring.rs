@@ -81,7 +81,8 @@ impl Store {
         self.fill_ids(ids)?;
         let mut stmt = self.conn.prepare(
             "SELECT sc.deal_id, sc.changed_on, s.position FROM stage_changes sc
-             JOIN scoring_ids i ON i.id = sc.deal_id JOIN stages s ON s.id = sc.to_stage_id AND s.kind = 'open'",
+             JOIN scoring_ids i ON i.id = sc.deal_id JOIN stages s ON s.id = sc.to_stage_id AND s.kind = 'open'
+             ORDER BY sc.deal_id, sc.changed_on, sc.id",
         )?;
         let mut out: HashMap<i64, Vec<(NaiveDate, i64)>> = HashMap::new();
         let mut rows = stmt.query([])?;
@@ -115,7 +116,8 @@ impl Store {
     pub fn owner_outcomes(&self) -> Result<Vec<(i64, NaiveDate, bool)>> {
         let mut stmt = self.conn.prepare(
             "SELECT d.owner_rep_id, d.closed_on, s.kind = 'won' FROM deals d JOIN stages s ON s.id = d.stage_id
-             WHERE d.closed_on IS NOT NULL AND d.owner_rep_id IS NOT NULL AND s.kind <> 'open' ORDER BY d.closed_on",
+             WHERE d.closed_on IS NOT NULL AND d.owner_rep_id IS NOT NULL AND s.kind <> 'open'
+             ORDER BY d.closed_on, d.stage_id, d.amount_cents, d.id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -214,7 +216,8 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT h.model_run_id, h.probability, s.kind = 'won'
              FROM deal_score_history h JOIN deals d ON d.id = h.deal_id
-             JOIN stages s ON s.id = d.stage_id WHERE s.kind IN ('won', 'lost')",
+             JOIN stages s ON s.id = d.stage_id WHERE s.kind IN ('won', 'lost')
+             ORDER BY h.model_run_id, h.deal_id",
         )?;
         let mut rows = stmt.query([])?;
         let at: HashMap<i64, usize> = runs

@@ -1371,35 +1371,256 @@ impl Segments for PgStore {
             .map(|r| (r.get(0), r.get(1)))
             .collect())
     }
-    fn save_segment_run(&mut self, _run: &NewSegmentRun) -> Result<i64> {
-        Err(not_yet("save_segment_run"))
+    fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64> {
+        self.write(|tx| insert_segment_run(tx, run))
     }
-    fn segment_run(&self, _id: Option<i64>) -> Result<Option<SegmentRun>> {
-        Err(not_yet("segment_run"))
+    fn segment_run(&self, id: Option<i64>) -> Result<Option<SegmentRun>> {
+        let Some(head) = self.opt(
+            &format!(
+                "SELECT id, as_of::text, {}, k::bigint, silhouette, adjusted_rand_min FROM segment_runs
+                 WHERE id = coalesce($1, (SELECT max(id) FROM segment_runs))",
+                stamp("created_at")
+            ),
+            &[&id],
+        )?
+        else {
+            return Ok(None);
+        };
+        let mut run = SegmentRun {
+            id: head.get(0),
+            as_of: head.get(1),
+            created_at: head.get(2),
+            k: head.get::<_, i64>(3) as usize,
+            silhouette: head.get(4),
+            adjusted_rand_min: head.get(5),
+            profiles: Vec::new(),
+        };
+        run.profiles = self
+            .rows(
+                "SELECT name, description, customers, revenue_cents, recency_days, frequency,
+                        monetary_cents, tenure_days, breadth
+                 FROM segment_profiles WHERE run_id = $1 ORDER BY position",
+                &[&run.id],
+            )?
+            .iter()
+            .map(|r| crate::domain::segments::SegmentProfile {
+                name: r.get(0),
+                description: r.get(1),
+                customers: r.get::<_, i64>(2) as usize,
+                revenue_cents: r.get(3),
+                recency_days: r.get(4),
+                frequency: r.get(5),
+                monetary_cents: r.get(6),
+                tenure_days: r.get(7),
+                breadth: r.get(8),
+            })
+            .collect();
+        Ok(Some(run))
     }
-    fn previous_segment_run(&self, _id: i64) -> Result<Option<i64>> {
-        Err(not_yet("previous_segment_run"))
+    fn previous_segment_run(&self, id: i64) -> Result<Option<i64>> {
+        Ok(self
+            .row("SELECT max(id) FROM segment_runs WHERE id < $1", &[&id])?
+            .get(0))
     }
-    fn segment_moves(&self, _from: i64, _to: i64) -> Result<Vec<SegmentMove>> {
-        Err(not_yet("segment_moves"))
+    fn segment_moves(&self, from: i64, to: i64) -> Result<Vec<SegmentMove>> {
+        Ok(self
+            .rows(
+                "SELECT pa.name, pb.name, count(*) FROM segment_members a
+                 JOIN segment_members b ON b.customer_id = a.customer_id AND b.run_id = $2
+                 JOIN segment_profiles pa ON pa.run_id = a.run_id AND pa.position = a.position
+                 JOIN segment_profiles pb ON pb.run_id = b.run_id AND pb.position = b.position
+                 WHERE a.run_id = $1 AND pa.name <> pb.name
+                 GROUP BY pa.name, pb.name
+                 ORDER BY count(*) DESC, pa.name COLLATE \"C\", pb.name COLLATE \"C\"",
+                &[&from, &to],
+            )?
+            .iter()
+            .map(|r| SegmentMove {
+                from: r.get(0),
+                to: r.get(1),
+                customers: r.get::<_, i64>(2) as usize,
+            })
+            .collect())
     }
-    fn segment_history(&self, _customer_id: i64) -> Result<Vec<SegmentHistory>> {
-        Err(not_yet("segment_history"))
+    fn segment_history(&self, customer_id: i64) -> Result<Vec<SegmentHistory>> {
+        Ok(self
+            .rows(
+                "SELECT r.id, r.as_of::text, p.name FROM segment_members m
+                 JOIN segment_runs r ON r.id = m.run_id
+                 JOIN segment_profiles p ON p.run_id = m.run_id AND p.position = m.position
+                 WHERE m.customer_id = $1 ORDER BY r.id",
+                &[&customer_id],
+            )?
+            .iter()
+            .map(|r| SegmentHistory {
+                run_id: r.get(0),
+                as_of: r.get(1),
+                segment: r.get(2),
+            })
+            .collect())
     }
-    fn save_intel_run(&mut self, _run: &crate::store::intel::NewIntelRun) -> Result<i64> {
-        Err(not_yet("save_intel_run"))
+    fn save_intel_run(&mut self, run: &crate::store::intel::NewIntelRun) -> Result<i64> {
+        self.write(|tx| {
+            let segment_run_id = match &run.segments {
+                Some(s) => Some(insert_segment_run(tx, s)?),
+                None => None,
+            };
+            tx.execute(
+                "UPDATE customer_intel SET as_of = $1::text::date, segment = NULL, tier = NULL,
+                   p_alive = NULL, churn_risk = NULL, expected_purchases = NULL,
+                   predicted_value_cents = NULL, lifetime_cents = NULL, need_family = NULL,
+                   need_share = NULL, need_rule = NULL, offers = NULL",
+                &[&run.as_of],
+            )?;
+            let c = &run.customers;
+            let ids: Vec<i64> = c.iter().map(|c| c.customer_id).collect();
+            let segment: Vec<Option<&str>> = c.iter().map(|c| c.segment.as_deref()).collect();
+            let tier: Vec<Option<&str>> = c.iter().map(|c| c.tier.as_deref()).collect();
+            let p_alive: Vec<Option<f64>> = c.iter().map(|c| c.p_alive).collect();
+            let churn: Vec<Option<f64>> = c.iter().map(|c| c.churn_risk).collect();
+            let expected: Vec<Option<f64>> = c.iter().map(|c| c.expected_purchases).collect();
+            let predicted: Vec<Option<i64>> = c.iter().map(|c| c.predicted_value.map(|m| m.0)).collect();
+            let lifetime: Vec<Option<i64>> = c.iter().map(|c| c.lifetime_value.map(|m| m.0)).collect();
+            let family: Vec<Option<&str>> = c
+                .iter()
+                .map(|c| c.need.as_ref().map(|n| n.family.as_str()))
+                .collect();
+            let share: Vec<Option<f64>> = c.iter().map(|c| c.need.as_ref().map(|n| n.share)).collect();
+            let rule: Vec<Option<&str>> = c
+                .iter()
+                .map(|c| c.need.as_ref().map(|n| n.rule.as_str()))
+                .collect();
+            let offers: Vec<Option<String>> = c
+                .iter()
+                .map(|c| {
+                    (!c.offers.is_empty()).then(|| serde_json::to_string(&c.offers).unwrap_or_default())
+                })
+                .collect();
+            // One statement for every customer: arrays in, one row of each per customer.
+            tx.execute(
+                "UPDATE customer_intel ci SET segment = v.segment, tier = v.tier, p_alive = v.p_alive,
+                   churn_risk = v.churn, expected_purchases = v.expected,
+                   predicted_value_cents = v.predicted, lifetime_cents = v.lifetime,
+                   need_family = v.family, need_share = v.share, need_rule = v.rule,
+                   offers = v.offers::json
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::float8[], $5::float8[],
+                             $6::float8[], $7::bigint[], $8::bigint[], $9::text[], $10::float8[],
+                             $11::text[], $12::text[])
+                      AS v(id, segment, tier, p_alive, churn, expected, predicted, lifetime, family,
+                           share, rule, offers)
+                 WHERE ci.customer_id = v.id",
+                &[
+                    &ids, &segment, &tier, &p_alive, &churn, &expected, &predicted, &lifetime, &family,
+                    &share, &rule, &offers,
+                ],
+            )?;
+            let valued = c.iter().filter(|c| c.predicted_value.is_some()).count() as i64;
+            let customers: i64 = tx
+                .query_one("SELECT count(*) FROM customer_intel", &[])?
+                .get(0);
+            Ok(tx
+                .query_one(
+                    "INSERT INTO intel_runs(created_at, as_of, segment_run_id, customers, valued, notes)
+                     VALUES ($1::text::timestamptz, $2::text::date, $3, $4, $5, $6) RETURNING id",
+                    &[
+                        &run.created_at,
+                        &run.as_of,
+                        &segment_run_id,
+                        &customers,
+                        &valued,
+                        &run.notes.join("\n"),
+                    ],
+                )?
+                .get(0))
+        })
     }
     fn last_intel_run(&self) -> Result<Option<crate::domain::intel::IntelRun>> {
-        Err(not_yet("last_intel_run"))
+        Ok(self
+            .opt(
+                &format!(
+                    "SELECT id, {}, as_of::text, segment_run_id, customers, valued, notes
+                     FROM intel_runs ORDER BY id DESC LIMIT 1",
+                    stamp("created_at")
+                ),
+                &[],
+            )?
+            .map(|r| {
+                let notes: String = r.get(6);
+                crate::domain::intel::IntelRun {
+                    id: r.get(0),
+                    created_at: r.get(1),
+                    as_of: r.get(2),
+                    segment_run_id: r.get(3),
+                    customers: r.get::<_, i64>(4) as usize,
+                    valued: r.get::<_, i64>(5) as usize,
+                    notes: notes
+                        .lines()
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                }
+            }))
     }
     fn customer_intel(
         &self,
-        _customer_id: i64,
+        customer_id: i64,
     ) -> Result<Option<crate::domain::intel::CustomerIntel>> {
-        Err(not_yet("customer_intel"))
+        use crate::domain::intel::{NeedLine, OfferLine};
+        use crate::domain::Money;
+        Ok(self
+            .opt(
+                "SELECT as_of::text, segment, tier, p_alive, churn_risk, expected_purchases,
+                   predicted_value_cents, lifetime_cents, need_family, need_share, need_rule, offers::text
+                 FROM customer_intel WHERE customer_id = $1 AND as_of IS NOT NULL",
+                &[&customer_id],
+            )?
+            .map(|r| {
+                let need = match (
+                    r.get::<_, Option<String>>(8),
+                    r.get::<_, Option<f64>>(9),
+                    r.get::<_, Option<String>>(10),
+                ) {
+                    (Some(family), Some(share), rule) => Some(NeedLine {
+                        family,
+                        share,
+                        rule: rule.unwrap_or_default(),
+                    }),
+                    _ => None,
+                };
+                let offers: Option<String> = r.get(11);
+                crate::domain::intel::CustomerIntel {
+                    customer_id,
+                    as_of: r.get(0),
+                    segment: r.get(1),
+                    tier: r.get(2),
+                    p_alive: r.get(3),
+                    churn_risk: r.get(4),
+                    expected_purchases: r.get(5),
+                    predicted_value: r.get::<_, Option<i64>>(6).map(Money),
+                    lifetime_value: r.get::<_, Option<i64>>(7).map(Money),
+                    need,
+                    offers: offers
+                        .and_then(|o| serde_json::from_str::<Vec<OfferLine>>(&o).ok())
+                        .unwrap_or_default(),
+                }
+            }))
     }
     fn intel_tiers(&self) -> Result<Vec<(String, usize, crate::domain::Money)>> {
-        Err(not_yet("intel_tiers"))
+        Ok(self
+            .rows(
+                "SELECT tier, count(*), coalesce(sum(predicted_value_cents), 0)::bigint FROM customer_intel
+                 WHERE tier IS NOT NULL GROUP BY tier ORDER BY tier COLLATE \"C\"",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    r.get::<_, i64>(1) as usize,
+                    crate::domain::Money(r.get(2)),
+                )
+            })
+            .collect())
     }
 }
 
@@ -1440,48 +1661,202 @@ impl Forecasts for PgStore {
         };
         self.load_run(id, level)
     }
-    fn save_forecast_run(&mut self, _run: &NewForecastRun) -> Result<i64> {
-        Err(not_yet("save_forecast_run"))
+    fn save_forecast_run(&mut self, run: &NewForecastRun) -> Result<i64> {
+        self.write(|tx| insert_forecast_run(tx, run))
     }
     fn save_recompute(
         &mut self,
-        _run: &NewForecastRun,
-        _scores: Option<&NewScores>,
+        run: &NewForecastRun,
+        scores: Option<&NewScores>,
     ) -> Result<(i64, Option<i64>)> {
-        Err(not_yet("save_recompute"))
+        self.write(|tx| {
+            let forecast = insert_forecast_run(tx, run)?;
+            let model = match scores {
+                Some(s) => Some(insert_scores(tx, s)?),
+                None => None,
+            };
+            Ok((forecast, model))
+        })
     }
 }
 
 impl Models for PgStore {
-    fn scoring_deals(&self, _recent: usize, _created_by: &str) -> Result<Vec<DealFacts>> {
-        Err(not_yet("scoring_deals"))
+    fn scoring_deals(&self, recent: usize, created_by: &str) -> Result<Vec<DealFacts>> {
+        let base = "SELECT d.id, d.external_id, d.name, c.name, d.owner_rep_id, r.name, d.amount_cents,
+                      d.created_on, d.closed_on, s.kind, s.name, c.segment, d.source, p.name
+                    FROM deals d JOIN stages s ON s.id = d.stage_id JOIN customers c ON c.id = d.customer_id
+                    LEFT JOIN reps r ON r.id = d.owner_rep_id LEFT JOIN products p ON p.id = d.product_id";
+        let read = |r: &postgres::Row| {
+            let kind: String = r.get(9);
+            DealFacts {
+                id: r.get(0),
+                external_id: r.get(1),
+                name: r.get(2),
+                customer: r.get(3),
+                owner_id: r.get(4),
+                owner: r.get(5),
+                amount_cents: r.get(6),
+                created_on: r.get(7),
+                closed_on: r.get(8),
+                outcome: match kind.as_str() {
+                    "won" => Some(true),
+                    "lost" => Some(false),
+                    _ => None,
+                },
+                stage: r.get(10),
+                segment: r.get(11),
+                source: r.get(12),
+                product: r.get(13),
+            }
+        };
+        let mut closed: Vec<DealFacts> = self
+            .rows(
+                &format!(
+                    "{base} WHERE d.id IN (SELECT id FROM deals WHERE closed_on IS NOT NULL
+                       AND created_on <= $2::text::date ORDER BY created_on DESC, id DESC LIMIT $1)"
+                ),
+                &[&(recent as i64), &created_by],
+            )?
+            .iter()
+            .map(read)
+            .collect();
+        closed.retain(|d| d.outcome.is_some());
+        closed.sort_by(|a, b| a.closed_on.cmp(&b.closed_on).then(a.id.cmp(&b.id)));
+        closed.extend(
+            self.rows(&format!("{base} WHERE s.kind = 'open' ORDER BY d.id"), &[])?
+                .iter()
+                .map(read),
+        );
+        Ok(closed)
     }
-    fn save_scores(&mut self, _s: &NewScores) -> Result<i64> {
-        Err(not_yet("save_scores"))
+    fn save_scores(&mut self, s: &NewScores) -> Result<i64> {
+        self.write(|tx| insert_scores(tx, s))
     }
-    fn activity_days(&self, _ids: &[i64]) -> Result<HashMap<i64, Vec<NaiveDate>>> {
-        Err(not_yet("activity_days"))
+    fn activity_days(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<NaiveDate>>> {
+        let mut out: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
+        for r in self.rows(
+            "SELECT deal_id, done_on FROM activities WHERE deal_id = ANY($1) AND done_on IS NOT NULL",
+            &[&ids],
+        )? {
+            out.entry(r.get(0)).or_default().push(r.get(1));
+        }
+        out.values_mut().for_each(|v| v.sort());
+        Ok(out)
     }
-    fn stage_entries(&self, _ids: &[i64]) -> Result<HashMap<i64, Vec<(NaiveDate, i64)>>> {
-        Err(not_yet("stage_entries"))
+    fn stage_entries(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<(NaiveDate, i64)>>> {
+        let mut out: HashMap<i64, Vec<(NaiveDate, i64)>> = HashMap::new();
+        for r in self.rows(
+            "SELECT sc.deal_id, sc.changed_on, s.position::bigint FROM stage_changes sc
+             JOIN stages s ON s.id = sc.to_stage_id AND s.kind = 'open'
+             WHERE sc.deal_id = ANY($1) ORDER BY sc.deal_id, sc.changed_on, sc.id",
+            &[&ids],
+        )? {
+            out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
+        }
+        Ok(out)
     }
     fn owner_outcomes(&self) -> Result<Vec<(i64, NaiveDate, bool)>> {
-        Err(not_yet("owner_outcomes"))
+        Ok(self
+            .rows(
+                "SELECT d.owner_rep_id, d.closed_on, s.kind = 'won' FROM deals d
+                 JOIN stages s ON s.id = d.stage_id
+                 WHERE d.closed_on IS NOT NULL AND d.owner_rep_id IS NOT NULL AND s.kind <> 'open'
+                 ORDER BY d.closed_on, d.stage_id, d.amount_cents, d.id",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
     }
     fn score_run_outcomes(&self) -> Result<Vec<crate::store::scoring::RunOutcomes>> {
-        Err(not_yet("score_run_outcomes"))
+        let mut runs: Vec<crate::store::scoring::RunOutcomes> = self
+            .rows(
+                &format!(
+                    "SELECT r.id, {}, r.metrics_json::text,
+                       (SELECT count(*) FROM deal_score_history h WHERE h.model_run_id = r.id)
+                     FROM model_runs r WHERE r.kind = 'win_probability' ORDER BY r.id",
+                    stamp("r.created_at")
+                ),
+                &[],
+            )?
+            .iter()
+            .map(|r| crate::store::scoring::RunOutcomes {
+                run_id: r.get(0),
+                at: r.get(1),
+                metrics_json: r.get(2),
+                scored: r.get::<_, i64>(3) as usize,
+                closed: Vec::new(),
+            })
+            .collect();
+        let at: HashMap<i64, usize> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.run_id, i))
+            .collect();
+        for r in self.rows(
+            "SELECT h.model_run_id, h.probability, s.kind = 'won'
+             FROM deal_score_history h JOIN deals d ON d.id = h.deal_id
+             JOIN stages s ON s.id = d.stage_id WHERE s.kind IN ('won', 'lost')
+             ORDER BY h.model_run_id, h.deal_id",
+            &[],
+        )? {
+            if let Some(&i) = at.get(&r.get::<_, i64>(0)) {
+                runs[i].closed.push((r.get(1), r.get(2)));
+            }
+        }
+        Ok(runs)
     }
 }
 
 impl AuditTrail for PgStore {
-    fn audit_entries(&self, _f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        Err(not_yet("audit_entries"))
+    fn audit_entries(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        Ok(self
+            .rows(
+                &format!(
+                    "SELECT id, {}, os_user, action, entity, entity_id, entity_id_last, batch_id, note,
+                            before_json::text, after_json::text, display_name
+                     FROM audit_log
+                     WHERE ($1::text IS NULL OR entity = $1)
+                       AND ($2::text IS NULL OR at >= $2::text::timestamptz)
+                       AND ($3::text IS NULL OR os_user = $3 OR display_name = $3)
+                       AND ($5::bigint IS NULL OR id < $5)
+                     ORDER BY id DESC LIMIT $4",
+                    stamp("at")
+                ),
+                &[&f.entity, &f.since, &f.user, &(f.limit as i64), &f.before_id],
+            )?
+            .iter()
+            .map(|r| AuditEntry {
+                id: r.get(0),
+                at: r.get(1),
+                os_user: r.get(2),
+                action: r.get(3),
+                entity: r.get(4),
+                entity_id: r.get(5),
+                entity_id_last: r.get(6),
+                batch_id: r.get(7),
+                note: r.get(8),
+                before: r.get(9),
+                after: r.get(10),
+                display_name: r.get(11),
+            })
+            .collect())
     }
     fn audit_high_water(&self) -> Result<i64> {
-        Err(not_yet("audit_high_water"))
+        Ok(self
+            .row("SELECT coalesce(max(id), 0) FROM audit_log", &[])?
+            .get(0))
     }
-    fn log_event(&mut self, _actor: &Actor, _entity: &str, _note: &str) -> Result<()> {
-        Err(not_yet("log_event"))
+    fn log_event(&mut self, actor: &Actor, entity: &str, note: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO audit_log(at, os_user, action, entity, entity_id, before_json, after_json,
+                                       batch_id, note, display_name)
+                 VALUES ($1::text::timestamptz, $2, 'insert', $3, 0, NULL, NULL, NULL, $4, $5)",
+                &[&actor.at, &actor.os_user, &entity, &note, &actor.display_name],
+            )?;
+            Ok(())
+        })
     }
     fn undo_range(&mut self, _from: i64, _to: i64, _actor: &Actor) -> Result<usize> {
         Err(not_yet("undo_range"))
@@ -2106,4 +2481,128 @@ fn write_revision(
         )?
         .get(0);
     audit_pg::inserted(tx, actor, Entity::TargetRevision, id)
+}
+
+/// A model run and its scores (as `store::scoring::insert_scores`), the scores sent as
+/// arrays in one statement each.
+fn insert_scores(tx: &mut postgres::Transaction, s: &NewScores) -> TxResult<i64> {
+    let run: i64 = tx
+        .query_one(
+            "INSERT INTO model_runs(created_at, kind, params_json, metrics_json)
+             VALUES ($1::text::timestamptz, 'win_probability', $2::text::json, $3::text::json)
+             RETURNING id",
+            &[&s.at, &s.params_json, &s.metrics_json],
+        )?
+        .get(0);
+    tx.execute("DELETE FROM deal_scores", &[])?;
+    let (deals, ps): (Vec<i64>, Vec<f64>) = s
+        .scores
+        .iter()
+        .map(|(d, p)| (*d, p.clamp(0.0, 1.0)))
+        .unzip();
+    tx.execute(
+        "INSERT INTO deal_scores(deal_id, model_run_id, probability, computed_at)
+         SELECT v.deal, $2, v.p, $4::text::timestamptz FROM unnest($1::bigint[], $3::float8[]) AS v(deal, p)",
+        &[&deals, &run, &ps, &s.at],
+    )?;
+    let (deals, ps): (Vec<i64>, Vec<f64>) = s
+        .history
+        .iter()
+        .map(|(d, p)| (*d, p.clamp(0.0, 1.0)))
+        .unzip();
+    tx.execute(
+        "INSERT INTO deal_score_history(model_run_id, deal_id, probability)
+         SELECT $1, v.deal, v.p FROM unnest($2::bigint[], $3::float8[]) AS v(deal, p)",
+        &[&run, &deals, &ps],
+    )?;
+    Ok(run)
+}
+
+/// A forecast run with its actuals and points (as `store::dashboard`).
+fn insert_forecast_run(tx: &mut postgres::Transaction, run: &NewForecastRun) -> TxResult<i64> {
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO forecast_runs(created_at, level, period_kind, horizon, last_actual, note,
+                                       for_dashboard, as_of)
+             VALUES ($1::text::timestamptz, $2, $3, $4::bigint::int, $5, $6, $7, $8::text::date)
+             RETURNING id",
+            &[
+                &run.created_at,
+                &run.level,
+                &run.period_kind,
+                &(run.horizon as i64),
+                &run.last_actual,
+                &run.note,
+                &run.for_dashboard,
+                &run.as_of,
+            ],
+        )?
+        .get(0);
+    let history = tx.prepare(
+        "INSERT INTO forecast_history(run_id, series_key, period, value) VALUES ($1, $2, $3, $4)",
+    )?;
+    let points = tx.prepare(
+        "INSERT INTO forecast_points(run_id, series_key, period, forecast, lo, hi, model, backtest_mase)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )?;
+    for s in run.series {
+        for (period, value) in &s.history {
+            tx.execute(&history, &[&id, &s.key, period, value])?;
+        }
+        for (period, f, lo, hi) in &s.points {
+            tx.execute(
+                &points,
+                &[&id, &s.key, period, f, lo, hi, &s.model, &s.backtest_mase],
+            )?;
+        }
+    }
+    Ok(id)
+}
+
+/// A segment run, its profiles and members (as `store::segments::insert_segment_run`).
+fn insert_segment_run(tx: &mut postgres::Transaction, run: &NewSegmentRun) -> TxResult<i64> {
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO segment_runs(created_at, as_of, k, silhouette, adjusted_rand_min)
+             VALUES ($1::text::timestamptz, $2::text::date, $3::bigint::int, $4, $5) RETURNING id",
+            &[
+                &run.created_at,
+                &run.as_of,
+                &(run.k as i64),
+                &run.silhouette,
+                &run.adjusted_rand_min,
+            ],
+        )?
+        .get(0);
+    let profile = tx.prepare(
+        "INSERT INTO segment_profiles(run_id, position, name, description, customers,
+           revenue_cents, recency_days, frequency, monetary_cents, tenure_days, breadth)
+         VALUES ($1, $2::bigint::int, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )?;
+    for (i, p) in run.profiles.iter().enumerate() {
+        tx.execute(
+            &profile,
+            &[
+                &id,
+                &(i as i64),
+                &p.name,
+                &p.description,
+                &(p.customers as i64),
+                &p.revenue_cents,
+                &p.recency_days,
+                &p.frequency,
+                &p.monetary_cents,
+                &p.tenure_days,
+                &p.breadth,
+            ],
+        )?;
+    }
+    let (customers, positions): (Vec<i64>, Vec<i64>) =
+        run.members.iter().map(|(c, p)| (*c, *p as i64)).unzip();
+    tx.execute(
+        "INSERT INTO segment_members(customer_id, run_id, position)
+         SELECT v.c, $2, v.p::int FROM unnest($1::bigint[], $3::bigint[]) AS v(c, p)",
+        &[&customers, &id, &positions],
+    )?;
+    Ok(id)
 }
