@@ -7,31 +7,9 @@
 //! stderr that it was skipped and why, and passes: a machine with no PostgreSQL still
 //! runs the rest of the suite.
 
+mod common;
+use common::pg::{env_of, server, Scratch, Server};
 use funnel::store::postgres::{connect, PasswordSource, PgError, Target};
-use std::io::Write;
-
-struct Server {
-    url: String,
-    password: String,
-}
-
-fn server(test: &str) -> Option<Server> {
-    match (
-        std::env::var("FUNNEL_TEST_PG_URL"),
-        std::env::var("FUNNEL_TEST_PG_PASSWORD"),
-    ) {
-        (Ok(url), Ok(password)) if !url.is_empty() => Some(Server { url, password }),
-        _ => {
-            // Straight to stderr, past the test harness's capture, so the skip is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED postgres::{test}: no PostgreSQL server (FUNNEL_TEST_PG_URL unset; \
-                 `.ci/run` starts one with tools/pg-throwaway when PostgreSQL is installed)"
-            );
-            None
-        }
-    }
-}
 
 /// The error of a connection expected to fail.
 fn refused(t: &Target) -> PgError {
@@ -41,13 +19,9 @@ fn refused(t: &Target) -> PgError {
     }
 }
 
-fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    funnel::store::postgres::config::fixed_env(pairs)
-}
-
 #[test]
 fn connects_with_the_password_from_the_environment_or_the_password_file() {
-    let Some(s) = server("connects") else {
+    let Some(s) = server("postgres::connects") else {
         return;
     };
     let t = Target::parse(&s.url, &env_of(&[("PGPASSWORD", &s.password)]), None).unwrap();
@@ -75,7 +49,7 @@ fn connects_with_the_password_from_the_environment_or_the_password_file() {
 
 #[test]
 fn a_wrong_or_missing_password_is_named_without_printing_it() {
-    let Some(s) = server("wrong_password") else {
+    let Some(s) = server("postgres::wrong_password") else {
         return;
     };
     let t = Target::parse(
@@ -99,7 +73,7 @@ fn a_wrong_or_missing_password_is_named_without_printing_it() {
 
 #[test]
 fn a_missing_database_and_a_refused_connection_say_so() {
-    let Some(s) = server("missing_database") else {
+    let Some(s) = server("postgres::missing_database") else {
         return;
     };
     let other = s.url.replace("/funnel_test", "/no_such_db");
@@ -147,68 +121,6 @@ fn a_missing_database_and_a_refused_connection_say_so() {
     assert!(matches!(e, PgError::Unreachable { .. }), "{text}");
     assert!(text.contains("connection refused"), "{text}");
     assert!(!text.contains(&s.password), "{text}");
-}
-
-/// A new, empty database on the test server for one test (dropped when it ends).
-struct Scratch {
-    admin: String,
-    password: String,
-    name: String,
-    url: String,
-}
-
-impl Scratch {
-    fn new(s: &Server, tag: &str) -> Scratch {
-        let name = format!("funnel_{tag}_{}", std::process::id());
-        let mut c = admin(s);
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-            .unwrap();
-        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        Scratch {
-            admin: s.url.clone(),
-            password: s.password.clone(),
-            url: s.url.replace("/funnel_test", &format!("/{name}")),
-            name,
-        }
-    }
-
-    /// Tables in the database's public schema.
-    fn tables(&self) -> i64 {
-        self.client()
-            .query_one(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
-                &[],
-            )
-            .unwrap()
-            .get(0)
-    }
-
-    fn client(&self) -> postgres::Client {
-        let t = Target::parse(&self.url, &env_of(&[("PGPASSWORD", &self.password)]), None).unwrap();
-        connect(&t).unwrap()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Ok(t) = Target::parse(
-            &self.admin,
-            &env_of(&[("PGPASSWORD", &self.password)]),
-            None,
-        ) {
-            if let Ok(mut c) = connect(&t) {
-                let _ = c.batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ));
-            }
-        }
-    }
-}
-
-fn admin(s: &Server) -> postgres::Client {
-    let t = Target::parse(&s.url, &env_of(&[("PGPASSWORD", &s.password)]), None).unwrap();
-    connect(&t).unwrap()
 }
 
 /// The real binary, with the test server's password in PGPASSWORD and the clock fixed.
@@ -336,7 +248,7 @@ fn contents(db: &std::path::Path) -> Vec<(String, Vec<Vec<rusqlite::types::Value
 
 #[test]
 fn migrate_round_trip_sqlite_to_postgres_and_back_is_identical() {
-    let Some(s) = server("migrate_round_trip") else {
+    let Some(s) = server("postgres::migrate_round_trip") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -472,7 +384,7 @@ fn migrate_round_trip_sqlite_to_postgres_and_back_is_identical() {
 
 #[test]
 fn migrate_refuses_a_database_it_must_not_touch_and_keeps_nothing_of_a_failed_copy() {
-    let Some(s) = server("migrate_refusals") else {
+    let Some(s) = server("postgres::migrate_refusals") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -16,11 +16,30 @@ use funnel::store::backend::Backend;
 use funnel::store::edits::DealFields;
 use funnel::store::StoreError;
 
-/// Every backend under test, fresh and empty, with what keeps it alive.
-fn backends() -> Vec<(&'static str, Box<dyn Backend>, tempfile::TempDir)> {
+/// What keeps a backend's database alive until the test ends (a directory, a database).
+type Keep = Box<dyn std::any::Any>;
+
+/// Every backend under test, fresh and empty, with what keeps it alive: SQLite in a new
+/// file, and PostgreSQL in a new database on the test server when there is one (said as
+/// SKIPPED on stderr when there is none).
+fn backends(test: &str) -> Vec<(&'static str, Box<dyn Backend>, Keep)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = funnel::store::Store::open(&dir.path().join("contract.db")).unwrap();
-    vec![("sqlite", Box::new(sqlite), dir)]
+    let mut out: Vec<(&'static str, Box<dyn Backend>, Keep)> =
+        vec![("sqlite", Box::new(sqlite), Box::new(dir))];
+    if let Some(s) = common::pg::server(&format!("store_contract::{test} on PostgreSQL")) {
+        let tag: String = test.chars().take(30).collect();
+        let scratch = common::pg::Scratch::new(&s, &format!("contract_{tag}"));
+        let target = funnel::store::postgres::Target::parse(
+            &scratch.url,
+            &common::pg::env_of(&[("PGPASSWORD", &s.password)]),
+            None,
+        )
+        .unwrap();
+        let pg = funnel::store::postgres::PgStore::open(target).unwrap();
+        out.push(("postgres", Box::new(pg), Box::new(scratch)));
+    }
+    out
 }
 
 fn customer(name: &str, city: &str) -> CustomerRecord {
@@ -110,7 +129,7 @@ fn stages(db: &mut dyn Backend) -> (i64, i64) {
 
 #[test]
 fn an_empty_backend_says_so() {
-    for (name, db, _keep) in backends() {
+    for (name, db, _keep) in backends("an_empty_backend_says_so") {
         assert!(db.is_empty().unwrap(), "{name}");
         assert_eq!(db.count_customers(&CustomerFilter::default()).unwrap(), 0);
         let page = db
@@ -128,7 +147,7 @@ fn an_empty_backend_says_so() {
 
 #[test]
 fn customers_are_saved_read_back_and_paged_by_keyset() {
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in backends("customers_are_saved_read_back_and_paged_by_keyset") {
         let actor = common::actor();
         for i in 0..25 {
             let city = if i % 2 == 0 { "Paris" } else { "Lyon" };
@@ -198,7 +217,9 @@ fn customers_are_saved_read_back_and_paged_by_keyset() {
 
 #[test]
 fn a_save_on_a_stale_version_is_refused_and_the_trail_records_each_write() {
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in
+        backends("a_save_on_a_stale_version_is_refused_and_the_trail_records_each_write")
+    {
         let actor = common::actor();
         let before = db.audit_high_water().unwrap();
         let id = db
@@ -270,7 +291,9 @@ fn a_save_on_a_stale_version_is_refused_and_the_trail_records_each_write() {
 
 #[test]
 fn deals_move_through_stages_and_are_deleted_with_their_history() {
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in
+        backends("deals_move_through_stages_and_are_deleted_with_their_history")
+    {
         let actor = common::actor();
         let (open, stage_name) = open_stage_and_a_buyer(&mut *db);
         let fields = DealFields {
@@ -306,7 +329,7 @@ fn deals_move_through_stages_and_are_deleted_with_their_history() {
 
 #[test]
 fn the_organisation_and_targets_round_trip() {
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in backends("the_organisation_and_targets_round_trip") {
         let actor = common::actor();
         let team = TeamRecord {
             external_id: None,
@@ -351,7 +374,9 @@ fn the_organisation_and_targets_round_trip() {
 
 #[test]
 fn the_data_version_moves_with_every_write_and_the_cache_keeps_by_it() {
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in
+        backends("the_data_version_moves_with_every_write_and_the_cache_keeps_by_it")
+    {
         let v0 = db.data_version().unwrap();
         db.keep_analysis("probe", &v0, "{\"x\":1}");
         assert_eq!(
@@ -392,7 +417,7 @@ fn the_data_version_moves_with_every_write_and_the_cache_keeps_by_it() {
 #[test]
 fn segment_runs_round_trip_with_history_and_moves() {
     use funnel::domain::segments::{NewSegmentRun, SegmentProfile};
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in backends("segment_runs_round_trip_with_history_and_moves") {
         let ids = oslo_customers(db.as_mut(), "Seg", 3);
         let profile = |name: &str, customers: usize| SegmentProfile {
             name: name.into(),
@@ -463,7 +488,9 @@ fn customer_intelligence_is_stored_whole_and_pages_by_value() {
     use funnel::domain::intel::{CustomerIntel, NeedLine, OfferLine};
     use funnel::domain::Money;
     use funnel::store::intel::NewIntelRun;
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in
+        backends("customer_intelligence_is_stored_whole_and_pages_by_value")
+    {
         let ids = oslo_customers(db.as_mut(), "Val", 12);
         let value = |i: usize| CustomerIntel {
             customer_id: ids[i],
@@ -646,7 +673,7 @@ fn activity(kind: ActivityKind, done_on: Option<chrono::NaiveDate>) -> ActivityR
 
 #[test]
 fn the_agenda_and_saved_plans_round_trip() {
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in backends("the_agenda_and_saved_plans_round_trip") {
         let actor = common::actor();
         let today = common::today();
         let (owned, _) = rep_with_customers(&mut *db);
@@ -732,7 +759,7 @@ fn the_agenda_and_saved_plans_round_trip() {
 
 #[test]
 fn rule_runs_act_once_per_key_and_alerts_are_dismissed() {
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in backends("rule_runs_act_once_per_key_and_alerts_are_dismissed") {
         let actor = common::actor();
         let (_, orphan) = rep_with_customers(&mut *db);
         assert_eq!(
@@ -810,7 +837,7 @@ fn rule_runs_act_once_per_key_and_alerts_are_dismissed() {
 /// do: what `funnel pipeline --backtest` and the simulation's learned win rates read.
 #[test]
 fn the_pipeline_of_a_past_day_and_what_its_deals_did() {
-    for (name, mut db, _keep) in backends() {
+    for (name, mut db, _keep) in backends("the_pipeline_of_a_past_day_and_what_its_deals_did") {
         let actor = common::actor();
         let (open, stage_name) = open_stage_and_a_buyer(&mut *db);
         let day = |d: i64| common::today() + chrono::Duration::days(d);

@@ -1,4 +1,5 @@
 #![allow(dead_code)]
+pub mod pg;
 use funnel::store::audit::Actor;
 use funnel::store::import::{import_file, ImportKind, ImportOptions, ImportReport};
 use funnel::store::Store;

@@ -7,6 +7,8 @@
 //! runs all of this against a real server.
 
 pub mod config;
+pub mod customers;
+pub mod edits;
 pub mod schema;
 pub mod store;
 

@@ -187,31 +187,31 @@ impl Backend for PgStore {
 impl Customers for PgStore {
     fn log_activity(
         &mut self,
-        _customer_id: i64,
-        _r: &crate::domain::records::ActivityRecord,
-        _follow_up: Option<NaiveDate>,
-        _actor: &Actor,
+        customer_id: i64,
+        r: &crate::domain::records::ActivityRecord,
+        follow_up: Option<NaiveDate>,
+        actor: &Actor,
     ) -> Result<()> {
-        Err(not_yet("log_activity"))
+        PgStore::log_activity(self, customer_id, r, follow_up, actor)
     }
-    fn count_customers(&self, _f: &CustomerFilter) -> Result<i64> {
-        Err(not_yet("count_customers"))
+    fn count_customers(&self, f: &CustomerFilter) -> Result<i64> {
+        PgStore::count_customers(self, f)
     }
-    fn customer_detail(&self, _id: i64) -> Result<Option<CustomerDetail>> {
-        Err(not_yet("customer_detail"))
+    fn customer_detail(&self, id: i64) -> Result<Option<CustomerDetail>> {
+        PgStore::customer_detail(self, id)
     }
-    fn customer_names_like(&self, _text: &str, _limit: usize) -> Result<Vec<String>> {
-        Err(not_yet("customer_names_like"))
+    fn customer_names_like(&self, text: &str, limit: usize) -> Result<Vec<String>> {
+        PgStore::customer_names_like(self, text, limit)
     }
     fn customer_page(
         &self,
-        _f: &CustomerFilter,
-        _sort: CustomerSort,
-        _cursor: Option<&Cursor>,
-        _direction: PageDirection,
-        _limit: usize,
+        f: &CustomerFilter,
+        sort: CustomerSort,
+        cursor: Option<&Cursor>,
+        direction: PageDirection,
+        limit: usize,
     ) -> Result<Vec<CustomerRow>> {
-        Err(not_yet("customer_page"))
+        PgStore::customer_page(self, f, sort, cursor, direction, limit)
     }
     fn find_row(&self, _entity: Entity, _text: &str) -> Result<i64> {
         Err(not_yet("find_row"))
@@ -233,26 +233,26 @@ impl Customers for PgStore {
     }
     fn save_contact(
         &mut self,
-        _id: Option<i64>,
-        _version: Option<i64>,
-        _customer_id: i64,
-        _r: &ContactRecord,
-        _actor: &Actor,
+        id: Option<i64>,
+        version: Option<i64>,
+        customer_id: i64,
+        r: &ContactRecord,
+        actor: &Actor,
     ) -> Result<i64> {
-        Err(not_yet("save_contact"))
+        PgStore::save_contact(self, id, version, customer_id, r, actor)
     }
     fn save_customer(
         &mut self,
-        _id: Option<i64>,
-        _version: Option<i64>,
-        _r: &CustomerRecord,
-        _today: NaiveDate,
-        _actor: &Actor,
+        id: Option<i64>,
+        version: Option<i64>,
+        r: &CustomerRecord,
+        today: NaiveDate,
+        actor: &Actor,
     ) -> Result<i64> {
-        Err(not_yet("save_customer"))
+        PgStore::save_customer(self, id, version, r, today, actor)
     }
     fn pick_lists(&self) -> Result<PickLists> {
-        Err(not_yet("pick_lists"))
+        PgStore::pick_lists(self)
     }
     fn is_empty(&self) -> Result<bool> {
         Ok(self
@@ -447,13 +447,13 @@ impl Deals for PgStore {
     }
     fn save_deal(
         &mut self,
-        _id: Option<i64>,
-        _version: Option<i64>,
-        _f: &DealFields,
-        _today: NaiveDate,
-        _actor: &Actor,
+        id: Option<i64>,
+        version: Option<i64>,
+        f: &DealFields,
+        today: NaiveDate,
+        actor: &Actor,
     ) -> Result<i64> {
-        Err(not_yet("save_deal"))
+        PgStore::save_deal(self, id, version, f, today, actor)
     }
     fn open_deals(&self) -> Result<Vec<OpenDealRow>> {
         Ok(self
@@ -960,39 +960,39 @@ impl Setup for PgStore {
     }
     fn save_team(
         &mut self,
-        _id: Option<i64>,
-        _version: Option<i64>,
-        _r: &TeamRecord,
-        _actor: &Actor,
+        id: Option<i64>,
+        version: Option<i64>,
+        r: &TeamRecord,
+        actor: &Actor,
     ) -> Result<i64> {
-        Err(not_yet("save_team"))
+        PgStore::save_team(self, id, version, r, actor)
     }
     fn save_rep(
         &mut self,
-        _id: Option<i64>,
-        _version: Option<i64>,
-        _r: &RepRecord,
-        _actor: &Actor,
+        id: Option<i64>,
+        version: Option<i64>,
+        r: &RepRecord,
+        actor: &Actor,
     ) -> Result<i64> {
-        Err(not_yet("save_rep"))
+        PgStore::save_rep(self, id, version, r, actor)
     }
     fn save_product(
         &mut self,
-        _id: Option<i64>,
-        _version: Option<i64>,
-        _r: &ProductRecord,
-        _actor: &Actor,
+        id: Option<i64>,
+        version: Option<i64>,
+        r: &ProductRecord,
+        actor: &Actor,
     ) -> Result<i64> {
-        Err(not_yet("save_product"))
+        PgStore::save_product(self, id, version, r, actor)
     }
     fn save_stage(
         &mut self,
-        _id: Option<i64>,
-        _version: Option<i64>,
-        _r: &StageRecord,
-        _actor: &Actor,
+        id: Option<i64>,
+        version: Option<i64>,
+        r: &StageRecord,
+        actor: &Actor,
     ) -> Result<i64> {
-        Err(not_yet("save_stage"))
+        PgStore::save_stage(self, id, version, r, actor)
     }
 }
 
@@ -2312,7 +2312,7 @@ impl PgStore {
 /// The audit trail on PostgreSQL, written as SQLite's: each row as a JSON object of its
 /// columns in table order, numbers as numbers, flags as 0/1, dates as `YYYY-MM-DD` and
 /// moments as RFC 3339, so that entries read the same whichever backend wrote them.
-mod audit_pg {
+pub(crate) mod audit_pg {
     use super::{Actor, Entity, TxResult};
     use crate::store::audit::Action;
     use postgres::types::Type;
