@@ -117,7 +117,8 @@ impl Store {
                EXISTS(SELECT 1 FROM activities a WHERE a.customer_id = c.id AND a.done_on IS NULL),
                c.segment
              FROM customers c LEFT JOIN reps r ON r.id = c.owner_rep_id
-             WHERE c.status = 'active'{filter}"
+             WHERE c.status = 'active'{filter}
+             ORDER BY c.id"
         );
         let rows = self
             .conn
@@ -264,7 +265,8 @@ impl Store {
              FROM customers c NOT INDEXED
              LEFT JOIN p ON p.customer_id = c.id
              LEFT JOIN customer_intel ci ON ci.customer_id = c.id
-             WHERE c.owner_rep_id IS NOT NULL AND c.status != 'churned'",
+             WHERE c.owner_rep_id IS NOT NULL AND c.status != 'churned'
+             ORDER BY c.id",
         )?;
         let mut rows = stmt.query([today])?;
         while let Some(r) = rows.next()? {
@@ -288,7 +290,8 @@ impl Store {
              SELECT c.segment, julianday(d.done_on) - julianday(lag(d.done_on)
                       OVER (PARTITION BY d.customer_id ORDER BY d.done_on))
              FROM days d JOIN customers c ON c.id = d.customer_id
-             WHERE c.segment IS NOT NULL",
+             WHERE c.segment IS NOT NULL
+             ORDER BY d.customer_id, d.done_on",
         )?;
         let rows = stmt
             .query_map([today], |r| {

@@ -47,6 +47,18 @@ pub(crate) fn write_row(
     columns: &[&str],
     values: &[Value],
 ) -> TxResult<i64> {
+    write_row_noted(tx, actor, entity, id, (columns, values), None)
+}
+
+/// Like [`write_row`], the audit entry carrying `note` (why: an automation rule's name).
+pub(crate) fn write_row_noted(
+    tx: &mut Transaction,
+    actor: &Actor,
+    entity: Entity,
+    id: Option<i64>,
+    (columns, values): (&[&str], &[Value]),
+    note: Option<&str>,
+) -> TxResult<i64> {
     match id {
         None => {
             let marks: Vec<String> = columns
@@ -61,7 +73,7 @@ pub(crate) fn write_row(
                 marks.join(", ")
             );
             let id: i64 = tx.query_one(&sql, values)?.get(0);
-            audit_pg::inserted(tx, actor, entity, id)?;
+            audit_pg::inserted(tx, actor, entity, id, note)?;
             Ok(id)
         }
         Some(id) => {
@@ -82,7 +94,7 @@ pub(crate) fn write_row(
             let mut all: Vec<Value> = values.to_vec();
             all.push(&id);
             tx.execute(&sql, &all)?;
-            audit_pg::if_changed(tx, actor, entity, id, Some(before))?;
+            audit_pg::if_changed(tx, actor, entity, id, Some(before), note)?;
             Ok(id)
         }
     }
@@ -117,7 +129,7 @@ fn check_version(
     Ok(())
 }
 
-fn rep_by_name(
+pub(crate) fn rep_by_name(
     tx: &mut Transaction,
     name: Option<&str>,
     at: &'static str,
@@ -145,7 +157,7 @@ fn next_id(tx: &mut Transaction, table: &str) -> TxResult<i64> {
 
 /// A new row's id and its readable external id (C-000123, D-0005225, K-…, A-…), as
 /// SQLite's `readable_id`.
-fn readable(tx: &mut Transaction, entity: Entity) -> TxResult<(i64, String)> {
+pub(crate) fn readable(tx: &mut Transaction, entity: Entity) -> TxResult<(i64, String)> {
     let (prefix, width) = match entity {
         Entity::Customer => ("C", 6),
         Entity::Contact => ("K", 6),
@@ -381,7 +393,7 @@ impl PgStore {
                         "UPDATE contacts SET is_primary = FALSE WHERE id = $1",
                         &[&other],
                     )?;
-                    audit_pg::if_changed(tx, actor, Entity::Contact, other, before)?;
+                    audit_pg::if_changed(tx, actor, Entity::Contact, other, before, None)?;
                 }
             }
             Ok(id)
@@ -533,7 +545,7 @@ impl PgStore {
                                    ordered_on = $4::text::date, amount_cents = $5 WHERE id = $1",
                                 &[&o, &customer, &product, &on, &cents],
                             )?;
-                            audit_pg::if_changed(tx, actor, Entity::Order, o, before)?;
+                            audit_pg::if_changed(tx, actor, Entity::Order, o, before, None)?;
                         }
                         (None, Some(on)) => {
                             let o: i64 = tx
@@ -543,7 +555,7 @@ impl PgStore {
                                     &[&customer, &id, &product, &on, &cents],
                                 )?
                                 .get(0);
-                            audit_pg::inserted(tx, actor, Entity::Order, o)?;
+                            audit_pg::inserted(tx, actor, Entity::Order, o, None)?;
                         }
                         _ => {}
                     }

@@ -6,6 +6,7 @@
 //! 16, in progress), so the other commands still need a SQLite file. `tests/postgres.rs`
 //! runs all of this against a real server.
 
+pub mod agenda;
 pub mod config;
 pub mod customers;
 pub mod edits;

@@ -400,8 +400,8 @@ impl Deals for PgStore {
                     &[&deal_id, &from, &to_stage, &on],
                 )?
                 .get(0);
-            audit_pg::inserted(tx, actor, Entity::StageChange, change)?;
-            audit_pg::if_changed(tx, actor, Entity::Deal, deal_id, before)?;
+            audit_pg::inserted(tx, actor, Entity::StageChange, change, None)?;
+            audit_pg::if_changed(tx, actor, Entity::Deal, deal_id, before, None)?;
             // The order ledger follows the deal (as `store::ledger::sync_order`).
             let order: Option<i64> = tx
                 .query_opt("SELECT id FROM orders WHERE deal_id = $1", &[&deal_id])?
@@ -415,7 +415,7 @@ impl Deals for PgStore {
                             &[&customer, &deal_id, &product, &on, &cents],
                         )?
                         .get(0);
-                    audit_pg::inserted(tx, actor, Entity::Order, id)?;
+                    audit_pg::inserted(tx, actor, Entity::Order, id, None)?;
                 }
                 (StageKind::Won, Some(id)) => {
                     let before = audit_pg::row_json(tx, Entity::Order, id)?;
@@ -424,7 +424,7 @@ impl Deals for PgStore {
                                            amount_cents = $5 WHERE id = $1",
                         &[&id, &customer, &product, &on, &cents],
                     )?;
-                    audit_pg::if_changed(tx, actor, Entity::Order, id, before)?;
+                    audit_pg::if_changed(tx, actor, Entity::Order, id, before, None)?;
                 }
                 (_, Some(id)) => {
                     let before = audit_pg::row_json(tx, Entity::Order, id)?;
@@ -1123,7 +1123,7 @@ impl Targets for PgStore {
                     ],
                 )?
                 .get(0);
-            audit_pg::inserted(tx, actor, Entity::Target, id)?;
+            audit_pg::inserted(tx, actor, Entity::Target, id, None)?;
             write_revision(tx, actor, id, None, value, reason)?;
             Ok((id, None))
         })
@@ -1240,91 +1240,91 @@ impl Targets for PgStore {
 impl Agenda for PgStore {
     fn open_activities(
         &self,
-        _scope: &crate::domain::agenda::AgendaScope,
-        _until: &str,
+        scope: &crate::domain::agenda::AgendaScope,
+        until: &str,
     ) -> Result<Vec<crate::domain::agenda::OpenActivity>> {
-        Err(not_yet("open_activities"))
+        PgStore::open_activities(self, scope, until)
     }
     fn contact_intervals(
         &self,
-        _scope: &crate::domain::agenda::AgendaScope,
-        _today: &str,
+        scope: &crate::domain::agenda::AgendaScope,
+        today: &str,
     ) -> Result<Vec<crate::domain::agenda::ContactDue>> {
-        Err(not_yet("contact_intervals"))
+        PgStore::contact_intervals(self, scope, today)
     }
-    fn contact_gaps(&self, _today: &str) -> Result<Vec<(String, f64)>> {
-        Err(not_yet("contact_gaps"))
+    fn contact_gaps(&self, today: &str) -> Result<Vec<(String, f64)>> {
+        PgStore::contact_gaps(self, today)
     }
     fn plan_customers(
         &self,
-        _rep: &str,
-        _today: &str,
+        rep: &str,
+        today: &str,
     ) -> Result<(f64, Vec<crate::domain::agenda::PlanCustomer>)> {
-        Err(not_yet("plan_customers"))
+        PgStore::plan_customers(self, rep, today)
     }
-    fn busiest_rep(&self, _until: &str) -> Result<Option<String>> {
-        Err(not_yet("busiest_rep"))
+    fn busiest_rep(&self, until: &str) -> Result<Option<String>> {
+        PgStore::busiest_rep(self, until)
     }
-    fn plan_customers_all(&self, _today: &str) -> Result<Vec<crate::domain::agenda::RepCustomers>> {
-        Err(not_yet("plan_customers_all"))
+    fn plan_customers_all(&self, today: &str) -> Result<Vec<crate::domain::agenda::RepCustomers>> {
+        PgStore::plan_customers_all(self, today)
     }
     fn save_plan(
         &mut self,
-        _rep: &str,
-        _made_on: &str,
-        _method: &str,
-        _visits: &[crate::domain::agenda::PlanVisit],
-        _actor: &crate::domain::audit::Actor,
+        rep: &str,
+        made_on: &str,
+        method: &str,
+        visits: &[crate::domain::agenda::PlanVisit],
+        actor: &crate::domain::audit::Actor,
     ) -> Result<i64> {
-        Err(not_yet("save_plan"))
+        PgStore::save_plan(self, rep, made_on, method, visits, actor)
     }
     fn plan_record(
         &self,
-        _id: Option<i64>,
-        _rep: Option<&str>,
+        id: Option<i64>,
+        rep: Option<&str>,
     ) -> Result<crate::domain::agenda::PlanRecord> {
-        Err(not_yet("plan_record"))
+        PgStore::plan_record(self, id, rep)
     }
     fn change_activity(
         &mut self,
-        _id: i64,
-        _change: &crate::domain::agenda::AgendaChange,
-        _actor: &crate::domain::audit::Actor,
+        id: i64,
+        change: &crate::domain::agenda::AgendaChange,
+        actor: &crate::domain::audit::Actor,
     ) -> Result<()> {
-        Err(not_yet("change_activity"))
+        PgStore::change_activity(self, id, change, actor)
     }
 }
 
 impl Rules for PgStore {
-    fn rule_keys(&self, _rule: &str) -> Result<std::collections::HashSet<String>> {
-        Err(not_yet("rule_keys"))
+    fn rule_keys(&self, rule: &str) -> Result<std::collections::HashSet<String>> {
+        PgStore::rule_keys(self, rule)
     }
-    fn big_open_deals(&self, _min_cents: i64) -> Result<Vec<crate::domain::rules::WatchedDeal>> {
-        Err(not_yet("big_open_deals"))
+    fn big_open_deals(&self, min_cents: i64) -> Result<Vec<crate::domain::rules::WatchedDeal>> {
+        PgStore::big_open_deals(self, min_cents)
     }
-    fn rule_marks(&self, _rule: &str) -> Result<HashMap<i64, (Option<String>, i64)>> {
-        Err(not_yet("rule_marks"))
+    fn rule_marks(&self, rule: &str) -> Result<HashMap<i64, (Option<String>, i64)>> {
+        PgStore::rule_marks(self, rule)
     }
     fn customers_without_owner(&self) -> Result<Vec<(i64, String)>> {
-        Err(not_yet("customers_without_owner"))
+        PgStore::customers_without_owner(self)
     }
     fn save_rule_run(
         &mut self,
-        _run: &crate::domain::rules::RuleRun,
-        _actions: &[crate::domain::rules::RuleAction],
-        _marks: &[(i64, Option<String>, i64)],
-        _actor: &crate::domain::audit::Actor,
+        run: &crate::domain::rules::RuleRun,
+        actions: &[crate::domain::rules::RuleAction],
+        marks: &[(i64, Option<String>, i64)],
+        actor: &crate::domain::audit::Actor,
     ) -> Result<usize> {
-        Err(not_yet("save_rule_run"))
+        PgStore::save_rule_run(self, run, actions, marks, actor)
     }
     fn last_rule_runs(&self) -> Result<Vec<crate::domain::rules::RuleRun>> {
-        Err(not_yet("last_rule_runs"))
+        PgStore::last_rule_runs(self)
     }
-    fn open_alerts(&self, _limit: usize) -> Result<(usize, Vec<crate::domain::rules::Alert>)> {
-        Err(not_yet("open_alerts"))
+    fn open_alerts(&self, limit: usize) -> Result<(usize, Vec<crate::domain::rules::Alert>)> {
+        PgStore::open_alerts(self, limit)
     }
-    fn dismiss_alert(&mut self, _id: i64, _at: &str) -> Result<()> {
-        Err(not_yet("dismiss_alert"))
+    fn dismiss_alert(&mut self, id: i64, at: &str) -> Result<()> {
+        PgStore::dismiss_alert(self, id, at)
     }
 }
 
@@ -1963,7 +1963,7 @@ impl PgStore {
 
 /// A TIMESTAMPTZ column as funnel writes moments everywhere: RFC 3339 in UTC, to the
 /// second (`2026-09-01T09:00:00Z`); the session's time zone is UTC.
-fn stamp(col: &str) -> String {
+pub(crate) fn stamp(col: &str) -> String {
     format!("to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 }
 
@@ -2403,6 +2403,7 @@ pub(crate) mod audit_pg {
         actor: &Actor,
         entity: Entity,
         id: i64,
+        note: Option<&str>,
     ) -> TxResult<()> {
         let after = row_json(tx, entity, id)?;
         record(
@@ -2413,7 +2414,7 @@ pub(crate) mod audit_pg {
             id,
             None,
             after.as_deref(),
-            None,
+            note,
         )
     }
 
@@ -2424,6 +2425,7 @@ pub(crate) mod audit_pg {
         entity: Entity,
         id: i64,
         before: Option<String>,
+        note: Option<&str>,
     ) -> TxResult<()> {
         let after = row_json(tx, entity, id)?;
         if after != before {
@@ -2435,7 +2437,7 @@ pub(crate) mod audit_pg {
                 id,
                 before.as_deref(),
                 after.as_deref(),
-                None,
+                note,
             )?;
         }
         Ok(())
@@ -2461,7 +2463,7 @@ fn change_value(
         "UPDATE targets SET value = $2 WHERE id = $1",
         &[&id, &value],
     )?;
-    audit_pg::if_changed(tx, actor, Entity::Target, id, before)?;
+    audit_pg::if_changed(tx, actor, Entity::Target, id, before, None)?;
     write_revision(tx, actor, id, Some(old), value, reason)
 }
 
@@ -2480,7 +2482,7 @@ fn write_revision(
             &[&target, &old, &new, &actor.at, &actor.os_user, &reason],
         )?
         .get(0);
-    audit_pg::inserted(tx, actor, Entity::TargetRevision, id)
+    audit_pg::inserted(tx, actor, Entity::TargetRevision, id, None)
 }
 
 /// A model run and its scores (as `store::scoring::insert_scores`), the scores sent as
