@@ -578,7 +578,7 @@ pub fn undo_range(conn: &Connection, from: i64, to: i64, actor: &Actor) -> Resul
 
 /// What becomes of a row whose parent is removed by a cascading revert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tie {
+pub(crate) enum Tie {
     /// The row belongs to its parent (a deal's stage history, a customer's contacts): it goes.
     Owned,
     /// The row only points at it (a customer's owner rep): the link is cleared.
@@ -586,7 +586,7 @@ enum Tie {
 }
 
 /// The references to each table that a revert must not break: (child entity, column, tie).
-fn references(parent: Entity) -> &'static [(Entity, &'static str, Tie)] {
+pub(crate) fn references(parent: Entity) -> &'static [(Entity, &'static str, Tie)] {
     use Tie::*;
     match parent {
         Entity::Customer => &[
@@ -628,7 +628,7 @@ fn references(parent: Entity) -> &'static [(Entity, &'static str, Tie)] {
 
 /// `AND NOT (id BETWEEN …)` for each of `ranges` in `child`'s table: the batch's own rows,
 /// which the revert deletes itself.
-fn outside_ranges(child: Entity, ranges: &[(Entity, i64, i64)]) -> String {
+pub(crate) fn outside_ranges(child: Entity, ranges: &[(Entity, i64, i64)]) -> String {
     ranges
         .iter()
         .filter(|r| r.0 == child)

@@ -70,7 +70,7 @@ pub struct MergeOutcome {
     pub filled: Vec<&'static str>,
 }
 
-const REMOVABLE: [Entity; 4] = [
+pub(crate) const REMOVABLE: [Entity; 4] = [
     Entity::Customer,
     Entity::Contact,
     Entity::Deal,
@@ -141,7 +141,7 @@ fn plan(conn: &Connection, entity: Entity, id: i64) -> Result<RemovalPlan> {
 }
 
 /// The customer columns a merge fills on the kept customer when it has none.
-const FILLABLE: [&str; 9] = [
+pub(crate) const FILLABLE: [&str; 9] = [
     "owner_rep_id",
     "industry",
     "segment",

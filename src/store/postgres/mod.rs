@@ -10,6 +10,7 @@ pub mod agenda;
 pub mod config;
 pub mod customers;
 pub mod edits;
+pub mod remove;
 pub mod schema;
 pub mod store;
 

@@ -213,23 +213,23 @@ impl Customers for PgStore {
     ) -> Result<Vec<CustomerRow>> {
         PgStore::customer_page(self, f, sort, cursor, direction, limit)
     }
-    fn find_row(&self, _entity: Entity, _text: &str) -> Result<i64> {
-        Err(not_yet("find_row"))
+    fn find_row(&self, entity: Entity, text: &str) -> Result<i64> {
+        PgStore::find_row(self, entity, text)
     }
-    fn merge_customers(&mut self, _keep: i64, _gone: i64, _actor: &Actor) -> Result<MergeOutcome> {
-        Err(not_yet("merge_customers"))
+    fn merge_customers(&mut self, keep: i64, gone: i64, actor: &Actor) -> Result<MergeOutcome> {
+        PgStore::merge_customers(self, keep, gone, actor)
     }
-    fn removal_plan(&self, _entity: Entity, _id: i64) -> Result<RemovalPlan> {
-        Err(not_yet("removal_plan"))
+    fn removal_plan(&self, entity: Entity, id: i64) -> Result<RemovalPlan> {
+        PgStore::removal_plan(self, entity, id)
     }
     fn remove(
         &mut self,
-        _entity: Entity,
-        _id: i64,
-        _force: bool,
-        _actor: &Actor,
+        entity: Entity,
+        id: i64,
+        force: bool,
+        actor: &Actor,
     ) -> Result<RemovalPlan> {
-        Err(not_yet("remove"))
+        PgStore::remove(self, entity, id, force, actor)
     }
     fn save_contact(
         &mut self,
@@ -1858,8 +1858,8 @@ impl AuditTrail for PgStore {
             Ok(())
         })
     }
-    fn undo_range(&mut self, _from: i64, _to: i64, _actor: &Actor) -> Result<usize> {
-        Err(not_yet("undo_range"))
+    fn undo_range(&mut self, from: i64, to: i64, actor: &Actor) -> Result<usize> {
+        PgStore::undo_range(self, from, to, actor)
     }
     fn revert_batch(
         &mut self,
