@@ -357,7 +357,7 @@ fn verify(table: &str, cols: &[Column], from: &Check, to: &Check) -> Result<()> 
 }
 
 /// COPY's text format: backslash, newline, carriage return and tab escaped.
-fn escape_into(buf: &mut Vec<u8>, s: &str) {
+pub(crate) fn escape_into(buf: &mut Vec<u8>, s: &str) {
     for b in s.bytes() {
         match b {
             b'\\' => buf.extend_from_slice(b"\\\\"),

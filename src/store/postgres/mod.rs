@@ -7,6 +7,7 @@
 //! runs all of this against a real server.
 
 pub mod agenda;
+pub mod bulk;
 pub mod config;
 pub mod customers;
 pub mod edits;

@@ -149,6 +149,24 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Runs `f` in one READ COMMITTED transaction, once: for long writes that lock what
+    /// they write (a bulk load) and so need no retry.
+    pub(crate) fn once<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction) -> TxResult<T>,
+    ) -> Result<T> {
+        self.check_cancel()?;
+        let mut client = self.client.borrow_mut();
+        let mut tx = client.transaction().map_err(|e| self.err(e))?;
+        match f(&mut tx).and_then(|v| tx.commit().map(|_| v).map_err(TxError::Pg)) {
+            Ok(v) => Ok(v),
+            Err(TxError::Pg(e)) => Err(self.err(e)),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+}
+
 /// What a write's body can fail with: the server (perhaps worth a retry) or the store's
 /// own checks (never retried).
 pub(crate) enum TxError {
@@ -1934,12 +1952,12 @@ impl Loading for PgStore {
     }
     fn bulk_load_with(
         &mut self,
-        _replacing: Option<&str>,
-        _actor: &Actor,
-        _progress: &mut dyn FnMut(&str, f64),
-        _fill: &mut Fill,
+        replacing: Option<&str>,
+        actor: &Actor,
+        progress: &mut dyn FnMut(&str, f64),
+        fill: &mut Fill,
     ) -> crate::domain::bulk::SinkResult<()> {
-        Err(Box::new(not_yet("bulk_load_with")))
+        self.bulk_load_pg(replacing, actor, progress, fill)
     }
     fn convert_in_place(
         self: Box<Self>,
@@ -2159,10 +2177,9 @@ fn export_sql(kind: &str) -> Option<String> {
             stamp("v.changed_at")
         ),
         "import_batches" => format!(
-            "SELECT id, kind, file, vendor, {}, os_user, inserted, updated, rejected, {}
+            "SELECT id, kind, file, vendor, {}, os_user, inserted, updated, rejected, reverted_at
               FROM import_batches ORDER BY id",
-            stamp("created_at"),
-            stamp("reverted_at")
+            stamp("created_at")
         ),
         "audit_log" => format!(
             "SELECT id, {}, os_user, action, entity, entity_id, before_json::text, after_json::text,

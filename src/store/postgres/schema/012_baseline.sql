@@ -252,7 +252,9 @@ CREATE TABLE import_batches (
     inserted    BIGINT NOT NULL DEFAULT 0,
     updated     BIGINT NOT NULL DEFAULT 0,
     rejected    BIGINT NOT NULL DEFAULT 0,
-    reverted_at TIMESTAMPTZ
+    -- A moment (RFC 3339), or why the batch can no longer be reverted ('removed by demo
+    -- --force at …'), as SQLite keeps it.
+    reverted_at TEXT
 );
 
 CREATE TABLE audit_log (
