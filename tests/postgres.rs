@@ -448,7 +448,7 @@ fn migrate_refuses_a_database_it_must_not_touch_and_keeps_nothing_of_a_failed_co
         .unwrap();
     let e = String::from_utf8_lossy(&migrate(orphan.to_str().unwrap(), &empty.url)).to_string();
     assert!(
-        e.contains("break its foreign key") && e.contains("deals"),
+        e.contains("break the foreign key") && e.contains("of deals"),
         "{e}"
     );
     assert_eq!(empty.tables(), 0);

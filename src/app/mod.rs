@@ -47,7 +47,32 @@ pub fn rolling_backup(store: &Store, label: &str) -> Result<Option<PathBuf>, Sto
     if store.is_empty()? || store.path().as_os_str() == ":memory:" {
         return Ok(None);
     }
-    let base = store.path().display().to_string();
+    // A server database has no directory of its own: its copies go to funnel's data
+    // directory, named after the server and database (SQLite files, as `funnel backup`).
+    let beside = if migrate::is_url(&store.path().to_string_lossy()) {
+        let name: String = store
+            .path()
+            .to_string_lossy()
+            .trim_start_matches("postgres://")
+            .trim_start_matches("postgresql://")
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let dir = directories::ProjectDirs::from("", "", "funnel")
+            .map(|d| d.data_dir().join("backups"))
+            .unwrap_or_else(|| PathBuf::from("funnel-backups"));
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        dir.join(format!("{name}.db"))
+    } else {
+        store.path().to_path_buf()
+    };
+    let base = beside.display().to_string();
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
     let mut dest = PathBuf::from(format!("{base}.backup-{label}-{stamp}"));
     let mut n = 1;
@@ -58,14 +83,12 @@ pub fn rolling_backup(store: &Store, label: &str) -> Result<Option<PathBuf>, Sto
     store.backup_to(&dest)?;
     let prefix = format!(
         "{}.backup-{label}-",
-        store
-            .path()
+        beside
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     );
-    let dir = store
-        .path()
+    let dir = beside
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));

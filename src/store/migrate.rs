@@ -532,41 +532,8 @@ pub fn sqlite_to_postgres(
     // The foreign keys are dropped for the load and added back before the commit: adding
     // one checks every row in a single join, where keeping them checked each row on its
     // own (deferred, 7 million checks took longer than the copy itself at a million deals).
-    let keys: Vec<(String, String, String)> = tx
-        .query(
-            "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid)
-             FROM pg_constraint
-             WHERE contype = 'f' AND connamespace = current_schema()::regnamespace
-             ORDER BY conrelid::regclass::text, conname",
-            &[],
-        )
-        .map_err(pg(dst))?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
-    for (table, name, _) in &keys {
-        tx.batch_execute(&format!("ALTER TABLE {table} DROP CONSTRAINT \"{name}\""))
-            .map_err(pg(dst))?;
-    }
-    // So are the indexes that back no constraint: built once over the loaded rows rather
-    // than kept up row by row.
-    let indexes: Vec<(String, String)> = tx
-        .query(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-             FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-             WHERE c.relnamespace = current_schema()::regnamespace
-               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-             ORDER BY 1",
-            &[],
-        )
-        .map_err(pg(dst))?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    for (name, _) in &indexes {
-        tx.batch_execute(&format!("DROP INDEX {name}"))
-            .map_err(pg(dst))?;
-    }
+    // So are the indexes that back no constraint: built once over the loaded rows.
+    let deferred = super::postgres::bulk::Deferred::drop(&mut tx).map_err(pg(dst))?;
     // One snapshot of the source for the whole copy, while others may go on writing.
     let read = src.conn.unchecked_transaction()?;
     let mut report = Report {
@@ -664,25 +631,12 @@ pub fn sqlite_to_postgres(
             sums: if meta { 0 } else { cols.len() },
         });
     }
-    for (name, definition) in &indexes {
-        tx.batch_execute(definition).map_err(|e| {
-            StoreError::Invalid(format!(
-                "the copied rows break the index {name} ({}); nothing was kept",
-                sql_error(dst, &e)
-            ))
-        })?;
-    }
-    for (table, name, definition) in &keys {
-        tx.batch_execute(&format!(
-            "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {definition}"
+    deferred.rebuild(&mut tx).map_err(|(what, e)| {
+        StoreError::Invalid(format!(
+            "the copied rows break {what} ({}); nothing was kept",
+            sql_error(dst, &e)
         ))
-        .map_err(|e| {
-            StoreError::Invalid(format!(
-                "the copied rows of {table} break its foreign key {name} ({}); nothing was kept",
-                sql_error(dst, &e)
-            ))
-        })?;
-    }
+    })?;
     tx.commit().map_err(pg(dst))?;
     drop(read);
     Ok(report)

@@ -68,7 +68,7 @@ impl Deferred {
             tx.batch_execute(&format!(
                 "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {definition}"
             ))
-            .map_err(|e| (format!("{table}'s foreign key {name}"), e))?;
+            .map_err(|e| (format!("the foreign key {name} of {table}"), e))?;
         }
         Ok(())
     }

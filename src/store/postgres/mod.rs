@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod config;
 pub mod customers;
 pub mod edits;
+pub mod maintenance;
 pub mod remove;
 pub mod schema;
 pub mod store;

@@ -196,6 +196,13 @@ fn retryable(e: &postgres::Error) -> bool {
     })
 }
 
+impl PgStore {
+    /// Where the database is (with the password source, never the password).
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+}
+
 impl Backend for PgStore {
     fn path(&self) -> &Path {
         &self.shown
@@ -1890,17 +1897,17 @@ impl AuditTrail for PgStore {
 }
 
 impl Maintenance for PgStore {
-    fn backup_to(&self, _dest: &Path) -> Result<u64> {
-        Err(not_yet("backup_to"))
+    fn backup_to(&self, dest: &Path) -> Result<u64> {
+        PgStore::backup_to(self, dest)
     }
-    fn restore_from(&mut self, _src: &Path, _keep_aside: &Path) -> Result<()> {
-        Err(not_yet("restore_from"))
+    fn restore_from(&mut self, src: &Path, keep_aside: &Path) -> Result<()> {
+        Err(self.restore_refused())
     }
-    fn write_converted(&self, _dest: &Path, _key: Option<&str>) -> Result<()> {
-        Err(not_yet("write_converted"))
+    fn write_converted(&self, dest: &Path, key: Option<&str>) -> Result<()> {
+        Err(self.encryption_refused())
     }
     fn health(&self) -> Result<Health> {
-        Err(not_yet("health"))
+        PgStore::health(self)
     }
     fn mark_damaged(&self, _why: &str) {
         // The server keeps its own integrity (checksums, WAL): nothing to mark here.
@@ -1961,11 +1968,11 @@ impl Loading for PgStore {
     }
     fn convert_in_place(
         self: Box<Self>,
-        _key: Option<&str>,
-        _note: &str,
-        _actor: &Actor,
+        key: Option<&str>,
+        note: &str,
+        actor: &Actor,
     ) -> Result<()> {
-        Err(not_yet("convert_in_place"))
+        Err(self.encryption_refused())
     }
 }
 
