@@ -184,7 +184,8 @@ fn chains(db: &str, targets: &[i64], deals: &[i64]) -> Chains {
                 .collect::<Result<_, _>>()
                 .expect("rows")
         };
-        let one = |sql: &str, id: i64| -> i64 { c.query_row(sql, [id], |r| r.get(0)).expect("row") };
+        let one =
+            |sql: &str, id: i64| -> i64 { c.query_row(sql, [id], |r| r.get(0)).expect("row") };
         for &t in targets {
             out.revisions.push(pairs(
                 "SELECT old_value, new_value FROM target_revisions WHERE target_id = ?1 ORDER BY id",
@@ -277,12 +278,28 @@ fn main() {
     let file = file.to_str().expect("utf-8 path").to_string();
     let backends = [("SQLite", file.as_str()), ("PostgreSQL", pg.as_str())];
     let steps: &[(&str, &[&str])] = &[
-        ("demo load", &["demo", "--force", "--customers", &customers, "--deals", &deals]),
+        (
+            "demo load",
+            &[
+                "demo",
+                "--force",
+                "--customers",
+                &customers,
+                "--deals",
+                &deals,
+            ],
+        ),
         ("recompute", &["recompute"]),
         ("pipeline", &["--format", "csv", "pipeline"]),
-        ("report funnel (funnel analysis)", &["--format", "csv", "report", "funnel"]),
+        (
+            "report funnel (funnel analysis)",
+            &["--format", "csv", "report", "funnel"],
+        ),
         ("targets list", &["--format", "csv", "targets", "list"]),
-        ("report win-rates", &["--format", "csv", "report", "win-rates"]),
+        (
+            "report win-rates",
+            &["--format", "csv", "report", "win-rates"],
+        ),
         ("export deals", &["--format", "csv", "export", "deals"]),
     ];
     println!(

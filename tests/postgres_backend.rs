@@ -95,6 +95,9 @@ fn every_figure_is_the_same_on_both_backends() {
         "clv",
         "segments",
         "recommend --evaluate --calibration-end 2026-06-30",
+        "needs",
+        "needs --evaluate",
+        "needs --rules",
         "agenda --all",
         "rules list",
     ]

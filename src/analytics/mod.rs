@@ -16,5 +16,6 @@ pub mod segments;
 pub mod stats;
 pub mod stl;
 pub mod targets;
+pub mod tree;
 pub mod ts;
 pub mod visits;

@@ -1,5 +1,5 @@
-//! Needs by classification: a decision tree (linfa-trees) predicting the product family a
-//! customer buys next, within 90 days, from what it bought before (orders by family, the
+//! Needs by classification: a decision tree (`analytics::tree`, a deterministic CART)
+//! predicting the product family a customer buys next, within 90 days, from what it bought before (orders by family, the
 //! last family, days since the last order), who it is (industry, segment, region) and its
 //! recent activity (activities in the 90 days before).
 //!
@@ -9,11 +9,9 @@
 //! is the last whose 90 days are observed, and only snapshots whose 90 days end before it
 //! are learned from.
 
+use super::tree::{Node, Params, Tree};
 use crate::domain::segments::LedgerLine;
 use chrono::{Datelike, Duration, NaiveDate};
-use linfa::prelude::*;
-use linfa_trees::DecisionTree;
-use ndarray::{Array1, Array2};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How far ahead a need is looked for, in days.
@@ -229,7 +227,7 @@ fn next_month(d: NaiveDate) -> NaiveDate {
 
 /// A learned tree with, for each leaf, the families of the examples that reached it.
 pub struct Needs {
-    tree: DecisionTree<f64, usize>,
+    tree: Tree,
     families: Vec<String>,
     names: Vec<String>,
     leaves: HashMap<Vec<bool>, Vec<usize>>,
@@ -249,17 +247,19 @@ pub struct Need {
 
 impl Needs {
     fn path(&self, x: &[f64]) -> (Vec<bool>, Vec<String>) {
-        let mut node = self.tree.root_node();
-        let (mut path, mut rule) = (Vec::new(), Vec::new());
-        while !node.is_leaf() {
-            let (feature, value, _) = node.split();
-            let left = x[feature] < value;
-            rule.push(condition(&self.names[feature], value, left));
-            path.push(left);
-            let child = node.children()[usize::from(!left)];
-            match child {
-                Some(c) => node = c,
-                None => break,
+        let (_, path) = self.tree.leaf(x);
+        let mut rule = Vec::new();
+        let mut at = 0;
+        for &left in &path {
+            if let Some(Node::Split {
+                feature,
+                value,
+                left: l,
+                right: r,
+            }) = self.tree.nodes.get(at)
+            {
+                rule.push(condition(&self.names[*feature], *value, left));
+                at = if left { *l } else { *r };
             }
         }
         (path, rule)
@@ -283,25 +283,28 @@ impl Needs {
     /// examples, share)".
     pub fn rules(&self, depth: usize) -> Vec<String> {
         let mut out = Vec::new();
-        self.walk(
-            self.tree.root_node(),
-            &mut Vec::new(),
-            &mut Vec::new(),
-            depth,
-            &mut out,
-        );
+        self.walk(0, &mut Vec::new(), &mut Vec::new(), depth, &mut out);
         out
     }
 
     fn walk(
         &self,
-        node: &linfa_trees::TreeNode<f64, usize>,
+        node: usize,
         path: &mut Vec<bool>,
         conds: &mut Vec<String>,
         depth: usize,
         out: &mut Vec<String>,
     ) {
-        if node.is_leaf() || conds.len() >= depth {
+        let split = match self.tree.nodes.get(node) {
+            Some(Node::Split {
+                feature,
+                value,
+                left,
+                right,
+            }) if conds.len() < depth => Some((*feature, *value, *left, *right)),
+            _ => None,
+        };
+        let Some((feature, value, left_child, right_child)) = split else {
             let mut counts = vec![0usize; self.families.len()];
             for (p, c) in &self.leaves {
                 if p.starts_with(path) {
@@ -328,14 +331,12 @@ impl Needs {
                 ));
             }
             return;
-        }
-        let (feature, value, _) = node.split();
-        for (i, child) in node.children().into_iter().enumerate() {
-            if let Some(c) = child {
-                let left = i == 0;
+        };
+        for (left, child) in [(true, left_child), (false, right_child)] {
+            {
                 path.push(left);
                 conds.push(condition(&self.names[feature], value, left));
-                self.walk(c, path, conds, depth, out);
+                self.walk(child, path, conds, depth, out);
                 conds.pop();
                 path.pop();
             }
@@ -377,25 +378,14 @@ fn condition(name: &str, value: f64, left: bool) -> String {
     }
 }
 
-fn fit(
-    examples: &[Example],
-    families: &[String],
-    names: &[String],
-    depth: usize,
-) -> Option<DecisionTree<f64, usize>> {
+fn fit(examples: &[Example], families: &[String], depth: usize) -> Option<Tree> {
     let rows: Vec<&Example> = examples.iter().filter(|e| e.label.is_some()).collect();
     if rows.len() < 20 || families.len() < 2 {
         return None;
     }
-    let width = rows[0].features.len();
-    let x = Array2::from_shape_fn((rows.len(), width), |(i, j)| rows[i].features[j]);
-    let y: Array1<usize> = rows.iter().map(|e| e.label.unwrap_or(0)).collect();
-    let data = Dataset::new(x, y).with_feature_names(names.to_vec());
-    DecisionTree::params()
-        .max_depth(Some(depth))
-        .min_weight_leaf(10.0)
-        .fit(&data)
-        .ok()
+    let x: Vec<Vec<f64>> = rows.iter().map(|e| e.features.clone()).collect();
+    let y: Vec<usize> = rows.iter().map(|e| e.label.unwrap_or(0)).collect();
+    Some(Tree::fit(&x, &y, families.len(), Params::new(depth, 10.0)))
 }
 
 /// The result of learning and evaluating.
@@ -474,7 +464,7 @@ fn learn_until(h: &History, today: NaiveDate, depth: usize) -> Option<(Needs, Ve
     let names = cols.names();
     let o = orders(h, &cols);
     let examples = snapshots(h, &cols, &o, today - Duration::days(WINDOW_DAYS));
-    let tree = fit(&examples, &cols.families, &names, depth)?;
+    let tree = fit(&examples, &cols.families, depth)?;
     let mut needs = Needs {
         tree,
         families: cols.families.clone(),

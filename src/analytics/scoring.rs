@@ -6,7 +6,6 @@
 use linfa::prelude::*;
 use linfa_bayes::{GaussianNb, NaiveBayes};
 use linfa_logistic::LogisticRegression;
-use linfa_trees::DecisionTree;
 use ndarray::{Array1, Array2};
 
 /// One example: its features (already numeric), for closed deals whether it won, and the
@@ -238,7 +237,7 @@ fn logistic(rows: &[Vec<f64>], y: &[bool], alpha: f64) -> Result<(Vec<f64>, f64)
 /// (shrunk toward the overall rate), so its probabilities are calibrated by construction.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TreeNode {
-    /// `row[feature] < value` goes to `left`, else to `right` (indices into the nodes).
+    /// `row[feature] <= value` goes to `left`, else to `right` (indices into the nodes).
     Split {
         feature: usize,
         value: f64,
@@ -269,7 +268,7 @@ impl TreeModel {
                     left,
                     right,
                 }) => {
-                    let go_left = row.get(*feature).is_some_and(|x| x < value);
+                    let go_left = row.get(*feature).is_some_and(|x| x <= value);
                     path.push((*feature, *value, go_left));
                     at = if go_left { *left } else { *right };
                 }
@@ -318,36 +317,36 @@ pub const TREE_DEPTH: usize = 4;
 
 /// Fits the tree on `rows` (unscaled) and turns it into leaves with win rates.
 fn fit_tree(rows: &[Vec<f64>], y: &[bool]) -> Result<TreeModel, String> {
-    let width = rows.first().map(Vec::len).unwrap_or(0);
-    let x = Array2::from_shape_fn((rows.len(), width), |(i, j)| rows[i][j]);
-    let labels: Array1<usize> = y.iter().map(|w| *w as usize).collect();
+    let labels: Vec<usize> = y.iter().map(|w| *w as usize).collect();
     let min_leaf = (rows.len() as f64 / 100.0).max(20.0);
-    let tree = DecisionTree::params()
-        .max_depth(Some(TREE_DEPTH))
-        .min_weight_leaf(min_leaf as f32)
-        .fit(&Dataset::new(x, labels))
-        .map_err(|e| format!("decision tree: {e}"))?;
-    // Our own nodes from linfa's (its leaves carry a class, not a rate).
-    fn build(node: &linfa_trees::TreeNode<f64, usize>, nodes: &mut Vec<TreeNode>) -> usize {
-        let at = nodes.len();
-        nodes.push(TreeNode::Leaf { p: 0.5, n: 0 });
-        let children = node.children();
-        if node.is_leaf() || children.iter().any(|c| c.is_none()) {
-            return at;
-        }
-        let (feature, value, _) = node.split();
-        let left = children[0].as_ref().map(|c| build(c, nodes)).unwrap_or(at);
-        let right = children[1].as_ref().map(|c| build(c, nodes)).unwrap_or(at);
-        nodes[at] = TreeNode::Split {
-            feature,
-            value,
-            left,
-            right,
-        };
-        at
+    if rows.is_empty() {
+        return Err("decision tree: no rows to learn from".into());
     }
-    let mut nodes: Vec<TreeNode> = Vec::new();
-    build(tree.root_node(), &mut nodes);
+    let tree = super::tree::Tree::fit(
+        rows,
+        &labels,
+        2,
+        super::tree::Params::new(TREE_DEPTH, min_leaf),
+    );
+    // Our own nodes from the tree's (its leaves carry a class, not a rate).
+    let nodes: Vec<TreeNode> = tree
+        .nodes
+        .iter()
+        .map(|n| match *n {
+            super::tree::Node::Leaf { .. } => TreeNode::Leaf { p: 0.5, n: 0 },
+            super::tree::Node::Split {
+                feature,
+                value,
+                left,
+                right,
+            } => TreeNode::Split {
+                feature,
+                value,
+                left,
+                right,
+            },
+        })
+        .collect();
     let mut model = TreeModel { nodes };
     // Leaf rates from the training rows, shrunk toward the overall rate (10 pseudo-deals).
     let rate = y.iter().filter(|w| **w).count() as f64 / y.len().max(1) as f64;
@@ -361,7 +360,7 @@ fn fit_tree(rows: &[Vec<f64>], y: &[bool]) -> Result<TreeModel, String> {
             right,
         }) = model.nodes.get(at)
         {
-            at = if row[*feature] < *value {
+            at = if row[*feature] <= *value {
                 *left
             } else {
                 *right
