@@ -106,26 +106,33 @@ pub fn connect(t: &Target) -> Result<postgres::Client, PgError> {
             } else {
                 postgres::config::SslMode::Require
             });
-            let mut builder = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls())
-                .map_err(|e| PgError::Tls {
-                target: t.to_string(),
-                why: e.to_string(),
-            })?;
-            if mode != SslMode::VerifyFull {
-                // prefer / require encrypt without checking the certificate, as libpq does.
-                builder.set_verify(openssl::ssl::SslVerifyMode::NONE);
-            }
-            let mut tls = postgres_openssl::MakeTlsConnector::new(builder.build());
-            if mode != SslMode::VerifyFull {
-                tls.set_callback(|c, _| {
-                    c.set_verify_hostname(false);
-                    Ok(())
-                });
-            }
-            cfg.connect(tls)
+            cfg.connect(tls(t)?)
         }
     };
     result.map_err(|e| classify(t, &e))
+}
+
+/// The TLS connector for `t`'s sslmode: prefer / require encrypt without checking the
+/// certificate, as libpq does; verify-full checks it against the system's roots.
+pub(crate) fn tls(t: &Target) -> Result<postgres_openssl::MakeTlsConnector, PgError> {
+    let mut builder =
+        openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls()).map_err(|e| {
+            PgError::Tls {
+                target: t.to_string(),
+                why: e.to_string(),
+            }
+        })?;
+    if t.ssl != SslMode::VerifyFull {
+        builder.set_verify(openssl::ssl::SslVerifyMode::NONE);
+    }
+    let mut tls = postgres_openssl::MakeTlsConnector::new(builder.build());
+    if t.ssl != SslMode::VerifyFull {
+        tls.set_callback(|c, _| {
+            c.set_verify_hostname(false);
+            Ok(())
+        });
+    }
+    Ok(tls)
 }
 
 /// A connection error in words, never with the password.

@@ -46,6 +46,8 @@ pub struct PgStore {
     /// The URL without its password, as a path for messages.
     shown: PathBuf,
     cancel: Option<crate::domain::jobs::CancelFlag>,
+    /// Set to stop the thread that cancels a running statement once the flag is set.
+    watcher: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// An operation the PostgreSQL backend does not do yet.
@@ -75,11 +77,49 @@ impl PgStore {
             shown: PathBuf::from(target.to_string()),
             target,
             cancel: None,
+            watcher: None,
         })
     }
 
     fn err(&self, e: postgres::Error) -> StoreError {
         StoreError::from(sql_error(&self.target, &e))
+    }
+
+    /// Watches `flag` (`None`: stops): between statements each new one is refused once it
+    /// is set, and a thread asks the server to cancel the statement running at that moment
+    /// (the server ends it with "canceling statement due to user request"; what it was
+    /// writing is rolled back).
+    fn watch(&mut self, flag: Option<crate::domain::jobs::CancelFlag>) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        if let Some(stop) = self.watcher.take() {
+            stop.store(true, Ordering::SeqCst);
+        }
+        self.cancel = flag.clone();
+        let Some(flag) = flag else { return };
+        let token = self.client.borrow().cancel_token();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        self.watcher = Some(stop.clone());
+        let target = self.target.clone();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            while !stop.load(Ordering::SeqCst) {
+                match (flag.is_cancelled(), sent) {
+                    (true, false) => {
+                        let _ = match target.ssl {
+                            super::SslMode::Disable => token.cancel_query(postgres::NoTls),
+                            _ => match super::tls(&target) {
+                                Ok(tls) => token.cancel_query(tls),
+                                Err(_) => Ok(()),
+                            },
+                        };
+                        sent = true;
+                    }
+                    (false, true) => sent = false,
+                    _ => {}
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
     }
 
     fn check_cancel(&self) -> Result<()> {
@@ -200,6 +240,14 @@ impl PgStore {
     /// Where the database is (with the password source, never the password).
     pub fn target(&self) -> &Target {
         &self.target
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Some(stop) = self.watcher.take() {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 
@@ -1942,7 +1990,7 @@ impl Maintenance for PgStore {
         PgStore::keep_analysis(self, name, version, body)
     }
     fn watch_cancel(&mut self, flag: Option<crate::domain::jobs::CancelFlag>) {
-        self.cancel = flag;
+        self.watch(flag);
     }
 }
 
