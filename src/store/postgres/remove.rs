@@ -308,7 +308,7 @@ type Entry = (i64, String, String, i64, Option<i64>, Option<String>);
 
 impl PgStore {
     pub fn removal_plan(&self, entity: Entity, id: i64) -> Result<RemovalPlan> {
-        self.write(|tx| plan(tx, entity, id))
+        self.write_serializable(|tx| plan(tx, entity, id))
     }
 
     pub fn remove(
@@ -318,7 +318,7 @@ impl PgStore {
         force: bool,
         actor: &Actor,
     ) -> Result<RemovalPlan> {
-        self.write(|tx| {
+        self.write_serializable(|tx| {
             let p = plan(tx, entity, id)?;
             if let (Some(why), false) = (p.ledger_warning(), force) {
                 return Err(StoreError::Invalid(format!(
@@ -337,7 +337,7 @@ impl PgStore {
                 "a customer cannot be merged into itself".into(),
             ));
         }
-        self.write(|tx| {
+        self.write_serializable(|tx| {
             let kept = label(tx, Entity::Customer, keep)?
                 .ok_or_else(|| StoreError::Invalid(format!("there is no customer {keep}")))?;
             let removed = label(tx, Entity::Customer, gone)?
@@ -480,7 +480,7 @@ impl PgStore {
 
     /// As `audit::undo_range`.
     pub fn undo_range(&self, from: i64, to: i64, actor: &Actor) -> Result<usize> {
-        self.write(|tx| {
+        self.write_serializable(|tx| {
             let entries: Vec<Entry> = tx
                 .query(
                     "SELECT id, action, entity, entity_id, entity_id_last, before_json::text
@@ -580,6 +580,232 @@ impl PgStore {
                 n += 1;
             }
             Ok(n)
+        })
+    }
+}
+
+/// As `audit::check_revertible`: the batch exists, was not reverted, and nothing else
+/// changed its rows since (with `cascade`, rows it inserted go whatever happened later).
+fn check_revertible(tx: &mut Transaction, batch_id: i64, cascade: bool) -> TxResult<()> {
+    let reverted: Option<Option<String>> = tx
+        .query_opt(
+            "SELECT reverted_at FROM import_batches WHERE id = $1",
+            &[&batch_id],
+        )?
+        .map(|r| r.get(0));
+    let refuse = |why: String| -> TxResult<()> { Err(StoreError::Invalid(why).into()) };
+    match reverted {
+        None => return refuse(format!("there is no import batch {batch_id}")),
+        Some(Some(at)) if at.starts_with("removed") => {
+            return refuse(format!(
+                "import batch {batch_id} cannot be reverted: its rows were {at}"
+            ))
+        }
+        Some(Some(at)) => {
+            return refuse(format!(
+                "import batch {batch_id} was already reverted at {at}"
+            ))
+        }
+        Some(None) => {}
+    }
+    let conflicts: Vec<(String, i64, i64)> = tx
+        .query(
+            "SELECT DISTINCT a1.entity, a2.entity_id, a2.id FROM audit_log a1
+             JOIN audit_log a2 ON a2.entity = a1.entity
+               AND a2.entity_id BETWEEN a1.entity_id AND coalesce(a1.entity_id_last, a1.entity_id)
+               AND a2.id > a1.id
+             LEFT JOIN import_batches b ON b.id = a2.batch_id
+             WHERE a1.batch_id = $1 AND a1.note IS NULL
+               AND (a2.batch_id IS NULL OR (a2.batch_id <> $1 AND b.reverted_at IS NULL))
+               AND NOT ($2 AND a1.action = 'insert')
+             ORDER BY a2.id
+             LIMIT 5",
+            &[&batch_id, &cascade],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    if !conflicts.is_empty() {
+        let list: Vec<String> = conflicts
+            .iter()
+            .map(|(e, id, audit)| format!("{e} {id} (audit entry {audit})"))
+            .collect();
+        return refuse(format!(
+            "cannot revert import batch {batch_id}: rows it wrote were changed later: {}; revert or undo those changes first{}",
+            list.join(", "),
+            if cascade {
+                ""
+            } else {
+                " (or give --cascade if the rows were created by this batch: they go with everything written on them, each audited)"
+            }
+        ));
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// As `audit::revert_batch`: undoes every change an import batch made, newest first.
+    pub fn revert_batch(
+        &self,
+        batch_id: i64,
+        actor: &Actor,
+        cascade: bool,
+    ) -> Result<crate::store::audit::RevertReport> {
+        self.write_serializable(|tx| {
+            check_revertible(tx, batch_id, cascade)?;
+            let entries: Vec<Entry> = tx
+                .query(
+                    "SELECT id, action, entity, entity_id, entity_id_last, before_json::text
+                     FROM audit_log WHERE batch_id = $1 AND note IS NULL ORDER BY id DESC",
+                    &[&batch_id],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+                .collect();
+            let undo = Actor {
+                batch_id: Some(batch_id),
+                ..actor.clone()
+            };
+            let mut report = crate::store::audit::RevertReport {
+                batch_id,
+                ..Default::default()
+            };
+            let entity_of = |audit_id: i64, name: &str| -> TxResult<Entity> {
+                Entity::from_name(name).ok_or_else(|| {
+                    StoreError::Invalid(format!(
+                        "audit entry {audit_id} names an unknown entity '{name}'"
+                    ))
+                    .into()
+                })
+            };
+            for (audit_id, _, name, entity_id, _, before) in
+                entries.iter().filter(|e| e.1 != "insert")
+            {
+                let entity = entity_of(*audit_id, name)?;
+                let Some(before) = before else {
+                    return Err(StoreError::Invalid(format!(
+                        "audit entry {audit_id} has no before image to restore"
+                    ))
+                    .into());
+                };
+                let current = audit_pg::row_json(tx, entity, *entity_id)?;
+                restore_row(tx, entity, *entity_id, before)?;
+                let act = if current.is_some() {
+                    Action::Update
+                } else {
+                    Action::Insert
+                };
+                audit_pg::record(
+                    tx,
+                    &undo,
+                    act,
+                    entity,
+                    *entity_id,
+                    current.as_deref(),
+                    Some(before),
+                    Some("revert"),
+                )?;
+                report.restored += 1;
+            }
+            let ranges: Vec<(Entity, i64, i64)> = entries
+                .iter()
+                .filter(|e| e.1 == "insert")
+                .filter_map(|e| Some((Entity::from_name(&e.2)?, e.3, e.4.unwrap_or(e.3))))
+                .collect();
+            if cascade {
+                for &(parent, first, last) in &ranges {
+                    report.cascaded += cascade_from(
+                        tx,
+                        parent,
+                        &format!("BETWEEN {first} AND {last}"),
+                        &ranges,
+                        &undo,
+                        "revert cascade",
+                    )?;
+                }
+            } else {
+                let hanging = dependants(tx, &ranges)?;
+                if !hanging.is_empty() {
+                    return Err(StoreError::Invalid(format!(
+                        "cannot revert import batch {batch_id}: rows written later depend on rows it created: {}; revert or delete those first, or give --cascade to remove them too (each audited)",
+                        hanging.join(", ")
+                    ))
+                    .into());
+                }
+            }
+            for (audit_id, _, name, first, last, _) in entries.iter().filter(|e| e.1 == "insert") {
+                let entity = entity_of(*audit_id, name)?;
+                let last = last.unwrap_or(*first);
+                if cascade {
+                    let changed: Vec<i64> = tx
+                        .query(
+                            "SELECT DISTINCT entity_id FROM audit_log
+                             WHERE entity = $1 AND entity_id BETWEEN $2 AND $3 AND id > $4
+                               AND (batch_id IS NULL OR batch_id <> $5)
+                             ORDER BY entity_id",
+                            &[&entity.name(), first, &last, audit_id, &batch_id],
+                        )?
+                        .iter()
+                        .map(|r| r.get(0))
+                        .collect();
+                    for id in changed {
+                        if let Some(before) = audit_pg::row_json(tx, entity, id)? {
+                            audit_pg::record(
+                                tx,
+                                &undo,
+                                Action::Delete,
+                                entity,
+                                id,
+                                Some(&before),
+                                None,
+                                Some("revert cascade"),
+                            )?;
+                        }
+                    }
+                }
+                if entity == Entity::Team {
+                    tx.execute(
+                        "UPDATE teams SET parent_id = NULL WHERE id BETWEEN $1 AND $2",
+                        &[first, &last],
+                    )?;
+                }
+                let n = tx
+                    .execute(
+                        &format!("DELETE FROM {} WHERE id BETWEEN $1 AND $2", entity.table()),
+                        &[first, &last],
+                    )
+                    .map_err(|e| -> super::store::TxError {
+                        if e.code() == Some(&postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+                            StoreError::Invalid(format!(
+                                "cannot revert import batch {batch_id}: {}s it created (from id {first}) are now used by rows written later; delete those first",
+                                entity.name()
+                            ))
+                            .into()
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                tx.execute(
+                    "INSERT INTO audit_log(at, os_user, action, entity, entity_id, entity_id_last,
+                                           batch_id, note, display_name)
+                     VALUES ($1::text::timestamptz, $2, 'delete', $3, $4, $5, $6, 'revert', $7)",
+                    &[
+                        &undo.at,
+                        &undo.os_user,
+                        &entity.name(),
+                        first,
+                        &last,
+                        &batch_id,
+                        &undo.display_name,
+                    ],
+                )?;
+                report.deleted += n as usize;
+            }
+            tx.execute(
+                "UPDATE import_batches SET reverted_at = $2 WHERE id = $1",
+                &[&batch_id, &actor.at],
+            )?;
+            Ok(report)
         })
     }
 }

@@ -156,12 +156,34 @@ impl PgStore {
             .map_err(|e| self.err(e))
     }
 
-    /// Runs `f` in one SERIALIZABLE transaction, again (up to eight times, with a short
-    /// growing pause) when the server ends it with a serialization failure or a deadlock:
-    /// concurrent writers from any number of processes or machines never lose an update,
-    /// and a write that cannot be ordered after another is simply redone on fresh data.
+    /// Runs a write `f` in one READ COMMITTED transaction. Every write locks the rows it
+    /// reads to change (`SELECT … FOR UPDATE`, a form's row before its version is checked),
+    /// so a second writer of the same row waits and then reads what the first committed:
+    /// no update is lost, and writers of one hot row take turns instead of failing. A
+    /// deadlock, or a unique key two writers inserted at once, ends the transaction, and
+    /// `f` is run again on fresh data (up to ten times, with a short growing pause), where
+    /// its own checks then see the other's row.
     pub(crate) fn write<T>(
         &self,
+        f: impl FnMut(&mut postgres::Transaction) -> TxResult<T>,
+    ) -> Result<T> {
+        self.transact(postgres::IsolationLevel::ReadCommitted, f)
+    }
+
+    /// Runs `f` in one SERIALIZABLE transaction, retried as `write`'s: for what reads many
+    /// rows before it writes (undo, reverting an import, deleting and merging with what
+    /// hangs on a row), where the server must refuse an outcome no order of the
+    /// transactions could give.
+    pub(crate) fn write_serializable<T>(
+        &self,
+        f: impl FnMut(&mut postgres::Transaction) -> TxResult<T>,
+    ) -> Result<T> {
+        self.transact(postgres::IsolationLevel::Serializable, f)
+    }
+
+    fn transact<T>(
+        &self,
+        level: postgres::IsolationLevel,
         mut f: impl FnMut(&mut postgres::Transaction) -> TxResult<T>,
     ) -> Result<T> {
         self.check_cancel()?;
@@ -171,15 +193,17 @@ impl PgStore {
             attempt += 1;
             let mut tx = client
                 .build_transaction()
-                .isolation_level(postgres::IsolationLevel::Serializable)
+                .isolation_level(level)
                 .start()
                 .map_err(|e| self.err(e))?;
             let out = f(&mut tx).and_then(|v| tx.commit().map(|_| v).map_err(TxError::Pg));
             match out {
                 Ok(v) => return Ok(v),
-                Err(TxError::Pg(e)) if attempt < 8 && retryable(&e) => {
+                Err(TxError::Pg(e)) if attempt < 10 && retryable(&e) => {
+                    // Growing, and different per process, so that retries do not meet again.
+                    let jitter = (u64::from(std::process::id()) * 7 + attempt * 13) % 11;
                     std::thread::sleep(std::time::Duration::from_millis(
-                        2 * attempt * attempt + (std::process::id() as u64 % 7),
+                        attempt * attempt + jitter,
                     ));
                 }
                 Err(TxError::Pg(e)) => return Err(self.err(e)),
@@ -232,7 +256,9 @@ pub(crate) type TxResult<T> = std::result::Result<T, TxError>;
 fn retryable(e: &postgres::Error) -> bool {
     use postgres::error::SqlState;
     e.code().is_some_and(|c| {
-        *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+        *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
     })
 }
 
@@ -407,16 +433,22 @@ impl Deals for PgStore {
     ) -> Result<()> {
         use crate::domain::StageKind;
         self.write(|tx| {
+            // The deal alone is locked: with a join, the server re-checks a row another
+            // writer just changed against the stage row as it was, and the deal would seem
+            // to vanish.
             let Some(r) = tx.query_opt(
-                "SELECT d.stage_id, s.kind, d.customer_id, d.product_id, d.amount_cents
-                 FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.id = $1 FOR UPDATE OF d",
+                "SELECT stage_id, customer_id, product_id, amount_cents FROM deals
+                 WHERE id = $1 FOR UPDATE",
                 &[&deal_id],
             )?
             else {
                 return Err(StoreError::Invalid(format!("there is no deal {deal_id}")).into());
             };
-            let (from, kind, customer, product, cents): (i64, String, i64, Option<i64>, i64) =
-                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            let (from, customer, product, cents): (i64, i64, Option<i64>, i64) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            let kind: String = tx
+                .query_one("SELECT kind FROM stages WHERE id = $1", &[&from])?
+                .get(0);
             if kind != "open" {
                 return Err(
                     StoreError::Invalid(format!("deal {deal_id} is already closed ({kind})")).into(),
@@ -1934,13 +1966,8 @@ impl AuditTrail for PgStore {
     fn undo_range(&mut self, from: i64, to: i64, actor: &Actor) -> Result<usize> {
         PgStore::undo_range(self, from, to, actor)
     }
-    fn revert_batch(
-        &mut self,
-        _batch: i64,
-        _actor: &Actor,
-        _cascade: bool,
-    ) -> Result<RevertReport> {
-        Err(not_yet("revert_batch"))
+    fn revert_batch(&mut self, batch: i64, actor: &Actor, cascade: bool) -> Result<RevertReport> {
+        PgStore::revert_batch(self, batch, actor, cascade)
     }
 }
 
@@ -2003,7 +2030,14 @@ impl Loading for PgStore {
         _actor: &Actor,
     ) -> std::result::Result<crate::domain::import::ImportReport, crate::store::import::ImportError>
     {
-        Err(not_yet("import_file").into())
+        Err(StoreError::Invalid(format!(
+            "{}: CSV import does not run on PostgreSQL yet (the importer writes through SQLite \
+             only); import into a SQLite copy instead: `funnel --db URL backup copy.db`, \
+             `funnel --db copy.db import …`, then `funnel migrate --from copy.db --to` a new, \
+             empty database",
+            self.target
+        ))
+        .into())
     }
     fn bulk_load_with(
         &mut self,
