@@ -589,7 +589,7 @@ impl PgStore {
 fn check_revertible(tx: &mut Transaction, batch_id: i64, cascade: bool) -> TxResult<()> {
     let reverted: Option<Option<String>> = tx
         .query_opt(
-            "SELECT reverted_at FROM import_batches WHERE id = $1",
+            "SELECT reverted_at::text FROM import_batches WHERE id = $1",
             &[&batch_id],
         )?
         .map(|r| r.get(0));

@@ -2266,7 +2266,7 @@ fn export_sql(kind: &str) -> Option<String> {
             stamp("v.changed_at")
         ),
         "import_batches" => format!(
-            "SELECT id, kind, file, vendor, {}, os_user, inserted, updated, rejected, reverted_at
+            "SELECT id, kind, file, vendor, {}, os_user, inserted, updated, rejected, reverted_at::text
               FROM import_batches ORDER BY id",
             stamp("created_at")
         ),
