@@ -350,3 +350,124 @@ fn an_import_batch_brought_along_is_reverted_on_the_server_as_on_the_file() {
     };
     assert_eq!(trail(file), trail(&pg.url));
 }
+
+/// The TUI on a backend, driven by keys as `tests/tui.rs` drives it.
+struct Screens {
+    store: Box<dyn funnel::store::backend::Backend>,
+    cache: funnel::tui::worker::Cache,
+    app: funnel::tui::state::App,
+}
+
+impl Screens {
+    fn open(mut store: Box<dyn funnel::store::backend::Backend>) -> Screens {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let opts = funnel::app::demo::DemoOptions {
+            customers: 200,
+            deals: 1200,
+            ..funnel::app::demo::DemoOptions::new(today)
+        };
+        let actor = funnel::store::audit::Actor::current();
+        funnel::app::demo::generate(&mut *store, &opts, &actor, &mut |_, _| {}).unwrap();
+        let app = funnel::tui::state::App::new(
+            funnel::tui::keymap::Keymap::defaults(),
+            funnel::tui::theme::Theme::default_dark(),
+            today,
+            "crm".into(),
+            None,
+        );
+        let mut s = Screens {
+            store,
+            cache: funnel::tui::worker::Cache::default(),
+            app,
+        };
+        let empty = funnel::app::is_empty(&*s.store).unwrap();
+        let out = s.app.on_reply(funnel::tui::worker::Reply::Opened { empty });
+        s.run(out);
+        s
+    }
+
+    fn run(&mut self, mut requests: Vec<funnel::tui::worker::Request>) {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        while !requests.is_empty() {
+            let mut replies = Vec::new();
+            for r in requests.drain(..) {
+                funnel::tui::worker::handle(
+                    &mut *self.store,
+                    &mut self.cache,
+                    r,
+                    today,
+                    &mut |reply| replies.push(reply),
+                );
+            }
+            for reply in replies {
+                requests.extend(self.app.on_reply(reply));
+            }
+        }
+    }
+
+    fn keys(&mut self, text: &str) {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        for k in text.split_whitespace() {
+            let events: Vec<KeyEvent> = match k {
+                "enter" => vec![KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)],
+                "esc" => vec![KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)],
+                "tab" => vec![KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)],
+                "ctrl-s" => vec![KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)],
+                s => s
+                    .chars()
+                    .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+                    .collect(),
+            };
+            for e in events {
+                let r = self.app.handle_key(e);
+                self.run(r);
+            }
+        }
+    }
+
+    fn screen(&self) -> String {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+        t.draw(|f| funnel::tui::view::render(&self.app, f)).unwrap();
+        t.backend().to_string()
+    }
+}
+
+#[test]
+fn the_tui_shows_the_same_screens_on_both_backends() {
+    let Some(s) = server("postgres_backend::tui") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Scratch::new(&s, "tui");
+    let mut file = Screens::open(Box::new(
+        funnel::store::Store::open(&dir.path().join("tui.db")).unwrap(),
+    ));
+    let mut server = Screens::open(Box::new(store(&s, &pg.url)));
+    // Every screen, a drill-down, the explanation of a deal, and a saved target proposal
+    // (a write through the forms' path).
+    for (keys, name) in [
+        ("", "dashboard"),
+        ("enter j j", "customers"),
+        ("esc enter", "detail"),
+        ("esc esc esc 2 enter", "pipeline"),
+        ("x", "explain"),
+        ("esc v", "pipeline list"),
+        ("esc 3 enter", "targets"),
+        ("esc 4 enter j", "forecast"),
+        ("esc 5 enter", "reports"),
+        ("esc 3 enter P ctrl-s", "proposal saved"),
+        ("esc esc esc 8", "segments"),
+        ("esc 9", "agenda"),
+        ("tab", "agenda plan"),
+    ] {
+        file.keys(keys);
+        server.keys(keys);
+        assert_eq!(file.screen(), server.screen(), "{name}");
+        if std::env::var_os("FUNNEL_SHOW_SCREENS").is_some() {
+            println!("{name}:\n{}", server.screen());
+        }
+    }
+    // Real screens, not two equal error messages.
+    assert!(server.app.dashboard.is_some());
+    assert_eq!(server.app.customers.total, Some(200));
+}
