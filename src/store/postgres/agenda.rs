@@ -46,7 +46,7 @@ fn in_list(col: &str, ids: &Option<Vec<i64>>) -> String {
 impl PgStore {
     fn scope_reps(&self, scope: &AgendaScope) -> Result<Option<Vec<i64>>> {
         let one = |sql: &str, name: &str, what: &str| -> Result<Vec<i64>> {
-            let ids: Vec<i64> = self.rows(sql, &[&name])?.iter().map(|r| r.get(0)).collect();
+            let ids: Vec<i64> = self.map_rows(sql, &[&name], |r| r.get(0))?;
             if ids.is_empty() {
                 let exists: bool = self
                     .row(
@@ -85,21 +85,18 @@ impl PgStore {
             "coalesce(a.rep_id, c.owner_rep_id)",
             &self.scope_reps(scope)?,
         );
-        Ok(self
-            .rows(
-                &format!(
-                    "SELECT a.id, a.external_id, a.due_on::text, a.kind, a.subject, c.id, c.name,
+        self.map_rows(
+            &format!(
+                "SELECT a.id, a.external_id, a.due_on::text, a.kind, a.subject, c.id, c.name,
                        c.external_id, c.city, r.name, d.name
                      FROM activities a JOIN customers c ON c.id = a.customer_id
                      LEFT JOIN reps r ON r.id = coalesce(a.rep_id, c.owner_rep_id)
                      LEFT JOIN deals d ON d.id = a.deal_id
                      WHERE a.done_on IS NULL AND a.due_on <= $1::text::date{filter}
                      ORDER BY a.due_on, a.id"
-                ),
-                &[&until],
-            )?
-            .iter()
-            .map(|r| OpenActivity {
+            ),
+            &[&until],
+            |r| OpenActivity {
                 id: r.get(0),
                 external_id: r.get(1),
                 due_on: r.get(2),
@@ -111,14 +108,14 @@ impl PgStore {
                 city: r.get(8),
                 rep: r.get(9),
                 deal: r.get(10),
-            })
-            .collect())
+            },
+        )
     }
 
     pub fn contact_intervals(&self, scope: &AgendaScope, today: &str) -> Result<Vec<ContactDue>> {
         let filter = in_list("c.owner_rep_id", &self.scope_reps(scope)?);
-        Ok(self
-            .rows(
+        self
+            .map_rows(
                 &format!(
                     "SELECT c.id, c.name, c.external_id, c.city, r.name, c.contact_every_days::bigint,
                        c.created_on::text,
@@ -130,10 +127,7 @@ impl PgStore {
                      WHERE c.status = 'active'{filter}
                      ORDER BY c.id"
                 ),
-                &[&today],
-            )?
-            .iter()
-            .map(|r| ContactDue {
+                &[&today], |r| ContactDue {
                 customer_id: r.get(0),
                 customer: r.get(1),
                 customer_external_id: r.get(2),
@@ -145,7 +139,6 @@ impl PgStore {
                 scheduled: r.get(8),
                 segment: r.get(9),
             })
-            .collect())
     }
 
     pub fn change_activity(&self, id: i64, change: &AgendaChange, actor: &Actor) -> Result<()> {
@@ -198,7 +191,7 @@ impl PgStore {
         };
         let (rep_id, capacity): (i64, f64) = (r.get(0), r.get(1));
         let rows = self
-            .rows(
+            .map_rows(
                 "SELECT c.id, c.name, c.external_id, c.city, c.contact_every_days::bigint,
                    c.created_on::text,
                    (SELECT max(a.done_on)::text FROM activities a
@@ -212,11 +205,7 @@ impl PgStore {
                  FROM customers c LEFT JOIN customer_intel ci ON ci.customer_id = c.id
                  WHERE c.owner_rep_id = $1 AND c.status <> 'churned'
                  ORDER BY c.id",
-                &[&rep_id, &today],
-            )?
-            .iter()
-            .map(plan_customer)
-            .collect();
+                &[&rep_id, &today], plan_customer)?;
         Ok((capacity, rows))
     }
 
@@ -235,15 +224,19 @@ impl PgStore {
     pub fn plan_customers_all(&self, today: &str) -> Result<Vec<RepCustomers>> {
         let mut reps: Vec<RepCustomers> = Vec::new();
         let mut at: HashMap<i64, usize> = HashMap::new();
-        for r in self.rows("SELECT id, name, capacity FROM reps ORDER BY id", &[])? {
-            at.insert(r.get(0), reps.len());
-            reps.push(RepCustomers {
-                rep: r.get(1),
-                capacity: r.get(2),
-                customers: Vec::new(),
-            });
-        }
-        for r in self.rows(
+        self.each(
+            "SELECT id, name, capacity FROM reps ORDER BY id",
+            &[],
+            |r| {
+                at.insert(r.get(0), reps.len());
+                reps.push(RepCustomers {
+                    rep: r.get(1),
+                    capacity: r.get(2),
+                    customers: Vec::new(),
+                });
+            },
+        )?;
+        self.each(
             "WITH p AS MATERIALIZED (
                SELECT d.customer_id, sum(d.amount_cents * s.probability) AS w,
                  count(*) FILTER (WHERE d.expected_close < $1::text::date) AS stale
@@ -262,11 +255,12 @@ impl PgStore {
              WHERE c.owner_rep_id IS NOT NULL AND c.status <> 'churned'
              ORDER BY c.id",
             &[&today],
-        )? {
-            if let Some(&i) = at.get(&r.get::<_, i64>(14)) {
-                reps[i].customers.push(plan_customer(&r));
-            }
-        }
+            |r| {
+                if let Some(&i) = at.get(&r.get::<_, i64>(14)) {
+                    reps[i].customers.push(plan_customer(r));
+                }
+            },
+        )?;
         Ok(reps)
     }
 
@@ -382,18 +376,15 @@ impl PgStore {
             last_day: row.get(7),
         };
         let rep_id: i64 = row.get(8);
-        let visits = self
-            .rows(
-                "SELECT v.day::text, v.customer_id, c.name, v.score, v.probability
+        let visits = self.map_rows(
+            "SELECT v.day::text, v.customer_id, c.name, v.score, v.probability
                  FROM plan_visits v JOIN customers c ON c.id = v.customer_id
                  WHERE v.plan_id = $1 ORDER BY v.day, v.score DESC, v.customer_id",
-                &[&plan.id],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-            .collect();
+            &[&plan.id],
+            |r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)),
+        )?;
         let logged = self
-            .rows(
+            .map_rows(
                 "SELECT a.customer_id, c.name, a.done_on::text, a.kind
                  FROM activities a JOIN customers c ON c.id = a.customer_id
                  WHERE a.kind <> 'note' AND a.id IN (
@@ -404,16 +395,12 @@ impl PgStore {
                    UNION SELECT x.id FROM plan_visits v JOIN activities x ON x.customer_id = v.customer_id
                      WHERE v.plan_id = $4 AND x.done_on BETWEEN $2::text::date AND $3::text::date)
                  ORDER BY a.done_on, a.id",
-                &[&rep_id, &plan.first_day, &plan.last_day, &plan.id],
-            )?
-            .iter()
-            .map(|r| LoggedContact {
+                &[&rep_id, &plan.first_day, &plan.last_day, &plan.id], |r| LoggedContact {
                 customer_id: r.get(0),
                 customer: r.get(1),
                 done_on: r.get(2),
                 kind: r.get(3),
-            })
-            .collect();
+            })?;
         Ok(PlanRecord {
             plan,
             visits,
@@ -422,55 +409,46 @@ impl PgStore {
     }
 
     pub fn rule_keys(&self, rule: &str) -> Result<HashSet<String>> {
-        Ok(self
-            .rows("SELECT key FROM rule_actions WHERE rule = $1", &[&rule])?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
+        self.map_rows(
+            "SELECT key FROM rule_actions WHERE rule = $1",
+            &[&rule],
+            |r| r.get(0),
+        )
     }
 
     pub fn big_open_deals(&self, min_cents: i64) -> Result<Vec<WatchedDeal>> {
-        Ok(self
-            .rows(
-                "SELECT d.id, d.name, c.id, c.name, d.expected_close::text, d.amount_cents
+        self.map_rows(
+            "SELECT d.id, d.name, c.id, c.name, d.expected_close::text, d.amount_cents
                  FROM stages s JOIN deals d ON d.stage_id = s.id
                  JOIN customers c ON c.id = d.customer_id
                  WHERE s.kind = 'open' AND d.amount_cents >= $1 ORDER BY d.id",
-                &[&min_cents],
-            )?
-            .iter()
-            .map(|r| WatchedDeal {
+            &[&min_cents],
+            |r| WatchedDeal {
                 id: r.get(0),
                 name: r.get(1),
                 customer_id: r.get(2),
                 customer: r.get(3),
                 expected_close: r.get(4),
                 amount_cents: r.get(5),
-            })
-            .collect())
+            },
+        )
     }
 
     pub fn rule_marks(&self, rule: &str) -> Result<HashMap<i64, (Option<String>, i64)>> {
-        Ok(self
-            .rows(
-                "SELECT deal_id, expected_close::text, amount_cents FROM rule_marks WHERE rule = $1",
-                &[&rule],
-            )?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2))))
-            .collect())
+        self.map_rows(
+            "SELECT deal_id, expected_close::text, amount_cents FROM rule_marks WHERE rule = $1",
+            &[&rule],
+            |r| (r.get(0), (r.get(1), r.get(2))),
+        )
     }
 
     pub fn customers_without_owner(&self) -> Result<Vec<(i64, String)>> {
-        Ok(self
-            .rows(
-                "SELECT id, name FROM customers
+        self.map_rows(
+            "SELECT id, name FROM customers
                  WHERE owner_rep_id IS NULL AND status <> 'churned' ORDER BY id",
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+            &[],
+            |r| (r.get(0), r.get(1)),
+        )
     }
 
     pub fn save_rule_run(
@@ -521,17 +499,14 @@ impl PgStore {
     }
 
     pub fn last_rule_runs(&self) -> Result<Vec<RuleRun>> {
-        Ok(self
-            .rows(
-                &format!(
-                    "SELECT rule, {}, as_of::text, dry_run, matched, acted, summary FROM rule_runs
+        self.map_rows(
+            &format!(
+                "SELECT rule, {}, as_of::text, dry_run, matched, acted, summary FROM rule_runs
                      WHERE id IN (SELECT max(id) FROM rule_runs GROUP BY rule) ORDER BY id DESC",
-                    super::store::stamp("ran_at")
-                ),
-                &[],
-            )?
-            .iter()
-            .map(|r| RuleRun {
+                super::store::stamp("ran_at")
+            ),
+            &[],
+            |r| RuleRun {
                 rule: r.get(0),
                 ran_at: r.get(1),
                 as_of: r.get(2),
@@ -539,8 +514,8 @@ impl PgStore {
                 matched: r.get(4),
                 acted: r.get(5),
                 summary: r.get(6),
-            })
-            .collect())
+            },
+        )
     }
 
     pub fn open_alerts(&self, limit: usize) -> Result<(usize, Vec<Alert>)> {
@@ -550,25 +525,22 @@ impl PgStore {
                 &[],
             )?
             .get(0);
-        let alerts = self
-            .rows(
-                &format!(
-                    "SELECT id, rule, message, {}, customer_id, deal_id FROM rule_actions
+        let alerts = self.map_rows(
+            &format!(
+                "SELECT id, rule, message, {}, customer_id, deal_id FROM rule_actions
                      WHERE action = 'alert' AND dismissed_at IS NULL ORDER BY id DESC LIMIT $1",
-                    super::store::stamp("created_at")
-                ),
-                &[&(limit as i64)],
-            )?
-            .iter()
-            .map(|r| Alert {
+                super::store::stamp("created_at")
+            ),
+            &[&(limit as i64)],
+            |r| Alert {
                 id: r.get(0),
                 rule: r.get(1),
                 message: r.get(2),
                 created_at: r.get(3),
                 customer_id: r.get(4),
                 deal_id: r.get(5),
-            })
-            .collect();
+            },
+        )?;
         Ok((count as usize, alerts))
     }
 

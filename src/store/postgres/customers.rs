@@ -170,34 +170,30 @@ impl PgStore {
              LIMIT ${n}",
             n = params.len()
         );
-        let mut rows: Vec<CustomerRow> = self
-            .rows(&sql, &refs(&params))?
-            .iter()
-            .map(|r| {
-                use postgres::types::Type;
-                let sort_key = match *r.columns()[8].type_() {
-                    Type::INT8 => SortKey::Int(r.get(8)),
-                    Type::FLOAT8 => SortKey::Real(r.get(8)),
-                    _ => SortKey::Text(r.get::<_, Option<String>>(8).unwrap_or_default()),
-                };
-                CustomerRow {
-                    id: r.get(0),
-                    name: r.get(1),
-                    owner: r.get(2),
-                    segment: r.get(3),
-                    status: r.get(4),
-                    city: r.get(5),
-                    open_pipeline: Money(r.get(6)),
-                    last_contact: r.get(7),
-                    sort_key,
-                    rfm_segment: r.get(9),
-                    tier: r.get(10),
-                    churn_risk: r.get(11),
-                    predicted_value: r.get::<_, Option<i64>>(12).map(Money),
-                    lifetime_value: r.get::<_, Option<i64>>(13).map(Money),
-                }
-            })
-            .collect();
+        let mut rows: Vec<CustomerRow> = self.map_rows(&sql, &refs(&params), |r| {
+            use postgres::types::Type;
+            let sort_key = match *r.columns()[8].type_() {
+                Type::INT8 => SortKey::Int(r.get(8)),
+                Type::FLOAT8 => SortKey::Real(r.get(8)),
+                _ => SortKey::Text(r.get::<_, Option<String>>(8).unwrap_or_default()),
+            };
+            CustomerRow {
+                id: r.get(0),
+                name: r.get(1),
+                owner: r.get(2),
+                segment: r.get(3),
+                status: r.get(4),
+                city: r.get(5),
+                open_pipeline: Money(r.get(6)),
+                last_contact: r.get(7),
+                sort_key,
+                rfm_segment: r.get(9),
+                tier: r.get(10),
+                churn_risk: r.get(11),
+                predicted_value: r.get::<_, Option<i64>>(12).map(Money),
+                lifetime_value: r.get::<_, Option<i64>>(13).map(Money),
+            }
+        })?;
         if direction == PageDirection::Backward {
             rows.reverse();
         }
@@ -236,16 +232,13 @@ impl PgStore {
             version: r.get(14),
             ..Default::default()
         };
-        d.contacts = self
-            .rows(
-                "SELECT k.id, k.name, k.title, k.email, k.phone, k.is_primary,
+        d.contacts = self.map_rows(
+            "SELECT k.id, k.name, k.title, k.email, k.phone, k.is_primary,
                    (SELECT coalesce(max(a.id), 0) FROM audit_log a
                     WHERE a.entity = 'contact' AND a.entity_id = k.id)
                  FROM contacts k WHERE k.customer_id = $1 ORDER BY k.is_primary DESC, k.id",
-                &[&id],
-            )?
-            .iter()
-            .map(|r| ContactLine {
+            &[&id],
+            |r| ContactLine {
                 id: r.get(0),
                 name: r.get(1),
                 title: r.get(2),
@@ -253,20 +246,17 @@ impl PgStore {
                 phone: r.get(4),
                 primary: r.get(5),
                 version: r.get(6),
-            })
-            .collect();
+            },
+        )?;
         d.deals = self
-            .rows(
+            .map_rows(
                 "SELECT d.name, s.name, s.kind, d.amount_cents, d.expected_close::text,
                    d.closed_on::text
                  FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.customer_id = $1
                  ORDER BY s.kind = 'open' DESC, coalesce(d.closed_on, d.expected_close) DESC NULLS LAST,
                           d.id DESC
                  LIMIT 50",
-                &[&id],
-            )?
-            .iter()
-            .map(|r| {
+                &[&id], |r| {
                 (
                     r.get(0),
                     r.get(1),
@@ -275,28 +265,21 @@ impl PgStore {
                     r.get(4),
                     r.get(5),
                 )
-            })
-            .collect();
-        d.orders = self
-            .rows(
-                "SELECT o.ordered_on::text, o.amount_cents, p.name FROM orders o
+            })?;
+        d.orders = self.map_rows(
+            "SELECT o.ordered_on::text, o.amount_cents, p.name FROM orders o
                  LEFT JOIN products p ON p.id = o.product_id
                  WHERE o.customer_id = $1 ORDER BY o.ordered_on DESC, o.id DESC LIMIT 30",
-                &[&id],
-            )?
-            .iter()
-            .map(|r| (r.get(0), Money(r.get(1)), r.get(2)))
-            .collect();
-        d.activities = self
-            .rows(
-                "SELECT coalesce(a.done_on, a.due_on)::text, a.kind, a.subject, a.outcome, r.name,
+            &[&id],
+            |r| (r.get(0), Money(r.get(1)), r.get(2)),
+        )?;
+        d.activities = self.map_rows(
+            "SELECT coalesce(a.done_on, a.due_on)::text, a.kind, a.subject, a.outcome, r.name,
                    a.done_on IS NOT NULL, a.id
                  FROM activities a LEFT JOIN reps r ON r.id = a.rep_id WHERE a.customer_id = $1
                  ORDER BY coalesce(a.done_on, a.due_on) DESC, a.id DESC LIMIT 40",
-                &[&id],
-            )?
-            .iter()
-            .map(|r| ActivityLine {
+            &[&id],
+            |r| ActivityLine {
                 date: r.get(0),
                 kind: r.get(1),
                 subject: r.get(2),
@@ -304,8 +287,8 @@ impl PgStore {
                 rep: r.get(4),
                 done: r.get(5),
                 id: r.get(6),
-            })
-            .collect();
+            },
+        )?;
         d.lifetime_revenue = Money(
             self.row(
                 "SELECT coalesce(sum(amount_cents), 0)::bigint FROM orders WHERE customer_id = $1",
@@ -319,9 +302,7 @@ impl PgStore {
     }
 
     pub fn pick_lists(&self) -> Result<PickLists> {
-        let names = |sql: &str| -> Result<Vec<String>> {
-            Ok(self.rows(sql, &[])?.iter().map(|r| r.get(0)).collect())
-        };
+        let names = |sql: &str| -> Result<Vec<String>> { self.map_rows(sql, &[], |r| r.get(0)) };
         Ok(PickLists {
             reps: names("SELECT name FROM reps ORDER BY active DESC, name COLLATE \"C\"")?,
             teams: names("SELECT name FROM teams ORDER BY name COLLATE \"C\"")?,
@@ -346,17 +327,14 @@ impl PgStore {
             pattern.push(c);
             pattern.push('%');
         }
-        Ok(self
-            .rows(
-                &format!(
-                    "SELECT name FROM customers WHERE {} OR external_id = $2
+        self.map_rows(
+            &format!(
+                "SELECT name FROM customers WHERE {} OR external_id = $2
                      ORDER BY length(name), name COLLATE \"C\" LIMIT $3",
-                    like("name", 1)
-                ),
-                &[&pattern, &text.trim(), &(limit as i64)],
-            )?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
+                like("name", 1)
+            ),
+            &[&pattern, &text.trim(), &(limit as i64)],
+            |r| r.get(0),
+        )
     }
 }

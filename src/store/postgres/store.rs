@@ -138,6 +138,46 @@ impl PgStore {
             .map_err(|e| self.err(e))
     }
 
+    /// Every row of a query turned into `T` as it arrives (the rows are streamed, never
+    /// all held at once), gathered into `C` (a `Vec`, a `HashMap`, a `HashSet`).
+    pub(crate) fn map_rows<T, C: FromIterator<T>>(
+        &self,
+        sql: &str,
+        params: &Params,
+        mut f: impl FnMut(&postgres::Row) -> T,
+    ) -> Result<C> {
+        use postgres::fallible_iterator::FallibleIterator;
+        self.check_cancel()?;
+        let mut client = self.client.borrow_mut();
+        let mut it = client
+            .query_raw(sql, params.iter().copied())
+            .map_err(|e| self.err(e))?;
+        let mut failed = None;
+        let out: C = std::iter::from_fn(|| match it.next() {
+            Ok(row) => row.map(|r| f(&r)),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        })
+        .collect();
+        match failed {
+            Some(e) => Err(self.err(e)),
+            None => Ok(out),
+        }
+    }
+
+    /// Runs `f` on every row of a query as it arrives (streamed).
+    pub(crate) fn each(
+        &self,
+        sql: &str,
+        params: &Params,
+        mut f: impl FnMut(&postgres::Row),
+    ) -> Result<()> {
+        self.map_rows::<(), Vec<()>>(sql, params, |r| f(r))?;
+        Ok(())
+    }
+
     /// The one row of a query that always returns one.
     pub(crate) fn row(&self, sql: &str, params: &Params) -> Result<postgres::Row> {
         self.check_cancel()?;
@@ -561,34 +601,27 @@ impl Deals for PgStore {
         PgStore::save_deal(self, id, version, f, today, actor)
     }
     fn open_deals(&self) -> Result<Vec<OpenDealRow>> {
-        Ok(self
-            .rows(
+        self
+            .map_rows(
                 "SELECT d.amount_cents, d.stage_id, d.expected_close::text, sc.probability, d.owner_rep_id
                  FROM deals d
                  LEFT JOIN deal_scores sc ON sc.deal_id = d.id
                  WHERE d.stage_id IN (SELECT id FROM stages WHERE kind = 'open')
                  ORDER BY d.stage_id, d.amount_cents, d.id",
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-            .collect())
+                &[], |r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
     }
     fn open_counts(&self) -> Result<HashMap<i64, i64>> {
-        Ok(self
-            .rows(
-                "SELECT d.stage_id, count(*) FROM deals d
+        self.map_rows(
+            "SELECT d.stage_id, count(*) FROM deals d
                  JOIN stages s ON s.id = d.stage_id WHERE s.kind = 'open' GROUP BY d.stage_id",
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+            &[],
+            |r| (r.get(0), r.get(1)),
+        )
     }
     fn open_past(&self, thresholds: &HashMap<i64, f64>, today: &str) -> Result<Vec<OpenInStage>> {
         let mut out = Vec::new();
         for (stage, limit) in thresholds {
-            for r in self.rows(
+            self.each(
                 "SELECT d.id, d.external_id, d.name, c.name, r.name, d.stage_id, d.amount_cents,
                         ($1::text::date - d.stage_entered_on)::bigint
                  FROM deals d
@@ -597,31 +630,29 @@ impl Deals for PgStore {
                  WHERE d.stage_id = $2 AND ($1::text::date - d.stage_entered_on) > $3::float8
                  ORDER BY d.id",
                 &[&today, stage, limit],
-            )? {
-                out.push(OpenInStage {
-                    id: r.get(0),
-                    external_id: r.get(1),
-                    name: r.get(2),
-                    customer: r.get(3),
-                    owner: r.get(4),
-                    stage_id: r.get(5),
-                    amount_cents: r.get(6),
-                    days_in_stage: r.get(7),
-                });
-            }
+                |r| {
+                    out.push(OpenInStage {
+                        id: r.get(0),
+                        external_id: r.get(1),
+                        name: r.get(2),
+                        customer: r.get(3),
+                        owner: r.get(4),
+                        stage_id: r.get(5),
+                        amount_cents: r.get(6),
+                        days_in_stage: r.get(7),
+                    });
+                },
+            )?;
         }
         Ok(out)
     }
     fn stage_totals(&self) -> Result<Vec<StageTotals>> {
         let stages = PgStore::stages(self)?;
-        let totals: HashMap<i64, (i64, i64)> = self
-            .rows(
-                "SELECT stage_id, count(*), sum(amount_cents)::bigint FROM deals GROUP BY stage_id",
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2))))
-            .collect();
+        let totals: HashMap<i64, (i64, i64)> = self.map_rows(
+            "SELECT stage_id, count(*), sum(amount_cents)::bigint FROM deals GROUP BY stage_id",
+            &[],
+            |r| (r.get(0), (r.get(1), r.get(2))),
+        )?;
         Ok(stages
             .into_iter()
             .map(|s| {
@@ -654,7 +685,7 @@ impl Deals for PgStore {
         let step = (count as usize).div_ceil(max_deals.max(1)).max(1);
         let mut ids = Vec::new();
         let mut out = Vec::new();
-        for r in self.rows(
+        self.each(
             &format!(
                 "SELECT d.id, {}, {}, s.kind, d.amount_cents, d.owner_rep_id
                  FROM deals d JOIN stages s ON s.id = d.stage_id
@@ -664,34 +695,36 @@ impl Deals for PgStore {
                 day("d.closed_on")
             ),
             &[&from, &to, &(step as i64)],
-        )? {
-            let kind: String = r.get(3);
-            let owner: Option<i64> = r.get(5);
-            ids.push(r.get::<_, i64>(0));
-            out.push(DealPath {
-                created: r.get(1),
-                entries: Vec::new(),
-                outcome: outcome(&kind),
-                closed: r.get(2),
-                amount: r.get::<_, i64>(4) as f64 / 100.0,
-                group: owner.and_then(|o| rep_group.get(&o).copied()),
-            });
-        }
+            |r| {
+                let kind: String = r.get(3);
+                let owner: Option<i64> = r.get(5);
+                ids.push(r.get::<_, i64>(0));
+                out.push(DealPath {
+                    created: r.get(1),
+                    entries: Vec::new(),
+                    outcome: outcome(&kind),
+                    closed: r.get(2),
+                    amount: r.get::<_, i64>(4) as f64 / 100.0,
+                    group: owner.and_then(|o| rep_group.get(&o).copied()),
+                });
+            },
+        )?;
         let at: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &d)| (d, i)).collect();
-        for r in self.rows(
+        self.each(
             &format!(
                 "SELECT sc.deal_id, sc.to_stage_id, {} FROM stage_changes sc
                  WHERE sc.deal_id = ANY($1) ORDER BY sc.deal_id, sc.changed_on, sc.id",
                 day("sc.changed_on")
             ),
             &[&ids],
-        )? {
-            let deal: i64 = r.get(0);
-            let stage: i64 = r.get(1);
-            if let (Some(&i), Some(&s)) = (at.get(&deal), stage_index.get(&stage)) {
-                out[i].entries.push((s, r.get(2)));
-            }
-        }
+            |r| {
+                let deal: i64 = r.get(0);
+                let stage: i64 = r.get(1);
+                if let (Some(&i), Some(&s)) = (at.get(&deal), stage_index.get(&stage)) {
+                    out[i].entries.push((s, r.get(2)));
+                }
+            },
+        )?;
         for p in &mut out {
             p.entries.sort_by_key(|e| e.1);
         }
@@ -705,8 +738,8 @@ impl Deals for PgStore {
             )?
             .get(0);
         let step = (count as usize).div_ceil(max_deals.max(1)).max(1) as i64;
-        Ok(self
-            .rows(
+        self
+            .map_rows(
                 &format!(
                     "SELECT {}, {}, s.kind, d.amount_cents
                      FROM deals d JOIN stages s ON s.id = d.stage_id
@@ -715,10 +748,7 @@ impl Deals for PgStore {
                     day("d.created_on"),
                     day("d.closed_on")
                 ),
-                &[&from, &to, &step],
-            )?
-            .iter()
-            .map(|r| {
+                &[&from, &to, &step], |r| {
                 let kind: String = r.get(2);
                 DealPath {
                     created: r.get(0),
@@ -729,7 +759,6 @@ impl Deals for PgStore {
                     group: None,
                 }
             })
-            .collect())
     }
     fn closed_deals(
         &self,
@@ -738,21 +767,16 @@ impl Deals for PgStore {
         extra: crate::store::reports::ClosedExtra,
     ) -> Result<Vec<ClosedDeal>> {
         let names = |sql: &str| -> Result<HashMap<i64, String>> {
-            Ok(self
-                .rows(sql, &[])?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect())
+            self.map_rows(sql, &[], |r| (r.get(0), r.get(1)))
         };
         let reps = names("SELECT id, name FROM reps")?;
         let teams = names("SELECT id, name FROM teams")?;
         let products = names("SELECT id, name FROM products")?;
         let rep_team: HashMap<i64, i64> = Setup::rep_teams(self)?;
-        let customers: HashMap<i64, (Option<String>, Option<String>)> = self
-            .rows("SELECT id, region, segment FROM customers", &[])?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2))))
-            .collect();
+        let customers: HashMap<i64, (Option<String>, Option<String>)> =
+            self.map_rows("SELECT id, region, segment FROM customers", &[], |r| {
+                (r.get(0), (r.get(1), r.get(2)))
+            })?;
         use crate::store::reports::ClosedExtra;
         let sql = format!(
             "SELECT s.kind = 'won', d.amount_cents, d.discount_pct,
@@ -777,7 +801,7 @@ impl Deals for PgStore {
             lost_stage = extra == ClosedExtra::LostStage
         );
         let mut out = Vec::new();
-        for r in self.rows(&sql, &[&from, &to])? {
+        self.each(&sql, &[&from, &to], |r| {
             let rep: Option<i64> = r.get(5);
             let product: Option<i64> = r.get(6);
             let customer: i64 = r.get(7);
@@ -800,7 +824,7 @@ impl Deals for PgStore {
                 lost_reason: r.get(10),
                 lost_at: r.get(11),
             });
-        }
+        })?;
         Ok(out)
     }
     fn close_slips_between(
@@ -847,9 +871,8 @@ impl Deals for PgStore {
         )
     }
     fn pipeline_as_of(&self, day: &str) -> Result<Vec<AsOfDeal>> {
-        Ok(self
-            .rows(
-                "SELECT d.amount_cents,
+        self.map_rows(
+            "SELECT d.amount_cents,
                         (SELECT sc.to_stage_id FROM stage_changes sc
                          WHERE sc.deal_id = d.id AND sc.changed_on < $1::text::date
                          ORDER BY sc.changed_on DESC, sc.id DESC LIMIT 1),
@@ -859,22 +882,20 @@ impl Deals for PgStore {
                  WHERE d.created_on < $1::text::date
                    AND (d.closed_on IS NULL OR d.closed_on >= $1::text::date)
                  ORDER BY d.id",
-                &[&day],
-            )?
-            .iter()
-            .map(|r| AsOfDeal {
+            &[&day],
+            |r| AsOfDeal {
                 cents: r.get(0),
                 stage_then: r.get(1),
                 stage_now: r.get(2),
                 expected_close: r.get(3),
                 closed_on: r.get(4),
                 won: r.get(5),
-            })
-            .collect())
+            },
+        )
     }
     fn snapshot_outcomes(&self, days: &[String], known: &str) -> Result<Vec<SnapshotGroup>> {
-        Ok(self
-            .rows(
+        self
+            .map_rows(
                 "WITH snap AS MATERIALIZED (
                      SELECT (SELECT sc.to_stage_id FROM stage_changes sc
                              WHERE sc.deal_id = d.id AND sc.changed_on < m.day
@@ -886,16 +907,12 @@ impl Deals for PgStore {
                      JOIN stages cs ON cs.id = d.stage_id)
                  SELECT stage, ahead, sum(won)::bigint, count(*) FROM snap GROUP BY stage, ahead
                  ORDER BY stage NULLS FIRST, ahead NULLS FIRST",
-                &[&days, &known],
-            )?
-            .iter()
-            .map(|r| SnapshotGroup {
+                &[&days, &known], |r| SnapshotGroup {
                 stage: r.get(0),
                 days_to_close: r.get(1),
                 won: r.get::<_, Option<i64>>(2).unwrap_or(0),
                 deals: r.get(3),
             })
-            .collect())
     }
     fn closed_between(&self, from: &str, to: &str) -> Result<HashMap<String, (i64, i64)>> {
         let kinds: HashMap<i64, String> = PgStore::stages(self)?
@@ -903,19 +920,20 @@ impl Deals for PgStore {
             .map(|s| (s.id, s.kind.as_str().to_string()))
             .collect();
         let mut out: HashMap<String, (i64, i64)> = HashMap::new();
-        for r in self.rows(
+        self.each(
             "SELECT stage_id, count(*), coalesce(sum(amount_cents), 0)::bigint FROM deals
              WHERE closed_on >= $1::text::date AND closed_on < $2::text::date GROUP BY stage_id
              ORDER BY stage_id",
             &[&from, &to],
-        )? {
-            let stage: i64 = r.get(0);
-            let e = out
-                .entry(kinds.get(&stage).cloned().unwrap_or_default())
-                .or_default();
-            e.0 += r.get::<_, i64>(1);
-            e.1 += r.get::<_, i64>(2);
-        }
+            |r| {
+                let stage: i64 = r.get(0);
+                let e = out
+                    .entry(kinds.get(&stage).cloned().unwrap_or_default())
+                    .or_default();
+                e.0 += r.get::<_, i64>(1);
+                e.1 += r.get::<_, i64>(2);
+            },
+        )?;
         Ok(out)
     }
 }
@@ -928,19 +946,16 @@ impl Setup for PgStore {
                 "(SELECT coalesce(max(a.id), 0) FROM audit_log a WHERE a.entity = '{entity}' AND a.entity_id = {alias}.id)"
             )
         };
-        let all: Vec<(TeamRow, Option<i64>)> = self
-            .rows(
-                &format!(
-                    "SELECT t.id, t.external_id, t.name, p.name,
+        let all: Vec<(TeamRow, Option<i64>)> = self.map_rows(
+            &format!(
+                "SELECT t.id, t.external_id, t.name, p.name,
                             (SELECT count(*) FROM reps r WHERE r.team_id = t.id), t.parent_id, {}
                      FROM teams t LEFT JOIN teams p ON p.id = t.parent_id
                      ORDER BY funnel_nocase(t.name) COLLATE \"C\", t.id",
-                    version("team", "t")
-                ),
-                &[],
-            )?
-            .iter()
-            .map(|r| {
+                version("team", "t")
+            ),
+            &[],
+            |r| {
                 (
                     TeamRow {
                         id: r.get(0),
@@ -953,21 +968,18 @@ impl Setup for PgStore {
                     },
                     r.get(5),
                 )
-            })
-            .collect();
+            },
+        )?;
         let teams = crate::store::setup::tree_order(all);
-        let reps = self
-            .rows(
-                &format!(
-                    "SELECT r.id, r.external_id, r.name, r.email, t.name, r.capacity, r.active, {}
+        let reps = self.map_rows(
+            &format!(
+                "SELECT r.id, r.external_id, r.name, r.email, t.name, r.capacity, r.active, {}
                      FROM reps r LEFT JOIN teams t ON t.id = r.team_id
                      ORDER BY funnel_nocase(r.name) COLLATE \"C\", r.id",
-                    version("rep", "r")
-                ),
-                &[],
-            )?
-            .iter()
-            .map(|r| RepRow {
+                version("rep", "r")
+            ),
+            &[],
+            |r| RepRow {
                 id: r.get(0),
                 external_id: r.get(1),
                 name: r.get(2),
@@ -976,39 +988,33 @@ impl Setup for PgStore {
                 capacity: r.get(5),
                 active: r.get(6),
                 version: r.get(7),
-            })
-            .collect();
-        let products = self
-            .rows(
-                &format!(
-                    "SELECT p.id, p.sku, p.name, p.family, p.list_price_cents, {}
+            },
+        )?;
+        let products = self.map_rows(
+            &format!(
+                "SELECT p.id, p.sku, p.name, p.family, p.list_price_cents, {}
                      FROM products p ORDER BY funnel_nocase(p.sku) COLLATE \"C\", p.id",
-                    version("product", "p")
-                ),
-                &[],
-            )?
-            .iter()
-            .map(|r| ProductRow {
+                version("product", "p")
+            ),
+            &[],
+            |r| ProductRow {
                 id: r.get(0),
                 sku: r.get(1),
                 name: r.get(2),
                 family: r.get(3),
                 list_price: crate::domain::Money(r.get(4)),
                 version: r.get(5),
-            })
-            .collect();
+            },
+        )?;
         let stages = self
-            .rows(
+            .map_rows(
                 &format!(
                     "SELECT s.id, s.name, s.kind, s.probability, s.position::bigint, s.forecast_category,
                             (SELECT count(*) FROM deals d WHERE d.stage_id = s.id), {}
                      FROM stages s ORDER BY s.position, s.id",
                     version("stage", "s")
                 ),
-                &[],
-            )?
-            .iter()
-            .map(|r| {
+                &[], |r| {
                 let kind: String = r.get(2);
                 let category: String = r.get(5);
                 StageRow {
@@ -1023,8 +1029,7 @@ impl Setup for PgStore {
                     deals: r.get(6),
                     version: r.get(7),
                 }
-            })
-            .collect();
+            })?;
         Ok(Organisation {
             teams,
             reps,
@@ -1033,35 +1038,29 @@ impl Setup for PgStore {
         })
     }
     fn teams(&self) -> Result<Vec<Team>> {
-        Ok(self
-            .rows("SELECT id, name, parent_id FROM teams ORDER BY id", &[])?
-            .iter()
-            .map(|r| Team {
+        self.map_rows(
+            "SELECT id, name, parent_id FROM teams ORDER BY id",
+            &[],
+            |r| Team {
                 id: r.get(0),
                 name: r.get(1),
                 parent_id: r.get(2),
-            })
-            .collect())
+            },
+        )
     }
     fn rep_teams(&self) -> Result<HashMap<i64, i64>> {
-        Ok(self
-            .rows(
-                "SELECT id, team_id FROM reps WHERE team_id IS NOT NULL",
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+        self.map_rows(
+            "SELECT id, team_id FROM reps WHERE team_id IS NOT NULL",
+            &[],
+            |r| (r.get(0), r.get(1)),
+        )
     }
     fn rep_names(&self) -> Result<HashMap<i64, (String, Option<String>)>> {
-        Ok(self
-            .rows(
-                "SELECT r.id, r.name, t.name FROM reps r LEFT JOIN teams t ON t.id = r.team_id",
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2))))
-            .collect())
+        self.map_rows(
+            "SELECT r.id, r.name, t.name FROM reps r LEFT JOIN teams t ON t.id = r.team_id",
+            &[],
+            |r| (r.get(0), (r.get(1), r.get(2))),
+        )
     }
     fn save_team(
         &mut self,
@@ -1103,25 +1102,18 @@ impl Setup for PgStore {
 
 impl Targets for PgStore {
     fn rep_capacity(&self) -> Result<Vec<crate::store::targets::RepCapacity>> {
-        Ok(self
-            .rows(
-                "SELECT id, name, team_id, capacity FROM reps WHERE active ORDER BY name COLLATE \"C\"",
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect())
+        self.map_rows(
+            "SELECT id, name, team_id, capacity FROM reps WHERE active ORDER BY name COLLATE \"C\"",
+            &[],
+            |r| (r.get(0), r.get(1), r.get(2), r.get(3)),
+        )
     }
     fn monthly_revenue(&self, from: &str, to: &str) -> Result<Vec<(String, i64)>> {
-        Ok(self
-            .rows(
+        self
+            .map_rows(
                 "SELECT to_char(ordered_on, 'YYYY-MM'), sum(amount_cents)::bigint FROM orders
                  WHERE ordered_on >= $1::text::date AND ordered_on < $2::text::date GROUP BY 1 ORDER BY 1",
-                &[&from, &to],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+                &[&from, &to], |r| (r.get(0), r.get(1)))
     }
     fn target_rows(
         &self,
@@ -1132,19 +1124,16 @@ impl Targets for PgStore {
         self.targets_where(period, scope, metric, None)
     }
     fn target_revisions(&self, id: i64) -> Result<Vec<Revision>> {
-        Ok(self
-            .rows(
-                &format!(
-                    "SELECT v.id, v.target_id, v.old_value, v.new_value, {}, v.changed_by, v.reason,
+        self.map_rows(
+            &format!(
+                "SELECT v.id, v.target_id, v.old_value, v.new_value, {}, v.changed_by, v.reason,
                             t.metric
                      FROM target_revisions v JOIN targets t ON t.id = v.target_id
                      WHERE v.target_id = $1 ORDER BY v.id",
-                    stamp("v.changed_at")
-                ),
-                &[&id],
-            )?
-            .iter()
-            .map(|r| {
+                stamp("v.changed_at")
+            ),
+            &[&id],
+            |r| {
                 let metric: String = r.get(7);
                 Revision {
                     id: r.get(0),
@@ -1156,8 +1145,8 @@ impl Targets for PgStore {
                     changed_by: r.get(5),
                     reason: r.get(6),
                 }
-            })
-            .collect())
+            },
+        )
     }
     fn target(&self, id: i64) -> Result<Option<TargetRow>> {
         Ok(self
@@ -1246,26 +1235,19 @@ impl Targets for PgStore {
         })
     }
     fn revenue_targets(&self, period: &str) -> Result<HashMap<String, i64>> {
-        Ok(self
-            .rows(
-                "SELECT scope_key, value FROM targets WHERE period = $1 AND metric = 'won_revenue'",
-                &[&period],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+        self.map_rows(
+            "SELECT scope_key, value FROM targets WHERE period = $1 AND metric = 'won_revenue'",
+            &[&period],
+            |r| (r.get(0), r.get(1)),
+        )
     }
     fn revenue_by_rep(&self, from: &str, to: &str) -> Result<HashMap<Option<i64>, i64>> {
-        Ok(self
-            .rows(
+        self
+            .map_rows(
                 "SELECT coalesce(d.owner_rep_id, c.owner_rep_id), sum(o.amount_cents)::bigint FROM orders o
                  JOIN customers c ON c.id = o.customer_id LEFT JOIN deals d ON d.id = o.deal_id
                  WHERE o.ordered_on >= $1::text::date AND o.ordered_on < $2::text::date GROUP BY 1",
-                &[&from, &to],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+                &[&from, &to], |r| (r.get(0), r.get(1)))
     }
     fn monthly_actuals_by_rep(
         &self,
@@ -1299,11 +1281,7 @@ impl Targets for PgStore {
                  GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST"
             }
         };
-        Ok(self
-            .rows(sql, &[&from, &to])?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
+        self.map_rows(sql, &[&from, &to], |r| (r.get(0), r.get(1), r.get(2)))
     }
     fn monthly_revenue_by(&self, by: &str, from: &str) -> Result<Vec<(String, String, i64)>> {
         let (key, join) = match by {
@@ -1321,24 +1299,16 @@ impl Targets for PgStore {
              JOIN customers c ON c.id = o.customer_id LEFT JOIN deals d ON d.id = o.deal_id {join}
              WHERE o.ordered_on >= $1::text::date GROUP BY 1, 2 ORDER BY 1, {key} COLLATE \"C\""
         );
-        Ok(self
-            .rows(&sql, &[&from])?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
+        self.map_rows(&sql, &[&from], |r| (r.get(0), r.get(1), r.get(2)))
     }
     fn monthly_revenue_by_team(&self, from: &str) -> Result<Vec<(String, Option<i64>, i64)>> {
-        Ok(self
-            .rows(
+        self
+            .map_rows(
                 "SELECT to_char(o.ordered_on, 'YYYY-MM'), r.team_id, sum(o.amount_cents)::bigint FROM orders o
                  JOIN customers c ON c.id = o.customer_id LEFT JOIN deals d ON d.id = o.deal_id
                  LEFT JOIN reps r ON r.id = coalesce(d.owner_rep_id, c.owner_rep_id)
                  WHERE o.ordered_on >= $1::text::date GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST",
-                &[&from],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
+                &[&from], |r| (r.get(0), r.get(1), r.get(2)))
     }
 }
 
@@ -1435,46 +1405,38 @@ impl Rules for PgStore {
 
 impl Segments for PgStore {
     fn order_ledger(&self, as_of: &str) -> Result<Vec<LedgerLine>> {
-        Ok(self
-            .rows(
-                "SELECT customer_id, ordered_on::text, amount_cents, product_id FROM orders
+        self.map_rows(
+            "SELECT customer_id, ordered_on::text, amount_cents, product_id FROM orders
                  WHERE ordered_on <= $1::text::date ORDER BY ordered_on, amount_cents, id",
-                &[&as_of],
-            )?
-            .iter()
-            .map(|r| LedgerLine {
+            &[&as_of],
+            |r| LedgerLine {
                 customer_id: r.get(0),
                 ordered_on: r.get(1),
                 amount_cents: r.get(2),
                 product_id: r.get(3),
-            })
-            .collect())
+            },
+        )
     }
     fn customer_labels(&self) -> Result<HashMap<i64, (Option<String>, String)>> {
-        Ok(self
-            .rows("SELECT id, external_id, name FROM customers", &[])?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2))))
-            .collect())
+        self.map_rows("SELECT id, external_id, name FROM customers", &[], |r| {
+            (r.get(0), (r.get(1), r.get(2)))
+        })
     }
     fn customer_profiles(&self) -> Result<crate::store::segments::CustomerProfiles> {
-        Ok(self
-            .rows("SELECT id, industry, segment, region FROM customers", &[])?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
-            .collect())
+        self.map_rows(
+            "SELECT id, industry, segment, region FROM customers",
+            &[],
+            |r| (r.get(0), (r.get(1), r.get(2), r.get(3))),
+        )
     }
     fn customer_activity_days(&self, as_of: &str) -> Result<Vec<(i64, String)>> {
-        Ok(self
-            .rows(
-                "SELECT customer_id, done_on::text FROM activities
+        self.map_rows(
+            "SELECT customer_id, done_on::text FROM activities
                  WHERE done_on IS NOT NULL AND done_on <= $1::text::date AND customer_id IS NOT NULL
                  ORDER BY customer_id, done_on, id",
-                &[&as_of],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+            &[&as_of],
+            |r| (r.get(0), r.get(1)),
+        )
     }
     fn save_segment_run(&mut self, run: &NewSegmentRun) -> Result<i64> {
         self.write(|tx| insert_segment_run(tx, run))
@@ -1500,15 +1462,12 @@ impl Segments for PgStore {
             adjusted_rand_min: head.get(5),
             profiles: Vec::new(),
         };
-        run.profiles = self
-            .rows(
-                "SELECT name, description, customers, revenue_cents, recency_days, frequency,
+        run.profiles = self.map_rows(
+            "SELECT name, description, customers, revenue_cents, recency_days, frequency,
                         monetary_cents, tenure_days, breadth
                  FROM segment_profiles WHERE run_id = $1 ORDER BY position",
-                &[&run.id],
-            )?
-            .iter()
-            .map(|r| crate::domain::segments::SegmentProfile {
+            &[&run.id],
+            |r| crate::domain::segments::SegmentProfile {
                 name: r.get(0),
                 description: r.get(1),
                 customers: r.get::<_, i64>(2) as usize,
@@ -1518,8 +1477,8 @@ impl Segments for PgStore {
                 monetary_cents: r.get(6),
                 tenure_days: r.get(7),
                 breadth: r.get(8),
-            })
-            .collect();
+            },
+        )?;
         Ok(Some(run))
     }
     fn previous_segment_run(&self, id: i64) -> Result<Option<i64>> {
@@ -1528,41 +1487,35 @@ impl Segments for PgStore {
             .get(0))
     }
     fn segment_moves(&self, from: i64, to: i64) -> Result<Vec<SegmentMove>> {
-        Ok(self
-            .rows(
-                "SELECT pa.name, pb.name, count(*) FROM segment_members a
+        self.map_rows(
+            "SELECT pa.name, pb.name, count(*) FROM segment_members a
                  JOIN segment_members b ON b.customer_id = a.customer_id AND b.run_id = $2
                  JOIN segment_profiles pa ON pa.run_id = a.run_id AND pa.position = a.position
                  JOIN segment_profiles pb ON pb.run_id = b.run_id AND pb.position = b.position
                  WHERE a.run_id = $1 AND pa.name <> pb.name
                  GROUP BY pa.name, pb.name
                  ORDER BY count(*) DESC, pa.name COLLATE \"C\", pb.name COLLATE \"C\"",
-                &[&from, &to],
-            )?
-            .iter()
-            .map(|r| SegmentMove {
+            &[&from, &to],
+            |r| SegmentMove {
                 from: r.get(0),
                 to: r.get(1),
                 customers: r.get::<_, i64>(2) as usize,
-            })
-            .collect())
+            },
+        )
     }
     fn segment_history(&self, customer_id: i64) -> Result<Vec<SegmentHistory>> {
-        Ok(self
-            .rows(
-                "SELECT r.id, r.as_of::text, p.name FROM segment_members m
+        self.map_rows(
+            "SELECT r.id, r.as_of::text, p.name FROM segment_members m
                  JOIN segment_runs r ON r.id = m.run_id
                  JOIN segment_profiles p ON p.run_id = m.run_id AND p.position = m.position
                  WHERE m.customer_id = $1 ORDER BY r.id",
-                &[&customer_id],
-            )?
-            .iter()
-            .map(|r| SegmentHistory {
+            &[&customer_id],
+            |r| SegmentHistory {
                 run_id: r.get(0),
                 as_of: r.get(1),
                 segment: r.get(2),
-            })
-            .collect())
+            },
+        )
     }
     fn save_intel_run(&mut self, run: &crate::store::intel::NewIntelRun) -> Result<i64> {
         self.write(|tx| {
@@ -1711,21 +1664,17 @@ impl Segments for PgStore {
             }))
     }
     fn intel_tiers(&self) -> Result<Vec<(String, usize, crate::domain::Money)>> {
-        Ok(self
-            .rows(
+        self
+            .map_rows(
                 "SELECT tier, count(*), coalesce(sum(predicted_value_cents), 0)::bigint FROM customer_intel
                  WHERE tier IS NOT NULL GROUP BY tier ORDER BY tier COLLATE \"C\"",
-                &[],
-            )?
-            .iter()
-            .map(|r| {
+                &[], |r| {
                 (
                     r.get(0),
                     r.get::<_, i64>(1) as usize,
                     crate::domain::Money(r.get(2)),
                 )
             })
-            .collect())
     }
 }
 
@@ -1740,17 +1689,14 @@ impl Forecasts for PgStore {
         self.load_run(id, &level)
     }
     fn forecast_runs(&self) -> Result<Vec<(i64, String, String, String)>> {
-        Ok(self
-            .rows(
-                &format!(
-                    "SELECT id, {}, level, period_kind FROM forecast_runs ORDER BY id DESC",
-                    stamp("created_at")
-                ),
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect())
+        self.map_rows(
+            &format!(
+                "SELECT id, {}, level, period_kind FROM forecast_runs ORDER BY id DESC",
+                stamp("created_at")
+            ),
+            &[],
+            |r| (r.get(0), r.get(1), r.get(2), r.get(3)),
+        )
     }
     fn dashboard_forecast_run(&self, level: &str, today: &str) -> Result<Option<ForecastRun>> {
         let Some(id) = self
@@ -1814,17 +1760,14 @@ impl Models for PgStore {
                 product: r.get(13),
             }
         };
-        let mut closed: Vec<DealFacts> = self
-            .rows(
-                &format!(
+        let mut closed: Vec<DealFacts> = self.map_rows(
+            &format!(
                     "{base} WHERE d.id IN (SELECT id FROM deals WHERE closed_on IS NOT NULL
                        AND created_on <= $2::text::date ORDER BY created_on DESC, id DESC LIMIT $1)"
                 ),
-                &[&(recent as i64), &created_by],
-            )?
-            .iter()
-            .map(read)
-            .collect();
+            &[&(recent as i64), &created_by],
+            read,
+        )?;
         closed.retain(|d| d.outcome.is_some());
         closed.sort_by(|a, b| a.closed_on.cmp(&b.closed_on).then(a.id.cmp(&b.id)));
         closed.extend(
@@ -1839,86 +1782,80 @@ impl Models for PgStore {
     }
     fn activity_days(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<NaiveDate>>> {
         let mut out: HashMap<i64, Vec<NaiveDate>> = HashMap::new();
-        for r in self.rows(
+        self.each(
             "SELECT deal_id, done_on FROM activities WHERE deal_id = ANY($1) AND done_on IS NOT NULL",
-            &[&ids],
-        )? {
+            &[&ids], |r| {
             out.entry(r.get(0)).or_default().push(r.get(1));
-        }
+        })?;
         out.values_mut().for_each(|v| v.sort());
         Ok(out)
     }
     fn stage_entries(&self, ids: &[i64]) -> Result<HashMap<i64, Vec<(NaiveDate, i64)>>> {
         let mut out: HashMap<i64, Vec<(NaiveDate, i64)>> = HashMap::new();
-        for r in self.rows(
+        self.each(
             "SELECT sc.deal_id, sc.changed_on, s.position::bigint FROM stage_changes sc
              JOIN stages s ON s.id = sc.to_stage_id AND s.kind = 'open'
              WHERE sc.deal_id = ANY($1) ORDER BY sc.deal_id, sc.changed_on, sc.id",
             &[&ids],
-        )? {
-            out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
-        }
+            |r| {
+                out.entry(r.get(0)).or_default().push((r.get(1), r.get(2)));
+            },
+        )?;
         Ok(out)
     }
     fn owner_outcomes(&self) -> Result<Vec<(i64, NaiveDate, bool)>> {
-        Ok(self
-            .rows(
-                "SELECT d.owner_rep_id, d.closed_on, s.kind = 'won' FROM deals d
+        self.map_rows(
+            "SELECT d.owner_rep_id, d.closed_on, s.kind = 'won' FROM deals d
                  JOIN stages s ON s.id = d.stage_id
                  WHERE d.closed_on IS NOT NULL AND d.owner_rep_id IS NOT NULL AND s.kind <> 'open'
                  ORDER BY d.closed_on, d.stage_id, d.amount_cents, d.id",
-                &[],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
+            &[],
+            |r| (r.get(0), r.get(1), r.get(2)),
+        )
     }
     fn score_run_outcomes(&self) -> Result<Vec<crate::store::scoring::RunOutcomes>> {
-        let mut runs: Vec<crate::store::scoring::RunOutcomes> = self
-            .rows(
-                &format!(
-                    "SELECT r.id, {}, r.metrics_json::text,
+        let mut runs: Vec<crate::store::scoring::RunOutcomes> = self.map_rows(
+            &format!(
+                "SELECT r.id, {}, r.metrics_json::text,
                        (SELECT count(*) FROM deal_score_history h WHERE h.model_run_id = r.id)
                      FROM model_runs r WHERE r.kind = 'win_probability' ORDER BY r.id",
-                    stamp("r.created_at")
-                ),
-                &[],
-            )?
-            .iter()
-            .map(|r| crate::store::scoring::RunOutcomes {
+                stamp("r.created_at")
+            ),
+            &[],
+            |r| crate::store::scoring::RunOutcomes {
                 run_id: r.get(0),
                 at: r.get(1),
                 metrics_json: r.get(2),
                 scored: r.get::<_, i64>(3) as usize,
                 closed: Vec::new(),
-            })
-            .collect();
+            },
+        )?;
         let at: HashMap<i64, usize> = runs
             .iter()
             .enumerate()
             .map(|(i, r)| (r.run_id, i))
             .collect();
-        for r in self.rows(
+        self.each(
             "SELECT h.model_run_id, h.probability, s.kind = 'won'
              FROM deal_score_history h JOIN deals d ON d.id = h.deal_id
              JOIN stages s ON s.id = d.stage_id WHERE s.kind IN ('won', 'lost')
              ORDER BY h.model_run_id, h.deal_id",
             &[],
-        )? {
-            if let Some(&i) = at.get(&r.get::<_, i64>(0)) {
-                runs[i].closed.push((r.get(1), r.get(2)));
-            }
-        }
+            |r| {
+                if let Some(&i) = at.get(&r.get::<_, i64>(0)) {
+                    runs[i].closed.push((r.get(1), r.get(2)));
+                }
+            },
+        )?;
         Ok(runs)
     }
 }
 
 impl AuditTrail for PgStore {
     fn audit_entries(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        Ok(self
-            .rows(
-                &format!(
-                    "SELECT id, {}, os_user, action, entity, entity_id, entity_id_last, batch_id, note,
+        self.map_rows(
+            &format!(
+                "SELECT id, {}, os_user, action, entity, entity_id, entity_id_last, batch_id, note,
                             before_json::text, after_json::text, display_name
                      FROM audit_log
                      WHERE ($1::text IS NULL OR entity = $1)
@@ -1926,12 +1863,16 @@ impl AuditTrail for PgStore {
                        AND ($3::text IS NULL OR os_user = $3 OR display_name = $3)
                        AND ($5::bigint IS NULL OR id < $5)
                      ORDER BY id DESC LIMIT $4",
-                    stamp("at")
-                ),
-                &[&f.entity, &f.since, &f.user, &(f.limit as i64), &f.before_id],
-            )?
-            .iter()
-            .map(|r| AuditEntry {
+                stamp("at")
+            ),
+            &[
+                &f.entity,
+                &f.since,
+                &f.user,
+                &(f.limit as i64),
+                &f.before_id,
+            ],
+            |r| AuditEntry {
                 id: r.get(0),
                 at: r.get(1),
                 os_user: r.get(2),
@@ -1944,8 +1885,8 @@ impl AuditTrail for PgStore {
                 before: r.get(9),
                 after: r.get(10),
                 display_name: r.get(11),
-            })
-            .collect())
+            },
+        )
     }
     fn audit_high_water(&self) -> Result<i64> {
         Ok(self
@@ -2076,14 +2017,11 @@ pub(crate) fn stamp(col: &str) -> String {
 
 impl PgStore {
     pub fn stages(&self) -> Result<Vec<Stage>> {
-        Ok(self
-            .rows(
-                "SELECT id, name, position::bigint, probability, kind, forecast_category
+        self.map_rows(
+            "SELECT id, name, position::bigint, probability, kind, forecast_category
                  FROM stages ORDER BY position, id",
-                &[],
-            )?
-            .iter()
-            .map(|r| {
+            &[],
+            |r| {
                 let kind: String = r.get(4);
                 let cat: String = r.get(5);
                 Stage {
@@ -2096,8 +2034,8 @@ impl PgStore {
                         .parse()
                         .unwrap_or(crate::domain::ForecastCategory::Pipeline),
                 }
-            })
-            .collect())
+            },
+        )
     }
 
     fn targets_where(
@@ -2165,26 +2103,28 @@ impl PgStore {
                 series.len() - 1
             })
         };
-        for r in self.rows(
+        self.each(
             "SELECT series_key, period, value FROM forecast_history WHERE run_id = $1
              ORDER BY series_key COLLATE \"C\", period COLLATE \"C\"",
             &[&id],
-        )? {
-            let i = slot(r.get(0), &mut series);
-            series[i].history.push((r.get(1), r.get(2)));
-        }
-        for r in self.rows(
+            |r| {
+                let i = slot(r.get(0), &mut series);
+                series[i].history.push((r.get(1), r.get(2)));
+            },
+        )?;
+        self.each(
             "SELECT series_key, period, forecast, lo, hi, model, backtest_mase FROM forecast_points
              WHERE run_id = $1 ORDER BY series_key COLLATE \"C\", period COLLATE \"C\"",
             &[&id],
-        )? {
-            let i = slot(r.get(0), &mut series);
-            series[i]
-                .points
-                .push((r.get(1), r.get(2), r.get(3), r.get(4)));
-            series[i].model = r.get(5);
-            series[i].backtest_mase = r.get(6);
-        }
+            |r| {
+                let i = slot(r.get(0), &mut series);
+                series[i]
+                    .points
+                    .push((r.get(1), r.get(2), r.get(3), r.get(4)));
+                series[i].model = r.get(5);
+                series[i].backtest_mase = r.get(6);
+            },
+        )?;
         Ok(Some(ForecastRun {
             id,
             created_at: head.get(0),
@@ -2373,20 +2313,19 @@ impl PgStore {
         limit: usize,
     ) -> Result<HashMap<i64, Vec<f64>>> {
         let mut out: HashMap<i64, Vec<f64>> = HashMap::new();
-        for r in self.rows(sql, &[&since, &until, &(limit as i64)])? {
+        self.each(sql, &[&since, &until, &(limit as i64)], |r| {
             if let Some(days) = r.get::<_, Option<f64>>(1) {
                 out.entry(r.get(0)).or_default().push(days);
             }
-        }
+        })?;
         Ok(out)
     }
 
     /// Board cards: the card columns of the deals `tail` picks.
     fn cards(&self, tail: &str, params: &Params) -> Result<Vec<DealCard>> {
-        Ok(self
-            .rows(
-                &format!(
-                    "SELECT d.id, d.external_id, d.name, c.name, r.name, d.amount_cents,
+        self.map_rows(
+            &format!(
+                "SELECT d.id, d.external_id, d.name, c.name, r.name, d.amount_cents,
                        d.expected_close::text, d.stage_entered_on::text, sc.probability,
                        (SELECT coalesce(max(a.id), 0) FROM audit_log a
                         WHERE a.entity = 'deal' AND a.entity_id = d.id),
@@ -2394,11 +2333,9 @@ impl PgStore {
                      FROM deals d JOIN customers c ON c.id = d.customer_id
                      LEFT JOIN reps r ON r.id = d.owner_rep_id
                      LEFT JOIN deal_scores sc ON sc.deal_id = d.id {tail}"
-                ),
-                params,
-            )?
-            .iter()
-            .map(|r| DealCard {
+            ),
+            params,
+            |r| DealCard {
                 id: r.get(0),
                 external_id: r.get(1),
                 name: r.get(2),
@@ -2410,8 +2347,8 @@ impl PgStore {
                 win_probability: r.get(8),
                 version: r.get(9),
                 customer_id: r.get(10),
-            })
-            .collect())
+            },
+        )
     }
 }
 
