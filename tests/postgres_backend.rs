@@ -413,6 +413,7 @@ impl Screens {
                 "esc" => vec![KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)],
                 "tab" => vec![KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)],
                 "ctrl-s" => vec![KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)],
+                "ctrl-r" => vec![KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)],
                 s => s
                     .chars()
                     .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
@@ -470,4 +471,55 @@ fn the_tui_shows_the_same_screens_on_both_backends() {
     // Real screens, not two equal error messages.
     assert!(server.app.dashboard.is_some());
     assert_eq!(server.app.customers.total, Some(200));
+
+    // Someone else, in another session, renames the first customer on the list; the
+    // TUI's reload (ctrl-r) shows it.
+    server.keys("esc esc esc esc");
+    let first = server.app.customers.rows[0].id;
+    let other = store(&s, &pg.url);
+    let detail = other.customer_detail(first).unwrap().unwrap();
+    let mut record = funnel::domain::records::CustomerRecord {
+        external_id: detail.external_id.clone(),
+        name: "Aaa Renamed Elsewhere".into(),
+        owner: detail.owner.clone(),
+        industry: detail.industry.clone(),
+        segment: detail.segment.as_deref().and_then(|s| s.parse().ok()),
+        region: detail.region.clone(),
+        city: detail.city.clone(),
+        country: detail.country.clone(),
+        email: detail.email.clone(),
+        phone: detail.phone.clone(),
+        status: detail.status.parse().unwrap(),
+        contact_every_days: detail.contact_every_days,
+        created_on: None,
+    };
+    other
+        .save_customer(
+            Some(first),
+            Some(detail.version),
+            &record,
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+            &funnel::store::audit::Actor::current(),
+        )
+        .unwrap();
+    assert!(!server.screen().contains("Aaa Renamed"));
+    server.keys("ctrl-r");
+    assert!(
+        server.screen().contains("Aaa Renamed"),
+        "{}",
+        server.screen()
+    );
+    // And a form still open on the old version is refused, not saved over it.
+    record.name = "Stale Form".into();
+    let stale = other.save_customer(
+        Some(first),
+        Some(detail.version),
+        &record,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+        &funnel::store::audit::Actor::current(),
+    );
+    assert!(
+        matches!(stale, Err(funnel::store::StoreError::Conflict { .. })),
+        "{stale:?}"
+    );
 }
