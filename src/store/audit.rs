@@ -799,6 +799,21 @@ pub fn owned_counts(
     Ok(out)
 }
 
+/// "3 contacts (ids 5, 9, 12)", or "more than 5 …" when `ids` (at most 6 read) hold six.
+pub(crate) fn dependant_rows(table: &str, ids: &[i64]) -> String {
+    let shown: Vec<String> = ids.iter().take(5).map(i64::to_string).collect();
+    format!(
+        "{} {table} (ids {}{})",
+        if ids.len() > 5 {
+            "more than 5".to_string()
+        } else {
+            ids.len().to_string()
+        },
+        shown.join(", "),
+        if ids.len() > 5 { ", …" } else { "" }
+    )
+}
+
 /// Rows outside `ranges` that point into them, as "N contacts (ids 5, 9, …)".
 fn dependants(conn: &Connection, ranges: &[(Entity, i64, i64)]) -> Result<Vec<String>> {
     let mut out = Vec::new();
@@ -814,18 +829,7 @@ fn dependants(conn: &Connection, ranges: &[(Entity, i64, i64)]) -> Result<Vec<St
                 .query_map(params![first, last], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             if !ids.is_empty() {
-                let shown: Vec<String> = ids.iter().take(5).map(i64::to_string).collect();
-                out.push(format!(
-                    "{} {} (ids {}{})",
-                    if ids.len() > 5 {
-                        "more than 5".to_string()
-                    } else {
-                        ids.len().to_string()
-                    },
-                    child.table(),
-                    shown.join(", "),
-                    if ids.len() > 5 { ", …" } else { "" }
-                ));
+                out.push(dependant_rows(child.table(), &ids));
             }
         }
     }

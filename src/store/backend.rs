@@ -1,7 +1,8 @@
-//! The store's API as traits, one per aggregate, so that a second backend (PostgreSQL, a
-//! later issue) can implement them without touching `app`, `tui` or `cli`. `Backend` is
-//! all of them; the use cases take `&dyn Backend`. SQLite's `Store` implements each by
-//! its own methods. `tests/store_contract.rs` is what every backend must pass.
+//! The store's API as traits, one per aggregate, so that a second backend implements them
+//! without touching `app`, `tui` or `cli`. `Backend` is all of them; the use cases take
+//! `&dyn Backend`. SQLite's `Store` implements each by its own methods, PostgreSQL's
+//! `postgres::PgStore` by its own queries. `tests/store_contract.rs` is what every backend
+//! must pass, and runs on both.
 
 use super::audit::RevertReport;
 use super::dashboard::{ForecastRun, NewForecastRun, Team};

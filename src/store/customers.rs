@@ -70,17 +70,35 @@ fn key_from(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<SortKey> {
     })
 }
 
+/// A LIKE pattern finding `text` as typed anywhere: %, _ and \ match themselves (escaped
+/// with \).
+pub(crate) fn search_pattern(text: &str) -> String {
+    let escaped = text
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// A LIKE pattern finding the characters of `text` in order, anything between (what a
+/// fuzzy picker can match).
+pub(crate) fn fuzzy_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.trim().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+        pattern.push('%');
+    }
+    pattern
+}
+
 fn where_clause(f: &CustomerFilter, params: &mut Vec<Value>) -> String {
     let mut parts = Vec::new();
     if !f.search.trim().is_empty() {
-        // The text is searched for as typed: %, _ and \ match themselves.
-        let escaped = f
-            .search
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        params.push(Value::Text(format!("%{escaped}%")));
+        params.push(Value::Text(search_pattern(&f.search)));
         let n = params.len();
         parts.push(format!(
             "(c.name LIKE ?{n} ESCAPE '\\' OR c.email LIKE ?{n} ESCAPE '\\' OR c.city LIKE ?{n} ESCAPE '\\')"
@@ -322,14 +340,7 @@ impl Store {
     /// Up to `limit` customer names holding the characters of `text` in order (what a
     /// fuzzy picker can match), shortest first.
     pub fn customer_names_like(&self, text: &str, limit: usize) -> Result<Vec<String>> {
-        let mut pattern = String::from("%");
-        for c in text.trim().chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-            pattern.push('%');
-        }
+        let pattern = fuzzy_pattern(text);
         Ok(self
             .conn
             .prepare_cached(

@@ -28,6 +28,21 @@ pub struct NewForecastRun<'a> {
     pub as_of: &'a str,
 }
 
+/// What monthly revenue is broken down by (`by` is "rep" or "product"): the key's SQL
+/// and the join it needs, the same on both backends.
+pub(crate) fn revenue_breakdown(by: &str) -> (&'static str, &'static str) {
+    match by {
+        "rep" => (
+            "coalesce(r.name, '(no rep)')",
+            "LEFT JOIN reps r ON r.id = coalesce(d.owner_rep_id, c.owner_rep_id)",
+        ),
+        _ => (
+            "coalesce(p.name, '(no product)')",
+            "LEFT JOIN products p ON p.id = o.product_id",
+        ),
+    }
+}
+
 impl Store {
     /// How many times deals entered each stage on or after `since` (ISO date).
     pub fn stage_entries_since(&self, since: &str) -> Result<HashMap<i64, i64>> {
@@ -94,16 +109,7 @@ impl Store {
     /// Monthly won revenue from `from` on by the credited rep's name or the product's name
     /// (`by` is "rep" or "product"): (YYYY-MM, name, cents).
     pub fn monthly_revenue_by(&self, by: &str, from: &str) -> Result<Vec<(String, String, i64)>> {
-        let (key, join) = match by {
-            "rep" => (
-                "coalesce(r.name, '(no rep)')",
-                "LEFT JOIN reps r ON r.id = coalesce(d.owner_rep_id, c.owner_rep_id)",
-            ),
-            _ => (
-                "coalesce(p.name, '(no product)')",
-                "LEFT JOIN products p ON p.id = o.product_id",
-            ),
-        };
+        let (key, join) = revenue_breakdown(by);
         let sql = format!(
             "SELECT substr(o.ordered_on, 1, 7), {key}, sum(o.amount_cents) FROM orders o
              JOIN customers c ON c.id = o.customer_id LEFT JOIN deals d ON d.id = o.deal_id {join}

@@ -670,17 +670,22 @@ pub const CONTACT_COLUMNS: [&str; 7] = [
     "is_primary",
 ];
 
-/// A readable external id for a record made on screen (C-000123, D-0005225, K-…, A-…):
-/// the prefix and the id the row is about to get, so that an export re-imports it as an
-/// update. If an imported row already holds that text, a suffix keeps it unique.
-pub(super) fn readable_id(conn: &Connection, entity: Entity) -> Result<String> {
-    let (prefix, width) = match entity {
+/// The prefix and digits of a readable external id (C-000123, D-0005225, K-…, A-…).
+pub(crate) fn readable_prefix(entity: Entity) -> (&'static str, usize) {
+    match entity {
         Entity::Customer => ("C", 6),
         Entity::Contact => ("K", 6),
         Entity::Deal => ("D", 7),
         Entity::Activity => ("A", 7),
         _ => ("R", 6),
-    };
+    }
+}
+
+/// A readable external id for a record made on screen (C-000123, D-0005225, K-…, A-…):
+/// the prefix and the id the row is about to get, so that an export re-imports it as an
+/// update. If an imported row already holds that text, a suffix keeps it unique.
+pub(super) fn readable_id(conn: &Connection, entity: Entity) -> Result<String> {
+    let (prefix, width) = readable_prefix(entity);
     let next = crate::store::db::next_id(conn, entity.table())?;
     let base = format!("{prefix}-{next:0width$}");
     let sql = format!(

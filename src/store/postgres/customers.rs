@@ -51,13 +51,7 @@ pub(crate) fn like(col: &str, n: usize) -> String {
 fn where_clause(f: &CustomerFilter, params: &mut Vec<Param>) -> String {
     let mut parts = Vec::new();
     if !f.search.trim().is_empty() {
-        let escaped = f
-            .search
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        params.push(Box::new(format!("%{escaped}%")));
+        params.push(Box::new(crate::store::customers::search_pattern(&f.search)));
         let n = params.len();
         parts.push(format!(
             "({} OR {} OR {})",
@@ -319,14 +313,7 @@ impl PgStore {
     }
 
     pub fn customer_names_like(&self, text: &str, limit: usize) -> Result<Vec<String>> {
-        let mut pattern = String::from("%");
-        for c in text.trim().chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-            pattern.push('%');
-        }
+        let pattern = crate::store::customers::fuzzy_pattern(text);
         self.map_rows(
             &format!(
                 "SELECT name FROM customers WHERE {} OR external_id = $2

@@ -158,13 +158,7 @@ fn next_id(tx: &mut Transaction, table: &str) -> TxResult<i64> {
 /// A new row's id and its readable external id (C-000123, D-0005225, K-…, A-…), as
 /// SQLite's `readable_id`.
 pub(crate) fn readable(tx: &mut Transaction, entity: Entity) -> TxResult<(i64, String)> {
-    let (prefix, width) = match entity {
-        Entity::Customer => ("C", 6),
-        Entity::Contact => ("K", 6),
-        Entity::Deal => ("D", 7),
-        Entity::Activity => ("A", 7),
-        _ => ("R", 6),
-    };
+    let (prefix, width) = crate::store::edits::readable_prefix(entity);
     let id = next_id(tx, entity.table())?;
     let base = format!("{prefix}-{id:0width$}");
     let sql = format!(

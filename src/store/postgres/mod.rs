@@ -1,10 +1,10 @@
-//! The PostgreSQL backend's foundation: where the server is (`config`), connecting with
-//! TLS when the URL asks for it, errors that say what went wrong — a refused connection, a
-//! wrong or missing password, a missing database — without ever printing the password, and
-//! the schema (`schema`), versioned as SQLite's. `funnel migrate` (`store::migrate`) copies
-//! whole databases in and out of it; the store traits are not implemented on it yet (issue
-//! 16, in progress), so the other commands still need a SQLite file. `tests/postgres.rs`
-//! runs all of this against a real server.
+//! The PostgreSQL backend: where the server is (`config`), connecting with TLS when the
+//! URL asks for it, errors that say what went wrong — a refused connection, a wrong or
+//! missing password, a missing database — without ever printing the password, the schema
+//! (`schema`), versioned as SQLite's, and `PgStore` (`store` and the modules beside it),
+//! which implements the store traits. `funnel migrate` (`store::migrate`) copies whole
+//! databases in and out. `tests/postgres.rs`, `tests/postgres_backend.rs` and the
+//! PostgreSQL half of `tests/store_contract.rs` run all of this against a real server.
 
 pub mod agenda;
 pub mod bulk;

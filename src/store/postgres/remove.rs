@@ -237,18 +237,7 @@ fn dependants(tx: &mut Transaction, ranges: &[(Entity, i64, i64)]) -> TxResult<V
                 .map(|r| r.get(0))
                 .collect();
             if !ids.is_empty() {
-                let shown: Vec<String> = ids.iter().take(5).map(i64::to_string).collect();
-                out.push(format!(
-                    "{} {} (ids {}{})",
-                    if ids.len() > 5 {
-                        "more than 5".to_string()
-                    } else {
-                        ids.len().to_string()
-                    },
-                    child.table(),
-                    shown.join(", "),
-                    if ids.len() > 5 { ", …" } else { "" }
-                ));
+                out.push(crate::store::audit::dependant_rows(child.table(), &ids));
             }
         }
     }

@@ -1,10 +1,7 @@
-//! The store traits on PostgreSQL (issue 16, in progress): `PgStore` is what
-//! `--db postgres://…` opens. Each method runs the same query as SQLite's `Store`, in
-//! PostgreSQL's dialect, with rows in the same order so that the analytics see the same
-//! input and give the same figures. Methods not ported yet fail with `not_yet`, which
-//! names the operation and the way round it (a SQLite copy made by `funnel migrate`).
-
-#![allow(unused_variables)]
+//! The store traits on PostgreSQL: `PgStore` is what `--db postgres://…` opens. Each
+//! method runs the same query as SQLite's `Store`, in PostgreSQL's dialect, with rows in
+//! the same order so that the analytics see the same input and give the same figures. The
+//! one operation not there is CSV import, which says so and names the way round.
 
 use super::{connect, schema, sql_error, Target};
 use crate::domain::audit::{Actor, AuditEntry, AuditFilter, Entity};
@@ -48,14 +45,6 @@ pub struct PgStore {
     cancel: Option<crate::domain::jobs::CancelFlag>,
     /// Set to stop the thread that cancels a running statement once the flag is set.
     watcher: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-}
-
-/// An operation the PostgreSQL backend does not do yet.
-pub fn not_yet(what: &str) -> StoreError {
-    StoreError::Invalid(format!(
-        "{what} is not available on PostgreSQL yet (the backend is being ported, issue 16); \
-         copy the database to a file with `funnel migrate --from URL --to FILE.db` and run it there"
-    ))
 }
 
 type Params<'a> = [&'a (dyn ToSql + Sync)];
@@ -1284,16 +1273,7 @@ impl Targets for PgStore {
         self.map_rows(sql, &[&from, &to], |r| (r.get(0), r.get(1), r.get(2)))
     }
     fn monthly_revenue_by(&self, by: &str, from: &str) -> Result<Vec<(String, String, i64)>> {
-        let (key, join) = match by {
-            "rep" => (
-                "coalesce(r.name, '(no rep)')",
-                "LEFT JOIN reps r ON r.id = coalesce(d.owner_rep_id, c.owner_rep_id)",
-            ),
-            _ => (
-                "coalesce(p.name, '(no product)')",
-                "LEFT JOIN products p ON p.id = o.product_id",
-            ),
-        };
+        let (key, join) = crate::store::dashboard::revenue_breakdown(by);
         let sql = format!(
             "SELECT to_char(o.ordered_on, 'YYYY-MM'), {key}, sum(o.amount_cents)::bigint FROM orders o
              JOIN customers c ON c.id = o.customer_id LEFT JOIN deals d ON d.id = o.deal_id {join}
@@ -1916,10 +1896,10 @@ impl Maintenance for PgStore {
     fn backup_to(&self, dest: &Path) -> Result<u64> {
         PgStore::backup_to(self, dest)
     }
-    fn restore_from(&mut self, src: &Path, keep_aside: &Path) -> Result<()> {
+    fn restore_from(&mut self, _src: &Path, _keep_aside: &Path) -> Result<()> {
         Err(self.restore_refused())
     }
-    fn write_converted(&self, dest: &Path, key: Option<&str>) -> Result<()> {
+    fn write_converted(&self, _dest: &Path, _key: Option<&str>) -> Result<()> {
         Err(self.encryption_refused())
     }
     fn health(&self) -> Result<Health> {
@@ -1991,9 +1971,9 @@ impl Loading for PgStore {
     }
     fn convert_in_place(
         self: Box<Self>,
-        key: Option<&str>,
-        note: &str,
-        actor: &Actor,
+        _key: Option<&str>,
+        _note: &str,
+        _actor: &Actor,
     ) -> Result<()> {
         Err(self.encryption_refused())
     }
