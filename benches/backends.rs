@@ -306,10 +306,11 @@ fn main() {
         "{:<34} {:>22} {:>22} {:>7}",
         "step", "SQLite", "PostgreSQL", "ratio"
     );
-    for (name, args) in steps {
+    // One row of the table: the step on each backend, and the ratio.
+    let compare = |name: &str, args: &[&str]| {
         let mut row = Vec::new();
         for (_, db) in &backends {
-            row.push(measure(funnel(db).args(*args)));
+            row.push(measure(funnel(db).args(args)));
         }
         println!(
             "{name:<34} {:>9.2} s {:>6.0} MiB {:>9.2} s {:>6.0} MiB {:>6.2}x",
@@ -319,6 +320,48 @@ fn main() {
             row[1].1,
             row[1].0.as_secs_f64() / row[0].0.as_secs_f64()
         );
+    };
+    for (name, args) in steps {
+        compare(name, args);
+    }
+    // Imports: 1,000 new deals into the full database, then the whole deals export again
+    // (every row found, nothing to write). On PostgreSQL both run through the working copy.
+    let export = dir.path().join("deals.csv");
+    let fresh = dir.path().join("new-deals.csv");
+    assert!(funnel(&file)
+        .args(["--format", "csv", "export", "deals", "-o"])
+        .arg(&export)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("export")
+        .success());
+    let text = std::fs::read_to_string(&export).expect("the export");
+    let new: Vec<String> = text
+        .lines()
+        .take(1001)
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                l.to_string()
+            } else {
+                format!("N{l}")
+            }
+        })
+        .collect();
+    std::fs::write(&fresh, new.join("\n") + "\n").expect("new deals");
+    let (export, fresh) = (
+        export.to_str().expect("utf-8 path").to_string(),
+        fresh.to_str().expect("utf-8 path").to_string(),
+    );
+    let imports: [(&str, &[&str]); 2] = [
+        ("import 1,000 new deals", &["import", "deals", &fresh]),
+        (
+            "import the deals export again",
+            &["import", "deals", &export],
+        ),
+    ];
+    for (name, args) in imports {
+        compare(name, args);
     }
     let frames: Vec<Duration> = backends.iter().map(|(_, db)| first_frame(db)).collect();
     println!(

@@ -12,6 +12,22 @@ pub fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Every kind `funnel import` takes, in an order where each file's references are
+/// already there (the organisation, customers, deals, then what hangs on them).
+pub const IMPORT_KINDS: [&str; 11] = [
+    "teams",
+    "reps",
+    "products",
+    "stages",
+    "customers",
+    "contacts",
+    "deals",
+    "stage_changes",
+    "activities",
+    "orders",
+    "targets",
+];
+
 pub fn today() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
 }

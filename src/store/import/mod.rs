@@ -453,6 +453,70 @@ fn settle_date_order(
     }
 }
 
+/// The keys a file names, read ahead of its import: the external ids of the deals it
+/// writes or refers to, and its own rows' external ids. `None` where they cannot be known
+/// without importing (no such column: the rows get content keys) — and both `None` when
+/// the file cannot be read or laid out, which its import then reports.
+#[derive(Debug, Default, PartialEq)]
+pub struct FileKeys {
+    pub deals: Option<Vec<String>>,
+    pub own: Option<Vec<String>>,
+}
+
+/// See [`FileKeys`]. For deals the deals' keys are the file's own.
+pub fn file_keys(kind: ImportKind, path: &Path, opts: &ImportOptions) -> FileKeys {
+    let unknown = FileKeys::default();
+    let Ok(source) = Source::open(path) else {
+        return unknown;
+    };
+    let mut rdr = reader(source);
+    let mut rec = csv::StringRecord::new();
+    if !rdr.read_record(&mut rec).unwrap_or(false) {
+        return unknown;
+    }
+    let headers: Vec<String> = rec.iter().map(|h| h.trim().to_string()).collect();
+    let Ok(layout) = layout::resolve(kind, &headers, opts.mapping.as_ref()) else {
+        return unknown;
+    };
+    let has =
+        |field: &str| layout.fields.contains_key(field) || layout.defaults.contains_key(field);
+    let deal_field = match kind {
+        ImportKind::Deals => Some("external_id"),
+        ImportKind::StageChanges | ImportKind::Activities | ImportKind::Orders => {
+            Some("deal_external_id")
+        }
+        _ => None,
+    };
+    let own_field = match kind {
+        ImportKind::Activities | ImportKind::Orders => Some("external_id"),
+        _ => None,
+    };
+    let mut deals = deal_field.filter(|f| has(f)).map(|_| Vec::new());
+    if kind != ImportKind::Deals && deal_field.is_some() && deals.is_none() {
+        // No column naming a deal: the file refers to none.
+        deals = Some(Vec::new());
+    }
+    let mut own = own_field.filter(|f| has(f)).map(|_| Vec::new());
+    while rdr.read_record(&mut rec).unwrap_or(false) {
+        let view = RowView {
+            record: &rec,
+            layout: &layout,
+        };
+        for (field, keys) in [(deal_field, &mut deals), (own_field, &mut own)] {
+            if let (Some(field), Some(keys)) = (field, keys.as_mut()) {
+                if let Some(k) = view.get(field) {
+                    keys.push(k.into_owned());
+                }
+            }
+        }
+    }
+    for keys in [deals.as_mut(), own.as_mut()].into_iter().flatten() {
+        keys.sort_unstable();
+        keys.dedup();
+    }
+    FileKeys { deals, own }
+}
+
 /// Imports one file. Row problems come back in the report (and, unless `skip_invalid`,
 /// mean nothing was written); problems with the file itself are an `Err`.
 pub fn import_file(

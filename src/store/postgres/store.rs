@@ -1,7 +1,7 @@
 //! The store traits on PostgreSQL: `PgStore` is what `--db postgres://…` opens. Each
 //! method runs the same query as SQLite's `Store`, in PostgreSQL's dialect, with rows in
-//! the same order so that the analytics see the same input and give the same figures. The
-//! one operation not there is CSV import, which says so and names the way round.
+//! the same order so that the analytics see the same input and give the same figures. CSV
+//! import runs SQLite's importer on a working copy (`migrate::import_on_postgres`).
 
 use super::{connect, schema, sql_error, Target};
 use crate::domain::audit::{Actor, AuditEntry, AuditFilter, Entity};
@@ -1945,20 +1945,21 @@ impl Maintenance for PgStore {
 impl Loading for PgStore {
     fn import_file(
         &mut self,
-        _kind: crate::domain::import::ImportKind,
-        _path: &Path,
-        _opts: &crate::store::import::ImportOptions,
-        _actor: &Actor,
+        kind: crate::domain::import::ImportKind,
+        path: &Path,
+        opts: &crate::store::import::ImportOptions,
+        actor: &Actor,
     ) -> std::result::Result<crate::domain::import::ImportReport, crate::store::import::ImportError>
     {
-        Err(StoreError::Invalid(format!(
-            "{}: CSV import does not run on PostgreSQL yet (the importer writes through SQLite \
-             only); import into a SQLite copy instead: `funnel --db URL backup copy.db`, \
-             `funnel --db copy.db import …`, then `funnel migrate --from copy.db --to` a new, \
-             empty database",
-            self.target
-        ))
-        .into())
+        self.check_cancel()?;
+        crate::store::migrate::import_on_postgres(
+            &mut self.client.borrow_mut(),
+            &self.target,
+            kind,
+            path,
+            opts,
+            actor,
+        )
     }
     fn bulk_load_with(
         &mut self,

@@ -17,6 +17,9 @@ use super::Store;
 use rusqlite::types::Value;
 use std::io::{BufRead, Write};
 
+mod working_copy;
+pub use working_copy::import_on_postgres;
+
 /// Every table, parents before children. `tests` check that this covers the schema.
 pub const TABLES: &[&str] = &[
     "funnel_meta",
@@ -186,6 +189,7 @@ fn pg_check(
     t: &Target,
     table: &str,
     cols: &[Column],
+    filter: &str,
 ) -> Result<Check> {
     let mut exprs = vec!["count(*)::text".to_string()];
     for c in cols {
@@ -201,7 +205,7 @@ fn pg_check(
     }
     let row = tx
         .query_one(
-            &format!("SELECT {} FROM \"{table}\"", exprs.join(", ")),
+            &format!("SELECT {} FROM \"{table}\"{filter}", exprs.join(", ")),
             &[],
         )
         .map_err(pg(t))?;
@@ -269,14 +273,7 @@ fn sqlite_check(conn: &rusqlite::Connection, table: &str, cols: &[Column]) -> Re
 
 /// What one SQLite value adds to its column's sum.
 fn contribution(table: &str, c: &Column, v: &Value) -> Result<Sum> {
-    let bad = || {
-        invalid(format!(
-            "{table}.{}: {} is not a {:?} value",
-            c.name,
-            describe(v),
-            c.kind
-        ))
-    };
+    let bad = || wrong_kind(table, c, v);
     Ok(match (c.kind, v) {
         (Kind::Real, Value::Null) => Sum::Float(0.0),
         (_, Value::Null) => Sum::Exact(0),
@@ -293,6 +290,15 @@ fn contribution(table: &str, c: &Column, v: &Value) -> Result<Sum> {
         (Kind::Text, Value::Text(s)) => Sum::Exact(s.len() as i128),
         _ => return Err(bad()),
     })
+}
+
+fn wrong_kind(table: &str, c: &Column, v: &Value) -> StoreError {
+    invalid(format!(
+        "{table}.{}: {} is not a {:?} value",
+        c.name,
+        describe(v),
+        c.kind
+    ))
 }
 
 fn describe(v: &Value) -> String {
@@ -371,14 +377,7 @@ pub(crate) fn escape_into(buf: &mut Vec<u8>, s: &str) {
 
 /// One SQLite value as a field of COPY's text format.
 fn copy_field(buf: &mut Vec<u8>, table: &str, c: &Column, v: &Value) -> Result<()> {
-    let bad = || {
-        invalid(format!(
-            "{table}.{}: {} is not a {:?} value",
-            c.name,
-            describe(v),
-            c.kind
-        ))
-    };
+    let bad = || wrong_kind(table, c, v);
     match (c.kind, v) {
         (_, Value::Null) => buf.extend_from_slice(b"\\N"),
         (Kind::Int, Value::Integer(i)) => buf.extend_from_slice(i.to_string().as_bytes()),
@@ -605,7 +604,7 @@ pub fn sqlite_to_postgres(
         // agree in count and sums.
         let meta = table == "funnel_meta";
         if !meta {
-            let to = pg_check(&mut tx, dst, table, &cols)?;
+            let to = pg_check(&mut tx, dst, table, &cols, "")?;
             verify(table, &cols, &source, &to)?;
         }
         if !meta && has_id(&cols) {
@@ -671,12 +670,29 @@ pub fn postgres_to_sqlite(
         .start()
         .map_err(pg(src))?;
     check_source_schema(&mut read, src)?;
-    // Foreign keys are checked once over the whole copy before the commit
-    // (`foreign_key_check`) rather than row by row, and the indexes are built once after
-    // the load: at a million deals the row-by-row upkeep took most of the time.
     dst.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
     let _keys_back_on = ForeignKeysOn(&dst.conn);
     let tx = dst.conn.unchecked_transaction()?;
+    let report = fill_sqlite(&mut read, src, &tx, &|_| Some(String::new()), progress)?;
+    tx.commit()?;
+    read.commit().map_err(pg(src))?;
+    Ok(report)
+}
+
+/// Fills the SQLite transaction `tx` from PostgreSQL's `read`: of each table the rows
+/// meeting the condition `rows_of` gives (an SQL expression; empty: every row; `None`:
+/// none), checked by count and sums, and every table's id counter, so that ids handed out
+/// on the SQLite side continue the server's.
+pub(crate) fn fill_sqlite(
+    read: &mut ::postgres::Transaction,
+    src: &Target,
+    tx: &rusqlite::Transaction,
+    rows_of: &dyn Fn(&str) -> Option<String>,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<Report> {
+    // Foreign keys are checked once over the whole copy before the commit
+    // (`foreign_key_check`) rather than row by row, and the indexes are built once after
+    // the load: at a million deals the row-by-row upkeep took most of the time.
     let indexes: Vec<(String, String)> = tx
         .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -689,7 +705,8 @@ pub fn postgres_to_sqlite(
         counters: 0,
     };
     for &table in TABLES {
-        let cols = columns(&mut read, src, &tx, table)?;
+        let cols = columns(read, src, tx, table)?;
+        let copied = rows_of(table);
         let list = column_list(&cols);
         let placeholders = vec!["?"; cols.len()].join(", ");
         // Rows the schema made for itself (funnel_meta's, the intel row each customer gets)
@@ -702,7 +719,11 @@ pub fn postgres_to_sqlite(
         let mut insert = tx.prepare(&format!(
             "{verb} INTO \"{table}\" ({list}) VALUES ({placeholders})"
         ))?;
-        let filter = if table == "funnel_meta" {
+        let filter = if let Some(only) = copied.as_ref().filter(|c| !c.is_empty()) {
+            format!(" WHERE {only}")
+        } else if copied.is_none() {
+            " WHERE false".to_string()
+        } else if table == "funnel_meta" {
             format!(
                 " WHERE key NOT IN ({})",
                 OWN_META
@@ -751,12 +772,12 @@ pub fn postgres_to_sqlite(
         }
         drop(reader);
         drop(insert);
-        if table != "funnel_meta" {
-            let from = pg_check(&mut read, src, table, &cols)?;
-            let to = sqlite_check(&tx, table, &cols)?;
+        if table != "funnel_meta" && copied.is_some() {
+            let from = pg_check(read, src, table, &cols, &filter)?;
+            let to = sqlite_check(tx, table, &cols)?;
             verify(table, &cols, &from, &to)?;
         }
-        if has_id(&cols) && table != "funnel_meta" && autoincrement(&tx, table)? {
+        if has_id(&cols) && table != "funnel_meta" && autoincrement(tx, table)? {
             let next: Option<i64> = read
                 .query_one(
                     &format!(
@@ -784,7 +805,7 @@ pub fn postgres_to_sqlite(
         report.tables.push(TableCopy {
             table,
             rows: n,
-            sums: if table == "funnel_meta" {
+            sums: if table == "funnel_meta" || copied.is_none() {
                 0
             } else {
                 cols.len()
@@ -806,11 +827,8 @@ pub fn postgres_to_sqlite(
             "{broken} copied rows break a foreign key; nothing was kept"
         )));
     }
-    tx.commit()?;
-    read.commit().map_err(pg(src))?;
     Ok(report)
 }
-
 /// Turns SQLite's foreign keys back on when the copy ends, however it ends.
 struct ForeignKeysOn<'a>(&'a rusqlite::Connection);
 
