@@ -151,6 +151,18 @@ pub fn import_on_postgres(
 ) -> std::result::Result<ImportReport, ImportError> {
     let t = target;
     let mut tx = client.transaction().map_err(pg(t))?;
+    // The import holds its locks for its whole length: if this process dies while the
+    // server runs one of its statements, the server should notice the closed connection
+    // and roll back within seconds rather than when the statement ends (PostgreSQL 14+;
+    // an idle connection's end is noticed at once anyway).
+    let version: i32 = tx
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .map_err(pg(t))?
+        .get(0);
+    if version >= 140_000 {
+        tx.batch_execute("SET LOCAL client_connection_check_interval = '2s'")
+            .map_err(pg(t))?;
+    }
     let mut locked: Vec<&str> = written();
     locked.extend(["import_batches", "audit_log", "customer_intel"]);
     tx.batch_execute(&format!(
