@@ -158,17 +158,36 @@ impl Learned {
     /// The win probability the simulation gives an unscored deal in stage `i` whose
     /// expected close is `ahead` days away: the share of deals open in the stage at past
     /// month starts that went on to win (shrunk toward the configured stage probability
-    /// by [`RATE_SHRINK`] pseudo-deals), then the share of those with the same timing
-    /// (shrunk toward the stage's). A deal long overdue in an export nobody updates is not
-    /// a deal about to close at its stage's odds.
+    /// by [`RATE_SHRINK`] pseudo-deals), then the share of those with the same timing,
+    /// shrunk toward the stage's rate times how the timing does in every stage
+    /// ([`Learned::timing_ratio`]). A deal long overdue in an export nobody updates is not
+    /// a deal about to close at its stage's odds, even in a stage with few such deals.
     pub fn win_probability(&self, i: usize, configured: f64, ahead: Option<i64>) -> f64 {
-        let stage = self.stage_rate(i, configured);
-        let (won, n) = self
+        let bucket = timing(ahead);
+        let stage = self.stage_rate(i, configured).clamp(1e-6, 1.0 - 1e-6);
+        let odds = stage / (1.0 - stage) * self.timing_ratio(bucket);
+        let prior = odds / (1.0 + odds);
+        let (won, n) = self.outcomes.get(i).map(|b| b[bucket]).unwrap_or((0, 0));
+        (won as f64 + RATE_SHRINK * prior) / (n as f64 + RATE_SHRINK)
+    }
+
+    /// How a [`TIMING`] bucket's deals win relative to all deals, pooled over the stages:
+    /// the odds of its win rate (shrunk toward the overall rate by [`RATE_SHRINK`]
+    /// pseudo-deals) over the overall odds; 1 with nothing (or only wins) learned.
+    pub fn timing_ratio(&self, bucket: usize) -> f64 {
+        let add = |a: (i64, i64), x: &(i64, i64)| (a.0 + x.0, a.1 + x.1);
+        let (won, n) = self.outcomes.iter().flatten().fold((0, 0), add);
+        if won == 0 || won == n {
+            return 1.0;
+        }
+        let overall = won as f64 / n as f64;
+        let (bw, bn) = self
             .outcomes
-            .get(i)
-            .map(|b| b[timing(ahead)])
-            .unwrap_or((0, 0));
-        (won as f64 + RATE_SHRINK * stage) / (n as f64 + RATE_SHRINK)
+            .iter()
+            .map(|b| b[bucket])
+            .fold((0, 0), |a, x| add(a, &x));
+        let rate = (bw as f64 + RATE_SHRINK * overall) / (bn as f64 + RATE_SHRINK);
+        rate / (1.0 - rate) / (overall / (1.0 - overall))
     }
 
     /// Stage `i`'s learned win rate over every timing, shrunk toward `configured`.
@@ -469,9 +488,14 @@ mod tests {
     }
 
     /// Known answers: a stage of 80 snapshots, 40 won, configured at 0.2, learns
-    /// (40 + 20·0.2) / (80 + 20) = 0.44; its 20 deals more than 60 days overdue, none won,
-    /// learn (0 + 20·0.44) / (20 + 20) = 0.22; a bucket never seen takes the stage's
-    /// rate; a stage never seen, its configured probability.
+    /// (40 + 20·0.2) / (80 + 20) = 0.44 (odds 11/14). Over every stage half the deals won
+    /// (odds 1). Its 20 deals more than 60 days overdue, none won, pool to
+    /// (0 + 20·0.5) / (20 + 20) = 0.25 (odds 1/3), so their prior is odds 11/14 · 1/3 =
+    /// 11/42, p = 11/53, and they learn (0 + 20·11/53) / (20 + 20) = 11/106; its 60 due
+    /// soon, 40 won, pool to 50/80 (odds 5/3): prior odds 55/42, p = 55/97, learned
+    /// (40 + 20·55/97) / 80. A bucket never seen pools to the overall rate (ratio 1) and
+    /// takes the stage's rate; a stage never seen, its configured probability moved by
+    /// the timing's odds (0.7: odds 7/3 · 5/3 = 35/9, p = 35/44).
     #[test]
     fn win_rates_are_learned_by_stage_and_timing_and_shrunk_where_few() {
         let mut b = [(0i64, 0i64); 6];
@@ -483,10 +507,19 @@ mod tests {
             outcomes: vec![b],
         };
         assert!((l.stage_rate(0, 0.2) - 0.44).abs() < 1e-12);
-        assert!((l.win_probability(0, 0.2, Some(-90)) - 0.22).abs() < 1e-12);
+        assert!((l.timing_ratio(1) - 1.0 / 3.0).abs() < 1e-12);
+        assert!((l.timing_ratio(5) - 1.0).abs() < 1e-12);
+        assert!((l.win_probability(0, 0.2, Some(-90)) - 11.0 / 106.0).abs() < 1e-12);
         assert!((l.win_probability(0, 0.2, Some(200)) - 0.44).abs() < 1e-12);
-        // Due soon: (40 + 20·0.44) / (60 + 20) = 0.61.
-        assert!((l.win_probability(0, 0.2, Some(10)) - 0.61).abs() < 1e-12);
-        assert!((l.win_probability(3, 0.7, Some(10)) - 0.7).abs() < 1e-12);
+        let due_soon = (40.0 + 20.0 * 55.0 / 97.0) / 80.0;
+        assert!((l.win_probability(0, 0.2, Some(10)) - due_soon).abs() < 1e-12);
+        assert!((l.win_probability(3, 0.7, Some(10)) - 35.0 / 44.0).abs() < 1e-12);
+        // Nothing learned at all: the configured probability, whatever the timing.
+        let none = Learned {
+            slips: vec![vec![], vec![]],
+            sigma: 0.0,
+            outcomes: vec![[(0, 0); 6]],
+        };
+        assert!((none.win_probability(0, 0.3, Some(-90)) - 0.3).abs() < 1e-12);
     }
 }

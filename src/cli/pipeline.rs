@@ -314,7 +314,7 @@ fn write_forecast(
             "its learned win probability (funnel score), unscored deals as below"
         } else {
             "the share of deals like it that won: deals open in its stage at the month starts 6 to 18 months ago, \
-             by how far their expected close was (overdue, due soon, later, none), shrunk toward the stage probability where few"
+             by how far their expected close was (overdue, due soon, later, none); where few, the stage's rate moved by how that timing wins in every stage"
         },
         pf.shared_sigma
     )?;
