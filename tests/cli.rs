@@ -429,6 +429,17 @@ fn the_backtest_of_a_stale_export_does_not_expect_its_overdue_deals_every_month(
         summary["pinball_relative"].as_f64().unwrap() < 0.4,
         "{summary}"
     );
+    // HubSpot's one Close Date is both the expected and the actual close of a closed deal,
+    // which the backtest cannot undo: it says so.
+    assert_eq!(v["expected_is_close"], 1.0);
+    funnel(&db)
+        .env("FUNNEL_TODAY", "2026-12-03")
+        .args(["--format", "table", "pipeline", "--backtest"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "caution: 100% of these deals that closed have their close day as their expected close",
+        ));
 }
 
 #[test]
@@ -3101,6 +3112,12 @@ fn the_pipeline_backtest_checks_its_ranges_against_what_closed() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The demo's deals slip from their expected close: nothing to caution about.
+    assert!(
+        v["expected_is_close"].as_f64().unwrap() < 0.5,
+        "{}",
+        v["expected_is_close"]
+    );
     let months = v["months"].as_array().unwrap();
     // 12 months of demo history: the backtest has something to check, and not more
     // months than it asks for.

@@ -80,7 +80,17 @@ pub struct PipelineBacktest {
     pub correlated: Option<Summary>,
     /// Deals independent, slips unpooled: what the ranges were before they were correlated.
     pub independent: Option<Summary>,
+    /// Of the backtested deals that went on to close (one per month it was open in), the
+    /// share whose recorded expected close is its close day: an export with one "close
+    /// date" for both, where the backtest (keeping no history of expected closes) reads
+    /// each winner's close day as known beforehand. None when none closed.
+    #[serde(default)]
+    pub expected_is_close: Option<f64>,
 }
+
+/// From this share of [`PipelineBacktest::expected_is_close`] on, the backtest says that
+/// its figures flatter the method.
+pub const EXPECTED_IS_CLOSE_WARNING: f64 = 0.9;
 
 /// What one month's simulation needs, read from the store.
 struct MonthInput {
@@ -90,6 +100,9 @@ struct MonthInput {
     stage_unknown: usize,
     actual: f64,
     won_total: f64,
+    /// Deals open that morning that closed later, and of them those whose expected close
+    /// is their close day.
+    closed: (usize, usize),
 }
 
 /// Backtests the last [`BACKTEST_MONTHS`] complete months before `today`'s; kept per data
@@ -132,6 +145,10 @@ fn compute(store: &Store, today: NaiveDate) -> Result<PipelineBacktest, StoreErr
             inputs.push(input);
         }
     }
+    let (closed, same) = inputs
+        .iter()
+        .fold((0, 0), |a, m| (a.0 + m.closed.0, a.1 + m.closed.1));
+    let expected_is_close = (closed > 0).then(|| same as f64 / closed as f64);
     let months = run_months(&inputs);
     let learned: Vec<BacktestMonth> = months
         .iter()
@@ -145,6 +162,7 @@ fn compute(store: &Store, today: NaiveDate) -> Result<PipelineBacktest, StoreErr
         months,
         skipped,
         after_data,
+        expected_is_close,
     })
 }
 
@@ -162,7 +180,12 @@ fn month_input(
     let mut deals = Vec::new();
     let mut stage_unknown = 0;
     let mut actual = 0i64;
+    let mut closed = (0, 0);
     for d in store.pipeline_as_of(&iso(start))? {
+        if let Some(c) = d.closed_on.as_deref() {
+            closed.0 += 1;
+            closed.1 += usize::from(d.expected_close.as_deref() == Some(c));
+        }
         let closed_in_month = d
             .closed_on
             .as_deref()
@@ -203,6 +226,7 @@ fn month_input(
         stage_unknown,
         actual: actual as f64 / 100.0,
         won_total: won_total as f64 / 100.0,
+        closed,
     })
 }
 

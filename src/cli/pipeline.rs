@@ -472,6 +472,16 @@ fn write_backtest(
             "{unknown} deal-months had no stage change recorded by their month start (an export with close dates only): simulated from the first open stage"
         )?;
     }
+    if let Some(share) = b
+        .expected_is_close
+        .filter(|s| *s >= app::pipeline_backtest::EXPECTED_IS_CLOSE_WARNING)
+    {
+        writeln!(
+            out,
+            "caution: {:.0}% of these deals that closed have their close day as their expected close (an export with one close date for both); with no history of expected closes the backtest reads each winner's close day as known beforehand, so the ranges look better here than they are",
+            share * 100.0
+        )?;
+    }
     for (name, s) in [
         ("correlated (as `funnel pipeline` runs it)", &b.correlated),
         ("independent deals, slips unpooled", &b.independent),
