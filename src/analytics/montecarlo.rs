@@ -3,7 +3,8 @@
 //! stage did before (pooled with every stage's when the stage has few examples). Deals
 //! are not drawn independently: each run shares one factor that moves every deal's win
 //! log-odds together (good and bad months), so the ranges are as wide as history says.
-//! Totals per period give P10/P50/P90.
+//! Wins due early in a quarter may be pulled into the quarter before, as history shows
+//! ([`QuarterPull`]). Totals per period give P10/P50/P90.
 
 use super::stats::quantile;
 use rand::{Rng, SeedableRng};
@@ -19,15 +20,78 @@ pub struct Draws {
     pub pool_size: usize,
     /// A list of n slips is drawn from with probability n / (n + shrink), else its pool.
     pub shrink: f64,
+    /// Wins pulled back into the quarter before (see [`QuarterPull`]).
+    pub pull: QuarterPull,
 }
 
 impl Draws {
-    /// Every deal on its own, every stage's slips alone.
+    /// Every deal on its own, every stage's slips alone, no calendar.
     pub const INDEPENDENT: Draws = Draws {
         sigma: 0.0,
         pool_size: 0,
         shrink: 0.0,
+        pull: QuarterPull::NONE,
     };
+}
+
+/// Days at the start of a quarter from which a win may be pulled back to the quarter
+/// before.
+pub const PULL_DAYS: u32 = 10;
+
+/// The quarter-end pull: of the wins that would close in the first [`PULL_DAYS`] days of
+/// a quarter, this `share` closes on the last day of the quarter before instead (sales
+/// teams pull deals into the quarter they are measured on). `starts`: the first days of
+/// the quarters around the simulated period, as days from today (`i64::MIN`: none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuarterPull {
+    pub share: f64,
+    pub starts: [i64; 4],
+}
+
+impl QuarterPull {
+    pub const NONE: QuarterPull = QuarterPull {
+        share: 0.0,
+        starts: [i64::MIN; 4],
+    };
+
+    /// Whether `day` is in the first days of a quarter that began on or before today.
+    fn passed(&self, day: i64) -> bool {
+        self.share > 0.0
+            && self
+                .starts
+                .iter()
+                .any(|&q| q != i64::MIN && q <= 0 && day >= q && day < q + PULL_DAYS as i64)
+    }
+
+    /// The day a win landing on `day` closes: moved to the day before its quarter's start
+    /// with probability `share` when it lands in the quarter's first days, unless that day
+    /// is already past (the deal is open today).
+    fn apply(&self, day: i64, rng: &mut ChaCha8Rng) -> i64 {
+        if self.share <= 0.0 {
+            return day;
+        }
+        for &q in &self.starts {
+            if q != i64::MIN && day >= q && day < q + PULL_DAYS as i64 && q > 0 {
+                if rng.random::<f64>() < self.share {
+                    return q - 1;
+                }
+                break;
+            }
+        }
+        day
+    }
+}
+
+/// The share of wins pulled back from a quarter's first days, from the wins on the first
+/// [`PULL_DAYS`] days of months that start a quarter against those of the other months
+/// (per day): 1 − rate(quarter starts) / rate(other months), within 0..0.9. 0 with fewer
+/// than 100 wins in either group: too few to tell a pull from chance.
+pub fn quarter_pull(quarter_starts: (f64, f64), other_months: (f64, f64)) -> f64 {
+    let ((qw, qd), (ow, od)) = (quarter_starts, other_months);
+    if qw + ow < 200.0 || ow < 100.0 || qd <= 0.0 || od <= 0.0 {
+        return 0.0;
+    }
+    (1.0 - (qw / qd) / (ow / od)).clamp(0.0, 0.9)
 }
 
 /// Pseudo-examples of the pooled slips a stage's own are mixed with.
@@ -231,7 +295,7 @@ pub fn simulate(
     for r in 0..runs {
         let shift = run_shift(draws, &mut rng);
         for d in &ready {
-            let Some(day) = landing(d, shift, &mut rng) else {
+            let Some(day) = landing(d, shift, &draws.pull, &mut rng) else {
                 continue;
             };
             if day >= horizon {
@@ -263,7 +327,7 @@ pub fn simulate(
 
 /// One draw for one deal: the day it closes won, or `None` if it does not win. `shift`:
 /// the run's shared factor on the odds (e^(σ·Z); 1 when deals are independent).
-fn landing(d: &Ready, shift: f64, rng: &mut ChaCha8Rng) -> Option<i64> {
+fn landing(d: &Ready, shift: f64, pull: &QuarterPull, rng: &mut ChaCha8Rng) -> Option<i64> {
     let wins = match d.fixed {
         Some(w) => w,
         None => {
@@ -276,17 +340,30 @@ fn landing(d: &Ready, shift: f64, rng: &mut ChaCha8Rng) -> Option<i64> {
     if !wins {
         return None;
     }
-    let from = if !d.own.is_empty() && (d.pool.is_empty() || rng.random::<f64>() < d.own_share) {
-        d.own
-    } else {
-        d.pool
+    let draw = |rng: &mut ChaCha8Rng| {
+        let from = if !d.own.is_empty() && (d.pool.is_empty() || rng.random::<f64>() < d.own_share)
+        {
+            d.own
+        } else {
+            d.pool
+        };
+        let slip = if from.is_empty() {
+            0.0
+        } else {
+            from[rng.random_range(0..from.len())]
+        };
+        (d.expected as f64 + slip).round().max(0.0) as i64
     };
-    let slip = if from.is_empty() {
-        0.0
-    } else {
-        from[rng.random_range(0..from.len())]
-    };
-    Some((d.expected as f64 + slip).round().max(0.0) as i64)
+    let mut day = draw(rng);
+    // A deal still open in the first days of a quarter that has begun was not pulled into
+    // the quarter before: of its landings there, the pulled share is drawn again.
+    for _ in 0..8 {
+        if !pull.passed(day) || rng.random::<f64>() >= pull.share {
+            break;
+        }
+        day = draw(rng);
+    }
+    Some(pull.apply(day, rng))
 }
 
 /// The same simulation for one window, with each deal's amount credited to its group:
@@ -308,7 +385,7 @@ pub fn simulate_groups(
     for run in totals.iter_mut() {
         let shift = run_shift(draws, &mut rng);
         for (d, (_, g)) in ready.iter().zip(deals) {
-            if let Some(day) = landing(d, shift, &mut rng) {
+            if let Some(day) = landing(d, shift, &draws.pull, &mut rng) {
                 if day >= window.0 && day < window.1 && *g < groups {
                     run[*g] += d.amount;
                 }
@@ -525,6 +602,68 @@ mod draws_tests {
         assert!((today - 0.4).abs() < 0.04, "{today}");
     }
 
+    /// Known answers: 60 wins in 40 quarter-start days against 240 in 80 other days is
+    /// 1.5 a day against 3, half pulled away; no fewer wins than elsewhere is no pull;
+    /// too few wins to tell is none either.
+    #[test]
+    fn the_quarter_pull_is_the_missing_share_of_early_quarter_wins() {
+        assert!((quarter_pull((60.0, 40.0), (240.0, 80.0)) - 0.5).abs() < 1e-12);
+        assert_eq!(quarter_pull((150.0, 40.0), (240.0, 80.0)), 0.0);
+        assert_eq!(quarter_pull((0.0, 40.0), (240.0, 80.0)), 0.9);
+        assert_eq!(quarter_pull((10.0, 40.0), (90.0, 80.0)), 0.0);
+    }
+
+    /// A quarter starting 20 days from today, every win pulled: sure deals landing on its
+    /// days 0–9 close on day 19; one landing on day 10 stays. A quarter that began 5 days
+    /// ago (its first days partly past): a deal still open cannot have been pulled, and a
+    /// landing in its first days is drawn again (here to day 30, its only other slip).
+    #[test]
+    fn wins_early_in_a_quarter_close_in_the_quarter_before() {
+        let pull = QuarterPull {
+            share: 1.0,
+            starts: [-5, 20, i64::MIN, i64::MIN],
+        };
+        let draws = Draws {
+            pull,
+            ..Draws::INDEPENDENT
+        };
+        let sure = |expected_close| OpenDeal {
+            amount: 1.0,
+            probability: 1.0,
+            expected_close,
+            stage: 0,
+            dated: true,
+        };
+        let day = |expected: i64, slips: Vec<f64>| {
+            let windows: Vec<Window> = (0..40)
+                .map(|d| Window {
+                    name: d.to_string(),
+                    start: d,
+                    end: d + 1,
+                    closed: 0.0,
+                })
+                .collect();
+            let r = simulate(&[sure(expected)], &[slips], &windows, 50, 3, &draws);
+            r.iter().position(|w| w.p50 > 0.5)
+        };
+        assert_eq!(day(20, vec![]), Some(19));
+        assert_eq!(day(29, vec![]), Some(19));
+        assert_eq!(day(30, vec![]), Some(30));
+        // Day 2 is in the first days of the quarter that began on day −5: drawn again
+        // until it lands elsewhere (slips 0 or +28: day 2 or day 30).
+        assert_eq!(day(2, vec![0.0, 28.0]), Some(30));
+        // Without the pull nothing moves.
+        let none = Draws::INDEPENDENT;
+        let w = Window {
+            name: "day 20".into(),
+            start: 20,
+            end: 21,
+            closed: 0.0,
+        };
+        let r = simulate(&[sure(20)], &[vec![]], &[w], 10, 3, &none);
+        assert_eq!(r[0].p50, 1.0);
+    }
+
     #[test]
     fn a_stage_with_few_slips_borrows_from_the_pool() {
         let slips = vec![vec![40.0; 2], vec![40.0; 200], vec![0.0; 400]];
@@ -532,6 +671,7 @@ mod draws_tests {
             sigma: 0.0,
             pool_size: 3,
             shrink: SHRINK,
+            pull: QuarterPull::NONE,
         };
         let sure = |stage| OpenDeal {
             amount: 1.0,

@@ -265,7 +265,7 @@ fn run_month(m: &MonthInput) -> BacktestMonth {
         &window,
         BACKTEST_RUNS,
         seed,
-        &m.learned.draws(),
+        &m.learned.draws(m.month.start()),
     )[0];
     let i = &simulate(
         &m.deals,
@@ -276,7 +276,7 @@ fn run_month(m: &MonthInput) -> BacktestMonth {
         &Draws {
             sigma: 0.0,
             pool_size: 0,
-            ..m.learned.draws()
+            ..m.learned.draws(m.month.start())
         },
     )[0];
     BacktestMonth {

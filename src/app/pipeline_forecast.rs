@@ -63,6 +63,10 @@ pub struct PipelineForecast {
     /// σ of the shared per-run shift of the win log-odds (learned from 24 months).
     #[serde(default)]
     pub shared_sigma: f64,
+    /// The share of wins due in a quarter's first days that the simulation closes in the
+    /// quarter before, as the last year's wins did (0: no such pull seen).
+    #[serde(default)]
+    pub quarter_pull: f64,
     /// The win probability the simulation gives unscored deals in each open stage.
     #[serde(default)]
     pub stage_win_rates: Vec<StageWinRate>,
@@ -103,6 +107,8 @@ pub const RUNS: usize = 1000;
 /// Pseudo-deals of the configured stage probability a stage's learned win rate is mixed
 /// with: a stage with 20 closed deals in the year is half learned, half configured.
 pub const RATE_SHRINK: f64 = 20.0;
+/// Days at a quarter's start from which wins may be pulled into the quarter before.
+pub use crate::analytics::montecarlo::PULL_DAYS;
 /// The snapshots win rates are learned from: the pipeline at every second month start between
 /// this many days before the simulated day and [`SNAPSHOTS_TO`] days before (old enough
 /// for most of those deals to have closed; deals still open count as not won).
@@ -144,14 +150,30 @@ pub struct Learned {
     /// Per stage and [`TIMING`] bucket: of the deals open in the stage at the month starts
     /// 6 to 18 months before, (won since, deals).
     pub outcomes: Vec<[(i64, i64); 6]>,
+    /// The share of wins due in a quarter's first days that closed in the quarter before
+    /// ([`crate::analytics::montecarlo::quarter_pull`], from the year's wins).
+    #[serde(default)]
+    pub pull: f64,
 }
 
 impl Learned {
-    pub fn draws(&self) -> crate::analytics::montecarlo::Draws {
+    /// How the simulation from `today` draws: the shared factor, slips pooled across the
+    /// stages, and the quarter-end pull around today.
+    pub fn draws(&self, today: NaiveDate) -> crate::analytics::montecarlo::Draws {
+        let mut starts = [i64::MIN; 4];
+        let mut q = Period::quarter_of(today);
+        for s in &mut starts {
+            *s = (q.start() - today).num_days();
+            q = q.next();
+        }
         crate::analytics::montecarlo::Draws {
             sigma: self.sigma,
             pool_size: self.outcomes.len(),
             shrink: crate::analytics::montecarlo::SHRINK,
+            pull: crate::analytics::montecarlo::QuarterPull {
+                share: self.pull,
+                starts,
+            },
         }
     }
 
@@ -256,6 +278,25 @@ pub(super) fn learned_before(
         }
     }
     let counts: Vec<(f64, f64)> = months.iter().take(24).map(|m| (m.0, m.1)).collect();
+    // Wins on the first days of each of the 12 months before, quarter starts apart.
+    let (mut starts, mut others) = ((0.0, 0.0), (0.0, 0.0));
+    let mut m = Period::month_of(until_day).back(12);
+    for _ in 0..12 {
+        let from = m.start();
+        let to = from + chrono::Duration::days(i64::from(crate::analytics::montecarlo::PULL_DAYS));
+        let won = store
+            .closed_between(&iso(from), &iso(to))?
+            .get("won")
+            .map_or(0, |w| w.0) as f64;
+        let g = if chrono::Datelike::month0(&from).is_multiple_of(3) {
+            &mut starts
+        } else {
+            &mut others
+        };
+        g.0 += won;
+        g.1 += f64::from(crate::analytics::montecarlo::PULL_DAYS);
+        m = m.next();
+    }
     Ok(Learned {
         slips: stages
             .iter()
@@ -268,6 +309,7 @@ pub(super) fn learned_before(
             .collect(),
         sigma: crate::analytics::montecarlo::shared_sigma(&counts),
         outcomes: rates,
+        pull: crate::analytics::montecarlo::quarter_pull(starts, others),
     })
 }
 
@@ -435,7 +477,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             closed: c.closed.units(),
         })
         .collect();
-    let how = history.draws();
+    let how = history.draws(today);
     let simulation = simulate(&deals, slips, &windows, RUNS, 20_261_122, &how);
     Ok(PipelineForecast {
         weighted_by_month: months
@@ -450,6 +492,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         unknown_close: unknown,
         no_slip_history,
         shared_sigma: how.sigma,
+        quarter_pull: how.pull.share,
         stage_win_rates: stages
             .iter()
             .enumerate()
@@ -505,6 +548,7 @@ mod tests {
             slips: vec![vec![], vec![]],
             sigma: 0.0,
             outcomes: vec![b],
+            pull: 0.0,
         };
         assert!((l.stage_rate(0, 0.2) - 0.44).abs() < 1e-12);
         assert!((l.timing_ratio(1) - 1.0 / 3.0).abs() < 1e-12);
@@ -519,6 +563,7 @@ mod tests {
             slips: vec![vec![], vec![]],
             sigma: 0.0,
             outcomes: vec![[(0, 0); 6]],
+            pull: 0.0,
         };
         assert!((none.win_probability(0, 0.3, Some(-90)) - 0.3).abs() < 1e-12);
     }

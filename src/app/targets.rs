@@ -248,7 +248,7 @@ fn pipeline_keyed(
         (start, end),
         PROJECTION_RUNS,
         20_261_122,
-        &learned.draws(),
+        &learned.draws(today),
     );
     // Each rep's total goes to its own key, its team and every team above, and the
     // company: the key indices are worked out once, then each run is a few additions.

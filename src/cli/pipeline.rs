@@ -308,7 +308,7 @@ fn write_forecast(
         "\nMonte Carlo, {} runs: each open deal wins with {}, all moved together \
              in good and bad months (a shared factor, σ = {:.2} on the log-odds, learned from 24 months); \
              a win's close slips as won deals from its stage did over the last year (pooled across stages where few), \
-             no earlier than today.",
+             no earlier than today{}.",
         pf.runs,
         if pf.learned_probabilities {
             "its learned win probability (funnel score), unscored deals as below"
@@ -316,7 +316,16 @@ fn write_forecast(
             "the share of deals like it that won: deals open in its stage at the month starts 6 to 18 months ago, \
              by how far their expected close was (overdue, due soon, later, none); where few, the stage's rate moved by how that timing wins in every stage"
         },
-        pf.shared_sigma
+        pf.shared_sigma,
+        if pf.quarter_pull > 0.0 {
+            format!(
+                "; {:.0}% of the wins due in a quarter's first {} days close on the last day of the quarter before, as the last year's did",
+                pf.quarter_pull * 100.0,
+                app::pipeline_forecast::PULL_DAYS
+            )
+        } else {
+            String::new()
+        }
     )?;
     // How ranges made this way did on this data's history, when that was checked since the
     // data last changed; else how to check.
