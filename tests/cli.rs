@@ -429,6 +429,18 @@ fn the_backtest_of_a_stale_export_does_not_expect_its_overdue_deals_every_month(
         summary["pinball_relative"].as_f64().unwrap() < 0.4,
         "{summary}"
     );
+    // Too few wins to tell a quarter-end pull from chance: none.
+    let pipeline: serde_json::Value = serde_json::from_slice(
+        &funnel(&db)
+            .env("FUNNEL_TODAY", "2026-12-03")
+            .args(["--format", "json", "pipeline"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(pipeline["forecast"]["quarter_pull"], 0.0);
     // HubSpot's one Close Date is both the expected and the actual close of a closed deal,
     // which the backtest cannot undo: it says so.
     assert_eq!(v["expected_is_close"], 1.0);
@@ -3057,6 +3069,46 @@ fn customers_without_owners_are_named_not_silently_unplanned() {
         .assert()
         .success()
         .stdout(predicate::str::contains("have no owner and get no hours"));
+}
+
+/// The demo pulls half of the wins due in a quarter's first ten days into the quarter
+/// before; the pipeline simulation learns a pull of that order from the last year's wins
+/// (the wins per day on those days against the other months' first ten days) and says so.
+#[test]
+fn the_quarter_end_pull_is_learned_from_the_wins_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pull.db");
+    funnel(&db)
+        .args([
+            "demo",
+            "--customers",
+            "1000",
+            "--deals",
+            "8000",
+            "--as-of",
+            "2026-11-22",
+        ])
+        .assert()
+        .success();
+    let run = |format: &str| {
+        funnel(&db)
+            .env("FUNNEL_TODAY", "2026-11-22")
+            .args(["--format", format, "pipeline"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let v: serde_json::Value = serde_json::from_slice(&run("json")).unwrap();
+    let pull = v["forecast"]["quarter_pull"].as_f64().unwrap();
+    assert!(pull > 0.25 && pull < 0.6, "{pull}");
+    let text = String::from_utf8(run("table")).unwrap();
+    let said = format!(
+        "{:.0}% of the wins due in a quarter's first 10 days close on the last day of the quarter before",
+        pull * 100.0
+    );
+    assert!(text.contains(&said), "{text}");
 }
 
 /// `funnel pipeline --backtest` on the demo: every month's actual is the revenue won in
