@@ -45,13 +45,13 @@ pub const PULL_DAYS: u32 = 10;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuarterPull {
     pub share: f64,
-    pub starts: [i64; 4],
+    pub starts: [i64; 6],
 }
 
 impl QuarterPull {
     pub const NONE: QuarterPull = QuarterPull {
         share: 0.0,
-        starts: [i64::MIN; 4],
+        starts: [i64::MIN; 6],
     };
 
     /// Whether `day` is in the first days of a quarter that began on or before today.
@@ -621,7 +621,7 @@ mod draws_tests {
     fn wins_early_in_a_quarter_close_in_the_quarter_before() {
         let pull = QuarterPull {
             share: 1.0,
-            starts: [-5, 20, i64::MIN, i64::MIN],
+            starts: [-5, 20, i64::MIN, i64::MIN, i64::MIN, i64::MIN],
         };
         let draws = Draws {
             pull,

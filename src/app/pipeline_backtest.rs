@@ -84,7 +84,6 @@ pub struct PipelineBacktest {
     /// share whose recorded expected close is its close day: an export with one "close
     /// date" for both, where the backtest (keeping no history of expected closes) reads
     /// each winner's close day as known beforehand. None when none closed.
-    #[serde(default)]
     pub expected_is_close: Option<f64>,
 }
 

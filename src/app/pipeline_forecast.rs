@@ -152,7 +152,6 @@ pub struct Learned {
     pub outcomes: Vec<[(i64, i64); 6]>,
     /// The share of wins due in a quarter's first days that closed in the quarter before
     /// ([`crate::analytics::montecarlo::quarter_pull`], from the year's wins).
-    #[serde(default)]
     pub pull: f64,
 }
 
@@ -160,7 +159,7 @@ impl Learned {
     /// How the simulation from `today` draws: the shared factor, slips pooled across the
     /// stages, and the quarter-end pull around today.
     pub fn draws(&self, today: NaiveDate) -> crate::analytics::montecarlo::Draws {
-        let mut starts = [i64::MIN; 4];
+        let mut starts = [i64::MIN; 6];
         let mut q = Period::quarter_of(today);
         for s in &mut starts {
             *s = (q.start() - today).num_days();
@@ -278,24 +277,26 @@ pub(super) fn learned_before(
         }
     }
     let counts: Vec<(f64, f64)> = months.iter().take(24).map(|m| (m.0, m.1)).collect();
-    // Wins on the first days of each of the 12 months before, quarter starts apart.
+    // Wins on the first days of each of the 12 months before, quarter starts apart. Days
+    // on which nothing closed at all (before an export's history starts or after it ends)
+    // say nothing about a pull and are left out.
     let (mut starts, mut others) = ((0.0, 0.0), (0.0, 0.0));
     let mut m = Period::month_of(until_day).back(12);
     for _ in 0..12 {
         let from = m.start();
         let to = from + chrono::Duration::days(i64::from(crate::analytics::montecarlo::PULL_DAYS));
-        let won = store
-            .closed_between(&iso(from), &iso(to))?
-            .get("won")
-            .map_or(0, |w| w.0) as f64;
+        let closed = store.closed_between(&iso(from), &iso(to))?;
+        m = m.next();
+        if closed.values().all(|c| c.0 == 0) {
+            continue;
+        }
         let g = if chrono::Datelike::month0(&from).is_multiple_of(3) {
             &mut starts
         } else {
             &mut others
         };
-        g.0 += won;
+        g.0 += closed.get("won").map_or(0, |w| w.0) as f64;
         g.1 += f64::from(crate::analytics::montecarlo::PULL_DAYS);
-        m = m.next();
     }
     Ok(Learned {
         slips: stages

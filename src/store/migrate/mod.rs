@@ -568,35 +568,15 @@ pub fn sqlite_to_postgres(
                 tx.execute("DELETE FROM customer_intel", &[])
                     .map_err(pg(dst))?;
             }
-            let mut writer = tx
-                .copy_in(&format!("COPY \"{table}\" ({list}) FROM STDIN"))
-                .map_err(pg(dst))?;
-            let mut buf = Vec::with_capacity(1 << 17);
-            while let Some(r) = rows.next()? {
-                source
-                    .add(table, &cols, r)
-                    .map_err(|e| invalid(format!("row {}: {e}", n + 1)))?;
-                for (i, c) in cols.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(b'\t');
-                    }
-                    let v: Value = r.get(i)?;
-                    copy_field(&mut buf, table, c, &v)
-                        .map_err(|e| invalid(format!("row {}: {e}", n + 1)))?;
-                }
-                buf.push(b'\n');
-                n += 1;
-                if buf.len() >= 1 << 16 {
-                    writer
-                        .write_all(&buf)
-                        .map_err(|e| invalid(format!("{table}: sending rows: {e}")))?;
-                    buf.clear();
-                }
-            }
-            writer
-                .write_all(&buf)
-                .map_err(|e| invalid(format!("{table}: sending rows: {e}")))?;
-            writer.finish().map_err(pg(dst))?;
+            n = copy_rows(
+                &mut tx,
+                dst,
+                &mut rows,
+                table,
+                &cols,
+                &format!("COPY \"{table}\" ({list}) FROM STDIN"),
+                &mut |r| source.add(table, &cols, r),
+            )?;
         }
         drop(rows);
         drop(stmt);
@@ -639,6 +619,43 @@ pub fn sqlite_to_postgres(
     tx.commit().map_err(pg(dst))?;
     drop(read);
     Ok(report)
+}
+
+/// Sends SQLite `rows` of `table` (its `cols`, in order) to the server through `copy_sql`
+/// (a `COPY … FROM STDIN`), calling `each` on every row first; the rows sent.
+fn copy_rows(
+    tx: &mut ::postgres::Transaction,
+    t: &Target,
+    rows: &mut rusqlite::Rows,
+    table: &str,
+    cols: &[Column],
+    copy_sql: &str,
+    each: &mut dyn FnMut(&rusqlite::Row) -> Result<()>,
+) -> Result<u64> {
+    let mut writer = tx.copy_in(copy_sql).map_err(pg(t))?;
+    let mut buf = Vec::with_capacity(1 << 17);
+    let mut n = 0u64;
+    let send_err = |e: std::io::Error| invalid(format!("{table}: sending rows: {e}"));
+    while let Some(r) = rows.next()? {
+        let row_err = |e: StoreError| invalid(format!("{table} row {}: {e}", n + 1));
+        each(r).map_err(row_err)?;
+        for (i, c) in cols.iter().enumerate() {
+            if i > 0 {
+                buf.push(b'\t');
+            }
+            let v: Value = r.get(i)?;
+            copy_field(&mut buf, table, c, &v).map_err(row_err)?;
+        }
+        buf.push(b'\n');
+        n += 1;
+        if buf.len() >= 1 << 16 {
+            writer.write_all(&buf).map_err(send_err)?;
+            buf.clear();
+        }
+    }
+    writer.write_all(&buf).map_err(send_err)?;
+    writer.finish().map_err(pg(t))?;
+    Ok(n)
 }
 
 /// Copies the PostgreSQL database `src` into the SQLite database `dst` (new or empty).

@@ -21,7 +21,7 @@
 //! A dry run, refused rows or any failure roll the server back untouched; the working copy
 //! is removed however the import ends.
 
-use super::{column_list, columns, copy_field, pg, pg_check, sqlite_check, verify, Column};
+use super::{column_list, columns, copy_rows, pg, pg_check, sqlite_check, verify, Column};
 use super::{fill_sqlite, invalid, sqlite_counter};
 use crate::domain::audit::Actor;
 use crate::domain::import::{ImportKind, ImportReport};
@@ -29,7 +29,6 @@ use crate::store::db::Result;
 use crate::store::import::{FileKeys, ImportError, ImportOptions};
 use crate::store::postgres::Target;
 use crate::store::Store;
-use rusqlite::types::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -328,6 +327,7 @@ fn apply(
         }
     }
     // New and updated rows, parents first (the batch before the audit entries naming it).
+    let mut columns_of: Vec<(&str, Vec<Column>)> = Vec::new();
     for &table in written().iter().chain(&["import_batches"]) {
         let cols = columns(tx, t, copy, table)?;
         let list = column_list(&cols);
@@ -381,7 +381,7 @@ fn apply(
             tx.batch_execute("DROP TABLE funnel_updated")
                 .map_err(pg(t))?;
         }
-        if inserted > 0 || !updated.is_empty() {
+        if (inserted > 0 || !updated.is_empty()) && !changed.contains(&table) {
             changed.push(table);
         }
         // Ids go on from the copy's counters (a row inserted and removed again took one).
@@ -396,6 +396,7 @@ fn apply(
             )
             .map_err(pg(t))?;
         }
+        columns_of.push((table, cols));
     }
     // The audit entries, numbered by the server after its own.
     let audit: Vec<Column> = columns(tx, t, copy, "audit_log")?
@@ -426,8 +427,8 @@ fn apply(
         )));
     }
     // The server's rows that were copied, and those added, must now be exactly the copy's.
-    for table in changed {
-        let cols = columns(tx, t, copy, table)?;
+    for (table, cols) in columns_of.iter().filter(|c| changed.contains(&c.0)) {
+        let (table, cols) = (*table, cols.as_slice());
         // (A union, not `OR`: PostgreSQL cannot hash a subquery under `OR` once its keys
         // outgrow work_mem, and then scans it once per row.)
         let copied = match rows_of(table) {
@@ -438,9 +439,9 @@ fn apply(
             ),
             None => format!(" WHERE id > {}", before(table)),
         };
-        let server = pg_check(tx, t, table, &cols, &copied)?;
-        let local = sqlite_check(copy, table, &cols)?;
-        verify(table, &cols, &local, &server)?;
+        let server = pg_check(tx, t, table, cols, &copied)?;
+        let local = sqlite_check(copy, table, cols)?;
+        verify(table, cols, &local, &server)?;
     }
     Ok(())
 }
@@ -462,26 +463,5 @@ fn send(
         column_list(cols)
     ))?;
     let mut rows = stmt.query(params)?;
-    let mut writer = tx.copy_in(copy_sql).map_err(pg(t))?;
-    let mut buf = Vec::with_capacity(1 << 17);
-    let mut n = 0u64;
-    let send_err = |e: std::io::Error| invalid(format!("{table}: sending rows: {e}"));
-    while let Some(r) = rows.next()? {
-        for (i, c) in cols.iter().enumerate() {
-            if i > 0 {
-                buf.push(b'\t');
-            }
-            let v: Value = r.get(i)?;
-            copy_field(&mut buf, table, c, &v)?;
-        }
-        buf.push(b'\n');
-        n += 1;
-        if buf.len() >= 1 << 16 {
-            writer.write_all(&buf).map_err(send_err)?;
-            buf.clear();
-        }
-    }
-    writer.write_all(&buf).map_err(send_err)?;
-    writer.finish().map_err(pg(t))?;
-    Ok(n)
+    copy_rows(tx, t, &mut rows, table, cols, copy_sql, &mut |_| Ok(()))
 }
