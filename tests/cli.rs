@@ -399,9 +399,11 @@ fn dry_run_exit_code_follows_the_rows() {
 /// export nobody updates). The pipeline backtest must not book them into every month at
 /// their stage's odds: when a stage's few overdue deals were shrunk toward the stage's
 /// rate, 12 of the 14 counted months fell below P10 (the first by nine times) and the
-/// pinball loss was 72% of the mean actual; pooled across stages, no overdue deal there
-/// ever won, and the ranges follow (9 inside, 5 below, 25%; some months are still
-/// over-forecast several times, see the README).
+/// pinball loss was 72% of the mean actual; pooled across stages, 5 still fell below
+/// (25%). The export's open deals sit in stages HubSpot gives 40–90% by default and none
+/// of them ever won: with those defaults worth a fixed 20 deal-snapshots the stages kept
+/// 15–30% and the months stayed over-forecast; judged by how far this data strays from
+/// them, they are worth 1, and 11 of 14 months fall inside (12% pinball).
 #[test]
 fn the_backtest_of_a_stale_export_does_not_expect_its_overdue_deals_every_month() {
     let dir = tempfile::tempdir().unwrap();
@@ -415,15 +417,18 @@ fn the_backtest_of_a_stale_export_does_not_expect_its_overdue_deals_every_month(
     let v = json_on(&db, "2026-12-03", &["pipeline", "--backtest"]);
     let summary = &v["correlated"];
     assert_eq!(summary["months"], 14, "{summary}");
-    assert!(summary["inside"].as_f64().unwrap() >= 0.5, "{summary}");
-    assert!(summary["below_p10"].as_i64().unwrap() <= 6, "{summary}");
+    assert!(summary["inside"].as_f64().unwrap() >= 0.75, "{summary}");
+    assert!(summary["below_p10"].as_i64().unwrap() <= 3, "{summary}");
     assert!(
-        summary["pinball_relative"].as_f64().unwrap() < 0.4,
+        summary["pinball_relative"].as_f64().unwrap() < 0.2,
         "{summary}"
     );
     // Too few wins to tell a quarter-end pull from chance: none.
     let pipeline = json_on(&db, "2026-12-03", &["pipeline"]);
     assert_eq!(pipeline["forecast"]["quarter_pull"], 0.0);
+    // The vendor's stage probabilities are contradicted, so they weigh next to nothing.
+    let weights = &pipeline["forecast"]["prior_weights"];
+    assert!(weights["stage"].as_f64().unwrap() <= 2.0, "{weights}");
     // HubSpot's one Close Date is both the expected and the actual close of a closed deal,
     // which the backtest cannot undo: it says so.
     assert_eq!(v["expected_is_close"], 1.0);

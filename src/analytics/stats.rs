@@ -111,6 +111,51 @@ pub fn robust_z(value: f64, history: &[f64]) -> Option<f64> {
     (mad > 0.0).then(|| (value - med) / mad)
 }
 
+/// Log of the beta-binomial probability of `k` successes in `n` trials whose success rate
+/// is drawn from Beta(`a`, `b`).
+pub fn beta_binomial_ln(k: f64, n: f64, a: f64, b: f64) -> f64 {
+    let ln_beta = |x: f64, y: f64| libm::lgamma(x) + libm::lgamma(y) - libm::lgamma(x + y);
+    libm::lgamma(n + 1.0) - libm::lgamma(k + 1.0) - libm::lgamma(n - k + 1.0)
+        + ln_beta(k + a, n - k + b)
+        - ln_beta(a, b)
+}
+
+/// The weakest and strongest priors [`prior_strength`] chooses between, in pseudo-trials.
+pub const PRIOR_STRENGTH_RANGE: (f64, f64) = (1.0, 200.0);
+
+/// How many pseudo-trials a Beta prior with a given mean per group is worth, judged by how
+/// far the groups' own rates scatter around those means (empirical Bayes): of the strengths
+/// m on a log grid over [`PRIOR_STRENGTH_RANGE`], the one under which the groups'
+/// `(successes, trials, prior mean)` are likeliest, Σ log BetaBinomial(k | n, m·μ,
+/// m·(1 − μ)). Means that the groups bear out earn a strong prior; means the groups
+/// contradict (a vendor's default stage probabilities on deals that never win) a weak one.
+/// Groups without trials say nothing; with none at all, `fallback`.
+pub fn prior_strength(groups: &[(f64, f64, f64)], fallback: f64) -> f64 {
+    let used: Vec<(f64, f64, f64)> = groups
+        .iter()
+        .filter(|g| g.1 > 0.0 && g.0.is_finite() && g.2.is_finite())
+        .map(|&(k, n, mu)| (k.clamp(0.0, n), n, mu.clamp(1e-3, 1.0 - 1e-3)))
+        .collect();
+    if used.is_empty() {
+        return fallback;
+    }
+    let (lo, hi) = PRIOR_STRENGTH_RANGE;
+    let steps = 48;
+    let mut best = (f64::NEG_INFINITY, fallback);
+    for i in 0..=steps {
+        let m = lo * (hi / lo).powf(f64::from(i) / f64::from(steps));
+        let ll: f64 = used
+            .iter()
+            .map(|&(k, n, mu)| beta_binomial_ln(k, n, m * mu, m * (1.0 - mu)))
+            .sum();
+        // Ties (groups of one trial say nothing about the scatter) keep the weaker prior.
+        if ll > best.0 + 1e-9 {
+            best = (ll, m);
+        }
+    }
+    best.1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +205,46 @@ mod tests {
         let z = robust_z(16.0, &h).unwrap();
         assert!((z - 6.0 / 1.4826).abs() < 1e-9);
         assert_eq!(robust_z(16.0, &h[..5]), None);
+    }
+    #[test]
+    fn beta_binomial_known_answers() {
+        // Beta(1, 1) is uniform, so every count of n trials is equally likely: 1/(n + 1).
+        for k in 0..=4 {
+            let p = beta_binomial_ln(f64::from(k), 4.0, 1.0, 1.0).exp();
+            assert!((p - 0.2).abs() < 1e-12, "{k}: {p}");
+        }
+        // One trial is a coin with the prior's mean: a/(a + b).
+        assert!((beta_binomial_ln(1.0, 1.0, 3.0, 1.0).exp() - 0.75).abs() < 1e-12);
+        // Beta(2, 1), 2 trials: P(2) = E[p²] = a(a + 1)/((a + b)(a + b + 1)) = 2·3/(3·4).
+        assert!((beta_binomial_ln(2.0, 2.0, 2.0, 1.0).exp() - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn prior_strength_follows_how_far_groups_stray_from_their_means() {
+        use rand::{Rng, SeedableRng};
+        use rand_distr::Distribution;
+        // Rates exactly at their means: the strongest prior.
+        let exact = vec![(50.0, 100.0, 0.5); 8];
+        assert_eq!(prior_strength(&exact, 20.0), PRIOR_STRENGTH_RANGE.1);
+        // Means of 0.4–0.9 on groups that never succeed: the weakest.
+        let contradicted = [(0.0, 40.0, 0.4), (0.0, 60.0, 0.6), (0.0, 80.0, 0.9)];
+        assert_eq!(prior_strength(&contradicted, 20.0), PRIOR_STRENGTH_RANGE.0);
+        // Nothing to judge by: the fallback.
+        assert_eq!(prior_strength(&[(0.0, 0.0, 0.5)], 20.0), 20.0);
+        // Rates drawn from Beta(10·μ, 10·(1 − μ)) around their means, 300 trials each in
+        // 60 groups: the strength is found near 10.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let groups: Vec<_> = (0..60)
+            .map(|i| {
+                let mu = 0.2 + 0.6 * f64::from(i % 5) / 4.0;
+                let p = rand_distr::Beta::new(10.0 * mu, 10.0 * (1.0 - mu))
+                    .unwrap()
+                    .sample(&mut rng);
+                let k = (0..300).filter(|_| rng.random::<f64>() < p).count() as f64;
+                (k, 300.0, mu)
+            })
+            .collect();
+        let m = prior_strength(&groups, 20.0);
+        assert!((6.0..=16.0).contains(&m), "{m}");
     }
 }

@@ -70,6 +70,9 @@ pub struct PipelineForecast {
     /// The win probability the simulation gives unscored deals in each open stage.
     #[serde(default)]
     pub stage_win_rates: Vec<StageWinRate>,
+    /// What each prior of the unscored deals' win rates was found to be worth.
+    #[serde(default)]
+    pub prior_weights: Shrink,
 }
 
 /// An open stage's configured probability beside the win rate learned from the deals
@@ -104,9 +107,31 @@ pub struct UnknownClose {
 /// under 1% on the demo), cheap at 50k open deals.
 pub const RUNS: usize = 1000;
 
-/// Pseudo-deals of the configured stage probability a stage's learned win rate is mixed
-/// with: a stage with 20 closed deals in the year is half learned, half configured.
+/// Pseudo-deals a prior is worth when nothing was learned to judge it by (see [`Shrink`]):
+/// a stage with 20 deal-snapshots is then half learned, half configured.
 pub const RATE_SHRINK: f64 = 20.0;
+
+/// Pseudo-deals each prior of [`Learned::win_probability`] is worth, each judged by
+/// empirical Bayes ([`crate::analytics::stats::prior_strength`]) on how far the learned
+/// rates stray from their priors: a stage's rate from its configured probability (a
+/// vendor's default probabilities on stages whose deals never win earn little weight), a
+/// timing's rate from the overall rate, a stage × timing cell's from its prior.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Shrink {
+    pub stage: f64,
+    pub timing: f64,
+    pub cell: f64,
+}
+
+impl Default for Shrink {
+    fn default() -> Self {
+        Shrink {
+            stage: RATE_SHRINK,
+            timing: RATE_SHRINK,
+            cell: RATE_SHRINK,
+        }
+    }
+}
 /// Days at a quarter's start from which wins may be pulled into the quarter before.
 pub use crate::analytics::montecarlo::PULL_DAYS;
 /// The snapshots win rates are learned from: the pipeline at every second month start between
@@ -153,6 +178,8 @@ pub struct Learned {
     /// The share of wins due in a quarter's first days that closed in the quarter before
     /// ([`crate::analytics::montecarlo::quarter_pull`], from the year's wins).
     pub pull: f64,
+    /// What each prior of the win rates is worth.
+    pub shrink: Shrink,
 }
 
 impl Learned {
@@ -178,22 +205,29 @@ impl Learned {
 
     /// The win probability the simulation gives an unscored deal in stage `i` whose
     /// expected close is `ahead` days away: the share of deals open in the stage at past
-    /// month starts that went on to win (shrunk toward the configured stage probability
-    /// by [`RATE_SHRINK`] pseudo-deals), then the share of those with the same timing,
-    /// shrunk toward the stage's rate times how the timing does in every stage
-    /// ([`Learned::timing_ratio`]). A deal long overdue in an export nobody updates is not
-    /// a deal about to close at its stage's odds, even in a stage with few such deals.
+    /// month starts that went on to win (shrunk toward the configured stage probability),
+    /// then the share of those with the same timing, shrunk toward the stage's rate times
+    /// how the timing does in every stage ([`Learned::timing_ratio`]); each prior worth
+    /// what [`Shrink`] found. A deal long overdue in an export nobody updates is not a deal
+    /// about to close at its stage's odds, even in a stage with few such deals.
     pub fn win_probability(&self, i: usize, configured: f64, ahead: Option<i64>) -> f64 {
         let bucket = timing(ahead);
+        let prior = self.cell_prior(i, configured, bucket);
+        let (won, n) = self.outcomes.get(i).map(|b| b[bucket]).unwrap_or((0, 0));
+        let m = self.shrink.cell;
+        (won as f64 + m * prior) / (n as f64 + m)
+    }
+
+    /// The prior of stage `i`'s [`TIMING`] `bucket`: the stage's rate with its odds moved
+    /// by the timing's ratio.
+    pub fn cell_prior(&self, i: usize, configured: f64, bucket: usize) -> f64 {
         let stage = self.stage_rate(i, configured).clamp(1e-6, 1.0 - 1e-6);
         let odds = stage / (1.0 - stage) * self.timing_ratio(bucket);
-        let prior = odds / (1.0 + odds);
-        let (won, n) = self.outcomes.get(i).map(|b| b[bucket]).unwrap_or((0, 0));
-        (won as f64 + RATE_SHRINK * prior) / (n as f64 + RATE_SHRINK)
+        odds / (1.0 + odds)
     }
 
     /// How a [`TIMING`] bucket's deals win relative to all deals, pooled over the stages:
-    /// the odds of its win rate (shrunk toward the overall rate by [`RATE_SHRINK`]
+    /// the odds of its win rate (shrunk toward the overall rate by [`Shrink::timing`]
     /// pseudo-deals) over the overall odds; 1 with nothing (or only wins) learned.
     pub fn timing_ratio(&self, bucket: usize) -> f64 {
         let add = |a: (i64, i64), x: &(i64, i64)| (a.0 + x.0, a.1 + x.1);
@@ -207,7 +241,8 @@ impl Learned {
             .iter()
             .map(|b| b[bucket])
             .fold((0, 0), |a, x| add(a, &x));
-        let rate = (bw as f64 + RATE_SHRINK * overall) / (bn as f64 + RATE_SHRINK);
+        let m = self.shrink.timing;
+        let rate = (bw as f64 + m * overall) / (bn as f64 + m);
         rate / (1.0 - rate) / (overall / (1.0 - overall))
     }
 
@@ -218,7 +253,43 @@ impl Learned {
             .get(i)
             .map(|b| b.iter().fold((0, 0), |a, x| (a.0 + x.0, a.1 + x.1)))
             .unwrap_or((0, 0));
-        (won as f64 + RATE_SHRINK * configured) / (n as f64 + RATE_SHRINK)
+        let m = self.shrink.stage;
+        (won as f64 + m * configured) / (n as f64 + m)
+    }
+
+    /// [`Shrink`] judged on the outcomes learned, for stages configured at `configured`:
+    /// first the stage and timing priors, then the cells' (whose priors they make).
+    pub fn judge_shrink(&mut self, configured: &[f64]) {
+        use crate::analytics::stats::prior_strength;
+        let sum = |b: &[(i64, i64)]| b.iter().fold((0, 0), |a, x| (a.0 + x.0, a.1 + x.1));
+        let stages: Vec<(f64, f64, f64)> = self
+            .outcomes
+            .iter()
+            .zip(configured)
+            .map(|(b, &c)| {
+                let (won, n) = sum(b);
+                (won as f64, n as f64, c)
+            })
+            .collect();
+        let all: Vec<(i64, i64)> = self.outcomes.iter().flatten().copied().collect();
+        let (won, n) = sum(&all);
+        let overall = if n > 0 { won as f64 / n as f64 } else { 0.5 };
+        let timings: Vec<(f64, f64, f64)> = (0..TIMING.len())
+            .map(|t| {
+                let col: Vec<(i64, i64)> = self.outcomes.iter().map(|b| b[t]).collect();
+                let (w, n) = sum(&col);
+                (w as f64, n as f64, overall)
+            })
+            .collect();
+        self.shrink.stage = prior_strength(&stages, RATE_SHRINK);
+        self.shrink.timing = prior_strength(&timings, RATE_SHRINK);
+        let mut cells = Vec::new();
+        for (i, (b, &c)) in self.outcomes.iter().zip(configured).enumerate() {
+            for (t, &(w, n)) in b.iter().enumerate() {
+                cells.push((w as f64, n as f64, self.cell_prior(i, c, t)));
+            }
+        }
+        self.shrink.cell = prior_strength(&cells, RATE_SHRINK);
     }
 }
 
@@ -298,7 +369,7 @@ pub(super) fn learned_before(
         g.0 += closed.get("won").map_or(0, |w| w.0) as f64;
         g.1 += f64::from(crate::analytics::montecarlo::PULL_DAYS);
     }
-    Ok(Learned {
+    let mut learned = Learned {
         slips: stages
             .iter()
             .map(|s| by_stage.get(&s.id).cloned().unwrap_or_default())
@@ -311,7 +382,11 @@ pub(super) fn learned_before(
         sigma: crate::analytics::montecarlo::shared_sigma(&counts),
         outcomes: rates,
         pull: crate::analytics::montecarlo::quarter_pull(starts, others),
-    })
+        shrink: Shrink::default(),
+    };
+    let configured: Vec<f64> = stages.iter().map(|s| s.probability).collect();
+    learned.judge_shrink(&configured);
+    Ok(learned)
 }
 
 /// (won, lost, won value in cents) of each of the `n` complete months before `this`,
@@ -512,6 +587,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
                 learned: history.stage_rate(i, s.probability),
             })
             .collect(),
+        prior_weights: history.shrink,
     })
 }
 
@@ -550,6 +626,7 @@ mod tests {
             sigma: 0.0,
             outcomes: vec![b],
             pull: 0.0,
+            shrink: Shrink::default(),
         };
         assert!((l.stage_rate(0, 0.2) - 0.44).abs() < 1e-12);
         assert!((l.timing_ratio(1) - 1.0 / 3.0).abs() < 1e-12);
@@ -565,7 +642,34 @@ mod tests {
             sigma: 0.0,
             outcomes: vec![[(0, 0); 6]],
             pull: 0.0,
+            shrink: Shrink::default(),
         };
         assert!((none.win_probability(0, 0.3, Some(-90)) - 0.3).abs() < 1e-12);
+    }
+    /// Two stages learned from 300 snapshots each. Configured at 0.2 and 0.9, they won 60
+    /// and 0: the configured probabilities are contradicted, weigh the least the range
+    /// allows, and the 0.9 stage's rate is 0.9/301. Configured at 0.2 and 0.3 for the same
+    /// outcomes, they are borne out and weigh the most.
+    #[test]
+    fn configured_probabilities_weigh_what_the_data_shows_them_worth() {
+        let (lo, hi) = crate::analytics::stats::PRIOR_STRENGTH_RANGE;
+        let mut a = [(0i64, 0i64); 6];
+        a[3] = (60, 300);
+        let mut b = [(0i64, 0i64); 6];
+        b[3] = (90, 300);
+        let mut l = Learned {
+            slips: vec![vec![]; 4],
+            sigma: 0.0,
+            outcomes: vec![a, [(0, 0), (0, 0), (0, 0), (0, 300), (0, 0), (0, 0)]],
+            pull: 0.0,
+            shrink: Shrink::default(),
+        };
+        l.judge_shrink(&[0.2, 0.9]);
+        assert_eq!(l.shrink.stage, lo);
+        assert!((l.stage_rate(1, 0.9) - 0.9 / 301.0).abs() < 1e-12);
+        assert!(l.win_probability(1, 0.9, Some(10)) < 0.01);
+        l.outcomes[1] = b;
+        l.judge_shrink(&[0.2, 0.3]);
+        assert_eq!(l.shrink.stage, hi);
     }
 }

@@ -311,10 +311,16 @@ fn write_forecast(
              no earlier than today{}.",
         pf.runs,
         if pf.learned_probabilities {
-            "its learned win probability (funnel score), unscored deals as below"
+            "its learned win probability (funnel score), unscored deals as below".to_string()
         } else {
-            "the share of deals like it that won: deals open in its stage at the month starts 6 to 18 months ago, \
-             by how far their expected close was (overdue, due soon, later, none); where few, the stage's rate moved by how that timing wins in every stage"
+            let w = &pf.prior_weights;
+            format!(
+                "the share of deals like it that won: deals open in its stage at the month starts 6 to 18 months ago, \
+                 by how far their expected close was (overdue, due soon, later, none); where few, the stage's rate moved by how that timing wins in every stage \
+                 (each rate shrunk toward its prior by the pseudo-deals this data shows the prior is worth: the configured stage probability {:.0}, \
+                 the overall rate for a timing {:.0}, the stage's for a stage and timing {:.0})",
+                w.stage, w.timing, w.cell
+            )
         },
         pf.shared_sigma,
         if pf.quarter_pull > 0.0 {
