@@ -884,6 +884,16 @@ fn the_pipeline_of_a_past_day_and_what_its_deals_did() {
             vec![(Some(open), Some(10), 1, 1), (Some(open), Some(15), 1, 1)],
             "{name}"
         );
+        // Its size class, computed by the store as the domain computes it: 500,000 cents
+        // has 6 digits and leads with 50, class 13.
+        for g in &groups {
+            assert_eq!(
+                g.size,
+                funnel::domain::deals::size_bucket(500_000),
+                "{name}"
+            );
+            assert_eq!(g.size, Some(13), "{name}");
+        }
         let by_30: i64 = db
             .snapshot_outcomes(&days, &iso(30))
             .unwrap()

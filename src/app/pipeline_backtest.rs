@@ -211,7 +211,7 @@ fn month_input(
         if let Some((expected_close, stage, dated)) = simulated(expected, i, &learned.slips) {
             deals.push(OpenDeal {
                 amount: d.cents as f64 / 100.0,
-                probability: learned.win_probability(i, stages[i].probability, expected),
+                probability: learned.win_probability(i, stages[i].probability, expected, d.cents),
                 expected_close,
                 stage,
                 dated,

@@ -73,6 +73,12 @@ pub struct PipelineForecast {
     /// What each prior of the unscored deals' win rates was found to be worth.
     #[serde(default)]
     pub prior_weights: Shrink,
+    /// How size moves an unscored deal's win odds: the factor on the odds per tenfold
+    /// amount, and the typical deal's amount it is centred on.
+    #[serde(default)]
+    pub size_odds_per_tenfold: f64,
+    #[serde(default)]
+    pub size_typical: Money,
 }
 
 /// An open stage's configured probability beside the win rate learned from the deals
@@ -180,6 +186,24 @@ pub struct Learned {
     pub pull: f64,
     /// What each prior of the win rates is worth.
     pub shrink: Shrink,
+    /// How a deal's size moves its win odds (see [`size_effect`]).
+    pub size: SizeEffect,
+}
+
+/// How a deal's size moves its win log-odds: `slope` per tenfold amount, from the
+/// typical deal's [`crate::domain::deals::size_bucket`] `centre` (two classes a decade).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SizeEffect {
+    pub slope: f64,
+    pub centre: f64,
+}
+
+impl SizeEffect {
+    /// The factor on the win odds of a deal of `cents` (1 without an amount).
+    pub fn factor(&self, cents: i64) -> f64 {
+        crate::domain::deals::size_bucket(cents)
+            .map_or(1.0, |b| (self.slope * (b as f64 - self.centre) / 2.0).exp())
+    }
 }
 
 impl Learned {
@@ -203,15 +227,28 @@ impl Learned {
         }
     }
 
-    /// The win probability the simulation gives an unscored deal in stage `i` whose
-    /// expected close is `ahead` days away: the share of deals open in the stage at past
-    /// month starts that went on to win (shrunk toward the configured stage probability),
-    /// then the share of those with the same timing, shrunk toward the stage's rate times
-    /// how the timing does in every stage ([`Learned::timing_ratio`]); each prior worth
-    /// what [`Shrink`] found. A deal long overdue in an export nobody updates is not a deal
-    /// about to close at its stage's odds, even in a stage with few such deals.
-    pub fn win_probability(&self, i: usize, configured: f64, ahead: Option<i64>) -> f64 {
-        let bucket = timing(ahead);
+    /// The win probability the simulation gives an unscored deal of `cents` in stage `i`
+    /// whose expected close is `ahead` days away: the share of deals open in the stage at
+    /// past month starts that went on to win (shrunk toward the configured stage
+    /// probability), then the share of those with the same timing, shrunk toward the
+    /// stage's rate times how the timing does in every stage ([`Learned::timing_ratio`]);
+    /// each prior worth what [`Shrink`] found; then its odds moved by its size
+    /// ([`SizeEffect`]). A deal long overdue in an export nobody updates is not
+    /// a deal about to close at its stage's odds, even in a stage with few such deals; a
+    /// deal ten times the usual size does not win as often as the usual one.
+    pub fn win_probability(
+        &self,
+        i: usize,
+        configured: f64,
+        ahead: Option<i64>,
+        cents: i64,
+    ) -> f64 {
+        let p = self.cell_rate(i, configured, timing(ahead));
+        with_odds_factor(p, self.size.factor(cents))
+    }
+
+    /// Stage `i`'s [`TIMING`] `bucket` rate, before the deal's size.
+    pub fn cell_rate(&self, i: usize, configured: f64, bucket: usize) -> f64 {
         let prior = self.cell_prior(i, configured, bucket);
         let (won, n) = self.outcomes.get(i).map(|b| b[bucket]).unwrap_or((0, 0));
         let m = self.shrink.cell;
@@ -293,6 +330,55 @@ impl Learned {
     }
 }
 
+/// `p` with its odds multiplied by `factor`.
+pub fn with_odds_factor(p: f64, factor: f64) -> f64 {
+    if factor == 1.0 || p <= 0.0 || p >= 1.0 {
+        return p;
+    }
+    let odds = p / (1.0 - p) * factor;
+    odds / (1.0 + odds)
+}
+
+/// How size moves the win odds, from `(size class, deals, won, rate before size)` groups
+/// of snapshot deals: one slope on the log-odds per tenfold amount, centred on the typical
+/// deal's class, by maximum likelihood given each group's own stage and timing rate
+/// (bisection on the score within ±3 a decade). Standardised against those rates, not the
+/// overall rate, so that big deals sitting in late stages do not make size look like an
+/// advantage; one slope rather than a factor per class, so that a class of few deals
+/// cannot swing. None (slope 0) with fewer than two classes.
+pub fn size_effect(groups: &[(i64, i64, i64, f64)]) -> SizeEffect {
+    let n: f64 = groups.iter().map(|g| g.1 as f64).sum();
+    let classes = groups.iter().map(|g| g.0).min() != groups.iter().map(|g| g.0).max();
+    if n <= 0.0 || !classes {
+        return SizeEffect::default();
+    }
+    let centre = groups.iter().map(|g| g.0 as f64 * g.1 as f64).sum::<f64>() / n;
+    let x = |b: i64| (b as f64 - centre) / 2.0;
+    // d log L / d slope: Σ x (wins − n p(slope)), decreasing in the slope.
+    let score = |slope: f64| -> f64 {
+        groups
+            .iter()
+            .map(|g| {
+                let xg = x(g.0);
+                xg * (g.2 as f64 - g.1 as f64 * with_odds_factor(g.3, (slope * xg).exp()))
+            })
+            .sum()
+    };
+    let (mut lo, mut hi) = (-3.0f64, 3.0f64);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if score(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    SizeEffect {
+        slope: 0.5 * (lo + hi),
+        centre,
+    }
+}
+
 /// [`Learned`] as of today (today's closes included), kept for the day and data version:
 /// the pipeline forecast and the projections of every target read it once. The newest
 /// 20,000 slips per kind.
@@ -340,11 +426,17 @@ pub(super) fn learned_before(
     }
     let index: HashMap<i64, usize> = stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let mut rates = vec![[(0i64, 0i64); 6]; stages.len()];
+    // (stage, timing, size, deals, won) of the groups with a known stage and size.
+    let mut sized = Vec::new();
     for g in store.snapshot_outcomes(&days, &until)? {
         if let Some(&i) = g.stage.and_then(|s| index.get(&s)) {
-            let b = &mut rates[i][timing(g.days_to_close)];
+            let t = timing(g.days_to_close);
+            let b = &mut rates[i][t];
             b.0 += g.won;
             b.1 += g.deals;
+            if let Some(size) = g.size {
+                sized.push((i, t, size, g.deals, g.won));
+            }
         }
     }
     let counts: Vec<(f64, f64)> = months.iter().take(24).map(|m| (m.0, m.1)).collect();
@@ -383,9 +475,15 @@ pub(super) fn learned_before(
         outcomes: rates,
         pull: crate::analytics::montecarlo::quarter_pull(starts, others),
         shrink: Shrink::default(),
+        size: SizeEffect::default(),
     };
     let configured: Vec<f64> = stages.iter().map(|s| s.probability).collect();
     learned.judge_shrink(&configured);
+    let groups: Vec<(i64, i64, i64, f64)> = sized
+        .iter()
+        .map(|&(i, t, size, deals, won)| (size, deals, won, learned.cell_rate(i, configured[i], t)))
+        .collect();
+    learned.size = size_effect(&groups);
     Ok(learned)
 }
 
@@ -501,6 +599,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
                         i,
                         stage_probability,
                         None,
+                        *cents,
                     )),
                     expected_close,
                     stage,
@@ -529,6 +628,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
                 i,
                 stage_probability,
                 Some(ahead),
+                *cents,
             )),
             // As given (negative when overdue): simulated given that it is open today.
             expected_close: ahead,
@@ -588,6 +688,12 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
             })
             .collect(),
         prior_weights: history.shrink,
+        size_odds_per_tenfold: history.size.slope.exp(),
+        size_typical: Money(if history.size.slope == 0.0 {
+            0
+        } else {
+            crate::domain::deals::size_bucket_floor(history.size.centre.round() as i64)
+        }),
     })
 }
 
@@ -627,15 +733,16 @@ mod tests {
             outcomes: vec![b],
             pull: 0.0,
             shrink: Shrink::default(),
+            size: SizeEffect::default(),
         };
         assert!((l.stage_rate(0, 0.2) - 0.44).abs() < 1e-12);
         assert!((l.timing_ratio(1) - 1.0 / 3.0).abs() < 1e-12);
         assert!((l.timing_ratio(5) - 1.0).abs() < 1e-12);
-        assert!((l.win_probability(0, 0.2, Some(-90)) - 11.0 / 106.0).abs() < 1e-12);
-        assert!((l.win_probability(0, 0.2, Some(200)) - 0.44).abs() < 1e-12);
+        assert!((l.win_probability(0, 0.2, Some(-90), 1000) - 11.0 / 106.0).abs() < 1e-12);
+        assert!((l.win_probability(0, 0.2, Some(200), 1000) - 0.44).abs() < 1e-12);
         let due_soon = (40.0 + 20.0 * 55.0 / 97.0) / 80.0;
-        assert!((l.win_probability(0, 0.2, Some(10)) - due_soon).abs() < 1e-12);
-        assert!((l.win_probability(3, 0.7, Some(10)) - 35.0 / 44.0).abs() < 1e-12);
+        assert!((l.win_probability(0, 0.2, Some(10), 1000) - due_soon).abs() < 1e-12);
+        assert!((l.win_probability(3, 0.7, Some(10), 1000) - 35.0 / 44.0).abs() < 1e-12);
         // Nothing learned at all: the configured probability, whatever the timing.
         let none = Learned {
             slips: vec![vec![], vec![]],
@@ -643,8 +750,9 @@ mod tests {
             outcomes: vec![[(0, 0); 6]],
             pull: 0.0,
             shrink: Shrink::default(),
+            size: SizeEffect::default(),
         };
-        assert!((none.win_probability(0, 0.3, Some(-90)) - 0.3).abs() < 1e-12);
+        assert!((none.win_probability(0, 0.3, Some(-90), 1000) - 0.3).abs() < 1e-12);
     }
     /// Two stages learned from 300 snapshots each. Configured at 0.2 and 0.9, they won 60
     /// and 0: the configured probabilities are contradicted, weigh the least the range
@@ -663,13 +771,35 @@ mod tests {
             outcomes: vec![a, [(0, 0), (0, 0), (0, 0), (0, 300), (0, 0), (0, 0)]],
             pull: 0.0,
             shrink: Shrink::default(),
+            size: SizeEffect::default(),
         };
         l.judge_shrink(&[0.2, 0.9]);
         assert_eq!(l.shrink.stage, lo);
         assert!((l.stage_rate(1, 0.9) - 0.9 / 301.0).abs() < 1e-12);
-        assert!(l.win_probability(1, 0.9, Some(10)) < 0.01);
+        assert!(l.win_probability(1, 0.9, Some(10), 1000) < 0.01);
         l.outcomes[1] = b;
         l.judge_shrink(&[0.2, 0.3]);
         assert_eq!(l.shrink.stage, hi);
+    }
+
+    /// Known answer: two size classes a decade apart, every deal at 0.5 before size; the
+    /// smaller 60 wins in 100, the larger 40. The slope solves σ(slope/2) = 0.4 (centred
+    /// between them): 2·ln(2/3) per tenfold. Equal classes give none, one class none.
+    #[test]
+    fn the_size_effect_is_a_slope_by_maximum_likelihood() {
+        let e = size_effect(&[(8, 100, 60, 0.5), (10, 100, 40, 0.5)]);
+        assert!((e.centre - 9.0).abs() < 1e-12);
+        assert!((e.slope - 2.0 * (2.0f64 / 3.0).ln()).abs() < 1e-9, "{e:?}");
+        // A deal of 500.00 is class 11 (5 digits of cents, leading 50): a decade above the
+        // centre, odds ×(2/3)².
+        let p = with_odds_factor(0.5, e.factor(50_000));
+        assert!((p / (1.0 - p) - 4.0 / 9.0).abs() < 1e-9, "{p}");
+        assert_eq!(e.factor(0), 1.0);
+        let flat = size_effect(&[(8, 100, 50, 0.5), (10, 100, 50, 0.5)]);
+        assert!(flat.slope.abs() < 1e-9);
+        assert_eq!(size_effect(&[(8, 100, 90, 0.5)]).slope, 0.0);
+        // Standardised: the larger class wins more only because its stage's rate is higher.
+        let e = size_effect(&[(8, 100, 20, 0.2), (10, 100, 80, 0.8)]);
+        assert!(e.slope.abs() < 1e-9, "{e:?}");
     }
 }

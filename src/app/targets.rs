@@ -232,6 +232,7 @@ fn pipeline_keyed(
                         si,
                         stages[si].probability,
                         day,
+                        cents,
                     )),
                     expected_close,
                     stage,

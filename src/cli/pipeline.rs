@@ -318,8 +318,16 @@ fn write_forecast(
                 "the share of deals like it that won: deals open in its stage at the month starts 6 to 18 months ago, \
                  by how far their expected close was (overdue, due soon, later, none); where few, the stage's rate moved by how that timing wins in every stage \
                  (each rate shrunk toward its prior by the pseudo-deals this data shows the prior is worth: the configured stage probability {:.0}, \
-                 the overall rate for a timing {:.0}, the stage's for a stage and timing {:.0})",
-                w.stage, w.timing, w.cell
+                 the overall rate for a timing {:.0}, the stage's for a stage and timing {:.0}){}",
+                w.stage, w.timing, w.cell,
+                if pf.size_typical.cents() > 0 {
+                    format!(
+                        ", its odds ×{:.2} per tenfold amount, centred on deals of about {} (by maximum likelihood on those deals)",
+                        pf.size_odds_per_tenfold, pf.size_typical
+                    )
+                } else {
+                    String::new()
+                }
             )
         },
         pf.shared_sigma,

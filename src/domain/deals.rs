@@ -26,14 +26,39 @@ pub struct DealCard {
 /// (cents, stage id, expected close, learned win probability, owner rep id).
 pub type OpenDealRow = (i64, i64, Option<String>, Option<f64>, Option<i64>);
 
-/// Deals open at the start of past days, by their stage then and days to their expected
-/// close (see `Store::snapshot_outcomes`).
+/// Deals open at the start of past days, by their stage then, days to their expected
+/// close and [`size_bucket`] (see `Store::snapshot_outcomes`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotGroup {
     pub stage: Option<i64>,
     pub days_to_close: Option<i64>,
+    pub size: Option<i64>,
     pub won: i64,
     pub deals: i64,
+}
+
+/// A deal's size class: half-decades of its amount in cents, 2 × its digits plus one from
+/// 32 on in its first two digits (10–31 cents: 4; 32–99: 5; 100–319: 6; …); `None` for an
+/// amount of 0 or less. Integer arithmetic, so that a store's SQL computes the same
+/// (`2 * length(c) + (CAST(substr(c, 1, 2) AS INTEGER) >= 32)` on the amount's text).
+pub fn size_bucket(cents: i64) -> Option<i64> {
+    if cents <= 0 {
+        return None;
+    }
+    let text = cents.to_string();
+    let lead: i64 = text[..text.len().min(2)].parse().unwrap_or(0);
+    Some(2 * text.len() as i64 + i64::from(lead >= 32))
+}
+
+/// The smallest amount in cents of a [`size_bucket`].
+pub fn size_bucket_floor(bucket: i64) -> i64 {
+    let digits = (bucket / 2).clamp(1, 18) as u32;
+    let base = 10i64.pow(digits - 1);
+    match (bucket % 2, digits) {
+        (0, _) => base,
+        (_, 1) => 10,
+        _ => 32 * base / 10,
+    }
 }
 
 /// A deal as it stood at the start of a past day (for backtests).
@@ -56,4 +81,34 @@ pub enum Move {
     Stage(i64),
     Won,
     Lost(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Half-decades of cents, and each class's smallest amount: the same rule a store's
+    /// SQL applies to the amount's text.
+    #[test]
+    fn size_classes_are_half_decades() {
+        for (cents, class) in [
+            (1, 2),
+            (9, 2),
+            (10, 4),
+            (31, 4),
+            (32, 5),
+            (99, 5),
+            (100, 6),
+            (319, 6),
+            (320, 7),
+            (1_000_000, 14),
+        ] {
+            assert_eq!(size_bucket(cents), Some(class), "{cents}");
+            assert!(size_bucket_floor(class) <= cents, "{cents}");
+        }
+        assert_eq!(size_bucket(0), None);
+        assert_eq!(size_bucket(-5), None);
+        assert_eq!(size_bucket_floor(7), 320);
+        assert_eq!(size_bucket_floor(14), 1_000_000);
+    }
 }

@@ -237,8 +237,9 @@ impl Store {
     }
 
     /// For each of `days`, the deals open at its start (as in [`Store::pipeline_as_of`]),
-    /// grouped by their stage then (`None`: no stage change recorded by then) and the days
-    /// from that day to their expected close as last recorded (`None`: no date): how many
+    /// grouped by their stage then (`None`: no stage change recorded by then), the days
+    /// from that day to their expected close as last recorded (`None`: no date) and their
+    /// [`crate::domain::deals::size_bucket`] (amount as last recorded): how many
     /// there were and how many had won before `known`. What deals like today's went on to
     /// do, for the simulation's win probabilities.
     pub fn snapshot_outcomes(&self, days: &[String], known: &str) -> Result<Vec<SnapshotGroup>> {
@@ -252,20 +253,25 @@ impl Store {
                          ORDER BY sc.changed_on DESC, sc.id DESC LIMIT 1) AS stage,
                         CAST(julianday(d.expected_close) - julianday(m.value) AS INTEGER)
                             AS ahead,
+                        CASE WHEN d.amount_cents > 0 THEN
+                            2 * length(CAST(d.amount_cents AS TEXT))
+                            + (CAST(substr(CAST(d.amount_cents AS TEXT), 1, 2) AS INTEGER) >= 32)
+                        END AS size,
                         d.closed_on < ?2 AND cs.kind = 'won' AS won
                  FROM json_each(?1) m
                  JOIN deals d NOT INDEXED ON d.created_on < m.value
                                  AND (d.closed_on IS NULL OR d.closed_on >= m.value)
                  JOIN stages cs ON cs.id = d.stage_id)
-             SELECT stage, ahead, SUM(won), COUNT(*) FROM snap GROUP BY stage, ahead
-             ORDER BY stage, ahead",
+             SELECT stage, ahead, size, SUM(won), COUNT(*) FROM snap
+             GROUP BY stage, ahead, size ORDER BY stage, ahead, size",
         )?;
         let rows = stmt.query_map(rusqlite::params![days, known], |r| {
             Ok(SnapshotGroup {
                 stage: r.get(0)?,
                 days_to_close: r.get(1)?,
-                won: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
-                deals: r.get(3)?,
+                size: r.get(2)?,
+                won: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                deals: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

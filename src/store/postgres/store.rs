@@ -890,17 +890,23 @@ impl Deals for PgStore {
                              WHERE sc.deal_id = d.id AND sc.changed_on < m.day
                              ORDER BY sc.changed_on DESC, sc.id DESC LIMIT 1) AS stage,
                             (d.expected_close - m.day)::bigint AS ahead,
+                            CASE WHEN d.amount_cents > 0 THEN
+                                (2 * length(d.amount_cents::text)
+                                 + (substr(d.amount_cents::text, 1, 2)::int >= 32)::int)::bigint
+                            END AS size,
                             (d.closed_on < $2::text::date AND cs.kind = 'won')::int AS won
                      FROM unnest($1::text[]::date[]) AS m(day)
                      JOIN deals d ON d.created_on < m.day AND (d.closed_on IS NULL OR d.closed_on >= m.day)
                      JOIN stages cs ON cs.id = d.stage_id)
-                 SELECT stage, ahead, sum(won)::bigint, count(*) FROM snap GROUP BY stage, ahead
-                 ORDER BY stage NULLS FIRST, ahead NULLS FIRST",
+                 SELECT stage, ahead, size, sum(won)::bigint, count(*) FROM snap
+                 GROUP BY stage, ahead, size
+                 ORDER BY stage NULLS FIRST, ahead NULLS FIRST, size NULLS FIRST",
                 &[&days, &known], |r| SnapshotGroup {
                 stage: r.get(0),
                 days_to_close: r.get(1),
-                won: r.get::<_, Option<i64>>(2).unwrap_or(0),
-                deals: r.get(3),
+                size: r.get(2),
+                won: r.get::<_, Option<i64>>(3).unwrap_or(0),
+                deals: r.get(4),
             })
     }
     fn closed_between(&self, from: &str, to: &str) -> Result<HashMap<String, (i64, i64)>> {
