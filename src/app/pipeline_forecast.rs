@@ -191,18 +191,24 @@ pub struct Learned {
 }
 
 /// How a deal's size moves its win log-odds: `slope` per tenfold amount, from the
-/// typical deal's [`crate::domain::deals::size_bucket`] `centre` (two classes a decade).
+/// typical deal's [`crate::domain::deals::size_bucket`] `centre` (two classes a decade),
+/// within the classes `seen` among the deals it was learned from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SizeEffect {
     pub slope: f64,
     pub centre: f64,
+    pub seen: (i64, i64),
 }
 
 impl SizeEffect {
-    /// The factor on the win odds of a deal of `cents` (1 without an amount).
+    /// The factor on the win odds of a deal of `cents` (1 without an amount). A deal
+    /// larger or smaller than any learned from counts as the largest or smallest class
+    /// seen: one giant deal is not given odds nobody observed.
     pub fn factor(&self, cents: i64) -> f64 {
-        crate::domain::deals::size_bucket(cents)
-            .map_or(1.0, |b| (self.slope * (b as f64 - self.centre) / 2.0).exp())
+        crate::domain::deals::size_bucket(cents).map_or(1.0, |b| {
+            let b = b.clamp(self.seen.0, self.seen.1.max(self.seen.0));
+            (self.slope * (b as f64 - self.centre) / 2.0).exp()
+        })
     }
 }
 
@@ -376,6 +382,10 @@ pub fn size_effect(groups: &[(i64, i64, i64, f64)]) -> SizeEffect {
     SizeEffect {
         slope: 0.5 * (lo + hi),
         centre,
+        seen: (
+            groups.iter().map(|g| g.0).min().unwrap_or(0),
+            groups.iter().map(|g| g.0).max().unwrap_or(0),
+        ),
     }
 }
 
@@ -790,11 +800,13 @@ mod tests {
         let e = size_effect(&[(8, 100, 60, 0.5), (10, 100, 40, 0.5)]);
         assert!((e.centre - 9.0).abs() < 1e-12);
         assert!((e.slope - 2.0 * (2.0f64 / 3.0).ln()).abs() < 1e-9, "{e:?}");
-        // A deal of 500.00 is class 11 (5 digits of cents, leading 50): a decade above the
-        // centre, odds ×(2/3)².
-        let p = with_odds_factor(0.5, e.factor(50_000));
-        assert!((p / (1.0 - p) - 4.0 / 9.0).abs() < 1e-9, "{p}");
+        // A deal of 100.00 is class 10 (5 digits of cents, leading 10): half a decade
+        // above the centre, odds ×2/3, p 0.4.
+        assert!((with_odds_factor(0.5, e.factor(10_000)) - 0.4).abs() < 1e-9);
         assert_eq!(e.factor(0), 1.0);
+        // Beyond the classes seen (8–10), a giant deal counts as the largest class.
+        assert!((e.factor(10i64.pow(12)) - e.factor(10_000)).abs() < 1e-12);
+        assert!((e.factor(1) - e.factor(1_000)).abs() < 1e-12);
         let flat = size_effect(&[(8, 100, 50, 0.5), (10, 100, 50, 0.5)]);
         assert!(flat.slope.abs() < 1e-9);
         assert_eq!(size_effect(&[(8, 100, 90, 0.5)]).slope, 0.0);
