@@ -120,6 +120,81 @@ pub fn shared_sigma(months: &[(f64, f64)]) -> f64 {
     (var - noise).max(0.0).sqrt().min(1.5)
 }
 
+/// How a deal's size moves its win log-odds: `slope` per tenfold amount, from the
+/// typical deal's [`crate::domain::deals::size_bucket`] `centre` (two classes a decade),
+/// within the classes `seen` among the deals it was learned from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SizeEffect {
+    pub slope: f64,
+    pub centre: f64,
+    pub seen: (i64, i64),
+}
+
+impl SizeEffect {
+    /// The factor on the win odds of a deal of `cents` (1 without an amount). A deal
+    /// larger or smaller than any learned from counts as the largest or smallest class
+    /// seen: one giant deal is not given odds nobody observed.
+    pub fn factor(&self, cents: i64) -> f64 {
+        crate::domain::deals::size_bucket(cents).map_or(1.0, |b| {
+            let b = b.clamp(self.seen.0, self.seen.1.max(self.seen.0));
+            (self.slope * (b as f64 - self.centre) / 2.0).exp()
+        })
+    }
+}
+
+/// `p` with its odds multiplied by `factor`.
+pub fn with_odds_factor(p: f64, factor: f64) -> f64 {
+    if factor == 1.0 || p <= 0.0 || p >= 1.0 {
+        return p;
+    }
+    let odds = p / (1.0 - p) * factor;
+    odds / (1.0 + odds)
+}
+
+/// How size moves the win odds, from `(size class, deals, won, rate before size)` groups
+/// of snapshot deals: one slope on the log-odds per tenfold amount, centred on the typical
+/// deal's class, by maximum likelihood given each group's own stage and timing rate
+/// (bisection on the score within ±3 a decade). Standardised against those rates, not the
+/// overall rate, so that big deals sitting in late stages do not make size look like an
+/// advantage; one slope rather than a factor per class, so that a class of few deals
+/// cannot swing. None (slope 0) with fewer than two classes.
+pub fn size_effect(groups: &[(i64, i64, i64, f64)]) -> SizeEffect {
+    let n: f64 = groups.iter().map(|g| g.1 as f64).sum();
+    let seen = (
+        groups.iter().map(|g| g.0).min().unwrap_or(0),
+        groups.iter().map(|g| g.0).max().unwrap_or(0),
+    );
+    if n <= 0.0 || seen.0 == seen.1 {
+        return SizeEffect::default();
+    }
+    let centre = groups.iter().map(|g| g.0 as f64 * g.1 as f64).sum::<f64>() / n;
+    let x = |b: i64| (b as f64 - centre) / 2.0;
+    // d log L / d slope: Σ x (wins − n p(slope)), decreasing in the slope.
+    let score = |slope: f64| -> f64 {
+        groups
+            .iter()
+            .map(|g| {
+                let xg = x(g.0);
+                xg * (g.2 as f64 - g.1 as f64 * with_odds_factor(g.3, (slope * xg).exp()))
+            })
+            .sum()
+    };
+    let (mut lo, mut hi) = (-3.0f64, 3.0f64);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if score(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    SizeEffect {
+        slope: 0.5 * (lo + hi),
+        centre,
+        seen,
+    }
+}
+
 /// The slips pooled per group of `draws.pool_size` lists.
 fn pools(slips: &[Vec<f64>], draws: &Draws) -> Vec<Vec<f64>> {
     if draws.pool_size == 0 {
@@ -732,5 +807,28 @@ mod draws_tests {
         // logit(0.7) = 0.847: the months sit at ±0.847, sd ≈ 0.865 less a little noise.
         assert!((s - 0.86).abs() < 0.03, "{s}");
         assert_eq!(shared_sigma(&swinging[..4]), 0.0, "too few months");
+    }
+
+    /// Known answer: two size classes a decade apart, every deal at 0.5 before size; the
+    /// smaller 60 wins in 100, the larger 40. The slope solves σ(slope/2) = 0.4 (centred
+    /// between them): 2·ln(2/3) per tenfold. Equal classes give none, one class none.
+    #[test]
+    fn the_size_effect_is_a_slope_by_maximum_likelihood() {
+        let e = size_effect(&[(8, 100, 60, 0.5), (10, 100, 40, 0.5)]);
+        assert!((e.centre - 9.0).abs() < 1e-12);
+        assert!((e.slope - 2.0 * (2.0f64 / 3.0).ln()).abs() < 1e-9, "{e:?}");
+        // A deal of 100.00 is class 10 (5 digits of cents, leading 10): half a decade
+        // above the centre, odds ×2/3, p 0.4.
+        assert!((with_odds_factor(0.5, e.factor(10_000)) - 0.4).abs() < 1e-9);
+        assert_eq!(e.factor(0), 1.0);
+        // Beyond the classes seen (8–10), a giant deal counts as the largest class.
+        assert!((e.factor(10i64.pow(12)) - e.factor(10_000)).abs() < 1e-12);
+        assert!((e.factor(1) - e.factor(1_000)).abs() < 1e-12);
+        let flat = size_effect(&[(8, 100, 50, 0.5), (10, 100, 50, 0.5)]);
+        assert!(flat.slope.abs() < 1e-9);
+        assert_eq!(size_effect(&[(8, 100, 90, 0.5)]).slope, 0.0);
+        // Standardised: the larger class wins more only because its stage's rate is higher.
+        let e = size_effect(&[(8, 100, 20, 0.2), (10, 100, 80, 0.8)]);
+        assert!(e.slope.abs() < 1e-9, "{e:?}");
     }
 }

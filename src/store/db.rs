@@ -484,23 +484,25 @@ pub fn check_foreign_keys(conn: &rusqlite::Connection) -> Result<()> {
     Ok(())
 }
 
+/// The tables of user data, for saying what a clear removed (on either backend).
+pub(crate) const DATA_TABLES: [&str; 12] = [
+    "customers",
+    "contacts",
+    "deals",
+    "stage_changes",
+    "activities",
+    "orders",
+    "targets",
+    "teams",
+    "reps",
+    "products",
+    "stages",
+    "forecast_runs",
+];
+
 /// How many rows of user data each table holds, for saying what a clear removed.
 pub fn data_counts(conn: &rusqlite::Connection) -> Result<Vec<(&'static str, i64)>> {
-    const TABLES: [&str; 12] = [
-        "customers",
-        "contacts",
-        "deals",
-        "stage_changes",
-        "activities",
-        "orders",
-        "targets",
-        "teams",
-        "reps",
-        "products",
-        "stages",
-        "forecast_runs",
-    ];
-    TABLES
+    DATA_TABLES
         .iter()
         .map(|t| {
             let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;

@@ -10,6 +10,7 @@ use super::store::{PgStore, TxError, TxResult};
 use crate::domain::audit::Actor;
 use crate::domain::bulk::{BulkSink, NewDeal, SinkResult};
 use crate::store::db::StoreError;
+use crate::store::db::DATA_TABLES;
 use crate::store::migrate::escape_into;
 use postgres::Transaction;
 use std::cell::RefCell;
@@ -478,21 +479,6 @@ impl BulkSink for Loader<'_, '_> {
         Ok(())
     }
 }
-
-const DATA_TABLES: [&str; 12] = [
-    "customers",
-    "contacts",
-    "deals",
-    "stage_changes",
-    "activities",
-    "orders",
-    "targets",
-    "teams",
-    "reps",
-    "products",
-    "stages",
-    "forecast_runs",
-];
 
 fn event(tx: &mut Transaction, actor: &Actor, note: &str) -> Result<(), postgres::Error> {
     tx.execute(
