@@ -99,9 +99,13 @@ pub const SHRINK: f64 = 20.0;
 
 /// σ of the shared factor from monthly (won, lost) counts: the spread of the months' win
 /// log-odds beyond what binomial chance explains (method of moments), at most 1.5. 0 with
-/// fewer than six months that have both wins and losses.
+/// fewer than six months that have both wins and losses. Months whose log-odds lie more
+/// than 3.5 scaled median absolute deviations from the median (Iglewicz and Hoaglin's
+/// outlier rule) are left out: the first months of a history that starts mid-stream,
+/// when only the quick losses have had time to close (at 1M deals 43 wins to 6,241
+/// losses against about 1 to 3 after), would otherwise set σ for two years.
 pub fn shared_sigma(months: &[(f64, f64)]) -> f64 {
-    let logits: Vec<(f64, f64)> = months
+    let all: Vec<(f64, f64)> = months
         .iter()
         .filter(|(w, l)| *w > 0.0 && *l > 0.0)
         .map(|(w, l)| {
@@ -109,6 +113,24 @@ pub fn shared_sigma(months: &[(f64, f64)]) -> f64 {
             let p = w / n;
             ((p / (1.0 - p)).ln(), 1.0 / (n * p * (1.0 - p)))
         })
+        .collect();
+    if all.len() < 6 {
+        return 0.0;
+    }
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            0.5 * (v[n / 2 - 1] + v[n / 2])
+        }
+    };
+    let centre = median(all.iter().map(|x| x.0).collect());
+    let mad = 1.4826 * median(all.iter().map(|x| (x.0 - centre).abs()).collect());
+    let logits: Vec<(f64, f64)> = all
+        .into_iter()
+        .filter(|x| mad <= 0.0 || (x.0 - centre).abs() <= 3.5 * mad)
         .collect();
     if logits.len() < 6 {
         return 0.0;
@@ -403,18 +425,6 @@ pub fn simulate(
 /// One draw for one deal: the day it closes won, or `None` if it does not win. `shift`:
 /// the run's shared factor on the odds (e^(σ·Z); 1 when deals are independent).
 fn landing(d: &Ready, shift: f64, pull: &QuarterPull, rng: &mut ChaCha8Rng) -> Option<i64> {
-    let wins = match d.fixed {
-        Some(w) => w,
-        None => {
-            // The shift of the log-odds is a factor on the odds (computed once per run):
-            // no logarithm or exponential per deal and draw.
-            let odds = d.odds * shift;
-            rng.random::<f64>() < odds / (1.0 + odds)
-        }
-    };
-    if !wins {
-        return None;
-    }
     let draw = |rng: &mut ChaCha8Rng| {
         let from = if !d.own.is_empty() && (d.pool.is_empty() || rng.random::<f64>() < d.own_share)
         {
@@ -429,16 +439,33 @@ fn landing(d: &Ready, shift: f64, pull: &QuarterPull, rng: &mut ChaCha8Rng) -> O
         };
         (d.expected as f64 + slip).round().max(0.0) as i64
     };
-    let mut day = draw(rng);
     // A deal still open in the first days of a quarter that has begun was not pulled into
-    // the quarter before: of its landings there, the pulled share is drawn again.
+    // the quarter before: an outcome in which it won, landed there and was pulled cannot
+    // be its, so such a draw is drawn again whole (win or not, then the day). That is the
+    // win probability given that it is still open, p (1 − e·s) / (1 − p·e·s) with e the
+    // chance that a win of its lands in those days and s the pull, and its landings
+    // given the same.
+    let mut outcome = None;
     for _ in 0..8 {
+        let wins = match d.fixed {
+            Some(w) => w,
+            None => {
+                // The shift of the log-odds is a factor on the odds (computed once per
+                // run): no logarithm or exponential per deal and draw.
+                let odds = d.odds * shift;
+                rng.random::<f64>() < odds / (1.0 + odds)
+            }
+        };
+        if !wins {
+            return None;
+        }
+        let day = draw(rng);
+        outcome = Some(day);
         if !pull.passed(day) || rng.random::<f64>() >= pull.share {
             break;
         }
-        day = draw(rng);
     }
-    Some(pull.apply(day, rng))
+    outcome.map(|day| pull.apply(day, rng))
 }
 
 /// The same simulation for one window, with each deal's amount credited to its group:
@@ -739,6 +766,43 @@ mod draws_tests {
         assert_eq!(r[0].p50, 1.0);
     }
 
+    /// Known answer: a deal at 0.5 whose wins all land on day 2, in the first days of a
+    /// quarter that began on day −5, half of such wins pulled. Still open today, it was
+    /// not pulled: it wins with 0.5 · 0.5 / (1 − 0.5 · 0.5) = 1/3, not 0.5.
+    #[test]
+    fn a_deal_still_open_early_in_a_quarter_wins_as_one_not_pulled() {
+        let draws = Draws {
+            pull: QuarterPull {
+                share: 0.5,
+                starts: [-5, 86, i64::MIN, i64::MIN, i64::MIN, i64::MIN],
+            },
+            ..Draws::INDEPENDENT
+        };
+        let deal = OpenDeal {
+            amount: 1.0,
+            probability: 0.5,
+            expected_close: 2,
+            stage: 0,
+            dated: true,
+        };
+        let runs = 40_000;
+        let r = simulate_groups(&[(deal, 0)], 1, &[vec![]], (0, 40), runs, 7, &draws);
+        let won = r.iter().filter(|x| x[0] > 0.0).count() as f64 / runs as f64;
+        assert!((won - 1.0 / 3.0).abs() < 0.01, "{won}");
+        // With no pull the same deal wins half the time.
+        let r = simulate_groups(
+            &[(deal, 0)],
+            1,
+            &[vec![]],
+            (0, 40),
+            runs,
+            7,
+            &Draws::INDEPENDENT,
+        );
+        let won = r.iter().filter(|x| x[0] > 0.0).count() as f64 / runs as f64;
+        assert!((won - 0.5).abs() < 0.01, "{won}");
+    }
+
     #[test]
     fn a_stage_with_few_slips_borrows_from_the_pool() {
         let slips = vec![vec![40.0; 2], vec![40.0; 200], vec![0.0; 400]];
@@ -788,25 +852,40 @@ mod draws_tests {
 
     /// Months whose win rates vary only as binomial chance allows give σ near 0; months
     /// that swing between 30% and 70% give a σ near their log-odds spread.
+    /// 24 months of (won, lost), alternating between `a` and `b`.
+    fn alternating(a: (f64, f64), b: (f64, f64)) -> Vec<(f64, f64)> {
+        (0..24).map(|i| if i % 2 == 0 { a } else { b }).collect()
+    }
+
     #[test]
     fn the_shared_sigma_is_what_chance_does_not_explain() {
         let steady: Vec<(f64, f64)> = (0..24)
             .map(|i| (500.0 + (i % 3) as f64 * 5.0, 500.0))
             .collect();
         assert!(shared_sigma(&steady) < 0.05, "{}", shared_sigma(&steady));
-        let swinging: Vec<(f64, f64)> = (0..24)
-            .map(|i| {
-                if i % 2 == 0 {
-                    (300.0, 700.0)
-                } else {
-                    (700.0, 300.0)
-                }
-            })
-            .collect();
+        let swinging = alternating((300.0, 700.0), (700.0, 300.0));
         let s = shared_sigma(&swinging);
         // logit(0.7) = 0.847: the months sit at ±0.847, sd ≈ 0.865 less a little noise.
         assert!((s - 0.86).abs() < 0.03, "{s}");
         assert_eq!(shared_sigma(&swinging[..4]), 0.0, "too few months");
+    }
+
+    /// A history that starts mid-stream: its first two months closed only quick losses
+    /// (logit −5 and −2 against about −1 after). Left in, they make σ about 0.8; left out
+    /// as outliers, the steady months' σ stays near 0, as without them.
+    #[test]
+    fn the_first_months_of_a_history_do_not_set_the_shared_sigma() {
+        let mut months: Vec<(f64, f64)> = (0..22)
+            .map(|i| (5000.0 + (i % 3) as f64 * 20.0, 15000.0))
+            .collect();
+        let steady = shared_sigma(&months);
+        months.push((1611.0, 12414.0));
+        months.push((43.0, 6241.0));
+        let s = shared_sigma(&months);
+        assert!(steady < 0.05 && (s - steady).abs() < 1e-12, "{steady} {s}");
+        // The same two months among months that swing as much are not outliers.
+        let swinging = alternating((43.0, 6241.0), (1611.0, 12414.0));
+        assert!(shared_sigma(&swinging) > 1.0, "{}", shared_sigma(&swinging));
     }
 
     /// Known answer: two size classes a decade apart, every deal at 0.5 before size; the

@@ -10,7 +10,7 @@ use serde::{de::DeserializeOwned, Serialize};
 /// Bumped when an analysis's stored shape or meaning changes, so that older bodies are
 /// not read back. 2: the pipeline's win rates pool the timing across stages, the quarter
 /// pull, the backtest's `expected_is_close`.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 fn version(store: &Store, today: NaiveDate) -> Result<String, StoreError> {
     Ok(format!(

@@ -306,7 +306,7 @@ fn write_forecast(
     writeln!(
         out,
         "\nMonte Carlo, {} runs: each open deal wins with {}, all moved together \
-             in good and bad months (a shared factor, σ = {:.2} on the log-odds, learned from 24 months); \
+             in good and bad months (a shared factor, σ = {:.2} on the log-odds, learned from the last 24 months, any far off the rest left out); \
              a win's close slips as won deals from its stage did over the last year (pooled across stages where few), \
              no earlier than today{}.",
         pf.runs,
