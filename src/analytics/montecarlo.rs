@@ -101,7 +101,9 @@ pub const SHRINK: f64 = 20.0;
 /// log-odds beyond what binomial chance explains (method of moments), at most 1.5. 0 with
 /// fewer than six months that have both wins and losses. Months whose log-odds lie more
 /// than 3.5 scaled median absolute deviations from the median (Iglewicz and Hoaglin's
-/// outlier rule) are left out: the first months of a history that starts mid-stream,
+/// outlier rule), widened by the month's own binomial noise so that a month of few closes
+/// is not an outlier for its chance alone, are left out: the first months of a history
+/// that starts mid-stream,
 /// when only the quick losses have had time to close (at 1M deals 43 wins to 6,241
 /// losses against about 1 to 3 after), would otherwise set σ for two years.
 pub fn shared_sigma(months: &[(f64, f64)]) -> f64 {
@@ -130,7 +132,7 @@ pub fn shared_sigma(months: &[(f64, f64)]) -> f64 {
     let mad = 1.4826 * median(all.iter().map(|x| (x.0 - centre).abs()).collect());
     let logits: Vec<(f64, f64)> = all
         .into_iter()
-        .filter(|x| mad <= 0.0 || (x.0 - centre).abs() <= 3.5 * mad)
+        .filter(|x| (x.0 - centre).abs() <= 3.5 * (mad * mad + x.1).sqrt())
         .collect();
     if logits.len() < 6 {
         return 0.0;
@@ -884,6 +886,12 @@ mod draws_tests {
         let s = shared_sigma(&months);
         assert!(steady < 0.05 && (s - steady).abs() < 1e-12, "{steady} {s}");
         // The same two months among months that swing as much are not outliers.
+        // A month of four closes, 2 won, is as far off as its chance allows: kept (σ moves),
+        // where the bare rule (its scaled MAD near 0.003 here) would drop it.
+        let mut small = months[..22].to_vec();
+        small.push((2.0, 2.0));
+        let with_small = shared_sigma(&small);
+        assert!(with_small != steady && with_small < 0.2, "{with_small}");
         let swinging = alternating((43.0, 6241.0), (1611.0, 12414.0));
         assert!(shared_sigma(&swinging) > 1.0, "{}", shared_sigma(&swinging));
     }
