@@ -103,9 +103,9 @@ pub const SHRINK: f64 = 20.0;
 /// than 3.5 scaled median absolute deviations from the median (Iglewicz and Hoaglin's
 /// outlier rule), widened by the month's own binomial noise so that a month of few closes
 /// is not an outlier for its chance alone, are left out: the first months of a history
-/// that starts mid-stream,
-/// when only the quick losses have had time to close (at 1M deals 43 wins to 6,241
-/// losses against about 1 to 3 after), would otherwise set σ for two years.
+/// that starts mid-stream, when only the quick losses have had time to close (at 1M deals
+/// 43 wins to 6,241 losses against about 1 to 3 after), would otherwise set σ for two
+/// years.
 pub fn shared_sigma(months: &[(f64, f64)]) -> f64 {
     let all: Vec<(f64, f64)> = months
         .iter()
@@ -119,15 +119,7 @@ pub fn shared_sigma(months: &[(f64, f64)]) -> f64 {
     if all.len() < 6 {
         return 0.0;
     }
-    let median = |mut v: Vec<f64>| -> f64 {
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            0.5 * (v[n / 2 - 1] + v[n / 2])
-        }
-    };
+    let median = |v: Vec<f64>| super::stats::quantile(&v, 0.5).unwrap_or(0.0);
     let centre = median(all.iter().map(|x| x.0).collect());
     let mad = 1.4826 * median(all.iter().map(|x| (x.0 - centre).abs()).collect());
     let logits: Vec<(f64, f64)> = all
