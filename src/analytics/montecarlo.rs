@@ -844,13 +844,13 @@ mod draws_tests {
         assert!(alone.iter().all(|x| x[0] == 1.0));
     }
 
-    /// Months whose win rates vary only as binomial chance allows give σ near 0; months
-    /// that swing between 30% and 70% give a σ near their log-odds spread.
     /// 24 months of (won, lost), alternating between `a` and `b`.
     fn alternating(a: (f64, f64), b: (f64, f64)) -> Vec<(f64, f64)> {
         (0..24).map(|i| if i % 2 == 0 { a } else { b }).collect()
     }
 
+    /// Months whose win rates vary only as binomial chance allows give σ near 0; months
+    /// that swing between 30% and 70% give a σ near their log-odds spread.
     #[test]
     fn the_shared_sigma_is_what_chance_does_not_explain() {
         let steady: Vec<(f64, f64)> = (0..24)
