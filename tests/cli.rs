@@ -2151,8 +2151,9 @@ fn pipeline_analyses_are_kept_per_data_version_and_any_write_refreshes_them() {
     };
     let first = run();
     let kept: i64 = one(&db, "SELECT count(*) FROM analysis_cache");
-    // The report, and what its simulation learned from history.
-    assert_eq!(kept, 2);
+    // The report, what its simulation learned from history, and its σ judged on the six
+    // months before (kept for the month and the closed history, not the data version).
+    assert_eq!(kept, 3);
     // Read back, byte for byte the same (floats included).
     assert_eq!(run(), first);
     // A write (any, through funnel) makes the next read compute again.
@@ -2171,12 +2172,21 @@ fn pipeline_analyses_are_kept_per_data_version_and_any_write_refreshes_them() {
             .as_i64()
             .unwrap()
     };
+    let judged = || -> String {
+        one(
+            &db,
+            "SELECT version FROM analysis_cache WHERE name = 'pipeline_error_sigma'",
+        )
+    };
+    let judged_before = judged();
     funnel(&db)
         .args(["delete", "deal", &deal, "--yes"])
         .assert()
         .success();
     let after = run();
     assert_eq!(deals_in(&after), deals_in(&first) - 1);
+    // Deleting an open deal leaves the closed history, and σ's judgement on it, as it was.
+    assert_eq!(judged(), judged_before);
     // Another day is another analysis.
     let other = funnel(&db)
         .env("FUNNEL_TODAY", "2026-10-01")
@@ -3064,6 +3074,27 @@ fn customers_without_owners_are_named_not_silently_unplanned() {
         .stdout(predicate::str::contains("have no owner and get no hours"));
 }
 
+/// Asserts that `funnel pipeline` as a table on 2026-11-22 says `text`.
+fn pipeline_says(db: &Path, text: impl AsRef<str>) {
+    funnel(db)
+        .env("FUNNEL_TODAY", "2026-11-22")
+        .args(["--format", "table", "pipeline"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(text.as_ref()));
+}
+
+/// A demo of 1,000 customers and 8,000 deals over `months` months to 2026-11-22, in `dir`.
+fn demo_months(dir: &Path, name: &str, months: u32) -> PathBuf {
+    let db = dir.join(name);
+    funnel(&db)
+        .args(["demo", "--customers", "1000", "--deals", "8000"])
+        .args(["--months", &months.to_string(), "--as-of", "2026-11-22"])
+        .assert()
+        .success();
+    db
+}
+
 /// The demo pulls half of the wins due in a quarter's first ten days into the quarter
 /// before; the pipeline simulation learns a pull of that order from the last year's wins
 /// (the wins per day on those days against the other months' first ten days), on a short
@@ -3071,21 +3102,7 @@ fn customers_without_owners_are_named_not_silently_unplanned() {
 #[test]
 fn the_quarter_end_pull_is_learned_from_the_wins_and_said() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("pull.db");
-    funnel(&db)
-        .args([
-            "demo",
-            "--customers",
-            "1000",
-            "--deals",
-            "8000",
-            "--months",
-            "24",
-            "--as-of",
-            "2026-11-22",
-        ])
-        .assert()
-        .success();
+    let db = demo_months(dir.path(), "pull.db", 24);
     let pull_of = |db: &Path| {
         json_of(db, &["pipeline"])["forecast"]["quarter_pull"]
             .as_f64()
@@ -3095,26 +3112,87 @@ fn the_quarter_end_pull_is_learned_from_the_wins_and_said() {
     assert!(pull > 0.25 && pull < 0.6, "{pull}");
     // History that starts mid-year (the first close in December 2025): the months before
     // it say nothing, and counting their empty days skewed the share (0.34 against 0.42).
-    let short = dir.path().join("short.db");
-    funnel(&short)
-        .args(["demo", "--customers", "1000", "--deals", "8000"])
-        .args(["--months", "9", "--as-of", "2026-11-22"])
-        .assert()
-        .success();
+    let short = demo_months(dir.path(), "short.db", 9);
     let from_short = pull_of(&short);
     assert!(
         (from_short - pull).abs() < 0.05,
         "{from_short} against {pull}"
     );
-    funnel(&db)
-        .env("FUNNEL_TODAY", "2026-11-22")
-        .args(["--format", "table", "pipeline"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(format!(
+    pipeline_says(
+        &db,
+        format!(
             "{:.0}% of the wins due in a quarter's first 10 days close on the last day of the quarter before",
             pull * 100.0
-        )));
+        ),
+    );
+}
+
+/// The shared factor's σ is as large as the simulation's own misses in the six complete
+/// months before today, each simulated with what was known before the first of them. On
+/// the demo it is measured so and said. When those months' outcomes are made to swing far
+/// beyond what the draws carry (half the wins of every second month turned into losses,
+/// a third of the losses of the others into wins: the pipelines on the months' first
+/// mornings are unchanged, only what became of them), σ grows. A history too short to
+/// judge six months by learns σ from the months' win rates and says so.
+#[test]
+fn the_shared_sigma_is_as_large_as_the_simulations_own_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_months(dir.path(), "misses.db", 24);
+    let sigma = |db: &Path| {
+        let f = &json_of(db, &["pipeline"])["forecast"];
+        (
+            f["shared_sigma"].as_f64().unwrap(),
+            f["sigma_error_months"].as_u64().unwrap(),
+        )
+    };
+    let (before, months) = sigma(&db);
+    assert_eq!(months, 6);
+    assert!(before < 1.0, "{before}");
+    pipeline_says(
+        &db,
+        format!(
+            "σ = {before:.2} on the log-odds, as large as this simulation's own misses in the last 6 complete months"
+        ),
+    );
+    let within = |months: &[(&str, &str)]| {
+        months
+            .iter()
+            .map(|(from, to)| format!("(closed_on >= '{from}' AND closed_on < '{to}')"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
+    exec(
+        &db,
+        &format!(
+            "UPDATE deals SET stage_id = (SELECT min(id) FROM stages WHERE kind = 'lost')
+             WHERE stage_id IN (SELECT id FROM stages WHERE kind = 'won') AND id % 2 = 0
+               AND ({});
+             UPDATE deals SET stage_id = (SELECT min(id) FROM stages WHERE kind = 'won')
+             WHERE stage_id IN (SELECT id FROM stages WHERE kind = 'lost') AND id % 3 = 0
+               AND ({});
+             DELETE FROM analysis_cache;",
+            within(&[
+                ("2026-06-01", "2026-07-01"),
+                ("2026-08-01", "2026-09-01"),
+                ("2026-10-01", "2026-11-01")
+            ]),
+            within(&[
+                ("2026-05-01", "2026-06-01"),
+                ("2026-07-01", "2026-08-01"),
+                ("2026-09-01", "2026-10-01")
+            ])
+        ),
+    );
+    let (after, months) = sigma(&db);
+    assert_eq!(months, 6);
+    assert!(after > before + 0.3, "{after} against {before}");
+    // Nine months of history: nothing learned before the six months to judge them by.
+    let short = demo_months(dir.path(), "short.db", 9);
+    assert_eq!(sigma(&short).1, 0);
+    pipeline_says(
+        &short,
+        "from the last 24 months' win rates, each month against the others in its place in the quarter",
+    );
 }
 
 /// `funnel pipeline --backtest` on the demo: every month's actual is the revenue won in

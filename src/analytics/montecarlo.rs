@@ -10,6 +10,7 @@ use super::stats::quantile;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use std::collections::HashMap;
 
 /// How the draws hang together.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,23 +98,28 @@ pub fn quarter_pull(quarter_starts: (f64, f64), other_months: (f64, f64)) -> f64
 /// Pseudo-examples of the pooled slips a stage's own are mixed with.
 pub const SHRINK: f64 = 20.0;
 
-/// σ of the shared factor from monthly (won, lost) counts: the spread of the months' win
-/// log-odds beyond what binomial chance explains (method of moments), at most 1.5. 0 with
-/// fewer than six months that have both wins and losses. Months whose log-odds lie more
-/// than 3.5 scaled median absolute deviations from the median (Iglewicz and Hoaglin's
-/// outlier rule), widened by the month's own binomial noise so that a month of few closes
-/// is not an outlier for its chance alone, are left out: the first months of a history
-/// that starts mid-stream, when only the quick losses have had time to close (at 1M deals
-/// 43 wins to 6,241 losses against about 1 to 3 after), would otherwise set σ for two
-/// years.
-pub fn shared_sigma(months: &[(f64, f64)]) -> f64 {
-    let all: Vec<(f64, f64)> = months
+/// σ of the shared factor from monthly (won, lost, group) counts: the spread of the
+/// months' win log-odds beyond what binomial chance explains (method of moments), at most
+/// 1.5, each month measured from its own group's mean. The group is where the month sits
+/// in its quarter when the simulation already moves wins by the calendar ([`quarter_pull`]):
+/// the quarter-end months' higher win share is then in the P50 and must not also widen the
+/// range (at 1M demo deals it was 0.13 of σ's 0.13, against 0.03 left once the three
+/// positions' means are taken out). One group for every month otherwise. 0 with fewer than
+/// five months more than groups (six for one group) that have both wins and losses. Months whose
+/// log-odds lie more than 3.5 scaled median absolute deviations from the median (Iglewicz
+/// and Hoaglin's outlier rule), widened by the month's own binomial noise so that a month
+/// of few closes is not an outlier for its chance alone, are left out: the first months of
+/// a history that starts mid-stream, when only the quick losses have had time to close (at
+/// 1M deals 43 wins to 6,241 losses against about 1 to 3 after), would otherwise set σ for
+/// two years.
+pub fn shared_sigma(months: &[(f64, f64, u8)]) -> f64 {
+    let all: Vec<(f64, f64, u8)> = months
         .iter()
-        .filter(|(w, l)| *w > 0.0 && *l > 0.0)
-        .map(|(w, l)| {
+        .filter(|(w, l, _)| *w > 0.0 && *l > 0.0)
+        .map(|&(w, l, g)| {
             let n = w + l;
             let p = w / n;
-            ((p / (1.0 - p)).ln(), 1.0 / (n * p * (1.0 - p)))
+            ((p / (1.0 - p)).ln(), 1.0 / (n * p * (1.0 - p)), g)
         })
         .collect();
     if all.len() < 6 {
@@ -122,18 +128,70 @@ pub fn shared_sigma(months: &[(f64, f64)]) -> f64 {
     let median = |v: Vec<f64>| super::stats::quantile(&v, 0.5).unwrap_or(0.0);
     let centre = median(all.iter().map(|x| x.0).collect());
     let mad = 1.4826 * median(all.iter().map(|x| (x.0 - centre).abs()).collect());
-    let logits: Vec<(f64, f64)> = all
+    let logits: Vec<(f64, f64, u8)> = all
         .into_iter()
         .filter(|x| (x.0 - centre).abs() <= 3.5 * (mad * mad + x.1).sqrt())
         .collect();
-    if logits.len() < 6 {
-        return 0.0;
+    let mut groups: HashMap<u8, (f64, f64)> = HashMap::new();
+    for x in &logits {
+        let g = groups.entry(x.2).or_default();
+        g.0 += x.0;
+        g.1 += 1.0;
     }
     let k = logits.len() as f64;
-    let mean = logits.iter().map(|x| x.0).sum::<f64>() / k;
-    let var = logits.iter().map(|x| (x.0 - mean).powi(2)).sum::<f64>() / (k - 1.0);
+    if k - (groups.len() as f64) < 5.0 {
+        return 0.0;
+    }
+    let ss = logits
+        .iter()
+        .map(|x| (x.0 - groups[&x.2].0 / groups[&x.2].1).powi(2))
+        .sum::<f64>();
+    let var = ss / (k - groups.len() as f64);
     let noise = logits.iter().map(|x| x.1).sum::<f64>() / k;
     (var - noise).max(0.0).sqrt().min(1.5)
+}
+
+/// One past month's evidence on the shared factor's σ², from that month's simulated
+/// totals with deals independent (`base`), the same with every deal's win log-odds moved
+/// by +`shift` and −`shift` (`up`, `down`: same seed, so that few runs tell the difference),
+/// and the revenue that was `actual`ly won. Where the actual fell among the runs (its mid-rank share u, within half a run of
+/// 0 and 1) is read as a normal score z = Φ⁻¹(u): z² − 1 is how much more (or less) spread
+/// the month needed than its draws gave, in units of their variance on the log scale
+/// (s = (ln P90 − ln P10) / 2.563). That is turned into log-odds by how far the log of the
+/// runs' mean moves per unit of shift (g): (z² − 1) s² / g². Read by rank rather than by ln(actual / P50),
+/// so a month with one giant deal, whose draws are skewed, counts by where it fell and not
+/// by how far. `None` when nothing was won, P10 is 0 or the revenue barely moves with the
+/// shift (g < 0.01).
+pub fn miss_term(base: &[f64], up: &[f64], down: &[f64], shift: f64, actual: f64) -> Option<f64> {
+    let runs = base.len() as f64;
+    if actual <= 0.0 || base.is_empty() || shift <= 0.0 {
+        return None;
+    }
+    let (p10, p90) = (quantile(base, 0.1)?, quantile(base, 0.9)?);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let (hi, lo) = (mean(up), mean(down));
+    if p10 <= 0.0 || lo <= 0.0 || hi <= 0.0 {
+        return None;
+    }
+    let g = (hi / lo).ln() / (2.0 * shift);
+    if g < 0.01 {
+        return None;
+    }
+    let below = base.iter().filter(|&&t| t < actual).count() as f64;
+    let equal = base.iter().filter(|&&t| t == actual).count() as f64;
+    let u = ((below + 0.5 * equal) / runs).clamp(0.5 / runs, 1.0 - 0.5 / runs);
+    let z = super::stats::normal_quantile(u);
+    let s = (p90 / p10).ln() / (2.0 * super::stats::normal_quantile(0.9));
+    Some((z * z - 1.0) * s * s / (g * g))
+}
+
+/// σ from the [`miss_term`]s of the months before: their mean, at least 0, σ at most 1.5.
+pub fn sigma_from_misses(terms: &[f64]) -> f64 {
+    if terms.is_empty() {
+        return 0.0;
+    }
+    let var = terms.iter().sum::<f64>() / terms.len() as f64;
+    var.max(0.0).sqrt().min(1.5)
 }
 
 /// How a deal's size moves its win log-odds: `slope` per tenfold amount, from the
@@ -844,6 +902,120 @@ mod draws_tests {
         assert!(alone.iter().all(|x| x[0] == 1.0));
     }
 
+    /// 2,000 runs spread as a log-normal of log-scale sd `s` around `median`, at evenly
+    /// spaced quantiles.
+    fn log_normal(median: f64, s: f64) -> Vec<f64> {
+        (0..2000)
+            .map(|i| {
+                median
+                    * (s * crate::analytics::stats::normal_quantile((i as f64 + 0.5) / 2000.0))
+                        .exp()
+            })
+            .collect()
+    }
+
+    /// Known answer: runs log-normal with s = 0.1 around 100, moving by g = 0.5 on the log
+    /// scale per unit of shift. An actual at their 90th percentile (z = 1.2816) asks for
+    /// (z² − 1)·s²/g² = 0.0257 more variance on the log-odds; one at the median for −s²/g²
+    /// = −0.04 (less spread than the draws gave). A month without wins says nothing.
+    #[test]
+    fn a_months_miss_is_read_by_where_it_fell_among_the_runs() {
+        let (s, g, shift): (f64, f64, f64) = (0.1, 0.5, 0.25);
+        let base = log_normal(100.0, s);
+        let up = log_normal(100.0 * (g * shift).exp(), s);
+        let down = log_normal(100.0 * (-g * shift).exp(), s);
+        let at_p90 = 100.0 * (s * 1.281_551_6).exp();
+        let t = miss_term(&base, &up, &down, shift, at_p90).unwrap();
+        let want = (1.281_551_6f64.powi(2) - 1.0) * s * s / (g * g);
+        assert!((t - want).abs() < 0.002, "{t} vs {want}");
+        let t = miss_term(&base, &up, &down, shift, 100.0).unwrap();
+        assert!((t + s * s / (g * g)).abs() < 0.002, "{t}");
+        assert_eq!(miss_term(&base, &up, &down, shift, 0.0), None);
+        // Revenue that does not move with the shift (every deal sure) gives no reading.
+        assert_eq!(miss_term(&base, &base, &base, shift, 100.0), None);
+        // Far beyond every run: read as half a run past the last, not as infinitely far.
+        let far = miss_term(&base, &up, &down, shift, 1e9).unwrap();
+        let z = crate::analytics::stats::normal_quantile(1.0 - 0.5 / 2000.0);
+        assert!(
+            (far - (z * z - 1.0) * s * s / (g * g)).abs() < 0.003,
+            "{far}"
+        );
+        // σ from the months: the mean of their terms, never below 0.
+        assert!((sigma_from_misses(&[0.02, 0.06]) - 0.2).abs() < 1e-12);
+        assert_eq!(sigma_from_misses(&[-0.04, 0.01]), 0.0);
+        assert_eq!(sigma_from_misses(&[]), 0.0);
+    }
+
+    /// A one-sided skew (one giant deal: most runs without it, a tenth with it) read by
+    /// rank: an actual with the giant deal counts as a 90th-95th percentile month, not as
+    /// a miss of ln(11) on the log scale.
+    #[test]
+    fn a_giant_deal_month_is_not_read_as_a_huge_miss() {
+        let base: Vec<f64> = (0..2000)
+            .map(|i| {
+                if i % 10 == 0 {
+                    1100.0
+                } else {
+                    100.0 + (i % 7) as f64
+                }
+            })
+            .collect();
+        let up: Vec<f64> = base.iter().map(|x| x * 1.1).collect();
+        let down: Vec<f64> = base.iter().map(|x| x / 1.1).collect();
+        let t = miss_term(&base, &up, &down, 0.25, 1100.0).unwrap();
+        // u = 0.95 (1,800 runs below, 200 equal): z = 1.645, z² − 1 = 1.71 variances of
+        // the runs' own log spread s, against (ln(1100 / 103) / s)² − 1 ≈ 30 by log error.
+        let p10 = crate::analytics::stats::quantile(&base, 0.1).unwrap();
+        let p90 = crate::analytics::stats::quantile(&base, 0.9).unwrap();
+        let s = (p90 / p10).ln() / (2.0 * 1.281_551_6);
+        let g = 1.1f64.ln() / 0.25;
+        let want = (1.644_853_6f64.powi(2) - 1.0) * s * s / (g * g);
+        assert!((t - want).abs() < 0.01 * want, "{t} vs {want}");
+        let by_log_error = ((1100.0f64 / 103.0).ln().powi(2) - s * s) / (g * g);
+        assert!(t < by_log_error / 10.0, "{t} vs {by_log_error}");
+    }
+
+    /// Months of (won, lost) in one group.
+    fn one(months: &[(f64, f64)]) -> Vec<(f64, f64, u8)> {
+        months.iter().map(|&(w, l)| (w, l, 0)).collect()
+    }
+
+    /// Known answer: 24 months whose win rate is set by their place in the quarter (25%,
+    /// 30%, 40%) with binomial-sized counts around it. In one group σ is the positions'
+    /// spread (log-odds −1.10, −0.85, −0.41: sd about 0.29); measured within the three
+    /// positions it is near 0, and a position's own swing is still found.
+    #[test]
+    fn the_shared_sigma_leaves_out_the_quarter_calendar_when_grouped() {
+        let rate = [0.25, 0.3, 0.4];
+        let months: Vec<(f64, f64, u8)> = (0..24)
+            .map(|i| {
+                let g = (i % 3) as u8;
+                let w = 10_000.0 * rate[g as usize] + [-20.0, 0.0, 20.0][i / 3 % 3];
+                (w, 10_000.0 - w, g)
+            })
+            .collect();
+        let flat: Vec<(f64, f64, u8)> = months.iter().map(|m| (m.0, m.1, 0)).collect();
+        let s = shared_sigma(&flat);
+        assert!((s - 0.29).abs() < 0.02, "{s}");
+        assert!(shared_sigma(&months) < 0.01, "{}", shared_sigma(&months));
+        // Every quarter-end month alternately 35% and 45% (log-odds ±0.21 about their mean in
+        // a third of the months): σ within positions about 0.13 is found.
+        let swinging: Vec<(f64, f64, u8)> = months
+            .iter()
+            .enumerate()
+            .map(|(i, m)| match (m.2, i / 3 % 2) {
+                (2, 0) => (3_500.0, 6_500.0, 2),
+                (2, _) => (4_500.0, 5_500.0, 2),
+                _ => *m,
+            })
+            .collect();
+        let s = shared_sigma(&swinging);
+        assert!((s - 0.13).abs() < 0.02, "{s}");
+        // Seven months in three groups: too few to tell a swing from the groups' means.
+        assert_eq!(shared_sigma(&swinging[..7]), 0.0);
+        assert!(shared_sigma(&swinging[..8]) > 0.0);
+    }
+
     /// 24 months of (won, lost), alternating between `a` and `b`.
     fn alternating(a: (f64, f64), b: (f64, f64)) -> Vec<(f64, f64)> {
         (0..24).map(|i| if i % 2 == 0 { a } else { b }).collect()
@@ -856,12 +1028,16 @@ mod draws_tests {
         let steady: Vec<(f64, f64)> = (0..24)
             .map(|i| (500.0 + (i % 3) as f64 * 5.0, 500.0))
             .collect();
-        assert!(shared_sigma(&steady) < 0.05, "{}", shared_sigma(&steady));
+        assert!(
+            shared_sigma(&one(&steady)) < 0.05,
+            "{}",
+            shared_sigma(&one(&steady))
+        );
         let swinging = alternating((300.0, 700.0), (700.0, 300.0));
-        let s = shared_sigma(&swinging);
+        let s = shared_sigma(&one(&swinging));
         // logit(0.7) = 0.847: the months sit at ±0.847, sd ≈ 0.865 less a little noise.
         assert!((s - 0.86).abs() < 0.03, "{s}");
-        assert_eq!(shared_sigma(&swinging[..4]), 0.0, "too few months");
+        assert_eq!(shared_sigma(&one(&swinging[..4])), 0.0, "too few months");
     }
 
     /// A history that starts mid-stream: its first two months closed only quick losses
@@ -872,20 +1048,24 @@ mod draws_tests {
         let mut months: Vec<(f64, f64)> = (0..22)
             .map(|i| (5000.0 + (i % 3) as f64 * 20.0, 15000.0))
             .collect();
-        let steady = shared_sigma(&months);
+        let steady = shared_sigma(&one(&months));
         months.push((1611.0, 12414.0));
         months.push((43.0, 6241.0));
-        let s = shared_sigma(&months);
+        let s = shared_sigma(&one(&months));
         assert!(steady < 0.05 && (s - steady).abs() < 1e-12, "{steady} {s}");
         // The same two months among months that swing as much are not outliers.
         // A month of four closes, 2 won, is as far off as its chance allows: kept (σ moves),
         // where the bare rule (its scaled MAD near 0.003 here) would drop it.
         let mut small = months[..22].to_vec();
         small.push((2.0, 2.0));
-        let with_small = shared_sigma(&small);
+        let with_small = shared_sigma(&one(&small));
         assert!(with_small != steady && with_small < 0.2, "{with_small}");
         let swinging = alternating((43.0, 6241.0), (1611.0, 12414.0));
-        assert!(shared_sigma(&swinging) > 1.0, "{}", shared_sigma(&swinging));
+        assert!(
+            shared_sigma(&one(&swinging)) > 1.0,
+            "{}",
+            shared_sigma(&one(&swinging))
+        );
     }
 
     /// Known answer: two size classes a decade apart, every deal at 0.5 before size; the

@@ -34,6 +34,32 @@ pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
     Some(v[lo] + (h - lo as f64) * (v[hi] - v[lo]))
 }
 
+/// The standard normal's `u`-quantile (0 < u < 1), by bisection on its distribution
+/// function (to 1e-12); ±∞ at 0 and 1, NaN outside.
+pub fn normal_quantile(u: f64) -> f64 {
+    if !(0.0..=1.0).contains(&u) || u.is_nan() {
+        return f64::NAN;
+    }
+    if u == 0.0 || u == 1.0 {
+        return if u == 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
+    }
+    let cdf = |z: f64| 0.5 * libm::erfc(-z / std::f64::consts::SQRT_2);
+    let (mut lo, mut hi) = (-40.0, 40.0);
+    while hi - lo > 1e-12 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) < u {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 /// Count, mean, sample standard deviation, min, quartiles, 90th percentile and max.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Describe {
@@ -246,5 +272,14 @@ mod tests {
             .collect();
         let m = prior_strength(&groups, 20.0);
         assert!((6.0..=16.0).contains(&m), "{m}");
+    }
+
+    #[test]
+    fn the_normal_quantile_has_its_known_values() {
+        assert!(normal_quantile(0.5).abs() < 1e-10);
+        assert!((normal_quantile(0.9) - 1.281_551_565_545).abs() < 1e-9);
+        assert!((normal_quantile(0.025) + 1.959_963_984_540).abs() < 1e-9);
+        assert_eq!(normal_quantile(1.0), f64::INFINITY);
+        assert!(normal_quantile(1.5).is_nan());
     }
 }

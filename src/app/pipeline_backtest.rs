@@ -3,14 +3,19 @@
 //! that morning (deals created before and not yet closed, each in the stage the stage
 //! history puts it in then), the simulation runs with what was known then (stage
 //! probabilities, slips and times to win of the year before, the shared factor's σ from
-//! the 24 months before), and the month's actual revenue from those deals is checked
-//! against the simulated range.
+//! the simulation's own misses in the six months before, as `funnel pipeline` measures it
+//! ([`error_sigma`])), and the month's actual revenue from those deals is checked against
+//! the simulated range.
 
-use super::pipeline_forecast::{learned_before, monthly_outcomes, simulated};
-use crate::analytics::montecarlo::{simulate, Draws, OpenDeal, Window};
+use super::pipeline_forecast::{learned_before, monthly_outcomes, simulated, Learned};
+use crate::analytics::montecarlo::{
+    miss_term, sigma_from_misses, simulate, simulate_groups, with_odds_factor, Draws, OpenDeal,
+    Window,
+};
 use crate::analytics::stats::pinball_loss;
 use crate::app::Db as Store;
 use crate::domain::date::iso;
+use crate::domain::deals::AsOfDeal;
 use crate::domain::{Period, StageKind};
 use crate::store::StoreError;
 use chrono::NaiveDate;
@@ -95,7 +100,7 @@ pub const EXPECTED_IS_CLOSE_WARNING: f64 = 0.9;
 struct MonthInput {
     month: Period,
     deals: Vec<OpenDeal>,
-    learned: super::pipeline_forecast::Learned,
+    learned: Learned,
     stage_unknown: usize,
     actual: f64,
     won_total: f64,
@@ -119,7 +124,8 @@ pub fn kept(store: &Store, today: NaiveDate) -> Result<Option<PipelineBacktest>,
 fn compute(store: &Store, today: NaiveDate) -> Result<PipelineBacktest, StoreError> {
     let stages = store.stages()?;
     let this = Period::month_of(today);
-    let outcomes = monthly_outcomes(store, this, BACKTEST_MONTHS + 24)?;
+    let outcomes = monthly_outcomes(store, this, BACKTEST_MONTHS + 24 + ERROR_MONTHS)?;
+    let mut reads = Reads::for_backtest();
     let mut inputs = Vec::new();
     let mut skipped = Vec::new();
     let mut after_data = Vec::new();
@@ -134,10 +140,17 @@ fn compute(store: &Store, today: NaiveDate) -> Result<PipelineBacktest, StoreErr
             continue;
         }
         // `outcomes` starts at this.back(1): the month's own is at back - 1 (its won value,
-        // already read), the 24 before it from back on.
+        // already read), the months before it from back on.
         let won_total = outcomes[back as usize - 1].2;
         let before = &outcomes[back as usize..];
-        let input = month_input(store, &stages, (month, won_total), before)?;
+        let mut learned = reads.learned(store, &stages, month.start(), before)?;
+        if let Some((sigma, n)) = error_sigma(store, &stages, month, before, &mut reads)? {
+            learned.sigma = sigma;
+            learned.error_months = n;
+        }
+        reads.forget_before(month.back(ERROR_MONTHS).start());
+        let rows = reads.pipeline(store, month.start())?;
+        let input = month_input(&stages, (month, won_total), learned, rows);
         if input.deals.is_empty() && input.actual == 0.0 {
             skipped.push(month.to_string());
         } else {
@@ -166,21 +179,48 @@ fn compute(store: &Store, today: NaiveDate) -> Result<PipelineBacktest, StoreErr
 }
 
 fn month_input(
-    store: &Store,
     stages: &[crate::store::Stage],
     (month, won_total): (Period, i64),
-    before: &[(f64, f64, i64)],
-) -> Result<MonthInput, StoreError> {
+    learned: Learned,
+    rows: &[AsOfDeal],
+) -> MonthInput {
+    let m = month_deals(stages, &learned, month, rows);
+    MonthInput {
+        month,
+        deals: m.deals,
+        learned,
+        stage_unknown: m.stage_unknown,
+        actual: m.actual as f64 / 100.0,
+        won_total: won_total as f64 / 100.0,
+        closed: m.closed,
+    }
+}
+
+/// The deals open on a month's first morning as the simulation sees them with `learned`,
+/// and what they won in the month.
+struct MonthDeals {
+    deals: Vec<OpenDeal>,
+    stage_unknown: usize,
+    /// Cents won in the month.
+    actual: i64,
+    closed: (usize, usize),
+}
+
+fn month_deals(
+    stages: &[crate::store::Stage],
+    learned: &Learned,
+    month: Period,
+    rows: &[AsOfDeal],
+) -> MonthDeals {
     let start = month.start();
     let end = month.end_exclusive();
     let index: HashMap<i64, usize> = stages.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let first_open = stages.iter().position(|s| s.kind == StageKind::Open);
-    let learned = learned_before(store, stages, start, before, 20_000)?;
     let mut deals = Vec::new();
     let mut stage_unknown = 0;
     let mut actual = 0i64;
     let mut closed = (0, 0);
-    for d in store.pipeline_as_of(&iso(start))? {
+    for d in rows {
         if let Some(c) = d.closed_on.as_deref() {
             closed.0 += 1;
             closed.1 += usize::from(d.expected_close.as_deref() == Some(c));
@@ -218,15 +258,190 @@ fn month_input(
             });
         }
     }
-    Ok(MonthInput {
-        month,
+    MonthDeals {
         deals,
-        learned,
         stage_unknown,
-        actual: actual as f64 / 100.0,
-        won_total: won_total as f64 / 100.0,
+        actual,
         closed,
-    })
+    }
+}
+
+/// Reads a backtest needs more than once (each month's σ is judged on the six before it,
+/// with the model learned before the first of them): the model learned before a month
+/// start, and the pipeline as it stood that morning.
+#[derive(Default)]
+pub(super) struct Reads {
+    learned: HashMap<NaiveDate, Learned>,
+    pipelines: HashMap<NaiveDate, Vec<AsOfDeal>>,
+    /// Whether pipelines are kept once used (a backtest reads each seven times; a single
+    /// forecast once, and then keeps memory small).
+    keep_pipelines: bool,
+}
+
+impl Reads {
+    fn for_backtest() -> Reads {
+        Reads {
+            keep_pipelines: true,
+            ..Reads::default()
+        }
+    }
+
+    /// [`learned_before`] `start`, from the monthly `before` it (newest first).
+    fn learned(
+        &mut self,
+        store: &Store,
+        stages: &[crate::store::Stage],
+        start: NaiveDate,
+        before: &[(f64, f64, i64)],
+    ) -> Result<Learned, StoreError> {
+        if let Some(l) = self.learned.get(&start) {
+            return Ok(l.clone());
+        }
+        let l = learned_before(store, stages, start, before, 20_000)?;
+        self.learned.insert(start, l.clone());
+        Ok(l)
+    }
+
+    fn pipeline(&mut self, store: &Store, start: NaiveDate) -> Result<&[AsOfDeal], StoreError> {
+        Ok(match self.pipelines.entry(start) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(store.pipeline_as_of(&iso(start))?)
+            }
+        })
+    }
+
+    /// Drops what was read for days before `day` (a backtest goes forward in time).
+    fn forget_before(&mut self, day: NaiveDate) {
+        self.learned.retain(|d, _| *d >= day);
+        self.pipelines.retain(|d, _| *d >= day);
+    }
+}
+
+/// Complete months of the simulation's own errors the shared factor's σ is measured on.
+pub const ERROR_MONTHS: u32 = 6;
+/// Simulations per error month, and per shift of it (the same draws as its first runs).
+const ERROR_RUNS: usize = 200;
+const SHIFT_RUNS: usize = 50;
+/// The shift of the win log-odds (either way) by which an error month's revenue is found to
+/// move with the shared factor.
+const ERROR_SHIFT: f64 = 0.25;
+/// Error months needed (with revenue won and a simulated range) for a σ from them.
+const MIN_ERROR_MONTHS: usize = 4;
+
+/// σ of the shared factor from the simulation's own errors, and the months it rests on:
+/// the pipelines of the [`ERROR_MONTHS`] complete months before `month` are simulated
+/// with what was learned before the first of them (so no month is judged by a model that
+/// saw it), deals independent (σ 0), and each month's miss beyond its draws' own spread is
+/// turned into a shift of the win log-odds ([`miss_term`], by simulating ±[`ERROR_SHIFT`]);
+/// σ² is their mean ([`sigma_from_misses`]). Everything the simulation missed therefore widens the range: good
+/// and bad months alike for every deal, and the model's own misses (which deals land in
+/// the month), which win rates by month cannot show. `None` with fewer than
+/// [`MIN_ERROR_MONTHS`] months with revenue won or with fewer than [`MIN_LEARNED`]
+/// deal-snapshots to learn from: σ then comes from the months' win rates
+/// ([`crate::analytics::montecarlo::shared_sigma`]). `before` holds the monthly outcomes
+/// from the month before `month` back, newest first.
+pub(super) fn error_sigma(
+    store: &Store,
+    stages: &[crate::store::Stage],
+    month: Period,
+    before: &[(f64, f64, i64)],
+    reads: &mut Reads,
+) -> Result<Option<(f64, usize)>, StoreError> {
+    let k = ERROR_MONTHS as usize;
+    if before.len() < k {
+        return Ok(None);
+    }
+    let learned = reads.learned(
+        store,
+        stages,
+        month.back(ERROR_MONTHS).start(),
+        &before[k..],
+    )?;
+    if learned_from(&learned) < MIN_LEARNED {
+        return Ok(None);
+    }
+    let mut months = Vec::new();
+    for back in (1..=ERROR_MONTHS).rev() {
+        let m = month.back(back);
+        let d = month_deals(stages, &learned, m, reads.pipeline(store, m.start())?);
+        if !reads.keep_pipelines {
+            reads.pipelines.remove(&m.start());
+        }
+        months.push((m, d.deals, d.actual as f64 / 100.0));
+    }
+    // The months' simulations on all cores (pure work).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = months.len().div_ceil(workers.clamp(1, 8)).max(1);
+    let terms: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = months
+            .chunks(chunk)
+            .map(|part| {
+                let learned = &learned;
+                s.spawn(move || {
+                    part.iter()
+                        .filter_map(|(m, deals, actual)| error_term(deals, learned, *m, *actual))
+                        .collect::<Vec<f64>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("error month worker panicked"))
+            .collect()
+    });
+    if terms.len() < MIN_ERROR_MONTHS {
+        return Ok(None);
+    }
+    Ok(Some((sigma_from_misses(&terms), terms.len())))
+}
+
+/// One error month's [`miss_term`] (see [`error_sigma`]).
+fn error_term(deals: &[OpenDeal], learned: &Learned, month: Period, actual: f64) -> Option<f64> {
+    if actual <= 0.0 || deals.is_empty() {
+        return None;
+    }
+    let days = (month.end_exclusive() - month.start()).num_days();
+    let draws = Draws {
+        sigma: 0.0,
+        ..learned.draws(month.start())
+    };
+    let seed = 20_261_203 + chrono::Datelike::num_days_from_ce(&month.start()) as u64;
+    let at = |shift: f64, runs: usize| {
+        let shifted: Vec<(OpenDeal, usize)> = deals
+            .iter()
+            .map(|d| {
+                let p = with_odds_factor(d.probability, shift.exp());
+                (
+                    OpenDeal {
+                        probability: p,
+                        ..*d
+                    },
+                    0,
+                )
+            })
+            .collect();
+        simulate_groups(&shifted, 1, &learned.slips, (0, days), runs, seed, &draws)
+            .into_iter()
+            .map(|run| run[0])
+            .collect::<Vec<f64>>()
+    };
+    miss_term(
+        &at(0.0, ERROR_RUNS),
+        &at(ERROR_SHIFT, SHIFT_RUNS),
+        &at(-ERROR_SHIFT, SHIFT_RUNS),
+        ERROR_SHIFT,
+        actual,
+    )
+}
+
+/// Deal-snapshots `learned`'s win rates rest on.
+fn learned_from(learned: &Learned) -> i64 {
+    learned
+        .outcomes
+        .iter()
+        .flat_map(|b| b.iter().map(|x| x.1))
+        .sum()
 }
 
 /// Simulates every month, correlated and independent, on all cores (pure work).
@@ -288,12 +503,7 @@ fn run_month(m: &MonthInput) -> BacktestMonth {
         actual: m.actual,
         new_in_month: (m.won_total - m.actual).max(0.0),
         pinball: pinball_loss(m.actual, &[(0.1, c.p10), (0.5, c.p50), (0.9, c.p90)]),
-        learned_from: m
-            .learned
-            .outcomes
-            .iter()
-            .flat_map(|b| b.iter().map(|x| x.1))
-            .sum(),
+        learned_from: learned_from(&m.learned),
         independent: (i.p10, i.p50, i.p90),
     }
 }

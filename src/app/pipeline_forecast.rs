@@ -10,6 +10,7 @@ use crate::domain::{ForecastCategory, Money, Period, StageKind};
 use crate::store::StoreError;
 use chrono::NaiveDate;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CategoryRow {
@@ -62,9 +63,13 @@ pub struct PipelineForecast {
     /// Open stages holding deals with a close date but no won deals in the last year to
     /// learn slips from: those dates are simulated as given.
     pub no_slip_history: Vec<String>,
-    /// σ of the shared per-run shift of the win log-odds (learned from 24 months).
+    /// σ of the shared per-run shift of the win log-odds.
     #[serde(default)]
     pub shared_sigma: f64,
+    /// The months of the simulation's own errors σ was measured on; 0 when it was learned
+    /// from the last 24 months' win rates.
+    #[serde(default)]
+    pub sigma_error_months: usize,
     /// The share of wins due in a quarter's first days that the simulation closes in the
     /// quarter before, as the last year's wins did (0: no such pull seen).
     #[serde(default)]
@@ -180,6 +185,11 @@ pub struct Learned {
     pub slips: Vec<Vec<f64>>,
     /// σ of the shared per-run shift of the win log-odds.
     pub sigma: f64,
+    /// The months of the simulation's own errors σ was measured on
+    /// ([`super::pipeline_backtest::error_sigma`]); 0 when it comes from the months' win
+    /// rates instead.
+    #[serde(default)]
+    pub error_months: usize,
     /// Per stage and [`TIMING`] bucket: of the deals open in the stage at the month starts
     /// 6 to 18 months before, (won since, deals).
     pub outcomes: Vec<[(i64, i64); 6]>,
@@ -318,7 +328,11 @@ impl Learned {
 
 /// [`Learned`] as of today (today's closes included), kept for the day and data version:
 /// the pipeline forecast and the projections of every target read it once. The newest
-/// 20,000 slips per kind.
+/// 20,000 slips per kind. σ is the simulation's own misses in the last six complete months
+/// ([`super::pipeline_backtest::error_sigma`]) where they can be judged, else from the
+/// months' win rates. Judging the six months (learning as of six months ago, six pipelines
+/// read and simulated) is kept for the month and the closed history: at 1M deals it adds
+/// about 3–4 s to the first forecast of a month, not to the one after an edit.
 pub(super) fn learned(
     store: &Store,
     stages: &[crate::store::Stage],
@@ -326,14 +340,35 @@ pub(super) fn learned(
 ) -> Result<Learned, StoreError> {
     let limit = 20_000;
     super::cache::cached(store, "pipeline_learned", today, || {
-        let months = monthly_outcomes(store, Period::month_of(today), 24)?;
-        learned_before(
+        let this = Period::month_of(today);
+        let errors = super::pipeline_backtest::ERROR_MONTHS;
+        let months = monthly_outcomes(store, this, 24 + errors)?;
+        let mut learned = learned_before(
             store,
             stages,
             today + chrono::Duration::days(1),
             &months,
             limit,
-        )
+        )?;
+        // Kept for the month and the closed history it is judged on (the months' outcomes
+        // and the stages): an edit to today's open deals does not measure it again.
+        let mut key = std::hash::DefaultHasher::new();
+        for m in &months {
+            (m.0.to_bits(), m.1.to_bits(), m.2).hash(&mut key);
+        }
+        for s in stages {
+            (s.id, s.probability.to_bits(), s.kind.as_str()).hash(&mut key);
+        }
+        let key = format!("{this}/{:016x}", key.finish());
+        let judged = super::cache::cached_by_key(store, "pipeline_error_sigma", &key, || {
+            let mut reads = super::pipeline_backtest::Reads::default();
+            super::pipeline_backtest::error_sigma(store, stages, this, &months, &mut reads)
+        })?;
+        if let Some((sigma, n)) = judged {
+            learned.sigma = sigma;
+            learned.error_months = n;
+        }
+        Ok(learned)
     })
 }
 
@@ -376,7 +411,6 @@ pub(super) fn learned_before(
             }
         }
     }
-    let counts: Vec<(f64, f64)> = months.iter().take(24).map(|m| (m.0, m.1)).collect();
     // Wins on the first days of each of the 12 months before, quarter starts apart. Days
     // on which nothing closed at all (before an export's history starts or after it ends)
     // say nothing about a pull and are left out.
@@ -398,6 +432,19 @@ pub(super) fn learned_before(
         g.0 += closed.get("won").map_or(0, |w| w.0) as f64;
         g.1 += f64::from(crate::analytics::montecarlo::PULL_DAYS);
     }
+    let pull = crate::analytics::montecarlo::quarter_pull(starts, others);
+    // `months` starts with the month before `until`'s day before. With a pull, σ is
+    // measured within each place in the quarter (see `shared_sigma`).
+    let last = Period::month_of(until_day - chrono::Duration::days(1));
+    let counts: Vec<(f64, f64, u8)> = months
+        .iter()
+        .take(24)
+        .enumerate()
+        .map(|(j, m)| {
+            let month0 = chrono::Datelike::month0(&last.back(j as u32 + 1).start());
+            (m.0, m.1, if pull > 0.0 { (month0 % 3) as u8 } else { 0 })
+        })
+        .collect();
     let mut learned = Learned {
         slips: stages
             .iter()
@@ -409,8 +456,9 @@ pub(super) fn learned_before(
             )
             .collect(),
         sigma: crate::analytics::montecarlo::shared_sigma(&counts),
+        error_months: 0,
         outcomes: rates,
-        pull: crate::analytics::montecarlo::quarter_pull(starts, others),
+        pull,
         shrink: Shrink::default(),
         size: SizeEffect::default(),
     };
@@ -605,6 +653,7 @@ pub fn load(store: &Store, today: NaiveDate) -> Result<PipelineForecast, StoreEr
         unknown_close: unknown,
         no_slip_history,
         shared_sigma: how.sigma,
+        sigma_error_months: history.error_months,
         quarter_pull: how.pull.share,
         stage_win_rates: stages
             .iter()
@@ -667,6 +716,7 @@ mod tests {
         let l = Learned {
             slips: vec![vec![], vec![]],
             sigma: 0.0,
+            error_months: 0,
             outcomes: vec![b],
             pull: 0.0,
             shrink: Shrink::default(),
@@ -684,6 +734,7 @@ mod tests {
         let none = Learned {
             slips: vec![vec![], vec![]],
             sigma: 0.0,
+            error_months: 0,
             outcomes: vec![[(0, 0); 6]],
             pull: 0.0,
             shrink: Shrink::default(),
@@ -706,6 +757,7 @@ mod tests {
         let mut l = Learned {
             slips: vec![vec![]; 4],
             sigma: 0.0,
+            error_months: 0,
             outcomes: vec![a, [(0, 0), (0, 0), (0, 0), (0, 300), (0, 0), (0, 0)]],
             pull: 0.0,
             shrink: Shrink::default(),

@@ -306,7 +306,7 @@ fn write_forecast(
     writeln!(
         out,
         "\nMonte Carlo, {} runs: each open deal wins with {}, all moved together \
-             in good and bad months (a shared factor, σ = {:.2} on the log-odds, learned from the last 24 months, any far off the rest left out); \
+             in good and bad months (a shared factor, σ = {:.2} on the log-odds, {}); \
              a win's close slips as won deals from its stage did over the last year (pooled across stages where few), \
              no earlier than today{}.",
         pf.runs,
@@ -331,6 +331,16 @@ fn write_forecast(
             )
         },
         pf.shared_sigma,
+        if pf.sigma_error_months > 0 {
+            format!(
+                "as large as this simulation's own misses in the last {} complete months, each simulated with what was known before the first of them",
+                pf.sigma_error_months
+            )
+        } else if pf.quarter_pull > 0.0 {
+            "from the last 24 months' win rates, each month against the others in its place in the quarter, any far off the rest left out".to_string()
+        } else {
+            "from the last 24 months' win rates, any far off the rest left out".to_string()
+        },
         if pf.quarter_pull > 0.0 {
             format!(
                 "; {:.0}% of the wins due in a quarter's first {} days close on the last day of the quarter before, as the last year's did",
@@ -412,8 +422,9 @@ fn write_backtest(
     if rich {
         writeln!(
             out,
-            "pipeline backtest: at each month start, the pipeline as it stood that morning (stage from the stage history; amount and expected close as last recorded), simulated {} times with what was known then (win rates by stage and timing from the pipelines of 6 to 18 months before, slips of the year before, σ of the 24 months before); actual = revenue won in the month from those deals",
-            b.runs
+            "pipeline backtest: at each month start, the pipeline as it stood that morning (stage from the stage history; amount and expected close as last recorded), simulated {} times with what was known then (win rates by stage and timing from the pipelines of 6 to 18 months before, slips of the year before, σ from the simulation's misses in the {} months before, simulated with what was known before them, else from the win rates of the 24 months before); actual = revenue won in the month from those deals",
+            b.runs,
+            app::pipeline_backtest::ERROR_MONTHS
         )?;
     }
     let mut t = Table::new(&[
