@@ -286,7 +286,8 @@ impl Reads {
         }
     }
 
-    /// [`learned_before`] `start`, from the monthly `before` it (newest first).
+    /// [`learned_before`] `start` (a month start), from the months `before` it (newest
+    /// first: the month before its own first).
     fn learned(
         &mut self,
         store: &Store,
@@ -297,7 +298,8 @@ impl Reads {
         if let Some(l) = self.learned.get(&start) {
             return Ok(l.clone());
         }
-        let l = learned_before(store, stages, start, before, 20_000)?;
+        let newest = Period::month_of(start).back(1);
+        let l = learned_before(store, stages, start, (newest, before), 20_000)?;
         self.learned.insert(start, l.clone());
         Ok(l)
     }

@@ -347,7 +347,7 @@ pub(super) fn learned(
             store,
             stages,
             today + chrono::Duration::days(1),
-            &months,
+            (this.back(1), &months),
             limit,
         )?;
         // Kept for the month and the closed history it is judged on (the months' outcomes
@@ -373,12 +373,13 @@ pub(super) fn learned(
 }
 
 /// [`Learned`] from the deals closed in the 366 days before `until` (exclusive) and the
-/// 24 `months` of (won, lost, won cents) before it, newest first.
+/// 24 `months` of (won, lost, won cents) before it, newest first, the newest being the
+/// month `newest`.
 pub(super) fn learned_before(
     store: &Store,
     stages: &[crate::store::Stage],
     until: NaiveDate,
-    months: &[(f64, f64, i64)],
+    (newest, months): (Period, &[(f64, f64, i64)]),
     limit: usize,
 ) -> Result<Learned, StoreError> {
     let until_day = until;
@@ -433,15 +434,13 @@ pub(super) fn learned_before(
         g.1 += f64::from(crate::analytics::montecarlo::PULL_DAYS);
     }
     let pull = crate::analytics::montecarlo::quarter_pull(starts, others);
-    // `months` starts with the month before `until`'s day before. With a pull, σ is
-    // measured within each place in the quarter (see `shared_sigma`).
-    let last = Period::month_of(until_day - chrono::Duration::days(1));
+    // With a pull, σ is measured within each place in the quarter (see `shared_sigma`).
     let counts: Vec<(f64, f64, u8)> = months
         .iter()
         .take(24)
         .enumerate()
         .map(|(j, m)| {
-            let month0 = chrono::Datelike::month0(&last.back(j as u32 + 1).start());
+            let month0 = chrono::Datelike::month0(&newest.back(j as u32).start());
             (m.0, m.1, if pull > 0.0 { (month0 % 3) as u8 } else { 0 })
         })
         .collect();
