@@ -101,17 +101,17 @@ pub const SHRINK: f64 = 20.0;
 /// σ of the shared factor from monthly (won, lost, group) counts: the spread of the
 /// months' win log-odds beyond what binomial chance explains (method of moments), at most
 /// 1.5, each month measured from its own group's mean. The group is where the month sits
-/// in its quarter when the simulation already moves wins by the calendar ([`quarter_pull`]):
-/// the quarter-end months' higher win share is then in the P50 and must not also widen the
-/// range (at 1M demo deals it was 0.13 of σ's 0.13, against 0.03 left once the three
-/// positions' means are taken out). One group for every month otherwise. 0 with fewer than
-/// five months more than groups (six for one group) that have both wins and losses. Months whose
-/// log-odds lie more than 3.5 scaled median absolute deviations from the median (Iglewicz
-/// and Hoaglin's outlier rule), widened by the month's own binomial noise so that a month
-/// of few closes is not an outlier for its chance alone, are left out: the first months of
-/// a history that starts mid-stream, when only the quick losses have had time to close (at
-/// 1M deals 43 wins to 6,241 losses against about 1 to 3 after), would otherwise set σ for
-/// two years.
+/// in its quarter when the simulation already moves wins by the calendar
+/// ([`quarter_pull`]): the quarter-end months' higher win share is then in the P50 and
+/// must not also widen the range (at 1M demo deals σ was 0.13 with the calendar in, 0.03
+/// with the three positions' means taken out). One group for every month otherwise. 0
+/// with fewer than five months more than groups (six for one group) that have both wins
+/// and losses. Months whose log-odds lie more than 3.5 scaled median absolute deviations
+/// from the median (Iglewicz and Hoaglin's outlier rule), widened by the month's own
+/// binomial noise so that a month of few closes is not an outlier for its chance alone,
+/// are left out: the first months of a history that starts mid-stream, when only the
+/// quick losses have had time to close (at 1M deals 43 wins to 6,241 losses against about
+/// 1 to 3 after), would otherwise set σ for two years.
 pub fn shared_sigma(months: &[(f64, f64, u8)]) -> f64 {
     let all: Vec<(f64, f64, u8)> = months
         .iter()
@@ -153,14 +153,15 @@ pub fn shared_sigma(months: &[(f64, f64, u8)]) -> f64 {
 
 /// One past month's evidence on the shared factor's σ², from that month's simulated
 /// totals with deals independent (`base`), the same with every deal's win log-odds moved
-/// by +`shift` and −`shift` (`up`, `down`: same seed, so that few runs tell the difference),
-/// and the revenue that was `actual`ly won. Where the actual fell among the runs (its mid-rank share u, within half a run of
-/// 0 and 1) is read as a normal score z = Φ⁻¹(u): z² − 1 is how much more (or less) spread
-/// the month needed than its draws gave, in units of their variance on the log scale
-/// (s = (ln P90 − ln P10) / 2.563). That is turned into log-odds by how far the log of the
-/// runs' mean moves per unit of shift (g): (z² − 1) s² / g². Read by rank rather than by ln(actual / P50),
-/// so a month with one giant deal, whose draws are skewed, counts by where it fell and not
-/// by how far. `None` when nothing was won, P10 is 0 or the revenue barely moves with the
+/// by +`shift` and −`shift` (`up`, `down`: same seed, so that few runs tell the
+/// difference), and the revenue that was `actual`ly won. Where the actual fell among the
+/// runs (its mid-rank share u, kept half a run from 0 and 1) is read as a normal score
+/// z = Φ⁻¹(u): z² − 1 is how much more (or less) spread the month needed than its draws
+/// gave, in units of their variance on the log scale (s = (ln P90 − ln P10) / 2.563).
+/// That is turned into log-odds by how far the log of the runs' mean moves per unit of
+/// shift (g): (z² − 1) s² / g². Read by rank rather than by ln(actual / P50), so that a
+/// month with one giant deal, whose draws are skewed, counts by where it fell and not by
+/// how far. `None` when nothing was won, P10 is 0 or the revenue barely moves with the
 /// shift (g < 0.01).
 pub fn miss_term(base: &[f64], up: &[f64], down: &[f64], shift: f64, actual: f64) -> Option<f64> {
     let runs = base.len() as f64;

@@ -334,11 +334,12 @@ const MIN_ERROR_MONTHS: usize = 4;
 /// σ of the shared factor from the simulation's own errors, and the months it rests on:
 /// the pipelines of the [`ERROR_MONTHS`] complete months before `month` are simulated
 /// with what was learned before the first of them (so no month is judged by a model that
-/// saw it), deals independent (σ 0), and each month's miss beyond its draws' own spread is
-/// turned into a shift of the win log-odds ([`miss_term`], by simulating ±[`ERROR_SHIFT`]);
-/// σ² is their mean ([`sigma_from_misses`]). Everything the simulation missed therefore widens the range: good
-/// and bad months alike for every deal, and the model's own misses (which deals land in
-/// the month), which win rates by month cannot show. `None` with fewer than
+/// saw it), deals independent (σ 0), and each month's miss beyond its draws' own spread
+/// is turned into a shift of the win log-odds ([`miss_term`], by simulating
+/// ±[`ERROR_SHIFT`]); σ² is their mean ([`sigma_from_misses`]). Everything the simulation
+/// missed therefore widens the range: good and bad months alike for every deal, and the
+/// model's own misses (which deals land in the month), which win rates by month cannot
+/// show. `None` with fewer than
 /// [`MIN_ERROR_MONTHS`] months with revenue won or with fewer than [`MIN_LEARNED`]
 /// deal-snapshots to learn from: σ then comes from the months' win rates
 /// ([`crate::analytics::montecarlo::shared_sigma`]). `before` holds the monthly outcomes
