@@ -396,19 +396,11 @@ fn stm_drift(a: f64, b: f64, alpha: f64, i: usize) -> f64 {
     0.5 * (a * q.powi(i as i32) + b * (1.0 - q.powi(i as i32 + 1)) / alpha)
 }
 
-/// The least-squares line `a + b t` of `y` on t = 1…n, in the closed form the standard
-/// Theta model's references use (at least two points).
+/// The least-squares line `a + b t` of `y` on t = 1…n, as the standard Theta model's
+/// references write it ([`trend_line`] counts t from 0).
 fn stm_line(y: &[f64]) -> (f64, f64) {
-    let nf = y.len() as f64;
-    let mean = y.iter().sum::<f64>() / nf;
-    let weighted = y
-        .iter()
-        .enumerate()
-        .map(|(t, v)| (t + 1) as f64 * v)
-        .sum::<f64>()
-        / nf;
-    let b = 6.0 * (2.0 * weighted - (nf + 1.0) * mean) / (nf * nf - 1.0);
-    (mean - (nf + 1.0) * b / 2.0, b)
+    let (tm, ym, b) = trend_line(y);
+    (ym - b * (tm + 1.0), b)
 }
 
 /// One pass of the standard Theta model in state-space form (Fiorucci et al. 2016, "Models

@@ -339,11 +339,10 @@ const MIN_ERROR_MONTHS: usize = 4;
 /// ±[`ERROR_SHIFT`]); σ² is their mean ([`sigma_from_misses`]). Everything the simulation
 /// missed therefore widens the range: good and bad months alike for every deal, and the
 /// model's own misses (which deals land in the month), which win rates by month cannot
-/// show. `None` with fewer than
-/// [`MIN_ERROR_MONTHS`] months with revenue won or with fewer than [`MIN_LEARNED`]
-/// deal-snapshots to learn from: σ then comes from the months' win rates
-/// ([`crate::analytics::montecarlo::shared_sigma`]). `before` holds the monthly outcomes
-/// from the month before `month` back, newest first.
+/// show. `None` with fewer than [`MIN_ERROR_MONTHS`] months with revenue won or with
+/// fewer than [`MIN_LEARNED`] deal-snapshots to learn from: σ then comes from the months'
+/// win rates ([`crate::analytics::montecarlo::shared_sigma`]). `before` holds the monthly
+/// outcomes from the month before `month` back, newest first.
 pub(super) fn error_sigma(
     store: &Store,
     stages: &[crate::store::Stage],
@@ -373,26 +372,12 @@ pub(super) fn error_sigma(
         }
         months.push((m, d.deals, d.actual as f64 / 100.0));
     }
-    // The months' simulations on all cores (pure work).
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = months.len().div_ceil(workers.clamp(1, 8)).max(1);
-    let terms: Vec<f64> = std::thread::scope(|s| {
-        let handles: Vec<_> = months
-            .chunks(chunk)
-            .map(|part| {
-                let learned = &learned;
-                s.spawn(move || {
-                    part.iter()
-                        .filter_map(|(m, deals, actual)| error_term(deals, learned, *m, *actual))
-                        .collect::<Vec<f64>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("error month worker panicked"))
-            .collect()
-    });
+    let terms: Vec<f64> = on_all_cores(&months, |(m, deals, actual)| {
+        error_term(deals, &learned, *m, *actual)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     if terms.len() < MIN_ERROR_MONTHS {
         return Ok(None);
     }
@@ -449,15 +434,20 @@ fn learned_from(learned: &Learned) -> i64 {
 
 /// Simulates every month, correlated and independent, on all cores (pure work).
 fn run_months(inputs: &[MonthInput]) -> Vec<BacktestMonth> {
+    on_all_cores(inputs, run_month)
+}
+
+/// `f` of every item, in order, on all cores (at most 8 threads): for pure work.
+fn on_all_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+        .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let chunk = inputs.len().div_ceil(workers).max(1);
+    let chunk = items.len().div_ceil(workers).max(1);
+    let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = inputs
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(run_month).collect::<Vec<_>>()))
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
